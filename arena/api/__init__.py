@@ -1,0 +1,10 @@
+"""The JSON API under /api: one blueprint per resource."""
+
+from flask import Flask
+
+from arena.api import challenges, meta, submissions, teams
+
+
+def init_app(app: Flask) -> None:
+    for module in (meta, challenges, submissions, teams):
+        app.register_blueprint(module.bp)

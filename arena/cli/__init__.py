@@ -1,0 +1,36 @@
+"""The `arena` command: server commands (serve, worker, admin, db) and client commands."""
+
+from __future__ import annotations
+
+import click
+
+from arena.cli import client_cmds, server_cmds
+
+HELP = """Arena: secret-benchmark competitions for AI Factories.
+
+\b
+Server side (on the machine that runs Arena; data under ARENA_HOME, default ./var):
+  arena serve                       API, public pages and an evaluation worker in one process
+  arena worker                      an evaluation worker alone
+  arena admin create-organiser NAME bootstrap an organiser and print its token
+
+\b
+Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN):
+  arena challenge create BUNDLE_DIR organiser: create a challenge from a bundle folder
+  arena team create NAME            organiser: create a team, print its token
+  arena submit CHALLENGE IMAGE      team: upload a local Docker image as a submission
+  arena status SUBMISSION_ID        team: where a submission stands, and why it failed
+  arena leaderboard CHALLENGE       anyone: the public leaderboard
+
+Every client command takes --json for scripts. Contracts are in docs/.
+"""
+
+
+@click.group(help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="arena")
+def main() -> None:
+    pass
+
+
+server_cmds.register(main)
+client_cmds.register(main)

@@ -1,0 +1,174 @@
+"""Commands that talk to an Arena server over HTTP (ARENA_URL, ARENA_TOKEN)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from arena.client import ArenaClient, ClientError
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _client() -> ArenaClient:
+    return ArenaClient()
+
+
+def friendly(fn: Callable) -> Callable:
+    """Turn client errors into one clear line and exit code 1, never a traceback."""
+
+    @wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ClientError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapped
+
+
+def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
+    click.echo(json.dumps(data, indent=2) if as_json else human(data))
+
+
+# -- challenges -------------------------------------------------------------------------------------
+@click.group()
+def challenge() -> None:
+    """Challenges: create (organisers) and list (anyone)."""
+
+
+@challenge.command("create")
+@click.argument("bundle_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@json_option
+@friendly
+def challenge_create(bundle_dir: Path, as_json: bool) -> None:
+    """Create a challenge from BUNDLE_DIR (challenge.yaml, inputs.jsonl, labels.jsonl, sample/).
+
+    The server validates the whole bundle and encrypts the hidden set at once; on any problem
+    nothing is created and the error names the file and line. Prints the challenge's slug.
+    """
+    made = _client().create_challenge(bundle_dir)
+    _emit(made, as_json, lambda d: d["slug"])
+
+
+@challenge.command("list")
+@json_option
+@friendly
+def challenge_list(as_json: bool) -> None:
+    """List the challenges on the server."""
+    found = _client().challenges()
+    _emit(found, as_json, lambda rows: "\n".join(
+        f"{c['slug']:<30} {c['metric']:<12} {c['teams']} team(s)  {c['title']}" for c in rows
+    ) or "no challenges yet")
+
+
+# -- teams ------------------------------------------------------------------------------------------
+@click.group()
+def team() -> None:
+    """Teams (organisers create them)."""
+
+
+@team.command("create")
+@click.argument("name")
+@click.option("--factory", "factories", multiple=True, metavar="FACTORY",
+              help="A factory the team belongs to; repeat for an alliance. Default: the team's name.")
+@json_option
+@friendly
+def team_create(name: str, factories: tuple[str, ...], as_json: bool) -> None:
+    """Create team NAME and print its token (shown once; only its hash is stored)."""
+    made = _client().create_team(name, list(factories))
+    _emit(made, as_json, lambda d: d["token"])
+
+
+# -- submissions ------------------------------------------------------------------------------------
+def _status_line(state: dict) -> str:
+    if state["status"] == "scored":
+        return f"{state['id']}  scored  {state['score']:.4f}"
+    if state["status"] == "failed":
+        return f"{state['id']}  failed  {state['failure_reason']}: {state['failure_detail']}"
+    return f"{state['id']}  {state['status']}"
+
+
+def _export(image: str, folder: Path) -> Path:
+    from sandbox import ImageError, SandboxError, export_image
+
+    tarball = folder / "image.tar"
+    try:
+        export_image(image, tarball)
+    except (ImageError, SandboxError) as exc:
+        raise click.ClickException(str(exc)) from None
+    return tarball
+
+
+def _upload(client: ArenaClient, challenge_slug: str, tarball: Path, quiet: bool) -> dict:
+    size = tarball.stat().st_size
+    if quiet or not sys.stderr.isatty():
+        return client.submit_tarball(challenge_slug, tarball)
+    with click.progressbar(length=size, label="uploading", file=sys.stderr, show_eta=True,
+                           show_percent=True) as bar:
+        return client.submit_tarball(challenge_slug, tarball, progress=bar.update)
+
+
+@click.command()
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.argument("image")
+@click.option("--wait", is_flag=True, help="Follow the evaluation until it is scored or failed.")
+@json_option
+@friendly
+def submit(challenge_slug: str, image: str, wait: bool, as_json: bool) -> None:
+    """Submit IMAGE (an image in the local Docker engine) to CHALLENGE; prints the submission id.
+
+    The image is exported with `docker save`, streamed to the server and stored by its digest.
+    With --wait, exits 0 when the submission is scored and 1 when it failed.
+    """
+    client = _client()
+    with tempfile.TemporaryDirectory(prefix="arena-submit-") as folder:
+        if not as_json:
+            click.echo(f"exporting {image} …", err=True)
+        tarball = _export(image, Path(folder))
+        state = _upload(client, challenge_slug, tarball, quiet=as_json)
+    if wait:
+        show = None if as_json else (lambda s: click.echo(f"  {s['status']}", err=True))
+        if show:
+            click.echo(f"submitted {state['id']}; waiting for the evaluation", err=True)
+        state = client.wait(state["id"], on_change=show)
+    _emit(state, as_json, _status_line if wait else (lambda s: s["id"]))
+    if wait and state["status"] == "failed":
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("submission_id")
+@json_option
+@friendly
+def status(submission_id: str, as_json: bool) -> None:
+    """Show where SUBMISSION_ID stands: queued, running, scored (with its score) or failed (why)."""
+    _emit(_client().submission(submission_id), as_json, _status_line)
+
+
+@click.command()
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@json_option
+@friendly
+def leaderboard(challenge_slug: str, as_json: bool) -> None:
+    """Show CHALLENGE's public leaderboard: each team's best scored submission."""
+    board = ArenaClient(token="").leaderboard(challenge_slug)
+
+    def human(b: dict) -> str:
+        head = f"{b['title']} — {b['metric']} ({'higher' if b['higher_is_better'] else 'lower'} is better)"
+        rows = [f"{e['rank']:>4}  {e['score']:.4f}  {e['team']}" for e in b["entries"]]
+        return "\n".join([head, *rows] if rows else [head, "no scored submission yet"])
+
+    _emit(board, as_json, human)
+
+
+def register(group: click.Group) -> None:
+    for command in (challenge, team, submit, status, leaderboard):
+        group.add_command(command)

@@ -1,0 +1,144 @@
+"""Commands that run on the server's machine, against ARENA_HOME directly."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+
+import click
+
+from arena.errors import UserFacingError
+from hidden_sets import HiddenSetError
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _platform():
+    from arena.config import load_settings
+    from arena.db import upgrade
+    from arena.platform import build_platform
+
+    try:
+        platform = build_platform(load_settings())
+    except HiddenSetError as exc:
+        raise click.ClickException(str(exc)) from None
+    upgrade(platform.engine)
+    return platform
+
+
+def _stop_on_sigterm() -> None:
+    def handler(_signum, _frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--no-worker", is_flag=True, help="Serve only; run evaluations with `arena worker`.")
+def serve(host: str, port: int, no_worker: bool) -> None:
+    """Serve the API and the public pages, with an evaluation worker in the same process.
+
+    Data lives under ARENA_HOME (default ./var): the SQLite database, the encrypted hidden sets,
+    uploaded images and, on first start, a development master key. Stop with Ctrl-C.
+    """
+    from werkzeug.serving import make_server
+
+    from arena import create_app
+    from arena.db import upgrade
+    from arena.worker import Worker
+
+    configure_logging()
+    try:
+        app = create_app()
+    except HiddenSetError as exc:
+        raise click.ClickException(str(exc)) from None
+    platform = app.extensions["arena"]
+    upgrade(platform.engine)
+    try:
+        server = make_server(host, port, app, threaded=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror}); "
+                                   "pass another --port") from None
+    stop = threading.Event()
+    if platform.settings.embedded_worker and not no_worker:
+        threading.Thread(target=Worker(platform).run_forever, args=(stop,), daemon=True,
+                         name="arena-worker").start()
+    _stop_on_sigterm()
+    click.echo(f"Arena is serving at http://{host}:{port}", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        server.server_close()
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run queued jobs until none is left, then exit.")
+def worker(once: bool) -> None:
+    """Run an evaluation worker alone: claim queued jobs, run them in the sandbox, score them."""
+    from arena.worker import Worker
+
+    configure_logging()
+    platform = _platform()
+    runner = Worker(platform)
+    if once:
+        runner.start_up()
+        click.echo(f"ran {runner.drain()} job(s)", err=True)
+        return
+    _stop_on_sigterm()
+    stop = threading.Event()
+    try:
+        runner.run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@click.group()
+def admin() -> None:
+    """Administration on the server's machine (reads ARENA_HOME directly)."""
+
+
+@admin.command("create-organiser")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def create_organiser(name: str, as_json: bool) -> None:
+    """Create an organiser NAME and print its token (shown once; only its hash is stored)."""
+    from arena.services.accounts import create_organiser as create
+
+    try:
+        who, token = create(_platform(), name=name)
+    except UserFacingError as exc:
+        raise click.ClickException(exc.message) from None
+    if as_json:
+        click.echo(json.dumps({"organiser": who.name, "id": who.id, "token": token}))
+    else:
+        click.echo(f"Organiser {who.name!r} created. Token (shown once, keep it safe):", err=True)
+        click.echo(token)
+
+
+@click.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest version."""
+    _platform()
+    click.echo("database schema is up to date", err=True)
+
+
+def register(group: click.Group) -> None:
+    for command in (serve, worker, admin, db):
+        group.add_command(command)

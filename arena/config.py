@@ -1,0 +1,69 @@
+"""The one place that reads the environment. Everything else receives a `Settings`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    master_key_file: Path
+    master_key_env: str | None = None
+    runner: str = "docker"
+    docker_runtime: str | None = None
+    job_root: Path = Path("/dev/shm/arena-jobs")
+    max_image_bytes: int = 8 * 1024**3
+    max_predictions_bytes: int = 256 * 1024**2
+    max_bundle_bytes: int = 4 * 1024**3
+    worker_poll_s: float = 1.0
+    max_attempts: int = 3
+    lease_margin_s: float = 120.0
+    embedded_worker: bool = True
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.home / "blobs"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Settings from `ARENA_*` environment variables, then `overrides` (for tests)."""
+    env = os.environ if environ is None else environ
+    home = Path(env.get("ARENA_HOME", "./var")).resolve()
+    settings = Settings(
+        home=home,
+        database_url=env.get("ARENA_DATABASE_URL", f"sqlite:///{home / 'arena.db'}"),
+        master_key_file=Path(env.get("ARENA_MASTER_KEY_FILE", str(home / "master.key"))),
+        master_key_env=env.get("ARENA_MASTER_KEY") or None,
+        runner=env.get("ARENA_RUNNER", "docker"),
+        docker_runtime=env.get("ARENA_DOCKER_RUNTIME") or None,
+        job_root=Path(env.get("ARENA_JOB_ROOT", "/dev/shm/arena-jobs")),
+        embedded_worker=_bool(env.get("ARENA_EMBEDDED_WORKER", "1")),
+    )
+    if overrides:
+        known = {f.name for f in fields(Settings)}
+        settings = replace(settings, **{k: v for k, v in overrides.items() if k in known})
+    return settings
+
+
+def client_url(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get("ARENA_URL", DEFAULT_URL).rstrip("/")
+
+
+def client_token(environ: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    return env.get("ARENA_TOKEN") or None

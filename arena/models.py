@@ -1,0 +1,160 @@
+"""The data model. Schema changes go through Alembic migrations only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from arena.timeutil import utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Organiser(Base):
+    __tablename__ = "organisers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Factory(Base):
+    __tablename__ = "factories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    members: Mapped[list[TeamFactory]] = relationship(back_populates="team", lazy="selectin")
+
+
+class TeamFactory(Base):
+    """A factory taking part in a team; several factories make an alliance, with shares."""
+
+    __tablename__ = "team_factories"
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    factory_id: Mapped[int] = mapped_column(ForeignKey("factories.id"), primary_key=True)
+    share: Mapped[float] = mapped_column(Float)
+    team: Mapped[Team] = relationship(back_populates="members")
+    factory: Mapped[Factory] = relationship(lazy="joined")
+
+
+class Token(Base):
+    """A bearer token, stored only as its SHA-256."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    organiser_id: Mapped[int | None] = mapped_column(ForeignKey("organisers.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Challenge(Base):
+    __tablename__ = "challenges"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    metric: Mapped[str] = mapped_column(String(64))
+    limits: Mapped[dict] = mapped_column(JSON)
+    daily_quota: Mapped[int] = mapped_column(Integer)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class HiddenSet(Base):
+    """One version of a challenge's hidden set; its files are encrypted under a wrapped data key."""
+
+    __tablename__ = "hidden_sets"
+    __table_args__ = (UniqueConstraint("challenge_id", "version"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    n_items: Mapped[int] = mapped_column(Integer)
+    data_key_id: Mapped[str] = mapped_column(String(40))
+    master_key_id: Mapped[str] = mapped_column(String(40))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    has_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Image(Base):
+    """An uploaded `docker save` tarball, stored once by its SHA-256."""
+
+    __tablename__ = "images"
+    digest: Mapped[str] = mapped_column(String(71), primary_key=True)
+    image_id: Mapped[str] = mapped_column(String(71))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    image_digest: Mapped[str] = mapped_column(ForeignKey("images.digest"))
+    hidden_set_id: Mapped[str] = mapped_column(ForeignKey("hidden_sets.id"))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    score: Mapped[float | None] = mapped_column(Float)
+    failure_reason: Mapped[str | None] = mapped_column(String(40))
+    failure_detail: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    team: Mapped[Team] = relationship(lazy="joined")
+    challenge: Mapped[Challenge] = relationship(lazy="joined")
+
+
+class Job(Base):
+    """One attempt at evaluating a submission."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+
+
+class Result(Base):
+    """The score of one submission on one split of the hidden set version it was run on."""
+
+    __tablename__ = "results"
+    __table_args__ = (UniqueConstraint("submission_id", "split"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"))
+    split: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float] = mapped_column(Float)
+    n_items: Mapped[int] = mapped_column(Integer)
+    hidden_set_id: Mapped[str] = mapped_column(ForeignKey("hidden_sets.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,72 @@
+"""The platform's collaborators, built once from `Settings` and passed to services.
+
+Building it opens nothing: the engine connects on first query, the runner on first job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from arena.config import Settings
+from arena.db import make_engine, make_sessionmaker
+from hidden_sets import HiddenSetStore, Keyring, generate_keyring_file, load_keyring
+from sandbox import Runner, make_runner
+
+log = logging.getLogger("arena")
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker
+    hidden_sets: HiddenSetStore
+    runner: Runner
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work is committed on success and rolled back on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    @property
+    def image_dir(self) -> Path:
+        return self.settings.blob_dir / "images"
+
+    @property
+    def sample_dir(self) -> Path:
+        return self.settings.blob_dir / "samples"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.settings.blob_dir / "uploads"
+
+
+def _keyring(settings: Settings) -> Keyring:
+    path = settings.master_key_file
+    if settings.master_key_env or path.exists():
+        return load_keyring(path=path, env_value=settings.master_key_env)
+    ring = generate_keyring_file(path)
+    log.warning(
+        "generated a DEVELOPMENT master key at %s (mode 0600). For real use, keep the keyring "
+        "off this machine's disk and set ARENA_MASTER_KEY_FILE or ARENA_MASTER_KEY.",
+        path,
+    )
+    return ring
+
+
+def build_platform(settings: Settings, *, runner: Runner | None = None) -> Platform:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    store = HiddenSetStore(root=settings.blob_dir / "hidden-sets", keyring=_keyring(settings))
+    if runner is None:
+        options = {"runtime": settings.docker_runtime} if settings.runner == "docker" else {}
+        runner = make_runner(settings.runner, **options)
+    return Platform(settings, engine, make_sessionmaker(engine), store, runner)

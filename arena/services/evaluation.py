@@ -1,0 +1,316 @@
+"""The evaluation of one job: claim it, stage its inputs, run the container, score, record.
+
+Plaintext inputs exist only in the job's memory-backed folder, wiped when the job ends; labels
+exist only in this process's memory while scoring. Nothing the container prints is kept for
+runs on hidden data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+
+import evaluators
+from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
+from arena.platform import Platform
+from arena.services.images import image_path
+from arena.timeutil import utcnow
+from hidden_sets import DataKey, HiddenSetError
+from sandbox import CONTAINER_GID, CONTAINER_UID, Limits, RunOutcome, RunSpec, SandboxError
+
+log = logging.getLogger("arena.evaluation")
+FULL_SPLIT = "full"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What one job needs, read in one short transaction so nothing is held while it runs."""
+
+    job_id: str
+    submission_id: str
+    attempt: int
+    worker: str
+    image_id: str
+    image_digest: str
+    challenge: str
+    metric: str
+    limits: Limits
+    hidden_set: HiddenSet = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # "scored", "failed" (the model's fault) or "retry" (the platform's)
+    score: float | None = None
+    reason: str | None = None
+    detail: str | None = None
+    outcome: RunOutcome | None = None
+    n_items: int = 0
+
+
+def _limits(challenge: Challenge) -> Limits:
+    given = challenge.limits
+    return Limits(
+        time_limit_s=float(given["time_limit_seconds"]), memory_mb=int(given["memory_mb"]),
+        cpus=float(given["cpus"]), pids=int(given["pids"]), gpus=int(given["gpus"]),
+    )
+
+
+# -- claiming ---------------------------------------------------------------------------------------
+def claim_next_job(platform: Platform, *, worker: str) -> Ticket | None:
+    """Take the oldest queued job with a lease; None when there is none (or we lost a race)."""
+    try:
+        with platform.transaction() as session:
+            job_id = session.scalar(
+                select(Job.id).where(Job.status == "queued").order_by(Job.created_at).limit(1)
+            )
+            if job_id is None:
+                return None
+            return _take(platform, session, job_id, worker)
+    except OperationalError:
+        log.info("job claim collided with another writer; trying again later")
+        return None
+
+
+def _take(platform: Platform, session, job_id: str, worker: str) -> Ticket | None:
+    job = session.get(Job, job_id)
+    submission = session.get(Submission, job.submission_id)
+    challenge = session.get(Challenge, submission.challenge_id)
+    limits = _limits(challenge)
+    now = utcnow()
+    lease = now + timedelta(seconds=limits.time_limit_s + platform.settings.lease_margin_s)
+    taken = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == "queued")
+        .values(status="running", worker=worker, started_at=now, lease_expires_at=lease)
+    ).rowcount
+    if taken != 1:
+        return None
+    submission.status, submission.updated_at = "running", now
+    image = session.get(Image, submission.image_digest)
+    return Ticket(
+        job_id=job_id, submission_id=submission.id, attempt=job.attempt, worker=worker,
+        image_id=image.image_id, image_digest=image.digest, challenge=challenge.slug,
+        metric=challenge.metric, limits=limits,
+        hidden_set=session.get(HiddenSet, submission.hidden_set_id),
+    )
+
+
+# -- running ----------------------------------------------------------------------------------------
+def job_folder(platform: Platform, job_id: str) -> Path:
+    return platform.settings.job_root / job_id
+
+
+def _make_folder(platform: Platform, job_id: str) -> Path:
+    root = platform.settings.job_root
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = job_folder(platform, job_id)
+    (folder / "input").mkdir(parents=True, mode=0o755)
+    (folder / "output").mkdir(mode=0o700)
+    os.chmod(folder / "input", 0o755)
+    if os.geteuid() == 0:
+        os.chown(folder / "output", CONTAINER_UID, CONTAINER_GID)
+    else:
+        os.chmod(folder / "output", 0o777)  # development without root: the container's uid differs
+    return folder
+
+
+def wipe_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _open_key(platform: Platform, hidden: HiddenSet) -> DataKey:
+    return platform.hidden_sets.open_data_key(
+        key_id=hidden.data_key_id, master_key_id=hidden.master_key_id, wrapped=hidden.wrapped_key
+    )
+
+
+def _stage_inputs(platform: Platform, ticket: Ticket, folder: Path, key: DataKey) -> None:
+    hidden = ticket.hidden_set
+    target = folder / "input" / "inputs.jsonl"
+    platform.hidden_sets.decrypt_to(set_id=hidden.id, role="inputs", data_key=key, dest=target)
+    task = {"protocol": 1, "challenge": ticket.challenge, "metric": ticket.metric,
+            "n_items": hidden.n_items}
+    (folder / "input" / "task.json").write_text(json.dumps(task))
+    for name in ("inputs.jsonl", "task.json"):
+        os.chmod(folder / "input" / name, 0o644)
+
+
+def _failure(outcome: RunOutcome) -> Verdict | None:
+    if outcome.verdict == "timeout":
+        return Verdict("failed", reason="timeout", outcome=outcome,
+                       detail="the container ran past the challenge's time limit and was stopped")
+    if outcome.verdict == "out_of_memory":
+        return Verdict("failed", reason="out_of_memory", outcome=outcome,
+                       detail="the container used more memory than the challenge allows")
+    if outcome.exit_code != 0:
+        return Verdict("failed", reason="crashed", outcome=outcome,
+                       detail=f"the container exited with code {outcome.exit_code}")
+    return None
+
+
+def _prediction_lines(path: Path, max_bytes: int) -> Iterator[bytes]:
+    """Open without following links (the container controls this folder) and cap the size."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise evaluators.InvalidPredictions("predictions.jsonl is not a regular file")
+        if info.st_size > max_bytes:
+            raise OverflowError
+        yield from handle
+
+
+def _score(platform: Platform, ticket: Ticket, folder: Path, key: DataKey, outcome) -> Verdict:
+    metric = evaluators.get_metric(ticket.metric)
+    labels: dict[str, object] = {}
+    hidden = ticket.hidden_set
+    for raw in platform.hidden_sets.iter_lines(set_id=hidden.id, role="labels", data_key=key):
+        if raw.strip():
+            item = json.loads(raw)
+            labels[item["id"]] = item["label"]
+    path = folder / "output" / "predictions.jsonl"
+    if not path.exists() and not path.is_symlink():
+        return Verdict("failed", reason="invalid_output", outcome=outcome,
+                       detail="the container wrote no /output/predictions.jsonl")
+    try:
+        lines = _prediction_lines(path, platform.settings.max_predictions_bytes)
+        predictions = evaluators.parse_predictions(lines, ids=list(labels), metric=metric)
+    except evaluators.InvalidPredictions as exc:
+        return Verdict("failed", reason="invalid_output", detail=str(exc), outcome=outcome)
+    except OverflowError:
+        limit = platform.settings.max_predictions_bytes // 1024**2
+        return Verdict("failed", reason="output_too_large", outcome=outcome,
+                       detail=f"predictions.jsonl is larger than {limit} MiB")
+    except OSError:
+        return Verdict("failed", reason="invalid_output", outcome=outcome,
+                       detail="predictions.jsonl could not be opened as a regular file")
+    score = metric.score(predictions, list(labels.values()))
+    return Verdict("scored", score=score, outcome=outcome, n_items=len(labels))
+
+
+def execute(platform: Platform, ticket: Ticket) -> Verdict:
+    folder = _make_folder(platform, ticket.job_id)
+    try:
+        key = _open_key(platform, ticket.hidden_set)
+        _stage_inputs(platform, ticket, folder, key)
+        tarball = image_path(platform, ticket.image_digest)
+        platform.runner.ensure_image(image_id=ticket.image_id, tarball=tarball)
+        spec = RunSpec(
+            job_id=ticket.job_id, image_id=ticket.image_id, input_dir=folder / "input",
+            output_dir=folder / "output", limits=ticket.limits,
+            environment={"ARENA_INPUT_DIR": "/input", "ARENA_OUTPUT_DIR": "/output"},
+        )
+        outcome = platform.runner.run(spec)
+        return _failure(outcome) or _score(platform, ticket, folder, key, outcome)
+    except (SandboxError, HiddenSetError, OSError) as exc:
+        log.error("job %s (attempt %d) hit an infrastructure failure: %s",
+                  ticket.job_id, ticket.attempt, exc)
+        return Verdict("retry", reason="infrastructure", detail=type(exc).__name__)
+    finally:
+        wipe_folder(folder)
+
+
+# -- recording --------------------------------------------------------------------------------------
+def _requeue_or_fail(platform: Platform, session, job: Job, submission: Submission) -> None:
+    if job.attempt < platform.settings.max_attempts:
+        session.add(Job(id="job-" + secrets.token_hex(8), submission_id=submission.id,
+                        attempt=job.attempt + 1))
+        submission.status = "queued"
+        return
+    submission.status, submission.failure_reason = "failed", "infrastructure"
+    submission.failure_detail = (
+        "the platform could not run this submission; the organisers have been told, "
+        "and it does not count against your quota"
+    )
+
+
+def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
+    """Store the verdict if this worker still holds the job's lease; returns whether it did."""
+    now = utcnow()
+    with platform.transaction() as session:
+        job = session.get(Job, ticket.job_id)
+        if job.status != "running" or job.worker != ticket.worker:
+            log.warning("job %s was taken from this worker; its verdict is dropped", job.id)
+            return False
+        submission = session.get(Submission, ticket.submission_id)
+        outcome = verdict.outcome
+        job.status = "failed" if verdict.status == "retry" else "done"
+        job.finished_at, job.outcome = now, verdict.reason or verdict.status
+        job.exit_code = outcome.exit_code if outcome else None
+        job.duration_s = round(outcome.duration_s) if outcome else None
+        submission.updated_at = now
+        if verdict.status == "retry":
+            _requeue_or_fail(platform, session, job, submission)
+        elif verdict.status == "scored":
+            submission.status, submission.score = "scored", verdict.score
+            session.add(Result(submission_id=submission.id, job_id=job.id, split=FULL_SPLIT,
+                               score=verdict.score, n_items=verdict.n_items,
+                               hidden_set_id=ticket.hidden_set.id))
+        else:
+            submission.status = "failed"
+            submission.failure_reason, submission.failure_detail = verdict.reason, verdict.detail
+    return True
+
+
+def recover_expired_jobs(platform: Platform) -> int:
+    """Jobs whose worker vanished (lease expired) are re-queued, or failed after max attempts."""
+    now = utcnow()
+    with platform.transaction() as session:
+        expired = session.scalars(
+            select(Job).where(Job.status == "running", Job.lease_expires_at < now)
+        ).all()
+        for job in expired:
+            job.status, job.finished_at, job.outcome = "failed", now, "lease_expired"
+            _requeue_or_fail(platform, session, job, session.get(Submission, job.submission_id))
+        return len(expired)
+
+
+def live_job_ids(platform: Platform) -> set[str]:
+    now = utcnow()
+    with platform.sessions() as session:
+        return set(session.scalars(
+            select(Job.id).where(Job.status == "running", Job.lease_expires_at >= now)
+        ))
+
+
+def sweep(platform: Platform) -> None:
+    """Remove job folders and containers that belong to no live job (after a crash)."""
+    recover_expired_jobs(platform)
+    keep = live_job_ids(platform)
+    root = platform.settings.job_root
+    if root.exists():
+        for folder in root.iterdir():
+            if folder.name not in keep:
+                wipe_folder(folder)
+    removed = platform.runner.sweep(keep=keep)
+    if removed:
+        log.info("removed %d container(s) left by an earlier run", removed)
+
+
+def run_one(platform: Platform, *, worker: str) -> bool:
+    """Claim and evaluate one job; returns False when the queue was empty."""
+    ticket = claim_next_job(platform, worker=worker)
+    if ticket is None:
+        return False
+    log.info("job %s: running submission %s (attempt %d)",
+             ticket.job_id, ticket.submission_id, ticket.attempt)
+    try:
+        verdict = execute(platform, ticket)
+    except Exception:
+        log.exception("job %s: unexpected error; it will be retried", ticket.job_id)
+        verdict = Verdict("retry", reason="infrastructure", detail="internal error")
+    record(platform, ticket, verdict)
+    log.info("job %s: %s%s", ticket.job_id, verdict.status,
+             f" ({verdict.reason})" if verdict.reason else "")
+    return True

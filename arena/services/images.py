@@ -1,0 +1,73 @@
+"""Receiving `docker save` tarballs: streamed to disk, hashed as they arrive, checked, stored once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from typing import BinaryIO
+
+from sqlalchemy.exc import IntegrityError
+
+from arena.errors import BadRequest, PayloadTooLarge
+from arena.models import Image
+from arena.platform import Platform
+from sandbox import ImageError, inspect_image_tarball
+
+CHUNK = 1 << 20
+
+
+def _stream_to(path, stream: BinaryIO, max_bytes: int) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("wb") as out:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(
+                    f"the image is larger than this server's limit of {max_bytes // 1024**2} MiB; "
+                    "make it smaller (a slimmer base image, fewer layers)"
+                )
+            digest.update(chunk)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    if size == 0:
+        raise BadRequest("the upload is empty; send the output of `docker save IMAGE`")
+    return digest.hexdigest(), size
+
+
+def receive_image(platform: Platform, *, stream: BinaryIO) -> Image:
+    """Store an uploaded image tarball by its SHA-256; returns its row (new or existing)."""
+    platform.upload_dir.mkdir(parents=True, exist_ok=True)
+    platform.image_dir.mkdir(parents=True, exist_ok=True)
+    partial = platform.upload_dir / f"upload-{secrets.token_hex(8)}.tar"
+    try:
+        hexdigest, size = _stream_to(partial, stream, platform.settings.max_image_bytes)
+        try:
+            checked = inspect_image_tarball(partial)
+        except ImageError as exc:
+            raise BadRequest(str(exc)) from None
+        final = platform.image_dir / f"{hexdigest}.tar"
+        if not final.exists():
+            partial.replace(final)
+        return _record(platform, Image(digest=f"sha256:{hexdigest}", image_id=checked.image_id,
+                                       size_bytes=size))
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _record(platform: Platform, image: Image) -> Image:
+    with platform.sessions() as session:
+        existing = session.get(Image, image.digest)
+        if existing is not None:
+            return existing
+    try:
+        with platform.transaction() as session:
+            session.add(image)
+    except IntegrityError:
+        pass  # the same image arrived twice at once: the first row stands
+    return image
+
+
+def image_path(platform: Platform, digest: str):
+    return platform.image_dir / f"{digest.removeprefix('sha256:')}.tar"

@@ -1,0 +1,89 @@
+"""Submissions: created with their first job, read by their team or an organiser."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select
+
+from arena.errors import NotFound, QuotaExceeded
+from arena.models import Job, Submission
+from arena.platform import Platform
+from arena.services.accounts import Principal
+from arena.services.challenges import current_hidden_set, get_challenge
+from arena.timeutil import iso, next_utc_midnight, utcnow
+
+INFRASTRUCTURE = "infrastructure"
+
+
+def _check_quota(session, *, challenge, team_id: int) -> None:
+    now = utcnow()
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    used = session.scalar(
+        select(func.count(Submission.id)).where(
+            Submission.challenge_id == challenge.id,
+            Submission.team_id == team_id,
+            Submission.created_at >= day_start,
+            (Submission.failure_reason.is_(None)) | (Submission.failure_reason != INFRASTRUCTURE),
+        )
+    )
+    if used >= challenge.daily_quota:
+        resets = next_utc_midnight(now)
+        raise QuotaExceeded(
+            f"your team has used its {challenge.daily_quota} submissions for today on "
+            f"{challenge.slug}; the quota resets at {iso(resets)}",
+            headers={"Retry-After": str(int((resets - now).total_seconds()) + 1)},
+        )
+
+
+def create_submission(platform: Platform, *, team_id: int, slug: str, image_digest: str) -> dict:
+    with platform.transaction() as session:
+        challenge = get_challenge(session, slug)
+        _check_quota(session, challenge=challenge, team_id=team_id)
+        hidden = current_hidden_set(session, challenge.id)
+        submission = Submission(
+            id="sub-" + secrets.token_hex(8), challenge_id=challenge.id, team_id=team_id,
+            image_digest=image_digest, hidden_set_id=hidden.id, status="queued",
+        )
+        session.add(submission)
+        session.flush()
+        session.add(Job(id="job-" + secrets.token_hex(8), submission_id=submission.id))
+        session.flush()
+        return submission_view(submission)
+
+
+def submission_view(submission: Submission) -> dict:
+    return {
+        "id": submission.id,
+        "challenge": submission.challenge.slug,
+        "team": submission.team.name,
+        "image_digest": submission.image_digest,
+        "status": submission.status,
+        "score": submission.score,
+        "failure_reason": submission.failure_reason,
+        "failure_detail": submission.failure_detail,
+        "created_at": iso(submission.created_at),
+        "updated_at": iso(submission.updated_at),
+    }
+
+
+def get_submission(platform: Platform, *, principal: Principal, submission_id: str) -> dict:
+    with platform.sessions() as session:
+        submission = session.get(Submission, submission_id)
+        visible = submission is not None and (
+            principal.role == "organiser" or submission.team_id == principal.id
+        )
+        if not visible:
+            # The same answer whether it does not exist or belongs to another team.
+            raise NotFound(f"no submission {submission_id!r} among those you may see")
+        return submission_view(submission)
+
+
+def list_submissions(platform: Platform, *, principal: Principal, slug: str | None = None) -> list[dict]:
+    with platform.sessions() as session:
+        query = select(Submission).order_by(Submission.created_at.desc())
+        if principal.role == "team":
+            query = query.where(Submission.team_id == principal.id)
+        if slug:
+            query = query.where(Submission.challenge_id == get_challenge(session, slug).id)
+        return [submission_view(s) for s in session.scalars(query.limit(500))]

@@ -1,0 +1,43 @@
+"""Server-rendered public pages. No JavaScript needed, nothing fetched from outside."""
+
+from flask import Blueprint, Flask, current_app, render_template, request
+
+from arena.errors import UserFacingError
+from arena.services import accounts, challenges, leaderboard, submissions
+
+bp = Blueprint("web", __name__)
+
+
+def _platform():
+    return current_app.extensions["arena"]
+
+
+@bp.get("/")
+def index():
+    return render_template("index.html", challenges=challenges.list_challenges(_platform()))
+
+
+@bp.get("/challenges/<slug>")
+def challenge(slug: str):
+    detail = challenges.describe_challenge(_platform(), slug=slug)
+    board = leaderboard.leaderboard(_platform(), slug=slug)
+    return render_template("challenge.html", challenge=detail, board=board)
+
+
+@bp.route("/team", methods=["GET", "POST"])
+def team():
+    """A team pastes its token to see its own submissions; the token is never put in a URL."""
+    if request.method == "GET":
+        return render_template("team.html", team=None, submissions=None, error=None)
+    try:
+        who = accounts.authenticate(_platform(), token=request.form.get("token", "").strip())
+        if who.role != "team":
+            raise UserFacingError("that is an organiser token; paste a team token")
+        mine = submissions.list_submissions(_platform(), principal=who)
+    except UserFacingError as exc:
+        return render_template("team.html", team=None, submissions=None, error=exc.message), 401
+    return render_template("team.html", team=who.name, submissions=mine, error=None)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

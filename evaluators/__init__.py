@@ -1,0 +1,24 @@
+"""Pure metrics: registered functions of (predictions, labels) -> score.
+
+Nothing here reads the environment, prints, or knows about the web or the database.
+"""
+
+from evaluators._registry import (
+    Metric,
+    MetricError,
+    get_metric,
+    metric_names,
+    register_metric,
+)
+from evaluators._predictions import InvalidPredictions, parse_predictions
+from evaluators import _metrics  # noqa: F401,E402  (registers the built-in metrics)
+
+__all__ = [
+    "InvalidPredictions",
+    "Metric",
+    "MetricError",
+    "get_metric",
+    "metric_names",
+    "parse_predictions",
+    "register_metric",
+]

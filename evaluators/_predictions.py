@@ -1,0 +1,53 @@
+"""Validation of a container's predictions file. Messages name lines, never their content."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from evaluators._registry import Metric
+
+
+class InvalidPredictions(ValueError):
+    """The predictions break the protocol; the message is safe to show to the team."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _parse_line(raw: bytes, number: int) -> tuple[str, Any]:
+    try:
+        obj = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidPredictions(f"line {number}: not valid JSON (NaN and Infinity included)") from None
+    if not isinstance(obj, dict) or set(obj) != {"id", "prediction"}:
+        raise InvalidPredictions(f"line {number}: must be an object with exactly 'id' and 'prediction'")
+    if not isinstance(obj["id"], str):
+        raise InvalidPredictions(f"line {number}: 'id' must be a string")
+    return obj["id"], obj["prediction"]
+
+
+def parse_predictions(lines: Iterable[bytes], *, ids: Sequence[str], metric: Metric) -> list[Any]:
+    """Return the predictions in the order of `ids`; every id exactly once, nothing else."""
+    position = {item_id: index for index, item_id in enumerate(ids)}
+    found: list[Any] = [None] * len(ids)
+    seen = [False] * len(ids)
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        item_id, prediction = _parse_line(raw, number)
+        index = position.get(item_id)
+        if index is None:
+            raise InvalidPredictions(f"line {number}: unknown id")
+        if seen[index]:
+            raise InvalidPredictions(f"line {number}: duplicate id")
+        problem = metric.validate_prediction(prediction)
+        if problem:
+            raise InvalidPredictions(f"line {number}: {problem}")
+        found[index], seen[index] = prediction, True
+    missing = seen.count(False)
+    if missing:
+        raise InvalidPredictions(f"{missing} of {len(ids)} items have no prediction")
+    return found

@@ -1,0 +1,73 @@
+"""The metric registry: a metric is a plain function registered with its metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+ScoreFn = Callable[[Sequence[Any], Sequence[Any]], float]
+ValidateFn = Callable[[Any], str | None]
+
+
+class MetricError(ValueError):
+    """A prediction or label cannot be scored by this metric (message is safe to show)."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    higher_is_better: bool
+    fn: ScoreFn
+    validate_prediction: ValidateFn
+    description: str
+
+    def score(self, predictions: Sequence[Any], labels: Sequence[Any]) -> float:
+        if len(predictions) != len(labels):
+            raise MetricError("predictions and labels differ in length")
+        if len(labels) == 0:
+            raise MetricError("nothing to score")
+        return float(self.fn(predictions, labels))
+
+
+_REGISTRY: dict[str, Metric] = {}
+
+
+def _accept_any(_value: Any) -> str | None:
+    return None
+
+
+def register_metric(
+    *,
+    name: str,
+    higher_is_better: bool,
+    description: str,
+    validate_prediction: ValidateFn = _accept_any,
+) -> Callable[[ScoreFn], ScoreFn]:
+    """Register `fn` under `name`; a second metric with the same name is refused."""
+
+    def decorate(fn: ScoreFn) -> ScoreFn:
+        if name in _REGISTRY:
+            raise ValueError(f"metric {name!r} is registered already")
+        _REGISTRY[name] = Metric(name, higher_is_better, fn, validate_prediction, description)
+        return fn
+
+    return decorate
+
+
+def get_metric(name: str) -> Metric:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise MetricError(f"unknown metric {name!r}; known metrics: {known}") from None
+
+
+def metric_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def as_float_array(values: Sequence[Any]) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)

@@ -1,0 +1,27 @@
+"""Build the example model images (arena-example/NAME:latest) from examples/models/*/."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox import build_image  # noqa: E402
+
+MODELS = Path(__file__).resolve().parent / "models"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base", default="arena/python-base:bookworm", help="base image to build FROM")
+    args = parser.parse_args()
+    for folder in sorted(p for p in MODELS.iterdir() if (p / "Dockerfile").exists()):
+        tag = f"arena-example/{folder.name}:latest"
+        image_id = build_image(folder, tag=tag, buildargs={"BASE": args.base})
+        print(f"built {tag} ({image_id[:19]})")
+
+
+if __name__ == "__main__":
+    main()

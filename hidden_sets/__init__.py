@@ -1,0 +1,24 @@
+"""Encryption and storage of secret hidden sets.
+
+Knows nothing of the web, the database, or the sandbox. Plaintext labels are only ever returned
+to the caller in memory; plaintext inputs are only ever written to a folder the caller names.
+"""
+
+from hidden_sets._errors import HiddenSetError, IntegrityError, KeyUnavailableError
+from hidden_sets._keyring import Keyring, generate_keyring_file, load_keyring
+from hidden_sets._stream import SEGMENT_SIZE, decrypt_stream, encrypt_stream
+from hidden_sets._store import DataKey, HiddenSetStore
+
+__all__ = [
+    "SEGMENT_SIZE",
+    "DataKey",
+    "HiddenSetError",
+    "HiddenSetStore",
+    "IntegrityError",
+    "KeyUnavailableError",
+    "Keyring",
+    "decrypt_stream",
+    "encrypt_stream",
+    "generate_keyring_file",
+    "load_keyring",
+]

@@ -1,0 +1,99 @@
+"""Encrypted hidden-set files in a folder: one file per (set, role), each under the set's data key."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hidden_sets._errors import HiddenSetError
+from hidden_sets._keyring import Keyring
+from hidden_sets._stream import decrypt_segments, encrypt_stream
+
+ROLES = ("inputs", "labels")
+
+
+@dataclass(frozen=True)
+class DataKey:
+    id: str
+    master_key_id: str
+    wrapped: bytes
+    key: bytes = field(repr=False)
+
+
+class HiddenSetStore:
+    """Stores encrypted set files under `root/<set_id>/<role>.enc`."""
+
+    def __init__(self, *, root: Path, keyring: Keyring) -> None:
+        self.root = root
+        self.keyring = keyring
+
+    def new_data_key(self) -> DataKey:
+        key_id = "dk-" + secrets.token_hex(8)
+        key = secrets.token_bytes(32)
+        master_id, wrapped = self.keyring.wrap(key, data_key_id=key_id)
+        return DataKey(id=key_id, master_key_id=master_id, wrapped=wrapped, key=key)
+
+    def open_data_key(self, *, key_id: str, master_key_id: str, wrapped: bytes) -> DataKey:
+        key = self.keyring.unwrap(wrapped, master_key_id=master_key_id, data_key_id=key_id)
+        return DataKey(id=key_id, master_key_id=master_key_id, wrapped=wrapped, key=key)
+
+    def path(self, set_id: str, role: str) -> Path:
+        if role not in ROLES:
+            raise HiddenSetError(f"unknown hidden-set file role {role!r}")
+        return self.root / set_id / f"{role}.enc"
+
+    def put(self, *, set_id: str, role: str, source: Path, data_key: DataKey) -> int:
+        """Encrypt `source` into the store (written aside, then renamed into place)."""
+        final = self.path(set_id, role)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        partial = final.with_suffix(".partial")
+        try:
+            with source.open("rb") as src, partial.open("wb") as dst:
+                size = encrypt_stream(
+                    src, dst, data_key=data_key.key, key_id=data_key.id, role=role, set_id=set_id
+                )
+                dst.flush()
+                os.fsync(dst.fileno())
+            partial.replace(final)
+        finally:
+            partial.unlink(missing_ok=True)
+        return size
+
+    def remove_set(self, set_id: str) -> None:
+        shutil.rmtree(self.root / set_id, ignore_errors=True)
+
+    def decrypt_to(self, *, set_id: str, role: str, data_key: DataKey, dest: Path) -> int:
+        """Decrypt one file to `dest` (meant to be in a memory-backed job folder).
+
+        On any error `dest` is removed, so no half-decrypted file stays behind.
+        """
+        total = 0
+        try:
+            with self.path(set_id, role).open("rb") as src, dest.open("wb") as dst:
+                for plain in self._segments(src, set_id, role, data_key):
+                    dst.write(plain)
+                    total += len(plain)
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        return total
+
+    def iter_lines(self, *, set_id: str, role: str, data_key: DataKey) -> Iterator[bytes]:
+        """Yield the plaintext lines of one file, decrypted in memory only."""
+        pending = b""
+        with self.path(set_id, role).open("rb") as src:
+            for plain in self._segments(src, set_id, role, data_key):
+                pending += plain
+                *lines, pending = pending.split(b"\n")
+                yield from lines
+        if pending:
+            yield pending
+
+    def _segments(self, src, set_id: str, role: str, data_key: DataKey) -> Iterator[bytes]:
+        return decrypt_segments(
+            src, data_key=data_key.key, key_id=data_key.id, role=role, set_id=set_id
+        )

@@ -1,0 +1,64 @@
+"""Run untrusted containers under the container protocol.
+
+`Runner` is the interface; `DockerRunner` (the only code that imports `docker`) is the real one,
+`FakeRunner` a seam for tests that need no engine. Nothing here knows about the web or a database.
+"""
+
+from pathlib import Path
+
+from sandbox._base import (
+    CONTAINER_GID,
+    CONTAINER_UID,
+    ImageError,
+    ImageNotFound,
+    Limits,
+    Runner,
+    RunOutcome,
+    RunSpec,
+    SandboxError,
+)
+from sandbox._fake import FakeRunner
+from sandbox._tarball import ImageTarball, inspect_image_tarball
+
+__all__ = [
+    "CONTAINER_GID",
+    "CONTAINER_UID",
+    "FakeRunner",
+    "ImageError",
+    "ImageNotFound",
+    "ImageTarball",
+    "Limits",
+    "RunOutcome",
+    "RunSpec",
+    "Runner",
+    "SandboxError",
+    "build_image",
+    "export_image",
+    "inspect_image_tarball",
+    "make_runner",
+]
+
+
+def export_image(name: str, dest: Path) -> tuple[str, str, int]:
+    """`docker save` image `name` into `dest`; returns (image id, sha256 hex, size)."""
+    from sandbox._docker import export_image as _export
+
+    return _export(name, dest)
+
+
+def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None) -> str:
+    """Build an image from a folder, with no network; returns its id."""
+    from sandbox._docker import build_image as _build
+
+    return _build(context, tag=tag, buildargs=buildargs)
+
+
+def make_runner(name: str, **options: object) -> Runner:
+    """Build the runner named in configuration: 'docker' or 'fake'."""
+    if name == "docker":
+        from sandbox._docker import DockerRunner
+
+        return DockerRunner(**options)  # type: ignore[arg-type]
+    if name == "fake":
+        return FakeRunner()
+    raise ValueError(f"unknown runner {name!r}; use 'docker' or 'fake'")

@@ -1,0 +1,66 @@
+"""The runner interface and the values it passes around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+# Every container runs as this uid:gid, whatever its image says.
+CONTAINER_UID = 65532
+CONTAINER_GID = 65532
+
+
+class SandboxError(Exception):
+    """The platform could not run the container (an infrastructure failure, not the model's)."""
+
+
+class ImageError(Exception):
+    """An image tarball is unusable; the message is safe to show to the team."""
+
+
+class ImageNotFound(ImageError):
+    """The named image is not in the local engine."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    time_limit_s: float = 300.0
+    memory_mb: int = 1024
+    cpus: float = 1.0
+    pids: int = 128
+    gpus: int = 0
+    tmp_mb: int = 256
+    log_tail_bytes: int = 64 * 1024
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    job_id: str
+    image_id: str
+    input_dir: Path
+    output_dir: Path
+    limits: Limits
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+Verdict = Literal["exited", "timeout", "out_of_memory"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    verdict: Verdict
+    exit_code: int | None
+    duration_s: float
+    log_tail: bytes = b""
+
+
+class Runner(Protocol):
+    def ensure_image(self, *, image_id: str, tarball: Path) -> None:
+        """Make `image_id` available to run, loading it from `tarball` if needed."""
+
+    def run(self, spec: RunSpec) -> RunOutcome:
+        """Run one container to completion or deadline, then remove it."""
+
+    def sweep(self, *, keep: set[str]) -> int:
+        """Remove containers of jobs not in `keep` (left by a crash); returns how many."""

@@ -1,0 +1,207 @@
+"""The one module that talks to a Docker engine.
+
+Containers are created then started (never `run`, which may pull), images are referred to by id,
+and nothing is ever pulled. The client is made on first use, never at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import requests
+from docker.errors import APIError, DockerException, ImageNotFound as DockerImageNotFound
+from docker.types import LogConfig, Mount, Ulimit
+
+from sandbox._base import (
+    CONTAINER_GID,
+    CONTAINER_UID,
+    ImageNotFound,
+    RunOutcome,
+    RunSpec,
+    SandboxError,
+)
+
+MANAGED_LABEL = "arena.managed"
+JOB_LABEL = "arena.job"
+WAIT_SLICE_S = 2.0
+
+
+class DockerRunner:
+    def __init__(self, *, base_url: str | None = None, runtime: str | None = None) -> None:
+        self._base_url = base_url
+        self._runtime = runtime
+        self._client: docker.DockerClient | None = None
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            try:
+                if self._base_url:
+                    self._client = docker.DockerClient(base_url=self._base_url)
+                else:
+                    self._client = docker.from_env()
+            except DockerException:
+                raise SandboxError("the Docker engine does not answer") from None
+        return self._client
+
+    # -- images -------------------------------------------------------------------------------
+    def ensure_image(self, *, image_id: str, tarball: Path) -> None:
+        try:
+            self.client.images.get(image_id)
+            return
+        except DockerImageNotFound:
+            pass
+        except DockerException as exc:
+            raise SandboxError(f"the Docker engine failed to look up an image: {exc}") from None
+        try:
+            with tarball.open("rb") as handle:
+                self.client.api.load_image(handle)
+            self.client.images.get(image_id)
+        except DockerException as exc:
+            raise SandboxError(f"the Docker engine failed to load the image: {exc}") from None
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self, spec: RunSpec) -> RunOutcome:
+        container = self._create(spec)
+        try:
+            started = time.monotonic()
+            container.start()
+            timed_out = self._wait(container, deadline=started + spec.limits.time_limit_s)
+            duration = time.monotonic() - started
+            container.reload()
+            state = container.attrs["State"]
+            tail = container.logs(tail=200)[-spec.limits.log_tail_bytes :]
+        except (DockerException, requests.RequestException) as exc:
+            raise SandboxError(f"the Docker engine failed while running a job: {exc}") from None
+        finally:
+            self._remove(container)
+        if timed_out:
+            return RunOutcome("timeout", None, duration, tail)
+        if state.get("OOMKilled"):
+            return RunOutcome("out_of_memory", state.get("ExitCode"), duration, tail)
+        return RunOutcome("exited", state.get("ExitCode"), duration, tail)
+
+    def _create(self, spec: RunSpec):
+        limits = spec.limits
+        mem = f"{limits.memory_mb}m"
+        options = dict(
+            image=spec.image_id,
+            user=f"{CONTAINER_UID}:{CONTAINER_GID}",
+            network_mode="none",
+            read_only=True,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            init=True,
+            mem_limit=mem,
+            memswap_limit=mem,
+            pids_limit=limits.pids,
+            nano_cpus=int(limits.cpus * 1e9),
+            shm_size="64m",
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
+            ulimits=[Ulimit(name="core", soft=0, hard=0), Ulimit(name="nofile", soft=1024, hard=1024)],
+            mounts=[
+                Mount("/input", str(spec.input_dir), type="bind", read_only=True),
+                Mount("/output", str(spec.output_dir), type="bind", read_only=False),
+            ],
+            environment=spec.environment,
+            labels={MANAGED_LABEL: "1", JOB_LABEL: spec.job_id},
+            log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+            detach=True,
+        )
+        if self._runtime:
+            options["runtime"] = self._runtime
+        try:
+            return self.client.containers.create(**options)
+        except DockerImageNotFound:
+            raise SandboxError("the image vanished from the engine before the job started") from None
+        except DockerException as exc:
+            raise SandboxError(f"the Docker engine refused to create the container: {exc}") from None
+
+    def _wait(self, container, *, deadline: float) -> bool:
+        """Wait until the container exits or the deadline passes; returns True on timeout.
+
+        `container.wait(timeout=…)` is only an HTTP read timeout, so the deadline is kept here.
+        """
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                container.wait(timeout=min(remaining, WAIT_SLICE_S) + 0.05)
+                return False
+            except requests.exceptions.ConnectionError:
+                continue  # read timed out: the container is still running
+            except requests.exceptions.ReadTimeout:
+                continue
+        try:
+            container.kill()
+        except APIError:
+            pass  # it exited between the last check and the kill
+        container.wait(timeout=30)
+        return True
+
+    def _remove(self, container) -> None:
+        try:
+            container.remove(force=True, v=True)
+        except DockerException:
+            pass  # the sweep at the next start removes it
+
+    def sweep(self, *, keep: set[str]) -> int:
+        removed = 0
+        try:
+            found = self.client.containers.list(all=True, filters={"label": MANAGED_LABEL})
+        except DockerException as exc:
+            raise SandboxError(f"the Docker engine failed to list containers: {exc}") from None
+        for container in found:
+            if container.labels.get(JOB_LABEL) not in keep:
+                self._remove(container)
+                removed += 1
+        return removed
+
+
+# -- engine helpers for clients and tooling --------------------------------------------------------
+def _client() -> docker.DockerClient:
+    try:
+        return docker.from_env()
+    except DockerException:
+        raise SandboxError("no Docker engine answers here; start it (see scripts/setup.sh)") from None
+
+
+def export_image(name: str, dest: Path) -> tuple[str, str, int]:
+    """Write `docker save` of image `name` to `dest`; returns (image id, sha256 hex, bytes)."""
+    client = _client()
+    try:
+        image = client.images.get(name)
+    except DockerImageNotFound:
+        raise ImageNotFound(
+            f"image {name!r} is not in the local Docker engine; build it or load it first "
+            "(`docker images` lists what is there)"
+        ) from None
+    digest, size = hashlib.sha256(), 0
+    with dest.open("wb") as out:
+        for chunk in _save_chunks(image):
+            out.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+    return image.id, digest.hexdigest(), size
+
+
+def _save_chunks(image) -> Iterator[bytes]:
+    yield from image.save(chunk_size=1 << 20, named=False)
+
+
+def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None) -> str:
+    """Build an image from a folder without network access; returns the image id."""
+    image, _logs = _client().images.build(
+        path=str(context), tag=tag, rm=True, forcerm=True, network_mode="none", buildargs=buildargs
+    )
+    return image.id
+
+
+def image_exists(name: str) -> bool:
+    try:
+        _client().images.get(name)
+        return True
+    except DockerImageNotFound:
+        return False

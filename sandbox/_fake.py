@@ -1,0 +1,42 @@
+"""A runner for tests that need no engine: it answers from the inputs, in-process."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sandbox._base import RunOutcome, RunSpec
+
+
+def _echo(item: Any) -> Any:
+    return item
+
+
+class FakeRunner:
+    """Writes one prediction per input line, `predict(input)`; records the specs it ran."""
+
+    def __init__(self, predict: Callable[[Any], Any] = _echo, exit_code: int = 0) -> None:
+        self.predict = predict
+        self.exit_code = exit_code
+        self.runs: list[RunSpec] = []
+        self.images: set[str] = set()
+
+    def ensure_image(self, *, image_id: str, tarball: Path) -> None:
+        self.images.add(image_id)
+
+    def run(self, spec: RunSpec) -> RunOutcome:
+        started = time.monotonic()
+        self.runs.append(spec)
+        lines = (spec.input_dir / "inputs.jsonl").read_text().splitlines()
+        with (spec.output_dir / "predictions.jsonl").open("w") as out:
+            for line in lines:
+                item = json.loads(line)
+                out.write(json.dumps({"id": item["id"], "prediction": self.predict(item["input"])}))
+                out.write("\n")
+        return RunOutcome("exited", self.exit_code, time.monotonic() - started)
+
+    def sweep(self, *, keep: set[str]) -> int:
+        return 0

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Arena set-up on a Debian 12 machine: Docker engine, virtual environment, example images.
+# Safe to run again: every step checks first and does only what is missing.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VENV=${ARENA_VENV:-$ROOT/.venv}
+BASE_IMAGE=${ARENA_BASE_IMAGE:-arena/python-base:bookworm}
+LOG_DIR=${ARENA_SETUP_LOG_DIR:-/var/log}
+
+say() { printf '\033[1m[arena setup]\033[0m %s\n' "$*"; }
+die() { printf '[arena setup] error: %s\n' "$*" >&2; exit 1; }
+
+need_root() {
+  [ "$(id -u)" = 0 ] || die "$1 needs root; run this script as root or install it yourself"
+}
+
+apt_install() {
+  need_root "installing $*"
+  if [ -z "${ARENA_APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    export ARENA_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+engine_answers() { docker info >/dev/null 2>&1; }
+
+ensure_docker() {
+  if engine_answers; then say "Docker engine answers"; return; fi
+  command -v dockerd >/dev/null 2>&1 || { say "installing Debian's docker.io"; apt_install docker.io; }
+  command -v docker >/dev/null 2>&1 || die "the docker client is missing after installing docker.io"
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+    systemctl start docker || true
+  fi
+  if ! engine_answers; then
+    need_root "starting dockerd"
+    say "starting dockerd (--bridge=none --iptables=false), log in $LOG_DIR/arena-dockerd.log"
+    nohup dockerd --bridge=none --iptables=false >"$LOG_DIR/arena-dockerd.log" 2>&1 &
+  fi
+  for _ in $(seq 1 60); do engine_answers && { say "Docker engine answers"; return; }; sleep 1; done
+  die "the Docker engine did not answer within 60 s; see $LOG_DIR/arena-dockerd.log"
+}
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating the virtual environment in $VENV"
+    python3 -m venv "$VENV" || { apt_install python3-venv; python3 -m venv "$VENV"; }
+  fi
+  local stamp="$VENV/.arena-installed"
+  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+    say "installing Arena and its dependencies into $VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[test]"
+    touch "$stamp"
+  fi
+}
+
+ensure_base_image() {
+  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then say "base image $BASE_IMAGE present"; return; fi
+  command -v debootstrap >/dev/null 2>&1 || { say "installing debootstrap"; apt_install debootstrap; }
+  need_root "debootstrap"
+  local dir
+  dir=$(mktemp -d /tmp/arena-rootfs.XXXXXX)
+  say "building $BASE_IMAGE with debootstrap (minimal bookworm, python3, numpy; about a minute)"
+  debootstrap --variant=minbase --include=python3-minimal,python3-numpy bookworm "$dir" \
+    >"$LOG_DIR/arena-debootstrap.log" 2>&1 || die "debootstrap failed; see $LOG_DIR/arena-debootstrap.log"
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  tar -C "$dir" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["python3"]' - "$BASE_IMAGE" >/dev/null
+  rm -rf "$dir"
+  say "base image $BASE_IMAGE built"
+}
+
+build_examples() {
+  say "building the example model images"
+  "$VENV/bin/python" "$ROOT/examples/build_images.py" --base "$BASE_IMAGE"
+}
+
+ensure_docker
+ensure_venv
+ensure_base_image
+build_examples
+say "set-up complete"
