@@ -13,7 +13,18 @@ from evaluators._registry import as_float_array, register_metric
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """JSON text in which equal JSON values are equal strings (1 and 1.0 are one number)."""
+    return json.dumps(_normalise(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    return {k: _normalise(v) for k, v in value.items()}
 
 
 def _finite_number(value: Any) -> str | None:

@@ -1,0 +1,153 @@
+"""The real runner against the real engine: hardening, deadlines, memory, cleanup."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import BASE_IMAGE
+from sandbox import CONTAINER_UID, Limits, RunSpec, build_image, export_image
+from sandbox._docker import MANAGED_LABEL, DockerRunner
+
+pytestmark = pytest.mark.docker
+
+PROBE_DOCKERFILE = f"""
+FROM {BASE_IMAGE}
+ENTRYPOINT ["python3", "-c", "import os; exec(os.environ['PROBE'])"]
+"""
+
+
+@pytest.fixture(scope="session")
+def probe_image(docker_engine, tmp_path_factory):
+    context = tmp_path_factory.mktemp("probe")
+    (context / "Dockerfile").write_text(PROBE_DOCKERFILE)
+    return build_image(context, tag="arena-test/probe:latest")
+
+
+@pytest.fixture
+def runner():
+    return DockerRunner()
+
+
+def run_probe(runner, image, folder: Path, script: str, **limits) -> tuple:
+    (folder / "in").mkdir(exist_ok=True)
+    (folder / "out").mkdir(exist_ok=True)
+    os.chmod(folder / "out", 0o777)
+    (folder / "in" / "inputs.jsonl").write_text('{"id": "a", "input": 1}\n')
+    spec = RunSpec(job_id="job-test-" + secrets.token_hex(4), image_id=image,
+                   input_dir=folder / "in", output_dir=folder / "out",
+                   limits=Limits(**{"time_limit_s": 20, "memory_mb": 256, **limits}),
+                   environment={"PROBE": textwrap.dedent(script)})
+    return runner.run(spec), folder / "out"
+
+
+FACTS = """
+import json, os, subprocess
+def attempt(path):
+    try:
+        open(path, "w").write("x"); return "written"
+    except OSError as exc:
+        return exc.strerror
+status = dict(l.split(":", 1) for l in open("/proc/self/status").read().splitlines() if ":" in l)
+facts = {
+    "interfaces": sorted(os.listdir("/sys/class/net")),
+    "uid": os.getuid(), "gid": os.getgid(),
+    "root_fs": attempt("/etc/arena-probe"), "input": attempt("/input/x"), "tmp": attempt("/tmp/x"),
+    "cap_eff": status["CapEff"].strip(), "no_new_privs": status["NoNewPrivs"].strip(),
+    "env": {k: v for k, v in os.environ.items() if k.startswith("ARENA")},
+    "docker_sock": os.path.exists("/var/run/docker.sock"),
+}
+json.dump(facts, open("/output/facts.json", "w"))
+"""
+
+
+def test_the_container_is_locked_down(runner, probe_image, tmp_path):
+    outcome, out = run_probe(runner, probe_image, tmp_path, FACTS)
+    assert (outcome.verdict, outcome.exit_code) == ("exited", 0), outcome.log_tail
+    facts = json.loads((out / "facts.json").read_text())
+    assert facts["interfaces"] == ["lo"]
+    assert facts["uid"] == CONTAINER_UID and facts["gid"] == CONTAINER_UID
+    assert facts["root_fs"] == "Read-only file system"
+    assert facts["input"] == "Read-only file system"
+    assert facts["tmp"] == "written"
+    assert facts["cap_eff"] == "0000000000000000"
+    assert facts["no_new_privs"] == "1"
+    assert facts["docker_sock"] is False
+
+
+def test_exit_codes_are_reported(runner, probe_image, tmp_path):
+    outcome, _ = run_probe(runner, probe_image, tmp_path, "import sys; sys.exit(3)")
+    assert (outcome.verdict, outcome.exit_code) == ("exited", 3)
+
+
+def test_a_sigterm_ignoring_sleeper_is_killed_at_the_deadline(runner, probe_image, tmp_path):
+    script = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(300)"
+    outcome, _ = run_probe(runner, probe_image, tmp_path, script, time_limit_s=2)
+    assert outcome.verdict == "timeout"
+    assert outcome.duration_s < 15
+
+
+def test_a_memory_hog_is_out_of_memory(runner, probe_image, tmp_path):
+    script = "blocks = []\nwhile True:\n    blocks.append(bytearray(16 * 1024 * 1024))"
+    outcome, _ = run_probe(runner, probe_image, tmp_path, script, memory_mb=96)
+    assert outcome.verdict == "out_of_memory"
+
+
+def test_a_fork_bomb_hits_the_process_limit(runner, probe_image, tmp_path):
+    script = """
+    import os, time
+    children = 0
+    try:
+        for _ in range(500):
+            if os.fork() == 0:
+                time.sleep(30); os._exit(0)
+            children += 1
+    except OSError:
+        pass
+    open("/output/children", "w").write(str(children))
+    os._exit(0)
+    """
+    outcome, out = run_probe(runner, probe_image, tmp_path, script, pids=32, time_limit_s=20)
+    assert outcome.verdict in ("exited", "timeout")
+    assert int((out / "children").read_text()) < 32
+
+
+def test_containers_are_removed_after_the_run(runner, probe_image, tmp_path, docker_engine):
+    run_probe(runner, probe_image, tmp_path, "pass")
+    assert docker_engine.containers.list(all=True, filters={"label": MANAGED_LABEL}) == []
+
+
+def test_sweep_removes_containers_of_dead_jobs_only(runner, probe_image, tmp_path, docker_engine):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    spec = lambda job: RunSpec(job_id=job, image_id=probe_image, input_dir=tmp_path / "in",  # noqa: E731
+                               output_dir=tmp_path / "out", limits=Limits(), environment={"PROBE": ""})
+    live, dead = runner._create(spec("job-live")), runner._create(spec("job-dead"))
+    try:
+        assert runner.sweep(keep={"job-live"}) == 1
+        remaining = {c.id for c in docker_engine.containers.list(all=True, filters={"label": MANAGED_LABEL})}
+        assert remaining == {live.id}
+    finally:
+        for container in (live, dead):
+            try:
+                container.remove(force=True)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+
+def test_ensure_image_loads_a_saved_tarball(runner, docker_engine, tmp_path):
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {BASE_IMAGE}\nLABEL arena.test={secrets.token_hex(4)}\n")
+    image_id = build_image(context, tag="arena-test/load-me:latest")
+    saved_id, digest, size = export_image("arena-test/load-me:latest", tmp_path / "image.tar")
+    assert saved_id == image_id and size > 0 and len(digest) == 64
+    docker_engine.images.remove(image_id, force=True)
+    runner.ensure_image(image_id=image_id, tarball=tmp_path / "image.tar")
+    assert docker_engine.images.get(image_id).id == image_id
+    docker_engine.images.remove(image_id, force=True)

@@ -1,0 +1,71 @@
+import io
+import json
+import tarfile
+
+import pytest
+
+from helpers import make_image_tarball
+from sandbox import ImageError, inspect_image_tarball
+
+
+def test_a_good_tarball_gives_the_config_digest(tmp_path):
+    path = tmp_path / "image.tar"
+    image_id = make_image_tarball(path)
+    assert inspect_image_tarball(path).image_id == image_id
+
+
+def test_two_images_are_refused(tmp_path):
+    path = tmp_path / "image.tar"
+    make_image_tarball(path, images=2)
+    with pytest.raises(ImageError, match="exactly one image"):
+        inspect_image_tarball(path)
+
+
+def test_a_foreign_architecture_is_refused(tmp_path):
+    path = tmp_path / "image.tar"
+    make_image_tarball(path, arch="arm64")
+    with pytest.raises(ImageError, match="arm64; build it for amd64"):
+        inspect_image_tarball(path)
+
+
+def test_not_a_tarball(tmp_path):
+    path = tmp_path / "image.tar"
+    path.write_bytes(b"hello" * 1000)
+    with pytest.raises(ImageError, match="not a `docker save` tarball"):
+        inspect_image_tarball(path)
+
+
+def _tar_with(path, name: str, data: bytes = b"x", kind=tarfile.REGTYPE, link: str = "") -> None:
+    with tarfile.open(path, "w") as tar:
+        info = tarfile.TarInfo(name)
+        info.type, info.linkname, info.size = kind, link, len(data) if kind == tarfile.REGTYPE else 0
+        tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+        manifest = json.dumps([{"Config": "c.json"}]).encode()
+        meta = tarfile.TarInfo("manifest.json")
+        meta.size = len(manifest)
+        tar.addfile(meta, io.BytesIO(manifest))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "link"),
+    [("../evil", tarfile.REGTYPE, ""), ("/etc/evil", tarfile.REGTYPE, ""),
+     ("link", tarfile.SYMTYPE, "../../etc/passwd"), ("dev", tarfile.CHRTYPE, "")],
+)
+def test_paths_links_and_devices_that_leave_the_archive_are_refused(tmp_path, name, kind, link):
+    path = tmp_path / "image.tar"
+    _tar_with(path, name, kind=kind, link=link)
+    with pytest.raises(ImageError, match="leave"):
+        inspect_image_tarball(path)
+
+
+def test_config_that_does_not_match_its_digest(tmp_path):
+    path = tmp_path / "image.tar"
+    digest = "0" * 64
+    with tarfile.open(path, "w") as tar:
+        for name, data in ((f"blobs/sha256/{digest}", b"{}"),
+                           ("manifest.json", json.dumps([{"Config": f"blobs/sha256/{digest}"}]).encode())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(ImageError, match="does not match its digest"):
+        inspect_image_tarball(path)

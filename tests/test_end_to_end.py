@@ -1,0 +1,126 @@
+"""The whole path with nothing faked: `arena serve` as a process, the CLI as processes, the real
+Docker engine, the example images, real encryption and a real SQLite database."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).resolve().parent.parent
+ARENA = str(Path(sys.executable).parent / "arena")
+BUNDLE = ROOT / "examples" / "challenges" / "gpu-faults"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(docker_engine, tmp_path_factory):
+    for name in ("good", "weak", "broken"):
+        docker_engine.images.get(f"arena-example/{name}:latest")  # built by scripts/setup.sh
+    home = tmp_path_factory.mktemp("arena-home")
+    port = free_port()
+    env = {**os.environ, "ARENA_HOME": str(home), "ARENA_URL": f"http://127.0.0.1:{port}",
+           "ARENA_JOB_ROOT": f"/dev/shm/arena-e2e-{secrets.token_hex(4)}"}
+    env.pop("ARENA_TOKEN", None)
+    log = (home / "serve.log").open("w")
+    process = subprocess.Popen([ARENA, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{env['ARENA_URL']}/api/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("arena serve did not answer: " + (home / "serve.log").read_text())
+        yield env
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+        shutil.rmtree(env["ARENA_JOB_ROOT"], ignore_errors=True)
+
+
+def arena(env, *args: str, token: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    run_env = {**env, **({"ARENA_TOKEN": token} if token else {})}
+    done = subprocess.run([ARENA, *args], env=run_env, capture_output=True, text=True, timeout=300)
+    if check and done.returncode != 0:
+        pytest.fail(f"arena {' '.join(args)} failed: {done.stderr}")
+    return done
+
+
+def test_the_walking_skeleton(server):
+    organiser = json.loads(arena(server, "admin", "create-organiser", "Demo Organiser", "--json").stdout)
+    made = json.loads(arena(server, "challenge", "create", str(BUNDLE), "--json",
+                            token=organiser["token"]).stdout)
+    assert made["slug"] == "gpu-faults" and made["n_items"] == 500
+
+    tokens = {}
+    for team, factories in (("Good", ["LUMI AI Factory"]), ("Weak", ["MareNostrum", "IT4LIA"]),
+                            ("Broken", ["Broken Bytes"])):
+        args = [a for f in factories for a in ("--factory", f)]
+        tokens[team] = json.loads(arena(server, "team", "create", team, *args, "--json",
+                                        token=organiser["token"]).stdout)["token"]
+
+    results = {}
+    for team, image in (("Good", "good"), ("Weak", "weak"), ("Broken", "broken")):
+        done = arena(server, "submit", "gpu-faults", f"arena-example/{image}", "--wait", "--json",
+                     token=tokens[team], check=False)
+        assert done.returncode == (1 if team == "Broken" else 0), done.stderr
+        assert "Traceback" not in done.stderr
+        results[team] = json.loads(done.stdout)
+
+    assert results["Good"]["status"] == "scored" and results["Weak"]["status"] == "scored"
+    assert results["Good"]["score"] == pytest.approx(0.952)
+    assert results["Weak"]["score"] < results["Good"]["score"]
+    broken = results["Broken"]
+    assert (broken["status"], broken["failure_reason"]) == ("failed", "invalid_output")
+    assert broken["failure_detail"] == "400 of 500 items have no prediction"
+
+    board = json.loads(arena(server, "leaderboard", "gpu-faults", "--json").stdout)
+    assert (board["challenge"], board["metric"], board["higher_is_better"]) == ("gpu-faults", "accuracy", True)
+    assert [(e["rank"], e["team"], e["submission_id"]) for e in board["entries"]] == [
+        (1, "Good", results["Good"]["id"]), (2, "Weak", results["Weak"]["id"])]
+
+    status = json.loads(arena(server, "status", broken["id"], "--json", token=tokens["Broken"]).stdout)
+    assert status["failure_reason"] == "invalid_output"
+    peek = arena(server, "status", broken["id"], token=tokens["Good"], check=False)
+    assert peek.returncode == 1 and "no submission" in peek.stderr
+
+    page = requests.get(f"{server['ARENA_URL']}/challenges/gpu-faults", timeout=10).text
+    assert "Good" in page and "Weak" in page and "Broken" not in page
+    team_view = requests.post(f"{server['ARENA_URL']}/team", data={"token": tokens["Broken"]}, timeout=10).text
+    assert "invalid_output" in team_view and "400 of 500 items have no prediction" in team_view
+
+
+def test_cli_errors_are_one_clear_line(server):
+    organiser = json.loads(arena(server, "admin", "create-organiser", "Second Organiser", "--json").stdout)
+    team = json.loads(arena(server, "team", "create", "Errors", "--json", token=organiser["token"]).stdout)
+
+    missing = arena(server, "submit", "gpu-faults", "arena-example/does-not-exist", token=team["token"], check=False)
+    assert missing.returncode == 1
+    assert "is not in the local Docker engine" in missing.stderr and "Traceback" not in missing.stderr
+
+    wrong = arena(server, "submit", "gpu-faults", "arena-example/good", token="arena_wrong", check=False)
+    assert wrong.returncode == 1 and "token is not valid" in wrong.stderr
+
+    unreachable = arena({**server, "ARENA_URL": f"http://127.0.0.1:{free_port()}"}, "leaderboard", "x", check=False)
+    assert unreachable.returncode == 1 and "cannot reach Arena" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
