@@ -1,0 +1,142 @@
+"""Arena benchmarks. Each figure is a ratio against a baseline measured in the same run, alternating
+baseline and Arena so that a noisy shared machine affects both alike.
+
+    .venv/bin/python bench/run.py [--repeats N] [--items N] [--json]
+
+job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
+1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
+inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from arena.config import load_settings  # noqa: E402
+from arena.db import upgrade  # noqa: E402
+from arena.platform import build_platform  # noqa: E402
+from arena.services import accounts, evaluation  # noqa: E402
+from arena.services.challenges import create_challenge  # noqa: E402
+from arena.services.images import receive_image  # noqa: E402
+from arena.services.submissions import create_submission  # noqa: E402
+from sandbox import CONTAINER_GID, CONTAINER_UID, build_image, export_image  # noqa: E402
+
+BASE = os.environ.get("ARENA_BASE_IMAGE", "arena/python-base:bookworm")
+TRIVIAL = """
+import json
+with open("/input/inputs.jsonl") as src, open("/output/predictions.jsonl", "w") as out:
+    for line in src:
+        out.write(json.dumps({"id": json.loads(line)["id"], "prediction": "ok"}) + "\\n")
+"""
+
+
+def write_bundle(folder: Path, items: int) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "challenge.yaml").write_text(
+        "slug: bench\ntitle: Bench\nmetric: accuracy\ndaily_quota: 1000\n"
+        "limits: {time_limit_seconds: 60, memory_mb: 512, cpus: 1, pids: 64}\n")
+    with (folder / "inputs.jsonl").open("w") as inputs, (folder / "labels.jsonl").open("w") as labels:
+        for i in range(items):
+            inputs.write(json.dumps({"id": f"i{i}", "input": {"x": i}}) + "\n")
+            labels.write(json.dumps({"id": f"i{i}", "label": "ok" if i % 3 else "fault"}) + "\n")
+    return folder
+
+
+def trivial_image(work: Path) -> str:
+    context = work / "trivial"
+    context.mkdir()
+    (context / "predict.py").write_text(TRIVIAL)
+    (context / "Dockerfile").write_text(
+        f'FROM {BASE}\nCOPY predict.py /app/predict.py\nENTRYPOINT ["python3", "/app/predict.py"]\n')
+    return build_image(context, tag="arena-bench/trivial:latest")
+
+
+def bare_run(image_id: str, inputs: Path, work: Path) -> float:
+    """`docker run` with the same sandbox flags as Arena's runner, on the same inputs."""
+    out = work / f"bare-out-{secrets.token_hex(3)}"
+    out.mkdir()
+    os.chown(out, CONTAINER_UID, CONTAINER_GID) if os.geteuid() == 0 else os.chmod(out, 0o777)
+    command = [
+        "docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
+        "--security-opt", "no-new-privileges", "--init", "--user", f"{CONTAINER_UID}:{CONTAINER_GID}",
+        "--memory", "512m", "--memory-swap", "512m", "--pids-limit", "64", "--cpus", "1",
+        "--tmpfs", "/tmp:rw,nosuid,nodev,size=256m,mode=1777", "--shm-size", "64m",
+        "--ulimit", "core=0", "--ulimit", "nofile=1024:1024",
+        "-v", f"{inputs}:/input:ro", "-v", f"{out}:/output", image_id,
+    ]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    elapsed = time.perf_counter() - started
+    shutil.rmtree(out)
+    return elapsed
+
+
+def arena_run(platform, team_id: int, digest: str) -> float:
+    create_submission(platform, team_id=team_id, slug="bench", image_digest=digest)
+    started = time.perf_counter()
+    assert evaluation.run_one(platform, worker="bench")
+    return time.perf_counter() - started
+
+
+def bench_job_overhead(work: Path, repeats: int, items: int) -> dict:
+    settings = load_settings(overrides={
+        "home": work / "home", "database_url": f"sqlite:///{work}/arena.db",
+        "master_key_file": work / "home" / "master.key", "job_root": Path(f"/dev/shm/arena-bench-{os.getpid()}"),
+    })
+    platform = build_platform(settings)
+    upgrade(platform.engine)
+    create_challenge(platform, organiser_id=accounts.create_organiser(platform, name="Bench")[0].id,
+                     bundle_dir=write_bundle(work / "bundle", items))
+    team_id = accounts.create_team(platform, name="Bench team", factories=[])[0].id
+    image_id = trivial_image(work)
+    export_image(image_id, work / "image.tar")
+    with (work / "image.tar").open("rb") as stream:
+        digest = receive_image(platform, stream=stream).digest
+    inputs = work / "bare-in"
+    inputs.mkdir()
+    shutil.copy(work / "bundle" / "inputs.jsonl", inputs / "inputs.jsonl")
+    bare_run(image_id, inputs, work)  # warm-up both paths
+    arena_run(platform, team_id, digest)
+    bare, arena = [], []
+    for _ in range(repeats):
+        bare.append(bare_run(image_id, inputs, work))
+        arena.append(arena_run(platform, team_id, digest))
+    shutil.rmtree(settings.job_root, ignore_errors=True)
+    b, a = statistics.median(bare), statistics.median(arena)
+    return {"name": "job_overhead", "items": items, "repeats": repeats, "baseline": "bare docker run",
+            "baseline_median_s": round(b, 4), "arena_median_s": round(a, 4), "ratio": round(a / b, 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp:
+        result = bench_job_overhead(Path(tmp), args.repeats, args.items)
+    if args.json:
+        print(json.dumps([result], indent=2))
+        return
+    print(f"job_overhead: job start → stored score, trivial model, {result['items']:,} items, "
+          f"median of {result['repeats']} runs each, alternating")
+    print(f"  bare docker run (same flags)   {result['baseline_median_s']:.3f} s")
+    print(f"  arena job                      {result['arena_median_s']:.3f} s")
+    print(f"  ratio arena / bare             {result['ratio']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
