@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import requests
 
@@ -16,21 +16,6 @@ TERMINAL = ("scored", "failed")
 
 class ClientError(Exception):
     """A problem to show to the person at the keyboard, as it is."""
-
-
-class _Progress:
-    """A file wrapper that reports bytes read, so uploads can show a progress bar."""
-
-    def __init__(self, handle: BinaryIO, size: int, report: Callable[[int], None]) -> None:
-        self.handle, self.size, self.report = handle, size, report
-
-    def __len__(self) -> int:
-        return self.size
-
-    def read(self, n: int = -1) -> bytes:
-        chunk = self.handle.read(n)
-        self.report(len(chunk))
-        return chunk
 
 
 class ArenaClient:
@@ -81,17 +66,27 @@ class ArenaClient:
     def create_team(self, name: str, factories: list[str]) -> dict:
         return self._request("POST", "/api/teams", json={"name": name, "factories": factories})
 
+    def me(self) -> dict:
+        return self._request("GET", "/api/me")
+
+    def challenge(self, slug: str) -> dict:
+        return self._request("GET", f"/api/challenges/{slug}")
+
     # -- teams ------------------------------------------------------------------------------------
-    def submit_tarball(self, challenge: str, tarball: Path,
-                       progress: Callable[[int], None] | None = None) -> dict:
-        size = tarball.stat().st_size
-        with tarball.open("rb") as handle:
-            body = _Progress(handle, size, progress or (lambda _n: None))
-            return self._request(
-                "POST", f"/api/challenges/{challenge}/submissions", data=body,
-                headers={"Content-Type": "application/x-tar", "Content-Length": str(size)},
-                timeout=3600,
-            )
+    def submit_image(self, challenge: str, chunks: Iterable[bytes],
+                     progress: Callable[[int], None] | None = None) -> dict:
+        """Stream an image tarball (chunks of `docker save`) as the body of one request."""
+
+        def body() -> Iterator[bytes]:
+            for chunk in chunks:
+                if progress:
+                    progress(len(chunk))
+                yield chunk
+
+        return self._request(
+            "POST", f"/api/challenges/{challenge}/submissions", data=body(),
+            headers={"Content-Type": "application/x-tar"}, timeout=3600,
+        )
 
     def submission(self, submission_id: str) -> dict:
         return self._request("GET", f"/api/submissions/{submission_id}")

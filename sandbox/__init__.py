@@ -4,6 +4,7 @@
 `FakeRunner` a seam for tests that need no engine. Nothing here knows about the web or a database.
 """
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from sandbox._base import (
@@ -36,6 +37,7 @@ __all__ = [
     "export_image",
     "inspect_image_tarball",
     "make_runner",
+    "stream_image",
 ]
 
 
@@ -44,6 +46,13 @@ def export_image(name: str, dest: Path) -> tuple[str, str, int]:
     from sandbox._docker import export_image as _export
 
     return _export(name, dest)
+
+
+def stream_image(name: str) -> tuple[str, int, Iterator[bytes]]:
+    """`docker save` image `name` as chunks; returns (image id, approximate size, chunks)."""
+    from sandbox._docker import stream_image as _stream
+
+    return _stream(name)
 
 
 def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None) -> str:

@@ -168,27 +168,39 @@ def _client() -> docker.DockerClient:
         raise SandboxError("no Docker engine answers here; start it (see scripts/setup.sh)") from None
 
 
-def export_image(name: str, dest: Path) -> tuple[str, str, int]:
-    """Write `docker save` of image `name` to `dest`; returns (image id, sha256 hex, bytes)."""
-    client = _client()
+def _get_image(name: str):
     try:
-        image = client.images.get(name)
+        return _client().images.get(name)
     except DockerImageNotFound:
         raise ImageNotFound(
             f"image {name!r} is not in the local Docker engine; build it or load it first "
             "(`docker images` lists what is there)"
         ) from None
+
+
+def stream_image(name: str) -> tuple[str, int, Iterator[bytes]]:
+    """`docker save` of image `name` as chunks; returns (image id, approximate size, chunks)."""
+    image = _get_image(name)
+    return image.id, int(image.attrs.get("Size") or 0), _save_chunks(image)
+
+
+def export_image(name: str, dest: Path) -> tuple[str, str, int]:
+    """Write `docker save` of image `name` to `dest`; returns (image id, sha256 hex, bytes)."""
+    image_id, _estimate, chunks = stream_image(name)
     digest, size = hashlib.sha256(), 0
     with dest.open("wb") as out:
-        for chunk in _save_chunks(image):
+        for chunk in chunks:
             out.write(chunk)
             digest.update(chunk)
             size += len(chunk)
-    return image.id, digest.hexdigest(), size
+    return image_id, digest.hexdigest(), size
 
 
 def _save_chunks(image) -> Iterator[bytes]:
-    yield from image.save(chunk_size=1 << 20, named=False)
+    try:
+        yield from image.save(chunk_size=1 << 20, named=False)
+    except DockerException as exc:
+        raise SandboxError(f"the Docker engine failed to export the image: {exc}") from None
 
 
 def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None) -> str:

@@ -72,7 +72,8 @@ def sample(slug: str, name: str):
 @bp.post("/<slug>/submissions")
 @require("team")
 def submit(slug: str):
-    challenges.describe_challenge(platform(), slug=slug)  # 404 before reading a large upload
+    # Refuse an unknown challenge or a spent quota before reading a large upload.
+    submissions.check_quota(platform(), team_id=principal().id, slug=slug)
     image = images.receive_image(platform(), stream=request.stream)
     made = submissions.create_submission(
         platform(), team_id=principal().id, slug=slug, image_digest=image.digest

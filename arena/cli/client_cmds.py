@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -96,24 +95,20 @@ def _status_line(state: dict) -> str:
     return f"{state['id']}  {state['status']}"
 
 
-def _export(image: str, folder: Path) -> Path:
-    from sandbox import ImageError, SandboxError, export_image
+def _upload(client: ArenaClient, challenge_slug: str, image: str, quiet: bool) -> dict:
+    """Stream `docker save IMAGE` straight into the upload, with a progress bar on a terminal."""
+    from sandbox import ImageError, SandboxError, stream_image
 
-    tarball = folder / "image.tar"
     try:
-        export_image(image, tarball)
+        _image_id, estimate, chunks = stream_image(image)
+        if quiet or not sys.stderr.isatty():
+            return client.submit_image(challenge_slug, chunks)
+        with click.progressbar(length=max(estimate, 1), label=f"uploading {image}", file=sys.stderr,
+                               show_eta=True, show_percent=True) as bar:
+            report = lambda n: bar.update(min(n, max(bar.length - bar.pos, 0)))  # noqa: E731
+            return client.submit_image(challenge_slug, chunks, progress=report)
     except (ImageError, SandboxError) as exc:
         raise click.ClickException(str(exc)) from None
-    return tarball
-
-
-def _upload(client: ArenaClient, challenge_slug: str, tarball: Path, quiet: bool) -> dict:
-    size = tarball.stat().st_size
-    if quiet or not sys.stderr.isatty():
-        return client.submit_tarball(challenge_slug, tarball)
-    with click.progressbar(length=size, label="uploading", file=sys.stderr, show_eta=True,
-                           show_percent=True) as bar:
-        return client.submit_tarball(challenge_slug, tarball, progress=bar.update)
 
 
 @click.command()
@@ -125,15 +120,15 @@ def _upload(client: ArenaClient, challenge_slug: str, tarball: Path, quiet: bool
 def submit(challenge_slug: str, image: str, wait: bool, as_json: bool) -> None:
     """Submit IMAGE (an image in the local Docker engine) to CHALLENGE; prints the submission id.
 
-    The image is exported with `docker save`, streamed to the server and stored by its digest.
+    The image's `docker save` is streamed to the server as it is written (no local copy); the
+    server hashes it as it arrives, checks it, and stores it once by its SHA-256 digest.
     With --wait, exits 0 when the submission is scored and 1 when it failed.
     """
     client = _client()
-    with tempfile.TemporaryDirectory(prefix="arena-submit-") as folder:
-        if not as_json:
-            click.echo(f"exporting {image} …", err=True)
-        tarball = _export(image, Path(folder))
-        state = _upload(client, challenge_slug, tarball, quiet=as_json)
+    if client.me()["role"] != "team":  # fail fast, before streaming a large image
+        raise click.ClickException("submitting needs a team token in ARENA_TOKEN")
+    client.challenge(challenge_slug)
+    state = _upload(client, challenge_slug, image, quiet=as_json)
     if wait:
         show = None if as_json else (lambda s: click.echo(f"  {s['status']}", err=True))
         if show:

@@ -36,6 +36,12 @@ def _check_quota(session, *, challenge, team_id: int) -> None:
         )
 
 
+def check_quota(platform: Platform, *, team_id: int, slug: str) -> None:
+    """Refuse early (429) when the team has no submission left today: before a large upload."""
+    with platform.sessions() as session:
+        _check_quota(session, challenge=get_challenge(session, slug), team_id=team_id)
+
+
 def create_submission(platform: Platform, *, team_id: int, slug: str, image_digest: str) -> dict:
     with platform.transaction() as session:
         challenge = get_challenge(session, slug)
