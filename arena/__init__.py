@@ -16,6 +16,7 @@ __all__ = ["create_app"]
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `test_config` overrides settings; its `RUNNER` may be a runner instance."""
     from arena import api, web
+    from arena.api._auth import ArenaRequest
     from arena.config import load_settings
     from arena.http_errors import register_error_handlers
     from arena.platform import build_platform
@@ -24,6 +25,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     runner = overrides.pop("RUNNER", None)
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     app.config["TESTING"] = bool(overrides.pop("TESTING", False))
+    app.request_class = ArenaRequest
     settings = load_settings(overrides=overrides)
     app.extensions["arena"] = build_platform(settings, runner=runner)
     api.init_app(app)

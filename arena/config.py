@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -17,9 +18,12 @@ class Settings:
     database_url: str
     master_key_file: Path
     master_key_env: str | None = None
+    signing_key_file: Path | None = None
     runner: str = "docker"
     docker_runtime: str | None = None
     job_root: Path = Path("/dev/shm/arena-jobs")
+    scratch_dir: Path = Path("/dev/shm/arena-scratch")
+    job_tmpfs: bool = False
     max_image_bytes: int = 8 * 1024**3
     max_predictions_bytes: int = 256 * 1024**2
     max_bundle_bytes: int = 4 * 1024**3
@@ -32,6 +36,15 @@ class Settings:
     def blob_dir(self) -> Path:
         return self.home / "blobs"
 
+    @property
+    def instance_id(self) -> str:
+        """Names this installation's containers, so that several on one engine never collide."""
+        return hashlib.sha256(self.database_url.encode()).hexdigest()[:12]
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key_file or self.home / "signing.key"
+
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -43,14 +56,19 @@ def load_settings(
     """Settings from `ARENA_*` environment variables, then `overrides` (for tests)."""
     env = os.environ if environ is None else environ
     home = Path(env.get("ARENA_HOME", "./var")).resolve()
+    database_url = env.get("ARENA_DATABASE_URL", f"sqlite:///{home / 'arena.db'}")
+    instance = hashlib.sha256(database_url.encode()).hexdigest()[:12]
     settings = Settings(
         home=home,
-        database_url=env.get("ARENA_DATABASE_URL", f"sqlite:///{home / 'arena.db'}"),
+        database_url=database_url,
         master_key_file=Path(env.get("ARENA_MASTER_KEY_FILE", str(home / "master.key"))),
         master_key_env=env.get("ARENA_MASTER_KEY") or None,
+        signing_key_file=Path(env["ARENA_SIGNING_KEY_FILE"]) if env.get("ARENA_SIGNING_KEY_FILE") else None,
         runner=env.get("ARENA_RUNNER", "docker"),
         docker_runtime=env.get("ARENA_DOCKER_RUNTIME") or None,
-        job_root=Path(env.get("ARENA_JOB_ROOT", "/dev/shm/arena-jobs")),
+        job_root=Path(env.get("ARENA_JOB_ROOT", f"/dev/shm/arena-jobs/{instance}")),
+        scratch_dir=Path(env.get("ARENA_SCRATCH_DIR", "/dev/shm/arena-scratch")),
+        job_tmpfs=_bool(env.get("ARENA_JOB_TMPFS", "1" if os.geteuid() == 0 else "0")),
         embedded_worker=_bool(env.get("ARENA_EMBEDDED_WORKER", "1")),
     )
     if overrides:

@@ -98,6 +98,11 @@ class HiddenSet(Base):
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     has_sample: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The public commitment: RFC 6962 root over the items, in a statement signed by the platform.
+    root: Mapped[str | None] = mapped_column(String(64))
+    commitment: Mapped[dict | None] = mapped_column(JSON)
+    commitment_signature: Mapped[str | None] = mapped_column(String(100))
+    revealed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Image(Base):
@@ -157,4 +162,5 @@ class Result(Base):
     score: Mapped[float] = mapped_column(Float)
     n_items: Mapped[int] = mapped_column(Integer)
     hidden_set_id: Mapped[str] = mapped_column(ForeignKey("hidden_sets.id"))
+    hidden_set_root: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

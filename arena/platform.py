@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from arena.config import Settings
 from arena.db import make_engine, make_sessionmaker
+from arena.signing import Signer, load_or_create_signer
 from hidden_sets import HiddenSetStore, Keyring, generate_keyring_file, load_keyring
 from sandbox import Runner, make_runner
 
@@ -29,6 +30,7 @@ class Platform:
     sessions: sessionmaker
     hidden_sets: HiddenSetStore
     runner: Runner
+    signer: Signer
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -67,6 +69,9 @@ def build_platform(settings: Settings, *, runner: Runner | None = None) -> Platf
     engine = make_engine(settings.database_url)
     store = HiddenSetStore(root=settings.blob_dir / "hidden-sets", keyring=_keyring(settings))
     if runner is None:
-        options = {"runtime": settings.docker_runtime} if settings.runner == "docker" else {}
+        options = {}
+        if settings.runner == "docker":
+            options = {"runtime": settings.docker_runtime, "instance": settings.instance_id}
         runner = make_runner(settings.runner, **options)
-    return Platform(settings, engine, make_sessionmaker(engine), store, runner)
+    signer = load_or_create_signer(settings.signing_key_path)
+    return Platform(settings, engine, make_sessionmaker(engine), store, runner, signer)

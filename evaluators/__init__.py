@@ -10,7 +10,7 @@ from evaluators._registry import (
     metric_names,
     register_metric,
 )
-from evaluators._predictions import InvalidPredictions, parse_predictions
+from evaluators._predictions import InvalidPredictions, loads_strict, parse_predictions
 from evaluators import _metrics  # noqa: F401,E402  (registers the built-in metrics)
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Metric",
     "MetricError",
     "get_metric",
+    "loads_strict",
     "metric_names",
     "parse_predictions",
     "register_metric",

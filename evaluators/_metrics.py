@@ -37,7 +37,7 @@ def _finite_number(value: Any) -> str | None:
 
 def _scalar_label(value: Any) -> str | None:
     if isinstance(value, dict | list):
-        return "prediction must be a string, number or boolean"
+        return "prediction must be a string, number, boolean or null"
     if isinstance(value, float) and not math.isfinite(value):
         return "prediction must be a finite number"
     return None

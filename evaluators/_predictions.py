@@ -17,11 +17,24 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 300:
+        raise ValueError("number too large")
+    return int(text)
+
+
+def loads_strict(raw: bytes | str) -> Any:
+    """JSON without NaN, Infinity, or integers too large for a float."""
+    return json.loads(raw, parse_constant=_reject_constant, parse_int=_bounded_int)
+
+
 def _parse_line(raw: bytes, number: int) -> tuple[str, Any]:
     try:
-        obj = json.loads(raw, parse_constant=_reject_constant)
+        obj = loads_strict(raw)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidPredictions(f"line {number}: not valid JSON (NaN and Infinity included)") from None
+        raise InvalidPredictions(
+            f"line {number}: not valid JSON (NaN, Infinity and numbers beyond a float are refused)"
+        ) from None
     if not isinstance(obj, dict) or set(obj) != {"id", "prediction"}:
         raise InvalidPredictions(f"line {number}: must be an object with exactly 'id' and 'prediction'")
     if not isinstance(obj["id"], str):

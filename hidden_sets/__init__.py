@@ -4,8 +4,15 @@ Knows nothing of the web, the database, or the sandbox. Plaintext labels are onl
 to the caller in memory; plaintext inputs are only ever written to a folder the caller names.
 """
 
+from hidden_sets._commitment import (
+    RevealedItem,
+    check_revealed,
+    item_json,
+    item_leaf,
+)
 from hidden_sets._errors import HiddenSetError, IntegrityError, KeyUnavailableError
 from hidden_sets._keyring import Keyring, generate_keyring_file, load_keyring
+from hidden_sets._merkle import TreeBuilder, inclusion_proofs, verify_inclusion
 from hidden_sets._stream import SEGMENT_SIZE, decrypt_stream, encrypt_stream
 from hidden_sets._store import DataKey, HiddenSetStore
 
@@ -17,8 +24,15 @@ __all__ = [
     "IntegrityError",
     "KeyUnavailableError",
     "Keyring",
+    "RevealedItem",
+    "TreeBuilder",
+    "check_revealed",
     "decrypt_stream",
     "encrypt_stream",
     "generate_keyring_file",
+    "inclusion_proofs",
+    "item_json",
+    "item_leaf",
     "load_keyring",
+    "verify_inclusion",
 ]

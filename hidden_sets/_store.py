@@ -13,7 +13,7 @@ from hidden_sets._errors import HiddenSetError
 from hidden_sets._keyring import Keyring
 from hidden_sets._stream import decrypt_segments, encrypt_stream
 
-ROLES = ("inputs", "labels")
+ROLES = ("inputs", "labels", "salts")
 
 
 @dataclass(frozen=True)

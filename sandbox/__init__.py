@@ -19,6 +19,7 @@ from sandbox._base import (
     SandboxError,
 )
 from sandbox._fake import FakeRunner
+from sandbox._jobfolder import JobFolder, sweep_job_folders
 from sandbox._tarball import ImageTarball, inspect_image_tarball
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ImageError",
     "ImageNotFound",
     "ImageTarball",
+    "JobFolder",
     "Limits",
     "RunOutcome",
     "RunSpec",
@@ -38,6 +40,7 @@ __all__ = [
     "inspect_image_tarball",
     "make_runner",
     "stream_image",
+    "sweep_job_folders",
 ]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import docker
 import requests
 from docker.errors import APIError, DockerException, ImageNotFound as DockerImageNotFound
-from docker.types import LogConfig, Mount, Ulimit
+from docker.types import DeviceRequest, LogConfig, Mount, Ulimit
 
 from sandbox._base import (
     CONTAINER_GID,
@@ -27,13 +27,16 @@ from sandbox._base import (
 
 MANAGED_LABEL = "arena.managed"
 JOB_LABEL = "arena.job"
+INSTANCE_LABEL = "arena.instance"
 WAIT_SLICE_S = 2.0
 
 
 class DockerRunner:
-    def __init__(self, *, base_url: str | None = None, runtime: str | None = None) -> None:
+    def __init__(self, *, base_url: str | None = None, runtime: str | None = None,
+                 instance: str = "default") -> None:
         self._base_url = base_url
         self._runtime = runtime
+        self._instance = instance
         self._client: docker.DockerClient | None = None
 
     @property
@@ -108,12 +111,14 @@ class DockerRunner:
                 Mount("/output", str(spec.output_dir), type="bind", read_only=False),
             ],
             environment=spec.environment,
-            labels={MANAGED_LABEL: "1", JOB_LABEL: spec.job_id},
+            labels={MANAGED_LABEL: "1", JOB_LABEL: spec.job_id, INSTANCE_LABEL: self._instance},
             log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
             detach=True,
         )
         if self._runtime:
             options["runtime"] = self._runtime
+        if limits.gpus:
+            options["device_requests"] = [DeviceRequest(count=limits.gpus, capabilities=[["gpu"]])]
         try:
             return self.client.containers.create(**options)
         except DockerImageNotFound:
@@ -150,7 +155,9 @@ class DockerRunner:
     def sweep(self, *, keep: set[str]) -> int:
         removed = 0
         try:
-            found = self.client.containers.list(all=True, filters={"label": MANAGED_LABEL})
+            found = self.client.containers.list(
+                all=True, filters={"label": [MANAGED_LABEL, f"{INSTANCE_LABEL}={self._instance}"]}
+            )
         except DockerException as exc:
             raise SandboxError(f"the Docker engine failed to list containers: {exc}") from None
         for container in found:

@@ -26,6 +26,7 @@ def job_root():
     root = base / f"arena-test-{secrets.token_hex(4)}"
     yield root
     shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(root.parent / f"{root.name}-scratch", ignore_errors=True)
 
 
 @pytest.fixture
@@ -38,6 +39,7 @@ def app(tmp_path, job_root, fake_runner):
     app = create_app({
         "TESTING": True, "home": tmp_path / "home", "database_url": f"sqlite:///{tmp_path}/arena.db",
         "master_key_file": tmp_path / "home" / "master.key", "job_root": job_root,
+        "scratch_dir": job_root.parent / f"{job_root.name}-scratch",
         "RUNNER": fake_runner,
     })
     upgrade(app.extensions["arena"].engine)

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, g, request
+import tempfile
+from pathlib import Path
+
+from flask import Request, current_app, g, request
 
 from arena.errors import Forbidden
 from arena.platform import Platform
@@ -15,6 +18,19 @@ from arena.services.accounts import Principal, authenticate
 
 def platform() -> Platform:
     return current_app.extensions["arena"]
+
+
+def scratch_dir() -> Path:
+    """Memory-backed scratch space: uploaded hidden sets are staged here, never on a disk."""
+    path = platform().settings.scratch_dir
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+class ArenaRequest(Request):
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        """Multipart file parts go to unlinked files in the memory-backed scratch folder."""
+        return tempfile.TemporaryFile("rb+", dir=scratch_dir())
 
 
 def bearer_token() -> str | None:
@@ -27,6 +43,10 @@ def principal() -> Principal:
     return g.principal
 
 
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
 def require(*roles: str) -> Callable:
     """Authenticate the request; refuse principals whose role is not in `roles`."""
 
@@ -35,7 +55,8 @@ def require(*roles: str) -> Callable:
         def wrapped(*args: Any, **kwargs: Any):
             who = authenticate(platform(), token=bearer_token())
             if who.role not in roles:
-                raise Forbidden(f"this needs a {' or '.join(roles)} token; yours is a {who.role} token")
+                wanted = " or ".join(f"{_article(r)} {r}" for r in roles)
+                raise Forbidden(f"this needs {wanted} token; yours is {_article(who.role)} {who.role} token")
             g.principal = who
             return view(*args, **kwargs)
 

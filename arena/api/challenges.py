@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, request, send_file
 
-from arena.api._auth import platform, principal, require
+from arena.api._auth import platform, principal, require, scratch_dir
 from arena.errors import BadRequest, NotFound
 from arena.services import challenges, images, leaderboard, submissions
 from arena.services.bundles import BUNDLE_FILES, SAMPLE_FILES
@@ -35,9 +35,7 @@ def _save_parts(target: Path) -> None:
 @require("organiser")
 def create():
     request.max_content_length = platform().settings.max_bundle_bytes
-    work = platform().settings.home / "tmp"
-    work.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="bundle-", dir=work))
+    folder = Path(tempfile.mkdtemp(prefix="bundle-", dir=scratch_dir()))
     try:
         _save_parts(folder)
         made = challenges.create_challenge(platform(), organiser_id=principal().id, bundle_dir=folder)

@@ -17,9 +17,10 @@ Server side (on the machine that runs Arena; data under ARENA_HOME, default ./va
 \b
 Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN):
   arena challenge create BUNDLE_DIR organiser: create a challenge from a bundle folder
+  arena challenge list              anyone: the challenges on the server
   arena team create NAME            organiser: create a team, print its token
   arena submit CHALLENGE IMAGE      team: upload a local Docker image as a submission
-  arena status SUBMISSION_ID        team: where a submission stands, and why it failed
+  arena status SUBMISSION_ID        team or organiser: where a submission stands, why it failed
   arena leaderboard CHALLENGE       anyone: the public leaderboard
 
 Every client command takes --json for scripts. Contracts are in docs/.

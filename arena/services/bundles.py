@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -68,7 +67,7 @@ def _read_config(root: Path) -> dict[str, Any]:
 
 
 def _text(doc: dict, key: str, *, required: bool, limit: int) -> str:
-    value = doc.get(key, "")
+    value = doc.get(key) or ""
     if required and not value:
         raise _fail(f"challenge.yaml needs '{key}'")
     if not isinstance(value, str) or len(value) > limit:
@@ -78,12 +77,13 @@ def _text(doc: dict, key: str, *, required: bool, limit: int) -> str:
 
 def _limit(name: str, value: Any) -> float:
     kind, low, high, _default = LIMITS[name]
+    shown = (f"{low:,.0f}", f"{high:,.0f}") if kind is int else (f"{low:g}", f"{high:g}")
     if isinstance(value, bool) or not isinstance(value, int | float) or (
         kind is int and not float(value).is_integer()
     ):
         raise _fail(f"limits.{name} must be a {'whole ' if kind is int else ''}number")
     if not low <= value <= high:
-        raise _fail(f"limits.{name} must be between {low:g} and {high:g}")
+        raise _fail(f"limits.{name} must be between {shown[0]} and {shown[1]}")
     return kind(value)
 
 
@@ -104,10 +104,6 @@ def _quota(doc: dict) -> int:
     return quota
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(name)
-
-
 def iter_jsonl(path: Path, name: str) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object); names the file and line of the first bad one."""
     with path.open("rb") as handle:
@@ -115,9 +111,10 @@ def iter_jsonl(path: Path, name: str) -> Iterator[tuple[int, dict]]:
             if not raw.strip():
                 raise _fail(f"{name} line {number}: empty line; remove it")
             try:
-                obj = json.loads(raw, parse_constant=_reject_constant)
+                obj = evaluators.loads_strict(raw)
             except (ValueError, UnicodeDecodeError):
-                raise _fail(f"{name} line {number}: not valid JSON (NaN and Infinity included)") from None
+                raise _fail(f"{name} line {number}: not valid JSON (NaN, Infinity and numbers "
+                            "beyond a float are refused)") from None
             if not isinstance(obj, dict):
                 raise _fail(f"{name} line {number}: must be a JSON object")
             yield number, obj
@@ -200,3 +197,13 @@ def load_bundle(root: Path) -> Bundle:
         limits=limits, daily_quota=quota, n_items=len(inputs),
         has_sample=has_sample, n_sample_items=n_sample, ids=list(inputs),
     )
+
+
+def load_version_files(root: Path, metric_name: str) -> int:
+    """Validate a new hidden-set version (inputs.jsonl and labels.jsonl); returns its size."""
+    for name in ("inputs.jsonl", "labels.jsonl"):
+        if not (root / name).is_file():
+            raise _fail(f"{name} is missing; a new version holds inputs.jsonl and labels.jsonl")
+    inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl")
+    check_labels(root / "labels.jsonl", "labels.jsonl", inputs, evaluators.get_metric(metric_name))
+    return len(inputs)

@@ -5,14 +5,19 @@ from __future__ import annotations
 import secrets
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from arena.errors import Conflict, NotFound
+from arena.errors import Conflict, Forbidden
 from arena.models import Challenge, HiddenSet, Submission
 from arena.platform import Platform
-from arena.services.bundles import Bundle, load_bundle
+from arena.timeutil import utcnow
+from hidden_sets import DataKey
+from arena.services import commitments
+from arena.services.bundles import Bundle, load_bundle, load_version_files
+from arena.services.lookups import current_hidden_set, get_challenge
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,7 @@ class CreatedChallenge:
     hidden_set_id: str
     n_items: int
     n_sample_items: int
+    root: str
 
 
 def _slug_taken(platform: Platform, slug: str) -> bool:
@@ -28,33 +34,56 @@ def _slug_taken(platform: Platform, slug: str) -> bool:
         return session.scalar(select(Challenge.id).where(Challenge.slug == slug)) is not None
 
 
-def _store_files(platform: Platform, bundle: Bundle, set_id: str):
-    data_key = platform.hidden_sets.new_data_key()
-    for role in ("inputs", "labels"):
-        platform.hidden_sets.put(
-            set_id=set_id, role=role, source=bundle.root / f"{role}.jsonl", data_key=data_key
+def _ingest_set(platform: Platform, *, folder: Path, set_id: str) -> tuple[DataKey, str]:
+    """Encrypt inputs and labels, salt and commit every item; returns (data key, root)."""
+    scratch = platform.settings.scratch_dir / f"ingest-{set_id}"
+    scratch.mkdir(parents=True, mode=0o700)
+    try:
+        data_key = platform.hidden_sets.new_data_key()
+        for role in ("inputs", "labels"):
+            platform.hidden_sets.put(set_id=set_id, role=role, source=folder / f"{role}.jsonl",
+                                     data_key=data_key)
+        root, _n = commitments.commit_files(
+            platform, inputs=folder / "inputs.jsonl", labels=folder / "labels.jsonl",
+            set_id=set_id, data_key=data_key, scratch=scratch,
         )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return data_key, root
+
+
+def _hidden_set_row(*, set_id: str, challenge_id: int, version: int, n_items: int,
+                    data_key: DataKey, has_sample: bool) -> HiddenSet:
+    return HiddenSet(
+        id=set_id, challenge_id=challenge_id, version=version, n_items=n_items,
+        data_key_id=data_key.id, master_key_id=data_key.master_key_id,
+        wrapped_key=data_key.wrapped, has_sample=has_sample, created_at=utcnow(),
+    )
+
+
+def _copy_sample(platform: Platform, bundle: Bundle) -> None:
     if bundle.has_sample:
         target = platform.sample_dir / bundle.slug
         target.mkdir(parents=True, exist_ok=True)
         for name in ("inputs.jsonl", "labels.jsonl"):
             shutil.copyfile(bundle.root / "sample" / name, target / name)
-    return data_key
 
 
-def _discard_files(platform: Platform, bundle: Bundle, set_id: str) -> None:
+def _discard_files(platform: Platform, slug: str | None, set_id: str) -> None:
     platform.hidden_sets.remove_set(set_id)
-    shutil.rmtree(platform.sample_dir / bundle.slug, ignore_errors=True)
+    if slug:
+        shutil.rmtree(platform.sample_dir / slug, ignore_errors=True)
 
 
 def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir) -> CreatedChallenge:
-    """Validate the bundle, encrypt its hidden set, and record it: all of it, or nothing."""
+    """Validate the bundle, encrypt and commit its hidden set, and record it: all, or nothing."""
     bundle = load_bundle(bundle_dir)
     if _slug_taken(platform, bundle.slug):
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already; choose another slug")
     set_id = "hs-" + secrets.token_hex(8)
     try:
-        data_key = _store_files(platform, bundle, set_id)
+        data_key, root = _ingest_set(platform, folder=bundle.root, set_id=set_id)
+        _copy_sample(platform, bundle)
         with platform.transaction() as session:
             challenge = Challenge(
                 slug=bundle.slug, title=bundle.title, description=bundle.description,
@@ -63,32 +92,45 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir) -> Cr
             )
             session.add(challenge)
             session.flush()
-            session.add(HiddenSet(
-                id=set_id, challenge_id=challenge.id, version=1, n_items=bundle.n_items,
-                data_key_id=data_key.id, master_key_id=data_key.master_key_id,
-                wrapped_key=data_key.wrapped, has_sample=bundle.has_sample,
-            ))
+            hidden = _hidden_set_row(set_id=set_id, challenge_id=challenge.id, version=1,
+                                     n_items=bundle.n_items, data_key=data_key,
+                                     has_sample=bundle.has_sample)
+            commitments.sign_commitment(platform, slug=bundle.slug, hidden=hidden, root=root)
+            session.add(hidden)
     except IntegrityError:
-        _discard_files(platform, bundle, set_id)
+        _discard_files(platform, bundle.slug, set_id)
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already") from None
     except BaseException:
-        _discard_files(platform, bundle, set_id)
+        _discard_files(platform, bundle.slug, set_id)
         raise
-    return CreatedChallenge(bundle.slug, set_id, bundle.n_items, bundle.n_sample_items)
+    return CreatedChallenge(bundle.slug, set_id, bundle.n_items, bundle.n_sample_items, root)
 
 
-def get_challenge(session, slug: str) -> Challenge:
-    challenge = session.scalar(select(Challenge).where(Challenge.slug == slug))
-    if challenge is None:
-        raise NotFound(f"no challenge {slug!r}; `arena challenges` or / lists them")
-    return challenge
-
-
-def current_hidden_set(session, challenge_id: int) -> HiddenSet:
-    return session.scalars(
-        select(HiddenSet).where(HiddenSet.challenge_id == challenge_id)
-        .order_by(HiddenSet.version.desc()).limit(1)
-    ).one()
+def add_version(platform: Platform, *, organiser_id: int, slug: str, folder: Path) -> dict:
+    """A new version of the hidden set (new key, new root); later submissions are scored on it."""
+    with platform.sessions() as session:
+        challenge = get_challenge(session, slug)
+        if challenge.organiser_id != organiser_id:
+            raise Forbidden("only the challenge's own organiser may change its hidden set")
+        metric, version = challenge.metric, current_hidden_set(session, challenge.id).version + 1
+    n_items = load_version_files(folder, metric)
+    set_id = "hs-" + secrets.token_hex(8)
+    try:
+        data_key, root = _ingest_set(platform, folder=folder, set_id=set_id)
+        with platform.transaction() as session:
+            challenge = get_challenge(session, slug)
+            hidden = _hidden_set_row(set_id=set_id, challenge_id=challenge.id, version=version,
+                                     n_items=n_items, data_key=data_key,
+                                     has_sample=current_hidden_set(session, challenge.id).has_sample)
+            commitments.sign_commitment(platform, slug=slug, hidden=hidden, root=root)
+            session.add(hidden)
+    except IntegrityError:
+        _discard_files(platform, None, set_id)
+        raise Conflict("another new version was added at the same time; try again") from None
+    except BaseException:
+        _discard_files(platform, None, set_id)
+        raise
+    return {"slug": slug, "version": version, "hidden_set": set_id, "n_items": n_items, "root": root}
 
 
 def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
@@ -123,5 +165,6 @@ def describe_challenge(platform: Platform, *, slug: str) -> dict:
         )
         summary = challenge_summary(challenge, n_teams or 0)
         summary.update(hidden_set_version=hidden.version, n_items=hidden.n_items,
-                       has_sample=hidden.has_sample)
+                       has_sample=hidden.has_sample,
+                       commitment=commitments.published(platform, hidden))
         return summary

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from arena.platform import Platform
 from arena.services.images import image_path
 from arena.timeutil import utcnow
 from hidden_sets import DataKey, HiddenSetError
-from sandbox import CONTAINER_GID, CONTAINER_UID, Limits, RunOutcome, RunSpec, SandboxError
+from sandbox import JobFolder, Limits, RunOutcome, RunSpec, SandboxError, sweep_job_folders
 
 log = logging.getLogger("arena.evaluation")
 FULL_SPLIT = "full"
@@ -107,26 +106,12 @@ def _take(platform: Platform, session, job_id: str, worker: str) -> Ticket | Non
 
 
 # -- running ----------------------------------------------------------------------------------------
-def job_folder(platform: Platform, job_id: str) -> Path:
-    return platform.settings.job_root / job_id
-
-
-def _make_folder(platform: Platform, job_id: str) -> Path:
-    root = platform.settings.job_root
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder = job_folder(platform, job_id)
-    (folder / "input").mkdir(parents=True, mode=0o755)
-    (folder / "output").mkdir(mode=0o700)
-    os.chmod(folder / "input", 0o755)
-    if os.geteuid() == 0:
-        os.chown(folder / "output", CONTAINER_UID, CONTAINER_GID)
-    else:
-        os.chmod(folder / "output", 0o777)  # development without root: the container's uid differs
-    return folder
-
-
-def wipe_folder(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
+def _make_folder(platform: Platform, ticket: Ticket) -> JobFolder:
+    settings = platform.settings
+    inputs = platform.hidden_sets.path(ticket.hidden_set.id, "inputs").stat().st_size
+    return JobFolder.create(root=settings.job_root, job_id=ticket.job_id,
+                            size_bytes=inputs + settings.max_predictions_bytes + 2**20,
+                            use_tmpfs=settings.job_tmpfs)
 
 
 def _open_key(platform: Platform, hidden: HiddenSet) -> DataKey:
@@ -135,18 +120,21 @@ def _open_key(platform: Platform, hidden: HiddenSet) -> DataKey:
     )
 
 
-def _stage_inputs(platform: Platform, ticket: Ticket, folder: Path, key: DataKey) -> None:
+def _stage_inputs(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey) -> None:
     hidden = ticket.hidden_set
-    target = folder / "input" / "inputs.jsonl"
+    target = folder.input / "inputs.jsonl"
     platform.hidden_sets.decrypt_to(set_id=hidden.id, role="inputs", data_key=key, dest=target)
     task = {"protocol": 1, "challenge": ticket.challenge, "metric": ticket.metric,
             "n_items": hidden.n_items}
-    (folder / "input" / "task.json").write_text(json.dumps(task))
+    (folder.input / "task.json").write_text(json.dumps(task))
     for name in ("inputs.jsonl", "task.json"):
-        os.chmod(folder / "input" / name, 0o644)
+        os.chmod(folder.input / name, 0o644)
 
 
-def _failure(outcome: RunOutcome) -> Verdict | None:
+def _failure(outcome: RunOutcome, folder: JobFolder, max_output: int) -> Verdict | None:
+    if folder.output_bytes() >= max_output:
+        return Verdict("failed", reason="output_too_large", outcome=outcome,
+                       detail=f"the container wrote {max_output // 1024**2} MiB or more to /output")
     if outcome.verdict == "timeout":
         return Verdict("failed", reason="timeout", outcome=outcome,
                        detail="the container ran past the challenge's time limit and was stopped")
@@ -161,17 +149,20 @@ def _failure(outcome: RunOutcome) -> Verdict | None:
 
 def _prediction_lines(path: Path, max_bytes: int) -> Iterator[bytes]:
     """Open without following links (the container controls this folder) and cap the size."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    # O_NONBLOCK: opening a FIFO the container left there must not hang the worker.
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise evaluators.InvalidPredictions("predictions.jsonl is not a regular file")
+    os.set_blocking(fd, True)
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise evaluators.InvalidPredictions("predictions.jsonl is not a regular file")
         if info.st_size > max_bytes:
             raise OverflowError
         yield from handle
 
 
-def _score(platform: Platform, ticket: Ticket, folder: Path, key: DataKey, outcome) -> Verdict:
+def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, outcome) -> Verdict:
     metric = evaluators.get_metric(ticket.metric)
     labels: dict[str, object] = {}
     hidden = ticket.hidden_set
@@ -179,7 +170,7 @@ def _score(platform: Platform, ticket: Ticket, folder: Path, key: DataKey, outco
         if raw.strip():
             item = json.loads(raw)
             labels[item["id"]] = item["label"]
-    path = folder / "output" / "predictions.jsonl"
+    path = folder.output / "predictions.jsonl"
     if not path.exists() and not path.is_symlink():
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail="the container wrote no /output/predictions.jsonl")
@@ -195,30 +186,37 @@ def _score(platform: Platform, ticket: Ticket, folder: Path, key: DataKey, outco
     except OSError:
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail="predictions.jsonl could not be opened as a regular file")
-    score = metric.score(predictions, list(labels.values()))
+    try:
+        score = metric.score(predictions, list(labels.values()))
+    except (evaluators.MetricError, ValueError, OverflowError, TypeError):
+        return Verdict("failed", reason="invalid_output", outcome=outcome,
+                       detail=f"the predictions could not be scored with {metric.name}")
     return Verdict("scored", score=score, outcome=outcome, n_items=len(labels))
 
 
 def execute(platform: Platform, ticket: Ticket) -> Verdict:
-    folder = _make_folder(platform, ticket.job_id)
+    folder = None
     try:
+        folder = _make_folder(platform, ticket)
         key = _open_key(platform, ticket.hidden_set)
         _stage_inputs(platform, ticket, folder, key)
         tarball = image_path(platform, ticket.image_digest)
         platform.runner.ensure_image(image_id=ticket.image_id, tarball=tarball)
         spec = RunSpec(
-            job_id=ticket.job_id, image_id=ticket.image_id, input_dir=folder / "input",
-            output_dir=folder / "output", limits=ticket.limits,
+            job_id=ticket.job_id, image_id=ticket.image_id, input_dir=folder.input,
+            output_dir=folder.output, limits=ticket.limits,
             environment={"ARENA_INPUT_DIR": "/input", "ARENA_OUTPUT_DIR": "/output"},
         )
         outcome = platform.runner.run(spec)
-        return _failure(outcome) or _score(platform, ticket, folder, key, outcome)
+        max_output = platform.settings.max_predictions_bytes
+        return _failure(outcome, folder, max_output) or _score(platform, ticket, folder, key, outcome)
     except (SandboxError, HiddenSetError, OSError) as exc:
         log.error("job %s (attempt %d) hit an infrastructure failure: %s",
                   ticket.job_id, ticket.attempt, exc)
-        return Verdict("retry", reason="infrastructure", detail=type(exc).__name__)
+        return Verdict("retry", reason="infrastructure", detail=str(exc)[:300])
     finally:
-        wipe_folder(folder)
+        if folder is not None:
+            folder.wipe()
 
 
 # -- recording --------------------------------------------------------------------------------------
@@ -256,7 +254,8 @@ def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
             submission.status, submission.score = "scored", verdict.score
             session.add(Result(submission_id=submission.id, job_id=job.id, split=FULL_SPLIT,
                                score=verdict.score, n_items=verdict.n_items,
-                               hidden_set_id=ticket.hidden_set.id))
+                               hidden_set_id=ticket.hidden_set.id,
+                               hidden_set_root=ticket.hidden_set.root))
         else:
             submission.status = "failed"
             submission.failure_reason, submission.failure_detail = verdict.reason, verdict.detail
@@ -288,11 +287,7 @@ def sweep(platform: Platform) -> None:
     """Remove job folders and containers that belong to no live job (after a crash)."""
     recover_expired_jobs(platform)
     keep = live_job_ids(platform)
-    root = platform.settings.job_root
-    if root.exists():
-        for folder in root.iterdir():
-            if folder.name not in keep:
-                wipe_folder(folder)
+    sweep_job_folders(platform.settings.job_root, keep=keep)
     removed = platform.runner.sweep(keep=keep)
     if removed:
         log.info("removed %d container(s) left by an earlier run", removed)

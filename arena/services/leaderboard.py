@@ -7,7 +7,7 @@ from sqlalchemy import select
 import evaluators
 from arena.models import Submission
 from arena.platform import Platform
-from arena.services.challenges import get_challenge
+from arena.services.lookups import get_challenge
 
 
 def _best_per_team(submissions: list[Submission], higher: bool) -> list[Submission]:

@@ -10,7 +10,7 @@ from arena.errors import NotFound, QuotaExceeded
 from arena.models import Job, Submission
 from arena.platform import Platform
 from arena.services.accounts import Principal
-from arena.services.challenges import current_hidden_set, get_challenge
+from arena.services.lookups import current_hidden_set, get_challenge
 from arena.timeutil import iso, next_utc_midnight, utcnow
 
 INFRASTRUCTURE = "infrastructure"

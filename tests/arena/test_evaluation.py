@@ -194,3 +194,44 @@ def test_a_damaged_hidden_set_fails_as_infrastructure_and_scores_nothing(platfor
     sub = state(platform, sid)
     assert (sub.status, sub.failure_reason, sub.score) == ("failed", "infrastructure", None)
     assert list(platform.settings.job_root.iterdir()) == []
+
+
+def test_a_fifo_in_place_of_predictions_does_not_hang_the_worker(platform, submit):
+    sid = submit()
+    run_with(platform, lambda spec: os.mkfifo(spec.output_dir / "predictions.jsonl"))
+    sub = state(platform, sid)
+    assert (sub.failure_reason, sub.failure_detail) == ("invalid_output", "predictions.jsonl is not a regular file")
+
+
+def test_a_flood_of_output_files_is_output_too_large(platform, submit):
+    platform.settings = replace(platform.settings, max_predictions_bytes=1000)
+
+    def flood(spec):
+        write(GOOD)(spec)
+        (spec.output_dir / "junk.bin").write_bytes(b"x" * 2000)
+    sid = submit()
+    run_with(platform, flood)
+    assert state(platform, sid).failure_reason == "output_too_large"
+
+
+def test_numbers_beyond_a_float_are_invalid_output_not_infrastructure(platform, submit):
+    sid = submit()
+    huge = "1" + "0" * 400
+    run_with(platform, write(GOOD.replace('"even"}', f'{huge}}}', 1)))
+    sub = state(platform, sid)
+    assert sub.failure_reason == "invalid_output" and "line 1" in sub.failure_detail
+
+
+def test_the_job_folder_is_a_tmpfs_when_running_as_root(platform, submit):
+    if os.geteuid() != 0:
+        pytest.skip("tmpfs job folders need root; elsewhere the job root is under /dev/shm")
+    platform.settings = replace(platform.settings, job_tmpfs=True)
+    seen = []
+
+    def look(spec):
+        seen.append(os.path.ismount(spec.input_dir.parent))
+        write(GOOD)(spec)
+    sid = submit()
+    run_with(platform, look)
+    assert seen == [True] and state(platform, sid).status == "scored"
+    assert list(platform.settings.job_root.iterdir()) == []

@@ -127,13 +127,15 @@ def test_sweep_removes_containers_of_dead_jobs_only(runner, probe_image, tmp_pat
     (tmp_path / "out").mkdir()
     spec = lambda job: RunSpec(job_id=job, image_id=probe_image, input_dir=tmp_path / "in",  # noqa: E731
                                output_dir=tmp_path / "out", limits=Limits(), environment={"PROBE": ""})
+    other_instance = DockerRunner(instance="someone-else")
     live, dead = runner._create(spec("job-live")), runner._create(spec("job-dead"))
+    foreign = other_instance._create(spec("job-of-another-arena"))
     try:
         assert runner.sweep(keep={"job-live"}) == 1
         remaining = {c.id for c in docker_engine.containers.list(all=True, filters={"label": MANAGED_LABEL})}
-        assert remaining == {live.id}
+        assert remaining == {live.id, foreign.id}
     finally:
-        for container in (live, dead):
+        for container in (live, dead, foreign):
             try:
                 container.remove(force=True)
             except Exception:  # noqa: BLE001 - already gone
@@ -151,3 +153,16 @@ def test_ensure_image_loads_a_saved_tarball(runner, docker_engine, tmp_path):
     runner.ensure_image(image_id=image_id, tarball=tmp_path / "image.tar")
     assert docker_engine.images.get(image_id).id == image_id
     docker_engine.images.remove(image_id, force=True)
+
+
+def test_gpus_are_requested_from_the_engine(runner, probe_image, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    spec = RunSpec(job_id="job-gpu", image_id=probe_image, input_dir=tmp_path / "in",
+                   output_dir=tmp_path / "out", limits=Limits(gpus=2), environment={})
+    container = runner._create(spec)
+    try:
+        (request,) = container.attrs["HostConfig"]["DeviceRequests"]
+        assert (request["Count"], request["Capabilities"]) == (2, [["gpu"]])
+    finally:
+        container.remove(force=True)

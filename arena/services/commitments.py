@@ -1,0 +1,134 @@
+"""Commitments to hidden sets: computed at ingest, published signed, revealed at the end.
+
+Every item gets a random salt; its leaf is SHA-256 over the salt and the canonical JSON of
+(id, input, label); the leaves form an RFC 6962 tree whose root the platform signs and publishes.
+The salts are kept encrypted beside the set, so that a reveal can later prove any item.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import select
+
+from arena.errors import BadRequest, Forbidden
+from arena.models import HiddenSet
+from arena.platform import Platform
+from arena.services.lookups import get_challenge
+from arena.timeutil import iso, utcnow
+from hidden_sets import DataKey, TreeBuilder, inclusion_proofs, item_json, item_leaf
+
+STATEMENT_TYPE = "arena.hidden-set-commitment/v1"
+
+
+def _read_jsonl(path: Path) -> Iterator[dict]:
+    with path.open("rb") as handle:
+        for raw in handle:
+            if raw.strip():
+                yield json.loads(raw)
+
+
+def commit_files(platform: Platform, *, inputs: Path, labels: Path, set_id: str,
+                 data_key: DataKey, scratch: Path) -> tuple[str, int]:
+    """Salt every item, store the salts encrypted, return (root hex, number of items).
+
+    Labels are held in memory for the join; inputs stream past.
+    """
+    gold = {row["id"]: row["label"] for row in _read_jsonl(labels)}
+    builder, salts_path = TreeBuilder(), scratch / "salts.jsonl"
+    with salts_path.open("w") as salts:
+        for row in _read_jsonl(inputs):
+            salt = secrets.token_bytes(32)
+            builder.add(item_leaf(salt, item_json(row["id"], row["input"], gold[row["id"]])))
+            salts.write(json.dumps({"id": row["id"], "salt": salt.hex()}) + "\n")
+    platform.hidden_sets.put(set_id=set_id, role="salts", source=salts_path, data_key=data_key)
+    salts_path.unlink()
+    return builder.root().hex(), builder.size
+
+
+def statement(*, slug: str, hidden: HiddenSet, root: str) -> dict:
+    return {
+        "type": STATEMENT_TYPE, "challenge": slug, "hidden_set": hidden.id,
+        "version": hidden.version, "n_items": hidden.n_items, "root": root,
+        "tree": "RFC 6962 SHA-256",
+        "leaf": "SHA-256(0x00 || salt (32 bytes) || canonical JSON of {id, input, label})",
+        "committed_at": iso(hidden.created_at),
+    }
+
+
+def sign_commitment(platform: Platform, *, slug: str, hidden: HiddenSet, root: str) -> None:
+    hidden.root = root
+    hidden.commitment = statement(slug=slug, hidden=hidden, root=root)
+    hidden.commitment_signature = platform.signer.sign(hidden.commitment)
+
+
+def published(platform: Platform, hidden: HiddenSet) -> dict:
+    return {"version": hidden.version, "n_items": hidden.n_items, "root": hidden.root,
+            "statement": hidden.commitment, "signature": hidden.commitment_signature,
+            "public_key": platform.signer.public_key, "revealed": hidden.revealed_at is not None}
+
+
+# -- reveal -----------------------------------------------------------------------------------------
+def _decrypted_rows(platform: Platform, hidden: HiddenSet, key: DataKey, role: str) -> Iterator[dict]:
+    for raw in platform.hidden_sets.iter_lines(set_id=hidden.id, role=role, data_key=key):
+        if raw.strip():
+            yield json.loads(raw)
+
+
+def _hidden_set(session, challenge_id: int, version: int | None) -> HiddenSet:
+    query = select(HiddenSet).where(HiddenSet.challenge_id == challenge_id)
+    query = query.where(HiddenSet.version == version) if version else query.order_by(HiddenSet.version.desc())
+    hidden = session.scalars(query.limit(1)).first()
+    if hidden is None:
+        raise BadRequest(f"this challenge has no hidden set version {version}")
+    return hidden
+
+
+def build_reveal(platform: Platform, hidden: HiddenSet, ids: list[str] | None) -> dict:
+    key = platform.hidden_sets.open_data_key(key_id=hidden.data_key_id,
+                                             master_key_id=hidden.master_key_id, wrapped=hidden.wrapped_key)
+    gold = {row["id"]: row["label"] for row in _decrypted_rows(platform, hidden, key, "labels")}
+    salts = _decrypted_rows(platform, hidden, key, "salts")
+    wanted = None if ids is None else set(ids)
+    leaves, items = [], []
+    for index, (row, salt_row) in enumerate(zip(_decrypted_rows(platform, hidden, key, "inputs"), salts)):
+        salt = bytes.fromhex(salt_row["salt"])
+        data = item_json(row["id"], row["input"], gold[row["id"]])
+        leaves.append(item_leaf(salt, data))
+        if wanted is None or row["id"] in wanted:
+            items.append({"index": index, "salt": salt.hex(), "item": data.decode()})
+    if wanted is not None and len(items) != len(wanted):
+        raise BadRequest(f"{len(wanted) - len(items)} of the ids to reveal are not in this hidden set")
+    if wanted is not None:
+        proofs = inclusion_proofs(leaves, [i["index"] for i in items])
+        for item in items:
+            item["proof"] = [p.hex() for p in proofs[item["index"]]]
+    return {"format": "arena.hidden-set-reveal/v1", "statement": hidden.commitment,
+            "signature": hidden.commitment_signature, "public_key": platform.signer.public_key,
+            "complete": wanted is None, "items": items}
+
+
+def reveal_path(platform: Platform, hidden: HiddenSet) -> Path:
+    return platform.settings.blob_dir / "reveals" / f"{hidden.id}.json"
+
+
+def reveal(platform: Platform, *, organiser_id: int, slug: str, ids: list[str] | None,
+           version: int | None = None) -> dict:
+    """Publish items with their salts (all, or the ids given) and inclusion proofs."""
+    with platform.transaction() as session:
+        challenge = get_challenge(session, slug)
+        if challenge.organiser_id != organiser_id:
+            raise Forbidden("only the challenge's own organiser may reveal its hidden set")
+        hidden = _hidden_set(session, challenge.id, version)
+        document = build_reveal(platform, hidden, ids)
+        path = reveal_path(platform, hidden)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(document))
+        partial.replace(path)
+        hidden.revealed_at = utcnow()
+        return {"hidden_set": hidden.id, "version": hidden.version, "items": len(document["items"]),
+                "complete": document["complete"]}

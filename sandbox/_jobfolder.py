@@ -1,0 +1,99 @@
+"""The per-job memory folder: plaintext inputs live here, and nowhere else, while a job runs.
+
+Where the platform runs as root, each job folder is its own size-capped tmpfs mount (so the inputs
+never touch a disk and /output cannot grow past its cap); otherwise it is a plain folder under a
+memory-backed root such as /dev/shm. Wiping unmounts (or removes) it; a sweep at worker start
+removes what a crash left.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox._base import CONTAINER_GID, CONTAINER_UID, SandboxError
+
+
+@dataclass(frozen=True)
+class JobFolder:
+    path: Path
+    mounted: bool
+
+    @property
+    def input(self) -> Path:
+        return self.path / "input"
+
+    @property
+    def output(self) -> Path:
+        return self.path / "output"
+
+    @classmethod
+    def create(cls, *, root: Path, job_id: str, size_bytes: int, use_tmpfs: bool) -> JobFolder:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(root, 0o700)
+        path = root / job_id
+        path.mkdir(mode=0o711)
+        folder = cls(path, mounted=False)
+        try:
+            if use_tmpfs:
+                _mount_tmpfs(path, size_bytes)
+                folder = cls(path, mounted=True)
+            _prepare(folder)
+        except BaseException:
+            folder.wipe()
+            raise
+        return folder
+
+    def output_bytes(self) -> int:
+        total = 0
+        for parent, _dirs, files in os.walk(self.output):
+            for name in files:
+                total += os.lstat(os.path.join(parent, name)).st_size
+        return total
+
+    def wipe(self) -> None:
+        wipe_path(self.path)
+
+
+def _prepare(folder: JobFolder) -> None:
+    os.chmod(folder.path, 0o711)
+    folder.input.mkdir(mode=0o755)
+    folder.output.mkdir(mode=0o700)
+    os.chmod(folder.input, 0o755)
+    if os.geteuid() == 0:
+        os.chown(folder.output, CONTAINER_UID, CONTAINER_GID)
+    else:
+        os.chmod(folder.output, 0o777)  # development without root: the container's uid differs
+
+
+def _mount_tmpfs(path: Path, size_bytes: int) -> None:
+    size_kib = max(size_bytes // 1024 + 1024, 4096)
+    options = f"size={size_kib}k,mode=0711,nosuid,nodev,noexec"
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "arena-job", str(path)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SandboxError(f"could not mount the job's tmpfs: {done.stderr.strip()}")
+
+
+def wipe_path(path: Path) -> None:
+    """Remove a job folder: unmount it if it is a mount (its memory is freed), then delete."""
+    if os.path.ismount(path):
+        done = subprocess.run(["umount", str(path)], capture_output=True)
+        if done.returncode != 0:
+            subprocess.run(["umount", "-l", str(path)], capture_output=True)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def sweep_job_folders(root: Path, *, keep: set[str]) -> int:
+    """Remove job folders left by a crash (all but those of jobs in `keep`); returns how many."""
+    if not root.exists():
+        return 0
+    removed = 0
+    for path in root.iterdir():
+        if path.name not in keep:
+            wipe_path(path)
+            removed += 1
+    return removed
