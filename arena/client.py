@@ -63,6 +63,25 @@ class ArenaClient:
             for _name, handle in handles.values():
                 handle.close()
 
+    def add_version(self, slug: str, folder: Path) -> dict:
+        handles = {n: (n, (folder / n).open("rb")) for n in ("inputs.jsonl", "labels.jsonl")
+                   if (folder / n).is_file()}
+        try:
+            return self._request("POST", f"/api/challenges/{slug}/versions", files=handles, timeout=3600)
+        finally:
+            for _name, handle in handles.values():
+                handle.close()
+
+    def reveal(self, slug: str, ids: list[str] | None, version: int | None = None) -> dict:
+        body: dict = {"all": True} if ids is None else {"ids": ids}
+        if version is not None:
+            body["version"] = version
+        return self._request("POST", f"/api/challenges/{slug}/reveal", json=body, timeout=3600)
+
+    def revealed(self, slug: str, version: int | None = None) -> dict:
+        params = {"version": version} if version is not None else {}
+        return self._request("GET", f"/api/challenges/{slug}/reveal", params=params, timeout=3600)
+
     def create_team(self, name: str, factories: list[str]) -> dict:
         return self._request("POST", "/api/teams", json={"name": name, "factories": factories})
 

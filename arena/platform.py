@@ -67,7 +67,9 @@ def _keyring(settings: Settings) -> Keyring:
 def build_platform(settings: Settings, *, runner: Runner | None = None) -> Platform:
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
-    store = HiddenSetStore(root=settings.blob_dir / "hidden-sets", keyring=_keyring(settings))
+    store = HiddenSetStore(root=settings.blob_dir / "hidden-sets", keyring=_keyring(settings),
+                           reload=lambda: load_keyring(path=settings.master_key_file,
+                                                       env_value=settings.master_key_env))
     if runner is None:
         options = {}
         if settings.runner == "docker":

@@ -47,6 +47,13 @@ class Keyring:
                 "the keyring holds a different key under that id, or the wrapped key was changed"
             ) from None
 
+    def add_key(self) -> str:
+        """Add a new random key and make it the primary one; returns its id."""
+        key_id = "mk-" + secrets.token_hex(4)
+        self.keys[key_id] = secrets.token_bytes(32)
+        self.primary = key_id
+        return key_id
+
     def to_json(self) -> str:
         keys = {kid: base64.b64encode(k).decode() for kid, k in self.keys.items()}
         return json.dumps({"primary": self.primary, "keys": keys}, indent=2)
@@ -71,6 +78,18 @@ def load_keyring(*, path: Path | None = None, env_value: str | None = None) -> K
     if path is None or not path.exists():
         raise HiddenSetError(f"no master keyring at {path}; set ARENA_MASTER_KEY_FILE")
     return _parse(path.read_text(), str(path))
+
+
+def save_keyring_file(path: Path, ring: Keyring) -> None:
+    """Replace the keyring file atomically, readable by its owner only."""
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(ring.to_json())
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(path)
 
 
 def generate_keyring_file(path: Path) -> Keyring:

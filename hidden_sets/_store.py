@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,17 +27,23 @@ class DataKey:
 class HiddenSetStore:
     """Stores encrypted set files under `root/<set_id>/<role>.enc`."""
 
-    def __init__(self, *, root: Path, keyring: Keyring) -> None:
+    def __init__(self, *, root: Path, keyring: Keyring,
+                 reload: Callable[[], Keyring] | None = None) -> None:
         self.root = root
         self.keyring = keyring
+        self._reload = reload
 
     def new_data_key(self) -> DataKey:
+        if self._reload is not None:
+            self.keyring = self._reload()  # wrap under the newest primary, even after a rotation
         key_id = "dk-" + secrets.token_hex(8)
         key = secrets.token_bytes(32)
         master_id, wrapped = self.keyring.wrap(key, data_key_id=key_id)
         return DataKey(id=key_id, master_key_id=master_id, wrapped=wrapped, key=key)
 
     def open_data_key(self, *, key_id: str, master_key_id: str, wrapped: bytes) -> DataKey:
+        if master_key_id not in self.keyring.keys and self._reload is not None:
+            self.keyring = self._reload()  # rotated by another process since this one started
         key = self.keyring.unwrap(wrapped, master_key_id=master_key_id, data_key_id=key_id)
         return DataKey(id=key_id, master_key_id=master_key_id, wrapped=wrapped, key=key)
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from flask import Blueprint, request, send_file
 
-from arena.api._auth import platform, principal, require, scratch_dir
+from arena.api._auth import json_body, platform, principal, require, scratch_dir
 from arena.errors import BadRequest, NotFound
-from arena.services import challenges, images, leaderboard, submissions
+from arena.services import challenges, commitments, images, leaderboard, submissions
 from arena.services.bundles import BUNDLE_FILES, SAMPLE_FILES
 
 bp = Blueprint("api_challenges", __name__, url_prefix="/api/challenges")
@@ -20,11 +20,11 @@ def index():
     return {"challenges": challenges.list_challenges(platform())}
 
 
-def _save_parts(target: Path) -> None:
-    unknown = sorted(set(request.files) - ALLOWED_PARTS)
+def _save_parts(target: Path, allowed: set[str] = ALLOWED_PARTS) -> None:
+    unknown = sorted(set(request.files) - allowed)
     if unknown:
-        raise BadRequest(f"unexpected bundle file(s) {', '.join(unknown)}; a bundle holds "
-                         f"{', '.join(sorted(ALLOWED_PARTS))}")
+        raise BadRequest(f"unexpected file(s) {', '.join(unknown)}; send "
+                         f"{', '.join(sorted(allowed))}")
     for name, storage in request.files.items():
         path = target / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +43,43 @@ def create():
         shutil.rmtree(folder, ignore_errors=True)
     return {"slug": made.slug, "hidden_set": made.hidden_set_id, "n_items": made.n_items,
             "n_sample_items": made.n_sample_items}, 201
+
+
+@bp.post("/<slug>/versions")
+@require("organiser")
+def add_version(slug: str):
+    """A new hidden-set version: multipart inputs.jsonl and labels.jsonl."""
+    request.max_content_length = platform().settings.max_bundle_bytes
+    folder = Path(tempfile.mkdtemp(prefix="version-", dir=scratch_dir()))
+    try:
+        _save_parts(folder, allowed={"inputs.jsonl", "labels.jsonl"})
+        made = challenges.add_version(platform(), organiser_id=principal().id, slug=slug, folder=folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return made, 201
+
+
+@bp.post("/<slug>/reveal")
+@require("organiser")
+def reveal(slug: str):
+    """Publish hidden items with their salts: {"all": true} or {"ids": [...]}, optional "version"."""
+    body = json_body()
+    ids, version = body.get("ids"), body.get("version")
+    if body.get("all") is True and ids is None:
+        ids = None
+    elif not (isinstance(ids, list) and ids and all(isinstance(i, str) for i in ids)):
+        raise BadRequest('say what to reveal: {"all": true} or {"ids": ["id", ...]}')
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise BadRequest("'version' must be a whole number")
+    return commitments.reveal(platform(), organiser_id=principal().id, slug=slug, ids=ids,
+                              version=version), 201
+
+
+@bp.get("/<slug>/reveal")
+def revealed(slug: str):
+    """The published reveal of a hidden-set version (?version=N, default the newest revealed)."""
+    path = commitments.reveal_file(platform(), slug=slug, version=request.args.get("version", type=int))
+    return send_file(path, mimetype="application/json")
 
 
 @bp.get("/<slug>")

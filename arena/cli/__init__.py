@@ -13,6 +13,7 @@ Server side (on the machine that runs Arena; data under ARENA_HOME, default ./va
   arena serve                       API, public pages and an evaluation worker in one process
   arena worker                      an evaluation worker alone
   arena admin create-organiser NAME bootstrap an organiser and print its token
+  arena keys list|rotate|retire     master keys that wrap the hidden sets' data keys
 
 \b
 Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN):
@@ -22,6 +23,9 @@ Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN)
   arena submit CHALLENGE IMAGE      team: upload a local Docker image as a submission
   arena status SUBMISSION_ID        team or organiser: where a submission stands, why it failed
   arena leaderboard CHALLENGE       anyone: the public leaderboard
+  arena challenge add-version C DIR organiser: a new hidden-set version between rounds
+  arena challenge reveal C --all    organiser: publish the hidden items with their salts
+  arena verify-set FILE             anyone: check a reveal against the signed commitment
 
 Every client command takes --json for scripts. Contracts are in docs/.
 """

@@ -68,6 +68,53 @@ def challenge_list(as_json: bool) -> None:
     ) or "no challenges yet")
 
 
+@challenge.command("add-version")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@json_option
+@friendly
+def challenge_add_version(challenge_slug: str, folder: Path, as_json: bool) -> None:
+    """Add a new hidden-set version from FOLDER (inputs.jsonl, labels.jsonl), between rounds.
+
+    The new version gets its own data key and commitment root; submissions made from now on are
+    scored on it, and earlier results keep pointing to the version they were scored on.
+    """
+    made = _client().add_version(challenge_slug, folder)
+    _emit(made, as_json, lambda d: f"version {d['version']} of {d['slug']}: {d['n_items']} items, root {d['root']}")
+
+
+@challenge.command("reveal")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.option("--all", "reveal_all", is_flag=True, help="Reveal every item.")
+@click.option("--id", "ids", multiple=True, metavar="ID", help="Reveal this item; repeat for more.")
+@click.option("--version", type=int, help="Hidden-set version (default: the newest).")
+@json_option
+@friendly
+def challenge_reveal(challenge_slug: str, reveal_all: bool, ids: tuple[str, ...], version: int | None,
+                     as_json: bool) -> None:
+    """Organiser: publish hidden items with their salts, so anyone can check the commitment.
+
+    Do this only after the challenge has ended: revealed items are public for good.
+    """
+    if reveal_all == bool(ids):
+        raise click.UsageError("give either --all or one or more --id")
+    made = _client().reveal(challenge_slug, None if reveal_all else list(ids), version)
+    _emit(made, as_json, lambda d: f"revealed {d['items']} item(s) of version {d['version']}")
+
+
+@challenge.command("get-reveal")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.option("--version", type=int, help="Hidden-set version (default: the newest revealed).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write the reveal document to.")
+@friendly
+def challenge_get_reveal(challenge_slug: str, version: int | None, output: Path) -> None:
+    """Anyone: download a published reveal, to check with `arena verify-set FILE`."""
+    document = ArenaClient(token="").revealed(challenge_slug, version)
+    output.write_text(json.dumps(document))
+    click.echo(f"wrote {len(document['items'])} item(s) to {output}", err=True)
+
+
 # -- teams ------------------------------------------------------------------------------------------
 @click.group()
 def team() -> None:
@@ -165,5 +212,7 @@ def leaderboard(challenge_slug: str, as_json: bool) -> None:
 
 
 def register(group: click.Group) -> None:
-    for command in (challenge, team, submit, status, leaderboard):
+    from arena.cli.verify import verify_set
+
+    for command in (challenge, team, submit, status, leaderboard, verify_set):
         group.add_command(command)

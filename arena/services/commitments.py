@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from arena.errors import BadRequest, Forbidden
+from arena.errors import BadRequest, Forbidden, NotFound
 from arena.models import HiddenSet
 from arena.platform import Platform
 from arena.services.lookups import get_challenge
@@ -132,3 +132,17 @@ def reveal(platform: Platform, *, organiser_id: int, slug: str, ids: list[str] |
         hidden.revealed_at = utcnow()
         return {"hidden_set": hidden.id, "version": hidden.version, "items": len(document["items"]),
                 "complete": document["complete"]}
+
+
+def reveal_file(platform: Platform, *, slug: str, version: int | None) -> Path:
+    with platform.sessions() as session:
+        challenge = get_challenge(session, slug)
+        query = select(HiddenSet).where(HiddenSet.challenge_id == challenge.id,
+                                        HiddenSet.revealed_at.is_not(None))
+        if version is not None:
+            query = query.where(HiddenSet.version == version)
+        hidden = session.scalars(query.order_by(HiddenSet.version.desc()).limit(1)).first()
+        if hidden is None:
+            raise NotFound(f"the organiser of {slug!r} has not revealed "
+                           f"{'that version of ' if version else ''}its hidden set")
+        return reveal_path(platform, hidden)

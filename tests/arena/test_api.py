@@ -82,7 +82,7 @@ def test_challenge_upload_with_a_bad_file_is_a_400_naming_it(client, organiser_t
     odd = {"secrets.txt": (io.BytesIO(b"x"), "secrets.txt")}
     response = client.post("/api/challenges", data=odd, headers=auth(organiser_token),
                            content_type="multipart/form-data")
-    assert "unexpected bundle file(s) secrets.txt" in response.json["error"]["message"]
+    assert "unexpected file(s) secrets.txt" in response.json["error"]["message"]
 
 
 def test_submit_run_and_leaderboard(client, platform, challenge, team_token, fake_runner, tmp_path):
