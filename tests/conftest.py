@@ -5,17 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from arena import create_app  # noqa: E402
-from arena.db import upgrade  # noqa: E402
-from arena.services import accounts  # noqa: E402
-from sandbox import FakeRunner  # noqa: E402
+from arena import create_app
+from arena.db import upgrade
+from arena.services import accounts
+from sandbox import FakeRunner
 
 BASE_IMAGE = os.environ.get("ARENA_BASE_IMAGE", "arena/python-base:bookworm")
 

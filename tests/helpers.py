@@ -5,10 +5,23 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
 import tarfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+import requests
 import yaml
+
+ARENA = str(Path(sys.executable).parent / "arena")
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -55,3 +68,47 @@ def make_image_tarball(path: Path, *, arch: str = "amd64", images: int = 1, salt
         _add(tar, f"blobs/sha256/{digest}", config)
         _add(tar, "manifest.json", json.dumps(manifest).encode())
     return "sha256:" + digest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_arena(home: Path) -> Iterator[dict]:
+    """`arena serve` as a real process on a free port; yields the environment to reach it."""
+    port = free_port()
+    tag = secrets.token_hex(4)
+    env = {**os.environ, "ARENA_HOME": str(home), "ARENA_URL": f"http://127.0.0.1:{port}",
+           "ARENA_JOB_ROOT": f"/dev/shm/arena-e2e-{tag}", "ARENA_SCRATCH_DIR": f"/dev/shm/arena-e2e-{tag}-scratch"}
+    env.pop("ARENA_TOKEN", None)
+    log = (home / "serve.log").open("w")
+    process = subprocess.Popen([ARENA, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{env['ARENA_URL']}/api/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("arena serve did not answer: " + (home / "serve.log").read_text())
+        yield env
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+        shutil.rmtree(env["ARENA_JOB_ROOT"], ignore_errors=True)
+        shutil.rmtree(env["ARENA_SCRATCH_DIR"], ignore_errors=True)
+
+
+def arena(env: dict, *args: str, token: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the `arena` command as a process, as a person would."""
+    run_env = {**env, **({"ARENA_TOKEN": token} if token else {})}
+    done = subprocess.run([ARENA, *args], env=run_env, capture_output=True, text=True, timeout=300)
+    if check and done.returncode != 0:
+        pytest.fail(f"arena {' '.join(args)} failed: {done.stderr}")
+    return done

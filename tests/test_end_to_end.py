@@ -4,66 +4,25 @@ Docker engine, the example images, real encryption and a real SQLite database.""
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from helpers import arena, free_port, serve_arena
+
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parent.parent
-ARENA = str(Path(sys.executable).parent / "arena")
 BUNDLE = ROOT / "examples" / "challenges" / "gpu-faults"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(docker_engine, tmp_path_factory):
     for name in ("good", "weak", "broken"):
         docker_engine.images.get(f"arena-example/{name}:latest")  # built by scripts/setup.sh
-    home = tmp_path_factory.mktemp("arena-home")
-    port = free_port()
-    env = {**os.environ, "ARENA_HOME": str(home), "ARENA_URL": f"http://127.0.0.1:{port}",
-           "ARENA_JOB_ROOT": f"/dev/shm/arena-e2e-{secrets.token_hex(4)}"}
-    env.pop("ARENA_TOKEN", None)
-    log = (home / "serve.log").open("w")
-    process = subprocess.Popen([ARENA, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{env['ARENA_URL']}/api/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("arena serve did not answer: " + (home / "serve.log").read_text())
+    with serve_arena(tmp_path_factory.mktemp("arena-home")) as env:
         yield env
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-        shutil.rmtree(env["ARENA_JOB_ROOT"], ignore_errors=True)
-
-
-def arena(env, *args: str, token: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    run_env = {**env, **({"ARENA_TOKEN": token} if token else {})}
-    done = subprocess.run([ARENA, *args], env=run_env, capture_output=True, text=True, timeout=300)
-    if check and done.returncode != 0:
-        pytest.fail(f"arena {' '.join(args)} failed: {done.stderr}")
-    return done
 
 
 def test_the_walking_skeleton(server):
