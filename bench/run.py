@@ -1,7 +1,9 @@
 """Arena benchmarks. Each figure is a ratio against a baseline measured in the same run, alternating
 baseline and Arena so that a noisy shared machine affects both alike.
 
-    .venv/bin/python bench/run.py [--repeats N] [--items N] [--json]
+    .venv/bin/python bench/run.py [job_overhead|hidden_sets ...] [--repeats N] [--json]
+
+hidden_sets: see bench/hidden_set_bench.py (decryption against raw AES-GCM; peak memory).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -120,22 +122,55 @@ def bench_job_overhead(work: Path, repeats: int, items: int) -> dict:
             "baseline_median_s": round(b, 4), "arena_median_s": round(a, 4), "ratio": round(a / b, 3)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--items", type=int, default=1000)
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp:
-        result = bench_job_overhead(Path(tmp), args.repeats, args.items)
-    if args.json:
-        print(json.dumps([result], indent=2))
-        return
+def print_job_overhead(result: dict) -> None:
     print(f"job_overhead: job start → stored score, trivial model, {result['items']:,} items, "
           f"median of {result['repeats']} runs each, alternating")
     print(f"  bare docker run (same flags)   {result['baseline_median_s']:.3f} s")
     print(f"  arena job                      {result['arena_median_s']:.3f} s")
     print(f"  ratio arena / bare             {result['ratio']:.2f}x")
+
+
+def print_hidden_sets(results: list[dict]) -> None:
+    speed, memory = results
+    print(f"decrypt_throughput: {speed['size_mib']} MiB into a memory-backed job folder, "
+          f"median of {speed['repeats']}")
+    print(f"  raw AES-256-GCM in memory      {speed['baseline_median_s']:.3f} s")
+    print(f"  arena decrypt to job folder    {speed['arena_median_s']:.3f} s "
+          f"({speed['arena_mib_per_s']:.0f} MiB/s)")
+    print(f"  plain write of the plaintext   {speed['plain_write_median_s']:.3f} s (the floor for a file)")
+    print(f"  ratio raw / arena              {speed['ratio']:.2f} (goal {speed['goal']})")
+    print(f"  ratio plain write / arena      {speed['ratio_to_plain_write']:.2f}")
+    print(f"peak_memory: {memory['size_mib']} MiB set, growth of peak resident memory")
+    print(f"  ingest (encrypt into store)    {memory['ingest_growth_mib']:.1f} MiB "
+          f"({memory['ingest_seconds']:.2f} s)")
+    print(f"  decrypt into job folder        {memory['decrypt_growth_mib']:.1f} MiB (goal {memory['goal']})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("benchmarks", nargs="*", choices=["job_overhead", "hidden_sets", []],
+                        default=[], help="which to run (default: all)")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--items", type=int, default=1000, help="items for job_overhead")
+    parser.add_argument("--size-mib", type=int, default=1024, help="set size for hidden_sets")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args()
+    chosen = args.benchmarks or ["job_overhead", "hidden_sets"]
+    results: list[dict] = []
+    if "job_overhead" in chosen:
+        with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp:
+            results.append(bench_job_overhead(Path(tmp), args.repeats, args.items))
+        if not args.json:
+            print_job_overhead(results[-1])
+    if "hidden_sets" in chosen:
+        from bench.hidden_set_bench import bench_hidden_sets
+
+        found = bench_hidden_sets(args.size_mib, repeats=min(args.repeats, 3))
+        results += found
+        if not args.json:
+            print_hidden_sets(found)
+    if args.json:
+        print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

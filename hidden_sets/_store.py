@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hidden_sets._errors import HiddenSetError
 from hidden_sets._keyring import Keyring
-from hidden_sets._stream import decrypt_segments, encrypt_stream
+from hidden_sets._stream import decrypt_segments, decrypt_stream, encrypt_stream
 
 ROLES = ("inputs", "labels", "salts")
 
@@ -77,16 +77,13 @@ class HiddenSetStore:
 
         On any error `dest` is removed, so no half-decrypted file stays behind.
         """
-        total = 0
         try:
-            with self.path(set_id, role).open("rb") as src, dest.open("wb") as dst:
-                for plain in self._segments(src, set_id, role, data_key):
-                    dst.write(plain)
-                    total += len(plain)
+            with self.path(set_id, role).open("rb", buffering=0) as src, dest.open("wb", buffering=0) as dst:
+                return decrypt_stream(src, dst, data_key=data_key.key, key_id=data_key.id,
+                                      role=role, set_id=set_id)
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
-        return total
 
     def iter_lines(self, *, set_id: str, role: str, data_key: DataKey) -> Iterator[bytes]:
         """Yield the plaintext lines of one file, decrypted in memory only."""

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -34,10 +35,9 @@ TAG_SIZE = 16
 MAX_SEGMENTS = 2**32 - 1
 
 
-def _file_key(data_key: bytes, salt: bytes, role: str, set_id: str) -> AESGCM:
+def _derive(data_key: bytes, salt: bytes, role: str, set_id: str) -> bytes:
     info = f"arena/hidden-set/v{VERSION}|{role}|{set_id}".encode()
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(data_key)
-    return AESGCM(key)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(data_key)
 
 
 def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
@@ -73,7 +73,7 @@ def encrypt_stream(
     body = json.dumps(meta, sort_keys=True, separators=(",", ":")).encode()
     header = MAGIC + struct.pack(">BH", VERSION, len(body)) + body
     sink.write(header)
-    aead, total = _file_key(data_key, salt, role, set_id), 0
+    aead, total = AESGCM(_derive(data_key, salt, role, set_id)), 0
     for index, (chunk, last) in enumerate(_segments(source, SEGMENT_SIZE)):
         sink.write(aead.encrypt(_nonce(prefix, index, last), chunk, header))
         total += len(chunk)
@@ -108,26 +108,82 @@ def decrypt_segments(
     wrote if the iteration raises.
     """
     header, meta = _read_header(source)
-    if (meta.get("role"), meta.get("set_id")) != (role, set_id):
-        raise IntegrityError(f"this file is not the {role} file of hidden set {set_id}")
-    if meta.get("key_id") != key_id:
-        raise IntegrityError(f"this file was encrypted under data key {meta.get('key_id')!r}")
-    aead = _file_key(data_key, meta["salt_bytes"], role, set_id)
+    _check_meta(meta, key_id=key_id, role=role, set_id=set_id)
+    aead = AESGCM(_derive(data_key, meta["salt_bytes"], role, set_id))
     for index, (chunk, last) in enumerate(_segments(source, SEGMENT_SIZE + TAG_SIZE)):
         try:
             yield aead.decrypt(_nonce(meta["prefix_bytes"], index, last), chunk, header)
         except InvalidTag:
-            raise IntegrityError(
-                f"{role} file of hidden set {set_id} failed authentication at segment {index}: "
-                "it was changed, truncated or reordered"
-            ) from None
+            raise _tampered(role, set_id, index) from None
+
+
+def _check_meta(meta: dict, *, key_id: str, role: str, set_id: str) -> None:
+    if (meta.get("role"), meta.get("set_id")) != (role, set_id):
+        raise IntegrityError(f"this file is not the {role} file of hidden set {set_id}")
+    if meta.get("key_id") != key_id:
+        raise IntegrityError(f"this file was encrypted under data key {meta.get('key_id')!r}")
 
 
 def decrypt_stream(
     source: BinaryIO, sink: BinaryIO, *, data_key: bytes, key_id: str, role: str, set_id: str
 ) -> int:
-    total = 0
-    for plain in decrypt_segments(source, data_key=data_key, key_id=key_id, role=role, set_id=set_id):
-        sink.write(plain)
-        total += len(plain)
-    return total
+    """Decrypt `source` into `sink`, segment by segment, through two reused buffers.
+
+    A segment is written only after its tag verified; on an error, what was written before it
+    must be discarded by the caller.
+    """
+    header, meta = _read_header(source)
+    _check_meta(meta, key_id=key_id, role=role, set_id=set_id)
+    key = _derive(data_key, meta["salt_bytes"], role, set_id)
+    sealed = bytearray(SEGMENT_SIZE + TAG_SIZE)
+    ahead = bytearray(SEGMENT_SIZE + TAG_SIZE)
+    plain = bytearray(SEGMENT_SIZE + 15)
+    size, index, total = _read_full(source, sealed), 0, 0
+    while True:
+        ahead_size = _read_full(source, ahead)
+        last = ahead_size == 0
+        written = _open_into(key, _nonce(meta["prefix_bytes"], index, last), header,
+                             memoryview(sealed)[:size], plain, where=(role, set_id, index))
+        _write_all(sink, memoryview(plain)[:written])
+        total += written
+        if last:
+            return total
+        sealed, ahead, size, index = ahead, sealed, ahead_size, index + 1
+
+
+def _read_full(source: BinaryIO, buffer: bytearray) -> int:
+    """Fill `buffer` unless the file ends first (raw reads may return short)."""
+    view, filled = memoryview(buffer), 0
+    while filled < len(buffer):
+        got = source.readinto(view[filled:])
+        if not got:
+            break
+        filled += got
+    return filled
+
+
+def _write_all(sink: BinaryIO, data: memoryview) -> None:
+    while data:
+        written = sink.write(data)
+        data = data[written if written is not None else len(data):]
+
+
+def _open_into(key: bytes, nonce: bytes, header: bytes, sealed: memoryview, out: bytearray,
+               *, where: tuple[str, str, int]) -> int:
+    if len(sealed) < TAG_SIZE:
+        raise _tampered(*where)
+    decryptor = Cipher(algorithms.AES(key), modes.GCM(nonce, bytes(sealed[-TAG_SIZE:]))).decryptor()
+    decryptor.authenticate_additional_data(header)
+    written = decryptor.update_into(sealed[:-TAG_SIZE], out)
+    try:
+        decryptor.finalize()
+    except InvalidTag:
+        raise _tampered(*where) from None
+    return written
+
+
+def _tampered(role: str, set_id: str, index: int) -> IntegrityError:
+    return IntegrityError(
+        f"{role} file of hidden set {set_id} failed authentication at segment {index}: "
+        "it was changed, truncated or reordered"
+    )

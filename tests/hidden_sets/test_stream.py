@@ -92,3 +92,26 @@ def test_a_wrong_data_key_is_refused():
 def test_garbage_is_not_a_hidden_set_file():
     with pytest.raises(IntegrityError, match="bad magic"):
         decrypt(b"hello world")
+
+
+class Trickle(io.RawIOBase):
+    """A source whose reads return at most 1000 bytes, as raw reads may."""
+
+    def __init__(self, data: bytes) -> None:
+        self.inner = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self.inner.read(min(len(buffer), 1000))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_short_reads_do_not_break_segment_framing():
+    data = secrets.token_bytes(2 * SEGMENT_SIZE + 77)
+    blob = encrypt(data)
+    out = io.BytesIO()
+    decrypt_stream(Trickle(blob), out, **ARGS)
+    assert out.getvalue() == data
