@@ -249,6 +249,7 @@ def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
         job.duration_s = round(outcome.duration_s) if outcome else None
         submission.updated_at = now
         if verdict.status == "retry":
+            job.error = verdict.detail
             _requeue_or_fail(platform, session, job, submission)
         elif verdict.status == "scored":
             submission.status, submission.score = "scored", verdict.score

@@ -73,6 +73,14 @@ def submission_view(submission: Submission) -> dict:
     }
 
 
+def _attempts(session, submission_id: str) -> list[dict]:
+    """Each job of a submission, with what went wrong: for organisers only."""
+    jobs = session.scalars(select(Job).where(Job.submission_id == submission_id).order_by(Job.attempt))
+    return [{"job": j.id, "attempt": j.attempt, "status": j.status, "outcome": j.outcome,
+             "error": j.error, "exit_code": j.exit_code, "duration_s": j.duration_s,
+             "started_at": iso(j.started_at), "finished_at": iso(j.finished_at)} for j in jobs]
+
+
 def get_submission(platform: Platform, *, principal: Principal, submission_id: str) -> dict:
     with platform.sessions() as session:
         submission = session.get(Submission, submission_id)
@@ -82,7 +90,10 @@ def get_submission(platform: Platform, *, principal: Principal, submission_id: s
         if not visible:
             # The same answer whether it does not exist or belongs to another team.
             raise NotFound(f"no submission {submission_id!r} among those you may see")
-        return submission_view(submission)
+        view = submission_view(submission)
+        if principal.role == "organiser":
+            view["attempts"] = _attempts(session, submission.id)
+        return view
 
 
 def list_submissions(platform: Platform, *, principal: Principal, slug: str | None = None) -> list[dict]:

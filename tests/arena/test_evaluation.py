@@ -13,7 +13,8 @@ from arena.models import Job, Result, Submission
 from arena.services import evaluation
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
-from arena.services.submissions import create_submission
+from arena.services.accounts import Principal
+from arena.services.submissions import create_submission, get_submission
 from arena.timeutil import utcnow
 from arena.worker import Worker
 from helpers import make_bundle, make_image_tarball
@@ -194,6 +195,12 @@ def test_a_damaged_hidden_set_fails_as_infrastructure_and_scores_nothing(platfor
     sub = state(platform, sid)
     assert (sub.status, sub.failure_reason, sub.score) == ("failed", "infrastructure", None)
     assert list(platform.settings.job_root.iterdir()) == []
+    organiser = Principal("organiser", 1, "Organiser")
+    attempts = get_submission(platform, principal=organiser, submission_id=sid)["attempts"]
+    assert [a["outcome"] for a in attempts] == ["infrastructure"] * 3
+    assert "inputs file of hidden set" in attempts[0]["error"] and "failed authentication" in attempts[0]["error"]
+    team_view = get_submission(platform, principal=Principal("team", 1, "Team A"), submission_id=sid)
+    assert "attempts" not in team_view and "hidden set" not in team_view["failure_detail"]
 
 
 def test_a_fifo_in_place_of_predictions_does_not_hang_the_worker(platform, submit):
