@@ -24,6 +24,7 @@ class Settings:
     job_root: Path = Path("/dev/shm/arena-jobs")
     scratch_dir: Path = Path("/dev/shm/arena-scratch")
     job_tmpfs: bool = False
+    gpus: str = "auto"
     max_image_bytes: int = 8 * 1024**3
     max_predictions_bytes: int = 256 * 1024**2
     max_bundle_bytes: int = 4 * 1024**3
@@ -70,6 +71,7 @@ def load_settings(
         scratch_dir=Path(env.get("ARENA_SCRATCH_DIR", "/dev/shm/arena-scratch")),
         job_tmpfs=_bool(env.get("ARENA_JOB_TMPFS", "1" if os.geteuid() == 0 else "0")),
         embedded_worker=_bool(env.get("ARENA_EMBEDDED_WORKER", "1")),
+        gpus=env.get("ARENA_GPUS", "auto"),
     )
     if overrides:
         known = {f.name for f in fields(Settings)}

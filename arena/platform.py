@@ -18,7 +18,7 @@ from arena.config import Settings
 from arena.db import make_engine, make_sessionmaker
 from arena.signing import Signer, load_or_create_signer
 from hidden_sets import HiddenSetStore, Keyring, generate_keyring_file, load_keyring
-from sandbox import Runner, make_runner
+from sandbox import GpuAllocator, Runner, make_runner, parse_gpu_setting
 
 log = logging.getLogger("arena")
 
@@ -73,7 +73,8 @@ def build_platform(settings: Settings, *, runner: Runner | None = None) -> Platf
     if runner is None:
         options = {}
         if settings.runner == "docker":
-            options = {"runtime": settings.docker_runtime, "instance": settings.instance_id}
+            options = {"runtime": settings.docker_runtime, "instance": settings.instance_id,
+                       "gpus": GpuAllocator(parse_gpu_setting(settings.gpus))}
         runner = make_runner(settings.runner, **options)
     signer = load_or_create_signer(settings.signing_key_path)
     return Platform(settings, engine, make_sessionmaker(engine), store, runner, signer)

@@ -76,7 +76,7 @@ def bare_run(image_id: str, inputs: Path, work: Path) -> float:
         "--security-opt", "no-new-privileges", "--init", "--user", f"{CONTAINER_UID}:{CONTAINER_GID}",
         "--memory", "512m", "--memory-swap", "512m", "--pids-limit", "64", "--cpus", "1",
         "--tmpfs", "/tmp:rw,nosuid,nodev,size=256m,mode=1777", "--shm-size", "64m",
-        "--ulimit", "core=0", "--ulimit", "nofile=1024:1024",
+        "--ulimit", "core=0", "--ulimit", "nofile=1024:1024", "--ulimit", f"fsize={1024**3}",
         "-v", f"{inputs}:/input:ro", "-v", f"{out}:/output", image_id,
     ]
     started = time.perf_counter()

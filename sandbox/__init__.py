@@ -19,6 +19,7 @@ from sandbox._base import (
     SandboxError,
 )
 from sandbox._fake import FakeRunner
+from sandbox._gpus import GpuAllocator, parse_gpu_setting
 from sandbox._jobfolder import JobFolder, sweep_job_folders
 from sandbox._tarball import ImageTarball, inspect_image_tarball
 
@@ -26,6 +27,7 @@ __all__ = [
     "CONTAINER_GID",
     "CONTAINER_UID",
     "FakeRunner",
+    "GpuAllocator",
     "ImageError",
     "ImageNotFound",
     "ImageTarball",
@@ -39,6 +41,7 @@ __all__ = [
     "export_image",
     "inspect_image_tarball",
     "make_runner",
+    "parse_gpu_setting",
     "stream_image",
     "sweep_job_folders",
 ]

@@ -32,6 +32,7 @@ class Limits:
     gpus: int = 0
     tmp_mb: int = 256
     log_tail_bytes: int = 64 * 1024
+    max_file_bytes: int = 1024**3  # ulimit fsize: no single file the container writes may be larger
 
 
 @dataclass(frozen=True)

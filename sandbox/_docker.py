@@ -16,6 +16,7 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound as DockerImageNotFound
 from docker.types import DeviceRequest, LogConfig, Mount, Ulimit
 
+from sandbox._gpus import GpuAllocator
 from sandbox._base import (
     CONTAINER_GID,
     CONTAINER_UID,
@@ -33,10 +34,11 @@ WAIT_SLICE_S = 2.0
 
 class DockerRunner:
     def __init__(self, *, base_url: str | None = None, runtime: str | None = None,
-                 instance: str = "default") -> None:
+                 instance: str = "default", gpus: GpuAllocator | None = None) -> None:
         self._base_url = base_url
         self._runtime = runtime
         self._instance = instance
+        self.gpus = gpus or GpuAllocator()
         self._client: docker.DockerClient | None = None
 
     @property
@@ -69,7 +71,14 @@ class DockerRunner:
 
     # -- running ------------------------------------------------------------------------------
     def run(self, spec: RunSpec) -> RunOutcome:
-        container = self._create(spec)
+        devices = self.gpus.acquire(spec.job_id, spec.limits.gpus)
+        try:
+            return self._run(spec, devices)
+        finally:
+            self.gpus.release(spec.job_id)
+
+    def _run(self, spec: RunSpec, devices: list[str]) -> RunOutcome:
+        container = self._create(spec, devices)
         try:
             started = time.monotonic()
             container.start()
@@ -88,7 +97,7 @@ class DockerRunner:
             return RunOutcome("out_of_memory", state.get("ExitCode"), duration, tail)
         return RunOutcome("exited", state.get("ExitCode"), duration, tail)
 
-    def _create(self, spec: RunSpec):
+    def _create(self, spec: RunSpec, devices: list[str] | None = None):
         limits = spec.limits
         mem = f"{limits.memory_mb}m"
         options = dict(
@@ -105,7 +114,11 @@ class DockerRunner:
             nano_cpus=int(limits.cpus * 1e9),
             shm_size="64m",
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
-            ulimits=[Ulimit(name="core", soft=0, hard=0), Ulimit(name="nofile", soft=1024, hard=1024)],
+            ulimits=[
+                Ulimit(name="core", soft=0, hard=0),
+                Ulimit(name="nofile", soft=1024, hard=1024),
+                Ulimit(name="fsize", soft=limits.max_file_bytes, hard=limits.max_file_bytes),
+            ],
             mounts=[
                 Mount("/input", str(spec.input_dir), type="bind", read_only=True),
                 Mount("/output", str(spec.output_dir), type="bind", read_only=False),
@@ -117,8 +130,8 @@ class DockerRunner:
         )
         if self._runtime:
             options["runtime"] = self._runtime
-        if limits.gpus:
-            options["device_requests"] = [DeviceRequest(count=limits.gpus, capabilities=[["gpu"]])]
+        if devices:
+            options["device_requests"] = [DeviceRequest(device_ids=devices, capabilities=[["gpu"]])]
         try:
             return self.client.containers.create(**options)
         except DockerImageNotFound:

@@ -12,6 +12,9 @@ from pathlib import Path
 from sandbox._base import ImageError
 
 MAX_METADATA_BYTES = 8 * 1024 * 1024
+# Loader variables that make every process load or trust code the platform did not choose.
+LOADER_VARIABLES = ("LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_DEBUG", "LD_PROFILE",
+                    "PYTHONSTARTUP", "PYTHONINSPECT", "BASH_ENV")
 
 
 @dataclass(frozen=True)
@@ -73,4 +76,18 @@ def inspect_image_tarball(path: Path, *, architectures: tuple[str, ...] = ("amd6
     arch = config.get("architecture", "")
     if arch not in architectures:
         raise ImageError(f"the image is built for {arch or 'an unknown architecture'}; build it for amd64")
+    _check_run_config(config.get("config") or {})
     return ImageTarball(image_id="sha256:" + expected, architecture=arch, layers=len(entry.get("Layers", [])))
+
+
+def _check_run_config(run: dict) -> None:
+    """Refuse settings that aim at the host or at the platform rather than at the task."""
+    workdir = posixpath.normpath(run.get("WorkingDir") or "/")
+    if workdir in ("/proc", "/sys", "/dev") or workdir.startswith(("/proc/", "/sys/", "/dev/")):
+        raise ImageError(f"the image's WORKDIR {workdir} is under /proc, /sys or /dev; use a normal folder")
+    for entry in run.get("Env") or []:
+        name = str(entry).split("=", 1)[0]
+        if name in LOADER_VARIABLES:
+            raise ImageError(f"the image sets {name}, which Arena does not allow; remove it from the image")
+    if run.get("Volumes"):
+        raise ImageError("the image declares VOLUMEs; remove them (the platform mounts /input and /output)")

@@ -59,9 +59,10 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def make_image_tarball(path: Path, *, arch: str = "amd64", images: int = 1, salt: str = "") -> str:
+def make_image_tarball(path: Path, *, arch: str = "amd64", images: int = 1, salt: str = "",
+                       run: dict | None = None) -> str:
     """A minimal `docker save`-shaped tarball; returns the image id it declares."""
-    config = json.dumps({"architecture": arch, "os": "linux", "salt": salt}).encode()
+    config = json.dumps({"architecture": arch, "os": "linux", "salt": salt, "config": run or {}}).encode()
     digest = hashlib.sha256(config).hexdigest()
     manifest = [{"Config": f"blobs/sha256/{digest}", "RepoTags": None, "Layers": []}] * images
     with tarfile.open(path, "w") as tar:

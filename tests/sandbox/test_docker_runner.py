@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BASE_IMAGE
-from sandbox import CONTAINER_UID, Limits, RunSpec, build_image, export_image
+from sandbox import CONTAINER_UID, GpuAllocator, Limits, RunSpec, SandboxError, build_image, export_image, parse_gpu_setting
 from sandbox._docker import MANAGED_LABEL, DockerRunner
 
 pytestmark = pytest.mark.docker
@@ -155,14 +155,41 @@ def test_ensure_image_loads_a_saved_tarball(runner, docker_engine, tmp_path):
     docker_engine.images.remove(image_id, force=True)
 
 
-def test_gpus_are_requested_from_the_engine(runner, probe_image, tmp_path):
+def test_gpus_are_requested_by_device_id(probe_image, tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "out").mkdir()
+    runner = DockerRunner(gpus=GpuAllocator(["0", "1", "2"]))
     spec = RunSpec(job_id="job-gpu", image_id=probe_image, input_dir=tmp_path / "in",
                    output_dir=tmp_path / "out", limits=Limits(gpus=2), environment={})
-    container = runner._create(spec)
+    devices = runner.gpus.acquire(spec.job_id, 2)
+    container = runner._create(spec, devices)
     try:
         (request,) = container.attrs["HostConfig"]["DeviceRequests"]
-        assert (request["Count"], request["Capabilities"]) == (2, [["gpu"]])
+        assert (request["DeviceIDs"], request["Capabilities"]) == (["0", "1"], [["gpu"]])
     finally:
         container.remove(force=True)
+        runner.gpus.release(spec.job_id)
+    assert runner.gpus.free() == 3
+
+
+def test_a_run_that_cannot_start_gives_its_gpus_back(probe_image, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    runner = DockerRunner(gpus=GpuAllocator(["7"]))  # no such device here: the start fails
+    spec = RunSpec(job_id="job-gpu-fail", image_id=probe_image, input_dir=tmp_path / "in",
+                   output_dir=tmp_path / "out", limits=Limits(gpus=1), environment={"PROBE": ""})
+    if parse_gpu_setting("auto"):
+        pytest.skip("this node has GPUs; the failing start is checked on nodes without")
+    with pytest.raises(SandboxError):
+        runner.run(spec)
+    assert runner.gpus.free() == 1
+
+
+@pytest.mark.skipif(not parse_gpu_setting("auto"), reason="needs an NVIDIA GPU on this node")
+def test_nvidia_smi_runs_in_a_container_with_a_gpu(probe_image, tmp_path):
+    runner = DockerRunner(gpus=GpuAllocator(parse_gpu_setting("auto")))
+    outcome, out = run_probe(runner, probe_image, tmp_path,
+                             "import subprocess; open('/output/smi', 'w').write("
+                             "subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True).stdout)",
+                             gpus=1)
+    assert outcome.exit_code == 0 and "GPU 0" in (out / "smi").read_text()

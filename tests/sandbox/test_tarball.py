@@ -69,3 +69,26 @@ def test_config_that_does_not_match_its_digest(tmp_path):
             tar.addfile(info, io.BytesIO(data))
     with pytest.raises(ImageError, match="does not match its digest"):
         inspect_image_tarball(path)
+
+
+@pytest.mark.parametrize(
+    ("run", "message"),
+    [
+        ({"WorkingDir": "/proc/self"}, "WORKDIR /proc/self is under /proc"),
+        ({"WorkingDir": "/sys"}, "WORKDIR /sys"),
+        ({"Env": ["PATH=/usr/bin", "LD_PRELOAD=/evil.so"]}, "sets LD_PRELOAD"),
+        ({"Env": ["LD_AUDIT=/a.so"]}, "sets LD_AUDIT"),
+        ({"Volumes": {"/data": {}}}, "declares VOLUMEs"),
+    ],
+)
+def test_image_settings_aimed_at_the_platform_are_refused(tmp_path, run, message):
+    path = tmp_path / "image.tar"
+    make_image_tarball(path, run=run)
+    with pytest.raises(ImageError, match=message):
+        inspect_image_tarball(path)
+
+
+def test_ordinary_settings_pass(tmp_path):
+    path = tmp_path / "image.tar"
+    make_image_tarball(path, run={"WorkingDir": "/app", "Env": ["PATH=/usr/bin", "LANG=C.UTF-8"]})
+    assert inspect_image_tarball(path).architecture == "amd64"
