@@ -25,6 +25,8 @@ class Settings:
     scratch_dir: Path = Path("/dev/shm/arena-scratch")
     job_tmpfs: bool = False
     gpus: str = "auto"
+    worker_cpus: float = 0.0  # 0: all of the machine's cores
+    worker_memory_mb: int = 0  # 0: three quarters of the machine's memory
     max_image_bytes: int = 8 * 1024**3
     max_predictions_bytes: int = 256 * 1024**2
     max_bundle_bytes: int = 4 * 1024**3
@@ -72,6 +74,8 @@ def load_settings(
         job_tmpfs=_bool(env.get("ARENA_JOB_TMPFS", "1" if os.geteuid() == 0 else "0")),
         embedded_worker=_bool(env.get("ARENA_EMBEDDED_WORKER", "1")),
         gpus=env.get("ARENA_GPUS", "auto"),
+        worker_cpus=float(env.get("ARENA_WORKER_CPUS", "0")),
+        worker_memory_mb=int(env.get("ARENA_WORKER_MEMORY_MB", "0")),
     )
     if overrides:
         known = {f.name for f in fields(Settings)}

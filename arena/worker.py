@@ -1,4 +1,8 @@
-"""The evaluation worker loop: in a thread of `arena serve`, or alone as `arena worker`."""
+"""The evaluation worker: in a thread of `arena serve`, or alone as `arena worker`.
+
+It runs as many jobs at once as its CPU, memory and GPU capacity allows, never more: a job is
+claimed only when its challenge's limits fit what is free.
+"""
 
 from __future__ import annotations
 
@@ -6,42 +10,120 @@ import logging
 import os
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from arena.platform import Platform
 from arena.services import evaluation
+from sandbox import Limits
 
 log = logging.getLogger("arena.worker")
 
 
+def _machine_memory_mb() -> int:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 4096
+
+
+@dataclass
+class Capacity:
+    """What a worker may hand out at once; taken by running jobs, given back when they end."""
+
+    cpus: float
+    memory_mb: int
+    gpus: int
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def fits(self, limits: Limits) -> bool:
+        with self._lock:
+            return (limits.cpus <= self.cpus + 1e-9 and limits.memory_mb <= self.memory_mb
+                    and limits.gpus <= self.gpus)
+
+    def take(self, limits: Limits) -> None:
+        with self._lock:
+            self.cpus -= limits.cpus
+            self.memory_mb -= limits.memory_mb
+            self.gpus -= limits.gpus
+
+    def give(self, limits: Limits) -> None:
+        with self._lock:
+            self.cpus += limits.cpus
+            self.memory_mb += limits.memory_mb
+            self.gpus += limits.gpus
+
+
+def machine_capacity(platform: Platform) -> Capacity:
+    settings = platform.settings
+    gpus = getattr(getattr(platform.runner, "gpus", None), "total", 0)
+    return Capacity(cpus=settings.worker_cpus or float(os.cpu_count() or 1),
+                    memory_mb=settings.worker_memory_mb or _machine_memory_mb() * 3 // 4,
+                    gpus=gpus)
+
+
 class Worker:
-    def __init__(self, platform: Platform, *, name: str | None = None) -> None:
+    def __init__(self, platform: Platform, *, name: str | None = None,
+                 capacity: Capacity | None = None) -> None:
         self.platform = platform
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.capacity = capacity or machine_capacity(platform)
+        self._finished = threading.Event()
 
     def start_up(self) -> None:
         """Clean what a crashed run left: expired leases, job folders, containers."""
         evaluation.sweep(self.platform)
 
     def run_once(self) -> bool:
+        """Claim and run one job in this thread; False when none was queued."""
         evaluation.recover_expired_jobs(self.platform)
         return evaluation.run_one(self.platform, worker=self.name)
 
     def drain(self) -> int:
-        """Run jobs until the queue is empty; returns how many ran (for tests and tools)."""
+        """Run jobs one after another until the queue is empty; returns how many ran."""
         count = 0
         while self.run_once():
             count += 1
         return count
 
+    def _run(self, ticket: evaluation.Ticket) -> None:
+        try:
+            evaluation.run_ticket(self.platform, ticket)
+        except Exception:
+            log.exception("job %s: error outside the evaluation; its lease will expire", ticket.job_id)
+        finally:
+            self.capacity.give(ticket.limits)
+            self._finished.set()
+
+    def _claim(self) -> evaluation.Ticket | None:
+        ticket = evaluation.claim_next_job(self.platform, worker=self.name, fits=self.capacity.fits)
+        if ticket is not None:
+            self.capacity.take(ticket.limits)
+        return ticket
+
     def run_forever(self, stop: threading.Event) -> None:
+        """Keep claiming jobs that fit the free capacity and run them side by side."""
         self.start_up()
-        log.info("worker %s started", self.name)
-        while not stop.is_set():
-            try:
-                busy = self.run_once()
-            except Exception:
-                log.exception("worker loop error; continuing")
-                busy = False
-            if not busy:
-                stop.wait(self.platform.settings.worker_poll_s)
+        log.info("worker %s started (capacity: %.1f CPUs, %d MiB, %d GPUs)", self.name,
+                 self.capacity.cpus, self.capacity.memory_mb, self.capacity.gpus)
+        slots = max(1, int(self.capacity.cpus * 10))
+        with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="arena-job") as pool:
+            while not stop.is_set():
+                try:
+                    evaluation.recover_expired_jobs(self.platform)
+                    ticket = self._claim()
+                except Exception:
+                    log.exception("worker loop error; continuing")
+                    ticket = None
+                if ticket is not None:
+                    pool.submit(self._run, ticket)
+                    continue
+                self._finished.wait(self.platform.settings.worker_poll_s)
+                self._finished.clear()
         log.info("worker %s stopped", self.name)

@@ -12,7 +12,7 @@ import logging
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -58,8 +58,7 @@ class Verdict:
     n_items: int = 0
 
 
-def _limits(challenge: Challenge) -> Limits:
-    given = challenge.limits
+def limits_from(given: dict) -> Limits:
     return Limits(
         time_limit_s=float(given["time_limit_seconds"]), memory_mb=int(given["memory_mb"]),
         cpus=float(given["cpus"]), pids=int(given["pids"]), gpus=int(given["gpus"]),
@@ -67,16 +66,30 @@ def _limits(challenge: Challenge) -> Limits:
 
 
 # -- claiming ---------------------------------------------------------------------------------------
-def claim_next_job(platform: Platform, *, worker: str) -> Ticket | None:
-    """Take the oldest queued job with a lease; None when there is none (or we lost a race)."""
+CLAIM_WINDOW = 50
+
+
+def _fits_anything(_limits: Limits) -> bool:
+    return True
+
+
+def claim_next_job(platform: Platform, *, worker: str,
+                   fits: Callable[[Limits], bool] = _fits_anything) -> Ticket | None:
+    """Take the oldest queued job whose limits `fits` the worker's free capacity, with a lease.
+
+    None when there is none that fits (or another worker won the race for it).
+    """
     try:
         with platform.transaction() as session:
-            job_id = session.scalar(
-                select(Job.id).where(Job.status == "queued").order_by(Job.created_at).limit(1)
-            )
-            if job_id is None:
-                return None
-            return _take(platform, session, job_id, worker)
+            candidates = session.execute(
+                select(Job.id, Challenge.limits).join(Submission, Job.submission_id == Submission.id)
+                .join(Challenge, Submission.challenge_id == Challenge.id)
+                .where(Job.status == "queued").order_by(Job.created_at).limit(CLAIM_WINDOW)
+            ).all()
+            for job_id, limits in candidates:
+                if fits(limits_from(limits)):
+                    return _take(platform, session, job_id, worker)
+            return None
     except OperationalError:
         log.info("job claim collided with another writer; trying again later")
         return None
@@ -86,7 +99,7 @@ def _take(platform: Platform, session, job_id: str, worker: str) -> Ticket | Non
     job = session.get(Job, job_id)
     submission = session.get(Submission, job.submission_id)
     challenge = session.get(Challenge, submission.challenge_id)
-    limits = _limits(challenge)
+    limits = limits_from(challenge.limits)
     now = utcnow()
     lease = now + timedelta(seconds=limits.time_limit_s + platform.settings.lease_margin_s)
     taken = session.execute(
@@ -299,6 +312,11 @@ def run_one(platform: Platform, *, worker: str) -> bool:
     ticket = claim_next_job(platform, worker=worker)
     if ticket is None:
         return False
+    run_ticket(platform, ticket)
+    return True
+
+
+def run_ticket(platform: Platform, ticket: Ticket) -> None:
     log.info("job %s: running submission %s (attempt %d)",
              ticket.job_id, ticket.submission_id, ticket.attempt)
     try:
@@ -309,4 +327,3 @@ def run_one(platform: Platform, *, worker: str) -> bool:
     record(platform, ticket, verdict)
     log.info("job %s: %s%s", ticket.job_id, verdict.status,
              f" ({verdict.reason})" if verdict.reason else "")
-    return True
