@@ -122,6 +122,9 @@ class Submission(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
     image_digest: Mapped[str] = mapped_column(ForeignKey("images.digest"))
     hidden_set_id: Mapped[str] = mapped_column(ForeignKey("hidden_sets.id"))
+    # "hidden": scored on the hidden set, nothing flows back but a score and a coarse status.
+    # "sample": run on the public sample set, to debug; the team sees its logs and predictions.
+    kind: Mapped[str] = mapped_column(String(10), default="hidden", server_default="hidden")
     status: Mapped[str] = mapped_column(String(20), default="queued")
     score: Mapped[float | None] = mapped_column(Float)
     failure_reason: Mapped[str | None] = mapped_column(String(40))
@@ -147,6 +150,9 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     outcome: Mapped[str | None] = mapped_column(String(40))
     error: Mapped[str | None] = mapped_column(String(300))  # for organisers; never shown to teams
+    # The tail of the container's output: sealed under the set's data key for hidden runs
+    # (organisers only), plain for sample runs (the team's own debugging).
+    log: Mapped[bytes | None] = mapped_column(LargeBinary)
     exit_code: Mapped[int | None] = mapped_column(Integer)
     duration_s: Mapped[float | None] = mapped_column(Float)
 

@@ -29,7 +29,11 @@ class Metric:
             raise MetricError("predictions and labels differ in length")
         if len(labels) == 0:
             raise MetricError("nothing to score")
-        return float(self.fn(predictions, labels))
+        with np.errstate(all="ignore"):
+            score = float(self.fn(predictions, labels))
+        if not np.isfinite(score):
+            raise MetricError(f"{self.name} is not a finite number for these predictions")
+        return score
 
 
 _REGISTRY: dict[str, Metric] = {}

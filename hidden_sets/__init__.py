@@ -12,6 +12,7 @@ from hidden_sets._commitment import (
 )
 from hidden_sets._errors import HiddenSetError, IntegrityError, KeyUnavailableError
 from hidden_sets._keyring import Keyring, generate_keyring_file, load_keyring, save_keyring_file
+from hidden_sets._sealed import seal, unseal
 from hidden_sets._merkle import TreeBuilder, inclusion_proofs, verify_inclusion
 from hidden_sets._stream import SEGMENT_SIZE, decrypt_stream, encrypt_stream
 from hidden_sets._store import DataKey, HiddenSetStore
@@ -35,5 +36,7 @@ __all__ = [
     "item_leaf",
     "load_keyring",
     "save_keyring_file",
+    "seal",
+    "unseal",
     "verify_inclusion",
 ]

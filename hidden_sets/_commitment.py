@@ -62,7 +62,12 @@ def _describe(item: RevealedItem) -> str:
 def _per_item(items, root: bytes, tree_size: int, *, need_proofs: bool) -> list[str]:
     problems = []
     for item in items:
-        if canonical_json(json.loads(item.item)) != item.item:
+        try:
+            canonical = canonical_json(json.loads(item.item))
+        except (ValueError, UnicodeDecodeError):
+            problems.append(f"item {item.index}: not JSON")
+            continue
+        if canonical != item.item:
             problems.append(f"{_describe(item)}: not in canonical JSON form")
         elif need_proofs and not verify_inclusion(index=item.index, tree_size=tree_size,
                                                   leaf=item_leaf(item.salt, item.item),

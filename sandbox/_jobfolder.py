@@ -87,13 +87,14 @@ def wipe_path(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def sweep_job_folders(root: Path, *, keep: set[str]) -> int:
-    """Remove job folders left by a crash (all but those of jobs in `keep`); returns how many."""
+def sweep_job_folders(root: Path, *, keep: set[str], only: set[str] | None = None) -> int:
+    """Remove job folders left by a crash (all but those of jobs in `keep`, and, when `only` is
+    given, only among those names); returns how many."""
     if not root.exists():
         return 0
     removed = 0
     for path in root.iterdir():
-        if path.name not in keep:
+        if path.name not in keep and (only is None or path.name in only):
             wipe_path(path)
             removed += 1
     return removed

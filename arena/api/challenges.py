@@ -42,13 +42,14 @@ def create():
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {"slug": made.slug, "hidden_set": made.hidden_set_id, "n_items": made.n_items,
-            "n_sample_items": made.n_sample_items}, 201
+            "n_sample_items": made.n_sample_items, "root": made.root}, 201
 
 
 @bp.post("/<slug>/versions")
 @require("organiser")
 def add_version(slug: str):
     """A new hidden-set version: multipart inputs.jsonl and labels.jsonl."""
+    challenges.check_owner(platform(), organiser_id=principal().id, slug=slug)  # before the upload
     request.max_content_length = platform().settings.max_bundle_bytes
     folder = Path(tempfile.mkdtemp(prefix="version-", dir=scratch_dir()))
     try:
@@ -69,8 +70,8 @@ def reveal(slug: str):
         ids = None
     elif not (isinstance(ids, list) and ids and all(isinstance(i, str) for i in ids)):
         raise BadRequest('say what to reveal: {"all": true} or {"ids": ["id", ...]}')
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise BadRequest("'version' must be a whole number")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+        raise BadRequest("'version' must be a whole number from 1")
     return commitments.reveal(platform(), organiser_id=principal().id, slug=slug, ids=ids,
                               version=version), 201
 

@@ -27,7 +27,7 @@ Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN)
   arena challenge reveal C --all    organiser: publish the hidden items with their salts
   arena verify-set FILE             anyone: check a reveal against the signed commitment
 
-Every client command takes --json for scripts. Contracts are in docs/.
+Client commands that print results take --json for scripts. Contracts are in docs/.
 """
 
 

@@ -106,6 +106,12 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir) -> Cr
     return CreatedChallenge(bundle.slug, set_id, bundle.n_items, bundle.n_sample_items, root)
 
 
+def check_owner(platform: Platform, *, organiser_id: int, slug: str) -> None:
+    with platform.sessions() as session:
+        if get_challenge(session, slug).organiser_id != organiser_id:
+            raise Forbidden("only the challenge's own organiser may change its hidden set")
+
+
 def add_version(platform: Platform, *, organiser_id: int, slug: str, folder: Path) -> dict:
     """A new version of the hidden set (new key, new root); later submissions are scored on it."""
     with platform.sessions() as session:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from arena.errors import BadRequest, Forbidden, NotFound
+from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import HiddenSet
 from arena.platform import Platform
 from arena.services.lookups import get_challenge
@@ -123,8 +123,10 @@ def reveal(platform: Platform, *, organiser_id: int, slug: str, ids: list[str] |
         if challenge.organiser_id != organiser_id:
             raise Forbidden("only the challenge's own organiser may reveal its hidden set")
         hidden = _hidden_set(session, challenge.id, version)
-        document = build_reveal(platform, hidden, ids)
         path = reveal_path(platform, hidden)
+        if hidden.revealed_at is not None and json.loads(path.read_text()).get("complete"):
+            raise Conflict(f"version {hidden.version} is revealed in full already; nothing to add")
+        document = build_reveal(platform, hidden, ids)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
         partial.write_text(json.dumps(document))

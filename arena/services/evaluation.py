@@ -11,9 +11,10 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
 from arena.platform import Platform
 from arena.services.images import image_path
 from arena.timeutil import utcnow
-from hidden_sets import DataKey, HiddenSetError
+from hidden_sets import DataKey, HiddenSetError, seal
 from sandbox import JobFolder, Limits, RunOutcome, RunSpec, SandboxError, sweep_job_folders
 
 log = logging.getLogger("arena.evaluation")
@@ -46,6 +47,11 @@ class Ticket:
     metric: str
     limits: Limits
     hidden_set: HiddenSet = field(repr=False)
+    kind: str = "hidden"
+
+    @property
+    def on_sample(self) -> bool:
+        return self.kind == "sample"
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Verdict:
     detail: str | None = None
     outcome: RunOutcome | None = None
     n_items: int = 0
+    log: bytes | None = None
 
 
 def limits_from(given: dict) -> Limits:
@@ -114,14 +121,20 @@ def _take(platform: Platform, session, job_id: str, worker: str) -> Ticket | Non
         job_id=job_id, submission_id=submission.id, attempt=job.attempt, worker=worker,
         image_id=image.image_id, image_digest=image.digest, challenge=challenge.slug,
         metric=challenge.metric, limits=limits,
-        hidden_set=session.get(HiddenSet, submission.hidden_set_id),
+        hidden_set=session.get(HiddenSet, submission.hidden_set_id), kind=submission.kind,
     )
 
 
 # -- running ----------------------------------------------------------------------------------------
+def sample_file(platform: Platform, ticket: Ticket, name: str) -> Path:
+    return platform.sample_dir / ticket.challenge / name
+
+
 def _make_folder(platform: Platform, ticket: Ticket) -> JobFolder:
     settings = platform.settings
-    inputs = platform.hidden_sets.path(ticket.hidden_set.id, "inputs").stat().st_size
+    source = (sample_file(platform, ticket, "inputs.jsonl") if ticket.on_sample
+              else platform.hidden_sets.path(ticket.hidden_set.id, "inputs"))
+    inputs = source.stat().st_size
     return JobFolder.create(root=settings.job_root, job_id=ticket.job_id,
                             size_bytes=inputs + settings.max_predictions_bytes + 2**20,
                             use_tmpfs=settings.job_tmpfs)
@@ -136,18 +149,23 @@ def _open_key(platform: Platform, hidden: HiddenSet) -> DataKey:
 def _stage_inputs(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey) -> None:
     hidden = ticket.hidden_set
     target = folder.input / "inputs.jsonl"
-    platform.hidden_sets.decrypt_to(set_id=hidden.id, role="inputs", data_key=key, dest=target)
+    if ticket.on_sample:
+        shutil.copyfile(sample_file(platform, ticket, "inputs.jsonl"), target)
+        n_items = sum(1 for line in target.open("rb") if line.strip())
+    else:
+        platform.hidden_sets.decrypt_to(set_id=hidden.id, role="inputs", data_key=key, dest=target)
+        n_items = hidden.n_items
     task = {"protocol": 1, "challenge": ticket.challenge, "metric": ticket.metric,
-            "n_items": hidden.n_items}
+            "n_items": n_items}
     (folder.input / "task.json").write_text(json.dumps(task))
     for name in ("inputs.jsonl", "task.json"):
         os.chmod(folder.input / name, 0o644)
 
 
 def _failure(outcome: RunOutcome, folder: JobFolder, max_output: int) -> Verdict | None:
-    if folder.output_bytes() >= max_output:
+    if folder.output_bytes() > max_output:
         return Verdict("failed", reason="output_too_large", outcome=outcome,
-                       detail=f"the container wrote {max_output // 1024**2} MiB or more to /output")
+                       detail=f"the container wrote more than {max_output // 1024**2} MiB to /output")
     if outcome.verdict == "timeout":
         return Verdict("failed", reason="timeout", outcome=outcome,
                        detail="the container ran past the challenge's time limit and was stopped")
@@ -175,11 +193,19 @@ def _prediction_lines(path: Path, max_bytes: int) -> Iterator[bytes]:
         yield from handle
 
 
+def _label_lines(platform: Platform, ticket: Ticket, key: DataKey) -> Iterator[bytes]:
+    if ticket.on_sample:
+        with sample_file(platform, ticket, "labels.jsonl").open("rb") as handle:
+            yield from handle
+        return
+    hidden = ticket.hidden_set
+    yield from platform.hidden_sets.iter_lines(set_id=hidden.id, role="labels", data_key=key)
+
+
 def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, outcome) -> Verdict:
     metric = evaluators.get_metric(ticket.metric)
     labels: dict[str, object] = {}
-    hidden = ticket.hidden_set
-    for raw in platform.hidden_sets.iter_lines(set_id=hidden.id, role="labels", data_key=key):
+    for raw in _label_lines(platform, ticket, key):
         if raw.strip():
             item = json.loads(raw)
             labels[item["id"]] = item["label"]
@@ -222,7 +248,8 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
         )
         outcome = platform.runner.run(spec)
         max_output = platform.settings.max_predictions_bytes
-        return _failure(outcome, folder, max_output) or _score(platform, ticket, folder, key, outcome)
+        verdict = _failure(outcome, folder, max_output) or _score(platform, ticket, folder, key, outcome)
+        return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome))
     except (SandboxError, HiddenSetError, OSError) as exc:
         log.error("job %s (attempt %d) hit an infrastructure failure: %s",
                   ticket.job_id, ticket.attempt, exc)
@@ -230,6 +257,27 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
     finally:
         if folder is not None:
             folder.wipe()
+
+
+SAMPLE_PREDICTIONS_CAP = 16 * 1024**2
+
+
+def predictions_copy(platform: Platform, submission_id: str) -> Path:
+    return platform.settings.blob_dir / "sample-runs" / f"{submission_id}.jsonl"
+
+
+def _keep_output(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey,
+                 outcome: RunOutcome) -> bytes:
+    """What the container printed: sealed for organisers on hidden data; for sample runs, plain,
+    with a copy of the predictions, for the team to debug with."""
+    if not ticket.on_sample:
+        return seal(key.key, purpose=f"log/{ticket.job_id}", data=outcome.log_tail)
+    source = folder.output / "predictions.jsonl"
+    if source.is_file() and not source.is_symlink() and source.stat().st_size <= SAMPLE_PREDICTIONS_CAP:
+        target = predictions_copy(platform, ticket.submission_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target, follow_symlinks=False)
+    return outcome.log_tail
 
 
 # -- recording --------------------------------------------------------------------------------------
@@ -259,6 +307,7 @@ def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
         job.status = "failed" if verdict.status == "retry" else "done"
         job.finished_at, job.outcome = now, verdict.reason or verdict.status
         job.exit_code = outcome.exit_code if outcome else None
+        job.log = verdict.log
         job.duration_s = round(outcome.duration_s) if outcome else None
         submission.updated_at = now
         if verdict.status == "retry":
@@ -266,7 +315,8 @@ def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
             _requeue_or_fail(platform, session, job, submission)
         elif verdict.status == "scored":
             submission.status, submission.score = "scored", verdict.score
-            session.add(Result(submission_id=submission.id, job_id=job.id, split=FULL_SPLIT,
+            split = "sample" if ticket.on_sample else FULL_SPLIT
+            session.add(Result(submission_id=submission.id, job_id=job.id, split=split,
                                score=verdict.score, n_items=verdict.n_items,
                                hidden_set_id=ticket.hidden_set.id,
                                hidden_set_root=ticket.hidden_set.root))
@@ -300,8 +350,12 @@ def live_job_ids(platform: Platform) -> set[str]:
 def sweep(platform: Platform) -> None:
     """Remove job folders and containers that belong to no live job (after a crash)."""
     recover_expired_jobs(platform)
+    root = platform.settings.job_root
+    # List the folders first, then read which jobs are live: a job claimed in between is either
+    # live in that read or has a folder made after the listing, so no live folder is removed.
+    found = {p.name for p in root.iterdir()} if root.exists() else set()
     keep = live_job_ids(platform)
-    sweep_job_folders(platform.settings.job_root, keep=keep)
+    sweep_job_folders(root, keep=keep, only=found)
     removed = platform.runner.sweep(keep=keep)
     if removed:
         log.info("removed %d container(s) left by an earlier run", removed)

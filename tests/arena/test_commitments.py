@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -76,10 +77,10 @@ def test_a_partial_reveal_carries_inclusion_proofs(client, made, organiser_token
 
 
 def test_a_forged_statement_or_a_foreign_key_fails(client, made, organiser_token):
-    document = reveal_document(client, organiser_token, {"all": True})
+    fresh = reveal_document(client, organiser_token, {"all": True})
+    document = copy.deepcopy(fresh)
     document["statement"]["n_items"] = 6
     assert any("signature does not verify" in p for p in verify_document(document, public_key=None, root=None))
-    fresh = reveal_document(client, organiser_token, {"all": True})
     other_key = "A" * 43 + "="
     assert "another public key" in verify_document(fresh, public_key=other_key, root=None)[0]
     assert "not the root you expected" in verify_document(fresh, public_key=None, root="ab" * 32)[0]
@@ -158,3 +159,25 @@ def test_a_bad_new_version_leaves_nothing(platform, made, tmp_path):
         add_version(platform, organiser_id=1, slug="toy", folder=folder)
     assert len(list(platform.hidden_sets.root.iterdir())) == 1
     assert commitments.published is not None
+
+
+def test_a_complete_reveal_is_final(client, made, organiser_token):
+    reveal_document(client, organiser_token, {"all": True})
+    again = client.post("/api/challenges/toy/reveal", json={"ids": ["i1"]}, headers=auth(organiser_token))
+    assert again.status_code == 409 and "revealed in full already" in again.json["error"]["message"]
+    with client.get("/api/challenges/toy/reveal") as answer:
+        assert len(json.loads(answer.data)["items"]) == 7
+
+
+def test_a_non_json_item_is_named(client, made, organiser_token):
+    document = reveal_document(client, organiser_token, {"ids": ["i1"]})
+    document["items"][0]["item"] = "{not json"
+    assert verify_document(document, public_key=None, root=made.root) == ["item 1: not JSON"]
+
+
+def test_the_create_answer_carries_the_root(client, organiser_token, tmp_path):
+    root = make_bundle(tmp_path / "c", slug="with-root")
+    files = {n: (open(root / n, "rb"), n) for n in ("challenge.yaml", "inputs.jsonl", "labels.jsonl")}
+    made = client.post("/api/challenges", data=files, headers=auth(organiser_token),
+                       content_type="multipart/form-data").json
+    assert made["root"] == client.get("/api/challenges/with-root").json["commitment"]["root"]

@@ -242,3 +242,16 @@ def test_the_job_folder_is_a_tmpfs_when_running_as_root(platform, submit):
     run_with(platform, look)
     assert seen == [True] and state(platform, sid).status == "scored"
     assert list(platform.settings.job_root.iterdir()) == []
+
+
+def test_an_infinite_score_is_invalid_output(platform, organiser_token, team_token, tmp_path):
+    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(
+        tmp_path / "r", slug="reg", metric="rmse", n=3, labels=[1, 2, 3]))
+    make_image_tarball(tmp_path / "r.tar", salt="r")
+    with (tmp_path / "r.tar").open("rb") as stream:
+        digest = receive_image(platform, stream=stream).digest
+    sid = create_submission(platform, team_id=1, slug="reg", image_digest=digest)["id"]
+    run_with(platform, write("".join(f'{{"id": "i{i}", "prediction": 1e200}}\n' for i in range(3))))
+    sub = state(platform, sid)
+    assert (sub.status, sub.failure_reason) == ("failed", "invalid_output")
+    assert "could not be scored with rmse" in sub.failure_detail
