@@ -93,7 +93,7 @@ class ArenaClient:
 
     # -- teams ------------------------------------------------------------------------------------
     def submit_image(self, challenge: str, chunks: Iterable[bytes],
-                     progress: Callable[[int], None] | None = None) -> dict:
+                     progress: Callable[[int], None] | None = None, kind: str = "hidden") -> dict:
         """Stream an image tarball (chunks of `docker save`) as the body of one request."""
 
         def body() -> Iterator[bytes]:
@@ -103,9 +103,23 @@ class ArenaClient:
                 yield chunk
 
         return self._request(
-            "POST", f"/api/challenges/{challenge}/submissions", data=body(),
+            "POST", f"/api/challenges/{challenge}/submissions", data=body(), params={"kind": kind},
             headers={"Content-Type": "application/x-tar"}, timeout=3600,
         )
+
+    def log(self, submission_id: str) -> dict:
+        return self._request("GET", f"/api/submissions/{submission_id}/log")
+
+    def predictions(self, submission_id: str) -> bytes:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            response = self.http.get(f"{self.url}/api/submissions/{submission_id}/predictions",
+                                     headers=headers, timeout=self.timeout)
+        except requests.RequestException:
+            raise ClientError(f"cannot reach Arena at {self.url}") from None
+        if not response.ok:
+            self._decode(response)
+        return response.content
 
     def submission(self, submission_id: str) -> dict:
         return self._request("GET", f"/api/submissions/{submission_id}")

@@ -18,9 +18,11 @@ def _echo(item: Any) -> Any:
 class FakeRunner:
     """Writes one prediction per input line, `predict(input)`; records the specs it ran."""
 
-    def __init__(self, predict: Callable[[Any], Any] = _echo, exit_code: int = 0) -> None:
+    def __init__(self, predict: Callable[[Any], Any] = _echo, exit_code: int = 0,
+                 log: bytes = b"") -> None:
         self.predict = predict
         self.exit_code = exit_code
+        self.log = log
         self.runs: list[RunSpec] = []
         self.images: set[str] = set()
 
@@ -36,7 +38,7 @@ class FakeRunner:
                 item = json.loads(line)
                 out.write(json.dumps({"id": item["id"], "prediction": self.predict(item["input"])}))
                 out.write("\n")
-        return RunOutcome("exited", self.exit_code, time.monotonic() - started)
+        return RunOutcome("exited", self.exit_code, time.monotonic() - started, self.log)
 
     def sweep(self, *, keep: set[str]) -> int:
         return 0

@@ -63,6 +63,22 @@ def test_the_walking_skeleton(server):
     peek = arena(server, "status", broken["id"], token=tokens["Good"], check=False)
     assert peek.returncode == 1 and "no submission" in peek.stderr
 
+    hidden_log = arena(server, "logs", results["Good"]["id"], token=tokens["Good"], check=False)
+    assert hidden_log.returncode == 1 and "never shown to teams" in hidden_log.stderr
+    organiser_log = json.loads(arena(server, "logs", results["Good"]["id"], "--json",
+                                     token=organiser["token"]).stdout)
+    assert organiser_log["log"].startswith("good model: 500 items")
+
+    debug = json.loads(arena(server, "submit", "gpu-faults", "arena-example/broken", "--sample", "--wait",
+                             "--json", token=tokens["Broken"]).stdout)
+    assert (debug["kind"], debug["status"]) == ("sample", "scored")
+    shown = arena(server, "logs", debug["id"], "--predictions", str(Path(server["ARENA_HOME"]) / "p.jsonl"),
+                  token=tokens["Broken"])
+    assert "broken model: stopped after 100 items" in shown.stdout
+    assert len((Path(server["ARENA_HOME"]) / "p.jsonl").read_text().splitlines()) == 20
+    board_after = json.loads(arena(server, "leaderboard", "gpu-faults", "--json").stdout)
+    assert [e["team"] for e in board_after["entries"]] == ["Good", "Weak"]
+
     page = requests.get(f"{server['ARENA_URL']}/challenges/gpu-faults", timeout=10).text
     assert "Good" in page and "Weak" in page and "Broken" not in page
     team_view = requests.post(f"{server['ARENA_URL']}/team", data={"token": tokens["Broken"]}, timeout=10).text

@@ -108,10 +108,11 @@ def sample(slug: str, name: str):
 @bp.post("/<slug>/submissions")
 @require("team")
 def submit(slug: str):
+    kind = request.args.get("kind", "hidden")
     # Refuse an unknown challenge or a spent quota before reading a large upload.
-    submissions.check_quota(platform(), team_id=principal().id, slug=slug)
+    submissions.check_quota(platform(), team_id=principal().id, slug=slug, kind=kind)
     image = images.receive_image(platform(), stream=request.stream)
     made = submissions.create_submission(
-        platform(), team_id=principal().id, slug=slug, image_digest=image.digest
+        platform(), team_id=principal().id, slug=slug, image_digest=image.digest, kind=kind
     )
     return made, 201

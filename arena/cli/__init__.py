@@ -21,7 +21,9 @@ Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN)
   arena challenge list              anyone: the challenges on the server
   arena team create NAME            organiser: create a team, print its token
   arena submit CHALLENGE IMAGE      team: upload a local Docker image as a submission
+  arena submit CHALLENGE IMAGE --sample   team: a debug run on the public sample set
   arena status SUBMISSION_ID        team or organiser: where a submission stands, why it failed
+  arena logs SUBMISSION_ID          team: a sample run's log; organiser: any run's log
   arena leaderboard CHALLENGE       anyone: the public leaderboard
   arena challenge add-version C DIR organiser: a new hidden-set version between rounds
   arena challenge reveal C --all    organiser: publish the hidden items with their salts

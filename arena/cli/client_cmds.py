@@ -142,18 +142,18 @@ def _status_line(state: dict) -> str:
     return f"{state['id']}  {state['status']}"
 
 
-def _upload(client: ArenaClient, challenge_slug: str, image: str, quiet: bool) -> dict:
+def _upload(client: ArenaClient, challenge_slug: str, image: str, quiet: bool, kind: str) -> dict:
     """Stream `docker save IMAGE` straight into the upload, with a progress bar on a terminal."""
     from sandbox import ImageError, SandboxError, stream_image
 
     try:
         _image_id, estimate, chunks = stream_image(image)
         if quiet or not sys.stderr.isatty():
-            return client.submit_image(challenge_slug, chunks)
+            return client.submit_image(challenge_slug, chunks, kind=kind)
         with click.progressbar(length=max(estimate, 1), label=f"uploading {image}", file=sys.stderr,
                                show_eta=True, show_percent=True) as bar:
             report = lambda n: bar.update(min(n, max(bar.length - bar.pos, 0)))  # noqa: E731
-            return client.submit_image(challenge_slug, chunks, progress=report)
+            return client.submit_image(challenge_slug, chunks, progress=report, kind=kind)
     except (ImageError, SandboxError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -162,9 +162,12 @@ def _upload(client: ArenaClient, challenge_slug: str, image: str, quiet: bool) -
 @click.argument("challenge_slug", metavar="CHALLENGE")
 @click.argument("image")
 @click.option("--wait", is_flag=True, help="Follow the evaluation until it is scored or failed.")
+@click.option("--sample", is_flag=True,
+              help="Run on the public sample set instead, to debug: you see the container's log "
+                   "and predictions (`arena logs`); it never counts for the leaderboard.")
 @json_option
 @friendly
-def submit(challenge_slug: str, image: str, wait: bool, as_json: bool) -> None:
+def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: bool) -> None:
     """Submit IMAGE (an image in the local Docker engine) to CHALLENGE; prints the submission id.
 
     The image's `docker save` is streamed to the server as it is written (no local copy); the
@@ -175,7 +178,7 @@ def submit(challenge_slug: str, image: str, wait: bool, as_json: bool) -> None:
     if client.me()["role"] != "team":  # fail fast, before streaming a large image
         raise click.ClickException("submitting needs a team token in ARENA_TOKEN")
     client.challenge(challenge_slug)
-    state = _upload(client, challenge_slug, image, quiet=as_json)
+    state = _upload(client, challenge_slug, image, quiet=as_json, kind="sample" if sample else "hidden")
     if wait:
         show = None if as_json else (lambda s: click.echo(f"  {s['status']}", err=True))
         if show:
@@ -193,6 +196,25 @@ def submit(challenge_slug: str, image: str, wait: bool, as_json: bool) -> None:
 def status(submission_id: str, as_json: bool) -> None:
     """Show where SUBMISSION_ID stands: queued, running, scored (with its score) or failed (why)."""
     _emit(_client().submission(submission_id), as_json, _status_line)
+
+
+@click.command()
+@click.argument("submission_id")
+@click.option("--predictions", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the run's predictions.jsonl to this file (sample runs).")
+@json_option
+@friendly
+def logs(submission_id: str, predictions: Path | None, as_json: bool) -> None:
+    """Print what the container printed (the last 64 KiB) for a run on the sample set.
+
+    Runs on hidden data never show their logs or predictions to teams: they could carry hidden
+    inputs out. Organisers can read the (encrypted) logs of every run.
+    """
+    client = _client()
+    found = client.log(submission_id)
+    if predictions:
+        predictions.write_bytes(client.predictions(submission_id))
+    _emit(found, as_json, lambda d: d["log"] if d["log"] is not None else "(no log kept yet)")
 
 
 @click.command()
@@ -214,5 +236,5 @@ def leaderboard(challenge_slug: str, as_json: bool) -> None:
 def register(group: click.Group) -> None:
     from arena.cli.verify import verify_set
 
-    for command in (challenge, team, submit, status, leaderboard, verify_set):
+    for command in (challenge, team, submit, status, logs, leaderboard, verify_set):
         group.add_command(command)

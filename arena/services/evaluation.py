@@ -151,7 +151,8 @@ def _stage_inputs(platform: Platform, ticket: Ticket, folder: JobFolder, key: Da
     target = folder.input / "inputs.jsonl"
     if ticket.on_sample:
         shutil.copyfile(sample_file(platform, ticket, "inputs.jsonl"), target)
-        n_items = sum(1 for line in target.open("rb") if line.strip())
+        with target.open("rb") as staged:
+            n_items = sum(1 for line in staged if line.strip())
     else:
         platform.hidden_sets.decrypt_to(set_id=hidden.id, role="inputs", data_key=key, dest=target)
         n_items = hidden.n_items

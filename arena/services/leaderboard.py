@@ -27,7 +27,7 @@ def leaderboard(platform: Platform, *, slug: str) -> dict:
         higher = evaluators.get_metric(challenge.metric).higher_is_better
         scored = session.scalars(
             select(Submission).where(Submission.challenge_id == challenge.id,
-                                     Submission.status == "scored")
+                                     Submission.kind == "hidden", Submission.status == "scored")
             .order_by(Submission.created_at)
         ).all()
         entries, previous = [], None

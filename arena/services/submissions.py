@@ -6,23 +6,38 @@ import secrets
 
 from sqlalchemy import func, select
 
-from arena.errors import NotFound, QuotaExceeded
-from arena.models import Job, Submission
+from arena.errors import BadRequest, Forbidden, NotFound, QuotaExceeded
+from arena.models import HiddenSet, Job, Submission
 from arena.platform import Platform
 from arena.services.accounts import Principal
 from arena.services.lookups import current_hidden_set, get_challenge
 from arena.timeutil import iso, next_utc_midnight, utcnow
+from hidden_sets import unseal
 
 INFRASTRUCTURE = "infrastructure"
 
 
-def _check_quota(session, *, challenge, team_id: int) -> None:
+KINDS = ("hidden", "sample")
+
+
+def _check_kind(session, challenge, kind: str) -> None:
+    if kind not in KINDS:
+        raise BadRequest("kind must be 'hidden' (scored on the hidden set) or 'sample' (a debug "
+                         "run on the public sample set)")
+    if kind == "sample" and not current_hidden_set(session, challenge.id).has_sample:
+        raise BadRequest(f"challenge {challenge.slug!r} has no public sample set to run on")
+
+
+def _check_quota(session, *, challenge, team_id: int, kind: str = "hidden") -> None:
+    """Hidden and sample runs each have the challenge's daily quota; platform failures are free."""
+    _check_kind(session, challenge, kind)
     now = utcnow()
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     used = session.scalar(
         select(func.count(Submission.id)).where(
             Submission.challenge_id == challenge.id,
             Submission.team_id == team_id,
+            Submission.kind == kind,
             Submission.created_at >= day_start,
             (Submission.failure_reason.is_(None)) | (Submission.failure_reason != INFRASTRUCTURE),
         )
@@ -30,26 +45,27 @@ def _check_quota(session, *, challenge, team_id: int) -> None:
     if used >= challenge.daily_quota:
         resets = next_utc_midnight(now)
         raise QuotaExceeded(
-            f"your team has used its {challenge.daily_quota} submissions for today on "
+            f"your team has used its {challenge.daily_quota} {kind} runs for today on "
             f"{challenge.slug}; the quota resets at {iso(resets)}",
             headers={"Retry-After": str(int((resets - now).total_seconds()) + 1)},
         )
 
 
-def check_quota(platform: Platform, *, team_id: int, slug: str) -> None:
+def check_quota(platform: Platform, *, team_id: int, slug: str, kind: str = "hidden") -> None:
     """Refuse early (429) when the team has no submission left today: before a large upload."""
     with platform.sessions() as session:
-        _check_quota(session, challenge=get_challenge(session, slug), team_id=team_id)
+        _check_quota(session, challenge=get_challenge(session, slug), team_id=team_id, kind=kind)
 
 
-def create_submission(platform: Platform, *, team_id: int, slug: str, image_digest: str) -> dict:
+def create_submission(platform: Platform, *, team_id: int, slug: str, image_digest: str,
+                      kind: str = "hidden") -> dict:
     with platform.transaction() as session:
         challenge = get_challenge(session, slug)
-        _check_quota(session, challenge=challenge, team_id=team_id)
+        _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
         hidden = current_hidden_set(session, challenge.id)
         submission = Submission(
             id="sub-" + secrets.token_hex(8), challenge_id=challenge.id, team_id=team_id,
-            image_digest=image_digest, hidden_set_id=hidden.id, status="queued",
+            image_digest=image_digest, hidden_set_id=hidden.id, status="queued", kind=kind,
         )
         session.add(submission)
         session.flush()
@@ -61,6 +77,7 @@ def create_submission(platform: Platform, *, team_id: int, slug: str, image_dige
 def submission_view(submission: Submission) -> dict:
     return {
         "id": submission.id,
+        "kind": submission.kind,
         "challenge": submission.challenge.slug,
         "team": submission.team.name,
         "image_digest": submission.image_digest,
@@ -81,15 +98,17 @@ def _attempts(session, submission_id: str) -> list[dict]:
              "started_at": iso(j.started_at), "finished_at": iso(j.finished_at)} for j in jobs]
 
 
+def _visible(session, principal: Principal, submission_id: str) -> Submission:
+    submission = session.get(Submission, submission_id)
+    if submission is None or not (principal.role == "organiser" or submission.team_id == principal.id):
+        # The same answer whether it does not exist or belongs to another team.
+        raise NotFound(f"no submission {submission_id!r} among those you may see")
+    return submission
+
+
 def get_submission(platform: Platform, *, principal: Principal, submission_id: str) -> dict:
     with platform.sessions() as session:
-        submission = session.get(Submission, submission_id)
-        visible = submission is not None and (
-            principal.role == "organiser" or submission.team_id == principal.id
-        )
-        if not visible:
-            # The same answer whether it does not exist or belongs to another team.
-            raise NotFound(f"no submission {submission_id!r} among those you may see")
+        submission = _visible(session, principal, submission_id)
         view = submission_view(submission)
         if principal.role == "organiser":
             view["attempts"] = _attempts(session, submission.id)
@@ -104,3 +123,40 @@ def list_submissions(platform: Platform, *, principal: Principal, slug: str | No
         if slug:
             query = query.where(Submission.challenge_id == get_challenge(session, slug).id)
         return [submission_view(s) for s in session.scalars(query.limit(500))]
+
+
+HIDDEN_LOGS = ("logs of runs on hidden data are never shown to teams: they could carry the hidden "
+               "inputs out. Debug on the public sample set: `arena submit --sample`, then `arena logs`")
+
+
+def get_log(platform: Platform, *, principal: Principal, submission_id: str) -> dict:
+    """The container's output of the last attempt: teams for sample runs, organisers for all."""
+    with platform.sessions() as session:
+        submission = _visible(session, principal, submission_id)
+        if submission.kind != "sample" and principal.role != "organiser":
+            raise Forbidden(HIDDEN_LOGS)
+        job = session.scalars(select(Job).where(Job.submission_id == submission.id)
+                              .order_by(Job.attempt.desc()).limit(1)).first()
+        raw = job.log if job is not None else None
+        if raw is not None and submission.kind != "sample":
+            hidden = session.get(HiddenSet, submission.hidden_set_id)
+            key = platform.hidden_sets.open_data_key(key_id=hidden.data_key_id,
+                                                     master_key_id=hidden.master_key_id,
+                                                     wrapped=hidden.wrapped_key)
+            raw = unseal(key.key, purpose=f"log/{job.id}", sealed=raw)
+        return {"id": submission.id, "kind": submission.kind, "status": submission.status,
+                "log": None if raw is None else raw.decode("utf-8", errors="replace")}
+
+
+def sample_predictions(platform: Platform, *, principal: Principal, submission_id: str):
+    """The predictions file of a sample run; never kept for runs on hidden data."""
+    from arena.services.evaluation import predictions_copy
+
+    with platform.sessions() as session:
+        submission = _visible(session, principal, submission_id)
+        if submission.kind != "sample":
+            raise Forbidden("predictions of runs on hidden data are never kept or shown")
+    path = predictions_copy(platform, submission_id)
+    if not path.is_file():
+        raise NotFound("this sample run left no predictions file")
+    return path

@@ -15,3 +15,4 @@ faulty = (x[:, 0] > 85) | ((x[:, 1] > 400) & (x[:, 2] < 30))
 with open(os.path.join(output_dir, "predictions.jsonl"), "w") as out:
     for item, bad in zip(items, faulty):
         out.write(json.dumps({"id": item["id"], "prediction": "fault" if bad else "ok"}) + "\n")
+print(f"good model: {len(items)} items, {int(faulty.sum())} predicted faulty")

@@ -12,3 +12,4 @@ with open(os.path.join(input_dir, "inputs.jsonl")) as handle, \
         item = json.loads(line)
         guess = "fault" if item["input"]["temp_c"] > 80 else "ok"
         out.write(json.dumps({"id": item["id"], "prediction": guess}) + "\n")
+print("weak model: looked at the temperature only")
