@@ -32,7 +32,7 @@ class Settings:
     max_bundle_bytes: int = 4 * 1024**3
     worker_poll_s: float = 1.0
     max_attempts: int = 3
-    lease_margin_s: float = 120.0
+    lease_s: float = 30.0  # a running job's lease; its worker renews it every third of this
     embedded_worker: bool = True
 
     @property
@@ -75,6 +75,7 @@ def load_settings(
         embedded_worker=_bool(env.get("ARENA_EMBEDDED_WORKER", "1")),
         gpus=env.get("ARENA_GPUS", "auto"),
         worker_cpus=float(env.get("ARENA_WORKER_CPUS", "0")),
+        lease_s=float(env.get("ARENA_LEASE_SECONDS", "30")),
         worker_memory_mb=int(env.get("ARENA_WORKER_MEMORY_MB", "0")),
     )
     if overrides:

@@ -69,6 +69,8 @@ class Token(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    label: Mapped[str | None] = mapped_column(String(100))
 
 
 class Challenge(Base):
@@ -80,6 +82,7 @@ class Challenge(Base):
     metric: Mapped[str] = mapped_column(String(64))
     limits: Mapped[dict] = mapped_column(JSON)
     daily_quota: Mapped[int] = mapped_column(Integer)
+    max_pending: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -117,6 +120,7 @@ class Image(Base):
 
 class Submission(Base):
     __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("team_id", "idempotency_key", name="uq_submissions_team_idempotency"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"), index=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
@@ -125,6 +129,7 @@ class Submission(Base):
     # "hidden": scored on the hidden set, nothing flows back but a score and a coarse status.
     # "sample": run on the public sample set, to debug; the team sees its logs and predictions.
     kind: Mapped[str] = mapped_column(String(10), default="hidden", server_default="hidden")
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default="queued")
     score: Mapped[float | None] = mapped_column(Float)
     failure_reason: Mapped[str | None] = mapped_column(String(40))
@@ -171,3 +176,15 @@ class Result(Base):
     hidden_set_id: Mapped[str] = mapped_column(ForeignKey("hidden_sets.id"))
     hidden_set_root: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Every state-changing action, with who did it: append-only."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(250))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str | None] = mapped_column(String(250))
+    detail: Mapped[dict | None] = mapped_column(JSON)

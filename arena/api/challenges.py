@@ -38,7 +38,8 @@ def create():
     folder = Path(tempfile.mkdtemp(prefix="bundle-", dir=scratch_dir()))
     try:
         _save_parts(folder)
-        made = challenges.create_challenge(platform(), organiser_id=principal().id, bundle_dir=folder)
+        made = challenges.create_challenge(platform(), organiser_id=principal().id, bundle_dir=folder,
+                                           actor=principal())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {"slug": made.slug, "hidden_set": made.hidden_set_id, "n_items": made.n_items,
@@ -54,7 +55,8 @@ def add_version(slug: str):
     folder = Path(tempfile.mkdtemp(prefix="version-", dir=scratch_dir()))
     try:
         _save_parts(folder, allowed={"inputs.jsonl", "labels.jsonl"})
-        made = challenges.add_version(platform(), organiser_id=principal().id, slug=slug, folder=folder)
+        made = challenges.add_version(platform(), organiser_id=principal().id, slug=slug, folder=folder,
+                                      actor=principal())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return made, 201
@@ -73,7 +75,7 @@ def reveal(slug: str):
     if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
         raise BadRequest("'version' must be a whole number from 1")
     return commitments.reveal(platform(), organiser_id=principal().id, slug=slug, ids=ids,
-                              version=version), 201
+                              version=version, actor=principal()), 201
 
 
 @bp.get("/<slug>/reveal")
@@ -108,11 +110,22 @@ def sample(slug: str, name: str):
 @bp.post("/<slug>/submissions")
 @require("team")
 def submit(slug: str):
-    kind = request.args.get("kind", "hidden")
+    """The body is a `docker save` tarball, or JSON {"image_digest": …} to resubmit an image the
+    team uploaded before. An Idempotency-Key header makes a retried request return the first
+    submission instead of making a second one."""
+    team, kind = principal(), request.args.get("kind", "hidden")
+    key = submissions.check_idempotency_key(request.headers.get("Idempotency-Key"))
+    if (earlier := submissions.find_replay(platform(), team_id=team.id, key=key)) is not None:
+        return earlier, 200
     # Refuse an unknown challenge or a spent quota before reading a large upload.
-    submissions.check_quota(platform(), team_id=principal().id, slug=slug, kind=kind)
-    image = images.receive_image(platform(), stream=request.stream)
-    made = submissions.create_submission(
-        platform(), team_id=principal().id, slug=slug, image_digest=image.digest, kind=kind
-    )
+    submissions.check_quota(platform(), team_id=team.id, slug=slug, kind=kind)
+    if request.mimetype == "application/json":
+        digest = json_body().get("image_digest")
+        if not isinstance(digest, str):
+            raise BadRequest("send the image as a `docker save` tarball, or JSON {\"image_digest\": …}")
+        digest = submissions.image_of_team(platform(), team_id=team.id, image_digest=digest)
+    else:
+        digest = images.receive_image(platform(), stream=request.stream).digest
+    made = submissions.create_submission(platform(), team_id=team.id, slug=slug, image_digest=digest,
+                                         kind=kind, idempotency_key=key, actor=team)
     return made, 201

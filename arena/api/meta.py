@@ -1,6 +1,8 @@
 from flask import Blueprint
 
-from arena.api._auth import platform, principal, require
+from arena.api._auth import json_body, platform, principal, require
+from arena.errors import BadRequest
+from arena.services import accounts, audit
 
 bp = Blueprint("api_meta", __name__, url_prefix="/api")
 
@@ -21,3 +23,38 @@ def signing_key():
 def me():
     who = principal()
     return {"role": who.role, "id": who.id, "name": who.name}
+
+
+@bp.get("/tokens")
+@require("organiser", "team")
+def tokens():
+    """Your tokens (a team's own; an organiser sees all), never the secrets themselves."""
+    return {"tokens": accounts.list_tokens(platform(), actor=principal())}
+
+
+@bp.post("/tokens")
+@require("organiser", "team")
+def create_token():
+    """A new token: {"label": …, "days": N (expiry, optional), "team_id": N (organisers only)}."""
+    body = json_body()
+    label, days, team_id = body.get("label", ""), body.get("days"), body.get("team_id")
+    if not isinstance(label, str):
+        raise BadRequest("'label' must be text")
+    for name, value in (("days", days), ("team_id", team_id)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise BadRequest(f"'{name}' must be a whole number")
+    view, token = accounts.create_token(platform(), actor=principal(), team_id=team_id, label=label, days=days)
+    return {**view, "token": token}, 201
+
+
+@bp.delete("/tokens/<int:token_id>")
+@require("organiser", "team")
+def revoke_token(token_id: int):
+    return accounts.revoke_token(platform(), actor=principal(), token_id=token_id)
+
+
+@bp.get("/audit")
+@require("organiser")
+def audit_trail():
+    """The latest state-changing actions, newest first, with their actors."""
+    return {"events": audit.list_events(platform())}

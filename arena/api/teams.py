@@ -1,6 +1,6 @@
 from flask import Blueprint
 
-from arena.api._auth import json_body, platform, require
+from arena.api._auth import json_body, platform, principal, require
 from arena.errors import BadRequest
 from arena.services import accounts
 
@@ -16,5 +16,5 @@ def create():
         raise BadRequest("'name' must be the team's name, as text")
     if not isinstance(factories, list) or not all(isinstance(f, str) for f in factories):
         raise BadRequest("'factories' must be a list of factory names")
-    team, token = accounts.create_team(platform(), name=name, factories=factories)
+    team, token = accounts.create_team(platform(), name=name, factories=factories, actor=principal())
     return {"team": team.name, "id": team.id, "token": token}, 201

@@ -6,13 +6,16 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from arena.errors import BadRequest, Conflict, Unauthorized
+from arena.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from arena.models import Factory, Organiser, Team, TeamFactory, Token
 from arena.platform import Platform
+from arena.services import audit
+from arena.timeutil import iso, utcnow
 
 TOKEN_PREFIX = "arena_"
 NAME_RE = re.compile(r"^[\w][\w .,'&()-]{0,99}$", re.UNICODE)
@@ -50,7 +53,9 @@ def create_organiser(platform: Platform, *, name: str) -> tuple[Principal, str]:
             organiser = Organiser(name=name)
             session.add(organiser)
             session.flush()
-            session.add(Token(token_hash=hash_token(token), role="organiser", organiser_id=organiser.id))
+            session.add(Token(token_hash=hash_token(token), role="organiser", organiser_id=organiser.id,
+                              label="first"))
+            audit.record(session, actor=None, action="organiser.create", target=f"organiser:{organiser.id}")
     except IntegrityError:
         raise Conflict(f"an organiser named {name!r} exists already") from None
     return Principal("organiser", organiser.id, name), token
@@ -65,12 +70,40 @@ def _factory(session, name: str) -> Factory:
     return factory
 
 
-def create_team(platform: Platform, *, name: str, factories: list[str]) -> tuple[Principal, str]:
-    """A team of one or more factories (an alliance when several), sharing equally for now."""
+def parse_shares(factories: list[str]) -> list[tuple[str, float | None]]:
+    """'NAME' or 'NAME:SHARE' (SHARE a number; shares are normalised to sum to 1)."""
+    parsed = []
+    for entry in factories:
+        name, sep, share = entry.rpartition(":") if ":" in entry else (entry, "", "")
+        if sep:
+            try:
+                value = float(share)
+            except ValueError:
+                raise BadRequest(f"factory share {share!r} is not a number; write NAME:SHARE") from None
+            if not 0 < value < 1e6:
+                raise BadRequest("a factory's share must be a positive number")
+            parsed.append((name, value))
+        else:
+            parsed.append((entry, None))
+    return parsed
+
+
+def _shares(parsed: list[tuple[str, float | None]]) -> dict[str, float]:
+    given = [s for _n, s in parsed if s is not None]
+    if given and len(given) != len(parsed):
+        raise BadRequest("give a share for every factory of the alliance, or for none (equal shares)")
+    total = sum(given) if given else float(len(parsed))
+    return {name: (share if share is not None else 1.0) / total for name, share in parsed}
+
+
+def create_team(platform: Platform, *, name: str, factories: list[str], actor=None) -> tuple[Principal, str]:
+    """A team of one or more factories (an alliance when several), with declared shares."""
     name = _check_name(name, "team")
-    names = [_check_name(f, "factory") for f in factories] or [name]
+    parsed = [(_check_name(f, "factory"), s) for f, s in parse_shares(factories)] or [(name, None)]
+    names = [n for n, _s in parsed]
     if len(set(names)) != len(names):
         raise BadRequest("a factory is named twice; name each factory of the team once")
+    shares = _shares(parsed)
     token = _new_token()
     try:
         with platform.transaction() as session:
@@ -79,8 +112,10 @@ def create_team(platform: Platform, *, name: str, factories: list[str]) -> tuple
             session.flush()
             for factory_name in names:
                 factory = _factory(session, factory_name)
-                session.add(TeamFactory(team_id=team.id, factory_id=factory.id, share=1 / len(names)))
-            session.add(Token(token_hash=hash_token(token), role="team", team_id=team.id))
+                session.add(TeamFactory(team_id=team.id, factory_id=factory.id, share=shares[factory_name]))
+            session.add(Token(token_hash=hash_token(token), role="team", team_id=team.id, label="first"))
+            audit.record(session, actor=actor, action="team.create", target=f"team:{team.id}",
+                         detail={"name": name, "factories": shares})
     except IntegrityError:
         raise Conflict(f"a team named {name!r} exists already") from None
     return Principal("team", team.id, name), token
@@ -95,8 +130,67 @@ def authenticate(platform: Platform, *, token: str | None) -> Principal:
         )
         if row is None:
             raise Unauthorized("the token is not valid (mistyped, revoked or from another server)")
+        if row.expires_at is not None and row.expires_at <= utcnow():
+            raise Unauthorized("the token has expired; ask for a new one (`arena token create`)")
         if row.role == "organiser":
             organiser = session.get(Organiser, row.organiser_id)
             return Principal("organiser", organiser.id, organiser.name)
         team = session.get(Team, row.team_id)
         return Principal("team", team.id, team.name)
+
+
+# -- tokens -----------------------------------------------------------------------------------------
+MAX_TOKEN_DAYS = 3650
+
+
+def _token_view(row: Token) -> dict:
+    return {"id": row.id, "role": row.role, "team_id": row.team_id, "organiser_id": row.organiser_id,
+            "label": row.label, "created_at": iso(row.created_at), "expires_at": iso(row.expires_at),
+            "revoked_at": iso(row.revoked_at)}
+
+
+def create_token(platform: Platform, *, actor: Principal, team_id: int | None = None,
+                 label: str = "", days: int | None = None) -> tuple[dict, str]:
+    """A new token: for the actor itself, or (organisers only) for a team. Shown once."""
+    if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
+        raise BadRequest(f"expiry must be from 1 to {MAX_TOKEN_DAYS} days")
+    if team_id is not None and actor.role != "organiser" and team_id != actor.id:
+        raise Forbidden("a team can only make tokens for itself")
+    token = _new_token()
+    expires = utcnow() + timedelta(days=days) if days else None
+    with platform.transaction() as session:
+        if team_id is not None or actor.role == "team":
+            owner = team_id if team_id is not None else actor.id
+            if session.get(Team, owner) is None:
+                raise NotFound(f"no team with id {owner}")
+            row = Token(token_hash=hash_token(token), role="team", team_id=owner)
+        else:
+            row = Token(token_hash=hash_token(token), role="organiser", organiser_id=actor.id)
+        row.label, row.expires_at = label[:100] or None, expires
+        session.add(row)
+        session.flush()
+        audit.record(session, actor=actor, action="token.create", target=f"token:{row.id}",
+                     detail={"role": row.role, "team_id": row.team_id, "expires_at": iso(expires)})
+        return _token_view(row), token
+
+
+def _owned(actor: Principal):
+    if actor.role == "organiser":
+        return select(Token)
+    return select(Token).where(Token.team_id == actor.id)
+
+
+def list_tokens(platform: Platform, *, actor: Principal) -> list[dict]:
+    with platform.sessions() as session:
+        return [_token_view(t) for t in session.scalars(_owned(actor).order_by(Token.id))]
+
+
+def revoke_token(platform: Platform, *, actor: Principal, token_id: int) -> dict:
+    with platform.transaction() as session:
+        row = session.scalar(_owned(actor).where(Token.id == token_id))
+        if row is None:
+            raise NotFound(f"no token {token_id} among those you may revoke")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            audit.record(session, actor=actor, action="token.revoke", target=f"token:{row.id}")
+        return _token_view(row)

@@ -26,7 +26,7 @@ LIMITS: dict[str, tuple[type, float, float, float]] = {
     "pids": (int, 16, 65_536, 128),
     "gpus": (int, 0, 16, 0),
 }
-TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota"}
+TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending"}
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Bundle:
     n_items: int
     has_sample: bool
     n_sample_items: int = 0
+    max_pending: int = 3
     ids: list[str] = field(default_factory=list, repr=False)
 
 
@@ -97,11 +98,15 @@ def _limits(doc: dict) -> dict[str, float]:
     return {name: _limit(name, given.get(name, spec[3])) for name, spec in LIMITS.items()}
 
 
+def _whole(doc: dict, key: str, default: int, high: int) -> int:
+    value = doc.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise _fail(f"{key} must be a whole number from 1 to {high}")
+    return value
+
+
 def _quota(doc: dict) -> int:
-    quota = doc.get("daily_quota", 5)
-    if isinstance(quota, bool) or not isinstance(quota, int) or not 1 <= quota <= 1000:
-        raise _fail("daily_quota must be a whole number from 1 to 1000")
-    return quota
+    return _whole(doc, "daily_quota", 5, 1000)
 
 
 def iter_jsonl(path: Path, name: str) -> Iterator[tuple[int, dict]]:
@@ -184,7 +189,7 @@ def load_bundle(root: Path) -> Bundle:
         raise _fail(str(exc)) from None
     title = _text(doc, "title", required=True, limit=200)
     description = _text(doc, "description", required=False, limit=20_000)
-    limits, quota = _limits(doc), _quota(doc)
+    limits, quota, pending = _limits(doc), _quota(doc), _whole(doc, "max_pending", 3, 100)
     inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl")
     check_labels(root / "labels.jsonl", "labels.jsonl", inputs, metric)
     n_sample = 0
@@ -195,7 +200,7 @@ def load_bundle(root: Path) -> Bundle:
     return Bundle(
         root=root, slug=slug, title=title, description=description, metric=metric.name,
         limits=limits, daily_quota=quota, n_items=len(inputs),
-        has_sample=has_sample, n_sample_items=n_sample, ids=list(inputs),
+        has_sample=has_sample, n_sample_items=n_sample, max_pending=pending, ids=list(inputs),
     )
 
 

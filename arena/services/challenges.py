@@ -15,7 +15,7 @@ from arena.models import Challenge, HiddenSet, Submission
 from arena.platform import Platform
 from arena.timeutil import utcnow
 from hidden_sets import DataKey
-from arena.services import commitments
+from arena.services import audit, commitments
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.lookups import current_hidden_set, get_challenge
 
@@ -75,7 +75,7 @@ def _discard_files(platform: Platform, slug: str | None, set_id: str) -> None:
         shutil.rmtree(platform.sample_dir / slug, ignore_errors=True)
 
 
-def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir) -> CreatedChallenge:
+def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor=None) -> CreatedChallenge:
     """Validate the bundle, encrypt and commit its hidden set, and record it: all, or nothing."""
     bundle = load_bundle(bundle_dir)
     if _slug_taken(platform, bundle.slug):
@@ -88,7 +88,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir) -> Cr
             challenge = Challenge(
                 slug=bundle.slug, title=bundle.title, description=bundle.description,
                 metric=bundle.metric, limits=bundle.limits, daily_quota=bundle.daily_quota,
-                organiser_id=organiser_id,
+                max_pending=bundle.max_pending, organiser_id=organiser_id,
             )
             session.add(challenge)
             session.flush()
@@ -97,6 +97,8 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir) -> Cr
                                      has_sample=bundle.has_sample)
             commitments.sign_commitment(platform, slug=bundle.slug, hidden=hidden, root=root)
             session.add(hidden)
+            audit.record(session, actor=actor, action="challenge.create", target=f"challenge:{bundle.slug}",
+                         detail={"hidden_set": set_id, "root": root, "n_items": bundle.n_items})
     except IntegrityError:
         _discard_files(platform, bundle.slug, set_id)
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already") from None
@@ -112,7 +114,7 @@ def check_owner(platform: Platform, *, organiser_id: int, slug: str) -> None:
             raise Forbidden("only the challenge's own organiser may change its hidden set")
 
 
-def add_version(platform: Platform, *, organiser_id: int, slug: str, folder: Path) -> dict:
+def add_version(platform: Platform, *, organiser_id: int, slug: str, folder: Path, actor=None) -> dict:
     """A new version of the hidden set (new key, new root); later submissions are scored on it."""
     with platform.sessions() as session:
         challenge = get_challenge(session, slug)
@@ -130,6 +132,8 @@ def add_version(platform: Platform, *, organiser_id: int, slug: str, folder: Pat
                                      has_sample=current_hidden_set(session, challenge.id).has_sample)
             commitments.sign_commitment(platform, slug=slug, hidden=hidden, root=root)
             session.add(hidden)
+            audit.record(session, actor=actor, action="hidden_set.version", target=f"challenge:{slug}",
+                         detail={"hidden_set": set_id, "version": version, "root": root})
     except IntegrityError:
         _discard_files(platform, None, set_id)
         raise Conflict("another new version was added at the same time; try again") from None
@@ -147,6 +151,7 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "metric": challenge.metric,
         "limits": challenge.limits,
         "daily_quota": challenge.daily_quota,
+        "max_pending": challenge.max_pending,
         "teams": n_teams,
     }
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import HiddenSet
 from arena.platform import Platform
+from arena.services import audit
 from arena.services.lookups import get_challenge
 from arena.timeutil import iso, utcnow
 from hidden_sets import DataKey, TreeBuilder, inclusion_proofs, item_json, item_leaf
@@ -116,7 +117,7 @@ def reveal_path(platform: Platform, hidden: HiddenSet) -> Path:
 
 
 def reveal(platform: Platform, *, organiser_id: int, slug: str, ids: list[str] | None,
-           version: int | None = None) -> dict:
+           version: int | None = None, actor=None) -> dict:
     """Publish items with their salts (all, or the ids given) and inclusion proofs."""
     with platform.transaction() as session:
         challenge = get_challenge(session, slug)
@@ -132,6 +133,8 @@ def reveal(platform: Platform, *, organiser_id: int, slug: str, ids: list[str] |
         partial.write_text(json.dumps(document))
         partial.replace(path)
         hidden.revealed_at = utcnow()
+        audit.record(session, actor=actor, action="hidden_set.reveal", target=f"challenge:{slug}",
+                     detail={"version": hidden.version, "items": len(document["items"])})
         return {"hidden_set": hidden.id, "version": hidden.version, "items": len(document["items"]),
                 "complete": document["complete"]}
 

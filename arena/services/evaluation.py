@@ -13,7 +13,9 @@ import os
 import secrets
 import shutil
 import stat
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -108,7 +110,7 @@ def _take(platform: Platform, session, job_id: str, worker: str) -> Ticket | Non
     challenge = session.get(Challenge, submission.challenge_id)
     limits = limits_from(challenge.limits)
     now = utcnow()
-    lease = now + timedelta(seconds=limits.time_limit_s + platform.settings.lease_margin_s)
+    lease = now + timedelta(seconds=platform.settings.lease_s)
     taken = session.execute(
         update(Job).where(Job.id == job_id, Job.status == "queued")
         .values(status="running", worker=worker, started_at=now, lease_expires_at=lease)
@@ -340,6 +342,41 @@ def recover_expired_jobs(platform: Platform) -> int:
         return len(expired)
 
 
+def renew_lease(platform: Platform, ticket: Ticket) -> bool:
+    """Extend the lease of a job this worker still holds; False when it was taken from us."""
+    until = utcnow() + timedelta(seconds=platform.settings.lease_s)
+    try:
+        with platform.transaction() as session:
+            renewed = session.execute(
+                update(Job).where(Job.id == ticket.job_id, Job.status == "running",
+                                  Job.worker == ticket.worker)
+                .values(lease_expires_at=until)
+            ).rowcount
+    except OperationalError:
+        return True  # the database was busy; the next beat tries again
+    return renewed == 1
+
+
+@contextmanager
+def heartbeat(platform: Platform, ticket: Ticket) -> Iterator[None]:
+    """Renew the job's lease while the body runs, so only a dead worker's jobs expire."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(platform.settings.lease_s / 3):
+            if not renew_lease(platform, ticket):
+                log.warning("job %s: lease lost; its verdict will be dropped", ticket.job_id)
+                return
+
+    thread = threading.Thread(target=beat, name=f"lease-{ticket.job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def live_job_ids(platform: Platform) -> set[str]:
     now = utcnow()
     with platform.sessions() as session:
@@ -375,7 +412,8 @@ def run_ticket(platform: Platform, ticket: Ticket) -> None:
     log.info("job %s: running submission %s (attempt %d)",
              ticket.job_id, ticket.submission_id, ticket.attempt)
     try:
-        verdict = execute(platform, ticket)
+        with heartbeat(platform, ticket):
+            verdict = execute(platform, ticket)
     except Exception:
         log.exception("job %s: unexpected error; it will be retried", ticket.job_id)
         verdict = Verdict("retry", reason="infrastructure", detail="internal error")

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from arena.errors import BadRequest, Conflict
 from arena.models import HiddenSet
 from arena.platform import Platform
+from arena.services import audit
 from hidden_sets import save_keyring_file
 
 
@@ -45,6 +46,8 @@ def rotate(platform: Platform) -> dict:
             key = store.open_data_key(key_id=hidden.data_key_id, master_key_id=hidden.master_key_id,
                                       wrapped=hidden.wrapped_key)
             hidden.master_key_id, hidden.wrapped_key = ring.wrap(key.key, data_key_id=key.id)
+        audit.record(session, actor=None, action="keys.rotate", target=f"master-key:{new_id}",
+                     detail={"rewrapped": len(hidden_sets)})
     return {"primary": new_id, "rewrapped": len(hidden_sets)}
 
 
@@ -63,4 +66,6 @@ def retire(platform: Platform, *, key_id: str) -> dict:
                        "run `arena keys rotate` to re-wrap them, then retire it")
     del ring.keys[key_id]
     save_keyring_file(platform.settings.master_key_file, ring)
+    with platform.transaction() as session:
+        audit.record(session, actor=None, action="keys.retire", target=f"master-key:{key_id}")
     return {"retired": key_id, "primary": ring.primary}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from arena.errors import BadRequest, Forbidden, NotFound, QuotaExceeded
 from arena.models import HiddenSet, Job, Submission
 from arena.platform import Platform
+from arena.services import audit
 from arena.services.accounts import Principal
 from arena.services.lookups import current_hidden_set, get_challenge
 from arena.timeutil import iso, next_utc_midnight, utcnow
@@ -57,21 +59,79 @@ def check_quota(platform: Platform, *, team_id: int, slug: str, kind: str = "hid
         _check_quota(session, challenge=get_challenge(session, slug), team_id=team_id, kind=kind)
 
 
-def create_submission(platform: Platform, *, team_id: int, slug: str, image_digest: str,
-                      kind: str = "hidden") -> dict:
-    with platform.transaction() as session:
-        challenge = get_challenge(session, slug)
-        _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
-        hidden = current_hidden_set(session, challenge.id)
-        submission = Submission(
-            id="sub-" + secrets.token_hex(8), challenge_id=challenge.id, team_id=team_id,
-            image_digest=image_digest, hidden_set_id=hidden.id, status="queued", kind=kind,
+def _check_pending(session, *, challenge, team_id: int) -> None:
+    pending = session.scalar(select(func.count(Submission.id)).where(
+        Submission.challenge_id == challenge.id, Submission.team_id == team_id,
+        Submission.status.in_(("queued", "running"))))
+    if pending >= challenge.max_pending:
+        raise QuotaExceeded(
+            f"your team has {pending} submissions waiting or running on {challenge.slug}, the most "
+            "it may have at once; submit again when one of them has finished",
+            headers={"Retry-After": "30"},
         )
-        session.add(submission)
-        session.flush()
-        session.add(Job(id="job-" + secrets.token_hex(8), submission_id=submission.id))
-        session.flush()
-        return submission_view(submission)
+
+
+def _replay(session, *, team_id: int, key: str | None) -> Submission | None:
+    if not key:
+        return None
+    return session.scalar(select(Submission).where(Submission.team_id == team_id,
+                                                   Submission.idempotency_key == key))
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is not None and not (1 <= len(key) <= 100 and key.isprintable()):
+        raise BadRequest("Idempotency-Key must be 1-100 printable characters")
+    return key
+
+
+def find_replay(platform: Platform, *, team_id: int, key: str | None) -> dict | None:
+    """The submission an earlier request with this Idempotency-Key made, if any."""
+    with platform.sessions() as session:
+        found = _replay(session, team_id=team_id, key=key)
+        return submission_view(found) if found else None
+
+
+def create_submission(platform: Platform, *, team_id: int, slug: str, image_digest: str,
+                      kind: str = "hidden", idempotency_key: str | None = None,
+                      actor: Principal | None = None) -> dict:
+    """One submission and its first job, in one transaction; a retried request with the same
+    Idempotency-Key gets the first submission back instead of a second one."""
+    try:
+        with platform.transaction() as session:
+            if (earlier := _replay(session, team_id=team_id, key=idempotency_key)) is not None:
+                return submission_view(earlier)
+            challenge = get_challenge(session, slug)
+            _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
+            _check_pending(session, challenge=challenge, team_id=team_id)
+            hidden = current_hidden_set(session, challenge.id)
+            submission = Submission(
+                id="sub-" + secrets.token_hex(8), challenge_id=challenge.id, team_id=team_id,
+                image_digest=image_digest, hidden_set_id=hidden.id, status="queued", kind=kind,
+                idempotency_key=idempotency_key,
+            )
+            session.add(submission)
+            session.flush()
+            session.add(Job(id="job-" + secrets.token_hex(8), submission_id=submission.id))
+            audit.record(session, actor=actor, action="submission.receive", target=f"submission:{submission.id}",
+                         detail={"challenge": slug, "image_digest": image_digest, "kind": kind})
+            session.flush()
+            return submission_view(submission)
+    except IntegrityError:
+        # The same Idempotency-Key raced in twice: the first one stands.
+        replay = find_replay(platform, team_id=team_id, key=idempotency_key)
+        if replay is None:
+            raise
+        return replay
+
+
+def image_of_team(platform: Platform, *, team_id: int, image_digest: str) -> str:
+    """Resubmitting by digest: only an image this team has itself uploaded before."""
+    with platform.sessions() as session:
+        known = session.scalar(select(Submission.id).where(Submission.team_id == team_id,
+                                                           Submission.image_digest == image_digest).limit(1))
+    if known is None:
+        raise NotFound(f"your team has not uploaded image {image_digest!r}; upload it with `arena submit`")
+    return image_digest
 
 
 def submission_view(submission: Submission) -> dict:

@@ -66,7 +66,8 @@ def run_until_done(platform, capacity: Capacity, count: int) -> None:
 @pytest.fixture
 def slow(platform, organiser_token, team_token, tmp_path):
     create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(
-        tmp_path / "b", n=2, extra={"limits": {"cpus": 1, "memory_mb": 256}, "daily_quota": 100}))
+        tmp_path / "b", n=2, extra={"limits": {"cpus": 1, "memory_mb": 256}, "daily_quota": 100,
+                                     "max_pending": 50}))
     platform.runner = SlowRunner()
     return platform.runner
 
