@@ -76,6 +76,7 @@ def load_settings(
         gpus=env.get("ARENA_GPUS", "auto"),
         worker_cpus=float(env.get("ARENA_WORKER_CPUS", "0")),
         lease_s=float(env.get("ARENA_LEASE_SECONDS", "30")),
+        max_attempts=int(env.get("ARENA_MAX_ATTEMPTS", "3")),
         worker_memory_mb=int(env.get("ARENA_WORKER_MEMORY_MB", "0")),
     )
     if overrides:

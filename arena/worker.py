@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from arena.services import evaluation
 from sandbox import Limits
 
 log = logging.getLogger("arena.worker")
+SWEEP_EVERY_S = 60.0
 
 
 def _machine_memory_mb() -> int:
@@ -113,9 +115,13 @@ class Worker:
         log.info("worker %s started (capacity: %.1f CPUs, %d MiB, %d GPUs)", self.name,
                  self.capacity.cpus, self.capacity.memory_mb, self.capacity.gpus)
         slots = max(1, int(self.capacity.cpus * 10))
+        next_sweep = time.monotonic() + SWEEP_EVERY_S
         with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="arena-job") as pool:
             while not stop.is_set():
                 try:
+                    if time.monotonic() > next_sweep:  # what a crashed peer left behind
+                        evaluation.sweep(self.platform)
+                        next_sweep = time.monotonic() + SWEEP_EVERY_S
                     evaluation.recover_expired_jobs(self.platform)
                     ticket = self._claim()
                 except Exception:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from arena.config import load_settings
 from conftest import BASE_IMAGE
 from helpers import arena, make_bundle, serve_arena
 from sandbox import build_image
@@ -83,6 +84,7 @@ def test_no_plaintext_is_left_anywhere(docker_engine, tmp_path_factory):
                                   token=team["token"]).stdout)
         assert (result["status"], result["score"]) == ("scored", 0.0)
         scan_roots = [home, Path(env["ARENA_JOB_ROOT"]), Path(env["ARENA_SCRATCH_DIR"])]
+        mine = f"arena.instance={load_settings(environ=env).instance_id}"
     roots = scan_roots + [Path(p) for p in ("/tmp", "/var/tmp", "/dev/shm") if Path(p).exists()]
     assert holding(canary.encode(), roots) == []
-    assert docker_engine.containers.list(all=True, filters={"label": "arena.job"}) == []
+    assert docker_engine.containers.list(all=True, filters={"label": mine}) == []

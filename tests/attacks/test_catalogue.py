@@ -99,7 +99,8 @@ def test_attack(arena_platform, attack):
 
 def test_nothing_is_left_running_and_nothing_was_infrastructure(arena_platform, docker_engine):
     platform, _team, _registry = arena_platform
-    assert docker_engine.containers.list(all=True, filters={"label": "arena.job"}) == []
+    mine = f"arena.instance={platform.settings.instance_id}"
+    assert docker_engine.containers.list(all=True, filters={"label": mine}) == []
     with platform.sessions() as session:
         outcomes = set(session.scalars(select(Job.outcome)))
         statuses = set(session.scalars(select(Submission.status)))
