@@ -15,7 +15,16 @@ TERMINAL = ("scored", "failed")
 
 
 class ClientError(Exception):
-    """A problem to show to the person at the keyboard, as it is."""
+    """A problem to show to the person at the keyboard, as it is. `status` is the HTTP status, or
+    None when no answer came (connection refused, dropped, timed out)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def worth_retrying(self) -> bool:
+        return self.status is None or self.status >= 500 or self.status == 409
 
 
 class ArenaClient:
@@ -35,6 +44,9 @@ class ArenaClient:
         except requests.ConnectionError:
             raise ClientError(f"cannot reach Arena at {self.url}; is `arena serve` running there? "
                               "(set ARENA_URL to another address)") from None
+        except requests.RequestException as exc:
+            raise ClientError(f"the connection to Arena at {self.url} failed ({type(exc).__name__}); "
+                              "try again") from None
         except requests.Timeout:
             raise ClientError(f"Arena at {self.url} did not answer in time; try again") from None
         return self._decode(response)
@@ -48,8 +60,10 @@ class ArenaClient:
         if response.ok and body is not None:
             return body
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            raise ClientError(body["error"].get("message", "the server refused the request"))
-        raise ClientError(f"the server answered {response.status_code} {response.reason}")
+            raise ClientError(body["error"].get("message", "the server refused the request"),
+                              response.status_code)
+        raise ClientError(f"the server answered {response.status_code} {response.reason}",
+                          response.status_code)
 
     # -- organisers -------------------------------------------------------------------------------
     def create_challenge(self, bundle_dir: Path) -> dict:
@@ -106,6 +120,50 @@ class ArenaClient:
             "POST", f"/api/challenges/{challenge}/submissions", data=body(), params={"kind": kind},
             headers={"Content-Type": "application/x-tar"}, timeout=3600,
         )
+
+    # -- resumable uploads --------------------------------------------------------------------------
+    def start_upload(self, size: int, sha256: str) -> dict:
+        return self._request("POST", "/api/uploads", json={"size": size, "sha256": sha256})
+
+    def upload_status(self, upload_id: str) -> dict:
+        return self._request("GET", f"/api/uploads/{upload_id}")
+
+    def put_part(self, upload_id: str, offset: int, data: bytes) -> dict:
+        return self._request("PUT", f"/api/uploads/{upload_id}", params={"offset": offset}, data=data,
+                             headers={"Content-Type": "application/octet-stream"}, timeout=600)
+
+    def complete_upload(self, upload_id: str) -> dict:
+        return self._request("POST", f"/api/uploads/{upload_id}/complete", timeout=3600)
+
+    def upload_tarball(self, tarball: Path, sha256: str, *, upload_id: str | None = None,
+                       progress: Callable[[int], None] | None = None, part_bytes: int = 16 * 1024**2,
+                       retries: int = 8, pause_s: float = 1.0) -> dict:
+        """Send a tarball in parts, resuming after dropped connections; returns the completed upload."""
+        size = tarball.stat().st_size
+        state = self.upload_status(upload_id) if upload_id else self.start_upload(size, sha256)
+        failures = 0
+        with tarball.open("rb") as handle:
+            while state["received"] < size:
+                handle.seek(state["received"])
+                chunk = handle.read(part_bytes)
+                try:
+                    state = self.put_part(state["id"], state["received"], chunk)
+                    failures = 0
+                    if progress:
+                        progress(len(chunk))
+                except ClientError as exc:
+                    failures += 1
+                    if failures > retries or not exc.worth_retrying:
+                        raise
+                    time.sleep(min(pause_s * 2 ** (failures - 1), 30))
+                    state = self.upload_status(state["id"])  # resume where the server is
+        return self.complete_upload(state["id"])
+
+    def submit_digest(self, challenge: str, image_digest: str, *, kind: str = "hidden",
+                      idempotency_key: str | None = None) -> dict:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self._request("POST", f"/api/challenges/{challenge}/submissions", params={"kind": kind},
+                             json={"image_digest": image_digest}, headers=headers)
 
     def log(self, submission_id: str) -> dict:
         return self._request("GET", f"/api/submissions/{submission_id}/log")

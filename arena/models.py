@@ -188,3 +188,16 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60))
     target: Mapped[str | None] = mapped_column(String(250))
     detail: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Upload(Base):
+    """A resumable image upload: parts arrive in order; completion checks the declared digest."""
+
+    __tablename__ = "uploads"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    image_digest: Mapped[str | None] = mapped_column(String(71))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

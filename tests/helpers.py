@@ -78,13 +78,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_arena(home: Path) -> Iterator[dict]:
+def serve_arena(home: Path, extra_env: dict | None = None) -> Iterator[dict]:
     """`arena serve` as a real process on a free port; yields the environment to reach it."""
     port = free_port()
     tag = secrets.token_hex(4)
     env = {**os.environ, "ARENA_HOME": str(home), "ARENA_URL": f"http://127.0.0.1:{port}",
            "ARENA_JOB_ROOT": f"/dev/shm/arena-e2e-{tag}", "ARENA_SCRATCH_DIR": f"/dev/shm/arena-e2e-{tag}-scratch"}
     env.pop("ARENA_TOKEN", None)
+    env.update(extra_env or {})
     log = (home / "serve.log").open("w")
     process = subprocess.Popen([ARENA, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
     try:

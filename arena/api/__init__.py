@@ -2,9 +2,9 @@
 
 from flask import Flask
 
-from arena.api import challenges, meta, submissions, teams
+from arena.api import challenges, meta, submissions, teams, uploads
 
 
 def init_app(app: Flask) -> None:
-    for module in (meta, challenges, submissions, teams):
+    for module in (meta, challenges, submissions, teams, uploads):
         app.register_blueprint(module.bp)

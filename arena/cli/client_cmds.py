@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
+import time
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -142,20 +146,81 @@ def _status_line(state: dict) -> str:
     return f"{state['id']}  {state['status']}"
 
 
-def _upload(client: ArenaClient, challenge_slug: str, image: str, quiet: bool, kind: str) -> dict:
-    """Stream `docker save IMAGE` straight into the upload, with a progress bar on a terminal."""
-    from sandbox import ImageError, SandboxError, stream_image
+STATE_FILE = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "arena" / "uploads.json"
 
+
+def _state() -> dict:
     try:
-        _image_id, estimate, chunks = stream_image(image)
-        if quiet or not sys.stderr.isatty():
-            return client.submit_image(challenge_slug, chunks, kind=kind)
-        with click.progressbar(length=max(estimate, 1), label=f"uploading {image}", file=sys.stderr,
-                               show_eta=True, show_percent=True) as bar:
-            report = lambda n: bar.update(min(n, max(bar.length - bar.pos, 0)))  # noqa: E731
-            return client.submit_image(challenge_slug, chunks, progress=report, kind=kind)
+        return json.loads(STATE_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember(key: str, value: str | None) -> None:
+    state = _state()
+    if value is None:
+        state.pop(key, None)
+    else:
+        state[key] = value
+    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    STATE_FILE.write_text(json.dumps(state))
+
+
+def _export(image: str, folder: Path, quiet: bool) -> tuple[Path, str]:
+    from sandbox import ImageError, SandboxError, export_image
+
+    if not quiet:
+        click.echo(f"exporting {image} (docker save) …", err=True)
+    tarball = folder / "image.tar"
+    try:
+        _image_id, sha256, _size = export_image(image, tarball)
     except (ImageError, SandboxError) as exc:
         raise click.ClickException(str(exc)) from None
+    return tarball, sha256
+
+
+def _upload(client: ArenaClient, tarball: Path, sha256: str, quiet: bool) -> str:
+    """Upload in parts, resuming an upload of the same tarball that an earlier run left unfinished."""
+    key = f"{client.url}|{sha256}"
+    earlier = _state().get(key)
+    if earlier:
+        try:
+            if client.upload_status(earlier)["complete"]:
+                return client.upload_status(earlier)["image_digest"]
+        except ClientError:
+            earlier = None
+    size = tarball.stat().st_size
+    if quiet or not sys.stderr.isatty():
+        done = _send(client, tarball, sha256, earlier, key, None)
+    else:
+        with click.progressbar(length=size, label="uploading", file=sys.stderr, show_eta=True,
+                               show_percent=True) as bar:
+            if earlier:
+                bar.update(client.upload_status(earlier)["received"])
+            done = _send(client, tarball, sha256, earlier, key, bar.update)
+    _remember(key, None)
+    return done["image_digest"]
+
+
+def _submit_once(client: ArenaClient, challenge_slug: str, digest: str, kind: str) -> dict:
+    """Submit by digest; retried on a dropped connection with the same Idempotency-Key, so the
+    server makes one submission however many times the request reaches it."""
+    key = uuid.uuid4().hex
+    for attempt in range(4):
+        try:
+            return client.submit_digest(challenge_slug, digest, kind=kind, idempotency_key=key)
+        except ClientError as exc:
+            if exc.status is not None or attempt == 3:
+                raise
+            time.sleep(2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _send(client: ArenaClient, tarball: Path, sha256: str, upload_id: str | None, key: str, progress):
+    if upload_id is None:
+        upload_id = client.start_upload(tarball.stat().st_size, sha256)["id"]
+        _remember(key, upload_id)  # so that a later run resumes instead of starting over
+    return client.upload_tarball(tarball, sha256, upload_id=upload_id, progress=progress)
 
 
 @click.command()
@@ -170,15 +235,20 @@ def _upload(client: ArenaClient, challenge_slug: str, image: str, quiet: bool, k
 def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: bool) -> None:
     """Submit IMAGE (an image in the local Docker engine) to CHALLENGE; prints the submission id.
 
-    The image's `docker save` is streamed to the server as it is written (no local copy); the
-    server hashes it as it arrives, checks it, and stores it once by its SHA-256 digest.
+    The image is exported with `docker save` to a temporary file, then uploaded in parts: a
+    dropped connection is resumed where the server is, and running the same command again
+    resumes an unfinished upload of the same image. The server checks the declared SHA-256 and
+    the tarball, and stores each image once.
     With --wait, exits 0 when the submission is scored and 1 when it failed.
     """
     client = _client()
-    if client.me()["role"] != "team":  # fail fast, before streaming a large image
+    if client.me()["role"] != "team":  # fail fast, before exporting a large image
         raise click.ClickException("submitting needs a team token in ARENA_TOKEN")
     client.challenge(challenge_slug)
-    state = _upload(client, challenge_slug, image, quiet=as_json, kind="sample" if sample else "hidden")
+    with tempfile.TemporaryDirectory(prefix="arena-submit-") as folder:
+        tarball, sha256 = _export(image, Path(folder), quiet=as_json)
+        digest = _upload(client, tarball, sha256, quiet=as_json)
+    state = _submit_once(client, challenge_slug, digest, "sample" if sample else "hidden")
     if wait:
         show = None if as_json else (lambda s: click.echo(f"  {s['status']}", err=True))
         if show:

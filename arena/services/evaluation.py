@@ -395,6 +395,9 @@ def sweep(platform: Platform) -> None:
     keep = live_job_ids(platform)
     sweep_job_folders(root, keep=keep, only=found)
     removed = platform.runner.sweep(keep=keep)
+    from arena.services.uploads import sweep_stale
+
+    sweep_stale(platform)
     if removed:
         log.info("removed %d container(s) left by an earlier run", removed)
 

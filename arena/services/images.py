@@ -43,17 +43,25 @@ def receive_image(platform: Platform, *, stream: BinaryIO) -> Image:
     partial = platform.upload_dir / f"upload-{secrets.token_hex(8)}.tar"
     try:
         hexdigest, size = _stream_to(partial, stream, platform.settings.max_image_bytes)
-        try:
-            checked = inspect_image_tarball(partial)
-        except ImageError as exc:
-            raise BadRequest(str(exc)) from None
-        final = platform.image_dir / f"{hexdigest}.tar"
-        if not final.exists():
-            partial.replace(final)
-        return _record(platform, Image(digest=f"sha256:{hexdigest}", image_id=checked.image_id,
-                                       size_bytes=size))
+        return register_tarball(platform, partial, hexdigest=hexdigest, size=size)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def register_tarball(platform: Platform, path, *, hexdigest: str, size: int) -> Image:
+    """Check a complete tarball and move it into the image store (once per digest)."""
+    try:
+        checked = inspect_image_tarball(path)
+    except ImageError as exc:
+        raise BadRequest(str(exc)) from None
+    platform.image_dir.mkdir(parents=True, exist_ok=True)
+    final = platform.image_dir / f"{hexdigest}.tar"
+    if not final.exists():
+        path.replace(final)
+    else:
+        path.unlink(missing_ok=True)
+    return _record(platform, Image(digest=f"sha256:{hexdigest}", image_id=checked.image_id,
+                                   size_bytes=size))
 
 
 def _record(platform: Platform, image: Image) -> Image:

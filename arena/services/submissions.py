@@ -126,10 +126,13 @@ def create_submission(platform: Platform, *, team_id: int, slug: str, image_dige
 
 def image_of_team(platform: Platform, *, team_id: int, image_digest: str) -> str:
     """Resubmitting by digest: only an image this team has itself uploaded before."""
+    from arena.services.uploads import uploaded_by
+
     with platform.sessions() as session:
         known = session.scalar(select(Submission.id).where(Submission.team_id == team_id,
                                                            Submission.image_digest == image_digest).limit(1))
-    if known is None:
+        known = known or uploaded_by(session, team_id=team_id, image_digest=image_digest)
+    if not known:
         raise NotFound(f"your team has not uploaded image {image_digest!r}; upload it with `arena submit`")
     return image_digest
 
