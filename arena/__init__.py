@@ -20,6 +20,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from arena.config import load_settings
     from arena.http_errors import register_error_handlers
     from arena.platform import build_platform
+    from arena.ratelimit import RateLimiter
 
     overrides = dict(test_config or {})
     runner = overrides.pop("RUNNER", None)
@@ -28,6 +29,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.request_class = ArenaRequest
     settings = load_settings(overrides=overrides)
     app.extensions["arena"] = build_platform(settings, runner=runner)
+    app.extensions["arena.ratelimit"] = RateLimiter(per_minute=settings.rate_limit_per_minute)
     api.init_app(app)
     web.init_app(app)
     register_error_handlers(app)

@@ -46,3 +46,8 @@ class PayloadTooLarge(UserFacingError):
 class QuotaExceeded(UserFacingError):
     status = 429
     code = "quota_exceeded"
+
+
+class TooManyRequests(UserFacingError):
+    status = 429
+    code = "rate_limited"

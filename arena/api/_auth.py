@@ -11,9 +11,10 @@ from pathlib import Path
 
 from flask import Request, current_app, g, request
 
-from arena.errors import Forbidden
+from arena.errors import Forbidden, TooManyRequests
 from arena.platform import Platform
-from arena.services.accounts import Principal, authenticate
+from arena.ratelimit import retry_after
+from arena.services.accounts import Principal, authenticate, hash_token
 
 
 def platform() -> Platform:
@@ -53,7 +54,12 @@ def require(*roles: str) -> Callable:
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any):
-            who = authenticate(platform(), token=bearer_token())
+            token = bearer_token()
+            who = authenticate(platform(), token=token)
+            wait = current_app.extensions["arena.ratelimit"].allow(hash_token(token))
+            if wait:
+                raise TooManyRequests(f"too many requests with this token; try again in {retry_after(wait)} s",
+                                      headers={"Retry-After": retry_after(wait)})
             if who.role not in roles:
                 wanted = " or ".join(f"{_article(r)} {r}" for r in roles)
                 raise Forbidden(f"this needs {wanted} token; yours is {_article(who.role)} {who.role} token")
