@@ -4,6 +4,7 @@ baseline and Arena so that a noisy shared machine affects both alike.
     .venv/bin/python bench/run.py [job_overhead|hidden_sets ...] [--repeats N] [--json]
 
 hidden_sets: see bench/hidden_set_bench.py (decryption against raw AES-GCM; peak memory).
+upload: see bench/upload_bench.py (1 GiB through the API against a plain copy; server memory).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -146,16 +147,26 @@ def print_hidden_sets(results: list[dict]) -> None:
     print(f"  decrypt into job folder        {memory['decrypt_growth_mib']:.1f} MiB (goal {memory['goal']})")
 
 
+def print_upload(result: dict) -> None:
+    print(f"upload: a {result['size_mib']} MiB image tarball through the API, median of {result['repeats']}")
+    print(f"  plain copy on the same disk    {result['baseline_median_s']:.3f} s")
+    print(f"  arena upload (hash, store)     {result['arena_median_s']:.3f} s "
+          f"({result['arena_mib_per_s']:.0f} MiB/s)")
+    print(f"  ratio copy / arena             {result['ratio']:.2f} (goal {result['goal']})")
+    print(f"  server peak memory growth      {result['server_peak_growth_mib']:.1f} MiB "
+          f"(goal {result['memory_goal']})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmarks", nargs="*", choices=["job_overhead", "hidden_sets", []],
+    parser.add_argument("benchmarks", nargs="*", choices=["job_overhead", "hidden_sets", "upload", []],
                         default=[], help="which to run (default: all)")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--items", type=int, default=1000, help="items for job_overhead")
     parser.add_argument("--size-mib", type=int, default=1024, help="set size for hidden_sets")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
-    chosen = args.benchmarks or ["job_overhead", "hidden_sets"]
+    chosen = args.benchmarks or ["job_overhead", "hidden_sets", "upload"]
     results: list[dict] = []
     if "job_overhead" in chosen:
         with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp:
@@ -169,6 +180,12 @@ def main() -> None:
         results += found
         if not args.json:
             print_hidden_sets(found)
+    if "upload" in chosen:
+        from bench.upload_bench import bench_upload
+
+        results.append(bench_upload(args.size_mib, repeats=min(args.repeats, 3)))
+        if not args.json:
+            print_upload(results[-1])
     if args.json:
         print(json.dumps(results, indent=2))
 
