@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import string
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from evaluators._registry import as_float_array, register_metric
+from evaluators._registry import MetricError, as_float_array, register_metric
 
 
 def _canonical(value: Any) -> str:
@@ -74,3 +77,188 @@ def mae(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
 def rmse(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
     diff = as_float_array(predictions) - as_float_array(labels)
     return float(np.sqrt(np.mean(diff * diff)))
+
+
+# -- classification ---------------------------------------------------------------------------------
+def _classes(predictions: Sequence[Any], labels: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Map canonical JSON values to class indices shared by predictions and labels."""
+    pred = [_canonical(p) for p in predictions]
+    gold = [_canonical(g) for g in labels]
+    index = {c: i for i, c in enumerate(sorted(set(gold) | set(pred)))}
+    return (np.fromiter((index[p] for p in pred), dtype=np.int64, count=len(pred)),
+            np.fromiter((index[g] for g in gold), dtype=np.int64, count=len(gold)), len(index))
+
+
+def _confusion(predictions, labels) -> np.ndarray:
+    pred, gold, n = _classes(predictions, labels)
+    return np.bincount(gold * n + pred, minlength=n * n).reshape(n, n)
+
+
+def f1_from_confusion(matrix: np.ndarray, *, average: str, gold_classes: np.ndarray | None = None) -> float:
+    tp = np.diag(matrix).astype(np.float64)
+    fp = matrix.sum(axis=0) - tp
+    fn = matrix.sum(axis=1) - tp
+    if average == "micro":
+        denominator = 2 * tp.sum() + fp.sum() + fn.sum()
+        return float(2 * tp.sum() / denominator) if denominator else 0.0
+    denominator = 2 * tp + fp + fn
+    per_class = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+    present = (matrix.sum(axis=1) + matrix.sum(axis=0)) > 0
+    return float(per_class[present].mean()) if present.any() else 0.0
+
+
+@register_metric(
+    name="macro_f1", higher_is_better=True, validate_prediction=_scalar_label,
+    description="F1 per class (classes seen in labels or predictions), averaged with equal weight.",
+)
+def macro_f1(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
+    return f1_from_confusion(_confusion(predictions, labels), average="macro")
+
+
+@register_metric(
+    name="micro_f1", higher_is_better=True, validate_prediction=_scalar_label,
+    description="F1 over all decisions pooled (equals accuracy for single-label classification).",
+)
+def micro_f1(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
+    return f1_from_confusion(_confusion(predictions, labels), average="micro")
+
+
+TOP_K = 5
+
+
+def _ranked_list(value: Any) -> str | None:
+    if not isinstance(value, list) or not 1 <= len(value) <= TOP_K:
+        return f"prediction must be a list of 1 to {TOP_K} candidate labels, best first"
+    return next((_scalar_label(v) for v in value if _scalar_label(v)), None)
+
+
+@register_metric(
+    name="top_k_accuracy", higher_is_better=True, validate_prediction=_ranked_list,
+    validate_label=_scalar_label,
+    description=f"Share of items whose label is among the prediction's candidates (at most {TOP_K}).",
+)
+def top_k_accuracy(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
+    hits = [_canonical(g) in {_canonical(c) for c in p} for p, g in zip(predictions, labels)]
+    return float(np.mean(hits))
+
+
+# -- text ---------------------------------------------------------------------------------------------
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_PUNCTUATION = set(string.punctuation)
+
+
+def normalise_answer(text: str) -> str:
+    """SQuAD's normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) else "prediction must be a string"
+
+
+def _gold_text(value: Any) -> str | None:
+    if isinstance(value, str) or (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+        return None
+    return "prediction must be a string or a non-empty list of acceptable strings"
+
+
+def _answers(label: Any) -> list[str]:
+    return label if isinstance(label, list) else [label]
+
+
+def _token_f1(prediction: str, gold: str) -> float:
+    pred, ref = normalise_answer(prediction).split(), normalise_answer(gold).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+@register_metric(
+    name="exact_match", higher_is_better=True, validate_prediction=_text, validate_label=_gold_text,
+    description="Share of items whose normalised prediction equals a normalised gold answer "
+                "(the label is a string or a list of acceptable strings).",
+)
+def exact_match(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
+    return float(np.mean([max(normalise_answer(p) == normalise_answer(g) for g in _answers(gold))
+                          for p, gold in zip(predictions, labels)]))
+
+
+@register_metric(
+    name="token_f1", higher_is_better=True, validate_prediction=_text, validate_label=_gold_text,
+    description="SQuAD token F1 of the prediction against the best-matching gold answer, averaged.",
+)
+def token_f1(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
+    return float(np.mean([max(_token_f1(p, g) for g in _answers(gold)) for p, gold in zip(predictions, labels)]))
+
+
+def _zero_one(value: Any) -> str | None:
+    return None if value in (0, 1) else "prediction must be 0 or 1 (or true or false)"
+
+
+# -- regression and scores -------------------------------------------------------------------------
+@register_metric(
+    name="r2", higher_is_better=True, validate_prediction=_finite_number,
+    description="Coefficient of determination of numeric predictions (1 is perfect).",
+)
+def r2(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
+    y, p = as_float_array(labels), as_float_array(predictions)
+    total = np.sum((y - y.mean()) ** 2)
+    residual = np.sum((y - p) ** 2)
+    if total == 0:
+        return 1.0 if residual == 0 else 0.0
+    return float(1 - residual / total)
+
+
+def _binary(labels: Sequence[Any]) -> np.ndarray:
+    gold = np.asarray([1 if g is True or g == 1 else 0 if g is False or g == 0 else -1 for g in labels])
+    if (gold < 0).any():
+        raise MetricError("labels must be 0/1 or true/false for this metric")
+    return gold
+
+
+@register_metric(
+    name="auroc", higher_is_better=True, validate_prediction=_finite_number, validate_label=_zero_one,
+    description="Area under the ROC curve; labels 0/1, the prediction a score (higher: more positive).",
+)
+def auroc(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
+    gold, score = _binary(labels), as_float_array(predictions)
+    positives, negatives = int(gold.sum()), int(len(gold) - gold.sum())
+    if positives == 0 or negatives == 0:
+        raise MetricError("auroc needs both positive and negative labels")
+    ranks = _average_ranks(score)
+    return float((ranks[gold == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    ranks = np.empty(len(values), dtype=np.float64)
+    boundaries = np.flatnonzero(np.diff(sorted_values)) + 1
+    starts = np.concatenate(([0], boundaries))
+    ends = np.concatenate((boundaries, [len(values)]))
+    for start, end in zip(starts, ends):
+        ranks[order[start:end]] = (start + end + 1) / 2
+    return ranks
+
+
+def _probability(value: Any) -> str | None:
+    problem = _finite_number(value)
+    if problem:
+        return problem
+    return None if 0 <= value <= 1 else "prediction must be a probability from 0 to 1"
+
+
+@register_metric(
+    name="log_loss", higher_is_better=False, validate_prediction=_probability, validate_label=_zero_one,
+    description="Binary cross-entropy; labels 0/1, the prediction the probability of 1 "
+                "(clipped to [1e-15, 1 - 1e-15]).",
+)
+def log_loss(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
+    gold = _binary(labels)
+    p = np.clip(as_float_array(predictions), 1e-15, 1 - 1e-15)
+    return float(-np.mean(gold * np.log(p) + (1 - gold) * np.log(1 - p)))

@@ -23,6 +23,7 @@ class Metric:
     fn: ScoreFn
     validate_prediction: ValidateFn
     description: str
+    validate_label: ValidateFn
 
     def score(self, predictions: Sequence[Any], labels: Sequence[Any]) -> float:
         if len(predictions) != len(labels):
@@ -49,13 +50,16 @@ def register_metric(
     higher_is_better: bool,
     description: str,
     validate_prediction: ValidateFn = _accept_any,
+    validate_label: ValidateFn | None = None,
 ) -> Callable[[ScoreFn], ScoreFn]:
-    """Register `fn` under `name`; a second metric with the same name is refused."""
+    """Register `fn` under `name`; a second metric with the same name is refused. Labels are
+    checked like predictions unless `validate_label` says otherwise."""
 
     def decorate(fn: ScoreFn) -> ScoreFn:
         if name in _REGISTRY:
             raise ValueError(f"metric {name!r} is registered already")
-        _REGISTRY[name] = Metric(name, higher_is_better, fn, validate_prediction, description)
+        _REGISTRY[name] = Metric(name, higher_is_better, fn, validate_prediction, description,
+                                 validate_label or validate_prediction)
         return fn
 
     return decorate

@@ -156,7 +156,7 @@ def check_labels(path: Path, name: str, inputs: dict[str, int], metric: evaluato
             raise _fail(f"{name} line {number}: duplicate id")
         if item_id not in inputs:
             raise _fail(f"{name} line {number}: id is not in the inputs file")
-        problem = metric.validate_prediction(obj["label"])
+        problem = metric.validate_label(obj["label"])
         if problem:
             raise _fail(f"{name} line {number}: {problem.replace('prediction', 'label')} "
                         f"for metric {metric.name}")
