@@ -96,6 +96,15 @@ class ArenaClient:
         params = {"version": version} if version is not None else {}
         return self._request("GET", f"/api/challenges/{slug}/reveal", params=params, timeout=3600)
 
+    def register(self, slug: str) -> dict:
+        return self._request("POST", f"/api/challenges/{slug}/registration")
+
+    def registrations(self, slug: str) -> list[dict]:
+        return self._request("GET", f"/api/challenges/{slug}/registrations")["registrations"]
+
+    def decide(self, slug: str, team_id: int, approve: bool) -> dict:
+        return self._request("POST", f"/api/challenges/{slug}/registrations/{team_id}", json={"approve": approve})
+
     def create_team(self, name: str, factories: list[str]) -> dict:
         return self._request("POST", "/api/teams", json={"name": name, "factories": factories})
 

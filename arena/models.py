@@ -83,6 +83,7 @@ class Challenge(Base):
     limits: Mapped[dict] = mapped_column(JSON)
     daily_quota: Mapped[int] = mapped_column(Integer)
     max_pending: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    registration: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -201,3 +202,14 @@ class Upload(Base):
     received: Mapped[int] = mapped_column(BigInteger, default=0)
     image_digest: Mapped[str | None] = mapped_column(String(71))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Registration(Base):
+    """A team taking part in a challenge: "approved" (open challenges approve at once) or "pending"."""
+
+    __tablename__ = "registrations"
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)

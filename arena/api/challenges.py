@@ -8,7 +8,7 @@ from flask import Blueprint, request, send_file
 
 from arena.api._auth import json_body, platform, principal, require, scratch_dir
 from arena.errors import BadRequest, NotFound
-from arena.services import challenges, commitments, images, leaderboard, submissions
+from arena.services import challenges, commitments, images, leaderboard, registrations, submissions
 from arena.services.bundles import BUNDLE_FILES, SAMPLE_FILES
 
 bp = Blueprint("api_challenges", __name__, url_prefix="/api/challenges")
@@ -129,3 +129,26 @@ def submit(slug: str):
     made = submissions.create_submission(platform(), team_id=team.id, slug=slug, image_digest=digest,
                                          kind=kind, idempotency_key=key, actor=team)
     return made, 201
+
+
+@bp.post("/<slug>/registration")
+@require("team")
+def register(slug: str):
+    """Take part: approved at once where registration is open, pending approval otherwise."""
+    return registrations.register(platform(), team=principal(), slug=slug), 201
+
+
+@bp.get("/<slug>/registrations")
+@require("organiser")
+def list_registrations(slug: str):
+    return {"registrations": registrations.list_registrations(platform(), organiser=principal(), slug=slug)}
+
+
+@bp.post("/<slug>/registrations/<int:team_id>")
+@require("organiser")
+def decide(slug: str, team_id: int):
+    """{"approve": true} or {"approve": false}: the organiser's decision on a team."""
+    approve = json_body().get("approve")
+    if not isinstance(approve, bool):
+        raise BadRequest('send {"approve": true} or {"approve": false}')
+    return registrations.decide(platform(), organiser=principal(), slug=slug, team_id=team_id, approve=approve)

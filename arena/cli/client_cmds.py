@@ -119,6 +119,39 @@ def challenge_get_reveal(challenge_slug: str, version: int | None, output: Path)
     click.echo(f"wrote {len(document['items'])} item(s) to {output}", err=True)
 
 
+@challenge.command("register")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@json_option
+@friendly
+def challenge_register(challenge_slug: str, as_json: bool) -> None:
+    """Team: take part in CHALLENGE (at once if registration is open, else pending approval)."""
+    made = _client().register(challenge_slug)
+    _emit(made, as_json, lambda d: f"registration for {d['challenge']}: {d['status']}")
+
+
+@challenge.command("registrations")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@json_option
+@friendly
+def challenge_registrations(challenge_slug: str, as_json: bool) -> None:
+    """Organiser: the teams that asked to take part, and where each stands."""
+    rows = _client().registrations(challenge_slug)
+    _emit(rows, as_json, lambda rs: "\n".join(f"{r['team_id']:>5}  {r['status']:<9} {r['team']}" for r in rs)
+          or "no registrations yet")
+
+
+@challenge.command("approve")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.argument("team_id", type=int)
+@click.option("--refuse", is_flag=True, help="Refuse the team instead.")
+@json_option
+@friendly
+def challenge_approve(challenge_slug: str, team_id: int, refuse: bool, as_json: bool) -> None:
+    """Organiser: approve (or --refuse) team TEAM_ID for CHALLENGE."""
+    made = _client().decide(challenge_slug, team_id, not refuse)
+    _emit(made, as_json, lambda d: f"{d['team']}: {d['status']}")
+
+
 # -- teams ------------------------------------------------------------------------------------------
 @click.group()
 def team() -> None:

@@ -26,7 +26,8 @@ LIMITS: dict[str, tuple[type, float, float, float]] = {
     "pids": (int, 16, 65_536, 128),
     "gpus": (int, 0, 16, 0),
 }
-TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending"}
+TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending",
+             "registration"}
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Bundle:
     has_sample: bool
     n_sample_items: int = 0
     max_pending: int = 3
+    registration: str = "open"
     ids: list[str] = field(default_factory=list, repr=False)
 
 
@@ -190,6 +192,10 @@ def load_bundle(root: Path) -> Bundle:
     title = _text(doc, "title", required=True, limit=200)
     description = _text(doc, "description", required=False, limit=20_000)
     limits, quota, pending = _limits(doc), _quota(doc), _whole(doc, "max_pending", 3, 100)
+    registration = doc.get("registration", "open")
+    if registration not in ("open", "approval"):
+        raise _fail("registration must be 'open' (any team may take part) or 'approval' "
+                    "(the organiser approves each team)")
     inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl")
     check_labels(root / "labels.jsonl", "labels.jsonl", inputs, metric)
     n_sample = 0
@@ -200,7 +206,8 @@ def load_bundle(root: Path) -> Bundle:
     return Bundle(
         root=root, slug=slug, title=title, description=description, metric=metric.name,
         limits=limits, daily_quota=quota, n_items=len(inputs),
-        has_sample=has_sample, n_sample_items=n_sample, max_pending=pending, ids=list(inputs),
+        has_sample=has_sample, n_sample_items=n_sample, max_pending=pending,
+        registration=registration, ids=list(inputs),
     )
 
 

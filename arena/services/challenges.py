@@ -88,7 +88,8 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
             challenge = Challenge(
                 slug=bundle.slug, title=bundle.title, description=bundle.description,
                 metric=bundle.metric, limits=bundle.limits, daily_quota=bundle.daily_quota,
-                max_pending=bundle.max_pending, organiser_id=organiser_id,
+                max_pending=bundle.max_pending, registration=bundle.registration,
+                organiser_id=organiser_id,
             )
             session.add(challenge)
             session.flush()
@@ -152,6 +153,7 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "limits": challenge.limits,
         "daily_quota": challenge.daily_quota,
         "max_pending": challenge.max_pending,
+        "registration": challenge.registration,
         "teams": n_teams,
     }
 

@@ -12,6 +12,7 @@ from arena.models import HiddenSet, Job, Submission
 from arena.platform import Platform
 from arena.services import audit
 from arena.services.accounts import Principal
+from arena.services.registrations import ensure_registered
 from arena.services.lookups import current_hidden_set, get_challenge
 from arena.timeutil import iso, next_utc_midnight, utcnow
 from hidden_sets import unseal
@@ -54,9 +55,12 @@ def _check_quota(session, *, challenge, team_id: int, kind: str = "hidden") -> N
 
 
 def check_quota(platform: Platform, *, team_id: int, slug: str, kind: str = "hidden") -> None:
-    """Refuse early (429) when the team has no submission left today: before a large upload."""
+    """Refuse early (403, 429) an unregistered team or a spent quota: before a large upload."""
     with platform.sessions() as session:
-        _check_quota(session, challenge=get_challenge(session, slug), team_id=team_id, kind=kind)
+        challenge = get_challenge(session, slug)
+        if challenge.registration != "open":
+            ensure_registered(session, challenge=challenge, team=Principal("team", team_id, ""))
+        _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
 
 
 def _check_pending(session, *, challenge, team_id: int) -> None:
@@ -101,6 +105,7 @@ def create_submission(platform: Platform, *, team_id: int, slug: str, image_dige
             if (earlier := _replay(session, team_id=team_id, key=idempotency_key)) is not None:
                 return submission_view(earlier)
             challenge = get_challenge(session, slug)
+            ensure_registered(session, challenge=challenge, team=actor or Principal("team", team_id, ""))
             _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
             _check_pending(session, challenge=challenge, team_id=team_id)
             hidden = current_hidden_set(session, challenge.id)
