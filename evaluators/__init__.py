@@ -12,14 +12,18 @@ from evaluators._registry import (
 )
 from evaluators._predictions import InvalidPredictions, loads_strict, parse_predictions
 from evaluators import _metrics  # noqa: F401,E402  (registers the built-in metrics)
+from evaluators._bootstrap import Interval, bootstrap_interval, paired_differences  # noqa: E402
 
 __all__ = [
+    "Interval",
     "InvalidPredictions",
     "Metric",
     "MetricError",
+    "bootstrap_interval",
     "get_metric",
     "loads_strict",
     "metric_names",
+    "paired_differences",
     "parse_predictions",
     "register_metric",
 ]
