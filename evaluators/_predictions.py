@@ -24,8 +24,14 @@ def _bounded_int(text: str) -> int:
 
 
 def loads_strict(raw: bytes | str) -> Any:
-    """JSON without NaN, Infinity, or integers too large for a float."""
-    return json.loads(raw, parse_constant=_reject_constant, parse_int=_bounded_int)
+    """JSON without NaN, Infinity, integers too large for a float, lone surrogates, or nesting
+    deeper than Python can follow (each raises ValueError)."""
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant, parse_int=_bounded_int)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (RecursionError, UnicodeEncodeError):
+        raise ValueError("too deeply nested, or not valid Unicode") from None
+    return value
 
 
 def _parse_line(raw: bytes, number: int) -> tuple[str, Any]:

@@ -2,9 +2,9 @@
 
 from flask import Flask
 
-from arena.api import challenges, meta, submissions, teams, uploads
+from arena.api import challenges, meta, openapi, submissions, teams, uploads
 
 
 def init_app(app: Flask) -> None:
-    for module in (meta, challenges, submissions, teams, uploads):
+    for module in (meta, challenges, submissions, teams, uploads, openapi):
         app.register_blueprint(module.bp)

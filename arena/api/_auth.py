@@ -6,12 +6,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import json
 import tempfile
 from pathlib import Path
 
 from flask import Request, current_app, g, request
 
-from arena.errors import Forbidden, TooManyRequests
+from arena.errors import BadRequest, Forbidden, TooManyRequests
 from arena.platform import Platform
 from arena.ratelimit import retry_after
 from arena.services.accounts import Principal, authenticate, hash_token
@@ -71,10 +72,33 @@ def require(*roles: str) -> Callable:
     return decorate
 
 
-def json_body() -> dict:
-    from arena.errors import BadRequest
+MAX_ID = 2**31 - 1
 
-    body = request.get_json(silent=True)
+
+def json_body() -> dict:
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise BadRequest("the JSON body is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object (Content-Type: application/json)")
+    if not valid_unicode(body):
+        raise BadRequest("the JSON body holds text that is not valid Unicode (a lone surrogate)")
     return body
+
+
+def valid_unicode(value) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
+
+
+def whole_number(value, name: str, *, low: int = 0, high: int = MAX_ID) -> int | None:
+    """None stays None; anything else must be a whole number in [low, high]."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BadRequest(f"'{name}' must be a whole number from {low} to {high}")
+    return value

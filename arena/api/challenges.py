@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, request, send_file
 
-from arena.api._auth import json_body, platform, principal, require, scratch_dir
+from arena.api._auth import MAX_ID, json_body, platform, principal, require, scratch_dir, whole_number
 from arena.errors import BadRequest, NotFound
 from arena.services import challenges, commitments, images, leaderboard, registrations, submissions
 from arena.services.bundles import BUNDLE_FILES, SAMPLE_FILES
@@ -72,8 +72,7 @@ def reveal(slug: str):
         ids = None
     elif not (isinstance(ids, list) and ids and all(isinstance(i, str) for i in ids)):
         raise BadRequest('say what to reveal: {"all": true} or {"ids": ["id", ...]}')
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
-        raise BadRequest("'version' must be a whole number from 1")
+    version = whole_number(version, "version", low=1)
     return commitments.reveal(platform(), organiser_id=principal().id, slug=slug, ids=ids,
                               version=version, actor=principal()), 201
 
@@ -81,7 +80,10 @@ def reveal(slug: str):
 @bp.get("/<slug>/reveal")
 def revealed(slug: str):
     """The published reveal of a hidden-set version (?version=N, default the newest revealed)."""
-    path = commitments.reveal_file(platform(), slug=slug, version=request.args.get("version", type=int))
+    version = request.args.get("version", type=int)
+    if version is not None and not 1 <= version <= MAX_ID:
+        raise BadRequest(f"?version= must be a whole number from 1 to {MAX_ID}")
+    path = commitments.reveal_file(platform(), slug=slug, version=version)
     return send_file(path, mimetype="application/json")
 
 
@@ -144,7 +146,7 @@ def list_registrations(slug: str):
     return {"registrations": registrations.list_registrations(platform(), organiser=principal(), slug=slug)}
 
 
-@bp.post("/<slug>/registrations/<int:team_id>")
+@bp.post("/<slug>/registrations/<int(max=2147483647):team_id>")
 @require("organiser")
 def decide(slug: str, team_id: int):
     """{"approve": true} or {"approve": false}: the organiser's decision on a team."""

@@ -1,6 +1,6 @@
 from flask import Blueprint
 
-from arena.api._auth import json_body, platform, principal, require
+from arena.api._auth import json_body, platform, principal, require, whole_number
 from arena.errors import BadRequest
 from arena.services import accounts, audit
 
@@ -37,17 +37,16 @@ def tokens():
 def create_token():
     """A new token: {"label": …, "days": N (expiry, optional), "team_id": N (organisers only)}."""
     body = json_body()
-    label, days, team_id = body.get("label", ""), body.get("days"), body.get("team_id")
+    label = body.get("label", "")
     if not isinstance(label, str):
         raise BadRequest("'label' must be text")
-    for name, value in (("days", days), ("team_id", team_id)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise BadRequest(f"'{name}' must be a whole number")
+    days = whole_number(body.get("days"), "days", low=1, high=3650)
+    team_id = whole_number(body.get("team_id"), "team_id", low=1)
     view, token = accounts.create_token(platform(), actor=principal(), team_id=team_id, label=label, days=days)
     return {**view, "token": token}, 201
 
 
-@bp.delete("/tokens/<int:token_id>")
+@bp.delete("/tokens/<int(max=2147483647):token_id>")
 @require("organiser", "team")
 def revoke_token(token_id: int):
     return accounts.revoke_token(platform(), actor=principal(), token_id=token_id)

@@ -22,16 +22,24 @@ def openapi():
     return build_spec()
 
 
-# -- schema helpers ---------------------------------------------------------------------------------
+# -- schema helpers --------------------------------------------------------------------------------
 def _ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _obj(properties: dict[str, Schema], *, required: list[str] | None = None, closed: bool = True,
-         description: str | None = None) -> Schema:
-    """An object; all properties required unless `required` says otherwise. `closed`: nothing else."""
-    schema: Schema = {"type": "object", "properties": properties,
-                      "required": list(properties) if required is None else required}
+def _obj(
+    properties: dict[str, Schema],
+    *,
+    required: list[str] | None = None,
+    closed: bool = True,
+    description: str | None = None,
+) -> Schema:
+    """An object; every property required unless `required` says otherwise; `closed`: no others."""
+    schema: Schema = {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+    }
     if closed:
         schema["additionalProperties"] = False
     if description:
@@ -53,13 +61,22 @@ STRING: Schema = {"type": "string"}
 INTEGER: Schema = {"type": "integer"}
 NUMBER: Schema = {"type": "number"}
 BOOLEAN: Schema = {"type": "boolean"}
-TIMESTAMP: Schema = {"type": "string", "format": "date-time",
-                     "description": "UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z"}
+TIMESTAMP: Schema = {
+    "type": "string",
+    "format": "date-time",
+    "description": "UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
+}
 HEX64: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 BINARY: Schema = {"type": "string", "format": "binary"}
 SUBMISSION_STATUSES = ["queued", "running", "scored", "failed"]
-FAILURE_REASONS = ["timeout", "out_of_memory", "crashed", "invalid_output", "output_too_large",
-                   "infrastructure"]
+FAILURE_REASONS = [
+    "timeout",
+    "out_of_memory",
+    "crashed",
+    "invalid_output",
+    "output_too_large",
+    "infrastructure",
+]
 
 
 def _summary_properties() -> dict[str, Schema]:
@@ -72,12 +89,22 @@ def _summary_properties() -> dict[str, Schema]:
         "limits": {
             "type": "object",
             "description": "the sandbox limits of every run",
-            "properties": {"time_limit_seconds": INTEGER, "memory_mb": INTEGER, "cpus": NUMBER,
-                           "pids": INTEGER, "gpus": INTEGER},
+            "properties": {
+                "time_limit_seconds": INTEGER,
+                "memory_mb": INTEGER,
+                "cpus": NUMBER,
+                "pids": INTEGER,
+                "gpus": INTEGER,
+            },
             "additionalProperties": NUMBER,
         },
         "daily_quota": {"type": "integer", "minimum": 1},
         "max_pending": {"type": "integer", "minimum": 1},
+        "registration": {
+            "type": "string",
+            "enum": ["open", "approval"],
+            "description": "open: any team may take part; approval: the organiser decides",
+        },
         "teams": {"type": "integer", "minimum": 0, "description": "teams that have submitted"},
     }
 
@@ -105,89 +132,217 @@ def _schemas() -> dict[str, Schema]:
         "failure_detail": _nullable(STRING),
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
-        "attempts": {"type": "array", "items": _ref("Attempt"),
-                     "description": "each evaluation job; shown to organisers only"},
+        "attempts": {
+            "type": "array",
+            "items": _ref("Attempt"),
+            "description": "each evaluation job; shown to organisers only",
+        },
     }
     statement = {
         "type": "object",
         "description": "the signed commitment statement",
         "properties": {
             "type": {"type": "string", "const": "arena.hidden-set-commitment/v1"},
-            "challenge": STRING, "hidden_set": STRING, "version": INTEGER, "n_items": INTEGER,
-            "root": HEX64, "tree": STRING, "leaf": STRING, "committed_at": _nullable(TIMESTAMP),
+            "challenge": STRING,
+            "hidden_set": STRING,
+            "version": INTEGER,
+            "n_items": INTEGER,
+            "root": HEX64,
+            "tree": STRING,
+            "leaf": STRING,
+            "committed_at": _nullable(TIMESTAMP),
         },
     }
     return {
-        "Error": _obj({"error": _obj({"code": {"type": "string", "description": "e.g. bad_request, "
-                                               "unauthorized, forbidden, not_found, conflict, "
-                                               "payload_too_large, request_entity_too_large, "
-                                               "quota_exceeded, rate_limited"},
-                                      "message": {"type": "string", "description": "safe to show"}})}),
+        "Error": _obj(
+            {
+                "error": _obj(
+                    {
+                        "code": {
+                            "type": "string",
+                            "description": "e.g. bad_request, "
+                            "unauthorized, forbidden, not_found, conflict, "
+                            "payload_too_large, request_entity_too_large, "
+                            "quota_exceeded, rate_limited",
+                        },
+                        "message": {"type": "string", "description": "safe to show"},
+                    }
+                )
+            }
+        ),
         "Health": _obj({"status": {"type": "string", "const": "ok"}}),
-        "SigningKey": _obj({"algorithm": {"type": "string", "const": "Ed25519"},
-                            "public_key": {"type": "string", "description": "base64"}}),
-        "Me": _obj({"role": {"type": "string", "enum": ["organiser", "team"]}, "id": INTEGER,
-                    "name": STRING}),
+        "SigningKey": _obj(
+            {
+                "algorithm": {"type": "string", "const": "Ed25519"},
+                "public_key": {"type": "string", "description": "base64"},
+            }
+        ),
+        "Me": _obj(
+            {
+                "role": {"type": "string", "enum": ["organiser", "team"]},
+                "id": INTEGER,
+                "name": STRING,
+            }
+        ),
         "Token": _obj(token_view),
         "NewToken": _obj({**token_view, "token": {"type": "string", "description": "shown once"}}),
         "TokenList": _obj({"tokens": {"type": "array", "items": _ref("Token")}}),
-        "AuditEvent": _obj({"id": INTEGER, "at": TIMESTAMP, "actor": STRING, "action": STRING,
-                            "target": _nullable(STRING), "detail": _nullable({"type": "object"})}),
+        "AuditEvent": _obj(
+            {
+                "id": INTEGER,
+                "at": TIMESTAMP,
+                "actor": STRING,
+                "action": STRING,
+                "target": _nullable(STRING),
+                "detail": _nullable({"type": "object"}),
+            }
+        ),
         "AuditTrail": _obj({"events": {"type": "array", "items": _ref("AuditEvent")}}),
         "ChallengeSummary": _obj(_summary_properties()),
         "ChallengeList": _obj({"challenges": {"type": "array", "items": _ref("ChallengeSummary")}}),
         "Statement": statement,
-        "Commitment": _obj({
-            "version": INTEGER, "n_items": INTEGER, "root": _nullable(HEX64),
-            "statement": _nullable({**statement}),
-            "signature": _nullable({"type": "string", "description": "Ed25519, base64"}),
-            "public_key": {"type": "string", "description": "base64"},
-            "revealed": BOOLEAN,
-        }),
-        "Challenge": _obj({**_summary_properties(), "hidden_set_version": {"type": "integer", "minimum": 1},
-                           "n_items": INTEGER, "has_sample": BOOLEAN,
-                           "commitment": _ref("Commitment")}),
-        "ChallengeCreated": _obj({"slug": STRING, "hidden_set": STRING, "n_items": INTEGER,
-                                  "n_sample_items": INTEGER, "root": HEX64}),
-        "VersionCreated": _obj({"slug": STRING, "version": {"type": "integer", "minimum": 2},
-                                "hidden_set": STRING, "n_items": INTEGER, "root": HEX64}),
-        "RevealResult": _obj({"hidden_set": STRING, "version": INTEGER, "items": INTEGER,
-                              "complete": BOOLEAN}),
-        "RevealDocument": _obj({
-            "format": {"type": "string", "const": "arena.hidden-set-reveal/v1"},
-            "statement": _nullable({**statement}),
-            "signature": _nullable(STRING),
-            "public_key": STRING,
-            "complete": BOOLEAN,
-            "items": {"type": "array", "items": _obj(
-                {"index": {"type": "integer", "minimum": 0}, "salt": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                 "item": {"type": "string", "description": "canonical JSON of {id, input, label}"},
-                 "proof": {"type": "array", "items": HEX64,
-                           "description": "RFC 6962 inclusion proof; only in partial reveals"}},
-                required=["index", "salt", "item"])},
-        }),
-        "LeaderboardEntry": _obj({"rank": {"type": "integer", "minimum": 1}, "team": STRING,
-                                  "factories": {"type": "array", "items": STRING}, "score": NUMBER,
-                                  "submission_id": STRING}),
-        "Leaderboard": _obj({"challenge": STRING, "title": STRING, "metric": STRING,
-                             "higher_is_better": BOOLEAN,
-                             "entries": {"type": "array", "items": _ref("LeaderboardEntry")}}),
-        "Attempt": _obj({"job": STRING, "attempt": {"type": "integer", "minimum": 1},
-                         "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
-                         "outcome": _nullable(STRING), "error": _nullable(STRING),
-                         "exit_code": _nullable(INTEGER), "duration_s": _nullable(NUMBER),
-                         "started_at": _nullable(TIMESTAMP), "finished_at": _nullable(TIMESTAMP)}),
+        "Commitment": _obj(
+            {
+                "version": INTEGER,
+                "n_items": INTEGER,
+                "root": _nullable(HEX64),
+                "statement": {"anyOf": [_ref("Statement"), {"type": "null"}]},
+                "signature": _nullable({"type": "string", "description": "Ed25519, base64"}),
+                "public_key": {"type": "string", "description": "base64"},
+                "revealed": BOOLEAN,
+            }
+        ),
+        "Challenge": _obj(
+            {
+                **_summary_properties(),
+                "hidden_set_version": {"type": "integer", "minimum": 1},
+                "n_items": INTEGER,
+                "has_sample": BOOLEAN,
+                "commitment": _ref("Commitment"),
+            }
+        ),
+        "ChallengeCreated": _obj(
+            {
+                "slug": STRING,
+                "hidden_set": STRING,
+                "n_items": INTEGER,
+                "n_sample_items": INTEGER,
+                "root": HEX64,
+            }
+        ),
+        "VersionCreated": _obj(
+            {
+                "slug": STRING,
+                "version": {"type": "integer", "minimum": 2},
+                "hidden_set": STRING,
+                "n_items": INTEGER,
+                "root": HEX64,
+            }
+        ),
+        "RevealResult": _obj(
+            {"hidden_set": STRING, "version": INTEGER, "items": INTEGER, "complete": BOOLEAN}
+        ),
+        "RevealDocument": _obj(
+            {
+                "format": {"type": "string", "const": "arena.hidden-set-reveal/v1"},
+                "statement": {"anyOf": [_ref("Statement"), {"type": "null"}]},
+                "signature": _nullable(STRING),
+                "public_key": STRING,
+                "complete": BOOLEAN,
+                "items": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "index": {"type": "integer", "minimum": 0},
+                            "salt": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                            "item": {
+                                "type": "string",
+                                "description": "canonical JSON of {id, input, label}",
+                            },
+                            "proof": {
+                                "type": "array",
+                                "items": HEX64,
+                                "description": "RFC 6962 inclusion proof; only in partial reveals",
+                            },
+                        },
+                        required=["index", "salt", "item"],
+                    ),
+                },
+            }
+        ),
+        "LeaderboardEntry": _obj(
+            {
+                "rank": {"type": "integer", "minimum": 1},
+                "team": STRING,
+                "factories": {"type": "array", "items": STRING},
+                "score": NUMBER,
+                "submission_id": STRING,
+            }
+        ),
+        "Leaderboard": _obj(
+            {
+                "challenge": STRING,
+                "title": STRING,
+                "metric": STRING,
+                "higher_is_better": BOOLEAN,
+                "entries": {"type": "array", "items": _ref("LeaderboardEntry")},
+            }
+        ),
+        "Attempt": _obj(
+            {
+                "job": STRING,
+                "attempt": {"type": "integer", "minimum": 1},
+                "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+                "outcome": _nullable(STRING),
+                "error": _nullable(STRING),
+                "exit_code": _nullable(INTEGER),
+                "duration_s": _nullable(NUMBER),
+                "started_at": _nullable(TIMESTAMP),
+                "finished_at": _nullable(TIMESTAMP),
+            }
+        ),
         "Submission": _obj(submission, required=[k for k in submission if k != "attempts"]),
-        "SubmissionList": _obj({"submissions": {"type": "array", "items": _ref("Submission"),
-                                                "maxItems": 500}}),
-        "SubmissionLog": _obj({"id": STRING, "kind": {"type": "string", "enum": ["hidden", "sample"]},
-                               "status": {"type": "string", "enum": SUBMISSION_STATUSES},
-                               "log": _nullable(STRING)}),
-        "TeamCreated": _obj({"team": STRING, "id": INTEGER,
-                             "token": {"type": "string", "description": "shown once"}}),
-        "Upload": _obj({"id": STRING, "size": {"type": "integer", "minimum": 1}, "sha256": HEX64,
-                        "received": {"type": "integer", "minimum": 0}, "complete": BOOLEAN,
-                        "image_digest": _nullable(STRING)}),
+        "SubmissionList": _obj(
+            {"submissions": {"type": "array", "items": _ref("Submission"), "maxItems": 500}}
+        ),
+        "SubmissionLog": _obj(
+            {
+                "id": STRING,
+                "kind": {"type": "string", "enum": ["hidden", "sample"]},
+                "status": {"type": "string", "enum": SUBMISSION_STATUSES},
+                "log": _nullable(STRING),
+            }
+        ),
+        "TeamCreated": _obj(
+            {
+                "team": STRING,
+                "id": INTEGER,
+                "token": {"type": "string", "description": "shown once"},
+            }
+        ),
+        "Registration": _obj(
+            {
+                "challenge": STRING,
+                "team_id": INTEGER,
+                "team": STRING,
+                "status": {"type": "string", "enum": ["approved", "pending", "refused"]},
+                "created_at": TIMESTAMP,
+                "decided_at": _nullable(TIMESTAMP),
+            }
+        ),
+        "RegistrationList": _obj(
+            {"registrations": {"type": "array", "items": _ref("Registration")}}
+        ),
+        "Upload": _obj(
+            {
+                "id": STRING,
+                "size": {"type": "integer", "minimum": 1},
+                "sha256": HEX64,
+                "received": {"type": "integer", "minimum": 0},
+                "complete": BOOLEAN,
+                "image_digest": _nullable(STRING),
+            }
+        ),
     }
 
 
@@ -205,34 +360,85 @@ ERRORS = {
 
 def _responses() -> dict[str, Any]:
     error = {"application/json": {"schema": _ref("Error")}}
-    retry = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}}}
+    retry = {
+        "Retry-After": {
+            "description": "seconds to wait",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    }
+    offset = {
+        "Upload-Offset": {
+            "description": "the bytes the server has; send from there (absent when "
+            "the upload is complete already)",
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    }
     return {
         "BadRequest": {"description": "invalid request (the message says what)", "content": error},
-        "Unauthorized": {"description": "missing, unknown, revoked or expired token", "content": error},
-        "Forbidden": {"description": "a token of the wrong role, or not the owner", "content": error},
+        "Unauthorized": {
+            "description": "missing, unknown, revoked or expired token",
+            "content": error,
+        },
+        "Forbidden": {
+            "description": "a token of the wrong role, or not the owner",
+            "content": error,
+        },
         "NotFound": {"description": "no such resource (or not one you may see)", "content": error},
         "Conflict": {"description": "conflicts with the current state", "content": error},
-        "PayloadTooLarge": {"description": "the request or upload is larger than allowed", "content": error},
-        "TooManyRequests": {"description": "too many requests with this token (rate_limited), or "
-                            "the daily quota or the pending submissions spent (quota_exceeded)",
-                            "headers": retry, "content": error},
+        "UploadConflict": {
+            "description": "not at the offset the server has, or the upload is "
+            "incomplete, or complete already",
+            "headers": offset,
+            "content": error,
+        },
+        "PayloadTooLarge": {
+            "description": "the request or upload is larger than allowed",
+            "content": error,
+        },
+        "TooManyRequests": {
+            "description": "too many requests with this token (rate_limited), or "
+            "the daily quota or the pending submissions spent (quota_exceeded)",
+            "headers": retry,
+            "content": error,
+        },
     }
+
+
+def _upload_conflicts(op: dict) -> dict:
+    op["responses"]["409"] = {"$ref": "#/components/responses/UploadConflict"}
+    return op
 
 
 def _json(schema: Schema, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _op(op_id: str, tag: str, summary: str, ok: dict[int, dict], errors: tuple[int, ...] = (), *,
-        roles: tuple[str, ...] = (), parameters: list | None = None, body: dict | None = None) -> dict:
+def _op(
+    op_id: str,
+    tag: str,
+    summary: str,
+    ok: dict[int, dict],
+    errors: tuple[int, ...] = (),
+    *,
+    roles: tuple[str, ...] = (),
+    parameters: list | None = None,
+    body: dict | None = None,
+) -> dict:
     """One operation. `roles` empty: public (no token); else a bearer token of one of the roles."""
     responses: dict[str, Any] = {str(status): answer for status, answer in ok.items()}
     if roles:  # authenticated (401), rate-limited per token (429), and maybe the wrong role (403)
-        errors = tuple(sorted({*errors, 401, 429} | ({403} if set(roles) != {"organiser", "team"} else set())))
+        errors = tuple(
+            sorted({*errors, 401, 429} | ({403} if set(roles) != {"organiser", "team"} else set()))
+        )
     for status in errors:
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status]}"}
-    op: dict[str, Any] = {"operationId": op_id, "tags": [tag], "summary": summary, "responses": responses,
-                          "security": [{"bearerAuth": []}] if roles else []}
+    op: dict[str, Any] = {
+        "operationId": op_id,
+        "tags": [tag],
+        "summary": summary,
+        "responses": responses,
+        "security": [{"bearerAuth": []}] if roles else [],
+    }
     if roles:
         op["x-arena-roles"] = list(roles)
     if parameters:
@@ -249,8 +455,7 @@ def _path_param(name: str, schema: Schema | None = None, description: str = "") 
     return param
 
 
-SLUG = _path_param("slug", description="the challenge's slug", schema={"type": "string",
-                                                                        "example": "gpu-faults"})
+SLUG = {**_path_param("slug", description="the challenge's slug"), "example": "gpu-faults"}
 SUBMISSION_ID = _path_param("submission_id", description="sub- and 16 hex digits")
 UPLOAD_ID = _path_param("upload_id", description="up- and 20 hex digits")
 
@@ -263,10 +468,20 @@ def _json_body(schema: Schema, description: str = "") -> dict:
 
 
 def _multipart(parts: list[str], required: list[str], description: str) -> dict:
-    return {"required": True, "description": description, "content": {"multipart/form-data": {
-        "schema": {"type": "object", "properties": {name: BINARY for name in parts},
-                   "required": required, "additionalProperties": False},
-    }}}
+    return {
+        "required": True,
+        "description": description,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {name: BINARY for name in parts},
+                    "required": required,
+                    "additionalProperties": False,
+                },
+            }
+        },
+    }
 
 
 def _paths() -> dict[str, Any]:
@@ -275,181 +490,463 @@ def _paths() -> dict[str, Any]:
     reveal_body = {
         "type": "object",
         "description": 'reveal all items ({"all": true}) or the items named ({"ids": [...]}); '
-                       'optional "version" (default the newest)',
+        'optional "version" (default the newest)',
         "properties": {
-            "all": BOOLEAN,
+            "all": {"description": "true (and no ids): reveal every item"},
             "ids": _nullable({"type": "array", "items": STRING, "minItems": 1}),
             "version": _nullable({"type": "integer", "minimum": 1}),
         },
         "anyOf": [
-            {"required": ["ids"], "properties": {"ids": {"type": "array", "items": STRING, "minItems": 1}}},
+            {
+                "required": ["ids"],
+                "properties": {"ids": {"type": "array", "items": STRING, "minItems": 1}},
+            },
             {"required": ["all"], "properties": {"all": {"const": True}, "ids": {"type": "null"}}},
         ],
     }
     return {
-        "/api/openapi.json": {"get": _op("openapi", "meta", "This document",
-                                         {200: _json({"type": "object"}, "the OpenAPI document")})},
-        "/api/health": {"get": _op("health", "meta", "Liveness", {200: _json(_ref("Health"), "alive")})},
-        "/api/signing-key": {"get": _op("signingKey", "meta", "The platform's Ed25519 public key",
-                                        {200: _json(_ref("SigningKey"), "the key")})},
-        "/api/me": {"get": _op("me", "meta", "Who the token belongs to",
-                               {200: _json(_ref("Me"), "the token's owner")}, roles=("organiser", "team"))},
+        "/api/openapi.json": {
+            "get": _op(
+                "openapi",
+                "meta",
+                "This document",
+                {200: _json({"type": "object"}, "the OpenAPI document")},
+            )
+        },
+        "/api/health": {
+            "get": _op("health", "meta", "Liveness", {200: _json(_ref("Health"), "alive")})
+        },
+        "/api/signing-key": {
+            "get": _op(
+                "signingKey",
+                "meta",
+                "The platform's Ed25519 public key",
+                {200: _json(_ref("SigningKey"), "the key")},
+            )
+        },
+        "/api/me": {
+            "get": _op(
+                "me",
+                "meta",
+                "Who the token belongs to",
+                {200: _json(_ref("Me"), "the token's owner")},
+                roles=("organiser", "team"),
+            )
+        },
         "/api/tokens": {
-            "get": _op("listTokens", "tokens", "Your tokens (an organiser sees all), never the secrets",
-                       {200: _json(_ref("TokenList"), "the tokens")}, roles=("organiser", "team")),
-            "post": _op("createToken", "tokens", "A new token, shown once",
-                        {201: _json(_ref("NewToken"), "the token")}, (400, 403, 404),
-                        roles=("organiser", "team"), body=_json_body({
-                            "type": "object",
-                            "properties": {
-                                "label": {"type": "string", "description": "kept to 100 characters"},
-                                "days": _nullable({"type": "integer", "minimum": 1, "maximum": 3650,
-                                                   "description": "expiry; none: never"}),
-                                "team_id": _nullable({"type": "integer", "description":
-                                                      "organisers only: a token for this team"}),
-                            },
-                        })),
+            "get": _op(
+                "listTokens",
+                "tokens",
+                "Your tokens (an organiser sees all), never the secrets",
+                {200: _json(_ref("TokenList"), "the tokens")},
+                roles=("organiser", "team"),
+            ),
+            "post": _op(
+                "createToken",
+                "tokens",
+                "A new token, shown once",
+                {201: _json(_ref("NewToken"), "the token")},
+                (400, 403, 404),
+                roles=("organiser", "team"),
+                body=_json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "label": {"type": "string", "description": "kept to 100 characters"},
+                            "days": _nullable(
+                                {
+                                    "type": "integer",
+                                    "minimum": 1,
+                                    "maximum": 3650,
+                                    "description": "expiry; none: never",
+                                }
+                            ),
+                            "team_id": _nullable(
+                                {
+                                    "type": "integer",
+                                    "description": "organisers only: a token for this team",
+                                }
+                            ),
+                        },
+                    }
+                ),
+            ),
         },
         "/api/tokens/{token_id}": {
-            "delete": _op("revokeToken", "tokens", "Revoke a token (yours; an organiser: any)",
-                          {200: _json(_ref("Token"), "the revoked token")}, (404,),
-                          roles=("organiser", "team"),
-                          parameters=[_path_param("token_id", {"type": "integer", "minimum": 0})]),
+            "delete": _op(
+                "revokeToken",
+                "tokens",
+                "Revoke a token (yours; an organiser: any)",
+                {200: _json(_ref("Token"), "the revoked token")},
+                (404,),
+                roles=("organiser", "team"),
+                parameters=[_path_param("token_id", {"type": "integer", "minimum": 0})],
+            ),
         },
-        "/api/audit": {"get": _op("audit", "meta", "The latest state-changing actions, newest first",
-                                  {200: _json(_ref("AuditTrail"), "at most 200 events")},
-                                  roles=("organiser",))},
+        "/api/audit": {
+            "get": _op(
+                "audit",
+                "meta",
+                "The latest state-changing actions, newest first",
+                {200: _json(_ref("AuditTrail"), "at most 200 events")},
+                roles=("organiser",),
+            )
+        },
         "/api/challenges": {
-            "get": _op("listChallenges", "challenges", "Every challenge, newest first",
-                       {200: _json(_ref("ChallengeList"), "the challenges")}),
-            "post": _op("createChallenge", "challenges", "Create a challenge from a bundle",
-                        {201: _json(_ref("ChallengeCreated"), "created")}, (400, 409, 413),
-                        roles=("organiser",), body=_multipart(
-                            ["challenge.yaml", "inputs.jsonl", "labels.jsonl", "sample/inputs.jsonl",
-                             "sample/labels.jsonl"], ["challenge.yaml", "inputs.jsonl", "labels.jsonl"],
-                            "one file part per bundle file, named by its path (docs/challenge-bundle.md)")),
+            "get": _op(
+                "listChallenges",
+                "challenges",
+                "Every challenge, newest first",
+                {200: _json(_ref("ChallengeList"), "the challenges")},
+            ),
+            "post": _op(
+                "createChallenge",
+                "challenges",
+                "Create a challenge from a bundle",
+                {201: _json(_ref("ChallengeCreated"), "created")},
+                (400, 409, 413),
+                roles=("organiser",),
+                body=_multipart(
+                    [
+                        "challenge.yaml",
+                        "inputs.jsonl",
+                        "labels.jsonl",
+                        "sample/inputs.jsonl",
+                        "sample/labels.jsonl",
+                    ],
+                    ["challenge.yaml", "inputs.jsonl", "labels.jsonl"],
+                    "one file part per bundle file, named by its path (docs/challenge-bundle.md)",
+                ),
+            ),
         },
         "/api/challenges/{slug}": {
-            "get": _op("getChallenge", "challenges", "A challenge, with the commitment of its newest "
-                       "hidden-set version", {200: _json(_ref("Challenge"), "the challenge")}, (404,),
-                       parameters=[SLUG]),
+            "get": _op(
+                "getChallenge",
+                "challenges",
+                "A challenge, with the commitment of its newest hidden-set version",
+                {200: _json(_ref("Challenge"), "the challenge")},
+                (404,),
+                parameters=[SLUG],
+            ),
         },
         "/api/challenges/{slug}/leaderboard": {
-            "get": _op("leaderboard", "challenges", "Each team's best scored submission, ranked",
-                       {200: _json(_ref("Leaderboard"), "the leaderboard")}, (404,), parameters=[SLUG]),
+            "get": _op(
+                "leaderboard",
+                "challenges",
+                "Each team's best scored submission, ranked",
+                {200: _json(_ref("Leaderboard"), "the leaderboard")},
+                (404,),
+                parameters=[SLUG],
+            ),
         },
         "/api/challenges/{slug}/reveal": {
-            "post": _op("reveal", "challenges", "Publish hidden items with their salts (the "
-                        "challenge's own organiser)", {201: _json(_ref("RevealResult"), "published")},
-                        (400, 404, 409), roles=("organiser",), parameters=[SLUG],
-                        body=_json_body(reveal_body)),
-            "get": _op("getReveal", "challenges", "The published reveal document",
-                       {200: _json(_ref("RevealDocument"), "the reveal document")}, (404,),
-                       parameters=[SLUG, {"name": "version", "in": "query", "required": False,
-                                          "description": "the hidden-set version; default the newest "
-                                                         "revealed", "schema": {"type": "integer"}}]),
+            "post": _op(
+                "reveal",
+                "challenges",
+                "Publish hidden items with their salts (the challenge's own organiser)",
+                {201: _json(_ref("RevealResult"), "published")},
+                (400, 404, 409),
+                roles=("organiser",),
+                parameters=[SLUG],
+                body=_json_body(reveal_body),
+            ),
+            "get": _op(
+                "getReveal",
+                "challenges",
+                "The published reveal document",
+                {200: _json(_ref("RevealDocument"), "the reveal document")},
+                (400, 404),
+                parameters=[
+                    SLUG,
+                    {
+                        "name": "version",
+                        "in": "query",
+                        "required": False,
+                        "description": "the hidden-set version; default the newest revealed",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                    },
+                ],
+            ),
         },
         "/api/challenges/{slug}/sample/{name}": {
-            "get": _op("getSample", "challenges", "A file of the public sample set",
-                       {200: {"description": "the file, one JSON object a line",
-                              "content": {"application/jsonl": {"schema": STRING}}}}, (404,),
-                       parameters=[SLUG, _path_param("name", {"type": "string", "enum":
-                                                              ["inputs.jsonl", "labels.jsonl"]})]),
+            "get": _op(
+                "getSample",
+                "challenges",
+                "A file of the public sample set",
+                {
+                    200: {
+                        "description": "the file, one JSON object a line",
+                        "content": {"application/jsonl": {"schema": STRING}},
+                    }
+                },
+                (404,),
+                parameters=[
+                    SLUG,
+                    _path_param(
+                        "name", {"type": "string", "enum": ["inputs.jsonl", "labels.jsonl"]}
+                    ),
+                ],
+            ),
         },
         "/api/challenges/{slug}/submissions": {
-            "post": _op("submit", "submissions", "Submit an image: a `docker save` tarball, or the "
-                        "digest of an image the team uploaded before",
-                        {200: _json(submission, "an earlier request with this Idempotency-Key made it"),
-                         201: _json(submission, "queued")}, (400, 404, 413, 429), roles=("team",),
-                        parameters=[
-                            SLUG,
-                            {"name": "kind", "in": "query", "required": False,
-                             "schema": {"type": "string", "enum": ["hidden", "sample"], "default": "hidden"},
-                             "description": "hidden: scored on the hidden set; sample: a debug run"},
-                            {"name": "Idempotency-Key", "in": "header", "required": False,
-                             "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-                             "description": "1-100 printable characters; a retry returns the first "
-                                            "submission"},
-                        ],
-                        body={"required": True, "content": {
-                            "application/x-tar": {"schema": BINARY},
-                            "application/json": {"schema": {
-                                "type": "object", "required": ["image_digest"],
-                                "properties": {"image_digest": {"type": "string"}}}},
-                        }}),
+            "post": _op(
+                "submit",
+                "submissions",
+                "Submit an image: a `docker save` tarball, or the "
+                "digest of an image the team uploaded before",
+                {
+                    200: _json(submission, "an earlier request with this Idempotency-Key made it"),
+                    201: _json(submission, "queued"),
+                },
+                (400, 404, 413, 429),
+                roles=("team",),
+                parameters=[
+                    SLUG,
+                    {
+                        "name": "kind",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "string",
+                            "enum": ["hidden", "sample"],
+                            "default": "hidden",
+                        },
+                        "description": "hidden: scored on the hidden set; sample: a debug run",
+                    },
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "description": "1-100 printable characters; a retry returns the first "
+                        "submission",
+                    },
+                ],
+                body={
+                    "required": True,
+                    "content": {
+                        "application/x-tar": {"schema": BINARY},
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["image_digest"],
+                                "properties": {"image_digest": {"type": "string"}},
+                            }
+                        },
+                    },
+                },
+            ),
+        },
+        "/api/challenges/{slug}/registration": {
+            "post": _op(
+                "register",
+                "challenges",
+                "Take part: approved at once where registration is "
+                "open, pending the organiser's approval otherwise",
+                {201: _json(_ref("Registration"), "the team's registration (new or earlier)")},
+                (404,),
+                roles=("team",),
+                parameters=[SLUG],
+            ),
+        },
+        "/api/challenges/{slug}/registrations": {
+            "get": _op(
+                "listRegistrations",
+                "challenges",
+                "The teams registered (the challenge's own organiser)",
+                {200: _json(_ref("RegistrationList"), "the registrations")},
+                (404,),
+                roles=("organiser",),
+                parameters=[SLUG],
+            ),
+        },
+        "/api/challenges/{slug}/registrations/{team_id}": {
+            "post": _op(
+                "decideRegistration",
+                "challenges",
+                "Approve or refuse a team's registration (the challenge's own organiser)",
+                {200: _json(_ref("Registration"), "the decided registration")},
+                (400, 404),
+                roles=("organiser",),
+                parameters=[SLUG, _path_param("team_id", {"type": "integer", "minimum": 0})],
+                body=_json_body(
+                    {"type": "object", "required": ["approve"], "properties": {"approve": BOOLEAN}}
+                ),
+            ),
         },
         "/api/challenges/{slug}/versions": {
-            "post": _op("addVersion", "challenges", "A new hidden-set version (the challenge's own "
-                        "organiser)", {201: _json(_ref("VersionCreated"), "created")},
-                        (400, 404, 409, 413), roles=("organiser",), parameters=[SLUG],
-                        body=_multipart(["inputs.jsonl", "labels.jsonl"], ["inputs.jsonl", "labels.jsonl"],
-                                        "the new version's inputs and labels")),
+            "post": _op(
+                "addVersion",
+                "challenges",
+                "A new hidden-set version (the challenge's own organiser)",
+                {201: _json(_ref("VersionCreated"), "created")},
+                (400, 404, 409, 413),
+                roles=("organiser",),
+                parameters=[SLUG],
+                body=_multipart(
+                    ["inputs.jsonl", "labels.jsonl"],
+                    ["inputs.jsonl", "labels.jsonl"],
+                    "the new version's inputs and labels",
+                ),
+            ),
         },
         "/api/submissions": {
-            "get": _op("listSubmissions", "submissions", "Submissions, newest first (a team: its own)",
-                       {200: _json(_ref("SubmissionList"), "at most 500")}, (404,),
-                       roles=("organiser", "team"),
-                       parameters=[{"name": "challenge", "in": "query", "required": False,
-                                    "schema": STRING, "description": "only this challenge's"}]),
+            "get": _op(
+                "listSubmissions",
+                "submissions",
+                "Submissions, newest first (a team: its own)",
+                {200: _json(_ref("SubmissionList"), "at most 500")},
+                (404,),
+                roles=("organiser", "team"),
+                parameters=[
+                    {
+                        "name": "challenge",
+                        "in": "query",
+                        "required": False,
+                        "schema": STRING,
+                        "description": "only this challenge's",
+                    }
+                ],
+            ),
         },
         "/api/submissions/{submission_id}": {
-            "get": _op("getSubmission", "submissions", "A submission (organisers also see its attempts)",
-                       {200: _json(submission, "the submission")}, (404,),
-                       roles=("organiser", "team"), parameters=[SUBMISSION_ID]),
+            "get": _op(
+                "getSubmission",
+                "submissions",
+                "A submission (organisers also see its attempts)",
+                {200: _json(submission, "the submission")},
+                (404,),
+                roles=("organiser", "team"),
+                parameters=[SUBMISSION_ID],
+            ),
         },
         "/api/submissions/{submission_id}/log": {
-            "get": _op("getLog", "submissions", "The container output of the last attempt (teams: "
-                       "sample runs only)", {200: _json(_ref("SubmissionLog"), "the log")}, (403, 404),
-                       roles=("organiser", "team"), parameters=[SUBMISSION_ID]),
+            "get": _op(
+                "getLog",
+                "submissions",
+                "The container output of the last attempt (teams: sample runs only)",
+                {200: _json(_ref("SubmissionLog"), "the log")},
+                (403, 404),
+                roles=("organiser", "team"),
+                parameters=[SUBMISSION_ID],
+            ),
         },
         "/api/submissions/{submission_id}/predictions": {
-            "get": _op("getPredictions", "submissions", "The predictions of a sample run",
-                       {200: {"description": "the predictions file, one JSON object a line",
-                              "content": {"application/jsonl": {"schema": STRING}}}}, (403, 404),
-                       roles=("organiser", "team"), parameters=[SUBMISSION_ID]),
+            "get": _op(
+                "getPredictions",
+                "submissions",
+                "The predictions of a sample run",
+                {
+                    200: {
+                        "description": "the predictions file, one JSON object a line",
+                        "content": {"application/jsonl": {"schema": STRING}},
+                    }
+                },
+                (403, 404),
+                roles=("organiser", "team"),
+                parameters=[SUBMISSION_ID],
+            ),
         },
         "/api/teams": {
-            "post": _op("createTeam", "teams", "Create a team; its token is shown once",
-                        {201: _json(_ref("TeamCreated"), "created")}, (400, 409), roles=("organiser",),
-                        body=_json_body({
-                            "type": "object", "required": ["name"],
-                            "properties": {
-                                "name": {"type": "string", "description": "1-100 characters: letters, "
-                                         "digits, _, spaces and . , ' & ( ) -"},
-                                "factories": {"type": "array", "items": STRING,
-                                              "description": "NAME or NAME:SHARE; default one "
-                                                             "factory named after the team"},
+            "post": _op(
+                "createTeam",
+                "teams",
+                "Create a team; its token is shown once",
+                {201: _json(_ref("TeamCreated"), "created")},
+                (400, 409),
+                roles=("organiser",),
+                body=_json_body(
+                    {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {
+                            "name": {
+                                "type": "string",
+                                "description": "1-100 characters: letters, "
+                                "digits, _, spaces and . , ' & ( ) -",
                             },
-                        })),
+                            "factories": {
+                                "type": "array",
+                                "items": STRING,
+                                "description": "NAME or NAME:SHARE; default one "
+                                "factory named after the team",
+                            },
+                        },
+                    }
+                ),
+            ),
         },
         "/api/uploads": {
-            "post": _op("startUpload", "uploads", "Declare a resumable image upload",
-                        {201: _json(upload, "started")}, (400, 413), roles=("team",),
-                        body=_json_body({
-                            "type": "object", "required": ["size", "sha256"],
-                            "properties": {
-                                "size": {"type": "integer", "minimum": 1,
-                                         "description": "bytes; at most the server's image limit"},
-                                "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+            "post": _op(
+                "startUpload",
+                "uploads",
+                "Declare a resumable image upload",
+                {201: _json(upload, "started")},
+                (400, 413),
+                roles=("team",),
+                body=_json_body(
+                    {
+                        "type": "object",
+                        "required": ["size", "sha256"],
+                        "properties": {
+                            "size": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "description": "bytes; at most the server's image limit",
                             },
-                        })),
+                            "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+                        },
+                    }
+                ),
+            ),
         },
         "/api/uploads/{upload_id}": {
-            "get": _op("getUpload", "uploads", "How many bytes the server has",
-                       {200: _json(upload, "the upload")}, (404,), roles=("team",),
-                       parameters=[UPLOAD_ID]),
-            "put": _op("putUploadPart", "uploads", "The next part, at the offset the server has",
-                       {200: _json(upload, "appended")}, (400, 404, 409, 413), roles=("team",),
-                       parameters=[UPLOAD_ID, {"name": "offset", "in": "query", "required": True,
-                                               "schema": {"type": "integer", "minimum": 0},
-                                               "description": "the bytes the server has received"}],
-                       body={"required": False,
-                             "content": {"application/octet-stream": {"schema": BINARY}}}),
+            "get": _op(
+                "getUpload",
+                "uploads",
+                "How many bytes the server has",
+                {200: _json(upload, "the upload")},
+                (404,),
+                roles=("team",),
+                parameters=[UPLOAD_ID],
+            ),
+            "put": _upload_conflicts(
+                _op(
+                    "putUploadPart",
+                    "uploads",
+                    "The next part, at the offset the server has",
+                    {200: _json(upload, "appended")},
+                    (400, 404, 409, 413),
+                    roles=("team",),
+                    parameters=[
+                        UPLOAD_ID,
+                        {
+                            "name": "offset",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 0},
+                            "description": "the bytes the server has received",
+                        },
+                    ],
+                    body={
+                        "required": False,
+                        "content": {"application/octet-stream": {"schema": BINARY}},
+                    },
+                )
+            ),
         },
         "/api/uploads/{upload_id}/complete": {
-            "post": _op("completeUpload", "uploads", "Check the size, digest and tarball; store the image",
-                        {200: _json(upload, "complete")}, (400, 404, 409), roles=("team",),
-                        parameters=[UPLOAD_ID]),
+            "post": _upload_conflicts(
+                _op(
+                    "completeUpload",
+                    "uploads",
+                    "Check the size, digest and tarball; store the image",
+                    {200: _json(upload, "complete")},
+                    (400, 404, 409),
+                    roles=("team",),
+                    parameters=[UPLOAD_ID],
+                )
+            ),
         },
     }
 
@@ -465,16 +962,23 @@ def build_spec() -> dict:
             "title": "Arena API",
             "version": api_version,
             "description": "The JSON API of Arena, a secret-benchmark competition platform. "
-                           "Send 'Authorization: Bearer <token>'; errors are "
-                           '{"error": {"code", "message"}}. See docs/cli.md.',
+            "Send 'Authorization: Bearer <token>'; errors are "
+            '{"error": {"code", "message"}}. See docs/cli.md.',
         },
-        "tags": [{"name": name} for name in ("meta", "tokens", "challenges", "submissions", "teams",
-                                             "uploads")],
+        "tags": [
+            {"name": name}
+            for name in ("meta", "tokens", "challenges", "submissions", "teams", "uploads")
+        ],
         "paths": _paths(),
         "components": {
             "schemas": _schemas(),
             "responses": _responses(),
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
-                                               "description": "an organiser or team token (arena_...)"}},
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an organiser or team token (arena_...)",
+                }
+            },
         },
     }

@@ -60,6 +60,8 @@ def _read_config(root: Path) -> dict[str, Any]:
         raise _fail(f"challenge.yaml is not valid YAML{where}") from None
     except UnicodeDecodeError:
         raise _fail("challenge.yaml is not UTF-8 text") from None
+    except RecursionError:
+        raise _fail("challenge.yaml is nested too deeply") from None
     if not isinstance(doc, dict):
         raise _fail("challenge.yaml must be a mapping of keys to values")
     unknown = sorted(set(map(str, doc)) - TOP_LEVEL)
@@ -75,6 +77,10 @@ def _text(doc: dict, key: str, *, required: bool, limit: int) -> str:
         raise _fail(f"challenge.yaml needs '{key}'")
     if not isinstance(value, str) or len(value) > limit:
         raise _fail(f"challenge.yaml '{key}' must be text of at most {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(f"challenge.yaml '{key}' is not valid Unicode text") from None
     return value.strip()
 
 

@@ -21,7 +21,7 @@ from arena.platform import Platform
 from arena.services.images import CHUNK, register_tarball
 from arena.timeutil import utcnow
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
+HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_PART_BYTES = 256 * 1024**2
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -42,7 +42,7 @@ def part_path(platform: Platform, upload_id: str):
 
 
 def start(platform: Platform, *, team_id: int, size: int, sha256: str) -> dict:
-    if not HEX64.match(sha256):
+    if not HEX64.fullmatch(sha256):
         raise BadRequest("'sha256' must be the tarball's SHA-256, as 64 lowercase hex digits")
     if not 0 < size <= platform.settings.max_image_bytes:
         raise PayloadTooLarge(f"'size' must be from 1 byte to this server's limit of "
@@ -69,6 +69,7 @@ def status(platform: Platform, *, team_id: int, upload_id: str) -> dict:
 
 def append(platform: Platform, *, team_id: int, upload_id: str, offset: int, stream: BinaryIO) -> dict:
     """Write the part at `offset`, which must be what the server has received so far."""
+    status(platform, team_id=team_id, upload_id=upload_id)  # ownership first: no lock for strangers
     with _lock(upload_id):
         with platform.sessions() as session:
             upload = _own(session, team_id, upload_id)
@@ -103,6 +104,7 @@ def _write_part(platform: Platform, upload: Upload, stream: BinaryIO) -> int:
 
 def complete(platform: Platform, *, team_id: int, upload_id: str) -> dict:
     """Check size and digest, check the tarball, store the image once: then it can be submitted."""
+    status(platform, team_id=team_id, upload_id=upload_id)  # ownership first: no lock for strangers
     with _lock(upload_id):
         with platform.sessions() as session:
             upload = _own(session, team_id, upload_id)
