@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from arena.timeutil import utcnow
@@ -84,6 +85,8 @@ class Challenge(Base):
     daily_quota: Mapped[int] = mapped_column(Integer)
     max_pending: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     registration: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    # Whether a model's own failures (timeout, crash, invalid output…) use up the daily quota.
+    count_failures: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

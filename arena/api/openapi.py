@@ -105,6 +105,10 @@ def _summary_properties() -> dict[str, Schema]:
             "enum": ["open", "approval"],
             "description": "open: any team may take part; approval: the organiser decides",
         },
+        "count_failures": {
+            "type": "boolean",
+            "description": "whether a model's own failures use up the daily quota (platform failures never do)",
+        },
         "teams": {"type": "integer", "minimum": 0, "description": "teams that have submitted"},
     }
 

@@ -27,7 +27,7 @@ LIMITS: dict[str, tuple[type, float, float, float]] = {
     "gpus": (int, 0, 16, 0),
 }
 TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending",
-             "registration"}
+             "registration", "count_failures"}
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Bundle:
     n_sample_items: int = 0
     max_pending: int = 3
     registration: str = "open"
+    count_failures: bool = True
     ids: list[str] = field(default_factory=list, repr=False)
 
 
@@ -202,6 +203,9 @@ def load_bundle(root: Path) -> Bundle:
     if registration not in ("open", "approval"):
         raise _fail("registration must be 'open' (any team may take part) or 'approval' "
                     "(the organiser approves each team)")
+    count_failures = doc.get("count_failures", True)
+    if not isinstance(count_failures, bool):
+        raise _fail("count_failures must be true (a model's failures use up quota) or false")
     inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl")
     check_labels(root / "labels.jsonl", "labels.jsonl", inputs, metric)
     n_sample = 0
@@ -213,7 +217,7 @@ def load_bundle(root: Path) -> Bundle:
         root=root, slug=slug, title=title, description=description, metric=metric.name,
         limits=limits, daily_quota=quota, n_items=len(inputs),
         has_sample=has_sample, n_sample_items=n_sample, max_pending=pending,
-        registration=registration, ids=list(inputs),
+        registration=registration, count_failures=count_failures, ids=list(inputs),
     )
 
 

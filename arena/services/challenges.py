@@ -89,6 +89,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 slug=bundle.slug, title=bundle.title, description=bundle.description,
                 metric=bundle.metric, limits=bundle.limits, daily_quota=bundle.daily_quota,
                 max_pending=bundle.max_pending, registration=bundle.registration,
+                count_failures=bundle.count_failures,
                 organiser_id=organiser_id,
             )
             session.add(challenge)
@@ -154,6 +155,7 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "daily_quota": challenge.daily_quota,
         "max_pending": challenge.max_pending,
         "registration": challenge.registration,
+        "count_failures": challenge.count_failures,
         "teams": n_teams,
     }
 

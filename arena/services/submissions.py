@@ -31,6 +31,13 @@ def _check_kind(session, challenge, kind: str) -> None:
         raise BadRequest(f"challenge {challenge.slug!r} has no public sample set to run on")
 
 
+def _counted(challenge):
+    """Platform failures never use up quota; a model's failures do unless the organiser says not."""
+    if challenge.count_failures:
+        return (Submission.failure_reason.is_(None)) | (Submission.failure_reason != INFRASTRUCTURE)
+    return Submission.status != "failed"
+
+
 def _check_quota(session, *, challenge, team_id: int, kind: str = "hidden") -> None:
     """Hidden and sample runs each have the challenge's daily quota; platform failures are free."""
     _check_kind(session, challenge, kind)
@@ -42,7 +49,7 @@ def _check_quota(session, *, challenge, team_id: int, kind: str = "hidden") -> N
             Submission.team_id == team_id,
             Submission.kind == kind,
             Submission.created_at >= day_start,
-            (Submission.failure_reason.is_(None)) | (Submission.failure_reason != INFRASTRUCTURE),
+            _counted(challenge),
         )
     )
     if used >= challenge.daily_quota:

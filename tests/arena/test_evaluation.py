@@ -255,3 +255,23 @@ def test_an_infinite_score_is_invalid_output(platform, organiser_token, team_tok
     sub = state(platform, sid)
     assert (sub.status, sub.failure_reason) == ("failed", "invalid_output")
     assert "could not be scored with rmse" in sub.failure_detail
+
+
+@pytest.mark.parametrize(("count_failures", "left"), [(True, 0), (False, 1)])
+def test_model_failures_count_against_quota_unless_the_organiser_says_not(
+        platform, organiser_token, team_token, tmp_path, count_failures, left):
+    from arena.errors import QuotaExceeded
+    from arena.services.submissions import check_quota
+
+    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(
+        tmp_path / "q", slug="strict", extra={"daily_quota": 1, "count_failures": count_failures}))
+    make_image_tarball(tmp_path / "q.tar", salt="q")
+    with (tmp_path / "q.tar").open("rb") as stream:
+        digest = receive_image(platform, stream=stream).digest
+    create_submission(platform, team_id=1, slug="strict", image_digest=digest)
+    run_with(platform, lambda spec: RunOutcome("exited", 1, 0.1))
+    if left:
+        check_quota(platform, team_id=1, slug="strict")
+    else:
+        with pytest.raises(QuotaExceeded):
+            check_quota(platform, team_id=1, slug="strict")
