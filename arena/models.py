@@ -179,6 +179,8 @@ class Result(Base):
     n_items: Mapped[int] = mapped_column(Integer)
     hidden_set_id: Mapped[str] = mapped_column(ForeignKey("hidden_sets.id"))
     hidden_set_root: Mapped[str | None] = mapped_column(String(64))
+    ci_low: Mapped[float | None] = mapped_column(Float)  # 95% bootstrap interval, seeded by the result
+    ci_high: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -281,6 +281,10 @@ def _schemas() -> dict[str, Schema]:
                 "factories": {"type": "array", "items": STRING},
                 "score": NUMBER,
                 "submission_id": STRING,
+                "ci_low": _nullable(NUMBER),
+                "ci_high": _nullable(NUMBER),
+                "rank_band": {"type": "integer", "minimum": 1,
+                              "description": "best possible rank: 1 + entries whose interval beats this one's"},
             }
         ),
         "Leaderboard": _obj(

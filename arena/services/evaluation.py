@@ -7,6 +7,7 @@ runs on hidden data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ from sandbox import JobFolder, Limits, RunOutcome, RunSpec, SandboxError, sweep_
 
 log = logging.getLogger("arena.evaluation")
 FULL_SPLIT = "full"
+BOOTSTRAP_RESAMPLES = 1000
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Verdict:
     outcome: RunOutcome | None = None
     n_items: int = 0
     log: bytes | None = None
+    interval: tuple[float, float] | None = None
 
 
 def limits_from(given: dict) -> Limits:
@@ -229,11 +232,15 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail="predictions.jsonl could not be opened as a regular file")
     try:
-        score = metric.score(predictions, list(labels.values()))
+        gold = list(labels.values())
+        score = metric.score(predictions, gold)
+        seed = int.from_bytes(hashlib.sha256(ticket.submission_id.encode()).digest()[:8], "big")
+        found = evaluators.bootstrap_interval(metric, predictions, gold, seed=seed, resamples=BOOTSTRAP_RESAMPLES)
     except (evaluators.MetricError, ValueError, OverflowError, TypeError):
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail=f"the predictions could not be scored with {metric.name}")
-    return Verdict("scored", score=score, outcome=outcome, n_items=len(labels))
+    return Verdict("scored", score=score, outcome=outcome, n_items=len(labels),
+                   interval=(found.low, found.high))
 
 
 def execute(platform: Platform, ticket: Ticket) -> Verdict:
@@ -322,7 +329,9 @@ def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
             session.add(Result(submission_id=submission.id, job_id=job.id, split=split,
                                score=verdict.score, n_items=verdict.n_items,
                                hidden_set_id=ticket.hidden_set.id,
-                               hidden_set_root=ticket.hidden_set.root))
+                               hidden_set_root=ticket.hidden_set.root,
+                               ci_low=verdict.interval[0] if verdict.interval else None,
+                               ci_high=verdict.interval[1] if verdict.interval else None))
         else:
             submission.status = "failed"
             submission.failure_reason, submission.failure_detail = verdict.reason, verdict.detail

@@ -95,7 +95,7 @@ def test_submit_run_and_leaderboard(client, platform, challenge, team_token, fak
     assert (state["status"], state["score"], state["failure_reason"]) == ("scored", 1.0, None)
     entries = client.get("/api/challenges/toy/leaderboard").json["entries"]
     assert entries == [{"rank": 1, "team": "Team A", "factories": ["Factory A"], "score": 1.0,
-                        "submission_id": made.json["id"]}]
+                        "submission_id": made.json["id"], "ci_low": 1.0, "ci_high": 1.0, "rank_band": 1}]
 
 
 def test_a_team_sees_only_its_own_submissions(client, platform, challenge, team_token, tmp_path):
