@@ -210,5 +210,8 @@ class ArenaClient:
     def leaderboard(self, challenge: str) -> dict:
         return self._request("GET", f"/api/challenges/{challenge}/leaderboard")
 
+    def log_export(self, challenge: str) -> dict:
+        return self._request("GET", f"/api/challenges/{challenge}/log/export", timeout=600)
+
     def challenges(self) -> list[dict]:
         return self._request("GET", "/api/challenges")["challenges"]

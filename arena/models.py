@@ -181,6 +181,7 @@ class Result(Base):
     hidden_set_root: Mapped[str | None] = mapped_column(String(64))
     ci_low: Mapped[float | None] = mapped_column(Float)  # 95% bootstrap interval, seeded by the result
     ci_high: Mapped[float | None] = mapped_column(Float)
+    item_scores_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -218,3 +219,15 @@ class Registration(Base):
     status: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LogEntry(Base):
+    """One entry of the public log: canonical JSON, chained to the previous entry, signed."""
+
+    __tablename__ = "log_entries"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(40))
+    challenge: Mapped[str | None] = mapped_column(String(64), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(100))

@@ -12,7 +12,7 @@ from evaluators._registry import (
 )
 from evaluators._predictions import InvalidPredictions, loads_strict, parse_predictions
 from evaluators import _metrics  # noqa: F401,E402  (registers the built-in metrics)
-from evaluators._bootstrap import Interval, bootstrap_interval, paired_differences  # noqa: E402
+from evaluators._bootstrap import Interval, bootstrap_interval, item_scores, paired_differences  # noqa: E402
 
 __all__ = [
     "Interval",
@@ -21,6 +21,7 @@ __all__ = [
     "MetricError",
     "bootstrap_interval",
     "get_metric",
+    "item_scores",
     "loads_strict",
     "metric_names",
     "paired_differences",

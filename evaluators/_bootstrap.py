@@ -126,3 +126,12 @@ def paired_differences(values_a: np.ndarray, values_b: np.ndarray, *, seed: int,
     """Bootstrap of mean(a - b) over items, the same resampled items for both submissions."""
     diff = np.asarray(values_a, float) - np.asarray(values_b, float)
     return _mean_draws(diff, len(diff), resamples, np.random.default_rng(seed))
+
+
+def item_scores(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
+    """Per-item scores: the metric's own where it is a mean of them; otherwise 1 where the
+    prediction equals the label and 0 where not (enough to fingerprint what was scored)."""
+    scores = _per_item_scores(metric, predictions, labels)
+    if scores is None:
+        scores = np.fromiter((m._canonical(p) == m._canonical(g) for p, g in zip(predictions, labels)), float)
+    return scores

@@ -141,6 +141,10 @@ def _schemas() -> dict[str, Schema]:
             "items": _ref("Attempt"),
             "description": "each evaluation job; shown to organisers only",
         },
+        "receipt": {
+            "$ref": "#/components/schemas/LogEntry",
+            "description": "the signed public-log entry recording this submission (on creation, hidden runs)",
+        },
     }
     statement = {
         "type": "object",
@@ -309,7 +313,41 @@ def _schemas() -> dict[str, Schema]:
                 "finished_at": _nullable(TIMESTAMP),
             }
         ),
-        "Submission": _obj(submission, required=[k for k in submission if k != "attempts"]),
+        "LogEntry": _obj(
+            {
+                "body": _obj(
+                    {
+                        "seq": {"type": "integer", "minimum": 0},
+                        "kind": STRING,
+                        "challenge": _nullable(STRING),
+                        "at": TIMESTAMP,
+                        "prev": {"type": "string", "description": "leaf hash of the entry before (64 zeros first)"},
+                        "data": {"type": "object"},
+                    }
+                ),
+                "leaf_hash": {"type": "string", "description": "SHA-256(0x00 || canonical JSON of body), hex"},
+                "signature": {"type": "string", "description": "Ed25519 over the canonical JSON of body, base64"},
+            }
+        ),
+        "LogEntries": _obj({"size": INTEGER, "entries": {"type": "array", "items": _ref("LogEntry")}}),
+        "TreeHead": _obj(
+            {
+                "head": _obj({"type": STRING, "size": INTEGER, "root": STRING, "at": TIMESTAMP}),
+                "signature": STRING,
+                "public_key": STRING,
+            }
+        ),
+        "LogExport": _obj(
+            {
+                "format": {"type": "string", "const": "arena.log-export/v1"},
+                "challenge": STRING,
+                "public_key": STRING,
+                "entries": {"type": "array", "items": _ref("LogEntry")},
+                "tree_head": _ref("TreeHead"),
+                "leaderboard": _ref("Leaderboard"),
+            }
+        ),
+        "Submission": _obj(submission, required=[k for k in submission if k not in ("attempts", "receipt")]),
         "SubmissionList": _obj(
             {"submissions": {"type": "array", "items": _ref("Submission"), "maxItems": 500}}
         ),
@@ -523,6 +561,30 @@ def _paths() -> dict[str, Any]:
         },
         "/api/health": {
             "get": _op("health", "meta", "Liveness", {200: _json(_ref("Health"), "alive")})
+        },
+        "/api/log": {
+            "get": _op(
+                "logEntries",
+                "log",
+                "Public log entries in order",
+                {200: _json(_ref("LogEntries"), "the entries")},
+                (400,),
+                parameters=[
+                    {"name": "challenge", "in": "query", "required": False, "schema": STRING},
+                    {"name": "start", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}},
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 0, "maximum": 1000}},
+                ],
+            )
+        },
+        "/api/log/tree-head": {
+            "get": _op("logTreeHead", "log", "The signed head of the log's Merkle tree",
+                       {200: _json(_ref("TreeHead"), "the signed head")})
+        },
+        "/api/challenges/{slug}/log/export": {
+            "get": _op("logExport", "log", "The log and the published board, for `arena verify`",
+                       {200: _json(_ref("LogExport"), "the export")}, (404,), parameters=[SLUG])
         },
         "/api/signing-key": {
             "get": _op(

@@ -28,6 +28,8 @@ Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN)
   arena challenge add-version C DIR organiser: a new hidden-set version between rounds
   arena challenge reveal C --all    organiser: publish the hidden items with their salts
   arena verify-set FILE             anyone: check a reveal against the signed commitment
+  arena log export CHALLENGE -o F   anyone: the signed public log and the board, to a file
+  arena verify FILE                 anyone: check that log offline, and the board against it
 
 Client commands that print results take --json for scripts. Contracts are in docs/.
 """

@@ -336,8 +336,25 @@ def leaderboard(challenge_slug: str, as_json: bool) -> None:
     _emit(board, as_json, human)
 
 
-def register(group: click.Group) -> None:
-    from arena.cli.verify import verify_set
+@click.group("log")
+def public_log() -> None:
+    """The public log: signed, chained records of challenges, submissions and results."""
 
-    for command in (challenge, team, submit, status, logs, leaderboard, verify_set):
+
+@public_log.command("export")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write the export to.")
+@friendly
+def log_export(challenge_slug: str, output: Path) -> None:
+    """Anyone: write the log and CHALLENGE's published leaderboard to a file for `arena verify`."""
+    document = ArenaClient(token="").log_export(challenge_slug)
+    output.write_text(json.dumps(document))
+    click.echo(f"wrote {len(document['entries'])} log entries to {output}", err=True)
+
+
+def register(group: click.Group) -> None:
+    from arena.cli.verify import verify_log, verify_set
+
+    for command in (challenge, team, submit, status, logs, leaderboard, verify_set, public_log, verify_log):
         group.add_command(command)

@@ -69,3 +69,94 @@ def verify_set(reveal_file: Path, public_key: str | None, root: str | None, as_j
                    "signed by the platform")
     if problems:
         raise SystemExit(1)
+
+
+def _entry_problems(entries: list[dict], public_key: str) -> list[str]:
+    from hidden_sets._commitment import canonical_json
+    from hidden_sets._merkle import leaf_hash
+
+    problems, previous = [], "0" * 64
+    for index, entry in enumerate(entries):
+        body = entry.get("body", {})
+        name = f"entry {index} ({body.get('kind', '?')})"
+        if body.get("seq") != index:
+            problems.append(f"{name}: sequence number {body.get('seq')} where {index} was expected")
+        if leaf_hash(canonical_json(body)).hex() != entry.get("leaf_hash"):
+            problems.append(f"{name}: its content does not match its hash")
+        if body.get("prev") != previous:
+            problems.append(f"{name}: does not chain to the entry before it")
+        if not verify_statement(public_key=public_key, statement=body, signature=entry.get("signature", "")):
+            problems.append(f"{name}: the signature does not verify")
+        previous = entry.get("leaf_hash")
+    return problems
+
+
+def _head_problems(document: dict, public_key: str) -> list[str]:
+    from hidden_sets import TreeBuilder
+
+    signed = document["tree_head"]
+    head, problems = signed["head"], []
+    if not verify_statement(public_key=public_key, statement=head, signature=signed["signature"]):
+        problems.append("the tree head's signature does not verify")
+    builder = TreeBuilder()
+    for entry in document["entries"]:
+        builder.add(bytes.fromhex(entry["leaf_hash"]))
+    if (head["size"], head["root"]) != (builder.size, builder.root().hex()):
+        problems.append(f"the tree head (size {head['size']}) does not match the entries (size {builder.size})")
+    return problems
+
+
+def _board_problems(document: dict) -> list[str]:
+    from arena.services.leaderboard import BOARD_KEYS, rank_results
+
+    slug = document["challenge"]
+    mine = [e for e in document["entries"] if e["body"].get("challenge") == slug]
+    opening = next((e["body"]["data"] for e in mine if e["body"]["kind"] == "challenge.open"), None)
+    if opening is None:
+        return [f"the log has no opening entry for {slug}"]
+    implied = rank_results(mine, higher=opening["higher_is_better"])
+    shown = [{k: e.get(k) for k in BOARD_KEYS} for e in document["leaderboard"]["entries"]]
+    expected = [{k: e.get(k) for k in BOARD_KEYS} for e in implied]
+    if shown == expected:
+        return []
+    for position, (a, b) in enumerate(zip(shown, expected), start=1):
+        if a != b:
+            return [f"the published leaderboard differs from the logged results at line {position}: "
+                    f"shows {a}, the log implies {b}"]
+    return [f"the published leaderboard has {len(shown)} entries; the log implies {len(expected)}"]
+
+
+def verify_log_document(document: dict, *, public_key: str | None = None) -> list[str]:
+    key = public_key or document["public_key"]
+    problems = []
+    if public_key and public_key != document.get("public_key"):
+        problems.append("the export names another public key than the one you trust")
+    return problems + _entry_problems(document["entries"], key) + _head_problems(document, key) + _board_problems(document)
+
+
+@click.command("verify")
+@click.argument("export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--public-key", help="The platform's Ed25519 public key (base64) you trust; default: the file's.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def verify_log(export_file: Path, public_key: str | None, as_json: bool) -> None:
+    """Check a log export (`arena log export`) offline: every entry's signature and hash, the
+    chain, the signed tree head, and that the published leaderboard is exactly what the logged
+    results imply. Exits 0 when all holds, 1 naming each entry that broke."""
+    try:
+        document = json.loads(export_file.read_text())
+        problems = verify_log_document(document, public_key=public_key)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise click.ClickException(f"{export_file} is not an Arena log export") from None
+    summary = {"ok": not problems, "challenge": document.get("challenge"),
+               "entries": len(document["entries"]), "problems": problems}
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    elif problems:
+        click.echo(f"FAILED: {summary['challenge']}")
+        for problem in problems:
+            click.echo(f"  - {problem}")
+    else:
+        click.echo(f"OK: {summary['entries']} log entries signed and chained; the tree head matches; "
+                   f"the {summary['challenge']} leaderboard is exactly what the logged results imply")
+    if problems:
+        raise SystemExit(1)

@@ -15,7 +15,8 @@ from arena.models import Challenge, HiddenSet, Submission
 from arena.platform import Platform
 from arena.timeutil import utcnow
 from hidden_sets import DataKey
-from arena.services import audit, commitments
+import evaluators
+from arena.services import audit, commitments, publiclog
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.lookups import current_hidden_set, get_challenge
 
@@ -101,6 +102,10 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
             session.add(hidden)
             audit.record(session, actor=actor, action="challenge.create", target=f"challenge:{bundle.slug}",
                          detail={"hidden_set": set_id, "root": root, "n_items": bundle.n_items})
+            publiclog.append(platform, session, kind="challenge.open", challenge=bundle.slug, data={
+                "title": bundle.title, "metric": bundle.metric, "hidden_set": set_id, "version": 1,
+                "n_items": bundle.n_items, "root": root,
+                "higher_is_better": evaluators.get_metric(bundle.metric).higher_is_better})
     except IntegrityError:
         _discard_files(platform, bundle.slug, set_id)
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already") from None
@@ -136,6 +141,8 @@ def add_version(platform: Platform, *, organiser_id: int, slug: str, folder: Pat
             session.add(hidden)
             audit.record(session, actor=actor, action="hidden_set.version", target=f"challenge:{slug}",
                          detail={"hidden_set": set_id, "version": version, "root": root})
+            publiclog.append(platform, session, kind="hidden_set.version", challenge=slug, data={
+                "hidden_set": set_id, "version": version, "n_items": n_items, "root": root})
     except IntegrityError:
         _discard_files(platform, None, set_id)
         raise Conflict("another new version was added at the same time; try again") from None

@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 import evaluators
 from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
 from arena.platform import Platform
+from arena.services import publiclog
 from arena.services.images import image_path
 from arena.timeutil import utcnow
 from hidden_sets import DataKey, HiddenSetError, seal
@@ -68,6 +69,7 @@ class Verdict:
     n_items: int = 0
     log: bytes | None = None
     interval: tuple[float, float] | None = None
+    item_scores_sha256: str | None = None
 
 
 def limits_from(given: dict) -> Limits:
@@ -240,7 +242,8 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail=f"the predictions could not be scored with {metric.name}")
     return Verdict("scored", score=score, outcome=outcome, n_items=len(labels),
-                   interval=(found.low, found.high))
+                   interval=(found.low, found.high),
+                   item_scores_sha256=publiclog.scores_digest(evaluators.item_scores(metric, predictions, gold)))
 
 
 def execute(platform: Platform, ticket: Ticket) -> Verdict:
@@ -326,7 +329,10 @@ def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
         elif verdict.status == "scored":
             submission.status, submission.score = "scored", verdict.score
             split = "sample" if ticket.on_sample else FULL_SPLIT
+            if not ticket.on_sample:
+                _log_result(platform, session, ticket, submission, verdict, split)
             session.add(Result(submission_id=submission.id, job_id=job.id, split=split,
+                               item_scores_sha256=verdict.item_scores_sha256,
                                score=verdict.score, n_items=verdict.n_items,
                                hidden_set_id=ticket.hidden_set.id,
                                hidden_set_root=ticket.hidden_set.root,
@@ -336,6 +342,15 @@ def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
             submission.status = "failed"
             submission.failure_reason, submission.failure_detail = verdict.reason, verdict.detail
     return True
+
+
+def _log_result(platform: Platform, session, ticket: Ticket, submission, verdict: Verdict, split: str) -> None:
+    low, high = verdict.interval or (None, None)
+    publiclog.append(platform, session, kind="result", challenge=ticket.challenge, data={
+        "submission": submission.id, "team": submission.team.name, "split": split, "metric": ticket.metric,
+        "score": verdict.score, "ci_low": low, "ci_high": high, "n_items": verdict.n_items,
+        "item_scores_sha256": verdict.item_scores_sha256, "hidden_set": ticket.hidden_set.id,
+        "hidden_set_root": ticket.hidden_set.root})
 
 
 def recover_expired_jobs(platform: Platform) -> int:

@@ -1,23 +1,18 @@
-"""The public leaderboard: each team's best scored submission, ranked by the challenge's metric."""
+"""The public leaderboard, computed from the public log: each team's best logged result on the
+hidden set, ranked by the challenge's metric, with intervals and rank bands. Because it is a pure
+function of logged entries, anyone holding the log can recompute it (`arena verify`)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 import evaluators
-from arena.models import Result, Submission
+from arena.models import Team
 from arena.platform import Platform
+from arena.services import publiclog
 from arena.services.lookups import get_challenge
 
-
-def _best_per_team(submissions: list[Submission], higher: bool) -> list[Submission]:
-    best: dict[int, Submission] = {}
-    for sub in submissions:  # oldest first, so an equal later score does not replace the first
-        current = best.get(sub.team_id)
-        better = current is None or (sub.score > current.score if higher else sub.score < current.score)
-        if better:
-            best[sub.team_id] = sub
-    return sorted(best.values(), key=lambda s: (-s.score if higher else s.score, s.created_at))
+BOARD_KEYS = ("rank", "team", "score", "submission_id", "ci_low", "ci_high", "rank_band")
 
 
 def rank_bands(entries: list[dict], higher: bool) -> None:
@@ -34,32 +29,43 @@ def rank_bands(entries: list[dict], higher: bool) -> None:
         entry["rank_band"] = 1 + surely_better
 
 
+def rank_results(log_entries: list[dict], *, higher: bool) -> list[dict]:
+    """The board implied by a challenge's log entries (receipts and results), oldest first.
+
+    Each team's best result counts; an equal later score does not replace an earlier one. Ties
+    share a rank (1, 2, 2, 4); within a tie, the earlier submission is listed first.
+    """
+    receipt_order = {e["body"]["data"]["submission"]: e["body"]["seq"] for e in log_entries
+                     if e["body"]["kind"] == "submission.receipt"}
+    results = [e["body"]["data"] for e in log_entries if e["body"]["kind"] == "result"]
+    results.sort(key=lambda r: receipt_order.get(r["submission"], 0))
+    best: dict[str, dict] = {}
+    for result in results:
+        current = best.get(result["team"])
+        if current is None or (result["score"] > current["score"] if higher else result["score"] < current["score"]):
+            best[result["team"]] = result
+    ordered = sorted(best.values(), key=lambda r: (-r["score"] if higher else r["score"],
+                                                  receipt_order.get(r["submission"], 0)))
+    entries, previous = [], None
+    for position, result in enumerate(ordered, start=1):
+        entries.append({"rank": entries[-1]["rank"] if previous == result["score"] else position,
+                        "team": result["team"], "score": result["score"],
+                        "submission_id": result["submission"], "ci_low": result.get("ci_low"),
+                        "ci_high": result.get("ci_high")})
+        previous = result["score"]
+    rank_bands(entries, higher)
+    return entries
+
+
 def leaderboard(platform: Platform, *, slug: str) -> dict:
-    """Ties share a rank (1, 2, 2, 4); within a tie, the earlier submission is listed first.
-    Every entry carries its 95% bootstrap interval and its rank band."""
     with platform.sessions() as session:
         challenge = get_challenge(session, slug)
         higher = evaluators.get_metric(challenge.metric).higher_is_better
-        scored = session.scalars(
-            select(Submission).where(Submission.challenge_id == challenge.id,
-                                     Submission.kind == "hidden", Submission.status == "scored")
-            .order_by(Submission.created_at)
-        ).all()
-        best = _best_per_team(list(scored), higher)
-        intervals = dict(session.execute(
-            select(Result.submission_id, Result).where(Result.submission_id.in_([s.id for s in best]))
-        ).all())
-        entries, previous = [], None
-        for position, sub in enumerate(best, start=1):
-            rank = entries[-1]["rank"] if previous == sub.score else position
-            result = intervals.get(sub.id)
-            entries.append({
-                "rank": rank, "team": sub.team.name,
-                "factories": [m.factory.name for m in sub.team.members],
-                "score": sub.score, "submission_id": sub.id,
-                "ci_low": result.ci_low if result else None, "ci_high": result.ci_high if result else None,
-            })
-            previous = sub.score
-        rank_bands(entries, higher)
-        return {"challenge": challenge.slug, "title": challenge.title, "metric": challenge.metric,
-                "higher_is_better": higher, "entries": entries}
+        title, metric = challenge.title, challenge.metric
+    entries = rank_results(publiclog.entries(platform, challenge=slug, limit=10**9), higher=higher)
+    with platform.sessions() as session:
+        teams = {t.name: t for t in session.scalars(select(Team).where(Team.name.in_([e["team"] for e in entries])))}
+        for entry in entries:
+            team = teams.get(entry["team"])
+            entry["factories"] = [m.factory.name for m in team.members] if team else []
+    return {"challenge": slug, "title": title, "metric": metric, "higher_is_better": higher, "entries": entries}

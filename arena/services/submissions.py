@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from arena.errors import BadRequest, Forbidden, NotFound, QuotaExceeded
 from arena.models import HiddenSet, Job, Submission
 from arena.platform import Platform
-from arena.services import audit
+from arena.services import audit, publiclog
 from arena.services.accounts import Principal
 from arena.services.registrations import ensure_registered
 from arena.services.lookups import current_hidden_set, get_challenge
@@ -126,8 +126,12 @@ def create_submission(platform: Platform, *, team_id: int, slug: str, image_dige
             session.add(Job(id="job-" + secrets.token_hex(8), submission_id=submission.id))
             audit.record(session, actor=actor, action="submission.receive", target=f"submission:{submission.id}",
                          detail={"challenge": slug, "image_digest": image_digest, "kind": kind})
-            session.flush()
-            return submission_view(submission)
+            view = submission_view(submission)
+            if kind == "hidden":  # debug runs on the public sample are not part of the record
+                view["receipt"] = publiclog.append(platform, session, kind="submission.receipt", challenge=slug, data={
+                    "submission": submission.id, "team": submission.team.name, "image_digest": image_digest,
+                    "hidden_set": hidden.id})
+            return view
     except IntegrityError:
         # The same Idempotency-Key raced in twice: the first one stands.
         replay = find_replay(platform, team_id=team_id, key=idempotency_key)
