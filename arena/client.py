@@ -44,11 +44,11 @@ class ArenaClient:
         except requests.ConnectionError:
             raise ClientError(f"cannot reach Arena at {self.url}; is `arena serve` running there? "
                               "(set ARENA_URL to another address)") from None
+        except requests.Timeout:
+            raise ClientError(f"Arena at {self.url} did not answer in time; try again") from None
         except requests.RequestException as exc:
             raise ClientError(f"the connection to Arena at {self.url} failed ({type(exc).__name__}); "
                               "try again") from None
-        except requests.Timeout:
-            raise ClientError(f"Arena at {self.url} did not answer in time; try again") from None
         return self._decode(response)
 
     @staticmethod

@@ -14,7 +14,7 @@ log = logging.getLogger("arena.http")
 
 HINTS = {
     404: "Check the address; the list of challenges is at /.",
-    405: "This address does not take that method; see docs/cli.md for the API.",
+    405: "This address does not take that method; see docs/api.md or /api/openapi.json.",
     413: "The request is larger than this server accepts.",
 }
 

@@ -79,6 +79,12 @@ def test_the_walking_skeleton(server):
     board_after = json.loads(arena(server, "leaderboard", "gpu-faults", "--json").stdout)
     assert [e["team"] for e in board_after["entries"]] == ["Good", "Weak"]
 
+    exported = Path(server["ARENA_HOME"]) / "log.json"
+    arena(server, "log", "export", "gpu-faults", "-o", str(exported))
+    verified = arena(server, "verify", str(exported))
+    assert verified.stdout.startswith("OK:") and "leaderboard is exactly what the logged results imply" in verified.stdout
+    assert all(e["ci_low"] <= e["score"] <= e["ci_high"] for e in board_after["entries"])
+
     page = requests.get(f"{server['ARENA_URL']}/challenges/gpu-faults", timeout=10).text
     assert "Good" in page and "Weak" in page and "Broken" not in page
     team_view = requests.post(f"{server['ARENA_URL']}/team", data={"token": tokens["Broken"]}, timeout=10).text

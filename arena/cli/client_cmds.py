@@ -161,7 +161,8 @@ def team() -> None:
 @team.command("create")
 @click.argument("name")
 @click.option("--factory", "factories", multiple=True, metavar="FACTORY",
-              help="A factory the team belongs to; repeat for an alliance. Default: the team's name.")
+              help="A factory the team belongs to, as NAME or NAME:SHARE; repeat for an alliance "
+                   "(shares for all or none; equal when none). Default: the team's name.")
 @json_option
 @friendly
 def team_create(name: str, factories: tuple[str, ...], as_json: bool) -> None:
@@ -179,7 +180,7 @@ def _status_line(state: dict) -> str:
     return f"{state['id']}  {state['status']}"
 
 
-STATE_FILE = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "arena" / "uploads.json"
+STATE_FILE = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "arena" / "uploads.json"
 
 
 def _state() -> dict:

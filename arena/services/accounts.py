@@ -131,7 +131,8 @@ def authenticate(platform: Platform, *, token: str | None) -> Principal:
         if row is None:
             raise Unauthorized("the token is not valid (mistyped, revoked or from another server)")
         if row.expires_at is not None and row.expires_at <= utcnow():
-            raise Unauthorized("the token has expired; ask for a new one (`arena token create`)")
+            raise Unauthorized("the token has expired; ask your organiser for a new one "
+                               "(POST /api/tokens with a token that still works)")
         if row.role == "organiser":
             organiser = session.get(Organiser, row.organiser_id)
             return Principal("organiser", organiser.id, organiser.name)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from arena.models import AuditEvent
 from arena.platform import Platform
+from arena.timeutil import iso
 
 
 def actor_name(principal) -> str:
@@ -22,5 +23,5 @@ def record(session, *, actor, action: str, target: str | None = None, detail: di
 def list_events(platform: Platform, *, limit: int = 200) -> list[dict]:
     with platform.sessions() as session:
         rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
-        return [{"id": e.id, "at": e.at.isoformat() + "Z", "actor": e.actor, "action": e.action,
+        return [{"id": e.id, "at": iso(e.at), "actor": e.actor, "action": e.action,
                  "target": e.target, "detail": e.detail} for e in rows]

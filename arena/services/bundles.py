@@ -159,6 +159,7 @@ def read_inputs(path: Path, name: str) -> dict[str, int]:
 
 def check_labels(path: Path, name: str, inputs: dict[str, int], metric: evaluators.Metric) -> None:
     seen: set[str] = set()
+    classes: set[bool] = set()
     for number, obj in iter_jsonl(path, name):
         item_id = _item_id(obj, number, name, "label")
         if item_id in seen:
@@ -170,6 +171,9 @@ def check_labels(path: Path, name: str, inputs: dict[str, int], metric: evaluato
             raise _fail(f"{name} line {number}: {problem.replace('prediction', 'label')} "
                         f"for metric {metric.name}")
         seen.add(item_id)
+        classes.add(obj["label"] in (1, True))
+    if metric.name == "auroc" and len(classes) < 2:
+        raise _fail(f"{name}: auroc needs both 0 and 1 among the labels")
     missing = [n for i, n in inputs.items() if i not in seen]
     if missing:
         raise _fail(f"{name}: {len(missing)} item(s) have no label (first at inputs line {min(missing)})")

@@ -42,9 +42,11 @@ def ensure_registered(session, *, challenge, team) -> None:
     if row is None:
         raise Forbidden(f"{challenge.slug} needs the organiser's approval to take part: register with "
                         f"`arena challenge register {challenge.slug}`, then wait for approval")
+    if row.status == "refused":
+        raise Forbidden(f"the organiser of {challenge.slug} refused your team's registration")
     if row.status != "approved":
-        raise Forbidden(f"your registration for {challenge.slug} is {row.status}; the organiser has "
-                        "not approved it (yet)")
+        raise Forbidden(f"your registration for {challenge.slug} is pending: the organiser has not "
+                        "approved it yet")
 
 
 def decide(platform: Platform, *, organiser, slug: str, team_id: int, approve: bool) -> dict:

@@ -44,7 +44,9 @@ def part_path(platform: Platform, upload_id: str):
 def start(platform: Platform, *, team_id: int, size: int, sha256: str) -> dict:
     if not HEX64.fullmatch(sha256):
         raise BadRequest("'sha256' must be the tarball's SHA-256, as 64 lowercase hex digits")
-    if not 0 < size <= platform.settings.max_image_bytes:
+    if size <= 0:
+        raise BadRequest("'size' must be the tarball's size in bytes, more than 0")
+    if size > platform.settings.max_image_bytes:
         raise PayloadTooLarge(f"'size' must be from 1 byte to this server's limit of "
                               f"{platform.settings.max_image_bytes // 1024**2} MiB")
     platform.upload_dir.mkdir(parents=True, exist_ok=True)

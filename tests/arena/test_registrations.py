@@ -27,7 +27,7 @@ def test_an_approval_challenge_waits_for_the_organiser(client, gated, team_token
     assert refused.status_code == 403 and "needs the organiser's approval" in refused.json["error"]["message"]
     asked = client.post("/api/challenges/gated/registration", headers=auth(team_token))
     assert asked.status_code == 201 and asked.json["status"] == "pending"
-    assert "not approved it" in submit(client, team_token, gated).json["error"]["message"]
+    assert "pending" in submit(client, team_token, gated).json["error"]["message"]
     listed = client.get("/api/challenges/gated/registrations", headers=auth(organiser_token)).json
     assert [(r["team"], r["status"]) for r in listed["registrations"]] == [("Team A", "pending")]
     decided = client.post("/api/challenges/gated/registrations/1", json={"approve": True},
