@@ -57,16 +57,23 @@ def verify_set(reveal_file: Path, public_key: str | None, root: str | None, as_j
     summary = {"ok": not problems, "challenge": statement["challenge"], "version": statement["version"],
                "root": statement["root"], "items_checked": len(document["items"]),
                "n_items": statement["n_items"], "problems": problems}
+    report(summary, as_json=as_json,
+           failed=f"{statement['challenge']} v{statement['version']}, root {statement['root']}",
+           ok=f"{len(document['items'])} of {statement['n_items']} items of {statement['challenge']} "
+              f"v{statement['version']} match root {statement['root']}, signed by the platform")
+
+
+def report(summary: dict, *, as_json: bool, failed: str, ok: str) -> None:
+    """Print a verification's outcome (JSON, or one line and the problems); exit 1 on problems."""
+    problems = summary["problems"]
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     elif problems:
-        click.echo(f"FAILED: {statement['challenge']} v{statement['version']}, root {statement['root']}")
+        click.echo(f"FAILED: {failed}")
         for problem in problems:
             click.echo(f"  - {problem}")
     else:
-        click.echo(f"OK: {len(document['items'])} of {statement['n_items']} items of "
-                   f"{statement['challenge']} v{statement['version']} match root {statement['root']}, "
-                   "signed by the platform")
+        click.echo(f"OK: {ok}")
     if problems:
         raise SystemExit(1)
 
@@ -149,14 +156,6 @@ def verify_log(export_file: Path, public_key: str | None, as_json: bool) -> None
         raise click.ClickException(f"{export_file} is not an Arena log export") from None
     summary = {"ok": not problems, "challenge": document.get("challenge"),
                "entries": len(document["entries"]), "problems": problems}
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
-    elif problems:
-        click.echo(f"FAILED: {summary['challenge']}")
-        for problem in problems:
-            click.echo(f"  - {problem}")
-    else:
-        click.echo(f"OK: {summary['entries']} log entries signed and chained; the tree head matches; "
-                   f"the {summary['challenge']} leaderboard is exactly what the logged results imply")
-    if problems:
-        raise SystemExit(1)
+    report(summary, as_json=as_json, failed=str(summary["challenge"]),
+           ok=f"{summary['entries']} log entries signed and chained; the tree head matches; "
+              f"the {summary['challenge']} leaderboard is exactly what the logged results imply")
