@@ -46,6 +46,11 @@ def run_probe(runner, image, folder: Path, script: str, **limits) -> tuple:
     return runner.run(spec), folder / "out"
 
 
+# The kernel sends SIGXFSZ when a write passes the file-size limit; the probe ignores it, so the
+# write fails with EFBIG (27) instead of killing the process.
+SIGXFSZ_IGNORED = "import signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+
+
 FACTS = """
 import json, os, subprocess
 def attempt(path):
@@ -193,3 +198,44 @@ def test_nvidia_smi_runs_in_a_container_with_a_gpu(probe_image, tmp_path):
                              "subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True).stdout)",
                              gpus=1)
     assert outcome.exit_code == 0 and "GPU 0" in (out / "smi").read_text()
+
+
+def test_every_hardening_flag_reaches_the_engine(runner, probe_image, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    limits = Limits(time_limit_s=5, memory_mb=300, cpus=1.5, pids=77, tmp_mb=33, max_file_bytes=12345678)
+    spec = RunSpec(job_id="job-flags", image_id=probe_image, input_dir=tmp_path / "in",
+                   output_dir=tmp_path / "out", limits=limits, environment={})
+    container = runner._create(spec)
+    try:
+        host = container.attrs["HostConfig"]
+        config = container.attrs["Config"]
+    finally:
+        container.remove(force=True)
+    assert host["NetworkMode"] == "none" and host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"] and host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["Init"] is True and host["Privileged"] is False
+    assert host["Memory"] == host["MemorySwap"] == 300 * 1024**2
+    assert host["NanoCpus"] == 1_500_000_000 and host["PidsLimit"] == 77
+    assert host["ShmSize"] == 64 * 1024**2
+    assert host["Tmpfs"] == {"/tmp": "rw,nosuid,nodev,size=33m,mode=1777"}
+    ulimits = {u["Name"]: (u["Soft"], u["Hard"]) for u in host["Ulimits"]}
+    assert ulimits == {"core": (0, 0), "nofile": (1024, 1024), "fsize": (12345678, 12345678)}
+    assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-file": "1", "max-size": "1m"}}
+    assert config["User"] == f"{CONTAINER_UID}:{CONTAINER_UID}"
+    mounts = {m["Target"]: m for m in host["Mounts"]}
+    assert set(mounts) == {"/input", "/output"} and mounts["/input"]["ReadOnly"] is True
+    assert not any("docker.sock" in str(m) for m in host["Mounts"]) and not host.get("Binds")
+
+
+def test_a_file_past_the_size_limit_cannot_be_written(runner, probe_image, tmp_path):
+    script = SIGXFSZ_IGNORED + """
+try:
+    with open("/tmp/big", "wb") as out:
+        out.write(b"x" * 3_000_000)
+    open("/output/result", "w").write("written")
+except OSError as exc:
+    open("/output/result", "w").write(f"refused {exc.errno}")
+"""
+    outcome, out = run_probe(runner, probe_image, tmp_path, script, max_file_bytes=1_000_000)
+    assert outcome.exit_code == 0 and (out / "result").read_text() == "refused 27"
