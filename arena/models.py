@@ -87,6 +87,7 @@ class Challenge(Base):
     registration: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
     # Whether a model's own failures (timeout, crash, invalid output…) use up the daily quota.
     count_failures: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    public_fraction: Mapped[float] = mapped_column(Float, default=0.3, server_default="0.3")
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -110,6 +111,8 @@ class HiddenSet(Base):
     commitment: Mapped[dict | None] = mapped_column(JSON)
     commitment_signature: Mapped[str | None] = mapped_column(String(100))
     revealed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Secret key of the public/private split (an item is public by its keyed hash).
+    split_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Image(Base):
@@ -182,6 +185,10 @@ class Result(Base):
     ci_low: Mapped[float | None] = mapped_column(Float)  # 95% bootstrap interval, seeded by the result
     ci_high: Mapped[float | None] = mapped_column(Float)
     item_scores_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The Ladder, for public results: whether the score was released, and the value released.
+    released: Mapped[bool | None] = mapped_column(Boolean)
+    released_score: Mapped[float | None] = mapped_column(Float)
+    item_scores: Mapped[bytes | None] = mapped_column(LargeBinary)  # float64 per item, public split
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

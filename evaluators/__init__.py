@@ -13,6 +13,7 @@ from evaluators._registry import (
 from evaluators._predictions import InvalidPredictions, loads_strict, parse_predictions
 from evaluators import _metrics  # noqa: F401,E402  (registers the built-in metrics)
 from evaluators._bootstrap import Interval, bootstrap_interval, item_scores, paired_differences  # noqa: E402
+from evaluators._ladder import ladder_improves, on_grid, split_mask  # noqa: E402
 
 __all__ = [
     "Interval",
@@ -22,9 +23,12 @@ __all__ = [
     "bootstrap_interval",
     "get_metric",
     "item_scores",
+    "ladder_improves",
     "loads_strict",
     "metric_names",
+    "on_grid",
     "paired_differences",
     "parse_predictions",
     "register_metric",
+    "split_mask",
 ]

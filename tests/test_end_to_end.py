@@ -47,7 +47,8 @@ def test_the_walking_skeleton(server):
         results[team] = json.loads(done.stdout)
 
     assert results["Good"]["status"] == "scored" and results["Weak"]["status"] == "scored"
-    assert results["Good"]["score"] == pytest.approx(0.952)
+    assert 0.85 <= results["Good"]["score"] <= 1.0  # the public split (30% of the items) of 0.952
+    assert results["Good"]["released"] is True
     assert results["Weak"]["score"] < results["Good"]["score"]
     broken = results["Broken"]
     assert (broken["status"], broken["failure_reason"]) == ("failed", "invalid_output")

@@ -105,6 +105,10 @@ def _summary_properties() -> dict[str, Schema]:
             "enum": ["open", "approval"],
             "description": "open: any team may take part; approval: the organiser decides",
         },
+        "public_fraction": {
+            "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
+            "description": "share of hidden items on the public board (the rest rank the round's close)",
+        },
         "count_failures": {
             "type": "boolean",
             "description": "whether a model's own failures use up the daily quota (platform failures never do)",
@@ -140,6 +144,11 @@ def _schemas() -> dict[str, Schema]:
             "type": "array",
             "items": _ref("Attempt"),
             "description": "each evaluation job; shown to organisers only",
+        },
+        "released": {
+            "type": ["boolean", "null"],
+            "description": "hidden runs once scored: whether the Ladder released the public score "
+                           "(score is null when it did not: no better than the team's best beyond noise)",
         },
         "receipt": {
             "$ref": "#/components/schemas/LogEntry",

@@ -27,7 +27,7 @@ LIMITS: dict[str, tuple[type, float, float, float]] = {
     "gpus": (int, 0, 16, 0),
 }
 TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending",
-             "registration", "count_failures"}
+             "registration", "count_failures", "public_fraction"}
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Bundle:
     max_pending: int = 3
     registration: str = "open"
     count_failures: bool = True
+    public_fraction: float = 0.3
     ids: list[str] = field(default_factory=list, repr=False)
 
 
@@ -210,6 +211,9 @@ def load_bundle(root: Path) -> Bundle:
     count_failures = doc.get("count_failures", True)
     if not isinstance(count_failures, bool):
         raise _fail("count_failures must be true (a model's failures use up quota) or false")
+    fraction = doc.get("public_fraction", 0.3)
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
+        raise _fail("public_fraction must be a number between 0 and 1 (the share of items on the public board)")
     inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl")
     check_labels(root / "labels.jsonl", "labels.jsonl", inputs, metric)
     n_sample = 0
@@ -221,7 +225,8 @@ def load_bundle(root: Path) -> Bundle:
         root=root, slug=slug, title=title, description=description, metric=metric.name,
         limits=limits, daily_quota=quota, n_items=len(inputs),
         has_sample=has_sample, n_sample_items=n_sample, max_pending=pending,
-        registration=registration, count_failures=count_failures, ids=list(inputs),
+        registration=registration, count_failures=count_failures, public_fraction=float(fraction),
+        ids=list(inputs),
     )
 
 

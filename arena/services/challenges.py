@@ -59,6 +59,7 @@ def _hidden_set_row(*, set_id: str, challenge_id: int, version: int, n_items: in
         id=set_id, challenge_id=challenge_id, version=version, n_items=n_items,
         data_key_id=data_key.id, master_key_id=data_key.master_key_id,
         wrapped_key=data_key.wrapped, has_sample=has_sample, created_at=utcnow(),
+        split_key=secrets.token_bytes(32),
     )
 
 
@@ -90,7 +91,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 slug=bundle.slug, title=bundle.title, description=bundle.description,
                 metric=bundle.metric, limits=bundle.limits, daily_quota=bundle.daily_quota,
                 max_pending=bundle.max_pending, registration=bundle.registration,
-                count_failures=bundle.count_failures,
+                count_failures=bundle.count_failures, public_fraction=bundle.public_fraction,
                 organiser_id=organiser_id,
             )
             session.add(challenge)
@@ -163,6 +164,7 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "max_pending": challenge.max_pending,
         "registration": challenge.registration,
         "count_failures": challenge.count_failures,
+        "public_fraction": challenge.public_fraction,
         "teams": n_teams,
     }
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
@@ -34,7 +35,6 @@ from hidden_sets import DataKey, HiddenSetError, seal
 from sandbox import JobFolder, Limits, RunOutcome, RunSpec, SandboxError, sweep_job_folders
 
 log = logging.getLogger("arena.evaluation")
-FULL_SPLIT = "full"
 BOOTSTRAP_RESAMPLES = 1000
 
 
@@ -53,10 +53,24 @@ class Ticket:
     limits: Limits
     hidden_set: HiddenSet = field(repr=False)
     kind: str = "hidden"
+    public_fraction: float = 0.3
 
     @property
     def on_sample(self) -> bool:
         return self.kind == "sample"
+
+
+@dataclass(frozen=True)
+class SplitScore:
+    score: float
+    low: float
+    high: float
+    n_items: int
+    item_scores: np.ndarray = field(repr=False)
+
+    @property
+    def digest(self) -> str:
+        return publiclog.scores_digest(self.item_scores)
 
 
 @dataclass(frozen=True)
@@ -68,8 +82,7 @@ class Verdict:
     outcome: RunOutcome | None = None
     n_items: int = 0
     log: bytes | None = None
-    interval: tuple[float, float] | None = None
-    item_scores_sha256: str | None = None
+    splits: dict[str, SplitScore] = field(default_factory=dict)
 
 
 def limits_from(given: dict) -> Limits:
@@ -129,6 +142,7 @@ def _take(platform: Platform, session, job_id: str, worker: str) -> Ticket | Non
         image_id=image.image_id, image_digest=image.digest, challenge=challenge.slug,
         metric=challenge.metric, limits=limits,
         hidden_set=session.get(HiddenSet, submission.hidden_set_id), kind=submission.kind,
+        public_fraction=challenge.public_fraction,
     )
 
 
@@ -234,16 +248,31 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail="predictions.jsonl could not be opened as a regular file")
     try:
-        gold = list(labels.values())
-        score = metric.score(predictions, gold)
-        seed = int.from_bytes(hashlib.sha256(ticket.submission_id.encode()).digest()[:8], "big")
-        found = evaluators.bootstrap_interval(metric, predictions, gold, seed=seed, resamples=BOOTSTRAP_RESAMPLES)
+        splits = _split_scores(ticket, metric, list(labels), predictions, list(labels.values()))
     except (evaluators.MetricError, ValueError, OverflowError, TypeError):
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail=f"the predictions could not be scored with {metric.name}")
-    return Verdict("scored", score=score, outcome=outcome, n_items=len(labels),
-                   interval=(found.low, found.high),
-                   item_scores_sha256=publiclog.scores_digest(evaluators.item_scores(metric, predictions, gold)))
+    shown = splits["sample" if ticket.on_sample else "public"]
+    return Verdict("scored", score=shown.score, outcome=outcome, n_items=len(labels), splits=splits)
+
+
+def _one_split(ticket: Ticket, metric, name: str, predictions: list, gold: list) -> SplitScore:
+    seed = int.from_bytes(hashlib.sha256(f"{ticket.submission_id}/{name}".encode()).digest()[:8], "big")
+    found = evaluators.bootstrap_interval(metric, predictions, gold, seed=seed, resamples=BOOTSTRAP_RESAMPLES)
+    return SplitScore(found.score, found.low, found.high, len(gold),
+                      evaluators.item_scores(metric, predictions, gold))
+
+
+def _split_scores(ticket: Ticket, metric, ids: list, predictions: list, gold: list) -> dict[str, SplitScore]:
+    """Sample runs: one split. Hidden runs: the public split (the board) and the private one."""
+    if ticket.on_sample:
+        return {"sample": _one_split(ticket, metric, "sample", predictions, gold)}
+    mask = evaluators.split_mask(ids, key=ticket.hidden_set.split_key or b"", public_fraction=ticket.public_fraction)
+    out = {}
+    for name, chosen in (("public", mask), ("private", ~mask if len(ids) > 1 else mask)):
+        picks = np.flatnonzero(chosen)
+        out[name] = _one_split(ticket, metric, name, [predictions[i] for i in picks], [gold[i] for i in picks])
+    return out
 
 
 def execute(platform: Platform, ticket: Ticket) -> Verdict:
@@ -327,30 +356,60 @@ def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
             job.error = verdict.detail
             _requeue_or_fail(platform, session, job, submission)
         elif verdict.status == "scored":
-            submission.status, submission.score = "scored", verdict.score
-            split = "sample" if ticket.on_sample else FULL_SPLIT
-            if not ticket.on_sample:
-                _log_result(platform, session, ticket, submission, verdict, split)
-            session.add(Result(submission_id=submission.id, job_id=job.id, split=split,
-                               item_scores_sha256=verdict.item_scores_sha256,
-                               score=verdict.score, n_items=verdict.n_items,
-                               hidden_set_id=ticket.hidden_set.id,
-                               hidden_set_root=ticket.hidden_set.root,
-                               ci_low=verdict.interval[0] if verdict.interval else None,
-                               ci_high=verdict.interval[1] if verdict.interval else None))
+            submission.status = "scored"
+            _record_results(platform, session, ticket, submission, job, verdict)
         else:
             submission.status = "failed"
             submission.failure_reason, submission.failure_detail = verdict.reason, verdict.detail
     return True
 
 
-def _log_result(platform: Platform, session, ticket: Ticket, submission, verdict: Verdict, split: str) -> None:
-    low, high = verdict.interval or (None, None)
+def _released_best(session, ticket: Ticket, submission) -> Result | None:
+    return session.scalars(
+        select(Result).join(Submission, Submission.id == Result.submission_id)
+        .where(Submission.team_id == submission.team_id, Submission.challenge_id == submission.challenge_id,
+               Result.split == "public", Result.released.is_(True), Result.hidden_set_id == ticket.hidden_set.id)
+        .order_by(Result.id.desc()).limit(1)
+    ).first()
+
+
+def _ladder(session, ticket: Ticket, submission, public: SplitScore) -> bool:
+    """Release the new public score only if it beats the team's released best beyond noise."""
+    best = _released_best(session, ticket, submission)
+    if best is None or best.item_scores is None:
+        return True
+    sign = 1.0 if evaluators.get_metric(ticket.metric).higher_is_better else -1.0
+    best_scores = np.frombuffer(best.item_scores, dtype="<f8")
+    if best_scores.shape != public.item_scores.shape:
+        return True
+    return evaluators.ladder_improves(-sign * best_scores, -sign * public.item_scores)
+
+
+def _record_results(platform: Platform, session, ticket: Ticket, submission, job, verdict: Verdict) -> None:
+    released = None
+    for name, split in verdict.splits.items():
+        row = Result(submission_id=submission.id, job_id=job.id, split=name, score=split.score,
+                     n_items=split.n_items, hidden_set_id=ticket.hidden_set.id,
+                     hidden_set_root=ticket.hidden_set.root, ci_low=split.low, ci_high=split.high,
+                     item_scores_sha256=split.digest)
+        if name == "public":
+            released = _ladder(session, ticket, submission, split)
+            row.released, row.item_scores = released, split.item_scores.astype("<f8").tobytes()
+            row.released_score = evaluators.on_grid(split.score, split.n_items) if released else None
+            _log_result(platform, session, ticket, submission, row)
+        session.add(row)
+    if ticket.on_sample:
+        submission.score = verdict.score
+    else:  # a team sees its released public score only; private scores wait for the round's close
+        submission.score = evaluators.on_grid(verdict.score, verdict.splits["public"].n_items) if released else None
+
+
+def _log_result(platform: Platform, session, ticket: Ticket, submission, row: Result) -> None:
     publiclog.append(platform, session, kind="result", challenge=ticket.challenge, data={
-        "submission": submission.id, "team": submission.team.name, "split": split, "metric": ticket.metric,
-        "score": verdict.score, "ci_low": low, "ci_high": high, "n_items": verdict.n_items,
-        "item_scores_sha256": verdict.item_scores_sha256, "hidden_set": ticket.hidden_set.id,
-        "hidden_set_root": ticket.hidden_set.root})
+        "submission": submission.id, "team": submission.team.name, "split": "public", "metric": ticket.metric,
+        "score": row.released_score, "released": row.released, "ci_low": row.ci_low, "ci_high": row.ci_high,
+        "n_items": row.n_items, "item_scores_sha256": row.item_scores_sha256,
+        "hidden_set": ticket.hidden_set.id, "hidden_set_root": ticket.hidden_set.root})
 
 
 def recover_expired_jobs(platform: Platform) -> int:

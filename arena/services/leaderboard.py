@@ -32,12 +32,14 @@ def rank_bands(entries: list[dict], higher: bool) -> None:
 def rank_results(log_entries: list[dict], *, higher: bool) -> list[dict]:
     """The board implied by a challenge's log entries (receipts and results), oldest first.
 
-    Each team's best result counts; an equal later score does not replace an earlier one. Ties
+    Only results the Ladder released count, at their released (1/n-grid) value. Each team's best
+    result counts; an equal later score does not replace an earlier one. Ties
     share a rank (1, 2, 2, 4); within a tie, the earlier submission is listed first.
     """
     receipt_order = {e["body"]["data"]["submission"]: e["body"]["seq"] for e in log_entries
                      if e["body"]["kind"] == "submission.receipt"}
-    results = [e["body"]["data"] for e in log_entries if e["body"]["kind"] == "result"]
+    results = [e["body"]["data"] for e in log_entries
+               if e["body"]["kind"] == "result" and e["body"]["data"].get("released", True)]
     results.sort(key=lambda r: receipt_order.get(r["submission"], 0))
     best: dict[str, dict] = {}
     for result in results:

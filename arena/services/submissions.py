@@ -162,6 +162,9 @@ def submission_view(submission: Submission) -> dict:
         "image_digest": submission.image_digest,
         "status": submission.status,
         "score": submission.score,
+        # Hidden runs: the public score is shown only when the Ladder released it.
+        "released": (submission.score is not None) if submission.kind == "hidden" and submission.status == "scored"
+        else None,
         "failure_reason": submission.failure_reason,
         "failure_detail": submission.failure_detail,
         "created_at": iso(submission.created_at),

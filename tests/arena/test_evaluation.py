@@ -78,7 +78,7 @@ def test_a_good_run_is_scored_once_and_its_folder_wiped(platform, submit):
     sub = state(platform, sid)
     assert (sub.status, sub.score) == ("scored", 1.0)
     with platform.sessions() as session:
-        assert len(session.scalars(select(Result)).all()) == 1
+        assert sorted(session.scalars(select(Result.split)).all()) == ["private", "public"]
     assert list(platform.settings.job_root.iterdir()) == []
 
 

@@ -57,7 +57,7 @@ def reordered(doc):
 
 
 def forged_board(doc):
-    doc["leaderboard"]["entries"][0]["score"] = 1.0
+    doc["leaderboard"]["entries"][0]["score"] = 0.123
 
 
 def shrunk_head(doc):

@@ -83,17 +83,17 @@ def test_attack(arena_platform, attack):
     result = submit_and_run(platform, team, registry[attack.name])
     if attack.reason is None:
         assert result["status"] == "scored", result
-        assert result["score"] == 0.0
+        assert result["score"] in (0.0, None)  # None: the Ladder did not release it (no improvement)
     else:
         assert result["status"] == "failed", result
         assert result["failure_reason"] in (attack.reason, *attack.alternatives), result
         if result["failure_reason"] == attack.reason:
             assert attack.detail in (result["failure_detail"] or ""), result
     assert "PWNED" not in str(result) and CANARY not in str(result)
-    assert set(result) == {"id", "kind", "challenge", "team", "image_digest", "status", "score",
+    assert set(result) == {"id", "kind", "released", "challenge", "team", "image_digest", "status", "score",
                            "failure_reason", "failure_detail", "created_at", "updated_at"}
     good = submit_and_run(platform, team, registry["good"])
-    assert (good["status"], good["score"]) == ("scored", 1.0), good
+    assert good["status"] == "scored" and good["score"] in (1.0, None), good  # the first is released
     assert list(platform.settings.job_root.iterdir()) == []
 
 
