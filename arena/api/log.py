@@ -4,14 +4,15 @@ from flask import Blueprint, request
 
 from arena.api._auth import MAX_ID, platform
 from arena.errors import BadRequest
-from arena.services import leaderboard, publiclog
+from arena.services import publiclog
 from arena.services.challenges import describe_challenge
 
 bp = Blueprint("api_log", __name__, url_prefix="/api")
 
 
 def _bounded(name: str, default: int, high: int) -> int:
-    value = request.args.get(name, default, type=int)
+    raw = request.args.get(name)
+    value = default if raw is None else (int(raw) if raw.isdigit() else None)
     if value is None or not 0 <= value <= high:
         raise BadRequest(f"?{name}= must be a whole number from 0 to {high}")
     return value
@@ -36,5 +37,4 @@ def tree_head():
 def export(slug: str):
     """Everything needed to check this challenge's board offline with `arena verify`."""
     describe_challenge(platform(), slug=slug)
-    board = leaderboard.leaderboard(platform(), slug=slug)
-    return publiclog.export(platform(), challenge=slug, leaderboard=board)
+    return publiclog.export(platform(), challenge=slug)

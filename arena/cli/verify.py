@@ -108,8 +108,10 @@ def _head_problems(document: dict, public_key: str) -> list[str]:
     builder = TreeBuilder()
     for entry in document["entries"]:
         builder.add(bytes.fromhex(entry["leaf_hash"]))
-    if (head["size"], head["root"]) != (builder.size, builder.root().hex()):
-        problems.append(f"the tree head (size {head['size']}) does not match the entries (size {builder.size})")
+    if head["size"] != builder.size:
+        problems.append(f"the tree head counts {head['size']} entries; the export holds {builder.size}")
+    elif head["root"] != builder.root().hex():
+        problems.append("the tree head's root is not the root of the exported entries")
     return problems
 
 

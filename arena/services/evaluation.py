@@ -63,8 +63,8 @@ class Ticket:
 @dataclass(frozen=True)
 class SplitScore:
     score: float
-    low: float
-    high: float
+    low: float | None  # None when every bootstrap resample was degenerate
+    high: float | None
     n_items: int
     item_scores: np.ndarray = field(repr=False)
 
@@ -259,8 +259,8 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
 def _one_split(ticket: Ticket, metric, name: str, predictions: list, gold: list) -> SplitScore:
     seed = int.from_bytes(hashlib.sha256(f"{ticket.submission_id}/{name}".encode()).digest()[:8], "big")
     found = evaluators.bootstrap_interval(metric, predictions, gold, seed=seed, resamples=BOOTSTRAP_RESAMPLES)
-    return SplitScore(found.score, found.low, found.high, len(gold),
-                      evaluators.item_scores(metric, predictions, gold))
+    low, high = (found.low, found.high) if np.isfinite([found.low, found.high]).all() else (None, None)
+    return SplitScore(found.score, low, high, len(gold), evaluators.item_scores(metric, predictions, gold))
 
 
 def _split_scores(ticket: Ticket, metric, ids: list, predictions: list, gold: list) -> dict[str, SplitScore]:

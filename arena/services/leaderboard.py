@@ -59,12 +59,14 @@ def rank_results(log_entries: list[dict], *, higher: bool) -> list[dict]:
     return entries
 
 
-def leaderboard(platform: Platform, *, slug: str) -> dict:
+def leaderboard(platform: Platform, *, slug: str, log_entries: list[dict] | None = None) -> dict:
     with platform.sessions() as session:
         challenge = get_challenge(session, slug)
         higher = evaluators.get_metric(challenge.metric).higher_is_better
         title, metric = challenge.title, challenge.metric
-    entries = rank_results(publiclog.entries(platform, challenge=slug, limit=10**9), higher=higher)
+    if log_entries is None:
+        log_entries = publiclog.entries(platform, challenge=slug, limit=10**9)
+    entries = rank_results(log_entries, higher=higher)
     with platform.sessions() as session:
         teams = {t.name: t for t in session.scalars(select(Team).where(Team.name.in_([e["team"] for e in entries])))}
         for entry in entries:

@@ -39,11 +39,14 @@ def published(entry: LogEntry) -> dict:
     return {"body": json.loads(entry.body), "leaf_hash": entry.leaf_hash, "signature": entry.signature}
 
 
-def tree_head(platform: Platform) -> dict:
-    with platform.sessions() as session:
-        builder = TreeBuilder()
-        for digest in session.scalars(select(LogEntry.leaf_hash).order_by(LogEntry.seq)):
-            builder.add(bytes.fromhex(digest))
+def tree_head(platform: Platform, leaf_hashes: list[str] | None = None) -> dict:
+    """The signed head over all entries (or over the given leaf hashes, for a consistent export)."""
+    if leaf_hashes is None:
+        with platform.sessions() as session:
+            leaf_hashes = list(session.scalars(select(LogEntry.leaf_hash).order_by(LogEntry.seq)))
+    builder = TreeBuilder()
+    for digest in leaf_hashes:
+        builder.add(bytes.fromhex(digest))
     head = {"type": "arena.log-tree-head/v1", "size": builder.size, "root": builder.root().hex(),
             "at": iso(utcnow())}
     return {"head": head, "signature": platform.signer.sign(head), "public_key": platform.signer.public_key}
@@ -62,12 +65,18 @@ def size(platform: Platform) -> int:
         return session.scalar(select(func.count(LogEntry.seq))) or 0
 
 
-def export(platform: Platform, *, challenge: str, leaderboard: dict) -> dict:
+def export(platform: Platform, *, challenge: str) -> dict:
     """Everything `arena verify` needs, offline: the whole chain (other challenges' entries too, so
-    the chain and tree can be checked), the signed tree head, the public key, the board as shown."""
+    the chain and tree can be checked), the signed tree head, the public key, and the board. All
+    from one read of the log, so entries logged meanwhile cannot make a genuine export disagree."""
+    from arena.services.leaderboard import leaderboard
+
+    everything = entries(platform, limit=10**9)
+    board = leaderboard(platform, slug=challenge,
+                        log_entries=[e for e in everything if e["body"]["challenge"] == challenge])
     return {"format": "arena.log-export/v1", "challenge": challenge, "public_key": platform.signer.public_key,
-            "entries": entries(platform, limit=10**9), "tree_head": tree_head(platform),
-            "leaderboard": leaderboard}
+            "entries": everything, "tree_head": tree_head(platform, [e["leaf_hash"] for e in everything]),
+            "leaderboard": board}
 
 
 def scores_digest(values) -> str:

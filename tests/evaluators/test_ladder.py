@@ -1,0 +1,67 @@
+"""The Ladder against Blum & Hardt's boosting attack, and the secret split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evaluators import ladder_improves, on_grid, split_mask
+
+N_PUBLIC = 4000
+ATTEMPTS = 400
+CHANCE_NOISE = np.sqrt(0.25 / N_PUBLIC)  # one standard error of accuracy at chance
+
+
+def boosting_attack(released_only: bool, seed: int = 20261125) -> float:
+    """The attacker submits random guesses, keeps those whose *feedback* says they beat chance,
+    and submits their majority vote; returns the best public accuracy the board shows it."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, N_PUBLIC)
+    best_losses, best_shown, kept = None, 0.0, []
+    for _ in range(ATTEMPTS):
+        guess = rng.integers(0, 2, N_PUBLIC)
+        losses = (guess != truth).astype(float)
+        accuracy = 1 - losses.mean()
+        if released_only:  # the Ladder: feedback only when it beats the released best beyond noise
+            if best_losses is None or ladder_improves(best_losses, losses):
+                best_losses, best_shown = losses, on_grid(accuracy, N_PUBLIC)
+                kept.append(guess)
+        else:  # a plain board shows every score
+            best_shown = max(best_shown, accuracy)
+            if accuracy > 0.5:
+                kept.append(guess)
+    vote = (np.mean(kept, axis=0) > 0.5).astype(int)
+    vote_losses = (vote != truth).astype(float)
+    if released_only:
+        if ladder_improves(best_losses, vote_losses):
+            best_shown = on_grid(1 - vote_losses.mean(), N_PUBLIC)
+        return best_shown
+    return max(best_shown, 1 - vote_losses.mean())
+
+
+def test_the_ladder_keeps_the_boosting_attack_within_noise_of_chance():
+    plain = boosting_attack(released_only=False)
+    ladder = boosting_attack(released_only=True)
+    # Seeds 0-7 give 8.6-11.1 standard errors above chance for the plain board and 2.0-3.3 under
+    # the Ladder (the best of a few hundred lucky guesses, released in steps of one error).
+    assert plain - 0.5 > 8 * CHANCE_NOISE  # a plain board is climbed far above chance
+    assert ladder - 0.5 < 4 * CHANCE_NOISE  # the Ladder shows no more than noise
+
+
+def test_a_real_improvement_is_released_and_noise_is_not():
+    rng = np.random.default_rng(1)
+    best = (rng.random(1000) < 0.30).astype(float)  # 30% loss
+    better = (rng.random(1000) < 0.20).astype(float)
+    assert ladder_improves(best, better)
+    assert not ladder_improves(best, best.copy())
+    assert on_grid(0.70049, 1000) == 0.7
+
+
+def test_the_split_is_keyed_exact_in_size_and_stable():
+    ids = [f"item-{i}" for i in range(1000)]
+    mask = split_mask(ids, key=b"k" * 32, public_fraction=0.3)
+    assert mask.sum() == 300
+    assert (split_mask(ids, key=b"k" * 32, public_fraction=0.3) == mask).all()
+    other = split_mask(ids, key=b"x" * 32, public_fraction=0.3)
+    assert 0.2 < (mask & other).sum() / 300 < 0.4  # another key: an unrelated split
+    assert split_mask(["a", "b"], key=b"k", public_fraction=0.01).sum() == 1
+    assert split_mask(["a"], key=b"k", public_fraction=0.3).tolist() == [True]
