@@ -37,7 +37,7 @@ def _per_item_scores(metric: Metric, predictions: Sequence[Any], labels: Sequenc
     """Per-item scores whose mean is the metric, where the metric is such a mean."""
     name = metric.name
     if name == "accuracy":
-        return np.fromiter((m._canonical(p) == m._canonical(g) for p, g in zip(predictions, labels)), float)
+        return m.equal_items(predictions, labels)
     if name == "top_k_accuracy":
         return np.fromiter((m._canonical(g) in {m._canonical(c) for c in p}
                             for p, g in zip(predictions, labels)), float)
@@ -133,5 +133,5 @@ def item_scores(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any
     prediction equals the label and 0 where not (enough to fingerprint what was scored)."""
     scores = _per_item_scores(metric, predictions, labels)
     if scores is None:
-        scores = np.fromiter((m._canonical(p) == m._canonical(g) for p, g in zip(predictions, labels)), float)
+        scores = m.equal_items(predictions, labels)
     return scores

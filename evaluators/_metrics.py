@@ -53,9 +53,13 @@ def _scalar_label(value: Any) -> str | None:
     validate_prediction=_scalar_label,
 )
 def accuracy(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
-    pred = np.array([_canonical(p) for p in predictions], dtype=object)
-    gold = np.array([_canonical(g) for g in labels], dtype=object)
-    return float(np.mean(pred == gold))
+    return float(np.mean(equal_items(predictions, labels)))
+
+
+def equal_items(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
+    """Per item, 1.0 where the prediction equals the label (JSON equality: 1 and 1.0 are equal)."""
+    pred, gold = _comparable(predictions, labels)
+    return (pred == gold).astype(np.float64)
 
 
 @register_metric(
@@ -81,12 +85,19 @@ def rmse(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
 
 # -- classification ---------------------------------------------------------------------------------
 def _classes(predictions: Sequence[Any], labels: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, int]:
-    """Map canonical JSON values to class indices shared by predictions and labels."""
-    pred = [_canonical(p) for p in predictions]
-    gold = [_canonical(g) for g in labels]
-    index = {c: i for i, c in enumerate(sorted(set(gold) | set(pred)))}
-    return (np.fromiter((index[p] for p in pred), dtype=np.int64, count=len(pred)),
-            np.fromiter((index[g] for g in gold), dtype=np.int64, count=len(gold)), len(index))
+    """Map values (by JSON equality) to class indices shared by predictions and labels."""
+    pred, gold = _comparable(predictions, labels)
+    index = {c: i for i, c in enumerate(sorted(set(pred) | set(gold)))}
+    return (np.fromiter(map(index.__getitem__, pred), dtype=np.int64, count=len(pred)),
+            np.fromiter(map(index.__getitem__, gold), dtype=np.int64, count=len(gold)), len(index))
+
+
+def _comparable(predictions: Sequence[Any], labels: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    if all(type(v) is str for v in predictions) and all(type(v) is str for v in labels):
+        return np.asarray(predictions, dtype=object), np.asarray(labels, dtype=object)
+    tag = lambda v: ("s:" + v) if type(v) is str else ("j:" + _canonical(v))  # noqa: E731
+    return (np.asarray([tag(v) for v in predictions], dtype=object),
+            np.asarray([tag(v) for v in labels], dtype=object))
 
 
 def _confusion(predictions, labels) -> np.ndarray:
