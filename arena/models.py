@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -137,6 +138,8 @@ class Submission(Base):
     # "sample": run on the public sample set, to debug; the team sees its logs and predictions.
     kind: Mapped[str] = mapped_column(String(10), default="hidden", server_default="hidden")
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    # Chosen by the team to count in the final (private) ranking; none chosen: its best public one.
+    selected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     status: Mapped[str] = mapped_column(String(20), default="queued")
     score: Mapped[float | None] = mapped_column(Float)
     failure_reason: Mapped[str | None] = mapped_column(String(40))

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import evaluators
 from arena.config import Settings
 from arena.db import make_engine, make_sessionmaker
 from arena.signing import Signer, load_or_create_signer
@@ -66,6 +67,8 @@ def _keyring(settings: Settings) -> Keyring:
 
 def build_platform(settings: Settings, *, runner: Runner | None = None) -> Platform:
     settings.home.mkdir(parents=True, exist_ok=True)
+    for name in evaluators.load_plugins():
+        log.info("loaded the organisers' metric plugin %s", name)
     engine = make_engine(settings.database_url)
     store = HiddenSetStore(root=settings.blob_dir / "hidden-sets", keyring=_keyring(settings),
                            reload=lambda: load_keyring(path=settings.master_key_file,

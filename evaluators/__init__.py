@@ -7,6 +7,7 @@ from evaluators._registry import (
     Metric,
     MetricError,
     get_metric,
+    load_plugins,
     metric_names,
     register_metric,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "get_metric",
     "item_scores",
     "ladder_improves",
+    "load_plugins",
     "loads_strict",
     "metric_names",
     "on_grid",

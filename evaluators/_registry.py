@@ -79,3 +79,25 @@ def metric_names() -> list[str]:
 
 def as_float_array(values: Sequence[Any]) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
+
+
+ENTRY_POINT_GROUP = "arena.metrics"
+
+
+def load_plugins() -> list[str]:
+    """Import the organisers' own metrics, installed as packages declaring entry points in the
+    group `arena.metrics` (each entry point: a module or function that calls `register_metric`).
+    They run in the trusted scorer, never in a sandbox. Returns the entry points loaded."""
+    from importlib.metadata import entry_points
+
+    loaded = []
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        if point.name in _LOADED:
+            continue
+        point.load()
+        _LOADED.add(point.name)
+        loaded.append(point.name)
+    return loaded
+
+
+_LOADED: set[str] = set()

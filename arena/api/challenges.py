@@ -4,7 +4,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, request, send_file
+from flask import Blueprint, Response, request, send_file
 
 from arena.api._auth import MAX_ID, json_body, platform, principal, require, scratch_dir, whole_number
 from arena.errors import BadRequest, NotFound
@@ -95,6 +95,19 @@ def show(slug: str):
 @bp.get("/<slug>/leaderboard")
 def board(slug: str):
     return leaderboard.leaderboard(platform(), slug=slug)
+
+
+@bp.get("/<slug>/leaderboard.csv")
+def board_csv(slug: str):
+    body = leaderboard.as_csv(leaderboard.leaderboard(platform(), slug=slug))
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{slug}-leaderboard.csv"'})
+
+
+@bp.get("/<slug>/teams/<team>/history")
+def team_history(slug: str, team: str):
+    """A team's released public scores over time (public, from the log)."""
+    return leaderboard.history(platform(), slug=slug, team=team)
 
 
 @bp.get("/<slug>/sample/<name>")

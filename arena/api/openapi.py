@@ -145,6 +145,7 @@ def _schemas() -> dict[str, Schema]:
             "items": _ref("Attempt"),
             "description": "each evaluation job; shown to organisers only",
         },
+        "selected": {"type": "boolean", "description": "chosen by the team for the final ranking"},
         "released": {
             "type": ["boolean", "null"],
             "description": "hidden runs once scored: whether the Ladder released the public score "
@@ -336,6 +337,16 @@ def _schemas() -> dict[str, Schema]:
                 ),
                 "leaf_hash": {"type": "string", "description": "SHA-256(0x00 || canonical JSON of body), hex"},
                 "signature": {"type": "string", "description": "Ed25519 over the canonical JSON of body, base64"},
+            }
+        ),
+        "TeamHistory": _obj(
+            {
+                "challenge": STRING,
+                "team": STRING,
+                "released": {
+                    "type": "array",
+                    "items": _obj({"at": TIMESTAMP, "score": NUMBER, "submission_id": STRING}),
+                },
             }
         ),
         "LogEntries": _obj({"size": INTEGER, "entries": {"type": "array", "items": _ref("LogEntry")}}),
@@ -898,6 +909,38 @@ def _paths() -> dict[str, Any]:
                 roles=("organiser", "team"),
                 parameters=[SUBMISSION_ID],
             ),
+        },
+        "/api/submissions/{submission_id}/selection": {
+            "post": _op(
+                "selectSubmission",
+                "submissions",
+                "Choose whether this submission counts for the final (private) ranking (at most two)",
+                {200: _json(_ref("Submission"), "the submission")},
+                (400, 404, 409),
+                roles=("team",),
+                parameters=[SUBMISSION_ID],
+                body=_json_body(_obj({"selected": BOOLEAN})),
+            )
+        },
+        "/api/challenges/{slug}/leaderboard.csv": {
+            "get": _op(
+                "leaderboardCsv",
+                "challenges",
+                "The leaderboard as CSV",
+                {200: {"description": "CSV with a header row", "content": {"text/csv": {"schema": STRING}}}},
+                (404,),
+                parameters=[SLUG],
+            )
+        },
+        "/api/challenges/{slug}/teams/{team}/history": {
+            "get": _op(
+                "teamHistory",
+                "challenges",
+                "A team's released public scores over time",
+                {200: _json(_ref("TeamHistory"), "the history")},
+                (404,),
+                parameters=[SLUG, _path_param("team", description="the team's name")],
+            )
         },
         "/api/submissions/{submission_id}/log": {
             "get": _op(

@@ -1,6 +1,7 @@
 from flask import Blueprint, request, send_file
 
-from arena.api._auth import platform, principal, require
+from arena.api._auth import json_body, platform, principal, require
+from arena.errors import BadRequest
 from arena.services import submissions
 
 bp = Blueprint("api_submissions", __name__, url_prefix="/api/submissions")
@@ -32,3 +33,14 @@ def log(submission_id: str):
 def predictions(submission_id: str):
     path = submissions.sample_predictions(platform(), principal=principal(), submission_id=submission_id)
     return send_file(path, mimetype="application/jsonl")
+
+
+@bp.post("/<submission_id>/selection")
+@require("team")
+def select(submission_id: str):
+    """{"selected": true|false}: whether this submission counts for the final (private) ranking."""
+    chosen = json_body().get("selected")
+    if not isinstance(chosen, bool):
+        raise BadRequest('send {"selected": true} or {"selected": false}')
+    return submissions.select_for_final(platform(), principal=principal(), submission_id=submission_id,
+                                        selected=chosen)

@@ -4,6 +4,9 @@ function of logged entries, anyone holding the log can recompute it (`arena veri
 
 from __future__ import annotations
 
+import csv
+import io
+
 from sqlalchemy import select
 
 import evaluators
@@ -73,3 +76,25 @@ def leaderboard(platform: Platform, *, slug: str, log_entries: list[dict] | None
             team = teams.get(entry["team"])
             entry["factories"] = [m.factory.name for m in team.members] if team else []
     return {"challenge": slug, "title": title, "metric": metric, "higher_is_better": higher, "entries": entries}
+
+
+CSV_COLUMNS = ("rank", "rank_band", "team", "factories", "score", "ci_low", "ci_high", "submission_id")
+
+
+def as_csv(board: dict) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for entry in board["entries"]:
+        writer.writerow([";".join(entry[c]) if c == "factories" else entry[c] for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def history(platform: Platform, *, slug: str, team: str) -> dict:
+    """A team's released public scores over time, from the log (what the board showed, when)."""
+    with platform.sessions() as session:
+        get_challenge(session, slug)
+    points = [{"at": e["body"]["at"], "score": e["body"]["data"]["score"], "submission_id": e["body"]["data"]["submission"]}
+              for e in publiclog.entries(platform, challenge=slug, limit=10**9)
+              if e["body"]["kind"] == "result" and e["body"]["data"]["team"] == team and e["body"]["data"].get("released")]
+    return {"challenge": slug, "team": team, "released": points}

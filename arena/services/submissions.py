@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from arena.errors import BadRequest, Forbidden, NotFound, QuotaExceeded
+from arena.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
 from arena.models import HiddenSet, Job, Submission
 from arena.platform import Platform
 from arena.services import audit, publiclog
@@ -163,6 +163,7 @@ def submission_view(submission: Submission) -> dict:
         "status": submission.status,
         "score": submission.score,
         # Hidden runs: the public score is shown only when the Ladder released it.
+        "selected": submission.selected,
         "released": (submission.score is not None) if submission.kind == "hidden" and submission.status == "scored"
         else None,
         "failure_reason": submission.failure_reason,
@@ -242,3 +243,26 @@ def sample_predictions(platform: Platform, *, principal: Principal, submission_i
     if not path.is_file():
         raise NotFound("this sample run left no predictions file")
     return path
+
+
+MAX_SELECTED = 2
+
+
+def select_for_final(platform: Platform, *, principal: Principal, submission_id: str, selected: bool) -> dict:
+    """A team chooses (at most two of) its scored hidden submissions for the final ranking."""
+    with platform.transaction() as session:
+        submission = _visible(session, principal, submission_id)
+        if principal.role != "team":
+            raise Forbidden("teams choose their own final submissions")
+        if selected and (submission.kind != "hidden" or submission.status != "scored"):
+            raise BadRequest("only a scored submission on the hidden set can count for the final ranking")
+        if selected and not submission.selected:
+            chosen = session.scalar(select(func.count(Submission.id)).where(
+                Submission.team_id == submission.team_id, Submission.challenge_id == submission.challenge_id,
+                Submission.selected.is_(True)))
+            if chosen >= MAX_SELECTED:
+                raise Conflict(f"your team has chosen {MAX_SELECTED} submissions already; unselect one first")
+        submission.selected = selected
+        audit.record(session, actor=principal, action="submission.select", target=f"submission:{submission.id}",
+                     detail={"selected": selected})
+        return submission_view(submission)

@@ -21,7 +21,22 @@ def index():
 def challenge(slug: str):
     detail = challenges.describe_challenge(_platform(), slug=slug)
     board = leaderboard.leaderboard(_platform(), slug=slug)
-    return render_template("challenge.html", challenge=detail, board=board)
+    return render_template("challenge.html", challenge=detail, board=board, whiskers=_whiskers(board))
+
+
+def _whiskers(board: dict) -> dict[str, dict]:
+    """Positions (0-150 px) of each entry's interval and score, on one scale for the board."""
+    values = [v for e in board["entries"] for v in (e["ci_low"], e["ci_high"], e["score"]) if v is not None]
+    if not values:
+        return {}
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+
+    def x(value: float) -> float:
+        return round(5 + 140 * (value - low) / span, 1)
+
+    return {e["submission_id"]: {"low": x(e["ci_low"]), "high": x(e["ci_high"]), "score": x(e["score"])}
+            for e in board["entries"] if e["ci_low"] is not None}
 
 
 @bp.route("/team", methods=["GET", "POST"])
