@@ -118,15 +118,16 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(docker_engine, tm
 
     engine = create_engine(f"sqlite:///{home}/arena.db")
     with engine.connect() as connection:
-        per_submission = dict(connection.execute(text(
-            "SELECT submission_id, count(*) FROM results GROUP BY submission_id")).all())
+        per_split = connection.execute(text(
+            "SELECT submission_id, split, count(*) FROM results GROUP BY submission_id, split")).all()
         running = connection.execute(text("SELECT count(*) FROM jobs WHERE status = 'running'")).scalar()
         total = connection.execute(text("SELECT count(*) FROM submissions")).scalar()
         rerun = connection.execute(text("SELECT count(*) FROM jobs WHERE outcome = 'lease_expired'")).scalar()
     engine.dispose()
     print(f"{ROUNDS} kills; {rerun} job(s) were cut off mid-run and ran again")
     assert total == len(ids), "a submission was lost or made twice"
-    assert set(per_submission) == set(ids) and set(per_submission.values()) == {1}
+    assert {(sub, split) for sub, split, _n in per_split} == {(i, s) for i in ids for s in ("public", "private")}
+    assert {n for _sub, _split, n in per_split} == {1}  # one result per split: none duplicated
     assert running == 0
     instance = load_settings(environ=env).instance_id
     assert docker_engine.containers.list(all=True, filters={"label": f"arena.instance={instance}"}) == []
