@@ -112,8 +112,6 @@ class HiddenSet(Base):
     commitment: Mapped[dict | None] = mapped_column(JSON)
     commitment_signature: Mapped[str | None] = mapped_column(String(100))
     revealed_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # Secret key of the public/private split (an item is public by its keyed hash).
-    split_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Image(Base):

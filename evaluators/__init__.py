@@ -13,7 +13,13 @@ from evaluators._registry import (
 )
 from evaluators._predictions import InvalidPredictions, loads_strict, parse_predictions
 from evaluators import _metrics  # noqa: F401,E402  (registers the built-in metrics)
-from evaluators._bootstrap import Interval, bootstrap_interval, item_scores, paired_differences  # noqa: E402
+from evaluators._bootstrap import (  # noqa: E402
+    Interval,
+    bootstrap_interval,
+    item_losses,
+    item_scores,
+    paired_differences,
+)
 from evaluators._ladder import ladder_improves, on_grid, split_mask  # noqa: E402
 
 __all__ = [
@@ -23,6 +29,7 @@ __all__ = [
     "MetricError",
     "bootstrap_interval",
     "get_metric",
+    "item_losses",
     "item_scores",
     "ladder_improves",
     "load_plugins",

@@ -135,3 +135,15 @@ def item_scores(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any
     if scores is None:
         scores = m.equal_items(predictions, labels)
     return scores
+
+
+def item_losses(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
+    """Per-item losses (lower is better), for paired comparisons such as the Ladder: the metric's
+    own per-item scores where it is a mean of them (negated when higher is better), squared errors
+    for rmse and r2, and misses (1 - hit) for metrics of the whole set such as F1 and AUROC."""
+    if metric.name in ("rmse", "r2"):
+        return (m.as_float_array(predictions) - m.as_float_array(labels)) ** 2
+    scores = _per_item_scores(metric, predictions, labels)
+    if scores is None:
+        return 1.0 - m.equal_items(predictions, labels)
+    return -scores if metric.higher_is_better else scores

@@ -86,7 +86,8 @@ ENTRY_POINT_GROUP = "arena.metrics"
 
 def load_plugins() -> list[str]:
     """Import the organisers' own metrics, installed as packages declaring entry points in the
-    group `arena.metrics` (each entry point: a module or function that calls `register_metric`).
+    group `arena.metrics`: importing an entry point's target registers its metrics (with
+    `@register_metric`). Two entry points with one name: the first wins, the other is skipped.
     They run in the trusted scorer, never in a sandbox. Returns the entry points loaded."""
     from importlib.metadata import entry_points
 

@@ -173,6 +173,9 @@ def team_create(name: str, factories: tuple[str, ...], as_json: bool) -> None:
 
 # -- submissions ------------------------------------------------------------------------------------
 def _status_line(state: dict) -> str:
+    if state["status"] == "scored" and state["score"] is None:
+        return (f"{state['id']}  scored  (not released: no better than your team's best beyond noise; "
+                "see the Ladder on the challenge page)")
     if state["status"] == "scored":
         return f"{state['id']}  scored  {state['score']:.4f}"
     if state["status"] == "failed":

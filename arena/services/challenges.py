@@ -59,7 +59,6 @@ def _hidden_set_row(*, set_id: str, challenge_id: int, version: int, n_items: in
         id=set_id, challenge_id=challenge_id, version=version, n_items=n_items,
         data_key_id=data_key.id, master_key_id=data_key.master_key_id,
         wrapped_key=data_key.wrapped, has_sample=has_sample, created_at=utcnow(),
-        split_key=secrets.token_bytes(32),
     )
 
 

@@ -31,6 +31,9 @@ from arena.platform import Platform
 from arena.services import publiclog
 from arena.services.images import image_path
 from arena.timeutil import utcnow
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from hidden_sets import DataKey, HiddenSetError, seal
 from sandbox import JobFolder, Limits, RunOutcome, RunSpec, SandboxError, sweep_job_folders
 
@@ -67,6 +70,7 @@ class SplitScore:
     high: float | None
     n_items: int
     item_scores: np.ndarray = field(repr=False)
+    item_losses: np.ndarray = field(repr=False)  # what the Ladder compares: lower is better
 
     @property
     def digest(self) -> str:
@@ -248,7 +252,7 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail="predictions.jsonl could not be opened as a regular file")
     try:
-        splits = _split_scores(ticket, metric, list(labels), predictions, list(labels.values()))
+        splits = _split_scores(ticket, metric, list(labels), predictions, list(labels.values()), key)
     except (evaluators.MetricError, ValueError, OverflowError, TypeError):
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail=f"the predictions could not be scored with {metric.name}")
@@ -260,14 +264,24 @@ def _one_split(ticket: Ticket, metric, name: str, predictions: list, gold: list)
     seed = int.from_bytes(hashlib.sha256(f"{ticket.submission_id}/{name}".encode()).digest()[:8], "big")
     found = evaluators.bootstrap_interval(metric, predictions, gold, seed=seed, resamples=BOOTSTRAP_RESAMPLES)
     low, high = (found.low, found.high) if np.isfinite([found.low, found.high]).all() else (None, None)
-    return SplitScore(found.score, low, high, len(gold), evaluators.item_scores(metric, predictions, gold))
+    return SplitScore(found.score, low, high, len(gold), evaluators.item_scores(metric, predictions, gold),
+                      evaluators.item_losses(metric, predictions, gold))
 
 
-def _split_scores(ticket: Ticket, metric, ids: list, predictions: list, gold: list) -> dict[str, SplitScore]:
+def split_key(key: DataKey, set_id: str) -> bytes:
+    """The secret key of a set's public/private split, derived from its data key (which is only
+    ever stored wrapped), so the split is as secret as the set and needs no key of its own."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=f"arena/split/v1|{set_id}".encode()).derive(key.key)
+
+
+def _split_scores(ticket: Ticket, metric, ids: list, predictions: list, gold: list,
+                  key: DataKey) -> dict[str, SplitScore]:
     """Sample runs: one split. Hidden runs: the public split (the board) and the private one."""
     if ticket.on_sample:
         return {"sample": _one_split(ticket, metric, "sample", predictions, gold)}
-    mask = evaluators.split_mask(ids, key=ticket.hidden_set.split_key or b"", public_fraction=ticket.public_fraction)
+    mask = evaluators.split_mask(ids, key=split_key(key, ticket.hidden_set.id),
+                                 public_fraction=ticket.public_fraction)
     out = {}
     for name, chosen in (("public", mask), ("private", ~mask if len(ids) > 1 else mask)):
         picks = np.flatnonzero(chosen)
@@ -378,11 +392,10 @@ def _ladder(session, ticket: Ticket, submission, public: SplitScore) -> bool:
     best = _released_best(session, ticket, submission)
     if best is None or best.item_scores is None:
         return True
-    sign = 1.0 if evaluators.get_metric(ticket.metric).higher_is_better else -1.0
-    best_scores = np.frombuffer(best.item_scores, dtype="<f8")
-    if best_scores.shape != public.item_scores.shape:
+    best_losses = np.frombuffer(best.item_scores, dtype="<f8")
+    if best_losses.shape != public.item_losses.shape:
         return True
-    return evaluators.ladder_improves(-sign * best_scores, -sign * public.item_scores)
+    return evaluators.ladder_improves(best_losses, public.item_losses)
 
 
 def _record_results(platform: Platform, session, ticket: Ticket, submission, job, verdict: Verdict) -> None:
@@ -394,7 +407,7 @@ def _record_results(platform: Platform, session, ticket: Ticket, submission, job
                      item_scores_sha256=split.digest)
         if name == "public":
             released = _ladder(session, ticket, submission, split)
-            row.released, row.item_scores = released, split.item_scores.astype("<f8").tobytes()
+            row.released, row.item_scores = released, split.item_losses.astype("<f8").tobytes()
             row.released_score = evaluators.on_grid(split.score, split.n_items) if released else None
             _log_result(platform, session, ticket, submission, row)
         session.add(row)
@@ -405,10 +418,12 @@ def _record_results(platform: Platform, session, ticket: Ticket, submission, job
 
 
 def _log_result(platform: Platform, session, ticket: Ticket, submission, row: Result) -> None:
+    shown = bool(row.released)  # an unreleased score stays unknown: no interval or digest either
     publiclog.append(platform, session, kind="result", challenge=ticket.challenge, data={
         "submission": submission.id, "team": submission.team.name, "split": "public", "metric": ticket.metric,
-        "score": row.released_score, "released": row.released, "ci_low": row.ci_low, "ci_high": row.ci_high,
-        "n_items": row.n_items, "item_scores_sha256": row.item_scores_sha256,
+        "score": row.released_score, "released": row.released, "ci_low": row.ci_low if shown else None,
+        "ci_high": row.ci_high if shown else None, "n_items": row.n_items,
+        "item_scores_sha256": row.item_scores_sha256 if shown else None,
         "hidden_set": ticket.hidden_set.id, "hidden_set_root": ticket.hidden_set.root})
 
 

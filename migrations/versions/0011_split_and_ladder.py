@@ -16,8 +16,6 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("challenges") as batch:
         batch.add_column(sa.Column("public_fraction", sa.Float(), nullable=False, server_default="0.3"))
-    with op.batch_alter_table("hidden_sets") as batch:
-        batch.add_column(sa.Column("split_key", sa.LargeBinary(), nullable=True))
     with op.batch_alter_table("results") as batch:
         batch.add_column(sa.Column("released", sa.Boolean(), nullable=True))
         batch.add_column(sa.Column("released_score", sa.Float(), nullable=True))
@@ -28,7 +26,5 @@ def downgrade() -> None:
     with op.batch_alter_table("results") as batch:
         for column in ("item_scores", "released_score", "released"):
             batch.drop_column(column)
-    with op.batch_alter_table("hidden_sets") as batch:
-        batch.drop_column("split_key")
     with op.batch_alter_table("challenges") as batch:
         batch.drop_column("public_fraction")

@@ -59,3 +59,10 @@ def test_a_team_chooses_at_most_two_final_submissions(client, scored, team_token
                        headers=auth(team_token)).status_code == 400
     assert client.post(f"/api/submissions/{scored[2]}/selection", json={"selected": True},
                        headers=auth(organiser_token)).status_code == 403
+
+
+def test_the_cli_status_line_explains_an_unreleased_score():
+    from arena.cli.client_cmds import _status_line
+
+    line = _status_line({"id": "sub-1", "status": "scored", "score": None})
+    assert "not released" in line and "Ladder" in line

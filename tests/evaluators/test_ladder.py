@@ -65,3 +65,15 @@ def test_the_split_is_keyed_exact_in_size_and_stable():
     assert 0.2 < (mask & other).sum() / 300 < 0.4  # another key: an unrelated split
     assert split_mask(["a", "b"], key=b"k", public_fraction=0.01).sum() == 1
     assert split_mask(["a"], key=b"k", public_fraction=0.3).tolist() == [True]
+
+
+def test_losses_point_the_right_way_for_every_kind_of_metric():
+    from evaluators import get_metric, item_losses
+
+    gold, close, far = [1.0, 2.0, 3.0], [1.1, 2.1, 2.9], [3.0, 0.0, 9.0]
+    for name in ("rmse", "r2", "mae"):
+        assert item_losses(get_metric(name), close, gold).mean() < item_losses(get_metric(name), far, gold).mean()
+    labels = ["a", "b", "a"]
+    for name in ("accuracy", "macro_f1"):
+        right, wrong = item_losses(get_metric(name), labels, labels), item_losses(get_metric(name), ["b"] * 3, labels)
+        assert right.mean() < wrong.mean()
