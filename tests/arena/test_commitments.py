@@ -36,13 +36,19 @@ def test_the_signed_root_is_published_in_the_api_and_on_the_page(client, platfor
     assert made.root in client.get("/challenges/toy").get_data(as_text=True)
 
 
-def test_results_record_the_root_they_were_scored_against(platform, made, team_token, fake_runner, tmp_path):
+def submit_and_score(platform, fake_runner, tmp_path) -> str:
+    """Upload a stand-in image, submit it for team 1 on "toy", and let the worker score it."""
     fake_runner.predict = lambda item: "even"
     make_image_tarball(tmp_path / "i.tar")
     with (tmp_path / "i.tar").open("rb") as stream:
         digest = receive_image(platform, stream=stream).digest
     create_submission(platform, team_id=1, slug="toy", image_digest=digest)
     Worker(platform).drain()
+    return digest
+
+
+def test_results_record_the_root_they_were_scored_against(platform, made, team_token, fake_runner, tmp_path):
+    submit_and_score(platform, fake_runner, tmp_path)
     with platform.sessions() as session:
         results = session.scalars(select(Result)).all()
     assert sorted(r.split for r in results) == ["private", "public"]
@@ -124,12 +130,7 @@ def test_unknown_ids_cannot_be_revealed(client, made, organiser_token):
 
 def test_a_new_version_has_its_own_key_and_root_and_old_results_keep_theirs(
         client, platform, made, team_token, organiser_token, fake_runner, tmp_path):
-    fake_runner.predict = lambda item: "even"
-    make_image_tarball(tmp_path / "i.tar")
-    with (tmp_path / "i.tar").open("rb") as stream:
-        digest = receive_image(platform, stream=stream).digest
-    create_submission(platform, team_id=1, slug="toy", image_digest=digest)
-    Worker(platform).drain()
+    digest = submit_and_score(platform, fake_runner, tmp_path)
 
     folder = tmp_path / "v2"
     write_jsonl(folder / "inputs.jsonl", [{"id": f"n{i}", "input": {"x": i}} for i in range(4)])
