@@ -146,6 +146,24 @@ def _schemas() -> dict[str, Schema]:
             "description": "each evaluation job; shown to organisers only",
         },
         "selected": {"type": "boolean", "description": "chosen by the team for the final ranking"},
+        "results": {
+            "type": "array",
+            "description": "every split's score, private included; shown to organisers only",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["split", "score", "ci_low", "ci_high", "n_items", "released", "hidden_set_root"],
+                "properties": {
+                    "split": {"type": "string", "enum": ["public", "private", "sample"]},
+                    "score": {"type": "number"},
+                    "ci_low": {"type": ["number", "null"]},
+                    "ci_high": {"type": ["number", "null"]},
+                    "n_items": {"type": "integer"},
+                    "released": {"type": ["boolean", "null"]},
+                    "hidden_set_root": {"type": ["string", "null"]},
+                },
+            },
+        },
         "released": {
             "type": ["boolean", "null"],
             "description": "hidden runs once scored: whether the Ladder released the public score "
@@ -367,7 +385,7 @@ def _schemas() -> dict[str, Schema]:
                 "leaderboard": _ref("Leaderboard"),
             }
         ),
-        "Submission": _obj(submission, required=[k for k in submission if k not in ("attempts", "receipt")]),
+        "Submission": _obj(submission, required=[k for k in submission if k not in ("attempts", "receipt", "results")]),
         "SubmissionList": _obj(
             {"submissions": {"type": "array", "items": _ref("Submission"), "maxItems": 500}}
         ),

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
-from arena.models import HiddenSet, Job, Submission
+from arena.models import HiddenSet, Job, Result, Submission
 from arena.platform import Platform
 from arena.services import audit, publiclog
 from arena.services.accounts import Principal
@@ -189,12 +189,20 @@ def _visible(session, principal: Principal, submission_id: str) -> Submission:
     return submission
 
 
+def _results(session, submission_id: str) -> list[dict]:
+    """Every split's score, private included: for organisers only, until the round closes."""
+    rows = session.scalars(select(Result).where(Result.submission_id == submission_id).order_by(Result.split))
+    return [{"split": r.split, "score": r.score, "ci_low": r.ci_low, "ci_high": r.ci_high, "n_items": r.n_items,
+             "released": r.released, "hidden_set_root": r.hidden_set_root} for r in rows]
+
+
 def get_submission(platform: Platform, *, principal: Principal, submission_id: str) -> dict:
     with platform.sessions() as session:
         submission = _visible(session, principal, submission_id)
         view = submission_view(submission)
         if principal.role == "organiser":
             view["attempts"] = _attempts(session, submission.id)
+            view["results"] = _results(session, submission.id)
         return view
 
 

@@ -66,3 +66,11 @@ def test_the_cli_status_line_explains_an_unreleased_score():
 
     line = _status_line({"id": "sub-1", "status": "scored", "score": None})
     assert "not released" in line and "Ladder" in line
+
+
+def test_private_scores_are_for_organisers_only(client, scored, team_token, organiser_token):
+    mine = client.get(f"/api/submissions/{scored[0]}", headers=auth(team_token)).json
+    assert "results" not in mine
+    seen = client.get(f"/api/submissions/{scored[0]}", headers=auth(organiser_token)).json["results"]
+    assert [r["split"] for r in seen] == ["private", "public"]
+    assert all(0 <= r["score"] <= 1 for r in seen)
