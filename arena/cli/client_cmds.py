@@ -219,11 +219,13 @@ def _export(image: str, folder: Path, quiet: bool) -> tuple[Path, str]:
 def _upload(client: ArenaClient, tarball: Path, sha256: str, quiet: bool) -> str:
     """Upload in parts, resuming an upload of the same tarball that an earlier run left unfinished."""
     key = f"{client.url}|{sha256}"
-    earlier = _state().get(key)
+    earlier, received = _state().get(key), 0
     if earlier:
         try:
-            if client.upload_status(earlier)["complete"]:
-                return client.upload_status(earlier)["image_digest"]
+            found = client.upload_status(earlier)
+            if found["complete"]:
+                return found["image_digest"]
+            received = found["received"]
         except ClientError:
             earlier = None
     size = tarball.stat().st_size
@@ -232,8 +234,7 @@ def _upload(client: ArenaClient, tarball: Path, sha256: str, quiet: bool) -> str
     else:
         with click.progressbar(length=size, label="uploading", file=sys.stderr, show_eta=True,
                                show_percent=True) as bar:
-            if earlier:
-                bar.update(client.upload_status(earlier)["received"])
+            bar.update(received)
             done = _send(client, tarball, sha256, earlier, key, bar.update)
     _remember(key, None)
     return done["image_digest"]

@@ -84,7 +84,6 @@ class Verdict:
     reason: str | None = None
     detail: str | None = None
     outcome: RunOutcome | None = None
-    n_items: int = 0
     log: bytes | None = None
     splits: dict[str, SplitScore] = field(default_factory=dict)
 
@@ -257,7 +256,7 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail=f"the predictions could not be scored with {metric.name}")
     shown = splits["sample" if ticket.on_sample else "public"]
-    return Verdict("scored", score=shown.score, outcome=outcome, n_items=len(labels), splits=splits)
+    return Verdict("scored", score=shown.score, outcome=outcome, splits=splits)
 
 
 def _one_split(ticket: Ticket, metric, name: str, predictions: list, gold: list) -> SplitScore:
@@ -399,7 +398,7 @@ def _ladder(session, ticket: Ticket, submission, public: SplitScore) -> bool:
 
 
 def _record_results(platform: Platform, session, ticket: Ticket, submission, job, verdict: Verdict) -> None:
-    released = None
+    shown = verdict.score  # sample runs: the score; hidden runs: the released public one, or none
     for name, split in verdict.splits.items():
         row = Result(submission_id=submission.id, job_id=job.id, split=name, score=split.score,
                      n_items=split.n_items, hidden_set_id=ticket.hidden_set.id,
@@ -409,12 +408,10 @@ def _record_results(platform: Platform, session, ticket: Ticket, submission, job
             released = _ladder(session, ticket, submission, split)
             row.released, row.item_scores = released, split.item_losses.astype("<f8").tobytes()
             row.released_score = evaluators.on_grid(split.score, split.n_items) if released else None
+            shown = row.released_score  # private scores wait for the round's close
             _log_result(platform, session, ticket, submission, row)
         session.add(row)
-    if ticket.on_sample:
-        submission.score = verdict.score
-    else:  # a team sees its released public score only; private scores wait for the round's close
-        submission.score = evaluators.on_grid(verdict.score, verdict.splits["public"].n_items) if released else None
+    submission.score = shown
 
 
 def _log_result(platform: Platform, session, ticket: Ticket, submission, row: Result) -> None:

@@ -16,7 +16,7 @@ from typing import BinaryIO
 from sqlalchemy import select, update
 
 from arena.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from arena.models import Image, Upload
+from arena.models import Upload
 from arena.platform import Platform
 from arena.services.images import CHUNK, register_tarball
 from arena.timeutil import utcnow
@@ -155,5 +155,3 @@ def uploaded_by(session, *, team_id: int, image_digest: str) -> bool:
     return session.scalar(select(Upload.id).where(Upload.team_id == team_id,
                                                   Upload.image_digest == image_digest).limit(1)) is not None
 
-
-__all__ = ["Image", "append", "complete", "start", "status", "uploaded_by"]

@@ -167,7 +167,7 @@ def test_an_expired_lease_is_requeued_and_the_old_verdict_dropped(platform, subm
                         .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
     assert evaluation.recover_expired_jobs(platform) == 1
     assert state(platform, sid).status == "queued"
-    late = evaluation.Verdict("scored", score=0.0, n_items=4)
+    late = evaluation.Verdict("scored", score=0.0)
     assert evaluation.record(platform, ticket, late) is False
     run_with(platform, write(GOOD))
     sub = state(platform, sid)
