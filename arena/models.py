@@ -89,6 +89,8 @@ class Challenge(Base):
     # Whether a model's own failures (timeout, crash, invalid output…) use up the daily quota.
     count_failures: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     public_fraction: Mapped[float] = mapped_column(Float, default=0.3, server_default="0.3")
+    # Rounds, KPI and rewards as declared in challenge.yaml (see services/rules.py); None: no rounds.
+    rules: Mapped[dict | None] = mapped_column(JSON)
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -138,6 +140,8 @@ class Submission(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     # Chosen by the team to count in the final (private) ranking; none chosen: its best public one.
     selected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # The round in which it arrived (hidden runs on challenges with rounds).
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="queued")
     score: Mapped[float | None] = mapped_column(Float)
     failure_reason: Mapped[str | None] = mapped_column(String(40))
@@ -189,7 +193,7 @@ class Result(Base):
     # The Ladder, for public results: whether the score was released, and the value released.
     released: Mapped[bool | None] = mapped_column(Boolean)
     released_score: Mapped[float | None] = mapped_column(Float)
-    item_scores: Mapped[bytes | None] = mapped_column(LargeBinary)  # float64 per item, public split
+    item_scores: Mapped[bytes | None] = mapped_column(LargeBinary)  # per-item losses, float64 (hidden runs)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -224,9 +228,33 @@ class Registration(Base):
     __tablename__ = "registrations"
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"), primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
-    status: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))  # pending, approved, refused, eliminated
+    # Rounds in a row whose KPI the team missed; reaching the challenge's limit eliminates it.
+    kpi_misses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Round(Base):
+    """One evaluation period of a challenge: submissions that arrive in it are ranked together on
+    the private split when it closes, and its reward pool is allocated by the challenge's rules."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("challenge_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime)  # None: when the previous one stops
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    pool_cents: Mapped[int] = mapped_column(BigInteger)
+    pool_gpu_minutes: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), default="scheduled")  # scheduled, closing, closed
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime)  # closed early by the organiser
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    hidden_set_id: Mapped[str | None] = mapped_column(ForeignKey("hidden_sets.id"))
+    report: Mapped[dict | None] = mapped_column(JSON)
+    log_seq: Mapped[int | None] = mapped_column(Integer)
 
 
 class LogEntry(Base):

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from arena.platform import Platform
-from arena.services import evaluation
+from arena.services import evaluation, rounds
 from sandbox import Limits
 
 log = logging.getLogger("arena.worker")
@@ -92,6 +92,7 @@ class Worker:
         count = 0
         while self.run_once():
             count += 1
+        rounds.finalize_due(self.platform)
         return count
 
     def _run(self, ticket: evaluation.Ticket) -> None:
@@ -123,6 +124,7 @@ class Worker:
                         evaluation.sweep(self.platform)
                         next_sweep = time.monotonic() + SWEEP_EVERY_S
                     evaluation.recover_expired_jobs(self.platform)
+                    rounds.finalize_due(self.platform)  # rounds past their end, once their jobs are done
                     ticket = self._claim()
                 except Exception:
                     log.exception("worker loop error; continuing")

@@ -21,8 +21,14 @@ from evaluators._bootstrap import (  # noqa: E402
     paired_differences,
 )
 from evaluators._ladder import ladder_improves, on_grid, split_mask  # noqa: E402
+from evaluators._paired import Differences, derive_seed, differences, loss_at_score, p_value  # noqa: E402
 
 __all__ = [
+    "Differences",
+    "derive_seed",
+    "differences",
+    "loss_at_score",
+    "p_value",
     "Interval",
     "InvalidPredictions",
     "Metric",

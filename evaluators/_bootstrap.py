@@ -140,10 +140,31 @@ def item_scores(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any
 def item_losses(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
     """Per-item losses (lower is better), for paired comparisons such as the Ladder: the metric's
     own per-item scores where it is a mean of them (negated when higher is better), squared errors
-    for rmse and r2, and misses (1 - hit) for metrics of the whole set such as F1 and AUROC."""
+    for rmse and r2, placement values for AUROC (negated), and misses (1 - hit) for other metrics
+    of the whole set such as macro F1."""
     if metric.name in ("rmse", "r2"):
         return (m.as_float_array(predictions) - m.as_float_array(labels)) ** 2
+    if metric.name == "auroc":
+        return -placements(predictions, labels)
     scores = _per_item_scores(metric, predictions, labels)
     if scores is None:
         return 1.0 - m.equal_items(predictions, labels)
     return -scores if metric.higher_is_better else scores
+
+
+def placements(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
+    """DeLong's placement values: for a positive, the share of negatives it outscores; for a
+    negative, the share of positives that outscore it (ties count half). Their mean over all
+    items is the AUROC, so AUROC comparisons can be made item by item."""
+    gold, score = m._binary(labels).astype(bool), m.as_float_array(predictions)
+    positives, negatives = np.sort(score[gold]), np.sort(score[~gold])
+    if len(positives) == 0 or len(negatives) == 0:
+        raise m.MetricError("auroc needs both positive and negative labels")
+    out = np.empty(len(score))
+    below = np.searchsorted(negatives, score[gold], side="left")
+    equal = np.searchsorted(negatives, score[gold], side="right") - below
+    out[gold] = (below + 0.5 * equal) / len(negatives)
+    above = len(positives) - np.searchsorted(positives, score[~gold], side="right")
+    equal = np.searchsorted(positives, score[~gold], side="right") - np.searchsorted(positives, score[~gold], side="left")
+    out[~gold] = (above + 0.5 * equal) / len(positives)
+    return out

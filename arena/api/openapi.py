@@ -113,7 +113,83 @@ def _summary_properties() -> dict[str, Schema]:
             "type": "boolean",
             "description": "whether a model's own failures use up the daily quota (platform failures never do)",
         },
+        "rules": {"anyOf": [_ref("Rules"), {"type": "null"}]},
         "teams": {"type": "integer", "minimum": 0, "description": "teams that have submitted"},
+    }
+
+
+def _round_schemas() -> dict[str, Schema]:
+    """Rounds, rules and payout reports: arena/services/rules.py, rounds.py and payout.py."""
+    differences = _obj({"values": {"type": "array", "items": NUMBER},
+                        "counts": {"type": "array", "items": {"type": "integer", "minimum": 1}}},
+                       description="the multiset of per-item differences (positive: the first is "
+                                   "better on that item), all a paired bootstrap needs")
+    cents = {"type": "integer", "minimum": 0, "description": "euro cents"}
+    minutes = {"type": "integer", "minimum": 0, "description": "GPU-minutes of priority access"}
+    factory_award = _obj({"factory": STRING, "share": {"type": "string", "description": "declared share, exact"},
+                          "cents": cents, "gpu_minutes": minutes})
+    verdicts = ["met", "missed", "no_submission", "no_baseline", "none"]
+    standing = _obj({
+        "position": _nullable(INTEGER), "team": STRING, "submission": _nullable(STRING),
+        "score": _nullable(NUMBER), "ci_low": _nullable(NUMBER), "ci_high": _nullable(NUMBER),
+        "kpi": {"type": "string", "enum": verdicts}, "p_value": _nullable(NUMBER),
+        "improvement": _nullable(NUMBER), "qualifies": BOOLEAN, "band": _nullable(INTEGER),
+        "cents": cents, "gpu_minutes": minutes, "factories": {"type": "array", "items": factory_award},
+        "misses": {"type": "integer", "minimum": 0}, "eliminated": BOOLEAN,
+    })
+    evidence = _obj({
+        "team": STRING, "submission": _nullable(STRING), "score": _nullable(NUMBER),
+        "ci_low": _nullable(NUMBER), "ci_high": _nullable(NUMBER),
+        "factories": {"type": "array", "items": {"type": "array", "items": STRING, "minItems": 2, "maxItems": 2}},
+        "misses_before": {"type": "integer", "minimum": 0}, "vs_baseline": _nullable(differences),
+    })
+    round_rule = _obj({"number": INTEGER, "name": STRING, "start": _nullable(TIMESTAMP), "end": TIMESTAMP,
+                       "pool_cents": cents, "pool_gpu_minutes": minutes})
+    summary = {
+        "number": INTEGER, "name": STRING,
+        "status": {"type": "string", "enum": ["upcoming", "open", "closing", "closed"]},
+        "opens_at": TIMESTAMP, "ends_at": TIMESTAMP, "closed_at": _nullable(TIMESTAMP),
+        "pool_cents": cents, "pool_gpu_minutes": minutes,
+        "paid_cents": _nullable(INTEGER), "paid_gpu_minutes": _nullable(INTEGER),
+    }
+    baseline = {"type": "object", "description": "a fixed score, or a team of the organiser's",
+                "properties": {"score": NUMBER, "team": STRING}, "additionalProperties": False}
+    return {
+        "Rules": _obj({
+            "rounds": {"type": "array", "items": round_rule},
+            "kpi": _nullable(_obj({"baseline": baseline, "alpha": NUMBER, "eliminate_after": _nullable(INTEGER)})),
+            "rewards": _obj({"rule": {"type": "string", "enum": ["winner_take_all", "rank_shares",
+                                                                   "rank_band_split", "proportional"]},
+                             "shares": {"type": "array", "items": STRING}}),
+            "resamples": INTEGER,
+        }, description="rounds, KPI and reward rules, fixed when the challenge was created"),
+        "RoundSummary": _obj(summary),
+        "RoundList": _obj({"challenge": STRING, "rules": {"anyOf": [_ref("Rules"), {"type": "null"}]},
+                           "rounds": {"type": "array", "items": _ref("RoundSummary")}}),
+        "Round": _obj({"challenge": STRING, **summary}),
+        "RoundReport": _obj({
+            "format": {"type": "string", "const": "arena.round-report/v1"}, "challenge": STRING,
+            "round": INTEGER, "name": STRING, "opened_at": TIMESTAMP, "ends_at": TIMESTAMP,
+            "stopped_at": TIMESTAMP, "closed_early": BOOLEAN, "closed_at": TIMESTAMP, "metric": STRING,
+            "higher_is_better": BOOLEAN, "hidden_set": _nullable(STRING), "hidden_set_root": _nullable(STRING),
+            "rules": _ref("Rules"), "pool": _obj({"cents": cents, "gpu_minutes": minutes}),
+            "baseline": _nullable(_obj({"score": _nullable(NUMBER), "team": _nullable(STRING),
+                                        "submission": _nullable(STRING)})),
+            "teams": {"type": "array", "items": evidence},
+            "pairs": {"type": "array", "items": _obj({"better": STRING, "worse": STRING,
+                                                      "differences": differences})},
+            "standings": {"type": "array", "items": standing},
+            "pair_tests": {"type": "array", "items": _obj({"better": STRING, "worse": STRING,
+                                                           "p_value": NUMBER, "tied": BOOLEAN})},
+            "totals": _obj({"cents": cents, "gpu_minutes": minutes}),
+        }),
+        "SignedRoundReport": _obj({
+            "report": _ref("RoundReport"),
+            "log_entry": _obj({"seq": INTEGER, "leaf_hash": HEX64,
+                               "signature": {"type": "string", "description": "Ed25519, base64"}},
+                              description="the public-log entry whose data is this report"),
+        }),
+        "Readmitted": _obj({"challenge": STRING, "team": STRING, "status": STRING}),
     }
 
 
@@ -409,7 +485,7 @@ def _schemas() -> dict[str, Schema]:
                 "challenge": STRING,
                 "team_id": INTEGER,
                 "team": STRING,
-                "status": {"type": "string", "enum": ["approved", "pending", "refused"]},
+                "status": {"type": "string", "enum": ["approved", "pending", "refused", "eliminated"]},
                 "created_at": TIMESTAMP,
                 "decided_at": _nullable(TIMESTAMP),
             }
@@ -427,6 +503,7 @@ def _schemas() -> dict[str, Schema]:
                 "image_digest": _nullable(STRING),
             }
         ),
+        **_round_schemas(),
     }
 
 
@@ -540,6 +617,9 @@ def _path_param(name: str, schema: Schema | None = None, description: str = "") 
 
 
 SLUG = {**_path_param("slug", description="the challenge's slug"), "example": "gpu-faults"}
+ROUND_PARAM = {"name": "round", "in": "query", "required": False,
+                       "description": "the round's number; default the latest closed round",
+                       "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
 SUBMISSION_ID = _path_param("submission_id", description="sub- and 16 hex digits")
 UPLOAD_ID = _path_param("upload_id", description="up- and 20 hex digits")
 
@@ -737,6 +817,35 @@ def _paths() -> dict[str, Any]:
                 parameters=[SLUG],
             ),
         },
+        "/api/challenges/{slug}/rounds": {
+            "get": _op("listRounds", "rounds", "The rounds, their state and pools, and the rules",
+                       {200: _json(_ref("RoundList"), "the schedule")}, (404,), parameters=[SLUG]),
+        },
+        "/api/challenges/{slug}/rounds/close": {
+            "post": _op(
+                "closeRound", "rounds",
+                "Close the current round (early only when asked); it closes once its runs have finished",
+                {200: _json(_ref("Round"), "the round, closing or closed")}, (400, 404, 409),
+                roles=("organiser",), parameters=[SLUG],
+                body={"required": False, "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"early": BOOLEAN}}}}},
+            ),
+        },
+        "/api/challenges/{slug}/rewards": {
+            "get": _op("getRewards", "rounds", "A closed round's signed payout report",
+                       {200: _json(_ref("SignedRoundReport"), "the report and its log entry")}, (400, 404),
+                       parameters=[SLUG, ROUND_PARAM]),
+        },
+        "/api/challenges/{slug}/rewards.csv": {
+            "get": _op("getRewardsCsv", "rounds", "A closed round's payout, a line per team and factory",
+                       {200: {"description": "CSV", "content": {"text/csv": {"schema": STRING}}}}, (400, 404),
+                       parameters=[SLUG, ROUND_PARAM]),
+        },
+        "/api/challenges/{slug}/teams/{team}/readmit": {
+            "post": _op("readmitTeam", "rounds", "Let an eliminated team take part again",
+                        {200: _json(_ref("Readmitted"), "re-admitted")}, (400, 404, 409),
+                        roles=("organiser",), parameters=[SLUG, _path_param("team", description="the team's name")]),
+        },
         "/api/challenges/{slug}/leaderboard": {
             "get": _op(
                 "leaderboard",
@@ -806,7 +915,7 @@ def _paths() -> dict[str, Any]:
                     200: _json(submission, "an earlier request with this Idempotency-Key made it"),
                     201: _json(submission, "queued"),
                 },
-                (400, 404, 413, 429),
+                (400, 404, 409, 413, 429),
                 roles=("team",),
                 parameters=[
                     SLUG,

@@ -64,10 +64,16 @@ def _by_positions(ordered: list[Standing], shares: list[Fraction], key) -> dict[
     return weights
 
 
+def exact(value: float | str) -> Fraction:
+    """A share as the decimal it was written as: 0.3 is 3/10, not the float nearest it."""
+    return Fraction(str(value))
+
+
 def allocate(standings: list[Standing], *, rule: str, pool: int, higher_is_better: bool = True,
-             shares: list[float] | None = None) -> dict[str, int]:
+             shares: list[float | str] | None = None) -> dict[str, int]:
     """Whole units per team. Teams that do not qualify get nothing; the pool is spread over
-    those that do (all of it, whatever the rule), or kept whole when none does."""
+    those that do (all of it, whatever the rule: with fewer qualifying teams than shares, the
+    shares of the ranks they hold are scaled up), or kept whole when none does."""
     if rule not in RULES:
         raise ValueError(f"unknown reward rule {rule!r}; known: {', '.join(RULES)}")
     ordered = _ordered(standings, higher_is_better)
@@ -79,7 +85,7 @@ def allocate(standings: list[Standing], *, rule: str, pool: int, higher_is_bette
         if sum(weights.values()) == 0:
             weights = {s.team: Fraction(1) for s in ordered}
     else:
-        fractions = [Fraction(1)] if rule == "winner_take_all" else [Fraction(x) for x in (shares or [1])]
+        fractions = [Fraction(1)] if rule == "winner_take_all" else [exact(x) for x in (shares or [1])]
         fractions += [Fraction(0)] * max(0, len(ordered) - len(fractions))
         key = (lambda s: s.rank_band) if rule == "rank_band_split" else (lambda s: s.score)
         weights = _by_positions(ordered, fractions, key)
@@ -87,6 +93,6 @@ def allocate(standings: list[Standing], *, rule: str, pool: int, higher_is_bette
     return amounts
 
 
-def split_among_factories(amount: int, factory_shares: dict[str, float]) -> dict[str, int]:
+def split_among_factories(amount: int, factory_shares: dict[str, float | str]) -> dict[str, int]:
     """An alliance's award, split by its declared shares (whole units, summing to `amount`)."""
-    return largest_remainder({f: Fraction(share) for f, share in factory_shares.items()}, amount)
+    return largest_remainder({f: exact(share) for f, share in factory_shares.items()}, amount)

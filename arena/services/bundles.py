@@ -12,6 +12,7 @@ import yaml
 
 import evaluators
 from arena.errors import BadRequest
+from arena.services.rules import parse_rules
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 MAX_ID_LENGTH = 200
@@ -27,7 +28,7 @@ LIMITS: dict[str, tuple[type, float, float, float]] = {
     "gpus": (int, 0, 16, 0),
 }
 TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending",
-             "registration", "count_failures", "public_fraction"}
+             "registration", "count_failures", "public_fraction", "rounds", "kpi", "rewards"}
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Bundle:
     registration: str = "open"
     count_failures: bool = True
     public_fraction: float = 0.3
+    rules: dict | None = None
     ids: list[str] = field(default_factory=list, repr=False)
 
 
@@ -214,6 +216,7 @@ def load_bundle(root: Path) -> Bundle:
     fraction = doc.get("public_fraction", 0.3)
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
         raise _fail("public_fraction must be a number between 0 and 1 (the share of items on the public board)")
+    rules = parse_rules(doc, metric.name)
     inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl")
     check_labels(root / "labels.jsonl", "labels.jsonl", inputs, metric)
     n_sample = 0
@@ -226,7 +229,7 @@ def load_bundle(root: Path) -> Bundle:
         limits=limits, daily_quota=quota, n_items=len(inputs),
         has_sample=has_sample, n_sample_items=n_sample, max_pending=pending,
         registration=registration, count_failures=count_failures, public_fraction=float(fraction),
-        ids=list(inputs),
+        rules=rules, ids=list(inputs),
     )
 
 

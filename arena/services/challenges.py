@@ -19,6 +19,7 @@ import evaluators
 from arena.services import audit, commitments, publiclog
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.lookups import current_hidden_set, get_challenge
+from arena.services.rounds import add_rounds, check_schedule, check_version_change
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def _discard_files(platform: Platform, slug: str | None, set_id: str) -> None:
 def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor=None) -> CreatedChallenge:
     """Validate the bundle, encrypt and commit its hidden set, and record it: all, or nothing."""
     bundle = load_bundle(bundle_dir)
+    check_schedule(bundle.rules, now=utcnow())
     if _slug_taken(platform, bundle.slug):
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already; choose another slug")
     set_id = "hs-" + secrets.token_hex(8)
@@ -91,10 +93,11 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 metric=bundle.metric, limits=bundle.limits, daily_quota=bundle.daily_quota,
                 max_pending=bundle.max_pending, registration=bundle.registration,
                 count_failures=bundle.count_failures, public_fraction=bundle.public_fraction,
-                organiser_id=organiser_id,
+                organiser_id=organiser_id, rules=bundle.rules,
             )
             session.add(challenge)
             session.flush()
+            add_rounds(session, challenge=challenge)
             hidden = _hidden_set_row(set_id=set_id, challenge_id=challenge.id, version=1,
                                      n_items=bundle.n_items, data_key=data_key,
                                      has_sample=bundle.has_sample)
@@ -105,7 +108,8 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
             publiclog.append(platform, session, kind="challenge.open", challenge=bundle.slug, data={
                 "title": bundle.title, "metric": bundle.metric, "hidden_set": set_id, "version": 1,
                 "n_items": bundle.n_items, "root": root,
-                "higher_is_better": evaluators.get_metric(bundle.metric).higher_is_better})
+                "higher_is_better": evaluators.get_metric(bundle.metric).higher_is_better,
+                "rules": bundle.rules})
     except IntegrityError:
         _discard_files(platform, bundle.slug, set_id)
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already") from None
@@ -127,6 +131,7 @@ def add_version(platform: Platform, *, organiser_id: int, slug: str, folder: Pat
         challenge = get_challenge(session, slug)
         if challenge.organiser_id != organiser_id:
             raise Forbidden("only the challenge's own organiser may change its hidden set")
+        check_version_change(session, challenge=challenge)
         metric, version = challenge.metric, current_hidden_set(session, challenge.id).version + 1
     n_items = load_version_files(folder, metric)
     set_id = "hs-" + secrets.token_hex(8)
@@ -164,6 +169,7 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "registration": challenge.registration,
         "count_failures": challenge.count_failures,
         "public_fraction": challenge.public_fraction,
+        "rules": challenge.rules,
         "teams": n_teams,
     }
 

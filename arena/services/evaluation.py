@@ -404,9 +404,11 @@ def _record_results(platform: Platform, session, ticket: Ticket, submission, job
                      n_items=split.n_items, hidden_set_id=ticket.hidden_set.id,
                      hidden_set_root=ticket.hidden_set.root, ci_low=split.low, ci_high=split.high,
                      item_scores_sha256=split.digest)
+        if name in ("public", "private"):  # per-item losses: for the Ladder, and the round's paired tests
+            row.item_scores = split.item_losses.astype("<f8").tobytes()
         if name == "public":
             released = _ladder(session, ticket, submission, split)
-            row.released, row.item_scores = released, split.item_losses.astype("<f8").tobytes()
+            row.released = released
             row.released_score = evaluators.on_grid(split.score, split.n_items) if released else None
             shown = row.released_score  # private scores wait for the round's close
             _log_result(platform, session, ticket, submission, row)

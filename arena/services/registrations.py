@@ -32,16 +32,21 @@ def register(platform: Platform, *, team, slug: str) -> dict:
         return _view(row, slug, team.name)
 
 
-def ensure_registered(session, *, challenge, team) -> None:
+def ensure_registered(session, *, challenge, team, register: bool = True) -> None:
     """Called when a submission arrives: open challenges register the team on the spot."""
     row = session.get(Registration, (challenge.id, team.id))
     if row is None and challenge.registration == "open":
+        if not register:
+            return
         session.add(Registration(challenge_id=challenge.id, team_id=team.id, status="approved",
                                  created_at=utcnow(), decided_at=utcnow()))
         return
     if row is None:
         raise Forbidden(f"{challenge.slug} needs the organiser's approval to take part: register with "
                         f"`arena challenge register {challenge.slug}`, then wait for approval")
+    if row.status == "eliminated":
+        raise Forbidden(f"your team was eliminated from {challenge.slug} after missing its KPI in "
+                        f"{row.kpi_misses} rounds in a row; only its organiser can re-admit it")
     if row.status == "refused":
         raise Forbidden(f"the organiser of {challenge.slug} refused your team's registration")
     if row.status != "approved":

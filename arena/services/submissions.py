@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
-from arena.models import HiddenSet, Job, Result, Submission
+from arena.models import HiddenSet, Job, Result, Round, Submission
 from arena.platform import Platform
 from arena.services import audit, publiclog
 from arena.services.accounts import Principal
 from arena.services.registrations import ensure_registered
 from arena.services.lookups import current_hidden_set, get_challenge
+from arena.services.rounds import intake_round, stops_at
 from arena.timeutil import iso, next_utc_midnight, utcnow
 from hidden_sets import unseal
 
@@ -65,9 +66,10 @@ def check_quota(platform: Platform, *, team_id: int, slug: str, kind: str = "hid
     """Refuse early (403, 429) an unregistered team or a spent quota: before a large upload."""
     with platform.sessions() as session:
         challenge = get_challenge(session, slug)
-        if challenge.registration != "open":
-            ensure_registered(session, challenge=challenge, team=Principal("team", team_id, ""))
+        ensure_registered(session, challenge=challenge, team=Principal("team", team_id, ""), register=False)
         _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
+        if kind == "hidden":
+            intake_round(session, challenge=challenge, now=utcnow())
 
 
 def _check_pending(session, *, challenge, team_id: int) -> None:
@@ -116,10 +118,11 @@ def create_submission(platform: Platform, *, team_id: int, slug: str, image_dige
             _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
             _check_pending(session, challenge=challenge, team_id=team_id)
             hidden = current_hidden_set(session, challenge.id)
+            round_ = intake_round(session, challenge=challenge, now=utcnow()) if kind == "hidden" else None
             submission = Submission(
                 id="sub-" + secrets.token_hex(8), challenge_id=challenge.id, team_id=team_id,
                 image_digest=image_digest, hidden_set_id=hidden.id, status="queued", kind=kind,
-                idempotency_key=idempotency_key,
+                idempotency_key=idempotency_key, round_id=round_.id if round_ else None,
             )
             session.add(submission)
             session.flush()
@@ -130,7 +133,7 @@ def create_submission(platform: Platform, *, team_id: int, slug: str, image_dige
             if kind == "hidden":  # debug runs on the public sample are not part of the record
                 view["receipt"] = publiclog.append(platform, session, kind="submission.receipt", challenge=slug, data={
                     "submission": submission.id, "team": submission.team.name, "image_digest": image_digest,
-                    "hidden_set": hidden.id})
+                    "hidden_set": hidden.id, "round": round_.number if round_ else None})
             return view
     except IntegrityError:
         # The same Idempotency-Key raced in twice: the first one stands.
@@ -257,16 +260,21 @@ MAX_SELECTED = 2
 
 
 def select_for_final(platform: Platform, *, principal: Principal, submission_id: str, selected: bool) -> dict:
-    """A team chooses (at most two of) its scored hidden submissions for the final ranking."""
+    """A team chooses (at most two of) its scored hidden submissions for the final ranking: of a
+    round, on challenges with rounds, until that round stops taking submissions."""
     with platform.transaction() as session:
         submission = _visible(session, principal, submission_id)
         if principal.role != "team":
             raise Forbidden("teams choose their own final submissions")
         if selected and (submission.kind != "hidden" or submission.status != "scored"):
             raise BadRequest("only a scored submission on the hidden set can count for the final ranking")
+        round_ = session.get(Round, submission.round_id) if submission.round_id else None
+        if round_ is not None and (round_.status != "scheduled" or stops_at(round_) <= utcnow()):
+            raise Conflict(f"{round_.name} has stopped taking submissions; its choices are final")
         if selected and not submission.selected:
             chosen = session.scalar(select(func.count(Submission.id)).where(
                 Submission.team_id == submission.team_id, Submission.challenge_id == submission.challenge_id,
+                Submission.round_id == submission.round_id if round_ else Submission.round_id.is_(None),
                 Submission.selected.is_(True)))
             if chosen >= MAX_SELECTED:
                 raise Conflict(f"your team has chosen {MAX_SELECTED} submissions already; unselect one first")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 
 import pytest
 import schemathesis
@@ -22,8 +23,9 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
 from arena.api import openapi
-from arena.services import accounts, commitments, registrations
+from arena.services import accounts, commitments, registrations, rounds
 from arena.services.challenges import create_challenge
+from arena.timeutil import iso, utcnow
 from arena.worker import Worker
 from conftest import auth
 from helpers import make_bundle, make_image_tarball
@@ -92,8 +94,14 @@ def arena_data(api_app, tmp_path, fake_runner):
     platform = api_app.extensions["arena"]
     organiser, _ = accounts.create_organiser(platform, name="Organiser")
     team, team_token = accounts.create_team(platform, name="Team A", factories=["Factory A"])
+    now = utcnow()
+    rounds_yaml = {"rounds": [{"start": iso(now - timedelta(hours=1)), "end": iso(now + timedelta(days=1))},
+                              {"end": iso(now + timedelta(days=2))}],
+                   "kpi": {"baseline": {"score": 0.5}, "eliminate_after": 1},
+                   "rewards": {"rule": "rank_shares", "shares": [0.6, 0.4], "euros": 100, "gpu_hours": 2}}
     create_challenge(
-        platform, organiser_id=organiser.id, bundle_dir=make_bundle(tmp_path / "bundle", slug=SLUG)
+        platform, organiser_id=organiser.id,
+        bundle_dir=make_bundle(tmp_path / "bundle", slug=SLUG, extra=rounds_yaml),
     )
     fake_runner.predict = lambda item: "even" if item["x"] % 2 == 0 else "odd"
     client = api_app.test_client()
@@ -110,6 +118,8 @@ def arena_data(api_app, tmp_path, fake_runner):
         assert made.status_code == 201, made.json
         submitted[kind] = made.json
     assert Worker(platform).drain() == 2
+    # Round 1 closed, so that GET .../rewards has a report to answer with; round 2 is open.
+    rounds.close_round(platform, organiser=organiser, slug=SLUG, early=True)
     # A partial reveal, so that GET .../reveal has a document to answer with.
     commitments.reveal(platform, organiser_id=organiser.id, slug=SLUG, ids=["i1"])
     make_image_tarball(tmp_path / "other.tar", salt="other")
@@ -183,6 +193,8 @@ def _real_values(data: dict):
             real["submission_id"] = st.sampled_from(data["submission_ids"])
         if "upload_id" in params:
             real["upload_id"] = data["upload_id"]
+        if "team" in params:
+            real["team"] = "Team A"
         if "team_id" in params:
             real["team_id"] = data["registered_team_id"]
         if "token_id" in params:

@@ -1,0 +1,56 @@
+"""Rounds and their payout reports: public to read; closing and re-admitting are the organiser's."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from arena.api._auth import MAX_ID, json_body, platform, principal, require
+from arena.errors import BadRequest
+from arena.services import rounds
+
+bp = Blueprint("api_rounds", __name__, url_prefix="/api/challenges")
+
+
+@bp.get("/<slug>/rounds")
+def index(slug: str):
+    """The schedule, each round's state and pools, and the rules that decide the awards."""
+    return rounds.list_rounds(platform(), slug=slug)
+
+
+def _round_arg() -> int | None:
+    if "round" not in request.args:
+        return None
+    number = request.args.get("round", type=int)
+    if number is None or not 1 <= number <= MAX_ID:
+        raise BadRequest(f"?round= must be a whole number from 1 to {MAX_ID}")
+    return number
+
+
+@bp.get("/<slug>/rewards")
+def report(slug: str):
+    """A closed round's signed payout report (?round=N, default the latest closed)."""
+    return rounds.get_report(platform(), slug=slug, number=_round_arg())
+
+
+@bp.get("/<slug>/rewards.csv")
+def report_csv(slug: str):
+    found = rounds.get_report(platform(), slug=slug, number=_round_arg())["report"]
+    return Response(rounds.report_csv(found), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{slug}-round-{found["round"]}-rewards.csv"'})
+
+
+@bp.post("/<slug>/rounds/close")
+@require("organiser")
+def close(slug: str):
+    """{"early": true} to close a round before its end (the report records it)."""
+    early = json_body().get("early", False) if request.get_data() else False
+    if not isinstance(early, bool):
+        raise BadRequest('"early" must be true or false')
+    return rounds.close_round(platform(), organiser=principal(), slug=slug, early=early)
+
+
+@bp.post("/<slug>/teams/<team>/readmit")
+@require("organiser")
+def readmit(slug: str, team: str):
+    """Let an eliminated team take part again."""
+    return rounds.readmit(platform(), organiser=principal(), slug=slug, team=team)

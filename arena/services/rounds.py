@@ -1,0 +1,366 @@
+"""Rounds: when submissions count, and what happens when a round closes.
+
+A hidden submission belongs to the round open when it arrives. A round stops taking submissions
+at its end (or earlier, when its organiser closes it early, which the report records); it closes
+once every submission it took has finished, so no team loses a run that was still in the queue.
+Closing computes the final ranking on the private split from each team's counted submission,
+the KPI verdicts, the awards and the eliminations (payout.decide), and logs the signed report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import select
+
+import evaluators
+from arena.errors import BadRequest, Conflict, Forbidden, NotFound
+from arena.models import Challenge, HiddenSet, Registration, Result, Round, Submission, Team
+from arena.platform import Platform
+from arena.services import audit, payout, publiclog
+from arena.services.lookups import current_hidden_set, get_challenge
+from arena.services.rules import parse_time
+from arena.timeutil import iso, utcnow
+
+log = logging.getLogger(__name__)
+PENDING = ("queued", "running")
+
+
+def check_schedule(rules: dict | None, *, now: datetime) -> None:
+    """A new challenge's rounds must not have ended already."""
+    for item in (rules or {}).get("rounds", []):
+        if parse_time(item["end"], "end") <= now:
+            raise BadRequest(f"challenge bundle: rounds[{item['number']}] ended at {item['end']}, before "
+                             "the challenge was created; move its end into the future")
+
+
+def add_rounds(session, *, challenge: Challenge) -> None:
+    for item in (challenge.rules or {}).get("rounds", []):
+        session.add(Round(
+            challenge_id=challenge.id, number=item["number"], name=item["name"],
+            starts_at=parse_time(item["start"], "start") if item["start"] else None,
+            ends_at=parse_time(item["end"], "end"), pool_cents=item["pool_cents"],
+            pool_gpu_minutes=item["pool_gpu_minutes"], status="scheduled"))
+
+
+def _rounds(session, challenge_id: int) -> list[Round]:
+    return list(session.scalars(select(Round).where(Round.challenge_id == challenge_id).order_by(Round.number)))
+
+
+def stops_at(item: Round) -> datetime:
+    """When the round stopped (or stops) taking submissions."""
+    return min(item.ends_at, item.stopped_at) if item.stopped_at else item.ends_at
+
+
+def opens_at(rounds: list[Round], index: int) -> datetime:
+    item = rounds[index]
+    return item.starts_at if item.starts_at is not None else stops_at(rounds[index - 1])
+
+
+def _open_round(rounds: list[Round], now: datetime) -> Round | None:
+    for index, item in enumerate(rounds):
+        if item.status == "scheduled" and opens_at(rounds, index) <= now < stops_at(item):
+            return item
+    return None
+
+
+def intake_round(session, *, challenge: Challenge, now: datetime) -> Round | None:
+    """The round a hidden submission arriving now belongs to; refuses one when none is open."""
+    if challenge.rules is None:
+        return None
+    rounds = _rounds(session, challenge.id)
+    found = _open_round(rounds, now)
+    if found is None:
+        upcoming = [(opens_at(rounds, i), r) for i, r in enumerate(rounds)
+                    if r.status == "scheduled" and opens_at(rounds, i) > now]
+        when = (f"; {upcoming[0][1].name} opens at {iso(upcoming[0][0])}" if upcoming
+                else "; its last round is over")
+        raise Conflict(f"no round of {challenge.slug} is open now{when}. Runs on the public sample set "
+                       "(`arena submit --sample`) are open at any time")
+    current = current_hidden_set(session, challenge.id).id
+    if found.hidden_set_id is None:
+        found.hidden_set_id = current
+    return found
+
+
+def check_version_change(session, *, challenge: Challenge) -> None:
+    """A round ranks submissions on one hidden-set version: no new version while one is under way."""
+    for item in _rounds(session, challenge.id):
+        if item.status != "closed" and item.hidden_set_id is not None:
+            raise Conflict(f"{item.name} of {challenge.slug} has submissions on the current hidden set and "
+                           "has not closed; add the new version once it has closed")
+
+
+def _owned(session, organiser, slug: str) -> Challenge:
+    challenge = get_challenge(session, slug)
+    if challenge.organiser_id != organiser.id:
+        raise Forbidden("only the challenge's own organiser may close its rounds or re-admit its teams")
+    if challenge.rules is None:
+        raise BadRequest(f"{slug} has no rounds: its challenge.yaml declares none")
+    return challenge
+
+
+def close_round(platform: Platform, *, organiser, slug: str, early: bool = False,
+                now: datetime | None = None) -> dict:
+    """Stop the current round taking submissions (early, if it has not ended, only when asked:
+    the report records it), then close it as soon as its last submission has finished."""
+    now = now or utcnow()
+    with platform.transaction() as session:
+        challenge = _owned(session, organiser, slug)
+        rounds = _rounds(session, challenge.id)
+        due = [r for r in rounds if r.status != "closed" and stops_at(r) <= now] or \
+            [r for r in [_open_round(rounds, now)] if r is not None]
+        if not due:
+            raise Conflict(f"no round of {slug} is open or waiting to close")
+        item = due[0]
+        if item.status == "scheduled" and stops_at(item) > now:
+            if not early:
+                raise BadRequest(f"{item.name} ends at {iso(item.ends_at)} and closes itself then; to close "
+                                 "it now, say so with --early (the report records the early close)")
+            item.stopped_at = now
+        item.status = "closing"
+        audit.record(session, actor=organiser, action="round.close", target=f"challenge:{slug}",
+                     detail={"round": item.number, "early": item.stopped_at is not None})
+        number = item.number
+    finalize_due(platform, now=now)
+    return round_view(platform, slug=slug, number=number)
+
+
+def finalize_due(platform: Platform, *, now: datetime | None = None) -> list[tuple[str, int]]:
+    """Close every round that has stopped taking submissions and has none left to finish."""
+    now = now or utcnow()
+    with platform.sessions() as session:
+        candidates = [(r.id, r.challenge_id) for r in session.scalars(
+            select(Round).where(Round.status != "closed").order_by(Round.challenge_id, Round.number))
+            if r.status == "closing" or stops_at(r) <= now]
+    closed = []
+    for round_id, _challenge_id in candidates:
+        done = _finalize(platform, round_id=round_id, now=now)
+        if done:
+            closed.append(done)
+    return closed
+
+
+def _finalize(platform: Platform, *, round_id: int, now: datetime) -> tuple[str, int] | None:
+    with platform.transaction() as session:
+        item = session.scalars(select(Round).where(Round.id == round_id).with_for_update()).one()
+        if item.status == "closed":
+            return None
+        earlier_open = session.scalar(select(Round.id).where(
+            Round.challenge_id == item.challenge_id, Round.number < item.number, Round.status != "closed"))
+        pending = session.scalar(select(Submission.id).where(
+            Submission.round_id == item.id, Submission.status.in_(PENDING)).limit(1))
+        if pending or earlier_open:
+            item.status = "closing"
+            return None
+        challenge = session.get(Challenge, item.challenge_id)
+        report = _report(platform, session, challenge=challenge, item=item, now=now)
+        entry = publiclog.append(platform, session, kind="round.report", challenge=challenge.slug, data=report)
+        item.status, item.closed_at, item.report, item.log_seq = "closed", now, report, entry["body"]["seq"]
+        _apply_misses(session, challenge=challenge, standings=report["standings"])
+        audit.record(session, actor=None, action="round.closed", target=f"challenge:{challenge.slug}",
+                     detail={"round": item.number, "paid_cents": report["totals"]["cents"],
+                             "paid_gpu_minutes": report["totals"]["gpu_minutes"]})
+        log.info("closed %s round %d", challenge.slug, item.number)
+        return challenge.slug, item.number
+
+
+def _apply_misses(session, *, challenge: Challenge, standings: list[dict]) -> None:
+    teams = {t.name: t.id for t in session.scalars(select(Team).where(Team.name.in_([s["team"] for s in standings])))}
+    for standing in standings:
+        row = session.get(Registration, (challenge.id, teams[standing["team"]]))
+        if row is None:
+            continue
+        row.kpi_misses = standing["misses"]
+        if standing["eliminated"] and row.status == "approved":
+            row.status, row.decided_at = "eliminated", utcnow()
+            audit.record(session, actor=None, action="registration.eliminated", target=f"challenge:{challenge.slug}",
+                         detail={"team": standing["team"], "misses": standing["misses"]})
+
+
+# --- the evidence ---------------------------------------------------------------------------------
+
+def _private(session, submission_id: str) -> Result | None:
+    return session.scalar(select(Result).where(Result.submission_id == submission_id, Result.split == "private"))
+
+
+def _counted(session, *, item: Round, team_id: int) -> Submission | None:
+    """A team's counted submission in a round: of those it selected (or, selecting none, its best
+    on the public split), the one with the best private score; ties go to the earliest."""
+    challenge = session.get(Challenge, item.challenge_id)
+    higher = evaluators.get_metric(challenge.metric).higher_is_better
+    scored = list(session.scalars(select(Submission).where(
+        Submission.round_id == item.id, Submission.team_id == team_id, Submission.kind == "hidden",
+        Submission.status == "scored", Submission.hidden_set_id == item.hidden_set_id)
+        .order_by(Submission.created_at, Submission.id)))
+    if not scored:
+        return None
+    sign = 1 if higher else -1
+    candidates = [s for s in scored if s.selected]
+    if not candidates:
+        public = {s.id: session.scalar(select(Result.score).where(Result.submission_id == s.id,
+                                                                  Result.split == "public")) for s in scored}
+        candidates = [max(scored, key=lambda s: sign * public[s.id])]  # max keeps the earliest of equals
+    return max(candidates, key=lambda s: sign * _private(session, s.id).score)
+
+
+def _losses(row: Result) -> np.ndarray:
+    return np.frombuffer(row.item_scores, dtype="<f8")
+
+
+def _teams(session, *, challenge: Challenge, item: Round, baseline_team: str | None) -> list[Team]:
+    """Every team in the round: those with submissions in it, and those registered (approved)
+    before it stopped, who are counted as not having submitted. Not the baseline team."""
+    ids = set(session.scalars(select(Submission.team_id).where(Submission.round_id == item.id)))
+    ids |= set(session.scalars(select(Registration.team_id).where(
+        Registration.challenge_id == challenge.id, Registration.status == "approved",
+        Registration.created_at < stops_at(item))))
+    teams = session.scalars(select(Team).where(Team.id.in_(ids))).all()
+    return sorted((t for t in teams if t.name != baseline_team), key=lambda t: t.name)
+
+
+def _baseline(session, *, challenge: Challenge, item: Round, metric) -> tuple[dict | None, np.ndarray | None]:
+    kpi = challenge.rules["kpi"]
+    if kpi is None:
+        return None, None
+    if "score" in kpi["baseline"]:
+        return {"score": kpi["baseline"]["score"], "team": None, "submission": None}, None
+    name = kpi["baseline"]["team"]
+    team = session.scalar(select(Team).where(Team.name == name))
+    counted = _counted(session, item=item, team_id=team.id) if team else None
+    if counted is None:
+        return {"score": None, "team": name, "submission": None}, None
+    row = _private(session, counted.id)
+    return {"score": row.score, "team": name, "submission": counted.id}, _losses(row)
+
+
+def _team_evidence(session, *, item: Round, team: Team, baseline: dict | None, base_losses, metric) -> dict:
+    registration = session.get(Registration, (item.challenge_id, team.id))
+    entry = {"team": team.name, "submission": None, "score": None, "ci_low": None, "ci_high": None,
+             "factories": [[m.factory.name, repr(m.share)] for m in sorted(team.members, key=lambda m: m.factory.name)],
+             "misses_before": registration.kpi_misses if registration else 0, "vs_baseline": None}
+    counted = _counted(session, item=item, team_id=team.id)
+    if counted is None:
+        return entry
+    row = _private(session, counted.id)
+    entry.update(submission=counted.id, score=row.score, ci_low=row.ci_low, ci_high=row.ci_high)
+    losses = _losses(row)
+    if baseline is not None and baseline["score"] is not None:
+        reference = base_losses if base_losses is not None else np.full(len(losses), evaluators.loss_at_score(
+            metric, baseline["score"]))
+        entry["vs_baseline"] = evaluators.differences(reference - losses).as_dict()
+    entry["_losses"] = losses
+    return entry
+
+
+def _report(platform: Platform, session, *, challenge: Challenge, item: Round, now: datetime) -> dict:
+    metric = evaluators.get_metric(challenge.metric)
+    rounds = _rounds(session, challenge.id)
+    hidden = session.get(HiddenSet, item.hidden_set_id) if item.hidden_set_id else None
+    baseline, base_losses = _baseline(session, challenge=challenge, item=item, metric=metric)
+    teams = [_team_evidence(session, item=item, team=t, baseline=baseline, base_losses=base_losses, metric=metric)
+             for t in _teams(session, challenge=challenge, item=item,
+                             baseline_team=(baseline or {}).get("team"))]
+    losses = {t["team"]: t.pop("_losses", None) for t in teams}
+    evidence = {
+        "format": payout.FORMAT, "challenge": challenge.slug, "round": item.number, "name": item.name,
+        "opened_at": iso(opens_at(rounds, rounds.index(item))), "ends_at": iso(item.ends_at),
+        "stopped_at": iso(stops_at(item)), "closed_early": item.stopped_at is not None and item.stopped_at < item.ends_at,
+        "closed_at": iso(now), "metric": metric.name, "higher_is_better": metric.higher_is_better,
+        "hidden_set": hidden.id if hidden else None, "hidden_set_root": hidden.root if hidden else None,
+        "rules": challenge.rules, "pool": {"cents": item.pool_cents, "gpu_minutes": item.pool_gpu_minutes},
+        "baseline": baseline, "teams": teams, "pairs": [],
+    }
+    evidence["pairs"] = [{"better": a, "worse": b, "differences": evaluators.differences(
+        losses[b] - losses[a]).as_dict()} for a, b in payout.tie_pairs(evidence)]
+    return {**evidence, **payout.decide(evidence)}
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def _summary(rounds: list[Round], index: int, now: datetime) -> dict:
+    item = rounds[index]
+    opened = opens_at(rounds, index)
+    state = item.status
+    if state == "scheduled":
+        state = "open" if opened <= now < stops_at(item) else ("upcoming" if now < opened else "closing")
+    return {"number": item.number, "name": item.name, "status": state, "opens_at": iso(opened),
+            "ends_at": iso(item.ends_at), "closed_at": iso(item.closed_at),
+            "pool_cents": item.pool_cents, "pool_gpu_minutes": item.pool_gpu_minutes,
+            "paid_cents": item.report["totals"]["cents"] if item.report else None,
+            "paid_gpu_minutes": item.report["totals"]["gpu_minutes"] if item.report else None}
+
+
+def list_rounds(platform: Platform, *, slug: str) -> dict:
+    with platform.sessions() as session:
+        challenge = get_challenge(session, slug)
+        rounds = _rounds(session, challenge.id)
+        now = utcnow()
+        return {"challenge": slug, "rules": challenge.rules,
+                "rounds": [_summary(rounds, i, now) for i in range(len(rounds))]}
+
+
+def round_view(platform: Platform, *, slug: str, number: int) -> dict:
+    found = list_rounds(platform, slug=slug)
+    for item in found["rounds"]:
+        if item["number"] == number:
+            return {"challenge": slug, **item}
+    raise NotFound(f"{slug} has no round {number}")
+
+
+def get_report(platform: Platform, *, slug: str, number: int | None = None) -> dict:
+    """A closed round's report, as logged, with the log entry that signs it; the latest by default."""
+    with platform.sessions() as session:
+        challenge = get_challenge(session, slug)
+        closed = [r for r in _rounds(session, challenge.id) if r.status == "closed"]
+        if number is not None:
+            closed = [r for r in closed if r.number == number]
+        if not closed:
+            which = f"round {number} of {slug} has" if number is not None else f"no round of {slug} has"
+            raise NotFound(f"{which} not closed yet; its report is published when it closes")
+        item = closed[-1]
+        seq = item.log_seq
+    entry = publiclog.entries(platform, start=seq, limit=1)[0]
+    return {"report": entry["body"]["data"], "log_entry": {"seq": seq, "leaf_hash": entry["leaf_hash"],
+                                                           "signature": entry["signature"]}}
+
+
+def readmit(platform: Platform, *, organiser, slug: str, team: str) -> dict:
+    """An eliminated team may take part again; its count of missed KPIs starts afresh."""
+    with platform.transaction() as session:
+        challenge = _owned(session, organiser, slug)
+        found = session.scalar(select(Team).where(Team.name == team))
+        row = session.get(Registration, (challenge.id, found.id)) if found else None
+        if row is None or row.status != "eliminated":
+            raise Conflict(f"team {team!r} is not eliminated from {slug}")
+        row.status, row.kpi_misses, row.decided_at = "approved", 0, utcnow()
+        audit.record(session, actor=organiser, action="registration.readmit", target=f"challenge:{slug}",
+                     detail={"team": team})
+        return {"challenge": slug, "team": team, "status": row.status}
+
+
+CSV_COLUMNS = ("round", "position", "band", "team", "factory", "factory_share", "submission", "score",
+               "ci_low", "ci_high", "kpi", "p_value", "qualifies", "team_euros", "team_gpu_minutes",
+               "factory_euros", "factory_gpu_minutes", "misses", "eliminated")
+
+
+def euros(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def report_csv(report: dict) -> str:
+    """One line per team and factory (an alliance has several): euros to the cent, GPU-minutes."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in report["standings"]:
+        for f in s["factories"] or [{"factory": "", "share": "", "cents": 0, "gpu_minutes": 0}]:
+            writer.writerow([report["round"], s["position"], s["band"], s["team"], f["factory"], f["share"],
+                             s["submission"], s["score"], s["ci_low"], s["ci_high"], s["kpi"], s["p_value"],
+                             s["qualifies"], euros(s["cents"]), s["gpu_minutes"], euros(f["cents"]),
+                             f["gpu_minutes"], s["misses"], s["eliminated"]])
+    return out.getvalue()
