@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -215,3 +216,19 @@ class ArenaClient:
 
     def challenges(self) -> list[dict]:
         return self._request("GET", "/api/challenges")["challenges"]
+
+    # -- rounds -----------------------------------------------------------------------------------
+    def rounds(self, challenge: str) -> dict:
+        return self._request("GET", f"/api/challenges/{quote(challenge, safe='')}/rounds")
+
+    def rewards(self, challenge: str, number: int | None = None) -> dict:
+        params = {"round": number} if number is not None else {}
+        return self._request("GET", f"/api/challenges/{quote(challenge, safe='')}/rewards", params=params)
+
+    def close_round(self, challenge: str, *, early: bool = False) -> dict:
+        return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/rounds/close",
+                             json={"early": early})
+
+    def readmit(self, challenge: str, team: str) -> dict:
+        return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/teams/"
+                                     f"{quote(team, safe='')}/readmit")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from arena.cli import client_cmds, server_cmds
+from arena.cli import client_cmds, round_cmds, server_cmds
 
 HELP = """Arena: secret-benchmark competitions for AI Factories.
 
@@ -25,6 +25,10 @@ Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN)
   arena status SUBMISSION_ID        team or organiser: where a submission stands, why it failed
   arena logs SUBMISSION_ID          team: a sample run's log; organiser: any run's log
   arena leaderboard CHALLENGE       anyone: the public leaderboard
+  arena round list CHALLENGE        anyone: the rounds, their pools, and the reward rules
+  arena round close CHALLENGE       organiser: close the current round (--early before its end)
+  arena rewards CHALLENGE           anyone: a closed round's payout report (--round N, --csv F)
+  arena round readmit C TEAM        organiser: let an eliminated team take part again
   arena challenge add-version C DIR organiser: a new hidden-set version between rounds
   arena challenge reveal C --all    organiser: publish the hidden items with their salts
   arena verify-set FILE             anyone: check a reveal against the signed commitment
@@ -43,3 +47,4 @@ def main() -> None:
 
 server_cmds.register(main)
 client_cmds.register(main)
+round_cmds.register(main)

@@ -135,12 +135,54 @@ def _board_problems(document: dict) -> list[str]:
     return [f"the published leaderboard has {len(shown)} entries; the log implies {len(expected)}"]
 
 
+def _receipt_problems(report: dict, receipts: dict[str, dict]) -> list[str]:
+    """Each counted submission was received, from its team, inside the round's window."""
+    problems, name = [], f"round {report['round']}"
+    for standing in report["standings"]:
+        if not standing["submission"]:
+            continue
+        receipt = receipts.get(standing["submission"])
+        if receipt is None:
+            problems.append(f"{name}: {standing['team']}'s submission {standing['submission']} has no receipt in the log")
+        elif receipt["data"]["team"] != standing["team"] or receipt["data"].get("round") != report["round"] \
+                or not report["opened_at"] <= receipt["at"] <= report["stopped_at"]:
+            problems.append(f"{name}: {standing['team']}'s submission {standing['submission']} was not received "
+                            "from that team during the round")
+    return problems
+
+
+def round_reports(document: dict) -> list[dict]:
+    slug = document["challenge"]
+    return [e["body"]["data"] for e in document["entries"]
+            if e["body"].get("challenge") == slug and e["body"]["kind"] == "round.report"]
+
+
+def _round_problems(document: dict) -> list[str]:
+    """Every round report recomputes: its verdicts and amounts from its evidence and the rules
+    logged when the challenge opened, and its submissions from the receipts."""
+    from arena.services import payout
+
+    slug = document["challenge"]
+    mine = [e["body"] for e in document["entries"] if e["body"].get("challenge") == slug]
+    opening = next((b["data"] for b in mine if b["kind"] == "challenge.open"), {})
+    receipts = {b["data"]["submission"]: b for b in mine if b["kind"] == "submission.receipt"}
+    problems = []
+    for report in round_reports(document):
+        if report.get("rules") != opening.get("rules"):
+            problems.append(f"round {report.get('round')}: the report's rules are not those logged when "
+                            f"{slug} opened")
+        found = payout.problems(report)
+        problems += found or _receipt_problems(report, receipts)
+    return problems
+
+
 def verify_log_document(document: dict, *, public_key: str | None = None) -> list[str]:
     key = public_key or document["public_key"]
     problems = []
     if public_key and public_key != document.get("public_key"):
         problems.append("the export names another public key than the one you trust")
-    return problems + _entry_problems(document["entries"], key) + _head_problems(document, key) + _board_problems(document)
+    return (problems + _entry_problems(document["entries"], key) + _head_problems(document, key)
+            + _board_problems(document) + _round_problems(document))
 
 
 @click.command("verify")
@@ -149,15 +191,20 @@ def verify_log_document(document: dict, *, public_key: str | None = None) -> lis
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def verify_log(export_file: Path, public_key: str | None, as_json: bool) -> None:
     """Check a log export (`arena log export`) offline: every entry's signature and hash, the
-    chain, the signed tree head, and that the published leaderboard is exactly what the logged
-    results imply. Exits 0 when all holds, 1 naming each entry that broke."""
+    chain, the signed tree head, that the published leaderboard is exactly what the logged
+    results imply, and that every round's payout report recomputes: its KPI verdicts, rank bands,
+    awards and eliminations from its evidence and the rules logged when the challenge opened, its
+    submissions from their receipts. Exits 0 when all holds, 1 naming each thing that broke."""
     try:
         document = json.loads(export_file.read_text())
         problems = verify_log_document(document, public_key=public_key)
+        round_reports(document)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise click.ClickException(f"{export_file} is not an Arena log export") from None
     summary = {"ok": not problems, "challenge": document.get("challenge"),
-               "entries": len(document["entries"]), "problems": problems}
+               "entries": len(document["entries"]), "round_reports": len(round_reports(document)),
+               "problems": problems}
     report(summary, as_json=as_json, failed=str(summary["challenge"]),
            ok=f"{summary['entries']} log entries signed and chained; the tree head matches; "
-              f"the {summary['challenge']} leaderboard is exactly what the logged results imply")
+              f"the {summary['challenge']} leaderboard is exactly what the logged results imply; "
+              f"{summary['round_reports']} round report(s) recompute from their evidence and the rules")

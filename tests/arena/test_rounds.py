@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from arena.errors import BadRequest, Conflict, Forbidden
 from arena.models import Registration
-from arena.services import accounts, payout, rounds
+from arena.cli.verify import round_reports, verify_log_document
+from arena.services import accounts, payout, publiclog, rounds
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission, select_for_final
@@ -149,3 +151,122 @@ def test_two_rounds_with_a_tie_a_miss_and_an_elimination(world):
     with world.platform.sessions() as session:
         statuses = {r.team_id: r.status for r in session.scalars(select(Registration))}
     assert statuses[world.teams["Delta"].id] == "eliminated"
+    with pytest.raises(Forbidden, match="eliminated"):
+        world.submit("Delta", 5)
+    rounds.readmit(world.platform, organiser=world.organiser, slug="toy", team="Delta")
+    with pytest.raises(Conflict, match="not eliminated"):
+        rounds.readmit(world.platform, organiser=world.organiser, slug="toy", team="Delta")
+
+    document = publiclog.export(world.platform, challenge="toy")
+    assert verify_log_document(document) == []
+    assert [r["round"] for r in round_reports(document)] == [1, 2]
+
+
+def test_a_wrong_amount_or_verdict_in_a_report_is_found(world):
+    world.challenge()
+    world.team("Alpha", ["LUMI"])
+    world.team("Beta", ["MareNostrum"])
+    world.submit("Alpha", None)
+    world.submit("Beta", 10)
+    rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
+    report = rounds.get_report(world.platform, slug="toy")["report"]
+    assert payout.problems(report) == []
+    richer = copy.deepcopy(report)
+    richer["standings"][1]["cents"] += 100
+    assert any("Beta's published cents" in p for p in payout.problems(richer))
+    kinder = copy.deepcopy(report)
+    kinder["rules"]["kpi"]["alpha"] = 1e-9  # nobody would have qualified
+    assert any("qualifying order implies" in p for p in payout.problems(kinder))
+    forged = copy.deepcopy(report)  # evidence that Alpha was no better than the baseline
+    forged["teams"][0]["vs_baseline"] = {"values": [0.0], "counts": [280]}
+    assert any("qualifying order implies []" in p for p in payout.problems(forged))
+
+
+def test_no_round_open_refuses_hidden_runs_but_not_sample_runs(world):
+    now = utcnow()
+    world.challenge(rounds=[{"start": iso(now + timedelta(hours=1)), "end": iso(now + timedelta(hours=2))}])
+    world.team("Alpha", ["LUMI"])
+    with pytest.raises(Conflict, match="no round of toy is open now; Round 1 opens at"):
+        world.submit("Alpha", None)
+    path = world.tmp_path / "s.tar"
+    make_image_tarball(path, salt="s")
+    with path.open("rb") as stream:
+        image = receive_image(world.platform, stream=stream)
+    made = create_submission(world.platform, team_id=world.teams["Alpha"].id, slug="toy",
+                             image_digest=image.digest, kind="sample", actor=world.teams["Alpha"])
+    assert made["kind"] == "sample"
+
+
+def test_a_round_closes_itself_at_its_end_once_its_runs_are_done(world, platform):
+    world.challenge()
+    world.team("Alpha", ["LUMI"])
+    world.submit("Alpha", None)
+    assert rounds.finalize_due(platform) == []  # not ended yet
+    later = utcnow() + timedelta(hours=1, minutes=1)
+    assert rounds.finalize_due(platform, now=later) == [("toy", 1)]
+    listed = rounds.list_rounds(platform, slug="toy")["rounds"]
+    assert [r["status"] for r in listed] == ["closed", "upcoming"]  # round 2 opens at round 1's end
+    assert listed[0]["paid_cents"] == 1_000_000
+
+
+def test_a_baseline_team_and_selected_submissions(world):
+    world.challenge(kpi={"baseline": {"team": "Org Baseline"}, "alpha": 0.05})
+    world.team("Org Baseline", ["Organiser"])
+    world.team("Alpha", ["LUMI"])
+    world.submit("Org Baseline", 5)
+    best = world.submit("Alpha", None)
+    chosen = world.submit("Alpha", 10)
+    select_for_final(world.platform, principal=world.teams["Alpha"], submission_id=chosen, selected=True)
+    rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
+    report = rounds.get_report(world.platform, slug="toy")["report"]
+    assert report["baseline"]["team"] == "Org Baseline" and report["baseline"]["score"] == pytest.approx(0.8, abs=0.03)
+    assert [s["team"] for s in report["standings"]] == ["Alpha"]  # the baseline is not ranked
+    alpha = report["standings"][0]
+    assert alpha["submission"] == chosen != best and alpha["kpi"] == "met"
+    with pytest.raises(Conflict, match="stopped taking submissions"):
+        select_for_final(world.platform, principal=world.teams["Alpha"], submission_id=best, selected=True)
+
+
+def test_an_absent_baseline_pays_nothing_and_counts_no_miss(world):
+    world.challenge(kpi={"baseline": {"team": "Org Baseline"}, "eliminate_after": 1})
+    world.team("Alpha", ["LUMI"])
+    world.submit("Alpha", None)
+    rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
+    alpha = rounds.get_report(world.platform, slug="toy")["report"]["standings"][0]
+    assert (alpha["kpi"], alpha["cents"], alpha["misses"], alpha["eliminated"]) == ("no_baseline", 0, 0, False)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"rounds": []}, "rounds must list 1-100 rounds"),
+    ({"rounds": [{"end": "2030-01-01T00:00:00Z"}]}, "rounds[1] needs a start"),
+    ({"rounds": [{"start": date(2030, 1, 1), "end": "2030-02-01T00:00:00Z"}]}, "needs a time of day"),
+    ({"rounds": [{"start": "2030-01-01T00:00:00", "end": "2030-02-01T00:00:00Z"}]}, "needs a time zone"),
+    ({"rounds": [{"start": "2030-02-01T00:00:00Z", "end": "2030-01-01T00:00:00Z"}]}, "ends before it starts"),
+    ({"rounds": [{"start": "2030-01-01T00:00:00Z", "end": "2030-02-01T00:00:00Z"},
+                 {"start": "2030-01-15T00:00:00Z", "end": "2030-03-01T00:00:00Z"}]}, "overlaps the round before"),
+    ({"rounds": [{"start": "2020-01-01T00:00:00Z", "end": "2020-02-01T00:00:00Z"}]}, "ended at 2020-02-01"),
+    ({"rewards": {"rule": "lottery"}}, "rewards.rule must be one of"),
+    ({"rewards": {"rule": "rank_shares", "shares": [0.5, 0.3]}}, "add up to exactly 1"),
+    ({"rewards": {"rule": "rank_shares", "shares": [0.3, 0.7]}}, "must not grow with rank"),
+    ({"rewards": {"rule": "rank_shares", "shares": [1], "euros": 10.001}}, "whole number of cents"),
+    ({"rewards": {"rule": "rank_shares", "shares": [1], "gpu_hours": 0.001}}, "whole number of GPU-minutes"),
+    ({"rewards": {"rule": "winner_take_all", "euros": -5}}, "rewards.euros must be a number from 0"),
+    ({"rewards": {"rule": "proportional"}, "kpi": None}, "declare kpi.baseline"),
+    ({"kpi": {"baseline": {"score": 0.8, "team": "x"}}}, "exactly one of score"),
+    ({"kpi": {"baseline": {"score": 0.8}, "alpha": 0.7}}, "kpi.alpha must be"),
+    ({"kpi": {"baseline": {"score": 0.8}, "eliminate_after": 0}}, "kpi.eliminate_after must be"),
+    ({"kpi": {"baseline": {"score": 0.8}, "bonus": 1}}, "kpi has unknown key(s) bonus"),
+])
+def test_bad_rules_are_refused_with_a_clear_message(world, change, message):
+    with pytest.raises(BadRequest) as found:
+        world.challenge(**change)
+    assert message in str(found.value)
+    with pytest.raises(Exception, match="no challenge"):
+        rounds.list_rounds(world.platform, slug="toy")
+
+
+def test_a_fixed_baseline_is_refused_for_macro_f1(world, tmp_path):
+    bundle = make_bundle(tmp_path / "f1", n=10, metric="macro_f1",
+                         extra=rules(kpi={"baseline": {"score": 0.5}}))
+    with pytest.raises(BadRequest, match="declare a baseline team instead"):
+        create_challenge(world.platform, organiser_id=world.organiser.id, bundle_dir=bundle)

@@ -1,0 +1,133 @@
+"""`arena round` and `arena rewards`: the schedule, closing rounds, and the payout reports."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from arena.cli.client_cmds import _client, _emit, friendly, json_option
+from arena.client import ArenaClient, ClientError
+from arena.services.rounds import euros, report_csv
+
+
+@click.group("round")
+def round_group() -> None:
+    """Rounds: the schedule (anyone), closing a round and re-admitting a team (organisers)."""
+
+
+def _pool(cents: int, minutes: int) -> str:
+    return f"{euros(cents)} EUR and {minutes} GPU-minutes"
+
+
+@round_group.command("list")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@json_option
+@friendly
+def round_list(challenge_slug: str, as_json: bool) -> None:
+    """Show CHALLENGE's rounds (when each opens and ends, its state and pool) and its rules."""
+    found = ArenaClient(token="").rounds(challenge_slug)
+
+    def human(d: dict) -> str:
+        if not d["rules"]:
+            return f"{challenge_slug} has no rounds"
+        rules = d["rules"]
+        kpi = rules["kpi"]
+        lines = [f"rule: {rules['rewards']['rule']}"
+                 + (f" (shares {', '.join(rules['rewards']['shares'])})" if rules["rewards"]["shares"] else ""),
+                 "KPI: " + (f"beat {_baseline(kpi['baseline'])} with p < {kpi['alpha']:g}"
+                            + (f"; eliminated after {kpi['eliminate_after']} misses in a row"
+                               if kpi["eliminate_after"] else "") if kpi else "none: every ranked team qualifies")]
+        for r in d["rounds"]:
+            paid = f", paid {_pool(r['paid_cents'], r['paid_gpu_minutes'])}" if r["paid_cents"] is not None else ""
+            lines.append(f"{r['number']:>3}  {r['name']:<20} {r['status']:<9} {r['opens_at']} → {r['ends_at']}  "
+                         f"pool {_pool(r['pool_cents'], r['pool_gpu_minutes'])}{paid}")
+        return "\n".join(lines)
+
+    _emit(found, as_json, human)
+
+
+def _baseline(baseline: dict) -> str:
+    return f"the score {baseline['score']:g}" if "score" in baseline else f"team {baseline['team']}"
+
+
+@round_group.command("close")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.option("--early", is_flag=True, help="Close the round before its end time (the report records it).")
+@click.option("--wait", is_flag=True, help="Wait until the round's last runs have finished and it has closed.")
+@click.option("--timeout", default=3600, show_default=True, help="Seconds to wait with --wait.")
+@json_option
+@friendly
+def round_close(challenge_slug: str, early: bool, wait: bool, timeout: int, as_json: bool) -> None:
+    """Organiser: close CHALLENGE's current round.
+
+    A round closes by itself at its end time. Before then, closing needs --early. The round stops
+    taking submissions at once, and closes as soon as the runs it took have finished: then its
+    final ranking, KPI verdicts and awards are computed, signed and logged (`arena rewards`).
+    """
+    client = _client()
+    found = client.close_round(challenge_slug, early=early)
+    deadline = time.monotonic() + timeout
+    while wait and found["status"] != "closed":
+        if time.monotonic() > deadline:
+            raise ClientError(f"{found['name']} is still {found['status']} after {timeout} s")
+        time.sleep(2)
+        found = next(r for r in client.rounds(challenge_slug)["rounds"] if r["number"] == found["number"])
+    _emit(found, as_json, lambda r: f"{r['name']} of {challenge_slug}: {r['status']}"
+          + ("" if r["status"] == "closed" else " (it closes once its last runs have finished)"))
+
+
+@round_group.command("readmit")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.argument("team")
+@json_option
+@friendly
+def round_readmit(challenge_slug: str, team: str, as_json: bool) -> None:
+    """Organiser: let TEAM, eliminated for missing its KPI, take part in CHALLENGE again."""
+    found = _client().readmit(challenge_slug, team)
+    _emit(found, as_json, lambda d: f"{d['team']} may take part in {d['challenge']} again")
+
+
+@click.command("rewards")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.option("--round", "number", type=click.IntRange(1), help="The round; default the latest closed one.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the payout as CSV (a line per team and factory) to this file.")
+@json_option
+@friendly
+def rewards(challenge_slug: str, number: int | None, csv_file: Path | None, as_json: bool) -> None:
+    """Show a closed round's payout report: the final ranking on the private split, intervals,
+    KPI verdicts, and the awards per team and per factory, in euros and GPU-minutes.
+
+    The report is signed and in the public log; `arena log export` and `arena verify` recompute
+    every verdict and amount from it and the rules logged when the challenge opened.
+    """
+    found = ArenaClient(token="").rewards(challenge_slug, number)
+    report = found["report"]
+    if csv_file:
+        csv_file.write_text(report_csv(report))
+    _emit(found, as_json, lambda _: _human_report(report))
+
+
+def _human_report(report: dict) -> str:
+    lines = [f"{report['challenge']} — {report['name']} (round {report['round']}), closed {report['closed_at']}"
+             + (" early" if report["closed_early"] else ""),
+             f"rule {report['rules']['rewards']['rule']}; pool {_pool(report['pool']['cents'], report['pool']['gpu_minutes'])}",
+             f"{'pos':>4} {'band':>4}  {'team':<20} {'score':>8}  {'interval':<17} {'KPI':<13} {'EUR':>12} {'GPU-min':>8}"]
+    for s in report["standings"]:
+        interval = f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]" if s["ci_low"] is not None else ""
+        score = f"{s['score']:.4f}" if s["score"] is not None else "-"
+        flag = "  ELIMINATED" if s["eliminated"] else ""
+        lines.append(f"{s['position'] or '-':>4} {s['band'] or '-':>4}  {s['team']:<20} {score:>8}  {interval:<17} "
+                     f"{s['kpi']:<13} {euros(s['cents']):>12} {s['gpu_minutes']:>8}{flag}")
+        if len(s["factories"]) > 1:
+            for f in s["factories"]:
+                lines.append(f"{'':>31}{f['factory']} ({f['share']}): {euros(f['cents'])} EUR, {f['gpu_minutes']} GPU-min")
+    lines.append(f"paid {_pool(report['totals']['cents'], report['totals']['gpu_minutes'])}")
+    return "\n".join(lines)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(round_group)
+    group.add_command(rewards)
