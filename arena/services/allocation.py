@@ -2,9 +2,11 @@
 can recompute them from the public log. Amounts are whole units (euro cents, GPU-minutes),
 rounded by largest remainder so they always sum exactly to the pool.
 
-Rounding: when a pool cannot be split exactly, the leftover units go to the largest remainders,
-and among equal remainders to the team whose name sorts first. So teams that share a prize equally
-may differ by one unit at most (one cent, one GPU-minute), in a public, deterministic order.
+Rounding: when a pool cannot be split exactly, the leftover units go to the largest remainders;
+among equal remainders, to the better score, and among equal scores to the name that sorts first.
+So teams that share a prize equally may differ by one unit at most (one cent, one GPU-minute), in
+a public, deterministic order that follows the scores: swap two tied teams' results and their
+amounts swap too.
 """
 
 from __future__ import annotations
@@ -24,15 +26,17 @@ class Standing:
     improvement: float = 0.0  # over the baseline, in the metric's direction
 
 
-def largest_remainder(weights: dict[str, Fraction], total: int) -> dict[str, int]:
-    """Whole units proportional to `weights`, summing exactly to `total`."""
+def largest_remainder(weights: dict[str, Fraction], total: int, priority: list[str] | None = None) -> dict[str, int]:
+    """Whole units proportional to `weights`, summing exactly to `total`; equal remainders are
+    broken by `priority` (earlier first), or by name."""
     weight_sum = sum(weights.values())
     if total == 0 or weight_sum <= 0:
         return {team: 0 for team in weights}
     exact = {team: Fraction(total) * w / weight_sum for team, w in weights.items()}
     floors = {team: int(value) for team, value in exact.items()}
     leftover = total - sum(floors.values())
-    order = sorted(weights, key=lambda team: (-(exact[team] - floors[team]), team))
+    rank = {team: index for index, team in enumerate(priority or sorted(weights))}
+    order = sorted(weights, key=lambda team: (-(exact[team] - floors[team]), rank[team]))
     for team in order[:leftover]:
         floors[team] += 1
     return floors
@@ -89,7 +93,7 @@ def allocate(standings: list[Standing], *, rule: str, pool: int, higher_is_bette
         fractions += [Fraction(0)] * max(0, len(ordered) - len(fractions))
         key = (lambda s: s.rank_band) if rule == "rank_band_split" else (lambda s: s.score)
         weights = _by_positions(ordered, fractions, key)
-    amounts.update(largest_remainder(weights, pool))
+    amounts.update(largest_remainder(weights, pool, [s.team for s in ordered]))
     return amounts
 
 
