@@ -3,7 +3,7 @@
 from flask import Blueprint, Flask, current_app, render_template, request
 
 from arena.errors import UserFacingError
-from arena.services import accounts, challenges, leaderboard, submissions
+from arena.services import accounts, challenges, leaderboard, rounds, submissions
 
 bp = Blueprint("web", __name__)
 
@@ -21,7 +21,18 @@ def index():
 def challenge(slug: str):
     detail = challenges.describe_challenge(_platform(), slug=slug)
     board = leaderboard.leaderboard(_platform(), slug=slug)
-    return render_template("challenge.html", challenge=detail, board=board, whiskers=_whiskers(board))
+    schedule = rounds.list_rounds(_platform(), slug=slug)
+    return render_template("challenge.html", challenge=detail, board=board, whiskers=_whiskers(board),
+                           schedule=schedule, euros=rounds.euros)
+
+
+@bp.get("/challenges/<slug>/rounds/<int(max=2147483647):number>")
+def round_report(slug: str, number: int):
+    """A closed round's payout report: ranking, intervals, KPI verdicts, awards per factory."""
+    detail = challenges.describe_challenge(_platform(), slug=slug)
+    found = rounds.get_report(_platform(), slug=slug, number=number)
+    return render_template("round.html", challenge=detail, report=found["report"], entry=found["log_entry"],
+                           euros=rounds.euros)
 
 
 def _whiskers(board: dict) -> dict[str, dict]:

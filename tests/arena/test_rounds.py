@@ -270,3 +270,18 @@ def test_a_fixed_baseline_is_refused_for_macro_f1(world, tmp_path):
                          extra=rules(kpi={"baseline": {"score": 0.5}}))
     with pytest.raises(BadRequest, match="declare a baseline team instead"):
         create_challenge(world.platform, organiser_id=world.organiser.id, bundle_dir=bundle)
+
+
+def test_pages_show_the_rules_and_each_closed_round(world, client):
+    world.challenge()
+    world.team("Alpha", ["LUMI:0.6", "IT4LIA:0.4"])
+    world.submit("Alpha", None)
+    before = client.get("/challenges/toy").get_data(as_text=True)
+    assert "Rounds and rewards" in before and "rank_band_split" in before and "10000.00" in before
+    assert client.get("/challenges/toy/rounds/1").status_code == 404
+    rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
+    page = client.get("/challenges/toy/rounds/1").get_data(as_text=True)
+    assert "closed early by the organiser" in page and "IT4LIA (0.4): 4000.00 EUR" in page
+    csv_text = client.get("/api/challenges/toy/rewards.csv?round=1").get_data(as_text=True)
+    assert csv_text.splitlines()[0].startswith("round,position,band,team,factory")
+    assert len(csv_text.splitlines()) == 3  # one line per factory of the alliance
