@@ -6,6 +6,7 @@ baseline and Arena so that a noisy shared machine affects both alike.
 hidden_sets: see bench/hidden_set_bench.py (decryption against raw AES-GCM; peak memory).
 upload: see bench/upload_bench.py (1 GiB through the API against a plain copy; server memory).
 metrics: see bench/metrics_bench.py (score + 1,000-resample interval on 1M predictions vs scipy, sklearn).
+rounds: see bench/rounds_bench.py (a round's paired test from published differences vs index resampling).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -160,14 +161,14 @@ def print_upload(result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmarks", nargs="*", choices=["job_overhead", "hidden_sets", "upload", "metrics", []],
+    parser.add_argument("benchmarks", nargs="*", choices=["job_overhead", "hidden_sets", "upload", "metrics", "rounds", []],
                         default=[], help="which to run (default: all)")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--items", type=int, default=1000, help="items for job_overhead")
     parser.add_argument("--size-mib", type=int, default=1024, help="set size for hidden_sets")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
-    chosen = args.benchmarks or ["job_overhead", "hidden_sets", "upload", "metrics"]
+    chosen = args.benchmarks or ["job_overhead", "hidden_sets", "upload", "metrics", "rounds"]
     results: list[dict] = []
     if "job_overhead" in chosen:
         with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp:
@@ -194,6 +195,13 @@ def main() -> None:
         results += found
         if not args.json:
             print_metrics(found)
+    if "rounds" in chosen:
+        from bench.rounds_bench import bench_rounds, print_rounds
+
+        found = bench_rounds(min(args.repeats, 3))
+        results += found
+        if not args.json:
+            print_rounds(found)
     if args.json:
         print(json.dumps(results, indent=2))
 
