@@ -983,7 +983,7 @@ def _paths() -> dict[str, Any]:
                 "challenges",
                 "Approve or refuse a team's registration (the challenge's own organiser)",
                 {200: _json(_ref("Registration"), "the decided registration")},
-                (400, 404),
+                (400, 404, 409),
                 roles=("organiser",),
                 parameters=[SLUG, _path_param("team_id", {"type": "integer", "minimum": 0})],
                 body=_json_body(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from arena.errors import Forbidden, NotFound
+from arena.errors import Conflict, Forbidden, NotFound
 from arena.models import Registration, Team
 from arena.platform import Platform
 from arena.services import audit
@@ -62,6 +62,9 @@ def decide(platform: Platform, *, organiser, slug: str, team_id: int, approve: b
         row = session.get(Registration, (challenge.id, team_id))
         if row is None:
             raise NotFound(f"team {team_id} has not asked to take part in {slug}")
+        if row.status == "eliminated":
+            raise Conflict(f"team {team_id} was eliminated from {slug} for missing its KPI; re-admit it with "
+                           "`arena round readmit`, which also starts its count of misses afresh")
         row.status, row.decided_at = ("approved" if approve else "refused"), utcnow()
         audit.record(session, actor=organiser, action=f"registration.{row.status}",
                      target=f"challenge:{slug}", detail={"team_id": team_id})

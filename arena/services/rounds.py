@@ -320,8 +320,9 @@ def get_report(platform: Platform, *, slug: str, number: int | None = None) -> d
         if number is not None:
             closed = [r for r in closed if r.number == number]
         if not closed:
-            which = f"round {number} of {slug} has" if number is not None else f"no round of {slug} has"
-            raise NotFound(f"{which} not closed yet; its report is published when it closes")
+            which = f"round {number} of {slug} has not closed yet" if number is not None \
+                else f"no round of {slug} has closed yet"
+            raise NotFound(f"{which}; a round's report is published when it closes")
         item = closed[-1]
         seq = item.log_seq
     entry = publiclog.entries(platform, start=seq, limit=1)[0]

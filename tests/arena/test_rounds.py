@@ -12,7 +12,7 @@ from sqlalchemy import select
 from arena.errors import BadRequest, Conflict, Forbidden
 from arena.models import Registration
 from arena.cli.verify import round_reports, verify_log_document
-from arena.services import accounts, payout, publiclog, rounds
+from arena.services import accounts, payout, publiclog, registrations, rounds
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission, select_for_final
@@ -153,6 +153,9 @@ def test_two_rounds_with_a_tie_a_miss_and_an_elimination(world):
     assert statuses[world.teams["Delta"].id] == "eliminated"
     with pytest.raises(Forbidden, match="eliminated"):
         world.submit("Delta", 4)
+    with pytest.raises(Conflict, match="arena round readmit"):
+        registrations.decide(world.platform, organiser=world.organiser, slug="toy",
+                             team_id=world.teams["Delta"].id, approve=True)
     rounds.readmit(world.platform, organiser=world.organiser, slug="toy", team="Delta")
     with pytest.raises(Conflict, match="not eliminated"):
         rounds.readmit(world.platform, organiser=world.organiser, slug="toy", team="Delta")
@@ -278,7 +281,8 @@ def test_pages_show_the_rules_and_each_closed_round(world, client):
     world.submit("Alpha", None)
     before = client.get("/challenges/toy").get_data(as_text=True)
     assert "Rounds and rewards" in before and "rank_band_split" in before and "10000.00" in before
-    assert client.get("/challenges/toy/rounds/1").status_code == 404
+    missing = client.get("/api/challenges/toy/rewards")
+    assert missing.status_code == 404 and "no round of toy has closed yet" in missing.json["error"]["message"]
     rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
     page = client.get("/challenges/toy/rounds/1").get_data(as_text=True)
     assert "closed early by the organiser" in page and "IT4LIA (0.4): 4000.00 EUR" in page
