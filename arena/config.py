@@ -32,6 +32,7 @@ class Settings:
     max_bundle_bytes: int = 4 * 1024**3
     worker_poll_s: float = 1.0
     max_attempts: int = 3
+    team_max_running: int = 2  # a team's jobs running at once, on all workers together
     rate_limit_per_minute: int = 600  # per token and API process; 0 turns it off
     lease_s: float = 30.0  # a running job's lease; its worker renews it every third of this
     embedded_worker: bool = True
@@ -79,6 +80,7 @@ def load_settings(
         lease_s=float(env.get("ARENA_LEASE_SECONDS", "30")),
         rate_limit_per_minute=int(env.get("ARENA_RATE_LIMIT_PER_MINUTE", "600")),
         max_attempts=int(env.get("ARENA_MAX_ATTEMPTS", "3")),
+        team_max_running=int(env.get("ARENA_TEAM_MAX_RUNNING", "2")),
         worker_memory_mb=int(env.get("ARENA_WORKER_MEMORY_MB", "0")),
     )
     if overrides:

@@ -3,6 +3,7 @@ Alembic only (`upgrade`), on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from alembic import command
@@ -46,3 +47,14 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
+
+
+def advisory_lock(session, name: str) -> None:
+    """Serialise a critical section across processes until the transaction ends: a PostgreSQL
+    transaction-level advisory lock. SQLite needs none: it runs one writer at a time."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    key = int.from_bytes(hashlib.sha256(f"arena/{name}".encode()).digest()[:8], "big", signed=True)
+    session.execute(text("select pg_advisory_xact_lock(:key)"), {"key": key})

@@ -73,6 +73,30 @@ ensure_base_image() {
   say "base image $BASE_IMAGE built"
 }
 
+# PostgreSQL for production-mode tests: Debian's server, a role "arena" that may create the
+# databases the tests make, on 127.0.0.1:5432. ARENA_SETUP_SERVICES names what to set up.
+PG_URL=${ARENA_TEST_POSTGRES_URL:-postgresql+psycopg://arena:arena@127.0.0.1:5432/arena}
+
+pg() { runuser -u postgres -- psql -qtAX "$@"; }
+
+ensure_postgres() {
+  command -v pg_ctlcluster >/dev/null 2>&1 || { say "installing Debian's postgresql"; apt_install postgresql; }
+  need_root "starting PostgreSQL"
+  local version
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
+  if [ -z "$version" ]; then
+    version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+    pg_createcluster "$version" main >/dev/null
+  fi
+  pg_ctlcluster "$version" main start 2>/dev/null || true
+  for _ in $(seq 1 30); do pg -c "select 1" >/dev/null 2>&1 && break; sleep 1; done
+  pg -c "select 1" >/dev/null 2>&1 || die "PostgreSQL $version did not start; see /var/log/postgresql/"
+  [ "$(pg -c "select 1 from pg_roles where rolname = 'arena'")" = 1 ] || \
+    pg -c "create role arena login createdb password 'arena'"
+  [ "$(pg -c "select 1 from pg_database where datname = 'arena'")" = 1 ] || pg -c "create database arena owner arena"
+  say "PostgreSQL $version answers at $PG_URL"
+}
+
 build_examples() {
   say "building the example model images"
   "$VENV/bin/python" "$ROOT/examples/build_images.py" --base "$BASE_IMAGE"
@@ -82,4 +106,11 @@ ensure_docker
 ensure_venv
 ensure_base_image
 build_examples
+for service in ${ARENA_SETUP_SERVICES:-}; do
+  case "$service" in
+    postgres) ensure_postgres ;;
+    slurm) bash "$ROOT/scripts/slurm.sh" ;;
+    *) die "unknown service $service in ARENA_SETUP_SERVICES (known: postgres slurm)" ;;
+  esac
+done
 say "set-up complete"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Set up what the tests need (Docker engine, virtual environment, base and example images),
-# then run the whole test suite. Extra arguments go to pytest.
+# Set up what the tests need (Docker engine, virtual environment, base and example images,
+# PostgreSQL), then run the whole test suite on SQLite, and the service
+# and API tests once more on PostgreSQL. Extra arguments go to both pytest runs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-bash "$ROOT/scripts/setup.sh"
+ARENA_SETUP_SERVICES=${ARENA_SETUP_SERVICES-postgres} bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-exec "$ROOT/.venv/bin/python" -m pytest "$@"
+"$ROOT/.venv/bin/python" -m pytest "$@"
+echo "[arena tests] the service and API tests again, on PostgreSQL"
+ARENA_TEST_DATABASE=postgres exec "$ROOT/.venv/bin/python" -m pytest -q -m "not docker and not slurm" tests/arena "$@"

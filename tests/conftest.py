@@ -31,10 +31,62 @@ def fake_runner():
     return FakeRunner()
 
 
+# -- PostgreSQL ------------------------------------------------------------------------------------
+POSTGRES_URL = os.environ.get("ARENA_TEST_POSTGRES_URL", "postgresql+psycopg://arena:arena@127.0.0.1:5432/arena")
+
+
+def _postgres_problem() -> str | None:
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means: no usable server
+        return f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); run ARENA_SETUP_SERVICES=postgres scripts/setup.sh"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The server's URL. Under CI a missing server fails the test instead of skipping it."""
+    problem = _postgres_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return POSTGRES_URL
+
+
 @pytest.fixture
-def app(tmp_path, job_root, fake_runner):
+def postgres_database(postgres_server):
+    """A fresh, empty database on the test server; dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"arena_test_{secrets.token_hex(6)}"
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'create database "{name}"'))
+    yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(request, tmp_path) -> str:
+    """SQLite by default; a fresh PostgreSQL database with ARENA_TEST_DATABASE=postgres."""
+    if os.environ.get("ARENA_TEST_DATABASE") == "postgres":
+        return request.getfixturevalue("postgres_database")
+    return f"sqlite:///{tmp_path}/arena.db"
+
+
+@pytest.fixture
+def app(tmp_path, job_root, fake_runner, database_url):
     app = create_app({
-        "TESTING": True, "home": tmp_path / "home", "database_url": f"sqlite:///{tmp_path}/arena.db",
+        "TESTING": True, "home": tmp_path / "home", "database_url": database_url,
         "master_key_file": tmp_path / "home" / "master.key", "job_root": job_root,
         "scratch_dir": job_root.parent / f"{job_root.name}-scratch",
         "RUNNER": fake_runner,

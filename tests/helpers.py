@@ -78,8 +78,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_arena(home: Path, extra_env: dict | None = None) -> Iterator[dict]:
-    """`arena serve` as a real process on a free port; yields the environment to reach it."""
+def serve_arena(home: Path, extra_env: dict | None = None, serve_args: tuple[str, ...] = (),
+                workers: int = 0) -> Iterator[dict]:
+    """`arena serve` as a real process on a free port (with `serve_args`, and `workers` separate
+    `arena worker` processes); yields the environment to reach it."""
     port = free_port()
     tag = secrets.token_hex(4)
     env = {**os.environ, "ARENA_HOME": str(home), "ARENA_URL": f"http://127.0.0.1:{port}",
@@ -87,21 +89,24 @@ def serve_arena(home: Path, extra_env: dict | None = None) -> Iterator[dict]:
     env.pop("ARENA_TOKEN", None)
     env.update(extra_env or {})
     log = (home / "serve.log").open("w")
-    process = subprocess.Popen([ARENA, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+    process = subprocess.Popen([ARENA, "serve", "--port", str(port), *serve_args], env=env, stdout=log, stderr=log)
+    others = [subprocess.Popen([ARENA, "worker"], env=env, stdout=log, stderr=log) for _ in range(workers)]
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 if requests.get(f"{env['ARENA_URL']}/api/health", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or its workers still booting
                 time.sleep(0.2)
         else:
             pytest.fail("arena serve did not answer: " + (home / "serve.log").read_text())
         yield env
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        for running in [process, *others]:
+            running.terminate()
+        for running in [process, *others]:
+            running.wait(timeout=30)
         log.close()
         shutil.rmtree(env["ARENA_JOB_ROOT"], ignore_errors=True)
         shutil.rmtree(env["ARENA_SCRATCH_DIR"], ignore_errors=True)

@@ -44,11 +44,17 @@ def _stop_on_sigterm() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-worker", is_flag=True, help="Serve only; run evaluations with `arena worker`.")
-def serve(host: str, port: int, no_worker: bool) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Production mode when above 1: the API under gunicorn with this many processes, "
+                   "and no evaluation worker (run `arena worker` processes beside it).")
+def serve(host: str, port: int, no_worker: bool, workers: int) -> None:
     """Serve the API and the public pages, with an evaluation worker in the same process.
 
     Data lives under ARENA_HOME (default ./var): the SQLite database, the encrypted hidden sets,
     uploaded images and, on first start, a development master key. Stop with Ctrl-C.
+
+    Production: set ARENA_DATABASE_URL to PostgreSQL, serve with --workers N (gunicorn), and run
+    `arena worker` processes, on this machine or others sharing ARENA_HOME's blob folder.
     """
     from werkzeug.serving import make_server
 
@@ -57,6 +63,8 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     from arena.worker import Worker
 
     configure_logging()
+    if workers > 1:
+        _gunicorn(host, port, workers)
     try:
         app = create_app()
     except HiddenSetError as exc:
@@ -81,6 +89,25 @@ def serve(host: str, port: int, no_worker: bool) -> None:
     finally:
         stop.set()
         server.server_close()
+
+
+def _gunicorn(host: str, port: int, workers: int) -> None:
+    """Migrate once, then replace this process with gunicorn serving arena.wsgi:app."""
+    import os
+
+    if not _has_module("gunicorn"):
+        raise click.ClickException("--workers needs gunicorn: pip install 'arena[production]'")
+    _platform().engine.dispose()  # runs the migrations once, before the workers start
+    click.echo(f"Arena is serving at http://{host}:{port} with {workers} gunicorn workers "
+               "(evaluations: run `arena worker`)", err=True)
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+                              f"{host}:{port}", "--access-logfile", "-", "--timeout", "600", "arena.wsgi:app"])
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
 
 
 @click.command()

@@ -28,7 +28,7 @@ from sqlalchemy.exc import OperationalError
 import evaluators
 from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
 from arena.platform import Platform
-from arena.services import publiclog
+from arena.services import publiclog, queue
 from arena.services.images import image_path
 from arena.timeutil import utcnow
 from cryptography.hazmat.primitives import hashes
@@ -96,7 +96,6 @@ def limits_from(given: dict) -> Limits:
 
 
 # -- claiming ---------------------------------------------------------------------------------------
-CLAIM_WINDOW = 50
 
 
 def _fits_anything(_limits: Limits) -> bool:
@@ -105,21 +104,13 @@ def _fits_anything(_limits: Limits) -> bool:
 
 def claim_next_job(platform: Platform, *, worker: str,
                    fits: Callable[[Limits], bool] = _fits_anything) -> Ticket | None:
-    """Take the oldest queued job whose limits `fits` the worker's free capacity, with a lease.
-
-    None when there is none that fits (or another worker won the race for it).
-    """
+    """Take the next queued job, in the fair queue's order (arena/services/queue.py), whose limits
+    `fits` the worker's free capacity, with a lease. None when none may start now."""
     try:
         with platform.transaction() as session:
-            candidates = session.execute(
-                select(Job.id, Challenge.limits).join(Submission, Job.submission_id == Submission.id)
-                .join(Challenge, Submission.challenge_id == Challenge.id)
-                .where(Job.status == "queued").order_by(Job.created_at).limit(CLAIM_WINDOW)
-            ).all()
-            for job_id, limits in candidates:
-                if fits(limits_from(limits)):
-                    return _take(platform, session, job_id, worker)
-            return None
+            job_id = queue.pick(session, fits=lambda limits: fits(limits_from(limits)),
+                                team_cap=platform.settings.team_max_running)
+            return _take(platform, session, job_id, worker) if job_id else None
     except OperationalError:
         log.info("job claim collided with another writer; trying again later")
         return None

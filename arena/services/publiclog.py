@@ -11,6 +11,7 @@ import json
 
 from sqlalchemy import func, select
 
+from arena.db import advisory_lock
 from arena.models import LogEntry
 from arena.platform import Platform
 from arena.timeutil import iso, utcnow
@@ -23,7 +24,8 @@ GENESIS = "0" * 64
 
 def append(platform: Platform, session, *, kind: str, challenge: str | None, data: dict) -> dict:
     """Add an entry; returns it as published (body, signature). Concurrent appends serialise on
-    the sequence number's primary key: the loser's transaction fails and is retried by its caller."""
+    the log's advisory lock (PostgreSQL) or the single writer (SQLite), so no two get one number."""
+    advisory_lock(session, "log")
     last = session.scalars(select(LogEntry).order_by(LogEntry.seq.desc()).limit(1)).first()
     body = {"seq": (last.seq + 1) if last else 0, "kind": kind, "challenge": challenge,
             "at": iso(utcnow()), "prev": last.leaf_hash if last else GENESIS, "data": data}
