@@ -33,6 +33,17 @@ class Settings:
     worker_poll_s: float = 1.0
     max_attempts: int = 3
     team_max_running: int = 2  # a team's jobs running at once, on all workers together
+    # Where evaluations run: "local" (this machine's engine) or "slurm" (batch jobs on GPU nodes).
+    executor: str = "local"
+    node_url: str = "http://127.0.0.1:8000"  # how GPU nodes reach this platform's API
+    slurm_partition: str | None = None
+    slurm_account: str | None = None
+    slurm_margin_s: int = 120  # on top of a challenge's time limit: staging, image load, upload
+    slurm_max_jobs: int = 100  # Slurm jobs in flight at once, from this dispatcher
+    slurm_poll_s: float = 5.0
+    slurm_node_command: str = ""  # how a node starts `arena node-run`; default: this arena
+    slurm_sbatch: str = "sbatch"
+    slurm_log_dir: str = "/tmp"  # on the nodes: node-run's own messages (never a container's)
     rate_limit_per_minute: int = 600  # per token and API process; 0 turns it off
     lease_s: float = 30.0  # a running job's lease; its worker renews it every third of this
     embedded_worker: bool = True
@@ -81,6 +92,16 @@ def load_settings(
         rate_limit_per_minute=int(env.get("ARENA_RATE_LIMIT_PER_MINUTE", "600")),
         max_attempts=int(env.get("ARENA_MAX_ATTEMPTS", "3")),
         team_max_running=int(env.get("ARENA_TEAM_MAX_RUNNING", "2")),
+        executor=env.get("ARENA_EXECUTOR", "local"),
+        node_url=env.get("ARENA_NODE_URL", DEFAULT_URL).rstrip("/"),
+        slurm_partition=env.get("ARENA_SLURM_PARTITION") or None,
+        slurm_account=env.get("ARENA_SLURM_ACCOUNT") or None,
+        slurm_margin_s=int(env.get("ARENA_SLURM_MARGIN_SECONDS", "120")),
+        slurm_max_jobs=int(env.get("ARENA_SLURM_MAX_JOBS", "100")),
+        slurm_poll_s=float(env.get("ARENA_SLURM_POLL_SECONDS", "5")),
+        slurm_node_command=env.get("ARENA_SLURM_NODE_COMMAND", ""),
+        slurm_sbatch=env.get("ARENA_SLURM_SBATCH", "sbatch"),
+        slurm_log_dir=env.get("ARENA_SLURM_LOG_DIR", "/tmp"),
         worker_memory_mb=int(env.get("ARENA_WORKER_MEMORY_MB", "0")),
     )
     if overrides:

@@ -172,6 +172,9 @@ class Job(Base):
     log: Mapped[bytes | None] = mapped_column(LargeBinary)
     exit_code: Mapped[int | None] = mapped_column(Integer)
     duration_s: Mapped[float | None] = mapped_column(Float)
+    # Where it ran: "local" (a worker's own engine) or "slurm" (a batch job on a GPU node).
+    executor: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
+    external_id: Mapped[str | None] = mapped_column(String(40))  # the Slurm job id
 
 
 class Result(Base):
@@ -255,6 +258,18 @@ class Round(Base):
     hidden_set_id: Mapped[str | None] = mapped_column(ForeignKey("hidden_sets.id"))
     report: Mapped[dict | None] = mapped_column(JSON)
     log_seq: Mapped[int | None] = mapped_column(Integer)
+
+
+class NodeCredential(Base):
+    """A bearer credential for one job on one GPU node, stored as its SHA-256: valid only for
+    that job, only while it runs, and never after its result is in (or its Slurm job ended)."""
+
+    __tablename__ = "node_credentials"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class LogEntry(Base):

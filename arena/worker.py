@@ -78,8 +78,15 @@ class Worker:
         self.capacity = capacity or machine_capacity(platform)
         self._finished = threading.Event()
 
+    @property
+    def on_slurm(self) -> bool:
+        return self.platform.settings.executor == "slurm"
+
     def start_up(self) -> None:
         """Clean what a crashed run left: expired leases, job folders, containers."""
+        if self.on_slurm:  # this machine runs no containers: the nodes do
+            evaluation.recover_expired_jobs(self.platform)
+            return
         evaluation.sweep(self.platform)
 
     def run_once(self) -> bool:
@@ -89,6 +96,8 @@ class Worker:
 
     def drain(self) -> int:
         """Run jobs one after another until the queue is empty; returns how many ran."""
+        if self.on_slurm:
+            return self._drain_slurm()
         count = 0
         while self.run_once():
             count += 1
@@ -110,9 +119,49 @@ class Worker:
             self.capacity.take(ticket.limits)
         return ticket
 
+    def _drain_slurm(self) -> int:
+        """Hand every queued job to Slurm and follow them until none is queued or in flight."""
+        from sqlalchemy import func, select
+
+        from arena.models import Job
+        from arena.slurm import SlurmExecutor
+
+        executor, dispatched = SlurmExecutor(self.platform, name=self.name), 0
+        while True:
+            evaluation.recover_expired_jobs(self.platform)
+            while executor.dispatch_one():
+                dispatched += 1
+            executor.follow()
+            with self.platform.sessions() as session:
+                left = session.scalar(select(func.count(Job.id)).where(Job.status.in_(("queued", "running"))))
+            if not left:
+                break
+            time.sleep(self.platform.settings.slurm_poll_s)
+        rounds.finalize_due(self.platform)
+        return dispatched
+
+    def _dispatch_forever(self, stop: threading.Event) -> None:
+        from arena.slurm import SlurmExecutor
+
+        executor = SlurmExecutor(self.platform, name=self.name)
+        log.info("worker %s started: dispatching to Slurm (at most %d jobs in flight)", self.name,
+                 self.platform.settings.slurm_max_jobs)
+        while not stop.is_set():
+            try:
+                evaluation.recover_expired_jobs(self.platform)
+                rounds.finalize_due(self.platform)
+                executor.step()
+            except Exception:
+                log.exception("dispatcher loop error; continuing")
+            stop.wait(self.platform.settings.slurm_poll_s)
+        log.info("worker %s stopped", self.name)
+
     def run_forever(self, stop: threading.Event) -> None:
-        """Keep claiming jobs that fit the free capacity and run them side by side."""
+        """Keep claiming jobs that fit the free capacity and run them side by side (or, with the
+        Slurm executor, hand them to Slurm and follow them)."""
         self.start_up()
+        if self.on_slurm:
+            return self._dispatch_forever(stop)
         log.info("worker %s started (capacity: %.1f CPUs, %d MiB, %d GPUs)", self.name,
                  self.capacity.cpus, self.capacity.memory_mb, self.capacity.gpus)
         slots = max(1, int(self.capacity.cpus * 10))

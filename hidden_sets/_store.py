@@ -96,6 +96,12 @@ class HiddenSetStore:
         if pending:
             yield pending
 
+    def iter_plaintext(self, *, set_id: str, role: str, data_key: DataKey) -> Iterator[bytes]:
+        """Yield the plaintext of one file segment by segment (1 MiB), decrypted in memory only;
+        a tampered segment raises before anything after it is yielded."""
+        with self.path(set_id, role).open("rb") as src:
+            yield from self._segments(src, set_id, role, data_key)
+
     def _segments(self, src, set_id: str, role: str, data_key: DataKey) -> Iterator[bytes]:
         return decrypt_segments(
             src, data_key=data_key.key, key_id=data_key.id, role=role, set_id=set_id

@@ -57,6 +57,9 @@ class RunOutcome:
 
 
 class Runner(Protocol):
+    def has_image(self, image_id: str) -> bool:
+        """Whether `image_id` is loaded already (so its tarball need not be fetched)."""
+
     def ensure_image(self, *, image_id: str, tarball: Path) -> None:
         """Make `image_id` available to run, loading it from `tarball` if needed."""
 

@@ -54,6 +54,15 @@ class DockerRunner:
         return self._client
 
     # -- images -------------------------------------------------------------------------------
+    def has_image(self, image_id: str) -> bool:
+        try:
+            self.client.images.get(image_id)
+            return True
+        except DockerImageNotFound:
+            return False
+        except DockerException as exc:
+            raise SandboxError(f"the Docker engine failed to look up an image: {exc}") from None
+
     def ensure_image(self, *, image_id: str, tarball: Path) -> None:
         try:
             self.client.images.get(image_id)

@@ -26,6 +26,9 @@ class FakeRunner:
         self.runs: list[RunSpec] = []
         self.images: set[str] = set()
 
+    def has_image(self, image_id: str) -> bool:
+        return image_id in self.images
+
     def ensure_image(self, *, image_id: str, tarball: Path) -> None:
         self.images.add(image_id)
 

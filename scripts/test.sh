@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Set up what the tests need (Docker engine, virtual environment, base and example images,
-# PostgreSQL), then run the whole test suite on SQLite, and the service
+# PostgreSQL, a one-node Slurm cluster), then run the whole test suite on SQLite, and the service
 # and API tests once more on PostgreSQL. Extra arguments go to both pytest runs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ARENA_SETUP_SERVICES=${ARENA_SETUP_SERVICES-postgres} bash "$ROOT/scripts/setup.sh"
+ARENA_SETUP_SERVICES=${ARENA_SETUP_SERVICES-postgres slurm} bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 "$ROOT/.venv/bin/python" -m pytest "$@"
 echo "[arena tests] the service and API tests again, on PostgreSQL"

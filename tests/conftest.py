@@ -144,3 +144,26 @@ def docker_engine():
     import docker
 
     return docker.from_env()
+
+
+# -- Slurm -------------------------------------------------------------------------------------------
+def _slurm_problem() -> str | None:
+    import subprocess
+
+    try:
+        state = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"no Slurm here ({type(exc).__name__}); run scripts/slurm.sh"
+    if not any(s.startswith(("idle", "mixed", "allocated")) for s in state.split()):
+        return f"the Slurm node is not up ({state.strip() or 'no node'}); run scripts/slurm.sh"
+    return None
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """The one-node Slurm cluster of scripts/slurm.sh. Under CI a missing one fails the test."""
+    problem = _slurm_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)

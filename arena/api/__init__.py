@@ -2,9 +2,9 @@
 
 from flask import Flask
 
-from arena.api import challenges, log, meta, openapi, rounds, submissions, teams, uploads
+from arena.api import challenges, log, meta, node, openapi, rounds, submissions, teams, uploads
 
 
 def init_app(app: Flask) -> None:
-    for module in (meta, challenges, rounds, submissions, teams, uploads, log, openapi):
+    for module in (meta, challenges, rounds, submissions, teams, uploads, log, node, openapi):
         app.register_blueprint(module.bp)

@@ -413,10 +413,19 @@ def _schemas() -> dict[str, Schema]:
                 "error": _nullable(STRING),
                 "exit_code": _nullable(INTEGER),
                 "duration_s": _nullable(NUMBER),
+                "executor": {"type": "string", "enum": ["local", "slurm"]},
+                "external_id": {"type": ["string", "null"], "description": "the Slurm job id"},
                 "started_at": _nullable(TIMESTAMP),
                 "finished_at": _nullable(TIMESTAMP),
             }
         ),
+        "NodeJob": _obj({
+            "job": STRING, "kind": {"type": "string", "enum": ["hidden", "sample"]}, "image_id": STRING,
+            "image_digest": STRING, "challenge": STRING, "metric": STRING,
+            "limits": _obj({"time_limit_seconds": NUMBER, "memory_mb": INTEGER, "cpus": NUMBER,
+                            "pids": INTEGER, "gpus": INTEGER}),
+        }),
+        "NodeResultAccepted": _obj({"job": STRING, "recorded": BOOLEAN}),
         "LogEntry": _obj(
             {
                 "body": _obj(
@@ -617,6 +626,15 @@ def _path_param(name: str, schema: Schema | None = None, description: str = "") 
 
 
 SLUG = {**_path_param("slug", description="the challenge's slug"), "example": "gpu-faults"}
+def _node_op(op_id: str, summary: str, ok: dict, errors: tuple[int, ...] = (401,), body: dict | None = None) -> dict:
+    """An operation for `arena node-run`: the bearer is a one-job node credential, not a token."""
+    op = _op(op_id, "nodes", summary, ok, errors, parameters=[_path_param("job_id", description="job- and 16 hex digits")],
+             body=body)
+    op["security"] = [{"nodeCredential": []}]
+    op["x-arena-roles"] = ["node"]
+    return op
+
+
 ROUND_PARAM = {"name": "round", "in": "query", "required": False,
                        "description": "the round's number; default the latest closed round",
                        "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
@@ -816,6 +834,31 @@ def _paths() -> dict[str, Any]:
                 (404,),
                 parameters=[SLUG],
             ),
+        },
+        "/api/node/jobs/{job_id}": {
+            "get": _node_op("nodeJob", "The job's spec (its node credential only)",
+                            {200: _json(_ref("NodeJob"), "the spec")}),
+        },
+        "/api/node/jobs/{job_id}/image": {
+            "get": _node_op("nodeImage", "The submission's image tarball",
+                            {200: {"description": "a `docker save` tarball",
+                                   "content": {"application/x-tar": {"schema": BINARY}}}}),
+        },
+        "/api/node/jobs/{job_id}/inputs": {
+            "get": _node_op("nodeInputs", "The job's inputs, decrypted as they stream",
+                            {200: {"description": "inputs.jsonl",
+                                   "content": {"application/jsonl": {"schema": STRING}}}}),
+        },
+        "/api/node/jobs/{job_id}/result": {
+            "post": _node_op("nodeResult", "The container's outcome and predictions, scored centrally",
+                             {200: _json(_ref("NodeResultAccepted"), "scored and recorded")}, (400, 401, 413),
+                             body={"required": True, "content": {"multipart/form-data": {"schema": {
+                                 "type": "object", "properties": {
+                                     "verdict": {"type": "string", "enum": ["exited", "timeout", "out_of_memory"]},
+                                     "exit_code": STRING, "duration_s": STRING,
+                                     "output_too_large": {"type": "string", "enum": ["true", "false"]},
+                                     "predictions": BINARY, "log": BINARY},
+                                 "required": ["verdict"]}}}}),
         },
         "/api/challenges/{slug}/rounds": {
             "get": _op("listRounds", "rounds", "The rounds, their state and pools, and the rules",
@@ -1216,7 +1259,7 @@ def build_spec() -> dict:
         },
         "tags": [
             {"name": name}
-            for name in ("meta", "tokens", "challenges", "submissions", "teams", "uploads")
+            for name in ("meta", "tokens", "challenges", "rounds", "submissions", "teams", "uploads", "nodes")
         ],
         "paths": _paths(),
         "components": {
@@ -1227,7 +1270,12 @@ def build_spec() -> dict:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "an organiser or team token (arena_...)",
-                }
+                },
+                "nodeCredential": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a GPU node's credential for one job (arena_node_...), in its batch script",
+                },
             },
         },
     }

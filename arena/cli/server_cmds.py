@@ -221,5 +221,7 @@ def _run(action):
 
 
 def register(group: click.Group) -> None:
-    for command in (serve, worker, admin, db, keys):
+    from arena.cli.node_cmds import node_run
+
+    for command in (serve, worker, admin, db, keys, node_run):
         group.add_command(command)

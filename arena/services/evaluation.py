@@ -119,8 +119,6 @@ def claim_next_job(platform: Platform, *, worker: str,
 def _take(platform: Platform, session, job_id: str, worker: str) -> Ticket | None:
     job = session.get(Job, job_id)
     submission = session.get(Submission, job.submission_id)
-    challenge = session.get(Challenge, submission.challenge_id)
-    limits = limits_from(challenge.limits)
     now = utcnow()
     lease = now + timedelta(seconds=platform.settings.lease_s)
     taken = session.execute(
@@ -130,11 +128,17 @@ def _take(platform: Platform, session, job_id: str, worker: str) -> Ticket | Non
     if taken != 1:
         return None
     submission.status, submission.updated_at = "running", now
+    return ticket_for(session, job, worker=worker)
+
+
+def ticket_for(session, job: Job, *, worker: str) -> Ticket:
+    submission = session.get(Submission, job.submission_id)
+    challenge = session.get(Challenge, submission.challenge_id)
     image = session.get(Image, submission.image_digest)
     return Ticket(
-        job_id=job_id, submission_id=submission.id, attempt=job.attempt, worker=worker,
+        job_id=job.id, submission_id=submission.id, attempt=job.attempt, worker=worker,
         image_id=image.image_id, image_digest=image.digest, challenge=challenge.slug,
-        metric=challenge.metric, limits=limits,
+        metric=challenge.metric, limits=limits_from(challenge.limits),
         hidden_set=session.get(HiddenSet, submission.hidden_set_id), kind=submission.kind,
         public_fraction=challenge.public_fraction,
     )
@@ -155,7 +159,7 @@ def _make_folder(platform: Platform, ticket: Ticket) -> JobFolder:
                             use_tmpfs=settings.job_tmpfs)
 
 
-def _open_key(platform: Platform, hidden: HiddenSet) -> DataKey:
+def open_key(platform: Platform, hidden: HiddenSet) -> DataKey:
     return platform.hidden_sets.open_data_key(
         key_id=hidden.data_key_id, master_key_id=hidden.master_key_id, wrapped=hidden.wrapped_key
     )
@@ -283,7 +287,7 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
     folder = None
     try:
         folder = _make_folder(platform, ticket)
-        key = _open_key(platform, ticket.hidden_set)
+        key = open_key(platform, ticket.hidden_set)
         _stage_inputs(platform, ticket, folder, key)
         tarball = image_path(platform, ticket.image_digest)
         platform.runner.ensure_image(image_id=ticket.image_id, tarball=tarball)
@@ -299,6 +303,33 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
     except (SandboxError, HiddenSetError, OSError) as exc:
         log.error("job %s (attempt %d) hit an infrastructure failure: %s",
                   ticket.job_id, ticket.attempt, exc)
+        return Verdict("retry", reason="infrastructure", detail=str(exc)[:300])
+    finally:
+        if folder is not None:
+            folder.wipe()
+
+
+def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, output_too_large: bool,
+                  save_predictions: Callable[[Path], None]) -> Verdict:
+    """Score what a GPU node sent back (its container's outcome and predictions) here, where the
+    labels are: the same checks and scoring as a local run. The predictions go to a job folder in
+    memory, wiped afterwards."""
+    folder = None
+    try:
+        folder = JobFolder.create(root=platform.settings.job_root, job_id=ticket.job_id,
+                                  size_bytes=platform.settings.max_predictions_bytes + 2**20,
+                                  use_tmpfs=platform.settings.job_tmpfs)
+        save_predictions(folder.output / "predictions.jsonl")
+        key = open_key(platform, ticket.hidden_set)
+        max_output = platform.settings.max_predictions_bytes
+        if output_too_large:
+            verdict = Verdict("failed", reason="output_too_large", outcome=outcome,
+                              detail=f"the container wrote more than {max_output // 1024**2} MiB to /output")
+        else:
+            verdict = _failure(outcome, folder, max_output) or _score(platform, ticket, folder, key, outcome)
+        return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome))
+    except (SandboxError, HiddenSetError, OSError) as exc:
+        log.error("job %s: could not score what its node sent: %s", ticket.job_id, exc)
         return Verdict("retry", reason="infrastructure", detail=str(exc)[:300])
     finally:
         if folder is not None:

@@ -181,6 +181,7 @@ def _attempts(session, submission_id: str) -> list[dict]:
     jobs = session.scalars(select(Job).where(Job.submission_id == submission_id).order_by(Job.attempt))
     return [{"job": j.id, "attempt": j.attempt, "status": j.status, "outcome": j.outcome,
              "error": j.error, "exit_code": j.exit_code, "duration_s": j.duration_s,
+             "executor": j.executor, "external_id": j.external_id,
              "started_at": iso(j.started_at), "finished_at": iso(j.finished_at)} for j in jobs]
 
 

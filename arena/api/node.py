@@ -1,0 +1,56 @@
+"""The API a GPU node uses for the one job it runs (`arena node-run`), with that job's credential."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request, send_file
+
+from arena.api._auth import bearer_token, platform
+from arena.errors import BadRequest
+from arena.services import nodes
+
+bp = Blueprint("api_node", __name__, url_prefix="/api/node/jobs")
+MAX_LOG_TAIL = 64 * 1024
+
+
+def _ticket(job_id: str):
+    return nodes.ticket(platform(), token=bearer_token(), job_id=job_id)
+
+
+@bp.get("/<job_id>")
+def spec(job_id: str):
+    return nodes.spec(_ticket(job_id))
+
+
+@bp.get("/<job_id>/image")
+def image(job_id: str):
+    """The submission's `docker save` tarball."""
+    return send_file(nodes.image_file(platform(), _ticket(job_id)), mimetype="application/x-tar")
+
+
+@bp.get("/<job_id>/inputs")
+def inputs(job_id: str):
+    """The job's inputs.jsonl, decrypted as it streams."""
+    ticket = _ticket(job_id)
+    return Response(nodes.input_lines(platform(), ticket), mimetype="application/jsonl",
+                    headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/<job_id>/result")
+def result(job_id: str):
+    """Multipart: verdict, exit_code, duration_s, output_too_large; files predictions (optional)
+    and log (the container's output tail)."""
+    ticket = _ticket(job_id)
+    request.max_content_length = platform().settings.max_predictions_bytes + 2 * MAX_LOG_TAIL
+    outcome, too_large = nodes.outcome_from(request.form)
+    unknown = set(request.files) - {"predictions", "log"}
+    if unknown:
+        raise BadRequest(f"unexpected file(s) {', '.join(sorted(unknown))}; send predictions and log")
+    log_tail = request.files["log"].read(MAX_LOG_TAIL) if "log" in request.files else b""
+    uploaded = request.files.get("predictions")
+
+    def save(target):
+        if uploaded is not None:
+            uploaded.save(target)
+
+    return nodes.finish(platform(), ticket, outcome=outcome, output_too_large=too_large, log_tail=log_tail,
+                        save_predictions=save)

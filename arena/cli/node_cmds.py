@@ -1,0 +1,147 @@
+"""`arena node-run`: one evaluation job on a GPU node, started by a Slurm batch script.
+
+It reads ARENA_NODE_URL, ARENA_NODE_JOB and ARENA_NODE_TOKEN (the job's own credential) from the
+environment; fetches the job's spec, image and inputs; runs the container in the same sandbox as a
+local worker, with the GPUs Slurm gave the job; posts the outcome and predictions back; and wipes
+the job's memory folder. It prints only its own steps, never what the container printed (that goes
+to the platform, sealed for organisers on hidden data). It never sees a label or a key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import requests
+
+log = logging.getLogger("arena.node")
+CHUNK = 1024 * 1024
+MAX_PREDICTIONS = 512 * 1024**2
+
+
+class NodeClient:
+    def __init__(self, url: str, job_id: str, token: str) -> None:
+        self.base = f"{url.rstrip('/')}/api/node/jobs/{job_id}"
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def _get(self, path: str = "", *, stream: bool = False) -> requests.Response:
+        for attempt in range(5):
+            try:
+                response = self.http.get(self.base + path, stream=stream, timeout=(10, 600))
+            except requests.RequestException as exc:
+                if attempt == 4:
+                    raise click.ClickException(f"cannot reach the platform: {type(exc).__name__}") from None
+                time.sleep(2 ** attempt)
+                continue
+            if response.status_code != 200:
+                raise click.ClickException(f"the platform refused GET {path or '/'}: {response.status_code} "
+                                           f"{_message(response)}")
+            return response
+        raise AssertionError("unreachable")
+
+    def spec(self) -> dict:
+        return self._get().json()
+
+    def download(self, path: str, target: Path) -> None:
+        with self._get(path, stream=True) as response, target.open("wb") as out:
+            for chunk in response.iter_content(CHUNK):
+                out.write(chunk)
+
+    def send(self, fields: dict, files: dict) -> dict:
+        response = self.http.post(self.base + "/result", data=fields, files=files, timeout=(10, 600))
+        if response.status_code != 200:
+            raise click.ClickException(f"the platform refused the result: {response.status_code} {_message(response)}")
+        return response.json()
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        return response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return response.reason
+
+
+def _gpus() -> list[str]:
+    given = os.environ.get("SLURM_JOB_GPUS") or os.environ.get("CUDA_VISIBLE_DEVICES") or ""
+    return [g.strip() for g in given.split(",") if g.strip()]
+
+
+def _predictions(output: Path) -> tuple[Path | None, bool]:
+    """The predictions file if it is a regular file of a sane size; whether /output is too large."""
+    total = sum(p.lstat().st_size for p in output.rglob("*") if p.is_file() and not p.is_symlink())
+    path = output / "predictions.jsonl"
+    regular = path.is_file() and not path.is_symlink()
+    return (path if regular else None), total > MAX_PREDICTIONS
+
+
+def run_job(client: NodeClient, *, job_root: Path, runner, use_tmpfs: bool) -> dict:
+    from sandbox import JobFolder, Limits, RunSpec
+
+    spec = client.spec()
+    limits = spec["limits"]
+    log.info("job %s: %s run for %s", spec["job"], spec["kind"], spec["challenge"])
+    if not runner.has_image(spec["image_id"]):
+        with tempfile.TemporaryDirectory(prefix="arena-image-") as tmp:
+            tarball = Path(tmp) / "image.tar"
+            client.download("/image", tarball)
+            runner.ensure_image(image_id=spec["image_id"], tarball=tarball)
+    folder = JobFolder.create(root=job_root, job_id=spec["job"], size_bytes=2 * MAX_PREDICTIONS, use_tmpfs=use_tmpfs)
+    try:
+        client.download("/inputs", folder.input / "inputs.jsonl")
+        with (folder.input / "inputs.jsonl").open("rb") as staged:
+            n_items = sum(1 for line in staged if line.strip())
+        (folder.input / "task.json").write_text(json.dumps(
+            {"protocol": 1, "challenge": spec["challenge"], "metric": spec["metric"], "n_items": n_items}))
+        for name in ("inputs.jsonl", "task.json"):
+            os.chmod(folder.input / name, 0o644)
+        outcome = runner.run(RunSpec(
+            job_id=spec["job"], image_id=spec["image_id"], input_dir=folder.input, output_dir=folder.output,
+            limits=Limits(time_limit_s=float(limits["time_limit_seconds"]), memory_mb=int(limits["memory_mb"]),
+                          cpus=float(limits["cpus"]), pids=int(limits["pids"]), gpus=int(limits["gpus"])),
+            environment={"ARENA_INPUT_DIR": "/input", "ARENA_OUTPUT_DIR": "/output"}))
+        predictions, too_large = _predictions(folder.output)
+        fields = {"verdict": outcome.verdict, "exit_code": "" if outcome.exit_code is None else str(outcome.exit_code),
+                  "duration_s": f"{outcome.duration_s:.3f}", "output_too_large": "true" if too_large else "false"}
+        files = {"log": ("log", outcome.log_tail)}
+        handle = predictions.open("rb") if predictions and not too_large else None
+        try:
+            if handle:
+                files["predictions"] = ("predictions.jsonl", handle)
+            answer = client.send(fields, files)
+        finally:
+            if handle:
+                handle.close()
+        log.info("job %s: %s, sent (%s)", spec["job"], outcome.verdict,
+                 "recorded" if answer.get("recorded") else "not recorded: the job was taken back")
+        return answer
+    finally:
+        folder.wipe()
+
+
+@click.command("node-run")
+def node_run() -> None:
+    """On a GPU node, inside a Slurm job: run one Arena evaluation job (started by Arena's batch
+    script; reads ARENA_NODE_URL, ARENA_NODE_JOB and ARENA_NODE_TOKEN)."""
+    from sandbox import GpuAllocator, make_runner
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    missing = [name for name in ("ARENA_NODE_URL", "ARENA_NODE_JOB", "ARENA_NODE_TOKEN") if not os.environ.get(name)]
+    if missing:
+        raise click.ClickException(f"node-run is started by Arena's Slurm batch script; {', '.join(missing)} unset")
+
+    def stop(_signum, _frame):  # scancel, preemption: unwind, so the container and folder go
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, stop)
+    client = NodeClient(os.environ["ARENA_NODE_URL"], os.environ["ARENA_NODE_JOB"], os.environ["ARENA_NODE_TOKEN"])
+    runner = make_runner("docker", instance="node", gpus=GpuAllocator(_gpus()))
+    root = Path(os.environ.get("ARENA_NODE_JOB_ROOT", "/dev/shm/arena-node"))
+    run_job(client, job_root=root, runner=runner, use_tmpfs=os.geteuid() == 0)

@@ -1,0 +1,121 @@
+"""What a GPU node may do for the one job it runs, with that job's credential: read the job's
+spec, fetch its image and its inputs (decrypted for this job, streamed, never stored here), and
+send back the container's outcome and predictions, which are scored here, where the labels are.
+
+A node credential is valid for one job only, until the first of: its result is in, the Slurm job
+ended (the dispatcher revokes it), or its expiry (the job's time limit plus the margin, plus the
+time Slurm may keep it waiting). It never opens anything of another job, and never a label or a
+key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from arena.errors import BadRequest, Unauthorized
+from arena.models import Job, NodeCredential
+from arena.platform import Platform
+from arena.services import evaluation
+from arena.services.images import image_path
+from arena.timeutil import utcnow
+from sandbox import RunOutcome
+
+TOKEN_PREFIX = "arena_node_"
+MAX_QUEUE_WAIT = timedelta(days=7)  # how long a credential may wait for Slurm to start its job
+INVALID = ("this node credential is not valid: it is for another job, has expired, or its job "
+           "has ended (a credential serves one run of one job, once)")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(session, *, job_id: str, lifetime: timedelta) -> str:
+    """A new credential for `job_id`; only its hash is kept."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(NodeCredential(token_hash=_hash(token), job_id=job_id, created_at=now,
+                               expires_at=now + MAX_QUEUE_WAIT + lifetime))
+    return token
+
+
+def revoke(session, *, job_id: str) -> None:
+    session.execute(update(NodeCredential).where(NodeCredential.job_id == job_id,
+                                                 NodeCredential.revoked_at.is_(None)).values(revoked_at=utcnow()))
+
+
+def ticket(platform: Platform, *, token: str | None, job_id: str) -> evaluation.Ticket:
+    """The job this credential may serve, still running; Unauthorized otherwise."""
+    if not token or not token.startswith(TOKEN_PREFIX):
+        raise Unauthorized("a node needs its job's credential: 'Authorization: Bearer arena_node_…'")
+    with platform.sessions() as session:
+        row = session.get(NodeCredential, _hash(token))
+        job = session.get(Job, job_id)
+        if (row is None or row.job_id != job_id or row.revoked_at is not None or row.expires_at <= utcnow()
+                or job is None or job.status != "running"):
+            raise Unauthorized(INVALID)
+        return evaluation.ticket_for(session, job, worker=job.worker)
+
+
+def spec(ticket: evaluation.Ticket) -> dict:
+    limits = ticket.limits
+    return {"job": ticket.job_id, "kind": ticket.kind, "image_id": ticket.image_id,
+            "image_digest": ticket.image_digest, "challenge": ticket.challenge, "metric": ticket.metric,
+            "limits": {"time_limit_seconds": limits.time_limit_s, "memory_mb": limits.memory_mb,
+                       "cpus": limits.cpus, "pids": limits.pids, "gpus": limits.gpus}}
+
+
+def image_file(platform: Platform, ticket: evaluation.Ticket) -> Path:
+    return image_path(platform, ticket.image_digest)
+
+
+def input_lines(platform: Platform, ticket: evaluation.Ticket) -> Iterator[bytes]:
+    """The job's inputs, decrypted segment by segment as they are sent: never written here."""
+    if ticket.on_sample:
+        with evaluation.sample_file(platform, ticket, "inputs.jsonl").open("rb") as handle:
+            yield from handle
+        return
+    key = evaluation.open_key(platform, ticket.hidden_set)
+    yield from platform.hidden_sets.iter_plaintext(set_id=ticket.hidden_set.id, role="inputs", data_key=key)
+
+
+VERDICTS = ("exited", "timeout", "out_of_memory")
+
+
+def outcome_from(form) -> tuple[RunOutcome, bool]:
+    """The container's outcome as the node reports it (form fields), checked."""
+    verdict = form.get("verdict")
+    if verdict not in VERDICTS:
+        raise BadRequest(f"verdict must be one of {', '.join(VERDICTS)}")
+    try:
+        exit_code = int(form["exit_code"]) if form.get("exit_code") not in (None, "") else None
+        duration = float(form.get("duration_s", "0"))
+    except ValueError:
+        raise BadRequest("exit_code must be a whole number and duration_s a number") from None
+    if not 0 <= duration < 10**7 or (exit_code is not None and not -(2**31) <= exit_code < 2**31):
+        raise BadRequest("exit_code or duration_s is out of range")
+    return RunOutcome(verdict, exit_code, duration), form.get("output_too_large") == "true"
+
+
+def finish(platform: Platform, ticket: evaluation.Ticket, *, outcome: RunOutcome, output_too_large: bool,
+           log_tail: bytes, save_predictions) -> dict:
+    """Score and record what the node sent, then revoke the credential: it is used once."""
+    outcome = RunOutcome(outcome.verdict, outcome.exit_code, outcome.duration_s, log_tail)
+    verdict = evaluation.finish_remote(platform, ticket, outcome=outcome, output_too_large=output_too_large,
+                                       save_predictions=save_predictions)
+    recorded = evaluation.record(platform, ticket, verdict)
+    with platform.transaction() as session:
+        revoke(session, job_id=ticket.job_id)
+    return {"job": ticket.job_id, "recorded": recorded}
+
+
+def live_credentials(platform: Platform, *, job_id: str) -> int:
+    with platform.sessions() as session:
+        return len(session.scalars(select(NodeCredential.token_hash).where(
+            NodeCredential.job_id == job_id, NodeCredential.revoked_at.is_(None))).all())

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# A one-node Slurm cluster on this machine, for the Slurm executor's tests and benchmark:
+# Debian's slurm-wlm and munge, slurmctld and slurmd started by hand (no systemd needed).
+# Safe to run again: does only what is missing. Needs root.
+set -euo pipefail
+
+say() { printf '\033[1m[arena slurm]\033[0m %s\n' "$*"; }
+die() { printf '[arena slurm] error: %s\n' "$*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root"
+
+LOG_DIR=${ARENA_SETUP_LOG_DIR:-/var/log}
+NODE=$(hostname -s)
+CONF=/etc/slurm/slurm.conf
+
+if ! command -v slurmctld >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then
+  say "installing Debian's slurm-wlm and munge"
+  [ -n "${ARENA_APT_UPDATED:-}" ] || DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+fi
+
+if [ ! -s /etc/munge/munge.key ]; then mungekey --create >/dev/null 2>&1 || mungekey -c; fi
+chown munge:munge /etc/munge/munge.key && chmod 0400 /etc/munge/munge.key
+mkdir -p /run/munge && chown munge:munge /run/munge
+if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+  say "starting munged"
+  runuser -u munge -- munged --force >/dev/null 2>&1 || munged --force
+  for _ in $(seq 1 20); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+
+CPUS=$(nproc)
+MEM=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
+mkdir -p /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+cat > "$CONF.new" <<CONF
+# Written by Arena's scripts/slurm.sh: a one-node cluster for tests.
+ClusterName=arena-test
+SlurmctldHost=$NODE
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPidFile=/run/slurmctld.pid
+SlurmdPidFile=/run/slurmd.pid
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+SchedulerType=sched/backfill
+MpiDefault=none
+ReturnToService=2
+SlurmdTimeout=60
+MinJobAge=600
+KillWait=5
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+NodeName=$NODE CPUs=$CPUS RealMemory=$MEM State=UNKNOWN
+PartitionName=arena Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
+CONF
+if ! cmp -s "$CONF.new" "$CONF" 2>/dev/null; then
+  mv "$CONF.new" "$CONF"
+  pkill -x slurmctld 2>/dev/null || true
+  pkill -x slurmd 2>/dev/null || true
+  sleep 1
+else
+  rm -f "$CONF.new"
+fi
+
+pgrep -x slurmctld >/dev/null || { say "starting slurmctld"; slurmctld >>"$LOG_DIR/arena-slurmctld.out" 2>&1; }
+pgrep -x slurmd >/dev/null || { say "starting slurmd"; slurmd >>"$LOG_DIR/arena-slurmd.out" 2>&1; }
+for _ in $(seq 1 60); do
+  state=$(sinfo -h -n "$NODE" -o %T 2>/dev/null || true)
+  case "$state" in idle*|mixed*|allocated*) say "Slurm node $NODE is $state (partition arena)"; exit 0 ;; esac
+  case "$state" in down*|drain*) scontrol update NodeName="$NODE" State=RESUME >/dev/null 2>&1 || true ;; esac
+  sleep 1
+done
+die "the Slurm node did not come up; see /var/log/slurm/"
