@@ -80,12 +80,12 @@ PG_URL=${ARENA_TEST_POSTGRES_URL:-postgresql+psycopg://arena:arena@127.0.0.1:543
 pg() { runuser -u postgres -- psql -qtAX "$@"; }
 
 ensure_postgres() {
-  command -v pg_ctlcluster >/dev/null 2>&1 || { say "installing Debian's postgresql"; apt_install postgresql; }
+  compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || { say "installing Debian's postgresql"; apt_install postgresql; }
   need_root "starting PostgreSQL"
   local version
   version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
   if [ -z "$version" ]; then
-    version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+    version=$(ls /usr/lib/postgresql/*/bin/postgres | sed 's|/usr/lib/postgresql/||; s|/.*||' | sort -V | tail -1)
     pg_createcluster "$version" main >/dev/null
   fi
   pg_ctlcluster "$version" main start 2>/dev/null || true
