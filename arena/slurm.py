@@ -174,9 +174,11 @@ class SlurmExecutor:
         try:
             external = self.cli.submit(request)
         except SlurmError as exc:
+            # Stop this pass: a misconfigured partition or account must not burn through the
+            # whole queue in one poll (each failure uses up one of a job's attempts).
             log.error("job %s: sbatch failed: %s", ticket.job_id, exc)
             self._give_back(ticket.job_id, f"sbatch failed: {exc}"[:300])
-            return True
+            return False
         with self.platform.transaction() as session:
             session.get(Job, ticket.job_id).external_id = external
         log.info("job %s: Slurm job %s (submission %s, attempt %d)", ticket.job_id, external,
@@ -214,7 +216,7 @@ class SlurmExecutor:
         """The platform's failure: revoke the credential, re-queue the job (or fail it after the
         last attempt, never against the team's quota)."""
         with self.platform.transaction() as session:
-            job = session.get(Job, job_id)
+            job = session.get(Job, job_id, with_for_update=True)  # not at the same time as its result
             nodes.revoke(session, job_id=job_id)
             if job.status != "running":
                 return 0  # its result came in meanwhile

@@ -18,7 +18,7 @@ def _ticket(job_id: str):
 
 @bp.get("/<job_id>")
 def spec(job_id: str):
-    return nodes.spec(_ticket(job_id))
+    return nodes.spec(platform(), _ticket(job_id))
 
 
 @bp.get("/<job_id>/image")

@@ -421,6 +421,7 @@ def _schemas() -> dict[str, Schema]:
         ),
         "NodeJob": _obj({
             "job": STRING, "kind": {"type": "string", "enum": ["hidden", "sample"]}, "image_id": STRING,
+            "max_output_bytes": INTEGER, "runtime": _nullable(STRING),
             "image_digest": STRING, "challenge": STRING, "metric": STRING,
             "limits": _obj({"time_limit_seconds": NUMBER, "memory_mb": INTEGER, "cpus": NUMBER,
                             "pids": INTEGER, "gpus": INTEGER}),

@@ -23,7 +23,6 @@ import requests
 
 log = logging.getLogger("arena.node")
 CHUNK = 1024 * 1024
-MAX_PREDICTIONS = 512 * 1024**2
 
 
 class NodeClient:
@@ -74,18 +73,20 @@ def _gpus() -> list[str]:
     return [g.strip() for g in given.split(",") if g.strip()]
 
 
-def _predictions(output: Path) -> tuple[Path | None, bool]:
-    """The predictions file if it is a regular file of a sane size; whether /output is too large."""
+def _predictions(output: Path, limit: int) -> tuple[Path | None, bool]:
+    """The predictions file if it is a regular file; whether /output holds more than `limit`
+    bytes (the platform's cap, as a local run checks it)."""
     total = sum(p.lstat().st_size for p in output.rglob("*") if p.is_file() and not p.is_symlink())
     path = output / "predictions.jsonl"
     regular = path.is_file() and not path.is_symlink()
-    return (path if regular else None), total > MAX_PREDICTIONS
+    return (path if regular else None), total > limit
 
 
-def run_job(client: NodeClient, *, job_root: Path, runner, use_tmpfs: bool) -> dict:
+def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) -> dict:
     from sandbox import JobFolder, Limits, RunSpec
 
     spec = client.spec()
+    runner = runner_for(spec.get("runtime"))
     limits = spec["limits"]
     log.info("job %s: %s run for %s", spec["job"], spec["kind"], spec["challenge"])
     if not runner.has_image(spec["image_id"]):
@@ -93,7 +94,8 @@ def run_job(client: NodeClient, *, job_root: Path, runner, use_tmpfs: bool) -> d
             tarball = Path(tmp) / "image.tar"
             client.download("/image", tarball)
             runner.ensure_image(image_id=spec["image_id"], tarball=tarball)
-    folder = JobFolder.create(root=job_root, job_id=spec["job"], size_bytes=2 * MAX_PREDICTIONS, use_tmpfs=use_tmpfs)
+    folder = JobFolder.create(root=job_root, job_id=spec["job"], size_bytes=2 * int(spec["max_output_bytes"]) + 2**30,
+                              use_tmpfs=use_tmpfs)
     try:
         client.download("/inputs", folder.input / "inputs.jsonl")
         with (folder.input / "inputs.jsonl").open("rb") as staged:
@@ -107,7 +109,7 @@ def run_job(client: NodeClient, *, job_root: Path, runner, use_tmpfs: bool) -> d
             limits=Limits(time_limit_s=float(limits["time_limit_seconds"]), memory_mb=int(limits["memory_mb"]),
                           cpus=float(limits["cpus"]), pids=int(limits["pids"]), gpus=int(limits["gpus"])),
             environment={"ARENA_INPUT_DIR": "/input", "ARENA_OUTPUT_DIR": "/output"}))
-        predictions, too_large = _predictions(folder.output)
+        predictions, too_large = _predictions(folder.output, int(spec["max_output_bytes"]))
         fields = {"verdict": outcome.verdict, "exit_code": "" if outcome.exit_code is None else str(outcome.exit_code),
                   "duration_s": f"{outcome.duration_s:.3f}", "output_too_large": "true" if too_large else "false"}
         files = {"log": ("log", outcome.log_tail)}
@@ -142,6 +144,6 @@ def node_run() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     client = NodeClient(os.environ["ARENA_NODE_URL"], os.environ["ARENA_NODE_JOB"], os.environ["ARENA_NODE_TOKEN"])
-    runner = make_runner("docker", instance="node", gpus=GpuAllocator(_gpus()))
     root = Path(os.environ.get("ARENA_NODE_JOB_ROOT", "/dev/shm/arena-node"))
-    run_job(client, job_root=root, runner=runner, use_tmpfs=os.geteuid() == 0)
+    run_job(client, job_root=root, runner_for=lambda runtime: make_runner(
+        "docker", instance="node", runtime=runtime, gpus=GpuAllocator(_gpus())), use_tmpfs=os.geteuid() == 0)

@@ -375,7 +375,7 @@ def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
     """Store the verdict if this worker still holds the job's lease; returns whether it did."""
     now = utcnow()
     with platform.transaction() as session:
-        job = session.get(Job, ticket.job_id)
+        job = session.get(Job, ticket.job_id, with_for_update=True)  # one verdict, even racing a give-back
         if job.status != "running" or job.worker != ticket.worker:
             log.warning("job %s was taken from this worker; its verdict is dropped", job.id)
             return False

@@ -63,9 +63,11 @@ def ticket(platform: Platform, *, token: str | None, job_id: str) -> evaluation.
         return evaluation.ticket_for(session, job, worker=job.worker)
 
 
-def spec(ticket: evaluation.Ticket) -> dict:
+def spec(platform: Platform, ticket: evaluation.Ticket) -> dict:
+    """What node-run needs: the image, the limits, the platform's output cap and the OCI runtime."""
     limits = ticket.limits
     return {"job": ticket.job_id, "kind": ticket.kind, "image_id": ticket.image_id,
+            "max_output_bytes": platform.settings.max_predictions_bytes, "runtime": platform.settings.docker_runtime,
             "image_digest": ticket.image_digest, "challenge": ticket.challenge, "metric": ticket.metric,
             "limits": {"time_limit_seconds": limits.time_limit_s, "memory_mb": limits.memory_mb,
                        "cpus": limits.cpus, "pids": limits.pids, "gpus": limits.gpus}}

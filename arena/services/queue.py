@@ -7,8 +7,10 @@
   workers together; its other jobs wait even when workers are free, so a burst from one team cannot
   fill the machines.
 - **Fair order between teams.** Among the jobs that may start, the one whose team has the fewest
-  jobs running goes first; among equals, the team that started a job longest ago (round robin);
-  then the oldest job. A team that submits 50 jobs at once waits behind a team that submits one.
+  jobs running goes first; among equals, the job that has waited longest. A team that submits a
+  burst gets one job running, then waits behind every team that has none running.
+  Each claim looks at every team's oldest few queued jobs, so a burst of any size from one team
+  never hides another team's jobs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy import func, select
 from arena.db import advisory_lock
 from arena.models import Challenge, Job, Submission
 
-WINDOW = 200  # queued jobs considered per claim: the oldest ones
+HEADS = 3  # of each team's queued jobs, the oldest few are considered (if the first does not fit)
 
 
 def _running(session) -> dict[int, int]:
@@ -30,33 +32,28 @@ def _running(session) -> dict[int, int]:
         .where(Job.status == "running").group_by(Submission.team_id)).all())
 
 
-def _last_started(session, teams: set[int]) -> dict[int, datetime]:
-    if not teams:
-        return {}
-    return dict(session.execute(
-        select(Submission.team_id, func.max(Job.started_at)).join(Submission, Job.submission_id == Submission.id)
-        .where(Submission.team_id.in_(teams)).group_by(Submission.team_id)).all())
-
-
-def order(candidates: list[tuple[str, int, datetime, dict]], running: dict[int, int],
-          last_started: dict[int, datetime | None]) -> list[tuple[str, int, datetime, dict]]:
-    """Candidates (job id, team id, created at, limits) in the order they should start."""
-    never = datetime.min
-    return sorted(candidates, key=lambda c: (running.get(c[1], 0), last_started.get(c[1]) or never, c[2], c[0]))
+def order(candidates: list[tuple[str, int, datetime, dict]], running: dict[int, int]) -> list[tuple[str, int, datetime, dict]]:
+    """Candidates (job id, team id, created at, limits) in the order they should start: the teams
+    with the fewest jobs running first; among them, the job that has waited longest."""
+    return sorted(candidates, key=lambda c: (running.get(c[1], 0), c[2], c[0]))
 
 
 def pick(session, *, fits: Callable[[dict], bool], team_cap: int) -> str | None:
     """The id of the job to take now, locked for this transaction; None when none may start."""
     advisory_lock(session, "claim")
-    candidates = session.execute(
-        select(Job.id, Submission.team_id, Job.created_at, Challenge.limits)
-        .join(Submission, Job.submission_id == Submission.id).join(Challenge, Submission.challenge_id == Challenge.id)
-        .where(Job.status == "queued").order_by(Job.created_at).limit(WINDOW)).all()
+    place = func.row_number().over(partition_by=Submission.team_id, order_by=(Job.created_at, Job.id)).label("place")
+    queued = (select(Job.id.label("job_id"), Submission.team_id.label("team_id"), Job.created_at.label("created_at"),
+                     Challenge.limits.label("limits"), place)
+              .join(Submission, Job.submission_id == Submission.id).join(Challenge, Submission.challenge_id == Challenge.id)
+              .where(Job.status == "queued").subquery())
+    # Each team's oldest few, not the oldest jobs overall: a burst of thousands from one team
+    # must not hide every other team's jobs from the claim.
+    candidates = session.execute(select(queued.c.job_id, queued.c.team_id, queued.c.created_at, queued.c.limits)
+                                 .where(queued.c.place <= HEADS)).all()
     if not candidates:
         return None
     running = _running(session)
-    last = _last_started(session, {c[1] for c in candidates})
-    for job_id, team_id, _created, limits in order([tuple(c) for c in candidates], running, last):
+    for job_id, team_id, _created, limits in order([tuple(c) for c in candidates], running):
         if running.get(team_id, 0) >= team_cap or not fits(limits):
             continue
         locked = session.scalar(select(Job.id).where(Job.id == job_id, Job.status == "queued")

@@ -23,12 +23,11 @@ from sandbox import FakeRunner
 T0 = datetime(2026, 1, 1)
 
 
-def test_the_team_with_fewest_running_then_longest_waiting_goes_first():
-    candidates = [("a1", 1, T0, {}), ("a2", 1, T0.replace(second=1), {}), ("b1", 2, T0.replace(second=2), {}),
-                  ("c1", 3, T0.replace(second=3), {})]
-    running = {1: 1}
-    last = {1: T0, 2: T0.replace(minute=5), 3: None}
-    assert [c[0] for c in queue.order(candidates, running, last)] == ["c1", "b1", "a1", "a2"]
+def test_the_team_with_fewest_running_then_the_longest_waiting_job_goes_first():
+    candidates = [("a1", 1, T0, {}), ("a2", 1, T0.replace(second=1), {}), ("b1", 2, T0.replace(second=3), {}),
+                  ("c1", 3, T0.replace(second=2), {})]
+    assert [c[0] for c in queue.order(candidates, {1: 1})] == ["c1", "b1", "a1", "a2"]
+    assert [c[0] for c in queue.order(candidates, {})] == ["a1", "a2", "c1", "b1"]
 
 
 def seed(platform, tmp_path, teams: dict[str, int]) -> dict[str, list[str]]:
