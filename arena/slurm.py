@@ -225,9 +225,35 @@ class SlurmExecutor:
         log.warning("job %s: %s; re-queued", job_id, reason)
         return 1
 
+    def cancel_orphans(self) -> int:
+        """Slurm jobs whose Arena job was re-queued because its lease lapsed (no dispatcher
+        followed it for a while): cancel them, so they do not hold GPUs for nothing. Their
+        credentials are refused already: their jobs are no longer running."""
+        since = utcnow() - timedelta(hours=1)
+        with self.platform.sessions() as session:
+            orphans = {j.id: j.external_id for j in session.scalars(select(Job).where(
+                Job.executor == "slurm", Job.status == "failed", Job.outcome == "lease_expired",
+                Job.external_id.is_not(None), Job.finished_at >= since))}
+        if not orphans:
+            return 0
+        try:
+            states = self.cli.states(list(orphans.values()))
+        except SlurmError:
+            return 0
+        cancelled = 0
+        for job_id, external in orphans.items():
+            if states.get(external, "UNKNOWN").split()[0].rstrip("+") in ALIVE:
+                self.cli.cancel(external)
+                with self.platform.transaction() as session:
+                    nodes.revoke(session, job_id=job_id)
+                log.warning("job %s: cancelled its orphaned Slurm job %s", job_id, external)
+                cancelled += 1
+        return cancelled
+
     def step(self) -> bool:
         """Follow, then dispatch while there is work and room; True when it dispatched any."""
         self.follow()
+        self.cancel_orphans()
         dispatched = False
         while self.dispatch_one():
             dispatched = True

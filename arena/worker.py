@@ -85,7 +85,10 @@ class Worker:
     def start_up(self) -> None:
         """Clean what a crashed run left: expired leases, job folders, containers."""
         if self.on_slurm:  # this machine runs no containers: the nodes do
+            from arena.services.uploads import sweep_stale
+
             evaluation.recover_expired_jobs(self.platform)
+            sweep_stale(self.platform)
             return
         evaluation.sweep(self.platform)
 
@@ -146,11 +149,17 @@ class Worker:
         executor = SlurmExecutor(self.platform, name=self.name)
         log.info("worker %s started: dispatching to Slurm (at most %d jobs in flight)", self.name,
                  self.platform.settings.slurm_max_jobs)
+        next_sweep = time.monotonic() + SWEEP_EVERY_S
         while not stop.is_set():
             try:
                 evaluation.recover_expired_jobs(self.platform)
                 rounds.finalize_due(self.platform)
                 executor.step()
+                if time.monotonic() > next_sweep:
+                    from arena.services.uploads import sweep_stale
+
+                    sweep_stale(self.platform)
+                    next_sweep = time.monotonic() + SWEEP_EVERY_S
             except Exception:
                 log.exception("dispatcher loop error; continuing")
             stop.wait(self.platform.settings.slurm_poll_s)

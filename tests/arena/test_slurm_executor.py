@@ -94,3 +94,18 @@ def test_a_credential_opens_only_its_own_job_and_only_while_it_runs(slurm, platf
     executor.follow()
     with pytest.raises(Exception, match="not valid"):
         nodes.ticket(platform, token=token, job_id=job.id)
+
+
+def test_a_slurm_job_left_behind_by_a_lapsed_lease_is_cancelled(slurm, platform):
+    executor, fake = slurm
+    executor.dispatch_one()
+    fake.state["101"] = "RUNNING"
+    with platform.transaction() as session:
+        job = session.scalars(select(Job)).one()
+        job.lease_expires_at = job.started_at  # no dispatcher renewed it
+    from arena.services import evaluation
+
+    assert evaluation.recover_expired_jobs(platform) == 1
+    assert executor.cancel_orphans() == 1
+    assert fake.state["101"] == "CANCELLED"
+    assert executor.cancel_orphans() == 0
