@@ -26,6 +26,16 @@ class Signer:
         raw = self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return base64.b64encode(raw).decode()
 
+    def derive(self, label: str) -> bytes:
+        """A secret for another purpose (e.g. signing web session cookies), derived from this key,
+        so every process sharing the key shares it and nothing more is stored."""
+        import hashlib
+        import hmac
+
+        raw = self.key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                     serialization.NoEncryption())
+        return hmac.new(raw, f"arena/{label}".encode(), hashlib.sha256).digest()
+
     def sign(self, statement: dict) -> str:
         return base64.b64encode(self.key.sign(canonical_json(statement))).decode()
 

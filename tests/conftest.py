@@ -116,6 +116,22 @@ def team_token(platform):
     return accounts.create_team(platform, name="Team A", factories=["Factory A"])[1]
 
 
+def web_sign_in(client, token: str, role: str = "team"):
+    """Sign in on the pages as a person would: the form's CSRF token, then the token; follows the
+    redirect to the dashboard or console."""
+    import re
+
+    page = client.get(f"/sign-in?role={role}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    return client.post("/sign-in", data={"csrf": csrf, "token": token, "role": role}, follow_redirects=True)
+
+
+def csrf_of(client, path: str) -> str:
+    import re
+
+    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -124,9 +124,14 @@ def create_team(platform: Platform, *, name: str, factories: list[str], actor=No
 def authenticate(platform: Platform, *, token: str | None) -> Principal:
     if not token:
         raise Unauthorized("this needs a token: send 'Authorization: Bearer <token>' (ARENA_TOKEN)")
+    return authenticate_hash(platform, token_hash=hash_token(token))
+
+
+def authenticate_hash(platform: Platform, *, token_hash: str) -> Principal:
+    """Who holds the token with this hash (a web session keeps only the hash)."""
     with platform.sessions() as session:
         row = session.scalar(
-            select(Token).where(Token.token_hash == hash_token(token), Token.revoked_at.is_(None))
+            select(Token).where(Token.token_hash == token_hash, Token.revoked_at.is_(None))
         )
         if row is None:
             raise Unauthorized("the token is not valid (mistyped, revoked or from another server)")

@@ -15,7 +15,7 @@ import logging
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import evaluators
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -128,6 +128,25 @@ def close_round(platform: Platform, *, organiser, slug: str, early: bool = False
         number = item.number
     finalize_due(platform, now=now)
     return round_view(platform, slug=slug, number=number)
+
+
+def preview_close(platform: Platform, *, organiser, slug: str, now: datetime | None = None) -> dict:
+    """What closing the current round now would decide (ranking, verdicts, awards), without
+    closing it or writing anything: for the organiser to check before confirming."""
+    now = now or utcnow()
+    with platform.sessions() as session:
+        challenge = _owned(session, organiser, slug)
+        rounds_ = _rounds(session, challenge.id)
+        due = [r for r in rounds_ if r.status != "closed" and stops_at(r) <= now] or \
+            [r for r in [_open_round(rounds_, now)] if r is not None]
+        if not due:
+            raise Conflict(f"no round of {slug} is open or waiting to close")
+        item = due[0]
+        pending = session.scalar(select(func.count(Submission.id)).where(
+            Submission.round_id == item.id, Submission.status.in_(PENDING)))
+        report = _report(platform, session, challenge=challenge, item=item, now=now)
+        session.rollback()  # nothing of the preview is kept
+        return {"report": report, "pending": pending, "early": item.status == "scheduled" and stops_at(item) > now}
 
 
 def finalize_due(platform: Platform, *, now: datetime | None = None) -> list[tuple[str, int]]:

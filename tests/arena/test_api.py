@@ -8,7 +8,7 @@ import pytest
 
 from arena.services.challenges import create_challenge
 from arena.worker import Worker
-from conftest import auth
+from conftest import auth, web_sign_in
 from helpers import make_bundle, make_image_tarball
 
 
@@ -159,5 +159,5 @@ def test_pages_render(client, platform, challenge, team_token, tmp_path, fake_ru
     page = client.get("/challenges/toy").data
     assert b"Team A" in page and b"arena.css" in page and b"http://" not in page.replace(b"http://localhost", b"")
     assert client.get("/challenges/nope").status_code == 404
-    assert b"Team A" in client.post("/team", data={"token": team_token}).data
-    assert client.post("/team", data={"token": "wrong"}).status_code == 401
+    assert b"Team A" in web_sign_in(client, team_token).data
+    assert web_sign_in(client, "wrong").status_code == 401

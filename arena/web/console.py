@@ -1,0 +1,83 @@
+"""The organiser console: create a challenge from a bundle, its versions and roots, the queue and
+failures (with the encrypted logs), rounds with a preview before closing, re-admissions, audit."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask import redirect, render_template, request, url_for
+
+from arena.api._auth import scratch_dir
+from arena.errors import UserFacingError
+from arena.services import audit, challenges, dashboards, rounds, submissions
+from arena.web import _session
+from arena.web._views import bp, platform
+
+UPLOADS = {"challenge_yaml": "challenge.yaml", "inputs": "inputs.jsonl", "labels": "labels.jsonl",
+           "sample_inputs": "sample/inputs.jsonl", "sample_labels": "sample/labels.jsonl"}
+
+
+@bp.get("/console")
+@_session.signed_in("organiser")
+def console(who):
+    return render_template("console.html", who=who, data=dashboards.console(platform(), organiser_id=who.id),
+                           events=audit.list_events(platform(), limit=30), euros=rounds.euros)
+
+
+@bp.route("/console/challenges/new", methods=["GET", "POST"])
+@_session.signed_in("organiser")
+def console_new_challenge(who):
+    if request.method == "GET":
+        return render_template("new_challenge.html", error=None, made=None)
+    request.max_content_length = platform().settings.max_bundle_bytes
+    folder = Path(tempfile.mkdtemp(prefix="bundle-", dir=scratch_dir()))
+    try:
+        for field, name in UPLOADS.items():
+            storage = request.files.get(field)
+            if storage is not None and storage.filename:
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                storage.save(folder / name)
+        made = challenges.create_challenge(platform(), organiser_id=who.id, bundle_dir=folder, actor=who)
+    except UserFacingError as exc:
+        return render_template("new_challenge.html", error=exc.message, made=None), exc.status
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return render_template("new_challenge.html", error=None, made=made), 201
+
+
+@bp.get("/console/challenges/<slug>/close")
+@_session.signed_in("organiser")
+def console_close_preview(who, slug: str):
+    try:
+        preview = rounds.preview_close(platform(), organiser=who, slug=slug)
+    except UserFacingError as exc:
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+    return render_template("close_round.html", slug=slug, preview=preview, report=preview["report"],
+                           euros=rounds.euros)
+
+
+@bp.post("/console/challenges/<slug>/close")
+@_session.signed_in("organiser")
+def console_close(who, slug: str):
+    closed = rounds.close_round(platform(), organiser=who, slug=slug, early=request.form.get("early") == "true")
+    if closed["status"] == "closed":
+        return redirect(url_for("web.round_report", slug=slug, number=closed["number"]))
+    return redirect(url_for("web.console") + "#rounds")
+
+
+@bp.post("/console/challenges/<slug>/readmit/<team>")
+@_session.signed_in("organiser")
+def console_readmit(who, slug: str, team: str):
+    rounds.readmit(platform(), organiser=who, slug=slug, team=team)
+    return redirect(url_for("web.console") + "#teams")
+
+
+@bp.get("/console/submissions/<submission_id>")
+@_session.signed_in("organiser")
+def console_submission(who, submission_id: str):
+    shown = submissions.get_submission(platform(), principal=who, submission_id=submission_id)
+    log = submissions.get_log(platform(), principal=who, submission_id=submission_id)
+    return render_template("submission.html", submission=shown, log=log, organiser=True)
+

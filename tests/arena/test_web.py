@@ -1,0 +1,90 @@
+"""The pages, through Flask's test client: sign-in sessions with CSRF, the team dashboard, the
+organiser console (create from a bundle, preview and close a round, re-admit), public pages."""
+
+from __future__ import annotations
+
+import io
+
+from conftest import csrf_of, web_sign_in
+from test_rounds import World, fake_runner, rules  # noqa: F401 - fake_runner: the scripted models
+
+from arena.services import accounts, rounds
+
+
+def test_a_team_signs_in_and_sees_its_quota_submissions_receipts_and_failure(client, platform, tmp_path):
+    world = World(platform, platform.runner, tmp_path)
+    world.challenge()
+    world.team("Alpha", ["LUMI"])
+    token = accounts.create_token(platform, actor=world.teams["Alpha"], label="web")[1]
+    world.submit("Alpha", None)
+    page = web_sign_in(client, token).get_data(as_text=True)
+    assert "Runs left today" in page and "4 of 5" in page and "log entry" in page
+    assert "Select" in page and token not in page
+    # The session holds no token; a form without its CSRF token is refused; sign-out ends it.
+    assert token not in (client.get_cookie("arena_session").value or "")
+    refused = client.post("/sign-out", data={})
+    assert refused.status_code == 400 and "reload the page" in refused.get_data(as_text=True)
+    client.post("/sign-out", data={"csrf": csrf_of(client, "/team")})
+    assert client.get("/team").status_code == 302
+
+
+def test_revoking_the_token_ends_the_session(client, platform):
+    team, _ = accounts.create_team(platform, name="Solo", factories=["F"])
+    view, token = accounts.create_token(platform, actor=team, label="web")
+    web_sign_in(client, token)
+    assert client.get("/team").status_code == 200
+    accounts.revoke_token(platform, actor=team, token_id=view["id"])
+    assert client.get("/team").status_code == 302
+
+
+def test_an_organiser_creates_a_challenge_fixes_an_error_previews_and_closes_a_round(client, platform, tmp_path):
+    world = World(platform, platform.runner, tmp_path)
+    token = accounts.create_token(platform, actor=world.organiser, label="web")[1]
+    assert "Console" in web_sign_in(client, token, role="organiser").get_data(as_text=True)
+    bundle = world.tmp_path / "bundle"
+    from helpers import make_bundle
+
+    make_bundle(bundle, n=40, extra=rules())
+    files = {name: (bundle / name).read_bytes() for name in ("challenge.yaml", "inputs.jsonl", "labels.jsonl")}
+    broken = files["labels.jsonl"].replace(b'"label": "odd"', b'"label": odd', 1)
+
+    def post(labels: bytes):
+        return client.post("/console/challenges/new", content_type="multipart/form-data", data={
+            "csrf": csrf_of(client, "/console/challenges/new"),
+            "challenge_yaml": (io.BytesIO(files["challenge.yaml"]), "challenge.yaml"),
+            "inputs": (io.BytesIO(files["inputs.jsonl"]), "inputs.jsonl"),
+            "labels": (io.BytesIO(labels), "labels.jsonl")})
+
+    failed = post(broken)
+    assert failed.status_code == 400 and "labels.jsonl line 2: not valid JSON" in failed.get_data(as_text=True)
+    made = post(files["labels.jsonl"])
+    assert made.status_code == 201 and "Created" in made.get_data(as_text=True)
+    world.team("Alpha", ["LUMI"])
+    world.submit("Alpha", None)
+    preview = client.get("/console/challenges/toy/close").get_data(as_text=True)
+    assert "Confirm: close Round 1" in preview and "10000.00" in preview and "early close" in preview
+    assert rounds.list_rounds(platform, slug="toy")["rounds"][0]["status"] == "open"  # nothing written
+    closed = client.post("/console/challenges/toy/close",
+                         data={"csrf": csrf_of(client, "/console/challenges/toy/close"), "early": "true"})
+    assert closed.status_code == 302 and closed.location.endswith("/challenges/toy/rounds/1")
+    assert "10000.00" in client.get("/challenges/toy/rounds/1").get_data(as_text=True)
+
+
+def test_public_pages_embed_history_and_log(client, platform, tmp_path):
+    world = World(platform, platform.runner, tmp_path)
+    world.challenge()
+    world.team("Alpha", ["LUMI"])
+    world.submit("Alpha", 10)
+    world.submit("Alpha", None)
+    index = client.get("/").get_data(as_text=True)
+    assert "Round 1" in index and "open" in index
+    board = client.get("/challenges/toy").get_data(as_text=True)
+    assert "stroke-dasharray" in board and "the dashed line is the KPI baseline" in board  # the baseline
+    embed = client.get("/challenges/toy/embed").get_data(as_text=True)
+    assert "<nav" not in embed and "Alpha" in embed
+    history = client.get("/challenges/toy/teams/Alpha").get_data(as_text=True)
+    assert "<polyline" in history and "Best released public score" in history
+    log = client.get("/log").get_data(as_text=True)
+    assert "submission.receipt" in log and "arena verify" in log
+    for page in (index, board, embed, history, log):
+        assert "http://" not in page.replace("http://localhost", "")  # nothing fetched from outside
