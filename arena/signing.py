@@ -6,7 +6,6 @@ A statement is a JSON object; what is signed is its canonical JSON (keys sorted,
 from __future__ import annotations
 
 import base64
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from hidden_sets._commitment import canonical_json
+from hidden_sets._keyring import create_exclusive
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,8 @@ def load_or_create_signer(path: Path) -> Signer:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+    if not create_exclusive(path, pem):  # several processes starting at once: the first one's key
+        return load_or_create_signer(path)
     return Signer(key)
 
 

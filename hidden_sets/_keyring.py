@@ -96,8 +96,25 @@ def generate_keyring_file(path: Path) -> Keyring:
     """Create a new keyring file with one random key, readable by its owner only."""
     ring = Keyring(primary="mk-" + secrets.token_hex(4), keys={})
     ring.keys[ring.primary] = secrets.token_bytes(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(ring.to_json())
+    if not create_exclusive(path, ring.to_json().encode()):
+        return load_keyring(path=path)  # another process, starting at the same time, made it first
     return ring
+
+
+def create_exclusive(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` (mode 0600) only if no file is there, atomically: a complete file or
+    none, even when several processes try at once. False when one was there already."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        temp.unlink(missing_ok=True)

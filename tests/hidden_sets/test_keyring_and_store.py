@@ -90,3 +90,20 @@ def test_files_swapped_between_roles_are_refused(store, tmp_path):
     store.path("hs-1", "inputs").replace(store.path("hs-1", "labels"))
     with pytest.raises(IntegrityError, match="not the labels file"):
         list(store.iter_lines(set_id="hs-1", role="labels", data_key=key))
+
+
+def test_processes_starting_at_once_agree_on_one_keyring_and_one_signing_key(tmp_path):
+    """Several processes (gunicorn workers, `arena worker`s) may start together on a fresh
+    ARENA_HOME: exactly one key is made, complete, and all of them use it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from arena.signing import load_or_create_signer
+    from hidden_sets._keyring import generate_keyring_file
+
+    with ThreadPoolExecutor(8) as pool:
+        rings = list(pool.map(lambda _: generate_keyring_file(tmp_path / "master.key"), range(8)))
+        signers = list(pool.map(lambda _: load_or_create_signer(tmp_path / "signing.key"), range(8)))
+    assert len({r.primary for r in rings}) == 1
+    assert len({s.public_key for s in signers}) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["master.key", "signing.key"]  # no temp files left
+    assert oct((tmp_path / "master.key").stat().st_mode & 0o777) == "0o600"
