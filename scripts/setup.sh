@@ -97,6 +97,18 @@ ensure_postgres() {
   say "PostgreSQL $version answers at $PG_URL"
 }
 
+# Browser tests: Debian's Chromium (driven by Playwright, no browser download) and axe-core from
+# the npm registry (the accessibility checks), kept in .cache/axe.
+ensure_browser() {
+  command -v chromium >/dev/null 2>&1 || { say "installing Debian's chromium"; apt_install chromium; }
+  if [ ! -f "$ROOT/.cache/axe/node_modules/axe-core/axe.min.js" ]; then
+    command -v npm >/dev/null 2>&1 || { say "installing Debian's npm"; apt_install npm; }
+    say "installing axe-core into .cache/axe"
+    npm install --silent --no-audit --no-fund --prefix "$ROOT/.cache/axe" axe-core@4 >/dev/null
+  fi
+  say "Chromium $(chromium --version 2>/dev/null | awk '{print $2}') and axe-core ready"
+}
+
 build_examples() {
   say "building the example model images"
   "$VENV/bin/python" "$ROOT/examples/build_images.py" --base "$BASE_IMAGE"
@@ -110,7 +122,8 @@ for service in ${ARENA_SETUP_SERVICES:-}; do
   case "$service" in
     postgres) ensure_postgres ;;
     slurm) bash "$ROOT/scripts/slurm.sh" ;;
-    *) die "unknown service $service in ARENA_SETUP_SERVICES (known: postgres slurm)" ;;
+    browser) ensure_browser ;;
+    *) die "unknown service $service in ARENA_SETUP_SERVICES (known: postgres slurm browser)" ;;
   esac
 done
 say "set-up complete"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Set up what the tests need (Docker engine, virtual environment, base and example images,
-# PostgreSQL, a one-node Slurm cluster), then run the whole test suite on SQLite, and the service
+# PostgreSQL, a one-node Slurm cluster, Chromium and axe-core), then run the whole test suite on SQLite, and the service
 # and API tests once more on PostgreSQL. Extra arguments go to both pytest runs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ARENA_SETUP_SERVICES=${ARENA_SETUP_SERVICES-postgres slurm} bash "$ROOT/scripts/setup.sh"
+ARENA_SETUP_SERVICES=${ARENA_SETUP_SERVICES-postgres slurm browser} bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 "$ROOT/.venv/bin/python" -m pytest "$@"
 echo "[arena tests] the service and API tests again, on PostgreSQL"
-ARENA_TEST_DATABASE=postgres exec "$ROOT/.venv/bin/python" -m pytest -q -m "not docker and not slurm" tests/arena "$@"
+ARENA_TEST_DATABASE=postgres exec "$ROOT/.venv/bin/python" -m pytest -q -m "not docker and not slurm and not browser" tests/arena "$@"
