@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -32,6 +32,9 @@ class Platform:
     hidden_sets: HiddenSetStore
     runner: Runner
     signer: Signer
+    # Values that are pure functions of the append-only public log, keyed by the log's tip, so a
+    # new entry invalidates them (per process; see leaderboard.leaderboard).
+    memo: dict = field(default_factory=dict, repr=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -9,6 +9,7 @@ metrics: see bench/metrics_bench.py (score + 1,000-resample interval on 1M predi
 rounds: see bench/rounds_bench.py (a round's paired test from published differences vs index resampling).
 scale: see bench/scale_sim.py (a programme's busiest day against the fair queue vs first come, first served).
 slurm: see bench/slurm_bench.py (dispatch through Arena's Slurm executor vs a bare sbatch of the same run).
+web: see bench/web_bench.py (the leaderboard page and JSON at 10,000 submissions vs a static file).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -163,14 +164,14 @@ def print_upload(result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmarks", nargs="*", choices=["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", []],
+    parser.add_argument("benchmarks", nargs="*", choices=["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", []],
                         default=[], help="which to run (default: all)")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--items", type=int, default=1000, help="items for job_overhead")
     parser.add_argument("--size-mib", type=int, default=1024, help="set size for hidden_sets")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
-    chosen = args.benchmarks or ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm"]
+    chosen = args.benchmarks or ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web"]
     results: list[dict] = []
     if "job_overhead" in chosen:
         with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp:
@@ -217,6 +218,12 @@ def main() -> None:
         results.append(bench_slurm(repeats=min(args.repeats, 5)))
         if not args.json:
             print_slurm(results[-1])
+    if "web" in chosen:
+        from bench.web_bench import bench_web, print_web
+
+        results.append(bench_web())
+        if not args.json:
+            print_web(results[-1])
     if args.json:
         print(json.dumps(results, indent=2))
 

@@ -4,13 +4,14 @@ function of logged entries, anyone holding the log can recompute it (`arena veri
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import evaluators
-from arena.models import Team
+from arena.models import LogEntry, Team
 from arena.platform import Platform
 from arena.services import publiclog
 from arena.services.lookups import get_challenge
@@ -63,10 +64,23 @@ def rank_results(log_entries: list[dict], *, higher: bool) -> list[dict]:
 
 
 def leaderboard(platform: Platform, *, slug: str, log_entries: list[dict] | None = None) -> dict:
+    """The board; computed once per state of the log (its newest entry) and remembered, since it
+    is a pure function of the log, the challenge and its teams (names and factories never change)."""
     with platform.sessions() as session:
         challenge = get_challenge(session, slug)
         higher = evaluators.get_metric(challenge.metric).higher_is_better
         title, metric = challenge.title, challenge.metric
+        tip = session.scalar(select(func.max(LogEntry.seq))) if log_entries is None else None
+    if tip is not None and (found := platform.memo.get(("leaderboard", slug))) and found[0] == tip:
+        return copy.deepcopy(found[1])
+    board = _compute(platform, slug=slug, title=title, metric=metric, higher=higher, log_entries=log_entries)
+    if tip is not None:
+        platform.memo[("leaderboard", slug)] = (tip, copy.deepcopy(board))
+    return board
+
+
+def _compute(platform: Platform, *, slug: str, title: str, metric: str, higher: bool,
+             log_entries: list[dict] | None) -> dict:
     if log_entries is None:
         log_entries = publiclog.entries(platform, challenge=slug, limit=10**9)
     entries = rank_results(log_entries, higher=higher)

@@ -88,3 +88,18 @@ def test_public_pages_embed_history_and_log(client, platform, tmp_path):
     assert "submission.receipt" in log and "arena verify" in log
     for page in (index, board, embed, history, log):
         assert "http://" not in page.replace("http://localhost", "")  # nothing fetched from outside
+
+
+def test_the_remembered_board_follows_the_log(platform, tmp_path):
+    from arena.services import leaderboard
+
+    world = World(platform, platform.runner, tmp_path)
+    world.challenge()
+    world.team("Alpha", ["LUMI"])
+    world.team("Beta", ["IT4LIA"])
+    world.submit("Alpha", 10)
+    first = leaderboard.leaderboard(platform, slug="toy")
+    first["entries"].clear()  # a caller changing its copy changes nothing remembered
+    assert [e["team"] for e in leaderboard.leaderboard(platform, slug="toy")["entries"]] == ["Alpha"]
+    world.submit("Beta", None)
+    assert [e["team"] for e in leaderboard.leaderboard(platform, slug="toy")["entries"]] == ["Beta", "Alpha"]
