@@ -81,3 +81,27 @@ def console_submission(who, submission_id: str):
     log = submissions.get_log(platform(), principal=who, submission_id=submission_id)
     return render_template("submission.html", submission=shown, log=log, organiser=True)
 
+
+
+@bp.route("/console/tokens", methods=["GET", "POST"])
+@_session.signed_in("organiser")
+def console_tokens(who):
+    """Tokens: list, make one (for a team or for yourself; shown once), revoke."""
+    from arena.services import accounts
+
+    made, error = None, None
+    if request.method == "POST":
+        try:
+            if request.form.get("revoke"):
+                accounts.revoke_token(platform(), actor=who, token_id=int(request.form["revoke"]))
+            else:
+                team = request.form.get("team_id", "").strip()
+                days = request.form.get("days", "").strip()
+                made = accounts.create_token(platform(), actor=who, team_id=int(team) if team else None,
+                                             label=request.form.get("label", ""), days=int(days) if days else None)[1]
+        except ValueError:
+            error = "team id and days must be whole numbers"
+        except UserFacingError as exc:
+            error = exc.message
+    return render_template("tokens.html", tokens=accounts.list_tokens(platform(), actor=who), made=made,
+                           error=error)

@@ -103,3 +103,22 @@ def test_the_remembered_board_follows_the_log(platform, tmp_path):
     assert [e["team"] for e in leaderboard.leaderboard(platform, slug="toy")["entries"]] == ["Alpha"]
     world.submit("Beta", None)
     assert [e["team"] for e in leaderboard.leaderboard(platform, slug="toy")["entries"]] == ["Beta", "Alpha"]
+
+
+def test_an_organiser_makes_and_revokes_a_token_in_the_console(client, platform):
+    organiser, token = accounts.create_organiser(platform, name="Org")
+    team, _ = accounts.create_team(platform, name="Beta", factories=["F"])
+    web_sign_in(client, token, role="organiser")
+    page = client.post("/console/tokens", data={"csrf": csrf_of(client, "/console/tokens"), "team_id": str(team.id),
+                                                "label": "for the web", "days": "30"}).get_data(as_text=True)
+    assert "shown this once" in page and "for the web" in page
+    made = page.split('shown this once (copy it now): <code class="wrap">')[1].split("<")[0]
+    assert accounts.authenticate(platform, token=made).name == "Beta"
+    view = [t for t in accounts.list_tokens(platform, actor=organiser) if t["label"] == "for the web"][0]
+    client.post("/console/tokens", data={"csrf": csrf_of(client, "/console/tokens"), "revoke": str(view["id"])})
+    bad = client.post("/console/tokens", data={"csrf": csrf_of(client, "/console/tokens"), "days": "x"})
+    assert "whole numbers" in bad.get_data(as_text=True)
+    import pytest
+
+    with pytest.raises(Exception, match="not valid"):
+        accounts.authenticate(platform, token=made)
