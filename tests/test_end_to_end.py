@@ -4,6 +4,7 @@ Docker engine, the example images, real encryption and a real SQLite database.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,11 @@ def test_the_walking_skeleton(server):
 
     page = requests.get(f"{server['ARENA_URL']}/challenges/gpu-faults", timeout=10).text
     assert "Good" in page and "Weak" in page and "Broken" not in page
-    team_view = requests.post(f"{server['ARENA_URL']}/team", data={"token": tokens["Broken"]}, timeout=10).text
+    browser = requests.Session()  # the sign-in form: its CSRF token, then the team's token
+    form = browser.get(f"{server['ARENA_URL']}/sign-in?role=team", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    team_view = browser.post(f"{server['ARENA_URL']}/sign-in", data={"csrf": csrf, "role": "team",
+                                                                    "token": tokens["Broken"]}, timeout=10).text
     assert "invalid_output" in team_view and "400 of 500 items have no prediction" in team_view
 
 
