@@ -232,3 +232,6 @@ class ArenaClient:
     def readmit(self, challenge: str, team: str) -> dict:
         return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/teams/"
                                      f"{quote(team, safe='')}/readmit")
+
+    def set_method_card(self, submission_id: str, card: dict) -> dict:
+        return self._request("PUT", f"/api/submissions/{quote(submission_id, safe='')}/method-card", json=card)

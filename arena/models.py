@@ -91,6 +91,8 @@ class Challenge(Base):
     public_fraction: Mapped[float] = mapped_column(Float, default=0.3, server_default="0.3")
     # Rounds, KPI and rewards as declared in challenge.yaml (see services/rules.py); None: no rounds.
     rules: Mapped[dict | None] = mapped_column(JSON)
+    # Shown beside the primary metric on every board; ranking, the Ladder, KPIs and rewards use the primary.
+    secondary_metrics: Mapped[list | None] = mapped_column(JSON)
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -142,6 +144,8 @@ class Submission(Base):
     selected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # The round in which it arrived (hidden runs on challenges with rounds).
     round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"), index=True)
+    # What the team says its entry is: name, description, code_url, licence, open_source.
+    method_card: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="queued")
     score: Mapped[float | None] = mapped_column(Float)
     failure_reason: Mapped[str | None] = mapped_column(String(40))
@@ -196,7 +200,8 @@ class Result(Base):
     # The Ladder, for public results: whether the score was released, and the value released.
     released: Mapped[bool | None] = mapped_column(Boolean)
     released_score: Mapped[float | None] = mapped_column(Float)
-    item_scores: Mapped[bytes | None] = mapped_column(LargeBinary)  # per-item losses, float64 (hidden runs)
+    item_scores: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secondary: Mapped[dict | None] = mapped_column(JSON)  # {metric: {score, ci_low, ci_high}}  # per-item losses, float64 (hidden runs)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

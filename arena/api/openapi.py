@@ -114,6 +114,8 @@ def _summary_properties() -> dict[str, Schema]:
             "description": "whether a model's own failures use up the daily quota (platform failures never do)",
         },
         "rules": {"anyOf": [_ref("Rules"), {"type": "null"}]},
+        "secondary_metrics": {"type": "array", "items": STRING,
+                              "description": "shown beside the primary metric; only the primary ranks and pays"},
         "teams": {"type": "integer", "minimum": 0, "description": "teams that have submitted"},
     }
 
@@ -133,7 +135,7 @@ def _round_schemas() -> dict[str, Schema]:
         "position": _nullable(INTEGER), "team": STRING, "submission": _nullable(STRING),
         "score": _nullable(NUMBER), "ci_low": _nullable(NUMBER), "ci_high": _nullable(NUMBER),
         "kpi": {"type": "string", "enum": verdicts}, "p_value": _nullable(NUMBER),
-        "improvement": _nullable(NUMBER), "qualifies": BOOLEAN, "band": _nullable(INTEGER),
+        "improvement": _nullable(NUMBER), "qualifies": BOOLEAN, "band": _nullable(INTEGER), "open_source": BOOLEAN,
         "cents": cents, "gpu_minutes": minutes, "factories": {"type": "array", "items": factory_award},
         "misses": {"type": "integer", "minimum": 0}, "eliminated": BOOLEAN,
     })
@@ -142,6 +144,7 @@ def _round_schemas() -> dict[str, Schema]:
         "ci_low": _nullable(NUMBER), "ci_high": _nullable(NUMBER),
         "factories": {"type": "array", "items": {"type": "array", "items": STRING, "minItems": 2, "maxItems": 2}},
         "misses_before": {"type": "integer", "minimum": 0}, "vs_baseline": _nullable(differences),
+        "open_source": {"type": "boolean", "description": "the counted submission's method card says open source"},
     })
     round_rule = _obj({"number": INTEGER, "name": STRING, "start": _nullable(TIMESTAMP), "end": TIMESTAMP,
                        "pool_cents": cents, "pool_gpu_minutes": minutes})
@@ -160,7 +163,8 @@ def _round_schemas() -> dict[str, Schema]:
             "kpi": _nullable(_obj({"baseline": baseline, "alpha": NUMBER, "eliminate_after": _nullable(INTEGER)})),
             "rewards": _obj({"rule": {"type": "string", "enum": ["winner_take_all", "rank_shares",
                                                                    "rank_band_split", "proportional"]},
-                             "shares": {"type": "array", "items": STRING}}),
+                             "shares": {"type": "array", "items": STRING},
+                             "require_open_source": BOOLEAN}, required=["rule", "shares"]),
             "resamples": INTEGER,
         }, description="rounds, KPI and reward rules, fixed when the challenge was created"),
         "RoundSummary": _obj(summary),
@@ -240,6 +244,9 @@ def _schemas() -> dict[str, Schema]:
                 },
             },
         },
+        "method_card": {"type": ["object", "null"], "description": "what the team says this entry is",
+                        "properties": {"name": STRING, "description": STRING, "code_url": _nullable(STRING),
+                                       "licence": _nullable(STRING), "open_source": BOOLEAN}},
         "released": {
             "type": ["boolean", "null"],
             "description": "hidden runs once scored: whether the Ladder released the public score "
@@ -393,6 +400,10 @@ def _schemas() -> dict[str, Schema]:
                 "ci_high": _nullable(NUMBER),
                 "rank_band": {"type": "integer", "minimum": 1,
                               "description": "best possible rank: 1 + entries whose interval beats this one's"},
+                "method_card": {"type": ["object", "null"], "description": "the entry's method card, from the log"},
+                "secondary": {"type": ["object", "null"], "description": "each secondary metric's "
+                              "{score, ci_low, ci_high} on the public split (null where it could not score)",
+                              "additionalProperties": {"type": ["object", "null"]}},
             }
         ),
         "Leaderboard": _obj(
@@ -400,6 +411,7 @@ def _schemas() -> dict[str, Schema]:
                 "challenge": STRING,
                 "title": STRING,
                 "metric": STRING,
+                "secondary_metrics": {"type": "array", "items": STRING},
                 "higher_is_better": BOOLEAN,
                 "entries": {"type": "array", "items": _ref("LeaderboardEntry")},
             }
@@ -1080,6 +1092,17 @@ def _paths() -> dict[str, Any]:
                 roles=("organiser", "team"),
                 parameters=[SUBMISSION_ID],
             ),
+        },
+        "/api/submissions/{submission_id}/method-card": {
+            "put": _op(
+                "setMethodCard", "submissions",
+                "Describe this entry (public, logged, on the board) until its round stops taking submissions",
+                {200: _json(_ref("Submission"), "the submission")}, (400, 404, 409), roles=("team",),
+                parameters=[SUBMISSION_ID],
+                body=_json_body(_obj({"name": STRING, "description": STRING, "code_url": _nullable(STRING),
+                                      "licence": _nullable(STRING), "open_source": BOOLEAN},
+                                     required=["name"])),
+            )
         },
         "/api/submissions/{submission_id}/selection": {
             "post": _op(

@@ -44,3 +44,11 @@ def select(submission_id: str):
         raise BadRequest('send {"selected": true} or {"selected": false}')
     return submissions.select_for_final(platform(), principal=principal(), submission_id=submission_id,
                                         selected=chosen)
+
+
+@bp.put("/<submission_id>/method-card")
+@require("team")
+def method_card(submission_id: str):
+    """{"name", "description", "code_url", "licence", "open_source"}: what this entry is."""
+    return submissions.set_method_card(platform(), principal=principal(), submission_id=submission_id,
+                                       card=json_body())

@@ -268,9 +268,13 @@ def _send(client: ArenaClient, tarball: Path, sha256: str, upload_id: str | None
 @click.option("--sample", is_flag=True,
               help="Run on the public sample set instead, to debug: you see the container's log "
                    "and predictions (`arena logs`); it never counts for the leaderboard.")
+@click.option("--method-card", "card_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A YAML or JSON file describing the entry (name, description, code_url, licence, "
+                   "open_source): public, on the board; some challenges pay only open-source entries.")
 @json_option
 @friendly
-def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: bool) -> None:
+def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: bool,
+           card_file: Path | None = None) -> None:
     """Submit IMAGE (an image in the local Docker engine) to CHALLENGE; prints the submission id.
 
     The image is exported with `docker save` to a temporary file, then uploaded in parts: a
@@ -283,10 +287,13 @@ def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: b
     if client.me()["role"] != "team":  # fail fast, before exporting a large image
         raise click.ClickException("submitting needs a team token in ARENA_TOKEN")
     client.challenge(challenge_slug)
+    card = _read_card(card_file) if card_file else None
     with tempfile.TemporaryDirectory(prefix="arena-submit-") as folder:
         tarball, sha256 = _export(image, Path(folder), quiet=as_json)
         digest = _upload(client, tarball, sha256, quiet=as_json)
     state = _submit_once(client, challenge_slug, digest, "sample" if sample else "hidden")
+    if card is not None:
+        state = client.set_method_card(state["id"], card)
     if wait:
         show = None if as_json else (lambda s: click.echo(f"  {s['status']}", err=True))
         if show:
@@ -295,6 +302,18 @@ def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: b
     _emit(state, as_json, _status_line if wait else (lambda s: s["id"]))
     if wait and state["status"] == "failed":
         sys.exit(1)
+
+
+def _read_card(path: Path) -> dict:
+    import yaml
+
+    try:
+        card = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise click.ClickException(f"{path} is not YAML or JSON text") from None
+    if not isinstance(card, dict):
+        raise click.ClickException(f"{path} must hold a mapping: name, description, code_url, licence, open_source")
+    return card
 
 
 @click.command()

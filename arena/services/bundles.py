@@ -28,7 +28,7 @@ LIMITS: dict[str, tuple[type, float, float, float]] = {
     "gpus": (int, 0, 16, 0),
 }
 TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending",
-             "registration", "count_failures", "public_fraction", "rounds", "kpi", "rewards"}
+             "registration", "count_failures", "public_fraction", "rounds", "kpi", "rewards", "secondary_metrics"}
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Bundle:
     count_failures: bool = True
     public_fraction: float = 0.3
     rules: dict | None = None
+    secondary_metrics: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list, repr=False)
 
 
@@ -217,8 +218,11 @@ def load_bundle(root: Path) -> Bundle:
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
         raise _fail("public_fraction must be a number between 0 and 1 (the share of items on the public board)")
     rules = parse_rules(doc, metric.name)
+    secondary = _secondary_metrics(doc, metric.name)
     inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl")
     check_labels(root / "labels.jsonl", "labels.jsonl", inputs, metric)
+    for name in secondary:
+        check_labels(root / "labels.jsonl", "labels.jsonl", inputs, evaluators.get_metric(name))
     n_sample = 0
     if has_sample:
         sample = read_inputs(root / "sample/inputs.jsonl", "sample/inputs.jsonl")
@@ -229,8 +233,26 @@ def load_bundle(root: Path) -> Bundle:
         limits=limits, daily_quota=quota, n_items=len(inputs),
         has_sample=has_sample, n_sample_items=n_sample, max_pending=pending,
         registration=registration, count_failures=count_failures, public_fraction=float(fraction),
-        rules=rules, ids=list(inputs),
+        rules=rules, secondary_metrics=secondary, ids=list(inputs),
     )
+
+
+MAX_SECONDARY = 5
+
+
+def _secondary_metrics(doc: dict, primary: str) -> list[str]:
+    """Other metrics shown beside the primary one (which alone ranks, releases and pays)."""
+    given = doc.get("secondary_metrics") or []
+    if not isinstance(given, list) or len(given) > MAX_SECONDARY or not all(isinstance(m, str) for m in given):
+        raise _fail(f"secondary_metrics must list at most {MAX_SECONDARY} metric names")
+    if len(set(given)) != len(given) or primary in given:
+        raise _fail("secondary_metrics must not repeat a metric, nor name the primary one")
+    for name in given:
+        try:
+            evaluators.get_metric(name)
+        except evaluators.MetricError as exc:
+            raise _fail(f"secondary_metrics: {exc}") from None
+    return list(given)
 
 
 def load_version_files(root: Path, metric_name: str) -> int:

@@ -93,7 +93,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 metric=bundle.metric, limits=bundle.limits, daily_quota=bundle.daily_quota,
                 max_pending=bundle.max_pending, registration=bundle.registration,
                 count_failures=bundle.count_failures, public_fraction=bundle.public_fraction,
-                organiser_id=organiser_id, rules=bundle.rules,
+                organiser_id=organiser_id, rules=bundle.rules, secondary_metrics=bundle.secondary_metrics,
             )
             session.add(challenge)
             session.flush()
@@ -109,7 +109,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 "title": bundle.title, "metric": bundle.metric, "hidden_set": set_id, "version": 1,
                 "n_items": bundle.n_items, "root": root,
                 "higher_is_better": evaluators.get_metric(bundle.metric).higher_is_better,
-                "rules": bundle.rules})
+                "rules": bundle.rules, "secondary_metrics": bundle.secondary_metrics})
     except IntegrityError:
         _discard_files(platform, bundle.slug, set_id)
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already") from None
@@ -170,6 +170,7 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "count_failures": challenge.count_failures,
         "public_fraction": challenge.public_fraction,
         "rules": challenge.rules,
+        "secondary_metrics": challenge.secondary_metrics or [],
         "teams": n_teams,
     }
 

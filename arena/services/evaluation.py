@@ -57,6 +57,7 @@ class Ticket:
     hidden_set: HiddenSet = field(repr=False)
     kind: str = "hidden"
     public_fraction: float = 0.3
+    secondary_metrics: tuple[str, ...] = ()
 
     @property
     def on_sample(self) -> bool:
@@ -71,6 +72,7 @@ class SplitScore:
     n_items: int
     item_scores: np.ndarray = field(repr=False)
     item_losses: np.ndarray = field(repr=False)  # what the Ladder compares: lower is better
+    secondary: dict = field(default_factory=dict)  # {metric: {score, ci_low, ci_high}}; None if unscorable
 
     @property
     def digest(self) -> str:
@@ -140,7 +142,7 @@ def ticket_for(session, job: Job, *, worker: str) -> Ticket:
         image_id=image.image_id, image_digest=image.digest, challenge=challenge.slug,
         metric=challenge.metric, limits=limits_from(challenge.limits),
         hidden_set=session.get(HiddenSet, submission.hidden_set_id), kind=submission.kind,
-        public_fraction=challenge.public_fraction,
+        public_fraction=challenge.public_fraction, secondary_metrics=tuple(challenge.secondary_metrics or ()),
     )
 
 
@@ -259,7 +261,22 @@ def _one_split(ticket: Ticket, metric, name: str, predictions: list, gold: list)
     found = evaluators.bootstrap_interval(metric, predictions, gold, seed=seed, resamples=BOOTSTRAP_RESAMPLES)
     low, high = (found.low, found.high) if np.isfinite([found.low, found.high]).all() else (None, None)
     return SplitScore(found.score, low, high, len(gold), evaluators.item_scores(metric, predictions, gold),
-                      evaluators.item_losses(metric, predictions, gold))
+                      evaluators.item_losses(metric, predictions, gold),
+                      {name: _secondary(name, predictions, gold, seed) for name in ticket.secondary_metrics})
+
+
+def _secondary(name: str, predictions: list, gold: list, seed: int) -> dict | None:
+    """A secondary metric's score and interval; None when it cannot score these predictions (a
+    model's answer fits the primary metric; a secondary one is shown, never a reason to fail)."""
+    metric = evaluators.get_metric(name)
+    if any(metric.validate_prediction(p) for p in predictions):
+        return None
+    try:
+        found = evaluators.bootstrap_interval(metric, predictions, gold, seed=seed, resamples=BOOTSTRAP_RESAMPLES)
+    except (evaluators.MetricError, ValueError, TypeError, OverflowError):
+        return None
+    finite = bool(np.isfinite([found.low, found.high]).all())
+    return {"score": found.score, "ci_low": found.low if finite else None, "ci_high": found.high if finite else None}
 
 
 def split_key(key: DataKey, set_id: str) -> bytes:
@@ -425,7 +442,7 @@ def _record_results(platform: Platform, session, ticket: Ticket, submission, job
         row = Result(submission_id=submission.id, job_id=job.id, split=name, score=split.score,
                      n_items=split.n_items, hidden_set_id=ticket.hidden_set.id,
                      hidden_set_root=ticket.hidden_set.root, ci_low=split.low, ci_high=split.high,
-                     item_scores_sha256=split.digest)
+                     item_scores_sha256=split.digest, secondary=split.secondary or None)
         if name in ("public", "private"):  # per-item losses: for the Ladder, and the round's paired tests
             row.item_scores = split.item_losses.astype("<f8").tobytes()
         if name == "public":
@@ -445,7 +462,17 @@ def _log_result(platform: Platform, session, ticket: Ticket, submission, row: Re
         "score": row.released_score, "released": row.released, "ci_low": row.ci_low if shown else None,
         "ci_high": row.ci_high if shown else None, "n_items": row.n_items,
         "item_scores_sha256": row.item_scores_sha256 if shown else None,
+        "secondary": _rounded(row.secondary) if shown else None,
         "hidden_set": ticket.hidden_set.id, "hidden_set_root": ticket.hidden_set.root})
+
+
+def _rounded(secondary: dict | None) -> dict | None:
+    """Secondary scores as published: only beside a released primary score, to 4 decimals (the
+    Ladder guards the primary metric; this keeps the others from being a finer probe)."""
+    if not secondary:
+        return None
+    return {name: None if v is None else {k: None if x is None else round(x, 4) for k, x in v.items()}
+            for name, v in secondary.items()}
 
 
 def recover_expired_jobs(platform: Platform) -> int:

@@ -57,7 +57,7 @@ def rank_results(log_entries: list[dict], *, higher: bool) -> list[dict]:
         entries.append({"rank": entries[-1]["rank"] if previous == result["score"] else position,
                         "team": result["team"], "score": result["score"],
                         "submission_id": result["submission"], "ci_low": result.get("ci_low"),
-                        "ci_high": result.get("ci_high")})
+                        "ci_high": result.get("ci_high"), "secondary": result.get("secondary")})
         previous = result["score"]
     rank_bands(entries, higher)
     return entries
@@ -70,10 +70,12 @@ def leaderboard(platform: Platform, *, slug: str, log_entries: list[dict] | None
         challenge = get_challenge(session, slug)
         higher = evaluators.get_metric(challenge.metric).higher_is_better
         title, metric = challenge.title, challenge.metric
+        secondary = list(challenge.secondary_metrics or [])
         tip = session.scalar(select(func.max(LogEntry.seq))) if log_entries is None else None
     if tip is not None and (found := platform.memo.get(("leaderboard", slug))) and found[0] == tip:
         return copy.deepcopy(found[1])
     board = _compute(platform, slug=slug, title=title, metric=metric, higher=higher, log_entries=log_entries)
+    board["secondary_metrics"] = secondary
     if tip is not None:
         platform.memo[("leaderboard", slug)] = (tip, copy.deepcopy(board))
     return board
@@ -84,6 +86,10 @@ def _compute(platform: Platform, *, slug: str, title: str, metric: str, higher: 
     if log_entries is None:
         log_entries = publiclog.entries(platform, challenge=slug, limit=10**9)
     entries = rank_results(log_entries, higher=higher)
+    cards = {e["body"]["data"]["submission"]: e["body"]["data"]["card"] for e in log_entries
+             if e["body"]["kind"] == "method_card"}  # the latest card of each submission
+    for entry in entries:
+        entry["method_card"] = cards.get(entry["submission_id"])
     with platform.sessions() as session:
         teams = {t.name: t for t in session.scalars(select(Team).where(Team.name.in_([e["team"] for e in entries])))}
         for entry in entries:
@@ -96,11 +102,17 @@ CSV_COLUMNS = ("rank", "rank_band", "team", "factories", "score", "ci_low", "ci_
 
 
 def as_csv(board: dict) -> str:
+    """One line per entry; each secondary metric adds its score and interval columns."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    extra = [f"{m}_{k}" for m in board.get("secondary_metrics", []) for k in ("score", "ci_low", "ci_high")]
+    writer.writerow([*CSV_COLUMNS, *extra])
     for entry in board["entries"]:
-        writer.writerow([";".join(entry[c]) if c == "factories" else entry[c] for c in CSV_COLUMNS])
+        row = [";".join(entry[c]) if c == "factories" else entry[c] for c in CSV_COLUMNS]
+        for name in board.get("secondary_metrics", []):
+            found = (entry.get("secondary") or {}).get(name) or {}
+            row += [found.get("score"), found.get("ci_low"), found.get("ci_high")]
+        writer.writerow(row)
     return out.getvalue()
 
 

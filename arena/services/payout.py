@@ -52,10 +52,15 @@ def verdicts(evidence: dict) -> dict[str, tuple[str, float | None]]:
     return {team["team"]: _kpi(evidence, team) for team in evidence["teams"]}
 
 
+def eligible(evidence: dict, team: dict) -> bool:
+    """Where the rules pay only open-source entries, the counted submission's card must say so."""
+    return not evidence["rules"]["rewards"].get("require_open_source") or bool(team.get("open_source"))
+
+
 def qualifying_order(evidence: dict) -> list[dict]:
-    """Teams that qualify (scored, and met the KPI where there is one), best first."""
+    """Teams that qualify (scored, met the KPI where there is one, and eligible), best first."""
     found = verdicts(evidence)
-    qualifying = [t for t in evidence["teams"] if found[t["team"]][0] in ("met", "none")]
+    qualifying = [t for t in evidence["teams"] if found[t["team"]][0] in ("met", "none") and eligible(evidence, t)]
     return sorted(qualifying, key=_key(evidence["higher_is_better"]))
 
 
@@ -154,6 +159,7 @@ def decide(evidence: dict) -> dict:
             "score": team["score"], "ci_low": team["ci_low"], "ci_high": team["ci_high"],
             "kpi": verdict, "p_value": p, "improvement": _improvement(evidence, team) if team["submission"] else None,
             "qualifies": team["team"] in bands, "band": bands.get(team["team"]),
+            "open_source": bool(team.get("open_source")),
             "cents": cents, "gpu_minutes": minutes, "factories": _factories(team, cents, minutes),
             "misses": misses, "eliminated": eliminated,
         })

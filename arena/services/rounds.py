@@ -259,14 +259,15 @@ def _baseline(session, *, challenge: Challenge, item: Round, metric) -> tuple[di
 
 def _team_evidence(session, *, item: Round, team: Team, baseline: dict | None, base_losses, metric) -> dict:
     registration = session.get(Registration, (item.challenge_id, team.id))
-    entry = {"team": team.name, "submission": None, "score": None, "ci_low": None, "ci_high": None,
+    entry = {"team": team.name, "submission": None, "score": None, "ci_low": None, "ci_high": None, "open_source": False,
              "factories": [[m.factory.name, repr(m.share)] for m in sorted(team.members, key=lambda m: m.factory.name)],
              "misses_before": registration.kpi_misses if registration else 0, "vs_baseline": None}
     counted = _counted(session, item=item, team_id=team.id)
     if counted is None:
         return entry
     row = _private(session, counted.id)
-    entry.update(submission=counted.id, score=row.score, ci_low=row.ci_low, ci_high=row.ci_high)
+    entry.update(submission=counted.id, score=row.score, ci_low=row.ci_low, ci_high=row.ci_high,
+                 open_source=bool((counted.method_card or {}).get("open_source")))
     losses = _losses(row)
     if baseline is not None and baseline["score"] is not None:
         reference = base_losses if base_losses is not None else np.full(len(losses), evaluators.loss_at_score(

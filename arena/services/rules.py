@@ -16,6 +16,7 @@ every team knows before a round opens how its money will be decided.
       shares: [0.5, 0.3, 0.2]     # for the rank rules: rank 1, 2, 3… (sum 1, not increasing)
       euros: 10000.00             # each round's pool, paid in whole cents
       gpu_hours: 100              # GPU-hours of priority access, paid in whole GPU-minutes
+      require_open_source: false  # true: only entries whose method card says open source are paid
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ MAX_GPU_HOURS = Decimal("10000000")
 RESAMPLES = 10_000
 ROUND_KEYS = {"name", "start", "end", "euros", "gpu_hours"}
 KPI_KEYS = {"baseline", "alpha", "eliminate_after"}
-REWARD_KEYS = {"rule", "shares", "euros", "gpu_hours"}
+REWARD_KEYS = {"rule", "shares", "euros", "gpu_hours", "require_open_source"}
 
 
 def _fail(message: str) -> BadRequest:
@@ -121,8 +122,12 @@ def _rewards(doc: dict) -> dict:
     if rule not in RULES:
         raise _fail(f"rewards.rule must be one of {', '.join(RULES)}")
     cents, minutes = _pools(rewards, "rewards", None)
+    open_only = rewards.get("require_open_source", False)
+    if not isinstance(open_only, bool):
+        raise _fail("rewards.require_open_source must be true (only entries with an open-source method card "
+                    "are paid) or false")
     return {"rule": rule, "shares": _shares(rewards.get("shares"), rule), "pool_cents": cents,
-            "pool_gpu_minutes": minutes}
+            "pool_gpu_minutes": minutes, "require_open_source": open_only}
 
 
 def _baseline(value: Any, metric: str) -> dict:
@@ -195,7 +200,7 @@ def parse_rules(doc: dict, metric: str) -> dict | None:
                 raise _fail(f"'{key}' needs 'rounds': rewards and KPIs are decided when a round closes")
         return None
     rewards = _rewards(doc) if doc.get("rewards") is not None else {
-        "rule": "rank_shares", "shares": ["1"], "pool_cents": 0, "pool_gpu_minutes": 0}
+        "rule": "rank_shares", "shares": ["1"], "pool_cents": 0, "pool_gpu_minutes": 0, "require_open_source": False}
     kpi = _kpi(doc, metric)
     if rewards["rule"] == "proportional" and kpi is None:
         raise _fail("the proportional rule pays by improvement over a baseline: declare kpi.baseline")

@@ -167,6 +167,7 @@ def submission_view(submission: Submission) -> dict:
         "score": submission.score,
         # Hidden runs: the public score is shown only when the Ladder released it.
         "selected": submission.selected,
+        "method_card": submission.method_card,
         "released": (submission.score is not None) if submission.kind == "hidden" and submission.status == "scored"
         else None,
         "failure_reason": submission.failure_reason,
@@ -282,4 +283,51 @@ def select_for_final(platform: Platform, *, principal: Principal, submission_id:
         submission.selected = selected
         audit.record(session, actor=principal, action="submission.select", target=f"submission:{submission.id}",
                      detail={"selected": selected})
+        return submission_view(submission)
+
+
+CARD_KEYS = {"name", "description", "code_url", "licence", "open_source"}
+
+
+def check_method_card(card) -> dict:
+    """A method card: name (1-100), description (up to 2,000), code_url (http(s)), licence (up to
+    100, e.g. an SPDX id), open_source (true needs a code_url and a licence)."""
+    if not isinstance(card, dict) or set(card) - CARD_KEYS:
+        raise BadRequest(f"a method card is an object with the keys {', '.join(sorted(CARD_KEYS))}")
+    name, description = card.get("name"), card.get("description", "")
+    code_url, licence, open_source = card.get("code_url"), card.get("licence"), card.get("open_source", False)
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+        raise BadRequest("method card: name must be text of 1-100 characters")
+    if not isinstance(description, str) or len(description) > 2000:
+        raise BadRequest("method card: description must be text of at most 2,000 characters")
+    if code_url is not None and (not isinstance(code_url, str) or len(code_url) > 500
+                                 or not code_url.startswith(("https://", "http://"))):
+        raise BadRequest("method card: code_url must be an http(s) address of at most 500 characters")
+    if licence is not None and (not isinstance(licence, str) or not 1 <= len(licence) <= 100):
+        raise BadRequest("method card: licence must be text of 1-100 characters, e.g. Apache-2.0")
+    if not isinstance(open_source, bool):
+        raise BadRequest("method card: open_source must be true or false")
+    if open_source and not (code_url and licence):
+        raise BadRequest("method card: an open-source entry needs its code_url and its licence")
+    return {"name": name.strip(), "description": description, "code_url": code_url, "licence": licence,
+            "open_source": open_source}
+
+
+def set_method_card(platform: Platform, *, principal: Principal, submission_id: str, card) -> dict:
+    """A team describes a hidden submission (public, in the log, on the board), until its round
+    stops taking submissions: the card counts where a challenge pays only open-source entries."""
+    card = check_method_card(card)
+    with platform.transaction() as session:
+        submission = _visible(session, principal, submission_id)
+        if principal.role != "team":
+            raise Forbidden("teams describe their own submissions")
+        if submission.kind != "hidden":
+            raise BadRequest("method cards are for submissions on the hidden set")
+        round_ = session.get(Round, submission.round_id) if submission.round_id else None
+        if round_ is not None and (round_.status != "scheduled" or stops_at(round_) <= utcnow()):
+            raise Conflict(f"{round_.name} has stopped taking submissions; its method cards are final")
+        submission.method_card = card
+        audit.record(session, actor=principal, action="submission.method_card", target=f"submission:{submission.id}")
+        publiclog.append(platform, session, kind="method_card", challenge=submission.challenge.slug,
+                         data={"submission": submission.id, "team": submission.team.name, "card": card})
         return submission_view(submission)

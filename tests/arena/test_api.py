@@ -29,7 +29,7 @@ def test_health_and_public_reads_need_no_token(client, challenge):
     assert client.get("/api/challenges").json["challenges"][0]["slug"] == "toy"
     board = client.get("/api/challenges/toy/leaderboard").json
     assert board == {"challenge": "toy", "title": "Toy toy", "metric": "accuracy",
-                     "higher_is_better": True, "entries": []}
+                     "higher_is_better": True, "entries": [], "secondary_metrics": []}
     with client.get("/api/challenges/toy/sample/inputs.jsonl") as sample:
         assert sample.status_code == 200 and b'"s0"' in sample.data
 
@@ -95,7 +95,8 @@ def test_submit_run_and_leaderboard(client, platform, challenge, team_token, fak
     assert (state["status"], state["score"], state["failure_reason"]) == ("scored", 1.0, None)
     entries = client.get("/api/challenges/toy/leaderboard").json["entries"]
     assert entries == [{"rank": 1, "team": "Team A", "factories": ["Factory A"], "score": 1.0,
-                        "submission_id": made.json["id"], "ci_low": 1.0, "ci_high": 1.0, "rank_band": 1}]
+                        "submission_id": made.json["id"], "ci_low": 1.0, "ci_high": 1.0, "rank_band": 1,
+                        "secondary": None, "method_card": None}]
 
 
 def test_a_team_sees_only_its_own_submissions(client, platform, challenge, team_token, tmp_path):

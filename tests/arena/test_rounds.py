@@ -15,7 +15,7 @@ from arena.cli.verify import round_reports, verify_log_document
 from arena.services import accounts, payout, publiclog, registrations, rounds
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
-from arena.services.submissions import create_submission, select_for_final
+from arena.services.submissions import create_submission, select_for_final, set_method_card
 from arena.timeutil import iso, utcnow
 from arena.worker import Worker
 from helpers import make_bundle, make_image_tarball
@@ -289,3 +289,33 @@ def test_pages_show_the_rules_and_each_closed_round(world, client):
     csv_text = client.get("/api/challenges/toy/rewards.csv?round=1").get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("round,position,band,team,factory")
     assert len(csv_text.splitlines()) == 3  # one line per factory of the alliance
+
+
+def test_a_challenge_paying_only_open_source_entries_honours_method_cards(world):
+    world.challenge(rewards={"rule": "rank_shares", "shares": [0.6, 0.4], "euros": 1000,
+                             "require_open_source": True})
+    world.team("Open", ["LUMI"])
+    world.team("Closed", ["IT4LIA"])
+    opened = world.submit("Open", 10)
+    closed = world.submit("Closed", None)  # the better score, but no open-source card
+    set_method_card(world.platform, principal=world.teams["Open"], submission_id=opened, card={
+        "name": "Thermal rules", "code_url": "https://git.example.eu/open", "licence": "Apache-2.0",
+        "open_source": True})
+    set_method_card(world.platform, principal=world.teams["Closed"], submission_id=closed, card={
+        "name": "Secret sauce", "open_source": False})
+    with pytest.raises(BadRequest, match="needs its code_url and its licence"):
+        set_method_card(world.platform, principal=world.teams["Closed"], submission_id=closed,
+                        card={"name": "x", "open_source": True})
+    rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
+    report = rounds.get_report(world.platform, slug="toy")["report"]
+    teams = by_team(report)
+    assert (teams["Closed"]["kpi"], teams["Closed"]["qualifies"], teams["Closed"]["cents"]) == ("met", False, 0)
+    assert (teams["Open"]["open_source"], teams["Open"]["cents"]) == (True, 100_000)  # the whole pool
+    assert payout.problems(report) == []
+    with pytest.raises(Conflict, match="method cards are final"):
+        set_method_card(world.platform, principal=world.teams["Open"], submission_id=opened,
+                        card={"name": "changed later"})
+    from arena.services import leaderboard
+
+    board = {e["team"]: e for e in leaderboard.leaderboard(world.platform, slug="toy")["entries"]}
+    assert board["Open"]["method_card"]["licence"] == "Apache-2.0"

@@ -122,3 +122,36 @@ def test_an_organiser_makes_and_revokes_a_token_in_the_console(client, platform)
 
     with pytest.raises(Exception, match="not valid"):
         accounts.authenticate(platform, token=made)
+
+
+def test_a_board_with_secondary_metrics_ranks_by_the_primary_and_shows_all(client, platform, tmp_path):
+    from arena.services import leaderboard
+
+    world = World(platform, platform.runner, tmp_path)
+    world.challenge(secondary_metrics=["macro_f1", "exact_match"])
+    world.team("Alpha", ["LUMI"])
+    world.team("Beta", ["IT4LIA"])
+    world.submit("Alpha", 10)
+    world.submit("Beta", None)
+    board = leaderboard.leaderboard(platform, slug="toy")
+    assert board["secondary_metrics"] == ["macro_f1", "exact_match"]
+    assert [e["team"] for e in board["entries"]] == ["Beta", "Alpha"]  # by the primary metric
+    beta = board["entries"][0]["secondary"]
+    assert beta["macro_f1"]["score"] == 1.0 and beta["exact_match"]["score"] == 1.0
+    assert beta["macro_f1"]["ci_low"] is not None
+    page = client.get("/challenges/toy").get_data(as_text=True)
+    assert "macro_f1" in page and "exact_match" in page
+    assert client.get("/api/challenges/toy/leaderboard.csv").get_data(as_text=True).splitlines()[0].endswith(
+        "macro_f1_score,macro_f1_ci_low,macro_f1_ci_high,exact_match_score,exact_match_ci_low,exact_match_ci_high")
+
+
+def test_secondary_metrics_are_checked_with_the_bundle(platform, tmp_path):
+    import pytest
+
+    from arena.errors import BadRequest
+
+    world = World(platform, platform.runner, tmp_path)
+    for bad, message in ((["nope"], "unknown metric"), (["accuracy"], "nor name the primary"),
+                         (["mae"], "labels.jsonl line 1")):
+        with pytest.raises(BadRequest, match=message):
+            world.challenge(secondary_metrics=bad)
