@@ -99,13 +99,9 @@ def arena_run(platform, team_id: int, digest: str) -> float:
     return time.perf_counter() - started
 
 
-def bench_job_overhead(work: Path, repeats: int, items: int) -> dict:
-    settings = load_settings(overrides={
-        "home": work / "home", "database_url": f"sqlite:///{work}/arena.db",
-        "master_key_file": work / "home" / "master.key", "job_root": Path(f"/dev/shm/arena-bench-{os.getpid()}"),
-    })
-    platform = build_platform(settings)
-    upgrade(platform.engine)
+def prepare(platform, work: Path, items: int) -> tuple[int, str, str, Path]:
+    """A challenge of `items`, a team, the trivial image uploaded, and its inputs as plain files
+    for the bare baseline: (team id, image id, image digest, inputs folder)."""
     create_challenge(platform, organiser_id=accounts.create_organiser(platform, name="Bench")[0].id,
                      bundle_dir=write_bundle(work / "bundle", items))
     team_id = accounts.create_team(platform, name="Bench team", factories=[])[0].id
@@ -116,6 +112,18 @@ def bench_job_overhead(work: Path, repeats: int, items: int) -> dict:
     inputs = work / "bare-in"
     inputs.mkdir()
     shutil.copy(work / "bundle" / "inputs.jsonl", inputs / "inputs.jsonl")
+    os.chmod(inputs / "inputs.jsonl", 0o644)
+    return team_id, image_id, digest, inputs
+
+
+def bench_job_overhead(work: Path, repeats: int, items: int) -> dict:
+    settings = load_settings(overrides={
+        "home": work / "home", "database_url": f"sqlite:///{work}/arena.db",
+        "master_key_file": work / "home" / "master.key", "job_root": Path(f"/dev/shm/arena-bench-{os.getpid()}"),
+    })
+    platform = build_platform(settings)
+    upgrade(platform.engine)
+    team_id, image_id, digest, inputs = prepare(platform, work, items)
     bare_run(image_id, inputs, work)  # warm-up both paths
     arena_run(platform, team_id, digest)
     bare, arena = [], []

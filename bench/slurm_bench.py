@@ -25,13 +25,9 @@ from sqlalchemy import select
 from arena import create_app
 from arena.db import upgrade
 from arena.models import Submission
-from arena.services import accounts
-from arena.services.challenges import create_challenge
-from arena.services.images import receive_image
 from arena.services.submissions import create_submission
 from arena.slurm import SlurmExecutor
-from bench.run import bare_run, trivial_image, write_bundle
-from sandbox import export_image
+from bench.run import bare_run, prepare
 
 
 def _free_port() -> int:
@@ -97,17 +93,7 @@ def bench_slurm(repeats: int = 5, items: int = 1000) -> dict:
         platform = app.extensions["arena"]
         upgrade(platform.engine)
         server = _serve(app, port)
-        create_challenge(platform, organiser_id=accounts.create_organiser(platform, name="Bench")[0].id,
-                         bundle_dir=write_bundle(work / "bundle", items))
-        team_id = accounts.create_team(platform, name="Bench team", factories=[])[0].id
-        image_id = trivial_image(work)
-        export_image(image_id, work / "image.tar")
-        with (work / "image.tar").open("rb") as stream:
-            digest = receive_image(platform, stream=stream).digest
-        inputs = work / "bare-in"
-        inputs.mkdir()
-        shutil.copy(work / "bundle" / "inputs.jsonl", inputs / "inputs.jsonl")
-        os.chmod(inputs / "inputs.jsonl", 0o644)
+        team_id, image_id, digest, inputs = prepare(platform, work, items)
         executor = SlurmExecutor(platform, name="bench")
         _bare_once(image_id, inputs, work)  # warm-up both paths
         _arena_once(platform, executor, team_id, digest)

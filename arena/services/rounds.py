@@ -104,6 +104,17 @@ def _owned(session, organiser, slug: str) -> Challenge:
     return challenge
 
 
+def _closable(session, challenge: Challenge, now: datetime) -> Round:
+    """The round an organiser's close applies to: the earliest one past its end and not closed,
+    else the open one."""
+    rounds = _rounds(session, challenge.id)
+    due = [r for r in rounds if r.status != "closed" and stops_at(r) <= now] or \
+        [r for r in [_open_round(rounds, now)] if r is not None]
+    if not due:
+        raise Conflict(f"no round of {challenge.slug} is open or waiting to close")
+    return due[0]
+
+
 def close_round(platform: Platform, *, organiser, slug: str, early: bool = False,
                 now: datetime | None = None) -> dict:
     """Stop the current round taking submissions (early, if it has not ended, only when asked:
@@ -111,12 +122,7 @@ def close_round(platform: Platform, *, organiser, slug: str, early: bool = False
     now = now or utcnow()
     with platform.transaction() as session:
         challenge = _owned(session, organiser, slug)
-        rounds = _rounds(session, challenge.id)
-        due = [r for r in rounds if r.status != "closed" and stops_at(r) <= now] or \
-            [r for r in [_open_round(rounds, now)] if r is not None]
-        if not due:
-            raise Conflict(f"no round of {slug} is open or waiting to close")
-        item = due[0]
+        item = _closable(session, challenge, now)
         if item.status == "scheduled" and stops_at(item) > now:
             if not early:
                 raise BadRequest(f"{item.name} ends at {iso(item.ends_at)} and closes itself then; to close "
@@ -136,12 +142,7 @@ def preview_close(platform: Platform, *, organiser, slug: str, now: datetime | N
     now = now or utcnow()
     with platform.sessions() as session:
         challenge = _owned(session, organiser, slug)
-        rounds_ = _rounds(session, challenge.id)
-        due = [r for r in rounds_ if r.status != "closed" and stops_at(r) <= now] or \
-            [r for r in [_open_round(rounds_, now)] if r is not None]
-        if not due:
-            raise Conflict(f"no round of {slug} is open or waiting to close")
-        item = due[0]
+        item = _closable(session, challenge, now)
         pending = session.scalar(select(func.count(Submission.id)).where(
             Submission.round_id == item.id, Submission.status.in_(PENDING)))
         report = _report(platform, session, challenge=challenge, item=item, now=now)
