@@ -11,6 +11,8 @@ die() { printf '[arena slurm] error: %s\n' "$*" >&2; exit 1; }
 LOG_DIR=${ARENA_SETUP_LOG_DIR:-/var/log}
 NODE=$(hostname -s)
 CONF=/etc/slurm/slurm.conf
+# slurmctld and slurmd find each other by this name: make sure it resolves (to loopback).
+getent hosts "$NODE" >/dev/null || echo "127.0.0.1 $NODE" >> /etc/hosts
 
 if ! command -v slurmctld >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then
   say "installing Debian's slurm-wlm and munge"

@@ -88,7 +88,18 @@ def test_two_rounds_of_rewards(server, tmp_path):
     assert len((tmp_path / "winter.csv").read_text().splitlines()) == 1 + 5  # Alpha has two factories
 
     # Spring opened when Winter closed. Beta sits it out; Delta misses again and is eliminated.
-    for team, model in (("Alpha", "good"), ("Gamma", "fair"), ("Delta", "weak")):
+    # Alpha describes its entry with a method card; a card that breaks the rules is refused
+    # before anything is uploaded.
+    (tmp_path / "card.yaml").write_text("name: Thermal rules\ncode_url: https://git.example.eu/alpha\n"
+                                        "licence: Apache-2.0\nopen_source: true\n")
+    (tmp_path / "bad.yaml").write_text("name: Secret\nopen_source: true\n")
+    bad = arena(server, "submit", slug, "arena-example/good", "--method-card", str(tmp_path / "bad.yaml"),
+                token=tokens["Alpha"], check=False)
+    assert bad.returncode == 1 and "needs its code_url and its licence" in bad.stderr
+    carded = json.loads(arena(server, "submit", slug, "arena-example/good", "--method-card", str(tmp_path / "card.yaml"),
+                              "--wait", "--json", token=tokens["Alpha"]).stdout)
+    assert carded["status"] == "scored" and carded["method_card"]["licence"] == "Apache-2.0"
+    for team, model in (("Gamma", "fair"), ("Delta", "weak")):
         assert json.loads(submit(team, model).stdout)["status"] == "scored"
     arena(server, "round", "close", slug, "--early", "--wait", token=organiser)
     spring = json.loads(arena(server, "rewards", slug, "--json").stdout)["report"]

@@ -139,6 +139,7 @@ def _round_schemas() -> dict[str, Schema]:
         "cents": cents, "gpu_minutes": minutes, "factories": {"type": "array", "items": factory_award},
         "misses": {"type": "integer", "minimum": 0}, "eliminated": BOOLEAN,
     })
+    standing["required"] = [k for k in standing["required"] if k != "open_source"]  # reports before method cards
     evidence = _obj({
         "team": STRING, "submission": _nullable(STRING), "score": _nullable(NUMBER),
         "ci_low": _nullable(NUMBER), "ci_high": _nullable(NUMBER),
@@ -146,6 +147,7 @@ def _round_schemas() -> dict[str, Schema]:
         "misses_before": {"type": "integer", "minimum": 0}, "vs_baseline": _nullable(differences),
         "open_source": {"type": "boolean", "description": "the counted submission's method card says open source"},
     })
+    evidence["required"] = [k for k in evidence["required"] if k != "open_source"]
     round_rule = _obj({"number": INTEGER, "name": STRING, "start": _nullable(TIMESTAMP), "end": TIMESTAMP,
                        "pool_cents": cents, "pool_gpu_minutes": minutes})
     summary = {

@@ -288,12 +288,14 @@ def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: b
         raise click.ClickException("submitting needs a team token in ARENA_TOKEN")
     client.challenge(challenge_slug)
     card = _read_card(card_file) if card_file else None
+    if card is not None and sample:
+        raise click.ClickException("--method-card describes an entry on the hidden set, not a --sample run")
     with tempfile.TemporaryDirectory(prefix="arena-submit-") as folder:
         tarball, sha256 = _export(image, Path(folder), quiet=as_json)
         digest = _upload(client, tarball, sha256, quiet=as_json)
     state = _submit_once(client, challenge_slug, digest, "sample" if sample else "hidden")
     if card is not None:
-        state = client.set_method_card(state["id"], card)
+        state = {**client.set_method_card(state["id"], card), **({"receipt": state["receipt"]} if "receipt" in state else {})}
     if wait:
         show = None if as_json else (lambda s: click.echo(f"  {s['status']}", err=True))
         if show:
@@ -313,7 +315,13 @@ def _read_card(path: Path) -> dict:
         raise click.ClickException(f"{path} is not YAML or JSON text") from None
     if not isinstance(card, dict):
         raise click.ClickException(f"{path} must hold a mapping: name, description, code_url, licence, open_source")
-    return card
+    from arena.errors import BadRequest
+    from arena.services.submissions import check_method_card
+
+    try:  # the server checks it too; checking first means a bad card never leaves a submission behind
+        return check_method_card(card)
+    except BadRequest as exc:
+        raise click.ClickException(f"{path}: {exc.message}") from None
 
 
 @click.command()

@@ -35,7 +35,8 @@ def round_list(challenge_slug: str, as_json: bool) -> None:
         rules = d["rules"]
         kpi = rules["kpi"]
         lines = [f"rule: {rules['rewards']['rule']}"
-                 + (f" (shares {', '.join(rules['rewards']['shares'])})" if rules["rewards"]["shares"] else ""),
+                 + (f" (shares {', '.join(rules['rewards']['shares'])})" if rules["rewards"]["shares"] else "")
+                 + ("; only open-source entries are paid" if rules["rewards"].get("require_open_source") else ""),
                  "KPI: " + (f"beat {_baseline(kpi['baseline'])} with p < {kpi['alpha']:g}"
                             + (f"; eliminated after {kpi['eliminate_after']} misses in a row"
                                if kpi["eliminate_after"] else "") if kpi else "none: every ranked team qualifies")]

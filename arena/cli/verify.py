@@ -135,12 +135,16 @@ def _board_problems(document: dict) -> list[str]:
     return [f"the published leaderboard has {len(shown)} entries; the log implies {len(expected)}"]
 
 
-def _receipt_problems(report: dict, receipts: dict[str, dict]) -> list[str]:
-    """Each counted submission was received, from its team, inside the round's window."""
+def _receipt_problems(report: dict, receipts: dict[str, dict], cards: dict[str, dict]) -> list[str]:
+    """Each counted submission was received, from its team, inside the round's window; and its
+    open-source flag is what its method card, as logged, says."""
     problems, name = [], f"round {report['round']}"
     for standing in report["standings"]:
         if not standing["submission"]:
             continue
+        card = cards.get(standing["submission"])
+        if "open_source" in standing and standing["open_source"] != bool((card or {}).get("open_source")):
+            problems.append(f"{name}: {standing['team']}'s open_source is not what its logged method card says")
         receipt = receipts.get(standing["submission"])
         if receipt is None:
             problems.append(f"{name}: {standing['team']}'s submission {standing['submission']} has no receipt in the log")
@@ -168,11 +172,13 @@ def _round_problems(document: dict) -> list[str]:
     receipts = {b["data"]["submission"]: b for b in mine if b["kind"] == "submission.receipt"}
     problems = []
     for report in round_reports(document):
+        cards = {b["data"]["submission"]: b["data"]["card"] for b in mine
+                 if b["kind"] == "method_card" and b["at"] <= report["closed_at"]}
         if report.get("rules") != opening.get("rules"):
             problems.append(f"round {report.get('round')}: the report's rules are not those logged when "
                             f"{slug} opened")
         found = payout.problems(report)
-        problems += found or _receipt_problems(report, receipts)
+        problems += found or _receipt_problems(report, receipts, cards)
     return problems
 
 

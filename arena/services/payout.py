@@ -159,10 +159,11 @@ def decide(evidence: dict) -> dict:
             "score": team["score"], "ci_low": team["ci_low"], "ci_high": team["ci_high"],
             "kpi": verdict, "p_value": p, "improvement": _improvement(evidence, team) if team["submission"] else None,
             "qualifies": team["team"] in bands, "band": bands.get(team["team"]),
-            "open_source": bool(team.get("open_source")),
             "cents": cents, "gpu_minutes": minutes, "factories": _factories(team, cents, minutes),
             "misses": misses, "eliminated": eliminated,
         })
+        if "open_source" in team:  # evidence from before method cards has none
+            standings[-1]["open_source"] = bool(team["open_source"])
     return {"standings": standings, "pair_tests": tests,
             "totals": {"cents": sum(s["cents"] for s in standings),
                        "gpu_minutes": sum(s["gpu_minutes"] for s in standings)}}

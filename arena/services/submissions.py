@@ -303,7 +303,7 @@ def check_method_card(card) -> dict:
     if code_url is not None and (not isinstance(code_url, str) or len(code_url) > 500
                                  or not code_url.startswith(("https://", "http://"))):
         raise BadRequest("method card: code_url must be an http(s) address of at most 500 characters")
-    if licence is not None and (not isinstance(licence, str) or not 1 <= len(licence) <= 100):
+    if licence is not None and (not isinstance(licence, str) or not 1 <= len(licence.strip()) <= 100):
         raise BadRequest("method card: licence must be text of 1-100 characters, e.g. Apache-2.0")
     if not isinstance(open_source, bool):
         raise BadRequest("method card: open_source must be true or false")

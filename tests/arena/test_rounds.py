@@ -319,3 +319,21 @@ def test_a_challenge_paying_only_open_source_entries_honours_method_cards(world)
 
     board = {e["team"]: e for e in leaderboard.leaderboard(world.platform, slug="toy")["entries"]}
     assert board["Open"]["method_card"]["licence"] == "Apache-2.0"
+
+
+def test_verify_checks_the_open_source_flag_against_the_logged_card(world):
+    world.challenge(rewards={"rule": "winner_take_all", "euros": 10, "require_open_source": True})
+    world.team("Open", ["LUMI"])
+    made = world.submit("Open", None)
+    set_method_card(world.platform, principal=world.teams["Open"], submission_id=made, card={
+        "name": "n", "code_url": "https://example.eu/c", "licence": "MIT", "open_source": True})
+    rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
+    document = publiclog.export(world.platform, challenge="toy")
+    assert verify_log_document(document) == []
+    from arena.cli.verify import _round_problems
+
+    report = next(e["body"]["data"] for e in document["entries"] if e["body"]["kind"] == "round.report")
+    for card in (e["body"]["data"] for e in document["entries"] if e["body"]["kind"] == "method_card"):
+        card["card"]["open_source"] = False  # a log whose card says otherwise than the report
+    assert any("open_source is not what its logged method card says" in p for p in _round_problems(document))
+    assert report["standings"][0]["open_source"] is True
