@@ -36,6 +36,10 @@ def bundle_with_rounds(folder: Path) -> Path:
     now = utcnow()
     config.update({
         "slug": "gpu-faults-rounds",
+        # 90% of the items rank the rounds: each model's private score is then within a hair of
+        # its score on the whole set (good 0.952, fair 0.904, weak 0.836), whatever the secret
+        # split, so the verdicts against the 0.86 baseline do not depend on it.
+        "public_fraction": 0.1,
         "rounds": [{"name": "Winter", "start": iso(now - timedelta(minutes=1)), "end": iso(now + timedelta(hours=1))},
                    {"name": "Spring", "end": iso(now + timedelta(hours=2)), "euros": 5000.01, "gpu_hours": 50}],
         "kpi": {"baseline": {"score": 0.86}, "alpha": 0.05, "eliminate_after": 2},

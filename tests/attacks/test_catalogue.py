@@ -90,7 +90,8 @@ def test_attack(arena_platform, attack):
         if result["failure_reason"] == attack.reason:
             assert attack.detail in (result["failure_detail"] or ""), result
     assert "PWNED" not in str(result) and CANARY not in str(result)
-    assert set(result) == {"id", "kind", "released", "selected", "challenge", "team", "image_digest", "status", "score",
+    assert set(result) == {"id", "kind", "released", "selected", "method_card", "challenge", "team", "image_digest",
+                           "status", "score",
                            "failure_reason", "failure_detail", "created_at", "updated_at"}
     good = submit_and_run(platform, team, registry["good"])
     assert good["status"] == "scored" and good["score"] in (1.0, None), good  # the first is released
