@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -70,9 +71,18 @@ def postgres_database(postgres_server):
     with admin.connect() as connection:
         connection.execute(text(f'create database "{name}"'))
     yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'drop database if exists "{name}" with (force)'))
-    admin.dispose()
+    try:
+        # The test's own connections are closed by now; an autovacuum worker (not ours to
+        # terminate) may still be on it for a moment: try again, then leave it to the next CI run.
+        for attempt in range(20):
+            try:
+                with admin.connect() as connection:
+                    connection.execute(text(f'drop database if exists "{name}"'))
+                break
+            except Exception:  # noqa: BLE001 - "is being accessed by other users"
+                time.sleep(0.25)
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture
