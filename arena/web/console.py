@@ -31,7 +31,6 @@ def console(who):
 def console_new_challenge(who):
     if request.method == "GET":
         return render_template("new_challenge.html", error=None, made=None)
-    request.max_content_length = platform().settings.max_bundle_bytes
     folder = Path(tempfile.mkdtemp(prefix="bundle-", dir=scratch_dir()))
     try:
         for field, name in UPLOADS.items():

@@ -155,3 +155,14 @@ def test_secondary_metrics_are_checked_with_the_bundle(platform, tmp_path):
                          (["mae"], "labels.jsonl line 1")):
         with pytest.raises(BadRequest, match=message):
             world.challenge(secondary_metrics=bad)
+
+
+def test_forms_are_capped_before_they_are_read(client, platform):
+    too_big = client.post("/sign-in", data={"csrf": "x", "token": "a" * (100 * 1024)})
+    assert too_big.status_code == 413
+    organiser, token = accounts.create_organiser(platform, name="Org")
+    web_sign_in(client, token, role="organiser")
+    big_bundle = client.post("/console/challenges/new", content_type="multipart/form-data", data={
+        "csrf": csrf_of(client, "/console/challenges/new"),
+        "challenge_yaml": (io.BytesIO(b"slug: big\\n" + b"#" * (200 * 1024)), "challenge.yaml")})
+    assert big_bundle.status_code == 400  # read (a bundle may be large), then refused for what it lacks
