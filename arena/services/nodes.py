@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from arena.errors import BadRequest, Unauthorized
 from arena.models import Job, NodeCredential
@@ -116,8 +116,3 @@ def finish(platform: Platform, ticket: evaluation.Ticket, *, outcome: RunOutcome
         revoke(session, job_id=ticket.job_id)
     return {"job": ticket.job_id, "recorded": recorded}
 
-
-def live_credentials(platform: Platform, *, job_id: str) -> int:
-    with platform.sessions() as session:
-        return len(session.scalars(select(NodeCredential.token_hash).where(
-            NodeCredential.job_id == job_id, NodeCredential.revoked_at.is_(None))).all())

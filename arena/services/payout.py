@@ -57,9 +57,10 @@ def eligible(evidence: dict, team: dict) -> bool:
     return not evidence["rules"]["rewards"].get("require_open_source") or bool(team.get("open_source"))
 
 
-def qualifying_order(evidence: dict) -> list[dict]:
-    """Teams that qualify (scored, met the KPI where there is one, and eligible), best first."""
-    found = verdicts(evidence)
+def qualifying_order(evidence: dict, found: dict[str, tuple[str, float | None]] | None = None) -> list[dict]:
+    """Teams that qualify (scored, met the KPI where there is one, and eligible), best first.
+    `found`: the verdicts, when the caller has them already (each is a bootstrap)."""
+    found = found if found is not None else verdicts(evidence)
     qualifying = [t for t in evidence["teams"] if found[t["team"]][0] in ("met", "none") and eligible(evidence, t)]
     return sorted(qualifying, key=_key(evidence["higher_is_better"]))
 
@@ -142,7 +143,7 @@ def decide(evidence: dict) -> dict:
     """The decisions that follow from a round's evidence: standings (every team, ranked ones
     first), the neighbour tests, and the totals paid."""
     found = verdicts(evidence)
-    order = qualifying_order(evidence)
+    order = qualifying_order(evidence, found)
     tests = _pair_tests(evidence)
     bands = _bands(order, tests)
     amounts = _amounts(evidence, order, bands) if order else {}

@@ -261,6 +261,15 @@ def sample_predictions(platform: Platform, *, principal: Principal, submission_i
 MAX_SELECTED = 2
 
 
+def _round_still_open(session, submission: Submission, *, what: str) -> Round | None:
+    """The submission's round (None without rounds); Conflict once it stopped taking submissions,
+    when the team's `what` about it are final."""
+    round_ = session.get(Round, submission.round_id) if submission.round_id else None
+    if round_ is not None and (round_.status != "scheduled" or stops_at(round_) <= utcnow()):
+        raise Conflict(f"{round_.name} has stopped taking submissions; its {what} are final")
+    return round_
+
+
 def select_for_final(platform: Platform, *, principal: Principal, submission_id: str, selected: bool) -> dict:
     """A team chooses (at most two of) its scored hidden submissions for the final ranking: of a
     round, on challenges with rounds, until that round stops taking submissions."""
@@ -270,9 +279,7 @@ def select_for_final(platform: Platform, *, principal: Principal, submission_id:
             raise Forbidden("teams choose their own final submissions")
         if selected and (submission.kind != "hidden" or submission.status != "scored"):
             raise BadRequest("only a scored submission on the hidden set can count for the final ranking")
-        round_ = session.get(Round, submission.round_id) if submission.round_id else None
-        if round_ is not None and (round_.status != "scheduled" or stops_at(round_) <= utcnow()):
-            raise Conflict(f"{round_.name} has stopped taking submissions; its choices are final")
+        round_ = _round_still_open(session, submission, what="choices")
         if selected and not submission.selected:
             chosen = session.scalar(select(func.count(Submission.id)).where(
                 Submission.team_id == submission.team_id, Submission.challenge_id == submission.challenge_id,
@@ -323,9 +330,7 @@ def set_method_card(platform: Platform, *, principal: Principal, submission_id: 
             raise Forbidden("teams describe their own submissions")
         if submission.kind != "hidden":
             raise BadRequest("method cards are for submissions on the hidden set")
-        round_ = session.get(Round, submission.round_id) if submission.round_id else None
-        if round_ is not None and (round_.status != "scheduled" or stops_at(round_) <= utcnow()):
-            raise Conflict(f"{round_.name} has stopped taking submissions; its method cards are final")
+        _round_still_open(session, submission, what="method cards")
         submission.method_card = card
         audit.record(session, actor=principal, action="submission.method_card", target=f"submission:{submission.id}")
         publiclog.append(platform, session, kind="method_card", challenge=submission.challenge.slug,
