@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from arena import streams
 from arena.config import client_token, client_url
 
 TERMINAL = ("scored", "failed")
@@ -67,25 +68,31 @@ class ArenaClient:
                           response.status_code)
 
     # -- organisers -------------------------------------------------------------------------------
+    def _upload_folder(self, path: str, folder: Path, names: list[str], asset_parts: dict[str, Path]) -> dict:
+        """POST the files of `folder` as one multipart body, streamed from disk (never held in
+        memory), with each assets/ folder as one uncompressed tar part."""
+        parts = []
+        for name in names:
+            if (folder / name).is_file():
+                entry = streams.file_entry(name, folder / name)
+                parts.append((name, entry.size, entry.chunks))
+        for part, assets_dir in asset_parts.items():
+            if assets_dir.is_dir():
+                entries = [streams.file_entry(p.relative_to(assets_dir.parent).as_posix(), p)
+                           for p in sorted(assets_dir.rglob("*")) if p.is_file() and not p.is_symlink()]
+                parts.append((part, streams.tar_length(entries), lambda e=entries: streams.tar_chunks(e)))
+        content_type, body = streams.multipart(parts)
+        return self._request("POST", path, data=body, headers={"Content-Type": content_type}, timeout=3600)
+
     def create_challenge(self, bundle_dir: Path) -> dict:
         names = ["challenge.yaml", "inputs.jsonl", "labels.jsonl",
                  "sample/inputs.jsonl", "sample/labels.jsonl"]
-        present = [n for n in names if (bundle_dir / n).is_file()]
-        handles = {n: (n, (bundle_dir / n).open("rb")) for n in present}
-        try:
-            return self._request("POST", "/api/challenges", files=handles, timeout=3600)
-        finally:
-            for _name, handle in handles.values():
-                handle.close()
+        return self._upload_folder("/api/challenges", bundle_dir, names,
+                                   {"assets.tar": bundle_dir / "assets", "sample/assets.tar": bundle_dir / "sample/assets"})
 
     def add_version(self, slug: str, folder: Path) -> dict:
-        handles = {n: (n, (folder / n).open("rb")) for n in ("inputs.jsonl", "labels.jsonl")
-                   if (folder / n).is_file()}
-        try:
-            return self._request("POST", f"/api/challenges/{slug}/versions", files=handles, timeout=3600)
-        finally:
-            for _name, handle in handles.values():
-                handle.close()
+        return self._upload_folder(f"/api/challenges/{slug}/versions", folder, ["inputs.jsonl", "labels.jsonl"],
+                                   {"assets.tar": folder / "assets"})
 
     def reveal(self, slug: str, ids: list[str] | None, version: int | None = None) -> dict:
         body: dict = {"all": True} if ids is None else {"ids": ids}

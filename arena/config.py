@@ -91,6 +91,7 @@ def load_settings(
         lease_s=float(env.get("ARENA_LEASE_SECONDS", "30")),
         rate_limit_per_minute=int(env.get("ARENA_RATE_LIMIT_PER_MINUTE", "600")),
         max_attempts=int(env.get("ARENA_MAX_ATTEMPTS", "3")),
+        max_bundle_bytes=int(env.get("ARENA_MAX_BUNDLE_BYTES", str(4 * 1024**3))),
         team_max_running=int(env.get("ARENA_TEAM_MAX_RUNNING", "2")),
         executor=env.get("ARENA_EXECUTOR", "local"),
         node_url=env.get("ARENA_NODE_URL", DEFAULT_URL).rstrip("/"),

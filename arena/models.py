@@ -93,6 +93,8 @@ class Challenge(Base):
     rules: Mapped[dict | None] = mapped_column(JSON)
     # Shown beside the primary metric on every board; ranking, the Ladder, KPIs and rewards use the primary.
     secondary_metrics: Mapped[list | None] = mapped_column(JSON)
+    # "batch" (v1: /input and /output) or "interactive" (v2: a chat API on a unix socket)
+    protocol: Mapped[str] = mapped_column(String(16), default="batch", server_default="batch")
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -111,6 +113,9 @@ class HiddenSet(Base):
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     has_sample: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Binary assets: how many files, and their plaintext bytes (to size a job's memory folder).
+    n_assets: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    assets_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # The public commitment: RFC 6962 root over the items, in a statement signed by the platform.
     root: Mapped[str | None] = mapped_column(String(64))
     commitment: Mapped[dict | None] = mapped_column(JSON)

@@ -4,6 +4,7 @@ Knows nothing of the web, the database, or the sandbox. Plaintext labels are onl
 to the caller in memory; plaintext inputs are only ever written to a folder the caller names.
 """
 
+from hidden_sets._assets import check_revealed_assets, name_problem as asset_name_problem, references
 from hidden_sets._commitment import (
     RevealedItem,
     check_revealed,
@@ -15,9 +16,10 @@ from hidden_sets._keyring import Keyring, generate_keyring_file, load_keyring, s
 from hidden_sets._sealed import seal, unseal
 from hidden_sets._merkle import TreeBuilder, inclusion_proofs, verify_inclusion
 from hidden_sets._stream import SEGMENT_SIZE, decrypt_stream, encrypt_stream
-from hidden_sets._store import DataKey, HiddenSetStore
+from hidden_sets._store import ASSET_ROLE, DataKey, HiddenSetStore
 
 __all__ = [
+    "ASSET_ROLE",
     "SEGMENT_SIZE",
     "DataKey",
     "HiddenSetError",
@@ -27,6 +29,8 @@ __all__ = [
     "Keyring",
     "RevealedItem",
     "TreeBuilder",
+    "asset_name_problem",
+    "check_revealed_assets",
     "check_revealed",
     "decrypt_stream",
     "encrypt_stream",
@@ -34,6 +38,7 @@ __all__ = [
     "inclusion_proofs",
     "item_json",
     "item_leaf",
+    "references",
     "load_keyring",
     "save_keyring_file",
     "seal",

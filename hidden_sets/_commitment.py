@@ -1,6 +1,8 @@
 """Commitments to hidden-set items: what a leaf is, and how revealed items are checked.
 
-leaf data = salt (32 random bytes) || canonical JSON of {"id", "input", "label"}
+leaf data = salt (32 random bytes) || canonical JSON of {"id", "input", "label"}, plus
+"assets": {name: SHA-256 hex} for an item that references binary assets (the key is absent
+otherwise, so a set without assets has the same leaves as before assets existed)
 canonical JSON = keys sorted, no spaces, UTF-8, no NaN or Infinity.
 """
 
@@ -21,8 +23,11 @@ def canonical_json(value: Any) -> bytes:
                       allow_nan=False).encode()
 
 
-def item_json(item_id: str, item_input: Any, label: Any) -> bytes:
-    return canonical_json({"id": item_id, "input": item_input, "label": label})
+def item_json(item_id: str, item_input: Any, label: Any, assets: dict[str, str] | None = None) -> bytes:
+    item = {"id": item_id, "input": item_input, "label": label}
+    if assets:
+        item["assets"] = assets
+    return canonical_json(item)
 
 
 def item_leaf(salt: bytes, item_json_bytes: bytes) -> bytes:

@@ -13,7 +13,24 @@ from hidden_sets._errors import HiddenSetError
 from hidden_sets._keyring import Keyring
 from hidden_sets._stream import decrypt_segments, decrypt_stream, encrypt_stream
 
-ROLES = ("inputs", "labels", "salts")
+ROLES = ("inputs", "labels", "salts", "assets")  # "assets": the manifest of the set's asset files
+ASSET_ROLE = "asset/"  # "asset/<index>": one asset file, the index-th of the manifest
+
+
+class _Hashing:
+    """A file wrapper that feeds what passes through it to a hash."""
+
+    def __init__(self, handle, hasher) -> None:
+        self.handle, self.hasher = handle, hasher
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.hasher.update(data)
+        return data
+
+    def write(self, data) -> int:
+        self.hasher.update(data)
+        return self.handle.write(data)
 
 
 @dataclass(frozen=True)
@@ -48,19 +65,23 @@ class HiddenSetStore:
         return DataKey(id=key_id, master_key_id=master_key_id, wrapped=wrapped, key=key)
 
     def path(self, set_id: str, role: str) -> Path:
+        if role.startswith(ASSET_ROLE) and role[len(ASSET_ROLE):].isdigit():
+            return self.root / set_id / "assets" / f"{int(role[len(ASSET_ROLE):]):07d}.enc"
         if role not in ROLES:
             raise HiddenSetError(f"unknown hidden-set file role {role!r}")
         return self.root / set_id / f"{role}.enc"
 
-    def put(self, *, set_id: str, role: str, source: Path, data_key: DataKey) -> int:
-        """Encrypt `source` into the store (written aside, then renamed into place)."""
+    def put(self, *, set_id: str, role: str, source: Path, data_key: DataKey, hasher=None) -> int:
+        """Encrypt `source` into the store (written aside, then renamed into place); `hasher`, when
+        given, is fed the plaintext as it is read (one pass over a large file)."""
         final = self.path(set_id, role)
         final.parent.mkdir(parents=True, exist_ok=True)
         partial = final.with_suffix(".partial")
         try:
             with source.open("rb") as src, partial.open("wb") as dst:
                 size = encrypt_stream(
-                    src, dst, data_key=data_key.key, key_id=data_key.id, role=role, set_id=set_id
+                    _Hashing(src, hasher) if hasher else src, dst,
+                    data_key=data_key.key, key_id=data_key.id, role=role, set_id=set_id,
                 )
                 dst.flush()
                 os.fsync(dst.fileno())
@@ -72,15 +93,16 @@ class HiddenSetStore:
     def remove_set(self, set_id: str) -> None:
         shutil.rmtree(self.root / set_id, ignore_errors=True)
 
-    def decrypt_to(self, *, set_id: str, role: str, data_key: DataKey, dest: Path) -> int:
-        """Decrypt one file to `dest` (meant to be in a memory-backed job folder).
+    def decrypt_to(self, *, set_id: str, role: str, data_key: DataKey, dest: Path, hasher=None) -> int:
+        """Decrypt one file to `dest` (meant to be in a memory-backed job folder); `hasher`, when
+        given, is fed the plaintext as it is written.
 
         On any error `dest` is removed, so no half-decrypted file stays behind.
         """
         try:
             with self.path(set_id, role).open("rb", buffering=0) as src, dest.open("wb", buffering=0) as dst:
-                return decrypt_stream(src, dst, data_key=data_key.key, key_id=data_key.id,
-                                      role=role, set_id=set_id)
+                return decrypt_stream(src, _Hashing(dst, hasher) if hasher else dst, data_key=data_key.key,
+                                      key_id=data_key.id, role=role, set_id=set_id)
         except BaseException:
             dest.unlink(missing_ok=True)
             raise

@@ -19,8 +19,10 @@ from sandbox._base import (
     SandboxError,
 )
 from sandbox._fake import FakeRunner
+from sandbox._interactive import SessionFailure, SessionLimits, check_item_input, drive
 from sandbox._gpus import GpuAllocator, parse_gpu_setting
 from sandbox._jobfolder import JobFolder, sweep_job_folders
+from sandbox._session import SOCKET_NAME, run_interactive
 from sandbox._tarball import ImageTarball, inspect_image_tarball
 
 __all__ = [
@@ -31,17 +33,23 @@ __all__ = [
     "ImageError",
     "ImageNotFound",
     "ImageTarball",
+    "SOCKET_NAME",
     "JobFolder",
     "Limits",
     "RunOutcome",
     "RunSpec",
     "Runner",
     "SandboxError",
+    "SessionFailure",
+    "SessionLimits",
     "build_image",
+    "check_item_input",
+    "drive",
     "export_image",
     "inspect_image_tarball",
     "make_runner",
     "parse_gpu_setting",
+    "run_interactive",
     "stream_image",
     "sweep_job_folders",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Literal, Protocol
 
 # Every container runs as this uid:gid, whatever its image says.
@@ -43,6 +44,7 @@ class RunSpec:
     output_dir: Path
     limits: Limits
     environment: dict[str, str] = field(default_factory=dict)
+    run_dir: Path | None = None  # mounted read-write at /run/arena (the interactive protocol's socket)
 
 
 Verdict = Literal["exited", "timeout", "out_of_memory"]
@@ -63,8 +65,10 @@ class Runner(Protocol):
     def ensure_image(self, *, image_id: str, tarball: Path) -> None:
         """Make `image_id` available to run, loading it from `tarball` if needed."""
 
-    def run(self, spec: RunSpec) -> RunOutcome:
-        """Run one container to completion or deadline, then remove it."""
+    def run(self, spec: RunSpec, during: Callable[[Callable[[], bool]], None] | None = None) -> RunOutcome:
+        """Run one container to completion or deadline, then remove it. With `during`, the
+        container is a server: once it started, `during(alive)` runs (alive() says whether the
+        container still runs), then the container is stopped; the caller keeps the deadline."""
 
     def sweep(self, *, keep: set[str]) -> int:
         """Remove containers of jobs not in `keep` (left by a crash); returns how many."""

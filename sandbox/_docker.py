@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -79,19 +79,23 @@ class DockerRunner:
             raise SandboxError(f"the Docker engine failed to load the image: {exc}") from None
 
     # -- running ------------------------------------------------------------------------------
-    def run(self, spec: RunSpec) -> RunOutcome:
+    def run(self, spec: RunSpec, during: Callable[[Callable[[], bool]], None] | None = None) -> RunOutcome:
         devices = self.gpus.acquire(spec.job_id, spec.limits.gpus)
         try:
-            return self._run(spec, devices)
+            return self._run(spec, devices, during)
         finally:
             self.gpus.release(spec.job_id)
 
-    def _run(self, spec: RunSpec, devices: list[str]) -> RunOutcome:
+    def _run(self, spec: RunSpec, devices: list[str], during) -> RunOutcome:
         container = self._create(spec, devices)
+        stopped = False
         try:
             started = time.monotonic()
             container.start()
-            timed_out = self._wait(container, deadline=started + spec.limits.time_limit_s)
+            if during is None:
+                timed_out = self._wait(container, deadline=started + spec.limits.time_limit_s)
+            else:
+                timed_out, stopped = False, self._serve(container, during)
             duration = time.monotonic() - started
             container.reload()
             state = container.attrs["State"]
@@ -104,7 +108,27 @@ class DockerRunner:
             return RunOutcome("timeout", None, duration, tail)
         if state.get("OOMKilled"):
             return RunOutcome("out_of_memory", state.get("ExitCode"), duration, tail)
-        return RunOutcome("exited", state.get("ExitCode"), duration, tail)
+        return RunOutcome("exited", None if stopped else state.get("ExitCode"), duration, tail)
+
+    def _serve(self, container, during) -> bool:
+        """Run `during(alive)` while the container serves, then stop it; returns whether it was
+        still running (stopped by the platform, so its exit code means nothing)."""
+        def alive() -> bool:
+            try:
+                container.reload()
+            except DockerException:
+                return False
+            return container.status == "running"
+
+        during(alive)
+        if not alive():
+            return False
+        try:
+            container.kill()
+        except APIError:
+            return False  # it exited between the check and the kill
+        container.wait(timeout=30)
+        return True
 
     def _create(self, spec: RunSpec, devices: list[str] | None = None):
         limits = spec.limits
@@ -131,6 +155,7 @@ class DockerRunner:
             mounts=[
                 Mount("/input", str(spec.input_dir), type="bind", read_only=True),
                 Mount("/output", str(spec.output_dir), type="bind", read_only=False),
+                *([Mount("/run/arena", str(spec.run_dir), type="bind", read_only=False)] if spec.run_dir else []),
             ],
             environment=spec.environment,
             labels={MANAGED_LABEL: "1", JOB_LABEL: spec.job_id, INSTANCE_LABEL: self._instance},

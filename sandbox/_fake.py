@@ -32,9 +32,12 @@ class FakeRunner:
     def ensure_image(self, *, image_id: str, tarball: Path) -> None:
         self.images.add(image_id)
 
-    def run(self, spec: RunSpec) -> RunOutcome:
+    def run(self, spec: RunSpec, during: Callable[[Callable[[], bool]], None] | None = None) -> RunOutcome:
         started = time.monotonic()
         self.runs.append(spec)
+        if during is not None:  # the fake serves nothing: an interactive run sees a model that stopped
+            during(lambda: False)
+            return RunOutcome("exited", self.exit_code, time.monotonic() - started, self.log)
         lines = (spec.input_dir / "inputs.jsonl").read_text().splitlines()
         with (spec.output_dir / "predictions.jsonl").open("w") as out:
             for line in lines:

@@ -30,6 +30,11 @@ class JobFolder:
     def output(self) -> Path:
         return self.path / "output"
 
+    @property
+    def run(self) -> Path:
+        """Shared with an interactive container at /run/arena (its socket); nothing else."""
+        return self.path / "run"
+
     @classmethod
     def create(cls, *, root: Path, job_id: str, size_bytes: int, use_tmpfs: bool) -> JobFolder:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -61,12 +66,13 @@ class JobFolder:
 def _prepare(folder: JobFolder) -> None:
     os.chmod(folder.path, 0o711)
     folder.input.mkdir(mode=0o755)
-    folder.output.mkdir(mode=0o700)
     os.chmod(folder.input, 0o755)
-    if os.geteuid() == 0:
-        os.chown(folder.output, CONTAINER_UID, CONTAINER_GID)
-    else:
-        os.chmod(folder.output, 0o777)  # development without root: the container's uid differs
+    for writable in (folder.output, folder.run):
+        writable.mkdir(mode=0o700)
+        if os.geteuid() == 0:
+            os.chown(writable, CONTAINER_UID, CONTAINER_GID)
+        else:
+            os.chmod(writable, 0o777)  # development without root: the container's uid differs
 
 
 def _mount_tmpfs(path: Path, size_bytes: int) -> None:

@@ -8,11 +8,13 @@ from flask import Blueprint, Response, request, send_file
 
 from arena.api._auth import MAX_ID, json_body, platform, principal, require, scratch_dir, whole_number
 from arena.errors import BadRequest, NotFound
-from arena.services import challenges, commitments, images, leaderboard, registrations, submissions
-from arena.services.bundles import BUNDLE_FILES, SAMPLE_FILES
+from arena.services import assets, challenges, commitments, images, leaderboard, registrations, submissions
+from arena.streams import tar_chunks, tar_length
+from arena.services.bundles import ASSET_PARTS, BUNDLE_FILES, SAMPLE_FILES, save_part
 
 bp = Blueprint("api_challenges", __name__, url_prefix="/api/challenges")
-ALLOWED_PARTS = set(BUNDLE_FILES) | set(SAMPLE_FILES)
+ALLOWED_PARTS = set(BUNDLE_FILES) | set(SAMPLE_FILES) | set(ASSET_PARTS)
+VERSION_PARTS = {"inputs.jsonl", "labels.jsonl", "assets.tar"}
 
 
 @bp.get("")
@@ -25,10 +27,8 @@ def _save_parts(target: Path, allowed: set[str] = ALLOWED_PARTS) -> None:
     if unknown:
         raise BadRequest(f"unexpected file(s) {', '.join(unknown)}; send "
                          f"{', '.join(sorted(allowed))}")
-    for name, storage in request.files.items():
-        path = target / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        storage.save(path)
+    for name, storage in request.files.items(multi=True):
+        save_part(target, name, storage.stream)
 
 
 @bp.post("")
@@ -49,12 +49,12 @@ def create():
 @bp.post("/<slug>/versions")
 @require("organiser")
 def add_version(slug: str):
-    """A new hidden-set version: multipart inputs.jsonl and labels.jsonl."""
+    """A new hidden-set version: multipart inputs.jsonl and labels.jsonl (and assets.tar)."""
     challenges.check_owner(platform(), organiser_id=principal().id, slug=slug)  # before the upload
     request.max_content_length = platform().settings.max_bundle_bytes
     folder = Path(tempfile.mkdtemp(prefix="version-", dir=scratch_dir()))
     try:
-        _save_parts(folder, allowed={"inputs.jsonl", "labels.jsonl"})
+        _save_parts(folder, allowed=VERSION_PARTS)
         made = challenges.add_version(platform(), organiser_id=principal().id, slug=slug, folder=folder,
                                       actor=principal())
     finally:
@@ -112,10 +112,17 @@ def team_history(slug: str, team: str):
 
 @bp.get("/<slug>/sample/<name>")
 def sample(slug: str, name: str):
-    """The public sample set, for teams to debug their containers."""
-    if name not in ("inputs.jsonl", "labels.jsonl"):
-        raise NotFound("the sample set has inputs.jsonl and labels.jsonl")
+    """The public sample set, for teams to debug their containers (assets.tar: its binary assets)."""
+    if name not in ("inputs.jsonl", "labels.jsonl", "assets.tar"):
+        raise NotFound("the sample set has inputs.jsonl and labels.jsonl, and assets.tar if its items "
+                       "reference binary assets")
     challenges.describe_challenge(platform(), slug=slug)
+    if name == "assets.tar":
+        entries = assets.sample_entries(platform(), slug)
+        if not entries:
+            raise NotFound(f"the sample set of {slug!r} has no binary assets")
+        return Response(tar_chunks(entries), mimetype="application/x-tar",
+                        headers={"Content-Length": str(tar_length(entries))})
     path = platform().sample_dir / slug / name
     if not path.is_file():
         raise NotFound(f"challenge {slug!r} has no public sample set")

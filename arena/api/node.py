@@ -35,13 +35,23 @@ def inputs(job_id: str):
                     headers={"Cache-Control": "no-store"})
 
 
+@bp.get("/<job_id>/assets")
+def assets(job_id: str):
+    """The job's binary assets as an uncompressed tar of assets/…, decrypted as it streams."""
+    length, chunks = nodes.asset_stream(platform(), _ticket(job_id))
+    return Response(chunks, mimetype="application/x-tar",
+                    headers={"Cache-Control": "no-store", "Content-Length": str(length)})
+
+
 @bp.post("/<job_id>/result")
 def result(job_id: str):
-    """Multipart: verdict, exit_code, duration_s, output_too_large; files predictions (optional)
-    and log (the container's output tail)."""
+    """Multipart: verdict, exit_code, duration_s, output_too_large, and for an interactive run
+    session_reason and session_detail when the model broke the protocol; files predictions
+    (optional) and log (the container's output tail)."""
     ticket = _ticket(job_id)
     request.max_content_length = platform().settings.max_predictions_bytes + 2 * MAX_LOG_TAIL
     outcome, too_large = nodes.outcome_from(request.form)
+    failure = nodes.session_failure_from(request.form)
     unknown = set(request.files) - {"predictions", "log"}
     if unknown:
         raise BadRequest(f"unexpected file(s) {', '.join(sorted(unknown))}; send predictions and log")
@@ -53,4 +63,4 @@ def result(job_id: str):
             uploaded.save(target)
 
     return nodes.finish(platform(), ticket, outcome=outcome, output_too_large=too_large, log_tail=log_tail,
-                        save_predictions=save)
+                        save_predictions=save, failure=failure)

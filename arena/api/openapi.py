@@ -75,6 +75,7 @@ FAILURE_REASONS = [
     "crashed",
     "invalid_output",
     "output_too_large",
+    "not_ready",
     "infrastructure",
 ]
 
@@ -116,6 +117,9 @@ def _summary_properties() -> dict[str, Schema]:
         "rules": {"anyOf": [_ref("Rules"), {"type": "null"}]},
         "secondary_metrics": {"type": "array", "items": STRING,
                               "description": "shown beside the primary metric; only the primary ranks and pays"},
+        "protocol": {"type": "string", "enum": ["batch", "interactive"],
+                     "description": "batch: /input to /output (docs/container-protocol.md); interactive: a "
+                                    "chat API on /run/arena/model.sock (docs/interactive-protocol.md)"},
         "teams": {"type": "integer", "minimum": 0, "description": "teams that have submitted"},
     }
 
@@ -272,6 +276,7 @@ def _schemas() -> dict[str, Schema]:
             "tree": STRING,
             "leaf": STRING,
             "committed_at": _nullable(TIMESTAMP),
+            "n_assets": {"type": "integer", "minimum": 0, "description": "binary asset files in the set"},
         },
     }
     return {
@@ -339,6 +344,7 @@ def _schemas() -> dict[str, Schema]:
                 "hidden_set_version": {"type": "integer", "minimum": 1},
                 "n_items": INTEGER,
                 "has_sample": BOOLEAN,
+                "n_assets": {"type": "integer", "minimum": 0, "description": "binary asset files in the set"},
                 "commitment": _ref("Commitment"),
             }
         ),
@@ -358,6 +364,7 @@ def _schemas() -> dict[str, Schema]:
                 "hidden_set": STRING,
                 "n_items": INTEGER,
                 "root": HEX64,
+                "n_assets": {"type": "integer", "minimum": 0},
             }
         ),
         "RevealResult": _obj(
@@ -439,6 +446,12 @@ def _schemas() -> dict[str, Schema]:
             "image_digest": STRING, "challenge": STRING, "metric": STRING,
             "limits": _obj({"time_limit_seconds": NUMBER, "memory_mb": INTEGER, "cpus": NUMBER,
                             "pids": INTEGER, "gpus": INTEGER}),
+            "protocol": {"type": "string", "enum": ["batch", "interactive"]},
+            "session": _nullable(_obj({"startup_s": NUMBER, "request_s": NUMBER, "max_answer_bytes": INTEGER,
+                                       "concurrency": INTEGER})),
+            "staged_bytes": {"type": "integer", "minimum": 0, "description": "inputs and assets, to size the "
+                                                                              "job's memory folder"},
+            "assets": {"type": "boolean", "description": "whether to fetch /assets"},
         }),
         "NodeResultAccepted": _obj({"job": STRING, "recorded": BOOLEAN}),
         "LogEntry": _obj(
@@ -834,9 +847,12 @@ def _paths() -> dict[str, Any]:
                         "labels.jsonl",
                         "sample/inputs.jsonl",
                         "sample/labels.jsonl",
+                        "assets.tar",
+                        "sample/assets.tar",
                     ],
                     ["challenge.yaml", "inputs.jsonl", "labels.jsonl"],
-                    "one file part per bundle file, named by its path (docs/challenge-bundle.md)",
+                    "one file part per bundle file, named by its path, and each assets/ folder as one "
+                    "uncompressed tar (docs/challenge-bundle.md)",
                 ),
             ),
         },
@@ -864,6 +880,11 @@ def _paths() -> dict[str, Any]:
                             {200: {"description": "inputs.jsonl",
                                    "content": {"application/jsonl": {"schema": STRING}}}}),
         },
+        "/api/node/jobs/{job_id}/assets": {
+            "get": _node_op("nodeAssets", "The job's binary assets, decrypted as they stream",
+                            {200: {"description": "an uncompressed tar of assets/…",
+                                   "content": {"application/x-tar": {"schema": BINARY}}}}),
+        },
         "/api/node/jobs/{job_id}/result": {
             "post": _node_op("nodeResult", "The container's outcome and predictions, scored centrally",
                              {200: _json(_ref("NodeResultAccepted"), "scored and recorded")}, (400, 401, 413),
@@ -872,6 +893,9 @@ def _paths() -> dict[str, Any]:
                                      "verdict": {"type": "string", "enum": ["exited", "timeout", "out_of_memory"]},
                                      "exit_code": STRING, "duration_s": STRING,
                                      "output_too_large": {"type": "string", "enum": ["true", "false"]},
+                                     "session_reason": {"type": "string", "enum": [
+                                         "not_ready", "timeout", "invalid_answer", "model_stopped"]},
+                                     "session_detail": STRING,
                                      "predictions": BINARY, "log": BINARY},
                                  "required": ["verdict"]}}}}),
         },
@@ -950,15 +974,16 @@ def _paths() -> dict[str, Any]:
                 "A file of the public sample set",
                 {
                     200: {
-                        "description": "the file, one JSON object a line",
-                        "content": {"application/jsonl": {"schema": STRING}},
+                        "description": "the file: JSON lines, or for assets.tar an uncompressed tar of assets/…",
+                        "content": {"application/jsonl": {"schema": STRING},
+                                    "application/x-tar": {"schema": BINARY}},
                     }
                 },
                 (404,),
                 parameters=[
                     SLUG,
                     _path_param(
-                        "name", {"type": "string", "enum": ["inputs.jsonl", "labels.jsonl"]}
+                        "name", {"type": "string", "enum": ["inputs.jsonl", "labels.jsonl", "assets.tar"]}
                     ),
                 ],
             ),
@@ -1059,9 +1084,9 @@ def _paths() -> dict[str, Any]:
                 roles=("organiser",),
                 parameters=[SLUG],
                 body=_multipart(
+                    ["inputs.jsonl", "labels.jsonl", "assets.tar"],
                     ["inputs.jsonl", "labels.jsonl"],
-                    ["inputs.jsonl", "labels.jsonl"],
-                    "the new version's inputs and labels",
+                    "the new version's inputs and labels, and its assets/ as an uncompressed tar",
                 ),
             ),
         },

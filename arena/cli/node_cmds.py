@@ -16,10 +16,15 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 import requests
+
+from arena.services.bundles import MAX_ASSET_FILE_BYTES, MAX_ASSET_FILES, MAX_ASSETS_BYTES
+from arena.streams import UnpackLimits, unpack_assets
 
 log = logging.getLogger("arena.node")
 CHUNK = 1024 * 1024
@@ -49,6 +54,13 @@ class NodeClient:
     def spec(self) -> dict:
         return self._get().json()
 
+    @contextmanager
+    def stream(self, path: str) -> Iterator:
+        """The raw body of GET `path`, as a file to read from."""
+        with self._get(path, stream=True) as response:
+            response.raw.decode_content = True
+            yield response.raw
+
     def download(self, path: str, target: Path) -> None:
         with self._get(path, stream=True) as response, target.open("wb") as out:
             for chunk in response.iter_content(CHUNK):
@@ -73,45 +85,70 @@ def _gpus() -> list[str]:
     return [g.strip() for g in given.split(",") if g.strip()]
 
 
-def _predictions(output: Path, limit: int) -> tuple[Path | None, bool]:
-    """The predictions file if it is a regular file; whether /output holds more than `limit`
-    bytes (the platform's cap, as a local run checks it)."""
+def _predictions(output: Path, path: Path, limit: int) -> tuple[Path | None, bool]:
+    """The predictions file `path` if it is a regular file; whether /output holds more than
+    `limit` bytes (the platform's cap, as a local run checks it)."""
     total = sum(p.lstat().st_size for p in output.rglob("*") if p.is_file() and not p.is_symlink())
-    path = output / "predictions.jsonl"
     regular = path.is_file() and not path.is_symlink()
     return (path if regular else None), total > limit
 
 
+def _stage(client: NodeClient, spec: dict, folder) -> None:
+    """The job's inputs (to /input, or beside it for an interactive run), its assets, task.json."""
+    from arena.services.evaluation import items_path, write_task
+
+    target = items_path(folder, spec["protocol"])
+    client.download("/inputs", target)
+    with target.open("rb") as staged:
+        n_items = sum(1 for line in staged if line.strip())
+    if spec["assets"]:
+        with client.stream("/assets") as raw:
+            unpack_assets(raw, folder.input, limits=UnpackLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES,
+                                                                  MAX_ASSETS_BYTES))
+    write_task(folder.input, challenge=spec["challenge"], metric=spec["metric"], n_items=n_items,
+               protocol=spec["protocol"])
+
+
+def _run(runner, spec: dict, folder) -> tuple:
+    """Run the container (a batch run, or an interactive one driven here); (outcome, predictions
+    file, protocol failure)."""
+    from arena.services.evaluation import answers_path, items_path, run_spec
+    from sandbox import Limits, SessionLimits, run_interactive
+
+    limits = spec["limits"]
+    run = run_spec(spec["job"], spec["image_id"], folder, Limits(
+        time_limit_s=float(limits["time_limit_seconds"]), memory_mb=int(limits["memory_mb"]),
+        cpus=float(limits["cpus"]), pids=int(limits["pids"]), gpus=int(limits["gpus"])), spec["protocol"])
+    if spec["protocol"] != "interactive":
+        return runner.run(run), folder.output / "predictions.jsonl", None
+    answers = answers_path(folder, "interactive")
+    outcome, failure = run_interactive(runner, run, items=items_path(folder, "interactive"), answers=answers,
+                                       limits=SessionLimits(**spec["session"]))
+    return outcome, answers, failure
+
+
 def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) -> dict:
-    from sandbox import JobFolder, Limits, RunSpec
+    from sandbox import JobFolder
 
     spec = client.spec()
     runner = runner_for(spec.get("runtime"))
-    limits = spec["limits"]
     log.info("job %s: %s run for %s", spec["job"], spec["kind"], spec["challenge"])
     if not runner.has_image(spec["image_id"]):
         with tempfile.TemporaryDirectory(prefix="arena-image-") as tmp:
             tarball = Path(tmp) / "image.tar"
             client.download("/image", tarball)
             runner.ensure_image(image_id=spec["image_id"], tarball=tarball)
-    folder = JobFolder.create(root=job_root, job_id=spec["job"], size_bytes=2 * int(spec["max_output_bytes"]) + 2**30,
+    folder = JobFolder.create(root=job_root, job_id=spec["job"],
+                              size_bytes=int(spec["staged_bytes"]) + 2 * int(spec["max_output_bytes"]) + 2**20,
                               use_tmpfs=use_tmpfs)
     try:
-        client.download("/inputs", folder.input / "inputs.jsonl")
-        with (folder.input / "inputs.jsonl").open("rb") as staged:
-            n_items = sum(1 for line in staged if line.strip())
-        (folder.input / "task.json").write_text(json.dumps(
-            {"protocol": 1, "challenge": spec["challenge"], "metric": spec["metric"], "n_items": n_items}))
-        for name in ("inputs.jsonl", "task.json"):
-            os.chmod(folder.input / name, 0o644)
-        outcome = runner.run(RunSpec(
-            job_id=spec["job"], image_id=spec["image_id"], input_dir=folder.input, output_dir=folder.output,
-            limits=Limits(time_limit_s=float(limits["time_limit_seconds"]), memory_mb=int(limits["memory_mb"]),
-                          cpus=float(limits["cpus"]), pids=int(limits["pids"]), gpus=int(limits["gpus"])),
-            environment={"ARENA_INPUT_DIR": "/input", "ARENA_OUTPUT_DIR": "/output"}))
-        predictions, too_large = _predictions(folder.output, int(spec["max_output_bytes"]))
+        _stage(client, spec, folder)
+        outcome, produced, failure = _run(runner, spec, folder)
+        predictions, too_large = _predictions(folder.output, produced, int(spec["max_output_bytes"]))
         fields = {"verdict": outcome.verdict, "exit_code": "" if outcome.exit_code is None else str(outcome.exit_code),
                   "duration_s": f"{outcome.duration_s:.3f}", "output_too_large": "true" if too_large else "false"}
+        if failure is not None:
+            fields.update(session_reason=failure.reason, session_detail=failure.detail)
         files = {"log": ("log", outcome.log_tail)}
         handle = predictions.open("rb") if predictions and not too_large else None
         try:

@@ -8,13 +8,22 @@ from pathlib import Path
 import click
 
 from arena.signing import verify_statement
-from hidden_sets import RevealedItem, check_revealed
+from hidden_sets import RevealedItem, check_revealed, check_revealed_assets
 
 
 def _items(document: dict) -> list[RevealedItem]:
     return [RevealedItem(index=int(i["index"]), salt=bytes.fromhex(i["salt"]), item=i["item"].encode(),
                          proof=[bytes.fromhex(p) for p in i.get("proof", [])])
             for i in document["items"]]
+
+
+def asset_problems(document: dict, folder: Path) -> list[str]:
+    """Problems with the asset files in `folder` against the hashes the revealed items commit to."""
+    try:
+        items = [json.loads(i["item"]) for i in document["items"]]
+    except (KeyError, ValueError, TypeError):
+        return ["the items are not in the reveal format (index, salt, item, proof)"]
+    return check_revealed_assets([i for i in items if isinstance(i, dict)], folder)
 
 
 def verify_document(document: dict, *, public_key: str | None, root: str | None) -> list[str]:
@@ -40,17 +49,25 @@ def verify_document(document: dict, *, public_key: str | None, root: str | None)
 @click.option("--public-key", help="The platform's Ed25519 public key (base64) you trust, "
               "e.g. from /api/signing-key; default: the one in the file.")
 @click.option("--root", help="The commitment root you saw published (hex), to check it is the same.")
+@click.option("--assets", "assets_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder holding the set's assets/ (as the organiser published them): check every "
+                   "asset file a revealed item references against the hash its leaf commits to.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def verify_set(reveal_file: Path, public_key: str | None, root: str | None, as_json: bool) -> None:
+def verify_set(reveal_file: Path, public_key: str | None, root: str | None, assets_dir: Path | None,
+               as_json: bool) -> None:
     """Check REVEAL_FILE (a revealed hidden set, in full or in part) against its commitment.
 
     Offline: checks the platform's signature on the commitment, then that every revealed item,
     with its salt, hashes into the committed RFC 6962 root (with inclusion proofs for a partial
-    reveal). Exits 0 when everything checks out, 1 naming each item that does not.
+    reveal). An item that references binary assets commits to their SHA-256 hashes; with
+    --assets DIR each of those files (DIR/assets/…) is hashed and compared too. Exits 0 when
+    everything checks out, 1 naming each item or asset that does not.
     """
     try:
         document = json.loads(reveal_file.read_text())
         problems = verify_document(document, public_key=public_key, root=root)
+        if assets_dir is not None:
+            problems += asset_problems(document, assets_dir)
         statement = document["statement"]
     except (ValueError, KeyError, TypeError):
         raise click.ClickException(f"{reveal_file} is not an Arena reveal document") from None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,17 @@ import yaml
 
 import evaluators
 from arena.errors import BadRequest
+from arena.streams import UnpackError, UnpackLimits, unpack_assets
 from arena.services.rules import parse_rules
+from hidden_sets import asset_name_problem, references
+from sandbox import check_item_input
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 MAX_ID_LENGTH = 200
 BUNDLE_FILES = ("challenge.yaml", "inputs.jsonl", "labels.jsonl")
 SAMPLE_FILES = ("sample/inputs.jsonl", "sample/labels.jsonl")
+# Binary assets travel as one uncompressed tar each (of assets/…), unpacked into the bundle folder.
+ASSET_PARTS = {"assets.tar": "", "sample/assets.tar": "sample"}
 
 # name: (type, minimum, maximum, default)
 LIMITS: dict[str, tuple[type, float, float, float]] = {
@@ -27,8 +34,21 @@ LIMITS: dict[str, tuple[type, float, float, float]] = {
     "pids": (int, 16, 65_536, 128),
     "gpus": (int, 0, 16, 0),
 }
+# Limits of the interactive protocol (v2) only; a batch challenge may not set them.
+INTERACTIVE_LIMITS: dict[str, tuple[type, float, float, float]] = {
+    "startup_time_limit_seconds": (int, 1, 3600, 60),
+    "request_time_limit_seconds": (int, 1, 3600, 60),
+    "max_answer_bytes": (int, 1024, 16 * 1024**2, 64 * 1024),
+    "concurrency": (int, 1, 64, 1),
+}
+PROTOCOLS = ("batch", "interactive")
 TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending",
-             "registration", "count_failures", "public_fraction", "rounds", "kpi", "rewards", "secondary_metrics"}
+             "registration", "count_failures", "public_fraction", "rounds", "kpi", "rewards", "secondary_metrics",
+             "protocol"}
+# Binary assets (assets/ in a bundle, referenced from items): the limits of one hidden set.
+MAX_ASSET_FILES = 100_000
+MAX_ASSET_FILE_BYTES = 4 * 1024**3
+MAX_ASSETS_BYTES = 256 * 1024**3
 
 
 @dataclass
@@ -49,6 +69,9 @@ class Bundle:
     public_fraction: float = 0.3
     rules: dict | None = None
     secondary_metrics: list[str] = field(default_factory=list)
+    protocol: str = "batch"
+    assets: dict[str, int] = field(default_factory=dict, repr=False)  # name -> size
+    sample_assets: dict[str, int] = field(default_factory=dict, repr=False)
     ids: list[str] = field(default_factory=list, repr=False)
 
 
@@ -90,7 +113,7 @@ def _text(doc: dict, key: str, *, required: bool, limit: int) -> str:
 
 
 def _limit(name: str, value: Any) -> float:
-    kind, low, high, _default = LIMITS[name]
+    kind, low, high, _default = LIMITS.get(name) or INTERACTIVE_LIMITS[name]
     shown = (f"{low:,.0f}", f"{high:,.0f}") if kind is int else (f"{low:g}", f"{high:g}")
     if isinstance(value, bool) or not isinstance(value, int | float) or (
         kind is int and not float(value).is_integer()
@@ -101,14 +124,26 @@ def _limit(name: str, value: Any) -> float:
     return kind(value)
 
 
-def _limits(doc: dict) -> dict[str, float]:
+def _limits(doc: dict, protocol: str) -> dict[str, float]:
     given = doc.get("limits") or {}
     if not isinstance(given, dict):
         raise _fail("challenge.yaml 'limits' must be a mapping")
-    unknown = sorted(set(map(str, given)) - set(LIMITS))
+    known = {**LIMITS, **INTERACTIVE_LIMITS} if protocol == "interactive" else LIMITS
+    unknown = sorted(set(map(str, given)) - set(known))
     if unknown:
-        raise _fail(f"unknown limit(s) {', '.join(unknown)}; known: {', '.join(LIMITS)}")
-    return {name: _limit(name, given.get(name, spec[3])) for name, spec in LIMITS.items()}
+        only = sorted(set(unknown) & set(INTERACTIVE_LIMITS))
+        if only:
+            raise _fail(f"limit(s) {', '.join(only)} belong to 'protocol: interactive' challenges only")
+        raise _fail(f"unknown limit(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return {name: _limit(name, given.get(name, spec[3])) for name, spec in known.items()}
+
+
+def _protocol(doc: dict) -> str:
+    protocol = doc.get("protocol", "batch")
+    if protocol not in PROTOCOLS:
+        raise _fail("protocol must be 'batch' (the container reads /input and writes /output) or "
+                    "'interactive' (it serves a chat API on /run/arena/model.sock)")
+    return protocol
 
 
 def _whole(doc: dict, key: str, default: int, high: int) -> int:
@@ -148,17 +183,73 @@ def _item_id(obj: dict, number: int, name: str, value_key: str) -> str:
     return item_id
 
 
-def read_inputs(path: Path, name: str) -> dict[str, int]:
-    """Map each id to its line number; refuses duplicates."""
+def read_inputs(path: Path, name: str, *, assets: dict[str, int] | None = None,
+                check_input: Callable[[Any], str | None] | None = None) -> dict[str, int]:
+    """Map each id to its line number; refuses duplicates, references to assets that are not in
+    `assets`, assets no item references, and (with `check_input`) inputs of the wrong shape."""
     seen: dict[str, int] = {}
+    used: set[str] = set()
     for number, obj in iter_jsonl(path, name):
         item_id = _item_id(obj, number, name, "input")
         if item_id in seen:
             raise _fail(f"{name} line {number}: duplicate id (first at line {seen[item_id]})")
         seen[item_id] = number
+        problem = check_input(obj["input"]) if check_input else None
+        if problem:
+            raise _fail(f"{name} line {number}: {problem}")
+        used |= _references(obj["input"], assets or {}, f"{name} line {number}")
     if not seen:
         raise _fail(f"{name} holds no items")
+    unused = sorted(set(assets or {}) - used)
+    if unused:
+        raise _fail(f"{len(unused)} asset(s) next to {name} are referenced by no item (first: {unused[0]}); "
+                    "remove them or reference them")
     return seen
+
+
+def _references(value: Any, assets: dict[str, int], where: str) -> set[str]:
+    found = references(value)
+    for ref in sorted(found):
+        if ref not in assets:
+            raise _fail(f"{where}: references {ref[:80]!r}, which is not a file of the assets/ folder "
+                        "(strings starting with 'assets/' name asset files)")
+    return found
+
+
+def scan_assets(folder: Path, where: str) -> dict[str, int]:
+    """The asset files under folder/assets (name -> size): regular files with valid names, within
+    the limits. Empty when there is no assets/ folder."""
+    root = folder / "assets"
+    if not root.exists() and not root.is_symlink():
+        return {}
+    if root.is_symlink() or not root.is_dir():
+        raise _fail(f"{where}assets must be a folder")
+    found: dict[str, int] = {}
+    total = 0
+    for parent, dirs, files in os.walk(root):
+        for entry in [*dirs, *files]:
+            path = Path(parent) / entry
+            name = path.relative_to(folder).as_posix()
+            info = path.lstat()
+            if stat.S_ISDIR(info.st_mode):
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                raise _fail(f"{where}{name} is not a regular file (links and devices are refused)")
+            problem = asset_name_problem(name)
+            if problem:
+                raise _fail(f"{where}{name[:80]}: an asset name {problem}")
+            found[name], total = info.st_size, total + info.st_size
+            _asset_limits(where, name, len(found), info.st_size, total)
+    return found
+
+
+def _asset_limits(where: str, name: str, count: int, size: int, total: int) -> None:
+    if count > MAX_ASSET_FILES:
+        raise _fail(f"{where}assets holds more than {MAX_ASSET_FILES:,} files")
+    if size > MAX_ASSET_FILE_BYTES:
+        raise _fail(f"{where}{name} is larger than {MAX_ASSET_FILE_BYTES // 1024**3} GiB")
+    if total > MAX_ASSETS_BYTES:
+        raise _fail(f"{where}assets total more than {MAX_ASSETS_BYTES // 1024**3} GiB")
 
 
 def check_labels(path: Path, name: str, inputs: dict[str, int], metric: evaluators.Metric) -> None:
@@ -206,7 +297,8 @@ def load_bundle(root: Path) -> Bundle:
         raise _fail(str(exc)) from None
     title = _text(doc, "title", required=True, limit=200)
     description = _text(doc, "description", required=False, limit=20_000)
-    limits, quota, pending = _limits(doc), _quota(doc), _whole(doc, "max_pending", 3, 100)
+    protocol = _protocol(doc)
+    limits, quota, pending = _limits(doc, protocol), _quota(doc), _whole(doc, "max_pending", 3, 100)
     registration = doc.get("registration", "open")
     if registration not in ("open", "approval"):
         raise _fail("registration must be 'open' (any team may take part) or 'approval' "
@@ -219,13 +311,18 @@ def load_bundle(root: Path) -> Bundle:
         raise _fail("public_fraction must be a number between 0 and 1 (the share of items on the public board)")
     rules = parse_rules(doc, metric.name)
     secondary = _secondary_metrics(doc, metric.name)
-    inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl")
+    shape = check_item_input if protocol == "interactive" else None
+    assets = scan_assets(root, "")
+    inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl", assets=assets, check_input=shape)
     check_labels(root / "labels.jsonl", "labels.jsonl", inputs, metric)
     for name in secondary:
         check_labels(root / "labels.jsonl", "labels.jsonl", inputs, evaluators.get_metric(name))
-    n_sample = 0
+    n_sample, sample_assets = 0, scan_assets(root / "sample", "sample/")
+    if (root / "sample/assets").exists() and not has_sample:
+        raise _fail("sample/assets needs sample/inputs.jsonl and sample/labels.jsonl beside it")
     if has_sample:
-        sample = read_inputs(root / "sample/inputs.jsonl", "sample/inputs.jsonl")
+        sample = read_inputs(root / "sample/inputs.jsonl", "sample/inputs.jsonl", assets=sample_assets,
+                             check_input=shape)
         check_labels(root / "sample/labels.jsonl", "sample/labels.jsonl", sample, metric)
         n_sample = len(sample)
     return Bundle(
@@ -233,7 +330,8 @@ def load_bundle(root: Path) -> Bundle:
         limits=limits, daily_quota=quota, n_items=len(inputs),
         has_sample=has_sample, n_sample_items=n_sample, max_pending=pending,
         registration=registration, count_failures=count_failures, public_fraction=float(fraction),
-        rules=rules, secondary_metrics=secondary, ids=list(inputs),
+        rules=rules, secondary_metrics=secondary, protocol=protocol, assets=assets,
+        sample_assets=sample_assets, ids=list(inputs),
     )
 
 
@@ -255,11 +353,33 @@ def _secondary_metrics(doc: dict, primary: str) -> list[str]:
     return list(given)
 
 
-def load_version_files(root: Path, metric_name: str) -> int:
-    """Validate a new hidden-set version (inputs.jsonl and labels.jsonl); returns its size."""
+def load_version_files(root: Path, metric_name: str, protocol: str = "batch") -> tuple[int, dict[str, int]]:
+    """Validate a new hidden-set version (inputs.jsonl, labels.jsonl, and assets/ if its items
+    reference any); returns its size and its assets."""
     for name in ("inputs.jsonl", "labels.jsonl"):
         if not (root / name).is_file():
             raise _fail(f"{name} is missing; a new version holds inputs.jsonl and labels.jsonl")
-    inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl")
+    assets = scan_assets(root, "")
+    inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl", assets=assets,
+                         check_input=check_item_input if protocol == "interactive" else None)
     check_labels(root / "labels.jsonl", "labels.jsonl", inputs, evaluators.get_metric(metric_name))
-    return len(inputs)
+    return len(inputs), assets
+
+
+def save_part(folder: Path, name: str, stream) -> None:
+    """Write one uploaded part of a bundle into `folder`; an assets tar is unpacked (carefully:
+    regular files with valid asset names only, within the limits)."""
+    if name not in ASSET_PARTS:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            while chunk := stream.read(1 << 20):
+                out.write(chunk)
+        return
+    target = folder / ASSET_PARTS[name]
+    if (target / "assets").exists():
+        raise _fail(f"{name} was sent twice")
+    try:
+        unpack_assets(stream, target, limits=UnpackLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES, MAX_ASSETS_BYTES))
+    except UnpackError as exc:
+        raise _fail(f"{name}: {exc}") from None

@@ -16,7 +16,7 @@ from arena.platform import Platform
 from arena.timeutil import utcnow
 from hidden_sets import DataKey
 import evaluators
-from arena.services import audit, commitments, publiclog
+from arena.services import assets, audit, commitments, publiclog
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.lookups import current_hidden_set, get_challenge
 from arena.services.rounds import add_rounds, check_schedule, check_version_change
@@ -36,8 +36,8 @@ def _slug_taken(platform: Platform, slug: str) -> bool:
         return session.scalar(select(Challenge.id).where(Challenge.slug == slug)) is not None
 
 
-def _ingest_set(platform: Platform, *, folder: Path, set_id: str) -> tuple[DataKey, str]:
-    """Encrypt inputs and labels, salt and commit every item; returns (data key, root)."""
+def _ingest_set(platform: Platform, *, folder: Path, set_id: str, asset_names: list[str]) -> tuple[DataKey, str]:
+    """Encrypt inputs, labels and assets, salt and commit every item; returns (data key, root)."""
     scratch = platform.settings.scratch_dir / f"ingest-{set_id}"
     scratch.mkdir(parents=True, mode=0o700)
     try:
@@ -45,9 +45,11 @@ def _ingest_set(platform: Platform, *, folder: Path, set_id: str) -> tuple[DataK
         for role in ("inputs", "labels"):
             platform.hidden_sets.put(set_id=set_id, role=role, source=folder / f"{role}.jsonl",
                                      data_key=data_key)
+        hashes = assets.ingest(platform, folder=folder, set_id=set_id, data_key=data_key,
+                               names=asset_names, scratch=scratch) if asset_names else {}
         root, _n = commitments.commit_files(
             platform, inputs=folder / "inputs.jsonl", labels=folder / "labels.jsonl",
-            set_id=set_id, data_key=data_key, scratch=scratch,
+            set_id=set_id, data_key=data_key, scratch=scratch, asset_hashes=hashes,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -55,11 +57,12 @@ def _ingest_set(platform: Platform, *, folder: Path, set_id: str) -> tuple[DataK
 
 
 def _hidden_set_row(*, set_id: str, challenge_id: int, version: int, n_items: int,
-                    data_key: DataKey, has_sample: bool) -> HiddenSet:
+                    data_key: DataKey, has_sample: bool, asset_sizes: dict[str, int]) -> HiddenSet:
     return HiddenSet(
         id=set_id, challenge_id=challenge_id, version=version, n_items=n_items,
         data_key_id=data_key.id, master_key_id=data_key.master_key_id,
         wrapped_key=data_key.wrapped, has_sample=has_sample, created_at=utcnow(),
+        n_assets=len(asset_sizes), assets_bytes=sum(asset_sizes.values()),
     )
 
 
@@ -68,6 +71,9 @@ def _copy_sample(platform: Platform, bundle: Bundle) -> None:
         target = platform.sample_dir / bundle.slug
         target.mkdir(parents=True, exist_ok=True)
         for name in ("inputs.jsonl", "labels.jsonl"):
+            shutil.copyfile(bundle.root / "sample" / name, target / name)
+        for name in bundle.sample_assets:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(bundle.root / "sample" / name, target / name)
 
 
@@ -85,7 +91,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already; choose another slug")
     set_id = "hs-" + secrets.token_hex(8)
     try:
-        data_key, root = _ingest_set(platform, folder=bundle.root, set_id=set_id)
+        data_key, root = _ingest_set(platform, folder=bundle.root, set_id=set_id, asset_names=list(bundle.assets))
         _copy_sample(platform, bundle)
         with platform.transaction() as session:
             challenge = Challenge(
@@ -94,13 +100,14 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 max_pending=bundle.max_pending, registration=bundle.registration,
                 count_failures=bundle.count_failures, public_fraction=bundle.public_fraction,
                 organiser_id=organiser_id, rules=bundle.rules, secondary_metrics=bundle.secondary_metrics,
+                protocol=bundle.protocol,
             )
             session.add(challenge)
             session.flush()
             add_rounds(session, challenge=challenge)
             hidden = _hidden_set_row(set_id=set_id, challenge_id=challenge.id, version=1,
                                      n_items=bundle.n_items, data_key=data_key,
-                                     has_sample=bundle.has_sample)
+                                     has_sample=bundle.has_sample, asset_sizes=bundle.assets)
             commitments.sign_commitment(platform, slug=bundle.slug, hidden=hidden, root=root)
             session.add(hidden)
             audit.record(session, actor=actor, action="challenge.create", target=f"challenge:{bundle.slug}",
@@ -109,7 +116,8 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 "title": bundle.title, "metric": bundle.metric, "hidden_set": set_id, "version": 1,
                 "n_items": bundle.n_items, "root": root,
                 "higher_is_better": evaluators.get_metric(bundle.metric).higher_is_better,
-                "rules": bundle.rules, "secondary_metrics": bundle.secondary_metrics})
+                "rules": bundle.rules, "secondary_metrics": bundle.secondary_metrics,
+                "protocol": bundle.protocol, "n_assets": len(bundle.assets)})
     except IntegrityError:
         _discard_files(platform, bundle.slug, set_id)
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already") from None
@@ -133,28 +141,32 @@ def add_version(platform: Platform, *, organiser_id: int, slug: str, folder: Pat
             raise Forbidden("only the challenge's own organiser may change its hidden set")
         check_version_change(session, challenge=challenge)
         metric, version = challenge.metric, current_hidden_set(session, challenge.id).version + 1
-    n_items = load_version_files(folder, metric)
+        protocol = challenge.protocol
+    n_items, asset_sizes = load_version_files(folder, metric, protocol)
     set_id = "hs-" + secrets.token_hex(8)
     try:
-        data_key, root = _ingest_set(platform, folder=folder, set_id=set_id)
+        data_key, root = _ingest_set(platform, folder=folder, set_id=set_id, asset_names=list(asset_sizes))
         with platform.transaction() as session:
             challenge = get_challenge(session, slug)
             hidden = _hidden_set_row(set_id=set_id, challenge_id=challenge.id, version=version,
                                      n_items=n_items, data_key=data_key,
-                                     has_sample=current_hidden_set(session, challenge.id).has_sample)
+                                     has_sample=current_hidden_set(session, challenge.id).has_sample,
+                                     asset_sizes=asset_sizes)
             commitments.sign_commitment(platform, slug=slug, hidden=hidden, root=root)
             session.add(hidden)
             audit.record(session, actor=actor, action="hidden_set.version", target=f"challenge:{slug}",
                          detail={"hidden_set": set_id, "version": version, "root": root})
             publiclog.append(platform, session, kind="hidden_set.version", challenge=slug, data={
-                "hidden_set": set_id, "version": version, "n_items": n_items, "root": root})
+                "hidden_set": set_id, "version": version, "n_items": n_items, "root": root,
+                "n_assets": len(asset_sizes)})
     except IntegrityError:
         _discard_files(platform, None, set_id)
         raise Conflict("another new version was added at the same time; try again") from None
     except BaseException:
         _discard_files(platform, None, set_id)
         raise
-    return {"slug": slug, "version": version, "hidden_set": set_id, "n_items": n_items, "root": root}
+    return {"slug": slug, "version": version, "hidden_set": set_id, "n_items": n_items, "root": root,
+            "n_assets": len(asset_sizes)}
 
 
 def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
@@ -171,6 +183,7 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "public_fraction": challenge.public_fraction,
         "rules": challenge.rules,
         "secondary_metrics": challenge.secondary_metrics or [],
+        "protocol": challenge.protocol,
         "teams": n_teams,
     }
 
@@ -195,6 +208,6 @@ def describe_challenge(platform: Platform, *, slug: str) -> dict:
         )
         summary = challenge_summary(challenge, n_teams or 0)
         summary.update(hidden_set_version=hidden.version, n_items=hidden.n_items,
-                       has_sample=hidden.has_sample,
+                       has_sample=hidden.has_sample, n_assets=hidden.n_assets,
                        commitment=commitments.published(platform, hidden))
         return summary

@@ -1,7 +1,7 @@
 """Commitments to hidden sets: computed at ingest, published signed, revealed at the end.
 
 Every item gets a random salt; its leaf is SHA-256 over the salt and the canonical JSON of
-(id, input, label); the leaves form an RFC 6962 tree whose root the platform signs and publishes.
+(id, input, label, and the SHA-256 of each binary asset it references); the leaves form an RFC 6962 tree whose root the platform signs and publishes.
 The salts are kept encrypted beside the set, so that a reveal can later prove any item.
 """
 
@@ -17,10 +17,10 @@ from sqlalchemy import select
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import HiddenSet
 from arena.platform import Platform
-from arena.services import audit
+from arena.services import assets, audit
 from arena.services.lookups import get_challenge
 from arena.timeutil import iso, utcnow
-from hidden_sets import DataKey, TreeBuilder, inclusion_proofs, item_json, item_leaf
+from hidden_sets import DataKey, TreeBuilder, inclusion_proofs, item_json, item_leaf, references
 
 STATEMENT_TYPE = "arena.hidden-set-commitment/v1"
 
@@ -32,18 +32,25 @@ def _read_jsonl(path: Path) -> Iterator[dict]:
                 yield json.loads(raw)
 
 
+def item_assets(item_input, asset_hashes: dict[str, str]) -> dict[str, str] | None:
+    """{name: SHA-256 hex} of the assets an item references (None when it references none)."""
+    return {name: asset_hashes[name] for name in sorted(references(item_input))} or None
+
+
 def commit_files(platform: Platform, *, inputs: Path, labels: Path, set_id: str,
-                 data_key: DataKey, scratch: Path) -> tuple[str, int]:
+                 data_key: DataKey, scratch: Path, asset_hashes: dict[str, str] | None = None) -> tuple[str, int]:
     """Salt every item, store the salts encrypted, return (root hex, number of items).
 
-    Labels are held in memory for the join; inputs stream past.
+    Labels are held in memory for the join; inputs stream past. An item's leaf covers the hashes
+    of the assets it references.
     """
     gold = {row["id"]: row["label"] for row in _read_jsonl(labels)}
     builder, salts_path = TreeBuilder(), scratch / "salts.jsonl"
     with salts_path.open("w") as salts:
         for row in _read_jsonl(inputs):
             salt = secrets.token_bytes(32)
-            builder.add(item_leaf(salt, item_json(row["id"], row["input"], gold[row["id"]])))
+            assets = item_assets(row["input"], asset_hashes or {})
+            builder.add(item_leaf(salt, item_json(row["id"], row["input"], gold[row["id"]], assets)))
             salts.write(json.dumps({"id": row["id"], "salt": salt.hex()}) + "\n")
     platform.hidden_sets.put(set_id=set_id, role="salts", source=salts_path, data_key=data_key)
     salts_path.unlink()
@@ -55,7 +62,9 @@ def statement(*, slug: str, hidden: HiddenSet, root: str) -> dict:
         "type": STATEMENT_TYPE, "challenge": slug, "hidden_set": hidden.id,
         "version": hidden.version, "n_items": hidden.n_items, "root": root,
         "tree": "RFC 6962 SHA-256",
-        "leaf": "SHA-256(0x00 || salt (32 bytes) || canonical JSON of {id, input, label})",
+        "leaf": ("SHA-256(0x00 || salt (32 bytes) || canonical JSON of {id, input, label}, with "
+                 "assets: {path: SHA-256 hex} for an item that references binary assets)"),
+        "n_assets": hidden.n_assets,
         "committed_at": iso(hidden.created_at),
     }
 
@@ -92,12 +101,13 @@ def build_reveal(platform: Platform, hidden: HiddenSet, ids: list[str] | None) -
     key = platform.hidden_sets.open_data_key(key_id=hidden.data_key_id,
                                              master_key_id=hidden.master_key_id, wrapped=hidden.wrapped_key)
     gold = {row["id"]: row["label"] for row in _decrypted_rows(platform, hidden, key, "labels")}
+    asset_hashes = assets.hashes(platform, hidden, key)
     salts = _decrypted_rows(platform, hidden, key, "salts")
     wanted = None if ids is None else set(ids)
     leaves, items = [], []
     for index, (row, salt_row) in enumerate(zip(_decrypted_rows(platform, hidden, key, "inputs"), salts)):
         salt = bytes.fromhex(salt_row["salt"])
-        data = item_json(row["id"], row["input"], gold[row["id"]])
+        data = item_json(row["id"], row["input"], gold[row["id"]], item_assets(row["input"], asset_hashes))
         leaves.append(item_leaf(salt, data))
         if wanted is None or row["id"] in wanted:
             items.append({"index": index, "salt": salt.hex(), "item": data.decode()})

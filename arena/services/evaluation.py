@@ -28,14 +28,25 @@ from sqlalchemy.exc import OperationalError
 import evaluators
 from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
 from arena.platform import Platform
-from arena.services import publiclog, queue
+from arena.services import assets, publiclog, queue
 from arena.services.images import image_path
 from arena.timeutil import utcnow
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hidden_sets import DataKey, HiddenSetError, seal
-from sandbox import JobFolder, Limits, RunOutcome, RunSpec, SandboxError, sweep_job_folders
+from sandbox import (
+    SOCKET_NAME,
+    JobFolder,
+    Limits,
+    RunOutcome,
+    RunSpec,
+    SandboxError,
+    SessionFailure,
+    SessionLimits,
+    run_interactive,
+    sweep_job_folders,
+)
 
 log = logging.getLogger("arena.evaluation")
 BOOTSTRAP_RESAMPLES = 1000
@@ -58,6 +69,8 @@ class Ticket:
     kind: str = "hidden"
     public_fraction: float = 0.3
     secondary_metrics: tuple[str, ...] = ()
+    protocol: str = "batch"
+    session_limits: SessionLimits | None = None  # the interactive protocol's limits
 
     @property
     def on_sample(self) -> bool:
@@ -94,6 +107,13 @@ def limits_from(given: dict) -> Limits:
     return Limits(
         time_limit_s=float(given["time_limit_seconds"]), memory_mb=int(given["memory_mb"]),
         cpus=float(given["cpus"]), pids=int(given["pids"]), gpus=int(given["gpus"]),
+    )
+
+
+def session_limits_from(given: dict) -> SessionLimits:
+    return SessionLimits(
+        startup_s=float(given["startup_time_limit_seconds"]), request_s=float(given["request_time_limit_seconds"]),
+        max_answer_bytes=int(given["max_answer_bytes"]), concurrency=int(given["concurrency"]),
     )
 
 
@@ -143,6 +163,8 @@ def ticket_for(session, job: Job, *, worker: str) -> Ticket:
         metric=challenge.metric, limits=limits_from(challenge.limits),
         hidden_set=session.get(HiddenSet, submission.hidden_set_id), kind=submission.kind,
         public_fraction=challenge.public_fraction, secondary_metrics=tuple(challenge.secondary_metrics or ()),
+        protocol=challenge.protocol,
+        session_limits=session_limits_from(challenge.limits) if challenge.protocol == "interactive" else None,
     )
 
 
@@ -151,13 +173,19 @@ def sample_file(platform: Platform, ticket: Ticket, name: str) -> Path:
     return platform.sample_dir / ticket.challenge / name
 
 
+def staged_bytes(platform: Platform, ticket: Ticket) -> int:
+    """What a job's memory folder holds before the container starts: inputs and assets."""
+    if ticket.on_sample:
+        inputs = sample_file(platform, ticket, "inputs.jsonl").stat().st_size
+        return inputs + assets.sample_bytes(platform, ticket.challenge)
+    inputs = platform.hidden_sets.path(ticket.hidden_set.id, "inputs").stat().st_size
+    return inputs + (ticket.hidden_set.assets_bytes or 0) + 4096 * (ticket.hidden_set.n_assets or 0)
+
+
 def _make_folder(platform: Platform, ticket: Ticket) -> JobFolder:
     settings = platform.settings
-    source = (sample_file(platform, ticket, "inputs.jsonl") if ticket.on_sample
-              else platform.hidden_sets.path(ticket.hidden_set.id, "inputs"))
-    inputs = source.stat().st_size
     return JobFolder.create(root=settings.job_root, job_id=ticket.job_id,
-                            size_bytes=inputs + settings.max_predictions_bytes + 2**20,
+                            size_bytes=staged_bytes(platform, ticket) + 2 * settings.max_predictions_bytes + 2**20,
                             use_tmpfs=settings.job_tmpfs)
 
 
@@ -167,21 +195,36 @@ def open_key(platform: Platform, hidden: HiddenSet) -> DataKey:
     )
 
 
+def items_path(folder: JobFolder, protocol: str) -> Path:
+    """Where a job's inputs are staged: /input/inputs.jsonl for a batch container; for an
+    interactive one, beside the folders it sees (the driver sends it items one at a time)."""
+    return folder.path / "items.jsonl" if protocol == "interactive" else folder.input / "inputs.jsonl"
+
+
 def _stage_inputs(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey) -> None:
     hidden = ticket.hidden_set
-    target = folder.input / "inputs.jsonl"
+    target = items_path(folder, ticket.protocol)
     if ticket.on_sample:
         shutil.copyfile(sample_file(platform, ticket, "inputs.jsonl"), target)
         with target.open("rb") as staged:
             n_items = sum(1 for line in staged if line.strip())
+        assets.stage_sample(platform, ticket.challenge, folder.input)
     else:
         platform.hidden_sets.decrypt_to(set_id=hidden.id, role="inputs", data_key=key, dest=target)
+        assets.stage(platform, hidden, key, folder.input)
         n_items = hidden.n_items
-    task = {"protocol": 1, "challenge": ticket.challenge, "metric": ticket.metric,
+    write_task(folder.input, challenge=ticket.challenge, metric=ticket.metric, n_items=n_items,
+               protocol=ticket.protocol)
+
+
+def write_task(input_dir: Path, *, challenge: str, metric: str, n_items: int, protocol: str) -> None:
+    """/input/task.json; protocol 1 (batch) or 2 (interactive, which gets no inputs.jsonl)."""
+    task = {"protocol": 2 if protocol == "interactive" else 1, "challenge": challenge, "metric": metric,
             "n_items": n_items}
-    (folder.input / "task.json").write_text(json.dumps(task))
+    (input_dir / "task.json").write_text(json.dumps(task))
     for name in ("inputs.jsonl", "task.json"):
-        os.chmod(folder.input / name, 0o644)
+        if (input_dir / name).exists():
+            os.chmod(input_dir / name, 0o644)
 
 
 def _failure(outcome: RunOutcome, folder: JobFolder, max_output: int) -> Verdict | None:
@@ -197,6 +240,26 @@ def _failure(outcome: RunOutcome, folder: JobFolder, max_output: int) -> Verdict
     if outcome.exit_code != 0:
         return Verdict("failed", reason="crashed", outcome=outcome,
                        detail=f"the container exited with code {outcome.exit_code}")
+    return None
+
+
+# The interactive protocol's failures, as the team sees them (the detail never quotes the model).
+SESSION_REASONS = {"not_ready": "not_ready", "timeout": "timeout", "invalid_answer": "invalid_output",
+                   "model_stopped": "crashed"}
+
+
+def session_verdict(failure: SessionFailure | None, outcome: RunOutcome, folder: JobFolder,
+                    max_output: int) -> Verdict | None:
+    """The failure of an interactive run, or None when every item was answered. The container's
+    exit code does not count: the platform stops it when the items are done."""
+    if folder.output_bytes() > max_output:
+        return Verdict("failed", reason="output_too_large", outcome=outcome,
+                       detail=f"the container wrote more than {max_output // 1024**2} MiB to /output")
+    if outcome.verdict == "out_of_memory":
+        return Verdict("failed", reason="out_of_memory", outcome=outcome,
+                       detail="the container used more memory than the challenge allows")
+    if failure is not None:
+        return Verdict("failed", reason=SESSION_REASONS[failure.reason], outcome=outcome, detail=failure.detail)
     return None
 
 
@@ -224,6 +287,12 @@ def _label_lines(platform: Platform, ticket: Ticket, key: DataKey) -> Iterator[b
     yield from platform.hidden_sets.iter_lines(set_id=hidden.id, role="labels", data_key=key)
 
 
+def answers_path(folder: JobFolder, protocol: str) -> Path:
+    """Where the predictions are read: the container's /output, or the interactive driver's file
+    (outside every folder the container sees)."""
+    return folder.path / "answers.jsonl" if protocol == "interactive" else folder.output / "predictions.jsonl"
+
+
 def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, outcome) -> Verdict:
     metric = evaluators.get_metric(ticket.metric)
     labels: dict[str, object] = {}
@@ -231,7 +300,7 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
         if raw.strip():
             item = json.loads(raw)
             labels[item["id"]] = item["label"]
-    path = folder.output / "predictions.jsonl"
+    path = answers_path(folder, ticket.protocol)
     if not path.exists() and not path.is_symlink():
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail="the container wrote no /output/predictions.jsonl")
@@ -300,6 +369,15 @@ def _split_scores(ticket: Ticket, metric, ids: list, predictions: list, gold: li
     return out
 
 
+def run_spec(job_id: str, image_id: str, folder: JobFolder, limits: Limits, protocol: str) -> RunSpec:
+    environment = {"ARENA_INPUT_DIR": "/input", "ARENA_OUTPUT_DIR": "/output"}
+    interactive = protocol == "interactive"
+    if interactive:
+        environment["ARENA_MODEL_SOCKET"] = f"/run/arena/{SOCKET_NAME}"
+    return RunSpec(job_id=job_id, image_id=image_id, input_dir=folder.input, output_dir=folder.output,
+                   limits=limits, environment=environment, run_dir=folder.run if interactive else None)
+
+
 def execute(platform: Platform, ticket: Ticket) -> Verdict:
     folder = None
     try:
@@ -308,14 +386,17 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
         _stage_inputs(platform, ticket, folder, key)
         tarball = image_path(platform, ticket.image_digest)
         platform.runner.ensure_image(image_id=ticket.image_id, tarball=tarball)
-        spec = RunSpec(
-            job_id=ticket.job_id, image_id=ticket.image_id, input_dir=folder.input,
-            output_dir=folder.output, limits=ticket.limits,
-            environment={"ARENA_INPUT_DIR": "/input", "ARENA_OUTPUT_DIR": "/output"},
-        )
-        outcome = platform.runner.run(spec)
+        spec = run_spec(ticket.job_id, ticket.image_id, folder, ticket.limits, ticket.protocol)
         max_output = platform.settings.max_predictions_bytes
-        verdict = _failure(outcome, folder, max_output) or _score(platform, ticket, folder, key, outcome)
+        if ticket.protocol == "interactive":
+            outcome, failure = run_interactive(platform.runner, spec, items=items_path(folder, ticket.protocol),
+                                               answers=answers_path(folder, ticket.protocol),
+                                               limits=ticket.session_limits)
+            failed = session_verdict(failure, outcome, folder, max_output)
+        else:
+            outcome = platform.runner.run(spec)
+            failed = _failure(outcome, folder, max_output)
+        verdict = failed or _score(platform, ticket, folder, key, outcome)
         return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome))
     except (SandboxError, HiddenSetError, OSError) as exc:
         log.error("job %s (attempt %d) hit an infrastructure failure: %s",
@@ -327,23 +408,25 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
 
 
 def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, output_too_large: bool,
-                  save_predictions: Callable[[Path], None]) -> Verdict:
-    """Score what a GPU node sent back (its container's outcome and predictions) here, where the
-    labels are: the same checks and scoring as a local run. The predictions go to a job folder in
-    memory, wiped afterwards."""
+                  save_predictions: Callable[[Path], None], failure: SessionFailure | None = None) -> Verdict:
+    """Score what a GPU node sent back (its container's outcome and predictions, or an interactive
+    model's answers and protocol failure) here, where the labels are: the same checks and scoring
+    as a local run. The predictions go to a job folder in memory, wiped afterwards."""
     folder = None
     try:
         folder = JobFolder.create(root=platform.settings.job_root, job_id=ticket.job_id,
                                   size_bytes=platform.settings.max_predictions_bytes + 2**20,
                                   use_tmpfs=platform.settings.job_tmpfs)
-        save_predictions(folder.output / "predictions.jsonl")
+        save_predictions(answers_path(folder, ticket.protocol))
         key = open_key(platform, ticket.hidden_set)
         max_output = platform.settings.max_predictions_bytes
         if output_too_large:
             verdict = Verdict("failed", reason="output_too_large", outcome=outcome,
                               detail=f"the container wrote more than {max_output // 1024**2} MiB to /output")
         else:
-            verdict = _failure(outcome, folder, max_output) or _score(platform, ticket, folder, key, outcome)
+            failed = (session_verdict(failure, outcome, folder, max_output) if ticket.protocol == "interactive"
+                      else _failure(outcome, folder, max_output))
+            verdict = failed or _score(platform, ticket, folder, key, outcome)
         return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome))
     except (SandboxError, HiddenSetError, OSError) as exc:
         log.error("job %s: could not score what its node sent: %s", ticket.job_id, exc)
@@ -366,7 +449,7 @@ def _keep_output(platform: Platform, ticket: Ticket, folder: JobFolder, key: Dat
     with a copy of the predictions, for the team to debug with."""
     if not ticket.on_sample:
         return seal(key.key, purpose=f"log/{ticket.job_id}", data=outcome.log_tail)
-    source = folder.output / "predictions.jsonl"
+    source = answers_path(folder, ticket.protocol)
     if source.is_file() and not source.is_symlink() and source.stat().st_size <= SAMPLE_PREDICTIONS_CAP:
         target = predictions_copy(platform, ticket.submission_id)
         target.parent.mkdir(parents=True, exist_ok=True)

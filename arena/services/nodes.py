@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import asdict
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,10 +22,11 @@ from sqlalchemy import update
 from arena.errors import BadRequest, Unauthorized
 from arena.models import Job, NodeCredential
 from arena.platform import Platform
-from arena.services import evaluation
+from arena.services import assets, evaluation
 from arena.services.images import image_path
+from arena.streams import tar_chunks, tar_length
 from arena.timeutil import utcnow
-from sandbox import RunOutcome
+from sandbox import RunOutcome, SessionFailure
 
 TOKEN_PREFIX = "arena_node_"
 MAX_QUEUE_WAIT = timedelta(days=7)  # how long a credential may wait for Slurm to start its job
@@ -70,7 +72,15 @@ def spec(platform: Platform, ticket: evaluation.Ticket) -> dict:
             "max_output_bytes": platform.settings.max_predictions_bytes, "runtime": platform.settings.docker_runtime,
             "image_digest": ticket.image_digest, "challenge": ticket.challenge, "metric": ticket.metric,
             "limits": {"time_limit_seconds": limits.time_limit_s, "memory_mb": limits.memory_mb,
-                       "cpus": limits.cpus, "pids": limits.pids, "gpus": limits.gpus}}
+                       "cpus": limits.cpus, "pids": limits.pids, "gpus": limits.gpus},
+            "protocol": ticket.protocol, "session": asdict(ticket.session_limits) if ticket.session_limits else None,
+            "staged_bytes": evaluation.staged_bytes(platform, ticket), "assets": _has_assets(platform, ticket)}
+
+
+def _has_assets(platform: Platform, ticket: evaluation.Ticket) -> bool:
+    if ticket.on_sample:
+        return assets.sample_folder(platform, ticket.challenge).is_dir()
+    return bool(ticket.hidden_set.n_assets)
 
 
 def image_file(platform: Platform, ticket: evaluation.Ticket) -> Path:
@@ -87,7 +97,17 @@ def input_lines(platform: Platform, ticket: evaluation.Ticket) -> Iterator[bytes
     yield from platform.hidden_sets.iter_plaintext(set_id=ticket.hidden_set.id, role="inputs", data_key=key)
 
 
+def asset_stream(platform: Platform, ticket: evaluation.Ticket) -> tuple[int, Iterator[bytes]]:
+    """The job's assets as one tar (length, chunks), decrypted as it is sent: never written here."""
+    if ticket.on_sample:
+        entries = assets.sample_entries(platform, ticket.challenge)
+    else:
+        entries = assets.hidden_entries(platform, ticket.hidden_set, evaluation.open_key(platform, ticket.hidden_set))
+    return tar_length(entries), tar_chunks(entries)
+
+
 VERDICTS = ("exited", "timeout", "out_of_memory")
+MAX_DETAIL = 300
 
 
 def outcome_from(form) -> tuple[RunOutcome, bool]:
@@ -105,12 +125,23 @@ def outcome_from(form) -> tuple[RunOutcome, bool]:
     return RunOutcome(verdict, exit_code, duration), form.get("output_too_large") == "true"
 
 
+def session_failure_from(form) -> SessionFailure | None:
+    """An interactive model's protocol failure, as the node's driver reported it, checked."""
+    reason, detail = form.get("session_reason") or None, form.get("session_detail") or ""
+    if reason is None:
+        return None
+    if reason not in evaluation.SESSION_REASONS or not 0 < len(detail) <= MAX_DETAIL:
+        raise BadRequest(f"session_reason must be one of {', '.join(evaluation.SESSION_REASONS)}, with a "
+                         f"session_detail of 1 to {MAX_DETAIL} characters")
+    return SessionFailure(reason, detail)
+
+
 def finish(platform: Platform, ticket: evaluation.Ticket, *, outcome: RunOutcome, output_too_large: bool,
-           log_tail: bytes, save_predictions) -> dict:
+           log_tail: bytes, save_predictions, failure: SessionFailure | None = None) -> dict:
     """Score and record what the node sent, then revoke the credential: it is used once."""
     outcome = RunOutcome(outcome.verdict, outcome.exit_code, outcome.duration_s, log_tail)
     verdict = evaluation.finish_remote(platform, ticket, outcome=outcome, output_too_large=output_too_large,
-                                       save_predictions=save_predictions)
+                                       save_predictions=save_predictions, failure=failure)
     recorded = evaluation.record(platform, ticket, verdict)
     with platform.transaction() as session:
         revoke(session, job_id=ticket.job_id)

@@ -1,0 +1,462 @@
+"""Drive an interactive (protocol v2) model: OpenAI-style chat requests over the job's unix socket.
+
+The container serves HTTP on /run/arena/model.sock, which the host sees as <job>/run/model.sock.
+The container is hostile, so every request is bounded in total time (not idle time) and in size;
+before each connect the socket is opened without following links and checked to be a socket, and
+the connection is made to that very inode through /proc/self/fd. No message raised here quotes
+what the model sent or an item's content. Stdlib only; nothing here knows about the platform.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sized
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+CONTAINER_SOCKET = "/run/arena/model.sock"
+MAX_TURNS = 64
+ROLES = ("system", "user", "assistant")
+REASONS = frozenset({"not_ready", "timeout", "invalid_answer", "model_stopped"})
+
+_POLL_S = 0.15
+_EXIT_GRACE_S = 0.2
+_HEALTH_BODY_BYTES = 4096
+_PIECE_BYTES = 64 * 1024
+_NOT_A_SOCKET = f"{CONTAINER_SOCKET} is not a unix socket (a link or another kind of file)"
+_DONE = object()
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    startup_s: float  # how long to wait for GET /health to answer 200
+    request_s: float  # total time of one request: connect, send, headers, body
+    max_answer_bytes: int  # cap on one response body
+    concurrency: int  # how many items are driven at once
+
+    def __post_init__(self) -> None:
+        if not (self.startup_s > 0 and self.request_s > 0):
+            raise ValueError("startup_s and request_s must be positive")
+        if self.max_answer_bytes < 1 or self.concurrency < 1:
+            raise ValueError("max_answer_bytes and concurrency must be at least 1")
+
+
+class SessionFailure(Exception):
+    """The model broke the protocol. `reason` is one of REASONS; `detail` is safe to show the team
+    (it never quotes the model's bytes, nor an item's content or id)."""
+
+    def __init__(self, reason: str, detail: str):
+        if reason not in REASONS:
+            raise ValueError(f"unknown session failure reason {reason!r}")
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return SessionFailure, (self.reason, self.detail)  # so that it survives pickling
+
+
+class _NotASocket(Exception):
+    """The socket path is a link, a FIFO, a file: anything but a unix socket."""
+
+
+class _Stopped(Exception):
+    """Another worker failed first; this one stops quietly."""
+
+
+class _NotACompletion(Exception):
+    """The answer is not an OpenAI chat completion; the message says what, in general words."""
+
+
+# -- item inputs ----------------------------------------------------------------------------------
+def check_item_input(value: Any) -> str | None:
+    """The problem with one item's input, as a sentence, or None when it is well formed."""
+    if not isinstance(value, dict) or ("messages" in value) == ("turns" in value):
+        return "input must hold either 'messages' or 'turns'"
+    allowed = {"messages"} if "messages" in value else {"turns", "system"}
+    extra = sorted(str(key) for key in set(value) - allowed)
+    if extra:
+        return f"input holds unexpected keys ({', '.join(map(repr, extra[:5]))})"
+    if "messages" in value:
+        return _check_messages(value["messages"])
+    return _check_turns(value)
+
+
+def _check_messages(messages: Any) -> str | None:
+    if not isinstance(messages, list) or not messages:
+        return "messages must be a non-empty list of {role, content} objects"
+    if len(messages) > MAX_TURNS:
+        return f"messages must hold at most {MAX_TURNS} messages"
+    for number, message in enumerate(messages, 1):
+        if not isinstance(message, dict) or set(message) != {"role", "content"}:
+            return f"message {number} must be an object with exactly 'role' and 'content'"
+        if not isinstance(message["role"], str) or message["role"] not in ROLES:
+            return f"message {number} must have role 'system', 'user' or 'assistant'"
+        if not isinstance(message["content"], str):
+            return f"message {number} must have a string content"
+    return None
+
+
+def _check_turns(value: dict[str, Any]) -> str | None:
+    turns = value["turns"]
+    if not isinstance(turns, list) or not turns or not all(isinstance(t, str) for t in turns):
+        return "turns must be a non-empty list of strings"
+    if len(turns) > MAX_TURNS:
+        return f"turns must hold at most {MAX_TURNS} turns"
+    if not isinstance(value.get("system", ""), str):
+        return "system must be a string"
+    return None
+
+
+# -- one HTTP exchange ----------------------------------------------------------------------------
+class _TimedSocket(socket.socket):
+    """A unix stream socket whose every operation must end by `until` (a time.monotonic() value),
+    so that a request's total time is bounded, however slowly the peer drips its bytes."""
+
+    until = 0.0
+
+    def _arm(self) -> None:
+        left = self.until - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request's time is up")
+        self.settimeout(left)
+
+    def connect(self, address: Any) -> None:
+        self._arm()
+        super().connect(address)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self._arm()
+        super().sendall(data, flags)
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        self._arm()
+        return super().recv(bufsize, flags)
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self._arm()
+        return super().recv_into(buffer, nbytes, flags)
+
+
+def _connect(socket_path: Path, *, until: float) -> _TimedSocket:
+    """Connect to the socket at `socket_path`, never through a link, and only if it is a socket."""
+    fd = os.open(socket_path, os.O_PATH | os.O_NOFOLLOW)
+    try:
+        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+            raise _NotASocket
+        sock = _TimedSocket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.until = until
+        try:
+            sock.connect(f"/proc/self/fd/{fd}")  # exactly the inode checked above: no race
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    finally:
+        os.close(fd)
+
+
+def _request_bytes(method: str, target: str, body: bytes | None) -> bytes:
+    head = [f"{method} {target} HTTP/1.1", "Host: localhost", "Connection: close",
+            "Accept: application/json"]
+    if body is not None:
+        head += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + (body or b"")
+
+
+def _read_capped(response: http.client.HTTPResponse, *, cap: int) -> bytes:
+    """At most cap + 1 bytes of the body, so that a longer body shows as longer than the cap."""
+    body = bytearray()
+    while len(body) <= cap:
+        piece = response.read(min(_PIECE_BYTES, cap + 1 - len(body)))
+        if not piece:
+            break
+        body += piece
+    return bytes(body)
+
+
+def _health_status(response: http.client.HTTPResponse) -> int:
+    try:
+        _read_capped(response, cap=_HEALTH_BODY_BYTES)  # the body is ignored
+    except (OSError, http.client.HTTPException):
+        pass
+    return response.status
+
+
+def _completion_text(status: int, body: bytes) -> str:
+    """The answer's choices[0].message.content; _NotACompletion says what was wrong."""
+    if status != 200:
+        raise _NotACompletion(f"status {status}")
+    try:
+        document = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise _NotACompletion("its body was not JSON") from None
+    choices = document.get("choices") if isinstance(document, dict) else None
+    if not isinstance(choices, list) or not choices:
+        raise _NotACompletion("no non-empty choices list")
+    message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str):
+        raise _NotACompletion("no choices[0].message.content string")
+    return content
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def _seconds(value: float) -> str:
+    return f"{round(value, 1):g}"
+
+
+# -- the session ----------------------------------------------------------------------------------
+class _Session:
+    """One model, driven by several worker threads; the first failure stops them all."""
+
+    def __init__(self, *, socket_path: Path, limits: SessionLimits, deadline: float,
+                 alive: Callable[[], bool], sink: BinaryIO):
+        self._path, self._limits, self._deadline = socket_path, limits, deadline
+        self._alive, self._sink = alive, sink
+        self._lock = threading.Lock()  # counters, the sink, open sockets, the first failure
+        self._items_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._open: set[socket.socket] = set()
+        self._failure: BaseException | None = None
+        self._items: Iterator[Any] = iter(())
+        self._total: int | None = None
+        self._taken = self._requests = self._answered = 0
+
+    # -- connections
+    def _exchange(self, method: str, target: str, body: bytes | None, *, until: float,
+                  read: Callable[[http.client.HTTPResponse], T]) -> T:
+        sock = _connect(self._path, until=until)
+        try:
+            self._track(sock)
+            sock.sendall(_request_bytes(method, target, body))
+            response = http.client.HTTPResponse(sock, method=method)
+            try:
+                response.begin()
+                return read(response)
+            finally:
+                response.close()
+        finally:
+            with self._lock:
+                self._open.discard(sock)
+            sock.close()
+
+    def _track(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self._stop.is_set():
+                raise _Stopped
+            self._open.add(sock)
+
+    def _abort(self) -> None:
+        """Stop every worker: no new item or request, and shut the connections now open."""
+        self._stop.set()
+        with self._lock:
+            for sock in self._open:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _fail(self, exc: BaseException) -> None:
+        with self._lock:
+            if self._failure is None and not isinstance(exc, _Stopped):
+                self._failure = exc
+        self._abort()
+
+    # -- startup
+    def wait_until_healthy(self) -> None:
+        start = time.monotonic()
+        end = min(start + self._limits.startup_s, self._deadline)
+        appeared = False
+        while time.monotonic() < end:
+            state = self._probe_health(until=min(time.monotonic() + self._limits.request_s, end))
+            if state == "ready":
+                return
+            appeared = appeared or state != "missing"
+            if not self._alive():
+                raise SessionFailure("model_stopped", "the container exited before it answered "
+                                                      f"GET /health on {CONTAINER_SOCKET}")
+            time.sleep(max(0.0, min(_POLL_S, end - time.monotonic())))
+        waited = _seconds(end - start)
+        if not appeared:
+            raise SessionFailure("not_ready", f"the model never created {CONTAINER_SOCKET} "
+                                              f"within {waited} s")
+        raise SessionFailure("not_ready", f"the model did not answer GET /health on "
+                                          f"{CONTAINER_SOCKET} within {waited} s")
+
+    def _probe_health(self, *, until: float) -> str:
+        """'ready', 'missing' (no socket yet) or 'failed' (anything else: not yet)."""
+        try:
+            status = self._exchange("GET", "/health", None, until=until, read=_health_status)
+        except FileNotFoundError:
+            return "missing"
+        except _NotASocket:
+            raise SessionFailure("invalid_answer", _NOT_A_SOCKET) from None
+        except (OSError, http.client.HTTPException):
+            return "failed"
+        return "ready" if status == 200 else "failed"
+
+    # -- items
+    def drive_all(self, items: Iterable[tuple[str, Any]]) -> int:
+        self._items = iter(items)
+        self._total = len(items) if isinstance(items, Sized) else None
+        threads: list[threading.Thread] = []
+        try:
+            for number in range(self._limits.concurrency):
+                threads.append(threading.Thread(target=self._work, daemon=True,
+                                                name=f"arena-drive-{number}"))
+                threads[-1].start()
+            for thread in threads:
+                thread.join()
+        except BaseException:
+            self._abort()
+            for thread in threads:
+                if thread.is_alive():
+                    thread.join()
+            raise
+        if self._failure is not None:
+            raise self._failure
+        return self._answered
+
+    def _work(self) -> None:
+        try:
+            while (taken := self._take()) is not None:
+                number, (item_id, value) = taken
+                answer = self._drive_item(number, value)
+                self._write(item_id, answer)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller of drive()
+            self._fail(exc)
+
+    def _take(self) -> tuple[int, Any] | None:
+        with self._items_lock:
+            if self._stop.is_set():
+                return None
+            entry = next(self._items, _DONE)
+            if entry is _DONE:
+                return None
+            self._taken += 1
+            return self._taken, entry
+
+    def _drive_item(self, number: int, value: Any) -> str:
+        problem = check_item_input(value)
+        if problem:
+            raise ValueError(f"item number {number} has a malformed input: {problem}")
+        if "messages" in value:
+            messages = [{"role": m["role"], "content": m["content"]} for m in value["messages"]]
+            return self._chat(messages)
+        conversation = [{"role": "system", "content": value["system"]}] if "system" in value else []
+        answer = ""
+        for turn in value["turns"]:
+            conversation.append({"role": "user", "content": turn})
+            answer = self._chat(conversation)
+            conversation.append({"role": "assistant", "content": answer})
+        return answer
+
+    def _write(self, item_id: Any, answer: str) -> None:
+        line = (json.dumps({"id": item_id, "prediction": answer}) + "\n").encode("utf-8")
+        with self._lock:
+            self._sink.write(line)
+            self._answered += 1
+
+    # -- one chat request
+    def _chat(self, messages: list[dict[str, str]]) -> str:
+        with self._lock:
+            if self._stop.is_set():
+                raise _Stopped
+            self._requests += 1
+            number = self._requests
+        now = time.monotonic()
+        left = self._deadline - now
+        if left <= 0:
+            raise self._job_timeout()
+        body = json.dumps({"model": "submission", "messages": messages, "stream": False}).encode()
+        cap = self._limits.max_answer_bytes
+        try:
+            status, data = self._exchange(
+                "POST", "/v1/chat/completions", body, until=now + min(self._limits.request_s, left),
+                read=lambda response: (response.status, _read_capped(response, cap=cap)))
+        except Exception as exc:  # noqa: BLE001 - sorted below, raised outside this block
+            failure = self._request_failure(exc, number=number,
+                                            by_deadline=left < self._limits.request_s)
+        else:
+            return self._answer_text(status, data, number=number)
+        raise failure  # outside the except block, so the model's bytes are not chained on
+
+    def _answer_text(self, status: int, data: bytes, *, number: int) -> str:
+        cap = self._limits.max_answer_bytes
+        if len(data) > cap:
+            raise SessionFailure("invalid_answer", f"the answer to request {number} was larger "
+                                                   f"than the cap of {cap} bytes")
+        try:
+            return _completion_text(status, data)
+        except _NotACompletion as exc:
+            what = str(exc)
+        raise SessionFailure("invalid_answer", f"the answer to request {number} was not an "
+                                               f"OpenAI chat completion ({what})")
+
+    def _request_failure(self, exc: Exception, *, number: int, by_deadline: bool) -> BaseException:
+        if self._stop.is_set() or isinstance(exc, _Stopped):
+            return _Stopped()
+        if isinstance(exc, TimeoutError):
+            if by_deadline:
+                return self._job_timeout()
+            return SessionFailure("timeout", f"the model did not answer request {number} "
+                                             f"within {_seconds(self._limits.request_s)} s")
+        if isinstance(exc, _NotASocket):
+            return SessionFailure("invalid_answer", _NOT_A_SOCKET)
+        if isinstance(exc, (OSError, http.client.IncompleteRead)):
+            return self._closed(exc, number=number)
+        if isinstance(exc, http.client.HTTPException):
+            return SessionFailure("invalid_answer", f"the answer to request {number} was not "
+                                                    "an HTTP response")
+        return exc
+
+    def _closed(self, exc: Exception, *, number: int) -> SessionFailure:
+        if not self._still_alive():
+            return SessionFailure("model_stopped", "the container exited while serving "
+                                                   f"({self._answered} items answered)")
+        if isinstance(exc, FileNotFoundError):
+            return SessionFailure("invalid_answer", f"the model removed {CONTAINER_SOCKET} "
+                                                    f"before request {number}")
+        return SessionFailure("invalid_answer", "the model closed the connection without "
+                                                f"answering request {number}")
+
+    def _still_alive(self) -> bool:
+        """alive(), asked twice a moment apart: a container that just died may still show."""
+        if not self._alive():
+            return False
+        time.sleep(_EXIT_GRACE_S)
+        return self._alive()
+
+    def _job_timeout(self) -> SessionFailure:
+        answered = self._answered
+        counted = f"{answered} of {self._total}" if self._total is not None else f"{answered} items"
+        return SessionFailure("timeout", "the model did not answer every item within the job's "
+                                         f"time limit ({counted} answered)")
+
+
+def drive(*, socket_path: Path, items: Iterable[tuple[str, Any]], limits: SessionLimits,
+          deadline: float, alive: Callable[[], bool], sink: BinaryIO) -> int:
+    """Wait for GET /health, then drive every (id, input) item and write one line per item to
+    `sink`: {"id": ..., "prediction": <final answer>} as JSON and a newline, UTF-8, in any order.
+
+    `deadline` is a time.monotonic() value, the whole job's limit (startup included); `alive()`
+    says whether the container still runs (it is called from worker threads). Returns how many
+    items were answered. Raises SessionFailure on the model's fault, ValueError on an item whose
+    input is malformed (the platform's fault); no worker thread outlives the call.
+    """
+    session = _Session(socket_path=Path(socket_path), limits=limits, deadline=deadline,
+                       alive=alive, sink=sink)
+    session.wait_until_healthy()
+    return session.drive_all(items)

@@ -1,0 +1,45 @@
+"""One run of an interactive (protocol v2) container: start it as a server, drive every item
+through its socket with the trusted driver, stop it. Used by local workers and GPU nodes alike."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sandbox._base import Runner, RunOutcome, RunSpec
+from sandbox._interactive import SessionFailure, SessionLimits, drive
+
+SOCKET_NAME = "model.sock"
+
+
+def _items(source: BinaryIO) -> Iterator[tuple[str, Any]]:
+    for raw in source:
+        if raw.strip():
+            row = json.loads(raw)
+            yield row["id"], row["input"]
+
+
+def run_interactive(runner: Runner, spec: RunSpec, *, items: Path, answers: Path,
+                    limits: SessionLimits) -> tuple[RunOutcome, SessionFailure | None]:
+    """Run the container in `spec` (its run_dir is where the socket appears) and drive the items of
+    `items` (JSON lines of id and input, never mounted into the container); the answers go to
+    `answers` as predictions lines. Returns the container's outcome and the model's failure, if
+    it broke the protocol. The job's time limit covers start-up and every item."""
+    if spec.run_dir is None:
+        raise ValueError("an interactive run needs a run_dir for the model's socket")
+    failures: list[SessionFailure] = []
+
+    def during(alive) -> None:
+        deadline = time.monotonic() + spec.limits.time_limit_s
+        with items.open("rb") as source, answers.open("wb") as sink:
+            try:
+                drive(socket_path=spec.run_dir / SOCKET_NAME, items=_items(source), limits=limits,
+                      deadline=deadline, alive=alive, sink=sink)
+            except SessionFailure as exc:
+                failures.append(exc)
+
+    outcome = runner.run(spec, during=during)
+    return outcome, (failures[0] if failures else None)
