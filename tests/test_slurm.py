@@ -139,3 +139,35 @@ def test_a_node_credential_replayed_after_its_job_ended_is_refused(server):
                    requests.post(base + "/result", headers=headers, data={"verdict": "exited", "exit_code": "0"},
                                  timeout=10)):
         assert answer.status_code == 401 and "not valid" in answer.json()["error"]["message"]
+
+
+def test_assets_and_interactive_challenges_run_on_the_node_too(server, tmp_path):
+    """The node fetches a job's assets as a tar and drives an interactive model itself; the
+    answers and the protocol failures come back to be scored here."""
+    from test_assets_end_to_end import IMAGE_MODEL, image_bundle
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "predict.py").write_text(IMAGE_MODEL)
+    (model / "Dockerfile").write_text(f'FROM {BASE_IMAGE}\nCOPY predict.py /app/predict.py\n'
+                                      'ENTRYPOINT ["python3", "/app/predict.py"]\n')
+    chat = BUNDLE.parent.parent / "models" / "chat"
+    for tag, folder, mode in (("arena-test/slurm-scans", model, None), ("arena-test/slurm-chat", chat, "good"),
+                              ("arena-test/slurm-chat-garbage", chat, "garbage")):
+        args = ["--build-arg", f"BASE={BASE_IMAGE}"] + (["--build-arg", f"MODE={mode}"] if mode else [])
+        subprocess.run(["docker", "build", "-q", *args, "-t", tag, str(folder)], check=True, capture_output=True)
+    arena(server, "challenge", "create", str(image_bundle(tmp_path / "scans", "slurm", n=6)), token=server["organiser"])
+    arena(server, "challenge", "create", str(BUNDLE.parent / "chat-basics"), token=server["organiser"])
+
+    def run(slug, image):
+        done = arena(server, "submit", slug, image, "--wait", "--json", token=server["team"], check=False)
+        shown = json.loads(done.stdout)
+        assert attempts(server, shown["id"])[-1]["executor"] == "slurm"
+        return shown
+
+    assert run("scans", "arena-test/slurm-scans")["status"] == "scored"
+    chatted = run("chat-basics", "arena-test/slurm-chat")
+    assert chatted["status"] == "scored", chatted
+    garbage = run("chat-basics", "arena-test/slurm-chat-garbage")
+    assert (garbage["status"], garbage["failure_reason"]) == ("failed", "invalid_output")
+    assert "not an OpenAI chat completion" in garbage["failure_detail"]

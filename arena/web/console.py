@@ -12,11 +12,13 @@ from flask import redirect, render_template, request, url_for
 from arena.api._auth import scratch_dir
 from arena.errors import UserFacingError
 from arena.services import audit, challenges, dashboards, rounds, submissions
+from arena.services.bundles import save_part
 from arena.web import _session
 from arena.web._views import bp, platform
 
 UPLOADS = {"challenge_yaml": "challenge.yaml", "inputs": "inputs.jsonl", "labels": "labels.jsonl",
-           "sample_inputs": "sample/inputs.jsonl", "sample_labels": "sample/labels.jsonl"}
+           "sample_inputs": "sample/inputs.jsonl", "sample_labels": "sample/labels.jsonl",
+           "assets": "assets.tar", "sample_assets": "sample/assets.tar"}
 
 
 @bp.get("/console")
@@ -36,8 +38,7 @@ def console_new_challenge(who):
         for field, name in UPLOADS.items():
             storage = request.files.get(field)
             if storage is not None and storage.filename:
-                (folder / name).parent.mkdir(parents=True, exist_ok=True)
-                storage.save(folder / name)
+                save_part(folder, name, storage.stream)
         made = challenges.create_challenge(platform(), organiser_id=who.id, bundle_dir=folder, actor=who)
     except UserFacingError as exc:
         return render_template("new_challenge.html", error=exc.message, made=None), exc.status

@@ -252,3 +252,35 @@ def test_hostile_asset_tars_are_refused_and_leave_nothing(client, platform, orga
     assert client.get("/api/challenges/pics").status_code == 404
     garbage = _upload(client, organiser_token, bundle, b"not a tar at all" * 100)
     assert "not a valid uncompressed tar" in garbage.json["error"]["message"]
+
+
+def test_the_console_takes_assets_as_a_tar_file(client, platform, organiser_token, tmp_path):
+    from conftest import csrf_of, web_sign_in
+
+    bundle = asset_bundle(tmp_path / "bundle")
+    members = [(p.relative_to(bundle).as_posix(), p.read_bytes(), "file")
+               for p in sorted((bundle / "assets").rglob("*")) if p.is_file()]
+    web_sign_in(client, organiser_token, role="organiser")
+    made = client.post("/console/challenges/new", content_type="multipart/form-data", data={
+        "csrf": csrf_of(client, "/console/challenges/new"),
+        **{field: (io.BytesIO((bundle / name).read_bytes()), name) for field, name in
+           (("challenge_yaml", "challenge.yaml"), ("inputs", "inputs.jsonl"), ("labels", "labels.jsonl"))},
+        "assets": (io.BytesIO(_tar(members)), "assets.tar")})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert client.get("/api/challenges/pics").json["n_assets"] == 7
+
+
+def test_teams_download_the_sample_assets_as_a_tar(client, platform, organiser_token, tmp_path):
+    bundle = asset_bundle(tmp_path / "bundle")
+    (bundle / "sample/assets/demo").mkdir(parents=True)
+    (bundle / "sample/assets/demo/a.bin").write_bytes(b"\x01public")
+    write_jsonl(bundle / "sample/inputs.jsonl", [{"id": "s0", "input": {"image": "assets/demo/a.bin"}}])
+    write_jsonl(bundle / "sample/labels.jsonl", [{"id": "s0", "label": "odd"}])
+    create_challenge(platform, organiser_id=1, bundle_dir=bundle)
+    got = client.get("/api/challenges/pics/sample/assets.tar")
+    assert got.status_code == 200 and got.headers["Content-Length"] == str(len(got.data))
+    with tarfile.open(fileobj=io.BytesIO(got.data)) as archive:
+        assert {m.name: archive.extractfile(m).read() for m in archive} == {"assets/demo/a.bin": b"\x01public"}
+    plain = make_bundle(tmp_path / "plain", slug="plain")
+    create_challenge(platform, organiser_id=1, bundle_dir=plain)
+    assert client.get("/api/challenges/plain/sample/assets.tar").status_code == 404
