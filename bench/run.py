@@ -10,6 +10,8 @@ rounds: see bench/rounds_bench.py (a round's paired test from published differen
 scale: see bench/scale_sim.py (a programme's busiest day against the fair queue vs first come, first served).
 slurm: see bench/slurm_bench.py (dispatch through Arena's Slurm executor vs a bare sbatch of the same run).
 web: see bench/web_bench.py (the leaderboard page and JSON at 10,000 submissions vs a static file).
+assets: see bench/assets_bench.py (staging binary assets into a job folder vs a plain copy; peak memory).
+interactive: see bench/interactive_bench.py (the interactive driver vs a bare HTTP client on the socket).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -170,16 +172,19 @@ def print_upload(result: dict) -> None:
           f"(goal {result['memory_goal']})")
 
 
+ALL = ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", "assets", "interactive"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmarks", nargs="*", choices=["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", []],
+    parser.add_argument("benchmarks", nargs="*", choices=[*ALL, []],
                         default=[], help="which to run (default: all)")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--items", type=int, default=1000, help="items for job_overhead")
     parser.add_argument("--size-mib", type=int, default=1024, help="set size for hidden_sets")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
-    chosen = args.benchmarks or ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web"]
+    chosen = args.benchmarks or ALL
     results: list[dict] = []
     if "job_overhead" in chosen:
         with tempfile.TemporaryDirectory(prefix="arena-bench-") as tmp:
@@ -232,6 +237,19 @@ def main() -> None:
         results.append(bench_web())
         if not args.json:
             print_web(results[-1])
+    if "assets" in chosen:
+        from bench.assets_bench import bench_assets, print_assets
+
+        found = bench_assets(min(args.repeats, 5))
+        results += found
+        if not args.json:
+            print_assets(found)
+    if "interactive" in chosen:
+        from bench.interactive_bench import bench_interactive, print_interactive
+
+        results.append(bench_interactive(min(args.repeats, 5)))
+        if not args.json:
+            print_interactive(results[-1])
     if args.json:
         print(json.dumps(results, indent=2))
 

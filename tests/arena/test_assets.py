@@ -230,6 +230,7 @@ def test_the_api_takes_assets_as_one_tar_part(client, platform, organiser_token,
     assert made.status_code == 201, made.json
     shown = client.get("/api/challenges/pics").json
     assert (shown["n_assets"], shown["protocol"]) == (7, "batch")
+    assert "6 hidden items with 7 binary asset files" in client.get("/challenges/pics").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("members, message", [

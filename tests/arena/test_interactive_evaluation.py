@@ -84,7 +84,7 @@ def status_of(platform, submission_id):
         return row.status, row.score, row.failure_reason, row.failure_detail
 
 
-def test_the_example_model_is_driven_item_by_item_and_scored(platform, chat, team_token, tmp_path):
+def test_the_example_model_is_driven_item_by_item_and_scored(client, platform, chat, team_token, tmp_path):
     platform.runner = ServingRunner()
     submission_id = submit(platform, tmp_path, kind="sample")
     Worker(platform, name="w1").drain()
@@ -95,6 +95,7 @@ def test_the_example_model_is_driven_item_by_item_and_scored(platform, chat, tea
     assert seen["task"]["protocol"] == 2
     assert seen["env"]["ARENA_MODEL_SOCKET"] == "/run/arena/model.sock"
     assert describe_challenge(platform, slug="chat-basics")["protocol"] == "interactive"
+    assert "interactive (container protocol v2)" in client.get("/challenges/chat-basics").get_data(as_text=True)
 
 
 def test_a_garbage_answer_fails_the_run_without_quoting_it(platform, chat, team_token, tmp_path):

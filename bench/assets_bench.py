@@ -1,0 +1,159 @@
+"""Binary assets: staging a job's assets into its memory folder, against a plain copy of the same
+files; and the staging process's peak memory as the set grows.
+
+stage_throughput: `arena.services.assets.stage` (decrypt every asset file, one 1 MiB segment at a
+time, check its SHA-256 against the manifest, lay out assets/… read-only) against `shutil.copyfile`
+of the same plaintext files into the same kind of folder (/dev/shm): the floor any staging pays.
+Two shapes: few large files (scans, volumes) and many small ones (thumbnails). Reported as
+copy time / Arena time (1.0 would be as fast as a plain copy), alternating the two.
+
+peak_memory: growth of peak resident memory (VmHWM, reset first) while staging sets of two sizes,
+each in a fresh child process: flat memory means the growth does not follow the set's size.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import secrets
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from arena.config import load_settings
+from arena.db import upgrade
+from arena.models import HiddenSet
+from arena.platform import build_platform
+from arena.services import accounts, assets, evaluation
+from arena.services.challenges import create_challenge
+from bench.hidden_set_bench import _peak_kib, _reset_peak
+
+MIB = 1024**2
+SHAPES = {"large": (32, 4 * MIB), "small": (2000, 16 * 1024)}  # files, bytes each
+
+
+def _bundle(folder: Path, files: int, size: int) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "challenge.yaml").write_text("slug: pics\ntitle: Pics\nmetric: accuracy\n")
+    block = secrets.token_bytes(size)
+    with (folder / "inputs.jsonl").open("w") as inputs, (folder / "labels.jsonl").open("w") as labels:
+        for i in range(files):
+            path = folder / "assets" / f"{i % 50:02d}" / f"{i:05d}.bin"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(i.to_bytes(4, "big") + block[4:])
+            inputs.write(f'{{"id": "i{i}", "input": {{"image": "assets/{i % 50:02d}/{i:05d}.bin"}}}}\n')
+            labels.write(f'{{"id": "i{i}", "label": "x"}}\n')
+    return folder
+
+
+def _platform(work: Path):
+    settings = load_settings(overrides={"home": work / "home", "database_url": f"sqlite:///{work}/arena.db",
+                                        "master_key_file": work / "home" / "master.key",
+                                        "scratch_dir": work / "scratch"})
+    platform = build_platform(settings)
+    upgrade(platform.engine)
+    return platform
+
+
+def _set_up(work: Path, files: int, size: int):
+    platform = _platform(work)
+    organiser = accounts.create_organiser(platform, name="Bench")[0].id
+    made = create_challenge(platform, organiser_id=organiser, bundle_dir=_bundle(work / "bundle", files, size))
+    with platform.sessions() as session:
+        hidden = session.get(HiddenSet, made.hidden_set_id)
+    return platform, hidden, evaluation.open_key(platform, hidden)
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def _fresh(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/dev/shm"))
+
+
+def _copy(source: Path) -> None:
+    target = _fresh("arena-bench-copy-")
+    try:
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                dest = target / path.relative_to(source.parent)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, dest)
+    finally:
+        shutil.rmtree(target)
+
+
+def _stage(platform, hidden, key) -> None:
+    target = _fresh("arena-bench-stage-")
+    try:
+        assets.stage(platform, hidden, key, target)
+    finally:
+        shutil.rmtree(target)
+
+
+def bench_stage(shape: str, repeats: int) -> dict:
+    files, size = SHAPES[shape]
+    with tempfile.TemporaryDirectory(prefix="arena-bench-assets-") as tmp:
+        work = Path(tmp)
+        platform, hidden, key = _set_up(work, files, size)
+        source = work / "bundle" / "assets"
+        _copy(source), _stage(platform, hidden, key)  # warm-up
+        copied, staged = [], []
+        for _ in range(repeats):
+            copied.append(_timed(lambda: _copy(source)))
+            staged.append(_timed(lambda: _stage(platform, hidden, key)))
+    c, s = statistics.median(copied), statistics.median(staged)
+    total = files * size
+    return {"name": f"assets_stage_{shape}", "files": files, "mib": round(total / MIB, 1), "repeats": repeats,
+            "baseline": "shutil.copyfile of the plaintext files", "baseline_median_s": round(c, 4),
+            "arena_median_s": round(s, 4), "arena_mib_s": round(total / MIB / s, 1), "ratio": round(c / s, 3)}
+
+
+def _measure_peak(files: int, size: int, queue) -> None:
+    with tempfile.TemporaryDirectory(prefix="arena-bench-peak-") as tmp:
+        platform, hidden, key = _set_up(Path(tmp), files, size)
+        _reset_peak()
+        before = _peak_kib()
+        _stage(platform, hidden, key)
+        queue.put(_peak_kib() - before)
+
+
+def bench_peak_memory() -> dict:
+    growth = {}
+    context = multiprocessing.get_context("fork")
+    for files, size in ((16, 4 * MIB), (128, 4 * MIB)):
+        queue = context.Queue()
+        child = context.Process(target=_measure_peak, args=(files, size, queue))
+        child.start()
+        growth[files * size // MIB] = queue.get(timeout=600) / 1024
+        child.join()
+    small, large = sorted(growth)
+    return {"name": "assets_peak_memory", "set_mib": [small, large],
+            "growth_mib": [round(growth[small], 1), round(growth[large], 1)],
+            "ratio": round(growth[large] / max(growth[small], 0.1), 2)}
+
+
+def bench_assets(repeats: int) -> list[dict]:
+    return [bench_stage("large", repeats), bench_stage("small", repeats), bench_peak_memory()]
+
+
+def print_assets(results: list[dict]) -> None:
+    for result in results:
+        if result["name"] == "assets_peak_memory":
+            small, large = result["set_mib"]
+            print(f"assets peak memory while staging: {result['growth_mib'][0]} MiB for a {small} MiB set, "
+                  f"{result['growth_mib'][1]} MiB for a {large} MiB set (×{result['ratio']} for 8× the data)")
+        else:
+            print(f"{result['name']}: {result['files']:,} files, {result['mib']} MiB: staged in "
+                  f"{result['arena_median_s']} s ({result['arena_mib_s']} MiB/s, decrypt + hash check) vs "
+                  f"plain copy {result['baseline_median_s']} s: ratio {result['ratio']} (1.0 = as fast as a copy)")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("ARENA_RUNNER", "fake")
+    print_assets(bench_assets(3))
