@@ -278,12 +278,13 @@ class _Session:
     def wait_until_healthy(self) -> None:
         start = time.monotonic()
         end = min(start + self._limits.startup_s, self._deadline)
-        appeared = False
+        appeared = denied = False
         while time.monotonic() < end:
             state = self._probe_health(until=min(time.monotonic() + self._limits.request_s, end))
             if state == "ready":
                 return
             appeared = appeared or state != "missing"
+            denied = state == "denied"
             if not self._alive():
                 raise SessionFailure("model_stopped", "the container exited before it answered "
                                                       f"GET /health on {CONTAINER_SOCKET}")
@@ -292,6 +293,10 @@ class _Session:
         if not appeared:
             raise SessionFailure("not_ready", f"the model never created {CONTAINER_SOCKET} "
                                               f"within {waited} s")
+        if denied:
+            raise SessionFailure("not_ready", f"{CONTAINER_SOCKET} refused the platform's connection "
+                                              "(permission denied): create it writable by all users "
+                                              "(mode 0666)")
         raise SessionFailure("not_ready", f"the model did not answer GET /health on "
                                           f"{CONTAINER_SOCKET} within {waited} s")
 
@@ -301,6 +306,8 @@ class _Session:
             status = self._exchange("GET", "/health", None, until=until, read=_health_status)
         except FileNotFoundError:
             return "missing"
+        except PermissionError:
+            return "denied"
         except _NotASocket:
             raise SessionFailure("invalid_answer", _NOT_A_SOCKET) from None
         except (OSError, http.client.HTTPException):

@@ -53,10 +53,13 @@ class JobFolder:
         return folder
 
     def output_bytes(self) -> int:
+        """What the container wrote: the files under output/ and run/ (an interactive model's
+        socket folder), by size; both count towards the output cap."""
         total = 0
-        for parent, _dirs, files in os.walk(self.output):
-            for name in files:
-                total += os.lstat(os.path.join(parent, name)).st_size
+        for top in (self.output, self.run):
+            for parent, _dirs, files in os.walk(top):
+                for name in files:
+                    total += os.lstat(os.path.join(parent, name)).st_size
         return total
 
     def wipe(self) -> None:

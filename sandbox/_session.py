@@ -22,12 +22,27 @@ def _items(source: BinaryIO) -> Iterator[tuple[str, Any]]:
             yield row["id"], row["input"]
 
 
-def run_interactive(runner: Runner, spec: RunSpec, *, items: Path, answers: Path,
-                    limits: SessionLimits) -> tuple[RunOutcome, SessionFailure | None]:
+class _CappedSink:
+    """The answers file, refusing to grow past the platform's cap on a run's predictions."""
+
+    def __init__(self, handle: BinaryIO, cap: int) -> None:
+        self.handle, self.cap, self.written = handle, cap, 0
+
+    def write(self, data: bytes) -> int:
+        self.written += len(data)
+        if self.written > self.cap:
+            raise SessionFailure("invalid_answer", f"the answers total more than {self.cap:,} bytes, "
+                                                   "the platform's cap on a run's predictions")
+        return self.handle.write(data)
+
+
+def run_interactive(runner: Runner, spec: RunSpec, *, items: Path, answers: Path, limits: SessionLimits,
+                    max_answers_bytes: int) -> tuple[RunOutcome, SessionFailure | None]:
     """Run the container in `spec` (its run_dir is where the socket appears) and drive the items of
     `items` (JSON lines of id and input, never mounted into the container); the answers go to
-    `answers` as predictions lines. Returns the container's outcome and the model's failure, if
-    it broke the protocol. The job's time limit covers start-up and every item."""
+    `answers` as predictions lines, at most `max_answers_bytes` in all. Returns the container's
+    outcome and the model's failure, if it broke the protocol. The job's time limit covers
+    start-up and every item."""
     if spec.run_dir is None:
         raise ValueError("an interactive run needs a run_dir for the model's socket")
     failures: list[SessionFailure] = []
@@ -37,7 +52,7 @@ def run_interactive(runner: Runner, spec: RunSpec, *, items: Path, answers: Path
         with items.open("rb") as source, answers.open("wb") as sink:
             try:
                 drive(socket_path=spec.run_dir / SOCKET_NAME, items=_items(source), limits=limits,
-                      deadline=deadline, alive=alive, sink=sink)
+                      deadline=deadline, alive=alive, sink=_CappedSink(sink, max_answers_bytes))
             except SessionFailure as exc:
                 failures.append(exc)
 

@@ -85,12 +85,11 @@ def _gpus() -> list[str]:
     return [g.strip() for g in given.split(",") if g.strip()]
 
 
-def _predictions(output: Path, path: Path, limit: int) -> tuple[Path | None, bool]:
-    """The predictions file `path` if it is a regular file; whether /output holds more than
+def _predictions(folder, path: Path, limit: int) -> tuple[Path | None, bool]:
+    """The predictions file `path` if it is a regular file; whether the container wrote more than
     `limit` bytes (the platform's cap, as a local run checks it)."""
-    total = sum(p.lstat().st_size for p in output.rglob("*") if p.is_file() and not p.is_symlink())
     regular = path.is_file() and not path.is_symlink()
-    return (path if regular else None), total > limit
+    return (path if regular else None), folder.output_bytes() > limit
 
 
 def _stage(client: NodeClient, spec: dict, folder) -> None:
@@ -113,7 +112,7 @@ def _run(runner, spec: dict, folder) -> tuple:
     """Run the container (a batch run, or an interactive one driven here); (outcome, predictions
     file, protocol failure)."""
     from arena.services.evaluation import answers_path, items_path, run_spec
-    from sandbox import Limits, SessionLimits, run_interactive
+    from sandbox import Limits, RunOutcome, SessionLimits, run_interactive
 
     limits = spec["limits"]
     run = run_spec(spec["job"], spec["image_id"], folder, Limits(
@@ -122,8 +121,14 @@ def _run(runner, spec: dict, folder) -> tuple:
     if spec["protocol"] != "interactive":
         return runner.run(run), folder.output / "predictions.jsonl", None
     answers = answers_path(folder, "interactive")
-    outcome, failure = run_interactive(runner, run, items=items_path(folder, "interactive"), answers=answers,
-                                       limits=SessionLimits(**spec["session"]))
+    try:
+        outcome, failure = run_interactive(runner, run, items=items_path(folder, "interactive"), answers=answers,
+                                           limits=SessionLimits(**spec["session"]),
+                                           max_answers_bytes=int(spec["max_output_bytes"]))
+    except OSError:  # the job folder is full: the model's doing if it wrote past the cap (reported so)
+        if folder.output_bytes() <= int(spec["max_output_bytes"]):
+            raise
+        outcome, failure = RunOutcome("exited", None, 0.0), None
     return outcome, answers, failure
 
 
@@ -144,7 +149,7 @@ def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) 
     try:
         _stage(client, spec, folder)
         outcome, produced, failure = _run(runner, spec, folder)
-        predictions, too_large = _predictions(folder.output, produced, int(spec["max_output_bytes"]))
+        predictions, too_large = _predictions(folder, produced, int(spec["max_output_bytes"]))
         fields = {"verdict": outcome.verdict, "exit_code": "" if outcome.exit_code is None else str(outcome.exit_code),
                   "duration_s": f"{outcome.duration_s:.3f}", "output_too_large": "true" if too_large else "false"}
         if failure is not None:

@@ -389,9 +389,17 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
         spec = run_spec(ticket.job_id, ticket.image_id, folder, ticket.limits, ticket.protocol)
         max_output = platform.settings.max_predictions_bytes
         if ticket.protocol == "interactive":
-            outcome, failure = run_interactive(platform.runner, spec, items=items_path(folder, ticket.protocol),
-                                               answers=answers_path(folder, ticket.protocol),
-                                               limits=ticket.session_limits)
+            try:
+                outcome, failure = run_interactive(
+                    platform.runner, spec, items=items_path(folder, ticket.protocol),
+                    answers=answers_path(folder, ticket.protocol), limits=ticket.session_limits,
+                    max_answers_bytes=max_output)
+            except OSError:
+                # The answers could not be written: the job folder is full. When the container
+                # filled it (its /output and /run/arena count), that is the model's doing.
+                if folder.output_bytes() <= max_output:
+                    raise
+                outcome, failure = RunOutcome("exited", None, 0.0), None
             failed = session_verdict(failure, outcome, folder, max_output)
         else:
             outcome = platform.runner.run(spec)

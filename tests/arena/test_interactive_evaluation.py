@@ -161,3 +161,31 @@ def test_interactive_limits_belong_to_interactive_challenges(tmp_path):
     bundle = make_bundle(tmp_path / "b", extra={"limits": {"time_limit_seconds": 30, "concurrency": 4}})
     with pytest.raises(BadRequest, match="concurrency belong to 'protocol: interactive' challenges only"):
         load_bundle(bundle)
+
+
+def test_answers_past_the_platforms_cap_fail_the_run(platform, chat, team_token, tmp_path):
+    from dataclasses import replace
+
+    platform.settings = replace(platform.settings, max_predictions_bytes=1500)
+    platform.runner = ServingRunner()
+    submission_id = submit(platform, tmp_path)
+    Worker(platform, name="w1").drain()
+    status, _score, reason, detail = status_of(platform, submission_id)
+    assert (status, reason) == ("failed", "invalid_output")
+    assert detail == "the answers total more than 1,500 bytes, the platform's cap on a run's predictions"
+
+
+def test_what_the_model_writes_into_its_socket_folder_counts_towards_the_output_cap(platform, chat, team_token,
+                                                                                    tmp_path):
+    from dataclasses import replace
+
+    class Hoarder(ServingRunner):
+        def run(self, spec, during=None):
+            (spec.run_dir / "hoard.bin").write_bytes(b"x" * 4096)
+            return super().run(spec, during)
+
+    platform.settings = replace(platform.settings, max_predictions_bytes=4000)
+    platform.runner = Hoarder()
+    submission_id = submit(platform, tmp_path)
+    Worker(platform, name="w1").drain()
+    assert status_of(platform, submission_id)[2] == "output_too_large"

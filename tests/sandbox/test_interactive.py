@@ -294,6 +294,31 @@ def test_a_health_check_that_never_passes_is_not_ready(run_dir, serve):
     assert failure.reason == "not_ready" and "did not answer GET /health" in failure.detail
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another uid")
+def test_a_socket_the_platform_may_not_connect_to_says_so(run_dir, serve):
+    """A model whose socket is not writable by others (the platform may connect as another user)
+    is told how to fix it, in a child that runs the driver as `nobody`."""
+    serve(run_dir / "model.sock")
+    os.chmod(run_dir, 0o755)
+    os.chmod(run_dir / "model.sock", 0o700)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's outcome travels through the pipe
+        try:
+            os.setgid(65534), os.setuid(65534)
+            run(run_dir / "model.sock", [("a", question("hi"))], limits=limits(startup_s=0.5))
+            os.write(write, b"answered")
+        except SessionFailure as failure:
+            os.write(write, f"{failure.reason}|{failure.detail}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    got = os.read(read, 4096).decode()
+    assert got == ("not_ready|/run/arena/model.sock refused the platform's connection (permission denied): "
+                   "create it writable by all users (mode 0666)")
+
+
 # -- a model that stops ---------------------------------------------------------------------------
 def test_a_container_that_exits_before_health_has_stopped(run_dir):
     failure, elapsed = failure_of(run_dir / "model.sock", [("a", question("hi"))],
