@@ -68,9 +68,11 @@ class ArenaClient:
                           response.status_code)
 
     # -- organisers -------------------------------------------------------------------------------
-    def _upload_folder(self, path: str, folder: Path, names: list[str], asset_parts: dict[str, Path]) -> dict:
+    def _upload_folder(self, path: str, folder: Path, names: list[str], asset_parts: dict[str, Path],
+                       progress: Callable[[int, int], None] | None) -> dict:
         """POST the files of `folder` as one multipart body, streamed from disk (never held in
-        memory), with each assets/ folder as one uncompressed tar part."""
+        memory), with each assets/ folder as one uncompressed tar part. `progress(sent, total)`
+        is told of each block sent (its bytes) and the body's length."""
         parts = []
         for name in names:
             if (folder / name).is_file():
@@ -82,17 +84,20 @@ class ArenaClient:
                            for p in sorted(assets_dir.rglob("*")) if p.is_file() and not p.is_symlink()]
                 parts.append((part, streams.tar_length(entries), lambda e=entries: streams.tar_chunks(e)))
         content_type, body = streams.multipart(parts)
+        if progress:
+            body.progress = lambda n: progress(n, len(body))
         return self._request("POST", path, data=body, headers={"Content-Type": content_type}, timeout=3600)
 
-    def create_challenge(self, bundle_dir: Path) -> dict:
+    def create_challenge(self, bundle_dir: Path, progress: Callable[[int, int], None] | None = None) -> dict:
         names = ["challenge.yaml", "inputs.jsonl", "labels.jsonl",
                  "sample/inputs.jsonl", "sample/labels.jsonl"]
         return self._upload_folder("/api/challenges", bundle_dir, names,
-                                   {"assets.tar": bundle_dir / "assets", "sample/assets.tar": bundle_dir / "sample/assets"})
+                                   {"assets.tar": bundle_dir / "assets", "sample/assets.tar": bundle_dir / "sample/assets"},
+                                   progress)
 
-    def add_version(self, slug: str, folder: Path) -> dict:
+    def add_version(self, slug: str, folder: Path, progress: Callable[[int, int], None] | None = None) -> dict:
         return self._upload_folder(f"/api/challenges/{slug}/versions", folder, ["inputs.jsonl", "labels.jsonl"],
-                                   {"assets.tar": folder / "assets"})
+                                   {"assets.tar": folder / "assets"}, progress)
 
     def reveal(self, slug: str, ids: list[str] | None, version: int | None = None) -> dict:
         body: dict = {"all": True} if ids is None else {"ids": ids}

@@ -72,6 +72,7 @@ class Readable:
 
     def __init__(self, chunks: Iterable[bytes], length: int) -> None:
         self._chunks, self._buffer, self._length = iter(chunks), bytearray(), length
+        self.progress: Callable[[int], None] | None = None  # told the bytes of each read
 
     def __len__(self) -> int:
         return self._length
@@ -85,6 +86,8 @@ class Readable:
         size = len(self._buffer) if size < 0 else size
         out = bytes(self._buffer[:size])
         del self._buffer[:size]
+        if self.progress and out:
+            self.progress(len(out))
         return out
 
 

@@ -9,6 +9,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,40 @@ def challenge() -> None:
 @json_option
 @friendly
 def challenge_create(bundle_dir: Path, as_json: bool) -> None:
-    """Create a challenge from BUNDLE_DIR (challenge.yaml, inputs.jsonl, labels.jsonl, sample/).
+    """Create a challenge from BUNDLE_DIR (challenge.yaml, inputs.jsonl, labels.jsonl, and if
+    present assets/ and sample/ with its own assets/).
 
-    The server validates the whole bundle and encrypts the hidden set at once; on any problem
-    nothing is created and the error names the file and line. Prints the challenge's slug.
+    The bundle is streamed up in one request, each assets/ folder as one tar, with a progress bar
+    on a terminal. The server validates the whole bundle and encrypts the hidden set at once; on
+    any problem nothing is created and the error names the file and line. Prints the slug.
     """
-    made = _client().create_challenge(bundle_dir)
+    with _upload_progress(as_json) as progress:
+        made = _client().create_challenge(bundle_dir, progress=progress)
     _emit(made, as_json, lambda d: d["slug"])
+
+
+@contextmanager
+def _upload_progress(quiet: bool):
+    """A progress bar for a bundle upload on a terminal (a callback told (bytes just sent, total)),
+    else None."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    bar = None
+
+    def update(sent: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="uploading", file=sys.stderr, show_eta=True,
+                                    show_percent=True)
+            bar.__enter__()
+        bar.update(sent)  # click's bar counts up by what it is given
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
 
 
 @challenge.command("list")
@@ -78,12 +106,14 @@ def challenge_list(as_json: bool) -> None:
 @json_option
 @friendly
 def challenge_add_version(challenge_slug: str, folder: Path, as_json: bool) -> None:
-    """Add a new hidden-set version from FOLDER (inputs.jsonl, labels.jsonl), between rounds.
+    """Add a new hidden-set version from FOLDER (inputs.jsonl, labels.jsonl, and assets/ if its
+    items reference binary assets), between rounds.
 
     The new version gets its own data key and commitment root; submissions made from now on are
     scored on it, and earlier results keep pointing to the version they were scored on.
     """
-    made = _client().add_version(challenge_slug, folder)
+    with _upload_progress(as_json) as progress:
+        made = _client().add_version(challenge_slug, folder, progress=progress)
     _emit(made, as_json, lambda d: f"version {d['version']} of {d['slug']}: {d['n_items']} items, root {d['root']}")
 
 
