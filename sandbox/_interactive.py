@@ -78,13 +78,18 @@ class _NotACompletion(Exception):
 
 # -- item inputs ----------------------------------------------------------------------------------
 def check_item_input(value: Any) -> str | None:
-    """The problem with one item's input, as a sentence, or None when it is well formed."""
+    """The problem with one item's input, as a sentence, or None when it is well formed. Besides
+    'messages' or 'turns' (and 'system'), an item may list the binary assets its conversation
+    speaks of under 'assets' (staged at /input/assets/…; never sent in the requests)."""
     if not isinstance(value, dict) or ("messages" in value) == ("turns" in value):
         return "input must hold either 'messages' or 'turns'"
-    allowed = {"messages"} if "messages" in value else {"turns", "system"}
+    allowed = ({"messages"} if "messages" in value else {"turns", "system"}) | {"assets"}
     extra = sorted(str(key) for key in set(value) - allowed)
     if extra:
         return f"input holds unexpected keys ({', '.join(map(repr, extra[:5]))})"
+    assets = value.get("assets", [])
+    if not isinstance(assets, list) or not all(isinstance(a, str) and a.startswith("assets/") for a in assets):
+        return "assets must be a list of asset paths (strings starting with 'assets/')"
     if "messages" in value:
         return _check_messages(value["messages"])
     return _check_turns(value)

@@ -189,3 +189,20 @@ def test_what_the_model_writes_into_its_socket_folder_counts_towards_the_output_
     submission_id = submit(platform, tmp_path)
     Worker(platform, name="w1").drain()
     assert status_of(platform, submission_id)[2] == "output_too_large"
+
+
+def test_an_interactive_item_may_name_assets_for_the_model_to_read(platform, organiser_token, team_token, tmp_path):
+    bundle = shutil.copytree(EXAMPLE, tmp_path / "bundle")
+    lines = (bundle / "inputs.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["input"]["assets"] = ["assets/scan-1.png"]
+    (bundle / "inputs.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    (bundle / "assets").mkdir()
+    (bundle / "assets/scan-1.png").write_bytes(b"\x89PNG not really")
+    assert load_bundle(bundle).assets == {"assets/scan-1.png": 15}
+    create_challenge(platform, organiser_id=1, bundle_dir=bundle)
+    platform.runner = ServingRunner()
+    submission_id = submit(platform, tmp_path)
+    Worker(platform, name="w1").drain()
+    assert status_of(platform, submission_id)[0] == "scored"
+    assert platform.runner.seen[0]["input"] == ["assets", "task.json"]

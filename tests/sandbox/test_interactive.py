@@ -422,6 +422,7 @@ def test_a_socket_swapped_for_a_link_while_serving_is_refused(run_dir, serve):
                   {"role": "assistant", "content": "hello"}, {"role": "user", "content": "bye"}]},
     {"turns": ["hi"]},
     {"turns": ["hi", "and?"], "system": "be brief"},
+    {"turns": ["What is on this scan?"], "assets": ["assets/scan-1.png"]},
 ])
 def test_well_formed_inputs_pass(value):
     assert check_item_input(value) is None
@@ -442,6 +443,8 @@ def test_well_formed_inputs_pass(value):
     ({"messages": [{"role": "tool", "content": "a"}]}, "message 1 must have role"),
     ({"messages": [{"role": "user", "content": "a"}, {"role": "user"}]}, "message 2 must be an"),
     ({"messages": [{"role": "user", "content": None}]}, "message 1 must have a string content"),
+    ({"turns": ["a"], "assets": "assets/x.png"}, "assets must be a list of asset paths"),
+    ({"turns": ["a"], "assets": ["x.png"]}, "assets must be a list of asset paths"),
 ])
 def test_malformed_inputs_are_described(value, problem):
     assert problem in (check_item_input(value) or "")
