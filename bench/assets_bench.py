@@ -9,6 +9,12 @@ copy time / Arena time (1.0 would be as fast as a plain copy), alternating the t
 
 peak_memory: growth of peak resident memory (VmHWM, reset first) while staging sets of two sizes,
 each in a fresh child process: flat memory means the growth does not follow the set's size.
+
+upload_scratch: the memory-backed scratch space (/dev/shm, sampled every 5 ms) an upload of
+256 MiB of assets takes at its peak: Arena's streaming parser (arena/api/_multipart.py, which
+unpacks the tar as it arrives) against Werkzeug's form parser (which spools the whole tar part
+first, then it is unpacked beside it), on the same multipart body; and the process's peak memory
+growth with each.
 """
 
 from __future__ import annotations
@@ -138,13 +144,87 @@ def bench_peak_memory() -> dict:
             "ratio": round(growth[large] / max(growth[small], 0.1), 2)}
 
 
+def _body(source: Path):
+    from arena import streams
+
+    entries = [streams.file_entry(p.relative_to(source.parent).as_posix(), p)
+               for p in sorted(source.rglob("*")) if p.is_file()]
+    return streams.multipart([("assets.tar", streams.tar_length(entries), lambda: streams.tar_chunks(entries))])
+
+
+def _werkzeug_upload(source: Path, target: Path) -> None:
+    from werkzeug.formparser import parse_form_data
+
+    from arena.services.bundles import save_part
+
+    content_type, body = _body(source)
+    environ = {"wsgi.input": body, "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body)),
+               "REQUEST_METHOD": "POST"}
+    _stream, _form, files = parse_form_data(
+        environ, stream_factory=lambda *args, **kwargs: tempfile.TemporaryFile(dir=target.parent))
+    for name, storage in files.items():
+        save_part(target, name, storage.stream)
+        storage.close()
+
+
+def _arena_upload(source: Path, target: Path) -> None:
+    from arena.api._multipart import receive_parts
+
+    content_type, body = _body(source)
+    receive_parts(body, content_type, folder=target, allowed={"assets.tar"})
+
+
+def _peak_scratch(upload, source: Path) -> tuple[float, float]:
+    """(peak /dev/shm growth, peak process memory growth), in MiB."""
+    target = _fresh("arena-bench-upload-")
+    before, peak, stop = shutil.disk_usage("/dev/shm").used, [0], False
+
+    def sample() -> None:
+        while not stop:
+            peak[0] = max(peak[0], shutil.disk_usage("/dev/shm").used - before)
+            time.sleep(0.005)
+
+    import threading
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    _reset_peak()
+    rss = _peak_kib()
+    sampler.start()
+    try:
+        upload(source, target)
+    finally:
+        stop = True
+        sampler.join()
+        shutil.rmtree(target)
+    return peak[0] / MIB, (_peak_kib() - rss) / 1024
+
+
+def bench_upload_scratch() -> dict:
+    with tempfile.TemporaryDirectory(prefix="arena-bench-upload-src-") as tmp:
+        source = Path(tmp) / "bundle"
+        _bundle(source, 64, 4 * MIB)
+        _peak_scratch(_arena_upload, source / "assets")  # warm-up
+        werkzeug = _peak_scratch(_werkzeug_upload, source / "assets")
+        arena = _peak_scratch(_arena_upload, source / "assets")
+    return {"name": "assets_upload_scratch", "mib": 256, "baseline": "werkzeug form parser, then unpack",
+            "baseline_scratch_mib": round(werkzeug[0], 1), "arena_scratch_mib": round(arena[0], 1),
+            "baseline_rss_growth_mib": round(werkzeug[1], 1), "arena_rss_growth_mib": round(arena[1], 1),
+            "ratio": round(werkzeug[0] / arena[0], 2)}
+
+
 def bench_assets(repeats: int) -> list[dict]:
-    return [bench_stage("large", repeats), bench_stage("small", repeats), bench_peak_memory()]
+    return [bench_stage("large", repeats), bench_stage("small", repeats), bench_peak_memory(),
+            bench_upload_scratch()]
 
 
 def print_assets(results: list[dict]) -> None:
     for result in results:
-        if result["name"] == "assets_peak_memory":
+        if result["name"] == "assets_upload_scratch":
+            print(f"assets upload of {result['mib']} MiB: peak scratch (memory) {result['arena_scratch_mib']} MiB "
+                  f"streamed vs {result['baseline_scratch_mib']} MiB with Werkzeug's parser (×{result['ratio']} "
+                  f"less); process memory growth {result['arena_rss_growth_mib']} vs "
+                  f"{result['baseline_rss_growth_mib']} MiB")
+        elif result["name"] == "assets_peak_memory":
             small, large = result["set_mib"]
             print(f"assets peak memory while staging: {result['growth_mib'][0]} MiB for a {small} MiB set, "
                   f"{result['growth_mib'][1]} MiB for a {large} MiB set (×{result['ratio']} for 8× the data)")

@@ -10,7 +10,8 @@ from arena.api._auth import MAX_ID, json_body, platform, principal, require, scr
 from arena.errors import BadRequest, NotFound
 from arena.services import assets, challenges, commitments, images, leaderboard, registrations, submissions
 from arena.streams import tar_chunks, tar_length
-from arena.services.bundles import ASSET_PARTS, BUNDLE_FILES, SAMPLE_FILES, save_part
+from arena.api._multipart import receive_parts
+from arena.services.bundles import ASSET_PARTS, BUNDLE_FILES, SAMPLE_FILES
 
 bp = Blueprint("api_challenges", __name__, url_prefix="/api/challenges")
 ALLOWED_PARTS = set(BUNDLE_FILES) | set(SAMPLE_FILES) | set(ASSET_PARTS)
@@ -23,12 +24,8 @@ def index():
 
 
 def _save_parts(target: Path, allowed: set[str] = ALLOWED_PARTS) -> None:
-    unknown = sorted(set(request.files) - allowed)
-    if unknown:
-        raise BadRequest(f"unexpected file(s) {', '.join(unknown)}; send "
-                         f"{', '.join(sorted(allowed))}")
-    for name, storage in request.files.items(multi=True):
-        save_part(target, name, storage.stream)
+    """The upload's file parts, streamed into `target` as they arrive (assets tars unpacked)."""
+    receive_parts(request.stream, request.content_type, folder=target, allowed=allowed)
 
 
 @bp.post("")

@@ -285,3 +285,57 @@ def test_teams_download_the_sample_assets_as_a_tar(client, platform, organiser_t
     plain = make_bundle(tmp_path / "plain", slug="plain")
     create_challenge(platform, organiser_id=1, bundle_dir=plain)
     assert client.get("/api/challenges/plain/sample/assets.tar").status_code == 404
+
+
+def _raw_multipart(parts: list[tuple[str, bytes]], *, end: bool = True, field: bool = False) -> tuple[str, bytes]:
+    boundary = "b0undary"
+    body = b""
+    for name, data in parts:
+        disposition = f'form-data; name="{name}"' + ("" if field else f'; filename="{name}"')
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
+    if end:
+        body += f"--{boundary}--\r\n".encode()
+    return f"multipart/form-data; boundary={boundary}", body
+
+
+@pytest.mark.parametrize("shape, message", [
+    ("twice", "inputs.jsonl was sent twice"),
+    ("field", "unexpected form field 'challenge.yaml'; send files only"),
+    ("truncated", "the upload ended before its last part"),
+    ("not multipart", "send the bundle as multipart/form-data"),
+])
+def test_a_malformed_upload_is_refused_and_leaves_nothing(client, platform, organiser_token, tmp_path, shape, message):
+    bundle = asset_bundle(tmp_path / "bundle")
+    files = [(name, (bundle / name).read_bytes()) for name in ("challenge.yaml", "inputs.jsonl", "labels.jsonl")]
+    members = [(p.relative_to(bundle).as_posix(), p.read_bytes(), "file")
+               for p in sorted((bundle / "assets").rglob("*")) if p.is_file()]
+    parts = [("assets.tar", _tar(members)), *files]
+    content_type, body = {
+        "twice": lambda: _raw_multipart([*parts, files[1]]),
+        "field": lambda: _raw_multipart([files[0]], field=True),
+        "truncated": lambda: _raw_multipart(parts, end=False),
+        "not multipart": lambda: ("application/octet-stream", b"x"),
+    }[shape]()
+    refused = client.post("/api/challenges", data=body, headers={**auth(organiser_token), "Content-Type": content_type})
+    assert refused.status_code == 400 and message in refused.json["error"]["message"]
+    assert list(platform.settings.scratch_dir.iterdir()) == []
+    good_type, good = _raw_multipart(parts)
+    made = client.post("/api/challenges", data=good, headers={**auth(organiser_token), "Content-Type": good_type})
+    assert made.status_code == 201, made.json
+
+
+def test_a_new_version_brings_its_own_assets(client, platform, made, organiser_token, tmp_path):
+    version = asset_bundle(tmp_path / "v2", n=4)
+    members = [(p.relative_to(version).as_posix(), p.read_bytes(), "file")
+               for p in sorted((version / "assets").rglob("*")) if p.is_file()]
+    content_type, body = _raw_multipart([("inputs.jsonl", (version / "inputs.jsonl").read_bytes()),
+                                         ("labels.jsonl", (version / "labels.jsonl").read_bytes()),
+                                         ("assets.tar", _tar(members))])
+    added = client.post("/api/challenges/pics/versions", data=body,
+                        headers={**auth(organiser_token), "Content-Type": content_type})
+    assert added.status_code == 201, added.json
+    assert (added.json["version"], added.json["n_assets"], added.json["n_items"]) == (2, 5, 4)
+    with platform.sessions() as session:
+        second = session.get(HiddenSet, added.json["hidden_set"])
+        assert assets.hashes(platform, second, evaluation.open_key(platform, second))["assets/img/3.bin"] == \
+            hashlib.sha256((version / "assets/img/3.bin").read_bytes()).hexdigest()
