@@ -172,6 +172,29 @@ def print_upload(result: dict) -> None:
           f"(goal {result['memory_goal']})")
 
 
+# name: (module, its bench function, its printer, the bench function's arguments from the options)
+MODULES = {
+    "metrics": ("bench.metrics_bench", "bench_metrics", "print_metrics", lambda a: []),
+    "rounds": ("bench.rounds_bench", "bench_rounds", "print_rounds", lambda a: [min(a.repeats, 3)]),
+    "scale": ("bench.scale_sim", "bench_scale", "print_scale", lambda a: []),
+    "slurm": ("bench.slurm_bench", "bench_slurm", "print_slurm", lambda a: [min(a.repeats, 5)]),
+    "web": ("bench.web_bench", "bench_web", "print_web", lambda a: []),
+    "assets": ("bench.assets_bench", "bench_assets", "print_assets", lambda a: [min(a.repeats, 5)]),
+    "interactive": ("bench.interactive_bench", "bench_interactive", "print_interactive", lambda a: [min(a.repeats, 5)]),
+}
+
+
+def _run_module(name: str, args) -> list[dict]:
+    import importlib
+
+    module_name, bench, printer, arguments = MODULES[name]
+    module = importlib.import_module(module_name)
+    found = getattr(module, bench)(*arguments(args))
+    if not args.json:
+        getattr(module, printer)(found)
+    return found if isinstance(found, list) else [found]
+
+
 ALL = ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", "assets", "interactive"]
 
 
@@ -204,52 +227,9 @@ def main() -> None:
         results.append(bench_upload(args.size_mib, repeats=min(args.repeats, 3)))
         if not args.json:
             print_upload(results[-1])
-    if "metrics" in chosen:
-        from bench.metrics_bench import bench_metrics, print_metrics
-
-        found = bench_metrics()
-        results += found
-        if not args.json:
-            print_metrics(found)
-    if "rounds" in chosen:
-        from bench.rounds_bench import bench_rounds, print_rounds
-
-        found = bench_rounds(min(args.repeats, 3))
-        results += found
-        if not args.json:
-            print_rounds(found)
-    if "scale" in chosen:
-        from bench.scale_sim import bench_scale, print_scale
-
-        found = bench_scale()
-        results += found
-        if not args.json:
-            print_scale(found)
-    if "slurm" in chosen:
-        from bench.slurm_bench import bench_slurm, print_slurm
-
-        results.append(bench_slurm(repeats=min(args.repeats, 5)))
-        if not args.json:
-            print_slurm(results[-1])
-    if "web" in chosen:
-        from bench.web_bench import bench_web, print_web
-
-        results.append(bench_web())
-        if not args.json:
-            print_web(results[-1])
-    if "assets" in chosen:
-        from bench.assets_bench import bench_assets, print_assets
-
-        found = bench_assets(min(args.repeats, 5))
-        results += found
-        if not args.json:
-            print_assets(found)
-    if "interactive" in chosen:
-        from bench.interactive_bench import bench_interactive, print_interactive
-
-        results.append(bench_interactive(min(args.repeats, 5)))
-        if not args.json:
-            print_interactive(results[-1])
+    for name in chosen:
+        if name in MODULES:
+            results += _run_module(name, args)
     if args.json:
         print(json.dumps(results, indent=2))
 

@@ -227,16 +227,24 @@ def write_task(input_dir: Path, *, challenge: str, metric: str, n_items: int, pr
             os.chmod(input_dir / name, 0o644)
 
 
+def _too_large(outcome: RunOutcome, max_output: int) -> Verdict:
+    return Verdict("failed", reason="output_too_large", outcome=outcome,
+                   detail=f"the container wrote more than {max_output // 1024**2} MiB to /output")
+
+
+def _out_of_memory(outcome: RunOutcome) -> Verdict:
+    return Verdict("failed", reason="out_of_memory", outcome=outcome,
+                   detail="the container used more memory than the challenge allows")
+
+
 def _failure(outcome: RunOutcome, folder: JobFolder, max_output: int) -> Verdict | None:
     if folder.output_bytes() > max_output:
-        return Verdict("failed", reason="output_too_large", outcome=outcome,
-                       detail=f"the container wrote more than {max_output // 1024**2} MiB to /output")
+        return _too_large(outcome, max_output)
     if outcome.verdict == "timeout":
         return Verdict("failed", reason="timeout", outcome=outcome,
                        detail="the container ran past the challenge's time limit and was stopped")
     if outcome.verdict == "out_of_memory":
-        return Verdict("failed", reason="out_of_memory", outcome=outcome,
-                       detail="the container used more memory than the challenge allows")
+        return _out_of_memory(outcome)
     if outcome.exit_code != 0:
         return Verdict("failed", reason="crashed", outcome=outcome,
                        detail=f"the container exited with code {outcome.exit_code}")
@@ -253,11 +261,9 @@ def session_verdict(failure: SessionFailure | None, outcome: RunOutcome, folder:
     """The failure of an interactive run, or None when every item was answered. The container's
     exit code does not count: the platform stops it when the items are done."""
     if folder.output_bytes() > max_output:
-        return Verdict("failed", reason="output_too_large", outcome=outcome,
-                       detail=f"the container wrote more than {max_output // 1024**2} MiB to /output")
+        return _too_large(outcome, max_output)
     if outcome.verdict == "out_of_memory":
-        return Verdict("failed", reason="out_of_memory", outcome=outcome,
-                       detail="the container used more memory than the challenge allows")
+        return _out_of_memory(outcome)
     if failure is not None:
         return Verdict("failed", reason=SESSION_REASONS[failure.reason], outcome=outcome, detail=failure.detail)
     return None
@@ -429,8 +435,7 @@ def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, ou
         key = open_key(platform, ticket.hidden_set)
         max_output = platform.settings.max_predictions_bytes
         if output_too_large:
-            verdict = Verdict("failed", reason="output_too_large", outcome=outcome,
-                              detail=f"the container wrote more than {max_output // 1024**2} MiB to /output")
+            verdict = _too_large(outcome, max_output)
         else:
             failed = (session_verdict(failure, outcome, folder, max_output) if ticket.protocol == "interactive"
                       else _failure(outcome, folder, max_output))
