@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from urllib.parse import quote
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +28,24 @@ class ClientError(Exception):
     @property
     def worth_retrying(self) -> bool:
         return self.status is None or self.status >= 500 or self.status == 409
+
+
+def _asset_files(assets_dir: Path) -> list[tuple[str, Path]]:
+    """(name under assets/, path) of every file below `assets_dir`, in name order. Links on the
+    organiser's machine are followed (a bundle may link to a dataset kept elsewhere; the server
+    gets the files' contents), each folder once, so a link loop ends."""
+    found, seen = [], set()
+    for parent, dirs, files in os.walk(assets_dir, followlinks=True):
+        real = os.path.realpath(parent)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        for name in files:
+            path = Path(parent) / name
+            if path.is_file():
+                found.append((path.relative_to(assets_dir.parent).as_posix(), path))
+    return sorted(found)
 
 
 class ArenaClient:
@@ -80,8 +99,7 @@ class ArenaClient:
                 parts.append((name, entry.size, entry.chunks))
         for part, assets_dir in asset_parts.items():
             if assets_dir.is_dir():
-                entries = [streams.file_entry(p.relative_to(assets_dir.parent).as_posix(), p)
-                           for p in sorted(assets_dir.rglob("*")) if p.is_file() and not p.is_symlink()]
+                entries = [streams.file_entry(name, path) for name, path in _asset_files(assets_dir)]
                 parts.append((part, streams.tar_length(entries), lambda e=entries: streams.tar_chunks(e)))
         content_type, body = streams.multipart(parts)
         if progress:

@@ -168,7 +168,8 @@ class SlurmExecutor:
         request = BatchRequest(
             name=f"arena-{ticket.job_id}", script=batch_script(self.platform, job_id=ticket.job_id, token=token),
             time_minutes=math.ceil((limits.time_limit_s + settings.slurm_margin_s) / 60),
-            cpus=max(1, math.ceil(limits.cpus)), memory_mb=limits.memory_mb + 512, gpus=limits.gpus,
+            # the container, node-run and its staging (512 MiB), and the staged assets in memory
+            cpus=max(1, math.ceil(limits.cpus)), memory_mb=limits.memory_mb + 512 + limits.folder_mb, gpus=limits.gpus,
             partition=settings.slurm_partition, account=settings.slurm_account,
             output=f"{settings.slurm_log_dir}/arena-%j.out")
         try:

@@ -46,19 +46,19 @@ class Capacity:
 
     def fits(self, limits: Limits) -> bool:
         with self._lock:
-            return (limits.cpus <= self.cpus + 1e-9 and limits.memory_mb <= self.memory_mb
+            return (limits.cpus <= self.cpus + 1e-9 and limits.memory_mb + limits.folder_mb <= self.memory_mb
                     and limits.gpus <= self.gpus)
 
     def take(self, limits: Limits) -> None:
         with self._lock:
             self.cpus -= limits.cpus
-            self.memory_mb -= limits.memory_mb
+            self.memory_mb -= limits.memory_mb + limits.folder_mb  # the container's, and its staged assets
             self.gpus -= limits.gpus
 
     def give(self, limits: Limits) -> None:
         with self._lock:
             self.cpus += limits.cpus
-            self.memory_mb += limits.memory_mb
+            self.memory_mb += limits.memory_mb + limits.folder_mb
             self.gpus += limits.gpus
 
 

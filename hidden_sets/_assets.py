@@ -27,7 +27,7 @@ def name_problem(name: str) -> str | None:
         return f"must start with {PREFIX!r} and be at most {MAX_NAME} characters"
     parts = name[len(PREFIX):].split("/")
     if len(parts) > MAX_DEPTH:
-        return f"is nested more than {MAX_DEPTH} folders deep"
+        return f"is nested more than {MAX_DEPTH - 1} folders deep below assets/"
     if not all(_SEGMENT.match(part) for part in parts):
         return ("must be made of folder and file names of letters, digits, '.', '_' and '-' "
                 "(not starting with '.' or '-')")
@@ -60,10 +60,12 @@ def sha256_file(path: Path) -> str:
 
 def committed_assets(items: Iterable[dict]) -> Iterator[tuple[str, str, str]]:
     """(item description, asset name, committed SHA-256 hex) for every asset of revealed items;
-    an item whose assets are not a map of names to hashes gives one row with an empty name."""
+    an item whose assets are not a map of names to hashes, or do not name exactly the assets its
+    input references, gives one row with an empty name."""
     for item in items:
         where, assets = f"item {str(item.get('id'))[:80]!r}", item.get("assets") or {}
-        if not isinstance(assets, dict) or not all(isinstance(v, str) for v in assets.values()):
+        if (not isinstance(assets, dict) or not all(isinstance(v, str) for v in assets.values())
+                or set(assets) != references(item.get("input"))):
             yield where, "", ""
             continue
         for name, digest in sorted(assets.items()):
@@ -75,6 +77,10 @@ def check_revealed_assets(items: Iterable[dict], folder: Path) -> list[str]:
     the revealed items commit to; empty when every file matches."""
     problems, checked = [], {}
     for where, name, digest in committed_assets(items):
+        if not name:
+            problems.append(f"{where}: its committed assets are not the assets its input references, "
+                            "each with a SHA-256 hash")
+            continue
         if name_problem(name):
             problems.append(f"{where}: asset name {name[:80]!r} is not a valid asset path")
             continue

@@ -34,6 +34,9 @@ class Limits:
     tmp_mb: int = 256
     log_tail_bytes: int = 64 * 1024
     max_file_bytes: int = 1024**3  # ulimit fsize: no single file the container writes may be larger
+    # Memory the job's folder takes beyond the container's own limit (its staged binary assets):
+    # counted in a worker's capacity and a Slurm job's --mem, never given to the container.
+    folder_mb: int = 0
 
 
 @dataclass(frozen=True)

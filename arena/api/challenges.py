@@ -40,7 +40,8 @@ def create():
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {"slug": made.slug, "hidden_set": made.hidden_set_id, "n_items": made.n_items,
-            "n_sample_items": made.n_sample_items, "root": made.root}, 201
+            "n_sample_items": made.n_sample_items, "root": made.root, "n_assets": made.n_assets,
+            "n_sample_assets": made.n_sample_assets}, 201
 
 
 @bp.post("/<slug>/versions")

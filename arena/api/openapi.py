@@ -355,6 +355,8 @@ def _schemas() -> dict[str, Schema]:
                 "n_items": INTEGER,
                 "n_sample_items": INTEGER,
                 "root": HEX64,
+                "n_assets": {"type": "integer", "minimum": 0, "description": "binary asset files in the hidden set"},
+                "n_sample_assets": {"type": "integer", "minimum": 0, "description": "binary asset files in the sample"},
             }
         ),
         "VersionCreated": _obj(
@@ -451,6 +453,8 @@ def _schemas() -> dict[str, Schema]:
                                        "concurrency": INTEGER})),
             "staged_bytes": {"type": "integer", "minimum": 0, "description": "inputs and assets, to size the "
                                                                               "job's memory folder"},
+            "folder_bytes": {"type": "integer", "minimum": 0, "description": "the size to give the job's memory "
+                                                                              "folder: staged files and output room"},
             "assets": {"type": "boolean", "description": "whether to fetch /assets"},
         }),
         "NodeResultAccepted": _obj({"job": STRING, "recorded": BOOLEAN}),

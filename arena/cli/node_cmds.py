@@ -144,7 +144,7 @@ def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) 
             client.download("/image", tarball)
             runner.ensure_image(image_id=spec["image_id"], tarball=tarball)
     folder = JobFolder.create(root=job_root, job_id=spec["job"],
-                              size_bytes=int(spec["staged_bytes"]) + 2 * int(spec["max_output_bytes"]) + 2**20,
+                              size_bytes=int(spec["folder_bytes"]),
                               use_tmpfs=use_tmpfs)
     try:
         _stage(client, spec, folder)

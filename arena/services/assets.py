@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 from collections.abc import Iterator
@@ -89,6 +90,12 @@ def stage(platform: Platform, hidden: HiddenSet, key: DataKey, dest: Path) -> in
             raise IntegrityError(f"asset {asset.index} of hidden set {hidden.id} does not match its committed hash")
         os.chmod(target, 0o644)
     return len(entries)
+
+
+def folder_mb(*, assets_bytes: int | None, kind: str) -> int:
+    """The memory a job's staged assets take, in MiB (a hidden run stages the whole set's; a
+    sample run's are small and not counted)."""
+    return math.ceil((assets_bytes or 0) / 2**20) if kind == "hidden" else 0
 
 
 def sample_folder(platform: Platform, slug: str) -> Path:

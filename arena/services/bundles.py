@@ -138,6 +138,14 @@ def _limits(doc: dict, protocol: str) -> dict[str, float]:
     return {name: _limit(name, given.get(name, spec[3])) for name, spec in known.items()}
 
 
+def _text_metrics(names: list[str]) -> None:
+    """An interactive model's answers are text: every metric must be able to score text."""
+    for name in names:
+        if evaluators.get_metric(name).validate_prediction("an answer") is not None:
+            raise _fail(f"an interactive challenge's answers are text, which metric {name} cannot score; "
+                        "use a text metric such as exact_match, token_f1 or accuracy")
+
+
 def _protocol(doc: dict) -> str:
     protocol = doc.get("protocol", "batch")
     if protocol not in PROTOCOLS:
@@ -311,6 +319,8 @@ def load_bundle(root: Path) -> Bundle:
         raise _fail("public_fraction must be a number between 0 and 1 (the share of items on the public board)")
     rules = parse_rules(doc, metric.name)
     secondary = _secondary_metrics(doc, metric.name)
+    if protocol == "interactive":
+        _text_metrics([metric.name, *secondary])
     shape = check_item_input if protocol == "interactive" else None
     assets = scan_assets(root, "")
     inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl", assets=assets, check_input=shape)

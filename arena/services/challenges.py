@@ -29,6 +29,8 @@ class CreatedChallenge:
     n_items: int
     n_sample_items: int
     root: str
+    n_assets: int = 0
+    n_sample_assets: int = 0
 
 
 def _slug_taken(platform: Platform, slug: str) -> bool:
@@ -124,7 +126,8 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
     except BaseException:
         _discard_files(platform, bundle.slug, set_id)
         raise
-    return CreatedChallenge(bundle.slug, set_id, bundle.n_items, bundle.n_sample_items, root)
+    return CreatedChallenge(bundle.slug, set_id, bundle.n_items, bundle.n_sample_items, root,
+                            len(bundle.assets), len(bundle.sample_assets))
 
 
 def check_owner(platform: Platform, *, organiser_id: int, slug: str) -> None:

@@ -107,7 +107,9 @@ def limits_from(given: dict) -> Limits:
     return Limits(
         time_limit_s=float(given["time_limit_seconds"]), memory_mb=int(given["memory_mb"]),
         cpus=float(given["cpus"]), pids=int(given["pids"]), gpus=int(given["gpus"]),
+        folder_mb=int(given.get("folder_mb", 0)),
     )
+
 
 
 def session_limits_from(given: dict) -> SessionLimits:
@@ -157,11 +159,13 @@ def ticket_for(session, job: Job, *, worker: str) -> Ticket:
     submission = session.get(Submission, job.submission_id)
     challenge = session.get(Challenge, submission.challenge_id)
     image = session.get(Image, submission.image_digest)
+    hidden = session.get(HiddenSet, submission.hidden_set_id)
+    staged = assets.folder_mb(assets_bytes=hidden.assets_bytes, kind=submission.kind)
     return Ticket(
         job_id=job.id, submission_id=submission.id, attempt=job.attempt, worker=worker,
         image_id=image.image_id, image_digest=image.digest, challenge=challenge.slug,
-        metric=challenge.metric, limits=limits_from(challenge.limits),
-        hidden_set=session.get(HiddenSet, submission.hidden_set_id), kind=submission.kind,
+        metric=challenge.metric, limits=limits_from({**challenge.limits, "folder_mb": staged}),
+        hidden_set=hidden, kind=submission.kind,
         public_fraction=challenge.public_fraction, secondary_metrics=tuple(challenge.secondary_metrics or ()),
         protocol=challenge.protocol,
         session_limits=session_limits_from(challenge.limits) if challenge.protocol == "interactive" else None,
@@ -182,10 +186,16 @@ def staged_bytes(platform: Platform, ticket: Ticket) -> int:
     return inputs + (ticket.hidden_set.assets_bytes or 0) + 4096 * (ticket.hidden_set.n_assets or 0)
 
 
+def folder_bytes(platform: Platform, ticket: Ticket) -> int:
+    """The size of a job's memory folder: what is staged, what the container may write (the output
+    cap), and for an interactive run the driver's answers besides (as much again)."""
+    room = platform.settings.max_predictions_bytes * (2 if ticket.protocol == "interactive" else 1)
+    return staged_bytes(platform, ticket) + room + 2**20
+
+
 def _make_folder(platform: Platform, ticket: Ticket) -> JobFolder:
     settings = platform.settings
-    return JobFolder.create(root=settings.job_root, job_id=ticket.job_id,
-                            size_bytes=staged_bytes(platform, ticket) + 2 * settings.max_predictions_bytes + 2**20,
+    return JobFolder.create(root=settings.job_root, job_id=ticket.job_id, size_bytes=folder_bytes(platform, ticket),
                             use_tmpfs=settings.job_tmpfs)
 
 
@@ -227,9 +237,9 @@ def write_task(input_dir: Path, *, challenge: str, metric: str, n_items: int, pr
             os.chmod(input_dir / name, 0o644)
 
 
-def _too_large(outcome: RunOutcome, max_output: int) -> Verdict:
+def _too_large(outcome: RunOutcome, max_output: int, where: str = "/output") -> Verdict:
     return Verdict("failed", reason="output_too_large", outcome=outcome,
-                   detail=f"the container wrote more than {max_output // 1024**2} MiB to /output")
+                   detail=f"the container wrote more than {max_output // 1024**2} MiB to {where}")
 
 
 def _out_of_memory(outcome: RunOutcome) -> Verdict:
@@ -261,7 +271,7 @@ def session_verdict(failure: SessionFailure | None, outcome: RunOutcome, folder:
     """The failure of an interactive run, or None when every item was answered. The container's
     exit code does not count: the platform stops it when the items are done."""
     if folder.output_bytes() > max_output:
-        return _too_large(outcome, max_output)
+        return _too_large(outcome, max_output, "/output and /run/arena")
     if outcome.verdict == "out_of_memory":
         return _out_of_memory(outcome)
     if failure is not None:
@@ -435,7 +445,8 @@ def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, ou
         key = open_key(platform, ticket.hidden_set)
         max_output = platform.settings.max_predictions_bytes
         if output_too_large:
-            verdict = _too_large(outcome, max_output)
+            verdict = _too_large(outcome, max_output,
+                                 "/output and /run/arena" if ticket.protocol == "interactive" else "/output")
         else:
             failed = (session_verdict(failure, outcome, folder, max_output) if ticket.protocol == "interactive"
                       else _failure(outcome, folder, max_output))

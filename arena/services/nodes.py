@@ -74,7 +74,8 @@ def spec(platform: Platform, ticket: evaluation.Ticket) -> dict:
             "limits": {"time_limit_seconds": limits.time_limit_s, "memory_mb": limits.memory_mb,
                        "cpus": limits.cpus, "pids": limits.pids, "gpus": limits.gpus},
             "protocol": ticket.protocol, "session": asdict(ticket.session_limits) if ticket.session_limits else None,
-            "staged_bytes": evaluation.staged_bytes(platform, ticket), "assets": _has_assets(platform, ticket)}
+            "staged_bytes": evaluation.staged_bytes(platform, ticket), "folder_bytes": evaluation.folder_bytes(platform, ticket),
+            "assets": _has_assets(platform, ticket)}
 
 
 def _has_assets(platform: Platform, ticket: evaluation.Ticket) -> bool:

@@ -21,7 +21,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from arena.db import advisory_lock
-from arena.models import Challenge, Job, Submission
+from arena.models import Challenge, HiddenSet, Job, Submission
+from arena.services.assets import folder_mb
 
 HEADS = 3  # of each team's queued jobs, the oldest few are considered (if the first does not fit)
 
@@ -43,17 +44,22 @@ def pick(session, *, fits: Callable[[dict], bool], team_cap: int) -> str | None:
     advisory_lock(session, "claim")
     place = func.row_number().over(partition_by=Submission.team_id, order_by=(Job.created_at, Job.id)).label("place")
     queued = (select(Job.id.label("job_id"), Submission.team_id.label("team_id"), Job.created_at.label("created_at"),
-                     Challenge.limits.label("limits"), place)
+                     Challenge.limits.label("limits"), Submission.kind.label("kind"),
+                     HiddenSet.assets_bytes.label("assets_bytes"), place)
               .join(Submission, Job.submission_id == Submission.id).join(Challenge, Submission.challenge_id == Challenge.id)
+              .join(HiddenSet, Submission.hidden_set_id == HiddenSet.id)
               .where(Job.status == "queued").subquery())
     # Each team's oldest few, not the oldest jobs overall: a burst of thousands from one team
     # must not hide every other team's jobs from the claim.
-    candidates = session.execute(select(queued.c.job_id, queued.c.team_id, queued.c.created_at, queued.c.limits)
-                                 .where(queued.c.place <= HEADS)).all()
-    if not candidates:
+    rows = session.execute(select(queued.c.job_id, queued.c.team_id, queued.c.created_at, queued.c.limits,
+                                  queued.c.kind, queued.c.assets_bytes).where(queued.c.place <= HEADS)).all()
+    if not rows:
         return None
+    # What a job needs: the challenge's limits, and the memory its staged assets take.
+    candidates = [(job_id, team, created, {**limits, "folder_mb": folder_mb(assets_bytes=assets, kind=kind)})
+                  for job_id, team, created, limits, kind, assets in rows]
     running = _running(session)
-    for job_id, team_id, _created, limits in order([tuple(c) for c in candidates], running):
+    for job_id, team_id, _created, limits in order(candidates, running):
         if running.get(team_id, 0) >= team_cap or not fits(limits):
             continue
         locked = session.scalar(select(Job.id).where(Job.id == job_id, Job.status == "queued")

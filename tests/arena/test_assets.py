@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from arena.cli.verify import verify_set
+from arena.cli.verify import asset_problems, verify_set
 from arena.errors import BadRequest
 from arena.models import HiddenSet, Job, Submission
 from arena.services import assets, evaluation, nodes
@@ -160,6 +160,10 @@ def test_the_commitment_covers_asset_bytes_and_verify_set_checks_them(client, pl
     (tmp_path / "bundle/assets/shared.txt").unlink()
     gone = CliRunner().invoke(verify_set, [str(path), "--assets", str(tmp_path / "bundle")])
     assert "assets/shared.txt is missing" in gone.output
+    # An item whose committed map leaves out an asset its input references is named.
+    short = dict(first, assets={"assets/img/0.bin": expected})
+    assert asset_problems({"items": [{"item": json.dumps(short)}]}, tmp_path / "bundle") == [
+        "item 'i0': its committed assets are not the assets its input references, each with a SHA-256 hash"]
     # A forged item claiming other asset hashes no longer hashes into the root.
     forged = dict(first, assets={"assets/img/0.bin": "0" * 64, "assets/shared.txt": "0" * 64})
     document["items"][0]["item"] = json.dumps(forged, sort_keys=True, separators=(",", ":"))
@@ -228,6 +232,7 @@ def test_the_api_takes_assets_as_one_tar_part(client, platform, organiser_token,
                for p in sorted((bundle / "assets").rglob("*")) if p.is_file()]
     made = _upload(client, organiser_token, bundle, _tar([("assets", None, "dir"), *members]))
     assert made.status_code == 201, made.json
+    assert (made.json["n_assets"], made.json["n_sample_assets"]) == (7, 0)
     shown = client.get("/api/challenges/pics").json
     assert (shown["n_assets"], shown["protocol"]) == (7, "batch")
     assert "6 hidden items with 7 binary asset files" in client.get("/challenges/pics").get_data(as_text=True)
@@ -339,3 +344,26 @@ def test_a_new_version_brings_its_own_assets(client, platform, made, organiser_t
         second = session.get(HiddenSet, added.json["hidden_set"])
         assert assets.hashes(platform, second, evaluation.open_key(platform, second))["assets/img/3.bin"] == \
             hashlib.sha256((version / "assets/img/3.bin").read_bytes()).hexdigest()
+
+
+def test_a_jobs_staged_assets_count_in_a_workers_memory_and_a_slurm_jobs(platform, team_token, organiser_token,
+                                                                         tmp_path):
+    from test_slurm_executor import FakeSlurm
+
+    from arena.slurm import SlurmExecutor
+    from arena.worker import Capacity
+
+    bundle = asset_bundle(tmp_path / "bundle")
+    big = bundle / "assets" / "shared.txt"
+    big.write_bytes(big.read_bytes() + b"\0" * (3 * 2**20))  # the set now takes 4 MiB when staged
+    create_challenge(platform, organiser_id=1, bundle_dir=bundle)
+    submit(platform, tmp_path)
+    memory = 256  # the challenge's memory_mb (helpers.make_bundle)
+    assert evaluation.claim_next_job(platform, worker="w", fits=Capacity(cpus=4, memory_mb=memory + 3, gpus=0).fits) \
+        is None
+    ticket = evaluation.claim_next_job(platform, worker="w", fits=Capacity(cpus=4, memory_mb=memory + 4, gpus=0).fits)
+    assert ticket.limits.folder_mb == 4
+    evaluation.record(platform, ticket, evaluation.Verdict("retry", reason="infrastructure", detail="test"))
+    fake = FakeSlurm()
+    assert SlurmExecutor(platform, name="d1", cli=fake).dispatch_one()
+    assert fake.submitted[0].memory_mb == memory + 512 + 4

@@ -145,6 +145,7 @@ def test_a_nodes_report_of_a_protocol_failure_is_checked_and_recorded(platform, 
 @pytest.mark.parametrize("change, message", [
     (lambda c, b: c.update(protocol="streaming"), "protocol must be 'batch'"),
     (lambda c, b: c["limits"].update(concurrency=0), "limits.concurrency must be between 1 and 64"),
+    (lambda c, b: c.update(secondary_metrics=["mae"]), "answers are text, which metric mae cannot score"),
     (lambda c, b: (b / "inputs.jsonl").write_text('{"id": "c1", "input": {"prompt": "hi"}}\n'),
      "inputs.jsonl line 1: input must hold"),
 ])

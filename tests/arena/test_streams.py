@@ -72,3 +72,17 @@ def test_hard_links_and_devices_are_refused(tmp_path):
     with pytest.raises(UnpackError, match="not a regular file"):
         unpack_assets(io.BytesIO(out.getvalue()), tmp_path, limits=LOOSE)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_client_follows_links_to_a_dataset_kept_elsewhere_and_stops_at_a_loop(tmp_path):
+    from arena.client import _asset_files
+
+    elsewhere = tmp_path / "datasets" / "scans"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "a.raw").write_bytes(b"a")
+    assets = tmp_path / "bundle" / "assets"
+    assets.mkdir(parents=True)
+    (assets / "scans").symlink_to(elsewhere)
+    (assets / "b.raw").symlink_to(elsewhere / "a.raw")
+    (elsewhere / "loop").symlink_to(assets)
+    assert [name for name, _path in _asset_files(assets)] == ["assets/b.raw", "assets/scans/a.raw"]
