@@ -345,6 +345,8 @@ def _schemas() -> dict[str, Schema]:
                 "n_items": INTEGER,
                 "has_sample": BOOLEAN,
                 "n_assets": {"type": "integer", "minimum": 0, "description": "binary asset files in the set"},
+                "n_sample_assets": {"type": "integer", "minimum": 0,
+                                    "description": "binary asset files in the sample (GET sample/assets.tar)"},
                 "commitment": _ref("Commitment"),
             }
         ),

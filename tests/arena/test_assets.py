@@ -283,6 +283,8 @@ def test_teams_download_the_sample_assets_as_a_tar(client, platform, organiser_t
     write_jsonl(bundle / "sample/inputs.jsonl", [{"id": "s0", "input": {"image": "assets/demo/a.bin"}}])
     write_jsonl(bundle / "sample/labels.jsonl", [{"id": "s0", "label": "odd"}])
     create_challenge(platform, organiser_id=1, bundle_dir=bundle)
+    assert client.get("/api/challenges/pics").json["n_sample_assets"] == 1
+    assert "/api/challenges/pics/sample/assets.tar" in client.get("/challenges/pics").get_data(as_text=True)
     got = client.get("/api/challenges/pics/sample/assets.tar")
     assert got.status_code == 200 and got.headers["Content-Length"] == str(len(got.data))
     with tarfile.open(fileobj=io.BytesIO(got.data)) as archive:
