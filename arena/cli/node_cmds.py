@@ -22,9 +22,10 @@ from pathlib import Path
 
 import click
 import requests
+import urllib3
 
 from arena.services.bundles import MAX_ASSET_FILE_BYTES, MAX_ASSET_FILES, MAX_ASSETS_BYTES
-from arena.streams import UnpackLimits, unpack_assets
+from arena.streams import UnpackError, UnpackLimits, unpack_assets
 
 log = logging.getLogger("arena.node")
 CHUNK = 1024 * 1024
@@ -101,9 +102,12 @@ def _stage(client: NodeClient, spec: dict, folder) -> None:
     with target.open("rb") as staged:
         n_items = sum(1 for line in staged if line.strip())
     if spec["assets"]:
-        with client.stream("/assets") as raw:
-            unpack_assets(raw, folder.input, limits=UnpackLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES,
-                                                                  MAX_ASSETS_BYTES))
+        try:
+            with client.stream("/assets") as raw:
+                unpack_assets(raw, folder.input, limits=UnpackLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES,
+                                                                      MAX_ASSETS_BYTES))
+        except (UnpackError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:  # cut short
+            raise click.ClickException(f"the job's assets did not arrive whole: {exc}") from None
     write_task(folder.input, challenge=spec["challenge"], metric=spec["metric"], n_items=n_items,
                protocol=spec["protocol"])
 

@@ -369,3 +369,28 @@ def test_a_jobs_staged_assets_count_in_a_workers_memory_and_a_slurm_jobs(platfor
     fake = FakeSlurm()
     assert SlurmExecutor(platform, name="d1", cli=fake).dispatch_one()
     assert fake.submitted[0].memory_mb == memory + 512 + 4
+
+
+def test_node_run_says_so_when_the_assets_arrive_cut_short(tmp_path):
+    import click
+    from contextlib import contextmanager
+
+    from arena.cli.node_cmds import _stage
+    from arena.streams import Entry, tar_chunks
+    from sandbox import JobFolder
+
+    whole = b"".join(tar_chunks([Entry("assets/a.bin", 5000, lambda: [b"x" * 5000])]))
+
+    class CutShort:
+        def download(self, path, target):
+            target.write_text('{"id": "a", "input": {"image": "assets/a.bin"}}\n')
+
+        @contextmanager
+        def stream(self, path):
+            yield io.BytesIO(whole[:1500])
+
+    folder = JobFolder.create(root=tmp_path / "jobs", job_id="j1", size_bytes=2**20, use_tmpfs=False)
+    spec = {"protocol": "batch", "assets": True, "challenge": "pics", "metric": "accuracy"}
+    with pytest.raises(click.ClickException, match="the job's assets did not arrive whole"):
+        _stage(CutShort(), spec, folder)
+    folder.wipe()
