@@ -7,8 +7,9 @@ of the same plaintext files into the same kind of folder (/dev/shm): the floor a
 Two shapes: few large files (scans, volumes) and many small ones (thumbnails). Reported as
 copy time / Arena time (1.0 would be as fast as a plain copy), alternating the two.
 
-peak_memory: growth of peak resident memory (VmHWM, reset first) while staging sets of two sizes,
-each in a fresh child process: flat memory means the growth does not follow the set's size.
+peak_memory: growth of peak resident memory (VmHWM, reset first) while ingesting (encrypting) then
+staging sets of two sizes, each in a fresh child process: flat memory means the growth does not
+follow the set's size.
 
 upload_scratch: the memory-backed scratch space (/dev/shm, sampled every 5 ms) an upload of
 256 MiB of assets takes at its peak: Arena's streaming parser (arena/api/_multipart.py, which
@@ -121,10 +122,11 @@ def bench_stage(shape: str, repeats: int) -> dict:
 
 
 def _measure_peak(files: int, size: int, queue) -> None:
+    """Peak memory growth over the child's start: ingest (encrypting the set) and staging."""
     with tempfile.TemporaryDirectory(prefix="arena-bench-peak-") as tmp:
-        platform, hidden, key = _set_up(Path(tmp), files, size)
         _reset_peak()
         before = _peak_kib()
+        platform, hidden, key = _set_up(Path(tmp), files, size)
         _stage(platform, hidden, key)
         queue.put(_peak_kib() - before)
 
@@ -226,7 +228,7 @@ def print_assets(results: list[dict]) -> None:
                   f"{result['baseline_rss_growth_mib']} MiB")
         elif result["name"] == "assets_peak_memory":
             small, large = result["set_mib"]
-            print(f"assets peak memory while staging: {result['growth_mib'][0]} MiB for a {small} MiB set, "
+            print(f"assets peak memory, ingest then staging: {result['growth_mib'][0]} MiB for a {small} MiB set, "
                   f"{result['growth_mib'][1]} MiB for a {large} MiB set (×{result['ratio']} for 8× the data)")
         else:
             print(f"{result['name']}: {result['files']:,} files, {result['mib']} MiB: staged in "

@@ -1,8 +1,8 @@
 """The interactive protocol's driver: items per second through `sandbox.drive` against a bare
 HTTP client on the same unix socket, the same server and the same requests.
 
-The server is the example model's own code (examples/models/chat/serve.py), in this process's
-threads. The baseline sends each item's chat request with http.client over a plain AF_UNIX
+The server is the example model (examples/models/chat/serve.py) in a process of its own, as a
+container would be, without the container (the engine's cost is job_overhead's subject). The baseline sends each item's chat request with http.client over a plain AF_UNIX
 connection and takes the answer as it comes: no socket check, no deadlines, no size cap, no
 validation. The driver adds all of those, the conversation of multi-turn items, and its thread
 pool. Reported as baseline time / driver time per item (1.0: the checks cost nothing), at
@@ -12,13 +12,14 @@ concurrency 1, then the driver's speed-up at concurrency 4.
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import io
 import json
+import os
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -27,13 +28,6 @@ from sandbox import SessionLimits, drive
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = ROOT / "examples" / "models" / "chat" / "serve.py"
 ITEMS = [(f"q{i}", {"messages": [{"role": "user", "content": f"What is {i} + {i * 7}?"}]}) for i in range(400)]
-
-
-def _model():
-    spec = importlib.util.spec_from_file_location("bench_chat_serve", SERVE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -69,12 +63,13 @@ def _timed(fn) -> float:
 
 
 def bench_interactive(repeats: int) -> dict:
-    model = _model()
     with tempfile.TemporaryDirectory(prefix="arena-bench-chat-") as tmp:
         path = Path(tmp) / "model.sock"
-        server = model.Server(str(path), model.Handler)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
+        server = subprocess.Popen([sys.executable, str(SERVE)], env={**os.environ, "ARENA_MODEL_SOCKET": str(path)},
+                                  stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         try:
             _bare(path), _driven(path, 1)  # warm-up
             bare, one, four = [], [], []
@@ -83,8 +78,8 @@ def bench_interactive(repeats: int) -> dict:
                 one.append(_timed(lambda: _driven(path, 1)))
                 four.append(_timed(lambda: _driven(path, 4)))
         finally:
-            server.shutdown()
-            server.server_close()
+            server.terminate()
+            server.wait(timeout=30)
     b, d1, d4 = (statistics.median(x) for x in (bare, one, four))
     n = len(ITEMS)
     return {"name": "interactive_driver", "items": n, "repeats": repeats, "baseline": "bare http.client on the socket",
