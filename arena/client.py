@@ -127,6 +127,17 @@ class ArenaClient:
         params = {"version": version} if version is not None else {}
         return self._request("GET", f"/api/challenges/{slug}/reveal", params=params, timeout=3600)
 
+    def download_sample(self, slug: str, name: str, write: Callable[[Iterator[bytes]], None]) -> None:
+        """GET a file of the public sample set, handing its body to `write` as chunks."""
+        try:
+            with self.http.get(f"{self.url}/api/challenges/{slug}/sample/{name}", stream=True,
+                               timeout=self.timeout) as response:
+                if not response.ok:
+                    self._decode(response)
+                write(response.iter_content(1 << 20))
+        except requests.RequestException:
+            raise ClientError(f"the download from Arena at {self.url} failed; try again") from None
+
     def register(self, slug: str) -> dict:
         return self._request("POST", f"/api/challenges/{slug}/registration")
 

@@ -68,7 +68,8 @@ def tar_chunks(entries: list[Entry]) -> Iterator[bytes]:
 
 
 class Readable:
-    """Chunks as a file-like object of known length (requests streams it with a Content-Length)."""
+    """Chunks as a file-like object of known length (requests streams it with a Content-Length;
+    0 when the length does not matter, as for reading a download)."""
 
     def __init__(self, chunks: Iterable[bytes], length: int) -> None:
         self._chunks, self._buffer, self._length = iter(chunks), bytearray(), length
@@ -76,6 +77,9 @@ class Readable:
 
     def __len__(self) -> int:
         return self._length
+
+    def __bool__(self) -> bool:  # a file object is true, whatever its length (tarfile asks)
+        return True
 
     def read(self, size: int = -1) -> bytes:
         while size < 0 or len(self._buffer) < size:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -147,6 +148,48 @@ def challenge_get_reveal(challenge_slug: str, version: int | None, output: Path)
     document = ArenaClient(token="").revealed(challenge_slug, version)
     output.write_text(json.dumps(document))
     click.echo(f"wrote {len(document['items'])} item(s) to {output}", err=True)
+
+
+@challenge.command("get-sample")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@friendly
+def challenge_get_sample(challenge_slug: str, folder: Path) -> None:
+    """Anyone: download the public sample set into FOLDER, laid out as a job's /input.
+
+    Writes FOLDER/inputs.jsonl and FOLDER/labels.jsonl, and FOLDER/assets/… when the sample's
+    items reference binary assets: mount FOLDER at /input to try your container locally
+    (docs/container-protocol.md shows the command).
+    """
+    client = ArenaClient(token="")
+    shown = client.challenge(challenge_slug)
+    if not shown["has_sample"]:
+        raise click.ClickException(f"challenge {challenge_slug!r} has no public sample set")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("inputs.jsonl", "labels.jsonl"):
+        client.download_sample(challenge_slug, name, lambda chunks, n=name: _write_chunks(folder / n, chunks))
+    if shown.get("n_sample_assets"):
+        client.download_sample(challenge_slug, "assets.tar", lambda chunks: _unpack_chunks(folder, chunks))
+    click.echo(f"wrote the sample of {challenge_slug} to {folder} "
+               f"({shown.get('n_sample_assets', 0)} asset file(s))", err=True)
+
+
+def _write_chunks(path: Path, chunks) -> None:
+    with path.open("wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
+
+
+def _unpack_chunks(folder: Path, chunks) -> None:
+    from arena.services.bundles import MAX_ASSET_FILE_BYTES, MAX_ASSET_FILES, MAX_ASSETS_BYTES
+    from arena.streams import Readable, UnpackError, UnpackLimits, unpack_assets
+
+    shutil.rmtree(folder / "assets", ignore_errors=True)  # a fresh copy, not a mix with an older one
+    try:
+        unpack_assets(Readable(chunks, length=0), folder, limits=UnpackLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES,
+                                                                        MAX_ASSETS_BYTES))
+    except UnpackError as exc:
+        raise click.ClickException(f"the sample's assets did not arrive whole: {exc}") from None
 
 
 @challenge.command("register")
