@@ -24,7 +24,7 @@ done
 
 TOKENS="$ARENA_HOME/demo-tokens.txt"
 if [ ! -f "$ARENA_HOME/.demo-seeded" ]; then
-  echo "[arena demo] seeding: one challenge, three teams, three submissions"
+  echo "[arena demo] seeding: two challenges (one interactive), three teams, four submissions"
   ORGANISER=$("$ARENA" admin create-organiser "Demo Organiser" 2>/dev/null)
   ARENA_TOKEN=$ORGANISER "$ARENA" challenge create "$ROOT/examples/challenges/gpu-faults" >/dev/null
   umask 077
@@ -41,6 +41,10 @@ if [ ! -f "$ARENA_HOME/.demo-seeded" ]; then
   seed_team "Telemetry Titans" good "LUMI AI Factory"
   seed_team "Thermal Alliance" weak "MareNostrum AI Factory" "IT4LIA AI Factory"
   seed_team "Broken Bytes" broken "JUPITER AI Factory"
+  # An interactive challenge too: the example chat model serves its API and is sent each item.
+  ARENA_TOKEN=$ORGANISER "$ARENA" challenge create "$ROOT/examples/challenges/chat-basics" >/dev/null
+  TITANS=$(sed -n 's/^team Telemetry Titans: //p' "$TOKENS")
+  ARENA_TOKEN=$TITANS "$ARENA" submit chat-basics arena-example/chat --wait 2>/dev/null || true
   touch "$ARENA_HOME/.demo-seeded"
 fi
 
@@ -48,6 +52,7 @@ cat <<TXT
 
 Arena is serving at $ARENA_URL
   leaderboard:  $ARENA_URL/challenges/gpu-faults
+  interactive:  $ARENA_URL/challenges/chat-basics  (a chat model, sent each item over its socket)
   team view:    $ARENA_URL/team  (paste a team token from $TOKENS;
                 "Broken Bytes" sees why its submission failed)
   CLI:          ARENA_URL=$ARENA_URL $ARENA leaderboard gpu-faults
