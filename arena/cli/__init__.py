@@ -19,6 +19,7 @@ Server side (on the machine that runs Arena; data under ARENA_HOME, default ./va
 Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN):
   arena challenge create BUNDLE_DIR organiser: create a challenge from a bundle folder
   arena challenge list              anyone: the challenges on the server
+  arena challenge get-sample C DIR  anyone: the public sample (and its assets), laid out as /input
   arena team create NAME            organiser: create a team, print its token
   arena submit CHALLENGE IMAGE      team: upload a local Docker image as a submission
   arena submit CHALLENGE IMAGE --sample   team: a debug run on the public sample set
@@ -32,6 +33,7 @@ Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN)
   arena challenge add-version C DIR organiser: a new hidden-set version between rounds
   arena challenge reveal C --all    organiser: publish the hidden items with their salts
   arena verify-set FILE             anyone: check a reveal against the signed commitment
+                                    (--assets DIR: and the published asset files)
   arena log export CHALLENGE -o F   anyone: the signed public log and the board, to a file
   arena verify FILE                 anyone: check that log offline, and the board against it
 

@@ -46,7 +46,7 @@ def _emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
 # -- challenges -------------------------------------------------------------------------------------
 @click.group()
 def challenge() -> None:
-    """Challenges: create (organisers) and list (anyone)."""
+    """Challenges: create, new versions and reveals (organisers); list, samples and reveals (anyone)."""
 
 
 @challenge.command("create")
