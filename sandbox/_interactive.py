@@ -23,6 +23,10 @@ from typing import Any, BinaryIO, TypeVar
 
 CONTAINER_SOCKET = "/run/arena/model.sock"
 MAX_TURNS = 64
+MAX_TOOLS = 32
+MAX_TOOL_ROUNDS = 8  # tool-call rounds in answer to one user turn; past them the item's answer is empty
+MAX_TOOL_CALLS = 16  # tool calls in one answer
+NO_RESULT = "error: this environment has no result for that call"
 ROLES = ("system", "user", "assistant")
 REASONS = frozenset({"not_ready", "timeout", "invalid_answer", "model_stopped"})
 
@@ -83,16 +87,42 @@ def check_item_input(value: Any) -> str | None:
     speaks of under 'assets' (staged at /input/assets/…; never sent in the requests)."""
     if not isinstance(value, dict) or ("messages" in value) == ("turns" in value):
         return "input must hold either 'messages' or 'turns'"
-    allowed = ({"messages"} if "messages" in value else {"turns", "system"}) | {"assets"}
+    allowed = ({"messages"} if "messages" in value else {"turns", "system"}) | {"assets", "tools", "tool_results"}
     extra = sorted(str(key) for key in set(value) - allowed)
     if extra:
         return f"input holds unexpected keys ({', '.join(map(repr, extra[:5]))})"
     assets = value.get("assets", [])
     if not isinstance(assets, list) or not all(isinstance(a, str) and a.startswith("assets/") for a in assets):
         return "assets must be a list of asset paths (strings starting with 'assets/')"
+    problem = _check_tools(value)
+    if problem:
+        return problem
     if "messages" in value:
         return _check_messages(value["messages"])
     return _check_turns(value)
+
+
+def _check_tools(value: dict[str, Any]) -> str | None:
+    """'tools' (OpenAI function specs offered to the model) and 'tool_results' (the item's scripted
+    environment: what each call, by name and arguments, returns)."""
+    if "tool_results" in value and "tools" not in value:
+        return "tool_results needs tools beside it"
+    tools = value.get("tools", [])
+    if not isinstance(tools, list) or len(tools) > MAX_TOOLS or not all(_tool_name(t) for t in tools):
+        return (f"tools must be a list of at most {MAX_TOOLS} function tools "
+                '({"type": "function", "function": {"name": ..., ...}})')
+    results = value.get("tool_results", [])
+    if not isinstance(results, list) or not all(
+            isinstance(r, dict) and set(r) == {"name", "arguments", "result"} and isinstance(r["name"], str)
+            and isinstance(r["arguments"], dict) and isinstance(r["result"], str) for r in results):
+        return 'tool_results must be a list of {"name", "arguments" (an object), "result" (a string)}'
+    return None
+
+
+def _tool_name(tool: Any) -> str | None:
+    function = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
+    name = function.get("name") if isinstance(function, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def _check_messages(messages: Any) -> str | None:
@@ -196,8 +226,9 @@ def _health_status(response: http.client.HTTPResponse) -> int:
     return response.status
 
 
-def _completion_text(status: int, body: bytes) -> str:
-    """The answer's choices[0].message.content; _NotACompletion says what was wrong."""
+def _completion_text(status: int, body: bytes, *, tools: bool = False) -> tuple[str | None, list[dict]]:
+    """The answer's choices[0].message: its content, and the tool calls it asks for (only where
+    the item offers tools: then the content may be null); _NotACompletion says what was wrong."""
     if status != 200:
         raise _NotACompletion(f"status {status}")
     try:
@@ -209,9 +240,39 @@ def _completion_text(status: int, body: bytes) -> str:
         raise _NotACompletion("no non-empty choices list")
     message = choices[0].get("message") if isinstance(choices[0], dict) else None
     content = message.get("content") if isinstance(message, dict) else None
-    if not isinstance(content, str):
+    calls = _tool_calls(message.get("tool_calls")) if tools and isinstance(message, dict) else []
+    if not isinstance(content, str) and not (calls and content is None):
         raise _NotACompletion("no choices[0].message.content string")
-    return content
+    return content, calls
+
+
+def _tool_calls(given: Any) -> list[dict]:
+    """The tool calls of an answer, as they will be sent back in the conversation."""
+    if given is None or given == []:
+        return []
+    if not isinstance(given, list) or len(given) > MAX_TOOL_CALLS:
+        raise _NotACompletion(f"tool_calls is not a list of at most {MAX_TOOL_CALLS} calls")
+    calls = []
+    for call in given:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not (isinstance(function, dict) and isinstance(call.get("id"), str)
+                and isinstance(function.get("name"), str) and isinstance(function.get("arguments"), str)):
+            raise _NotACompletion("a tool call lacks a string id, function.name or function.arguments")
+        calls.append({"id": call["id"], "type": "function",
+                      "function": {"name": function["name"], "arguments": function["arguments"]}})
+    return calls
+
+
+def tool_result(value: dict[str, Any], call: dict) -> str:
+    """What the item's scripted environment returns for one call (by name and arguments)."""
+    try:
+        arguments = json.loads(call["function"]["arguments"], parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return "error: the arguments are not JSON"
+    for scripted in value.get("tool_results", []):
+        if scripted["name"] == call["function"]["name"] and scripted["arguments"] == arguments:
+            return scripted["result"]
+    return NO_RESULT
 
 
 def _no_constant(name: str) -> None:
@@ -366,14 +427,28 @@ class _Session:
             raise ValueError(f"item number {number} has a malformed input: {problem}")
         if "messages" in value:
             messages = [{"role": m["role"], "content": m["content"]} for m in value["messages"]]
-            return self._chat(messages)
+            return self._respond(messages, value)
         conversation = [{"role": "system", "content": value["system"]}] if "system" in value else []
         answer = ""
         for turn in value["turns"]:
             conversation.append({"role": "user", "content": turn})
-            answer = self._chat(conversation)
-            conversation.append({"role": "assistant", "content": answer})
+            answer = self._respond(conversation, value)
         return answer
+
+    def _respond(self, conversation: list[dict], value: dict[str, Any]) -> str:
+        """The model's answer to the conversation so far (appended to it). Where the item offers
+        tools, each round of tool calls is answered from the item's scripted results and the model
+        is asked again, up to MAX_TOOL_ROUNDS; a model still calling tools then answers ''."""
+        tools = value.get("tools")
+        for _round in range(MAX_TOOL_ROUNDS + 1 if tools else 1):
+            content, calls = self._chat(conversation, tools)
+            if not calls:
+                conversation.append({"role": "assistant", "content": content})
+                return content
+            conversation.append({"role": "assistant", "content": content, "tool_calls": calls})
+            conversation += [{"role": "tool", "tool_call_id": call["id"], "content": tool_result(value, call)}
+                             for call in calls]
+        return ""
 
     def _write(self, item_id: Any, answer: str) -> None:
         line = (json.dumps({"id": item_id, "prediction": answer}) + "\n").encode("utf-8")
@@ -382,7 +457,7 @@ class _Session:
             self._answered += 1
 
     # -- one chat request
-    def _chat(self, messages: list[dict[str, str]]) -> str:
+    def _chat(self, messages: list[dict], tools: list | None = None) -> tuple[str | None, list[dict]]:
         with self._lock:
             if self._stop.is_set():
                 raise _Stopped
@@ -392,7 +467,10 @@ class _Session:
         left = self._deadline - now
         if left <= 0:
             raise self._job_timeout()
-        body = json.dumps({"model": "submission", "messages": messages, "stream": False}).encode()
+        request = {"model": "submission", "messages": messages, "stream": False}
+        if tools:
+            request["tools"] = tools
+        body = json.dumps(request).encode()
         cap = self._limits.max_answer_bytes
         try:
             status, data = self._exchange(
@@ -402,16 +480,16 @@ class _Session:
             failure = self._request_failure(exc, number=number,
                                             by_deadline=left < self._limits.request_s)
         else:
-            return self._answer_text(status, data, number=number)
+            return self._answer_text(status, data, number=number, tools=bool(tools))
         raise failure  # outside the except block, so the model's bytes are not chained on
 
-    def _answer_text(self, status: int, data: bytes, *, number: int) -> str:
+    def _answer_text(self, status: int, data: bytes, *, number: int, tools: bool) -> tuple[str | None, list[dict]]:
         cap = self._limits.max_answer_bytes
         if len(data) > cap:
             raise SessionFailure("invalid_answer", f"the answer to request {number} was larger "
                                                    f"than the cap of {cap} bytes")
         try:
-            return _completion_text(status, data)
+            return _completion_text(status, data, tools=tools)
         except _NotACompletion as exc:
             what = str(exc)
         raise SessionFailure("invalid_answer", f"the answer to request {number} was not an "

@@ -458,3 +458,76 @@ def test_a_malformed_item_is_the_platforms_error(run_dir, serve):
     serve(run_dir / "model.sock")
     with pytest.raises(ValueError, match="item number 1 has a malformed input"):
         run(run_dir / "model.sock", [("a", {"turns": []})])
+
+
+# -- tools: the item's scripted environment answers the model's tool calls -------------------------
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+
+
+def tool_item(question: str, **extra) -> dict:
+    return {"messages": [{"role": "user", "content": question}], "tools": [WEATHER],
+            "tool_results": [{"name": "get_weather", "arguments": {"city": "Paris"}, "result": "18 degrees"}],
+            **extra}
+
+
+def calling(arguments: str = '{"city": "Paris"}', *, forever: bool = False) -> Handler:
+    """A model that calls get_weather once (or forever), then answers with what the tool said."""
+    def handle(request: Request, conn: socket.socket) -> None:
+        last = request.messages[-1]
+        if last["role"] == "tool" and not forever:
+            conn.sendall(completion("it is " + last["content"]))
+            return
+        call = {"id": f"call-{len(request.messages)}", "type": "function",
+                "function": {"name": "get_weather", "arguments": arguments}}
+        document = {"choices": [{"message": {"role": "assistant", "content": None, "tool_calls": [call]}}]}
+        conn.sendall(response(200, json.dumps(document).encode()))
+    return handle
+
+
+def test_tool_calls_are_answered_from_the_items_environment(run_dir, serve):
+    model = serve(run_dir / "model.sock", chat=calling())
+    answered, predictions = run(run_dir / "model.sock", [("w", tool_item("Weather in Paris?"))])
+    assert (answered, predictions) == (1, {"w": "it is 18 degrees"})
+    first, second = (json.loads(r.body) for r in model.chats())
+    assert first["tools"] == [WEATHER]
+    assert second["messages"][1]["tool_calls"][0]["function"]["name"] == "get_weather"
+    assert second["messages"][2] == {"role": "tool", "tool_call_id": "call-1", "content": "18 degrees"}
+
+
+def test_a_call_the_environment_does_not_script_gets_an_error_result(run_dir, serve):
+    serve(run_dir / "model.sock", chat=calling('{"city": "Rome"}'))
+    _answered, predictions = run(run_dir / "model.sock", [("w", tool_item("Weather in Rome?"))])
+    assert predictions == {"w": "it is error: this environment has no result for that call"}
+
+
+def test_a_model_that_never_stops_calling_tools_answers_nothing(run_dir, serve):
+    model = serve(run_dir / "model.sock", chat=calling(forever=True))
+    _answered, predictions = run(run_dir / "model.sock", [("w", tool_item("Weather?"))])
+    assert predictions == {"w": ""} and len(model.chats()) == 9  # 8 rounds of calls, then it is stopped
+
+
+def test_tool_calls_where_the_item_offers_no_tools_are_not_an_answer(run_dir, serve):
+    serve(run_dir / "model.sock", chat=calling())
+    failure, _ = failure_of(run_dir / "model.sock", [("q", question("hi"))])
+    assert failure.reason == "invalid_answer" and "no choices[0].message.content string" in failure.detail
+
+
+def test_a_malformed_tool_call_is_an_invalid_answer(run_dir, serve):
+    def bad(request: Request, conn: socket.socket) -> None:
+        document = {"choices": [{"message": {"content": None, "tool_calls": [{"function": {"name": 3}}]}}]}
+        conn.sendall(response(200, json.dumps(document).encode()))
+
+    serve(run_dir / "model.sock", chat=bad)
+    failure, _ = failure_of(run_dir / "model.sock", [("w", tool_item("Weather?"))])
+    assert failure.reason == "invalid_answer" and "a tool call lacks" in failure.detail
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ({"turns": ["a"], "tool_results": []}, "tool_results needs tools beside it"),
+    ({"turns": ["a"], "tools": [{"type": "function"}]}, "tools must be a list of at most 32 function tools"),
+    ({"turns": ["a"], "tools": [WEATHER], "tool_results": [{"name": "x", "result": "y"}]},
+     "tool_results must be a list of"),
+])
+def test_malformed_tools_are_described(value, problem):
+    assert problem in (check_item_input(value) or "")
+    assert check_item_input(tool_item("ok?")) is None

@@ -4,7 +4,8 @@ Each item is a chat, in one of the two shapes the interactive protocol sends: "m
 request, sometimes with a system message or an earlier exchange) or "turns" (a conversation of
 two or three user turns; the last answer is scored). Items ask for a small sum, difference or
 product, for the capital of a European country, or for the name the user gave earlier. A few items
-are beyond the example model on purpose (a division, capitals it does not know).
+are beyond the example model on purpose (a division, capitals it does not know). The last items
+offer a get_weather tool and script its results: the model calls it, and answers with what it said.
 """
 
 import json
@@ -78,6 +79,22 @@ def recall_messages(rng: random.Random, name: str) -> tuple[dict, str]:
                          user(rng.choice(ASK_NAME))]}, name
 
 
+WEATHER_TOOL = {"type": "function", "function": {
+    "name": "get_weather", "description": "Today's weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+
+
+def weather(rng: random.Random, city: str) -> tuple[dict, str]:
+    """An agent-style item: the get_weather tool is offered, and the item scripts its result."""
+    report = f"{rng.randint(4, 31)} degrees and {rng.choice(['sunny', 'cloudy', 'rainy', 'windy'])}"
+    return {"messages": [user(f"What is the weather in {city} today?")], "tools": [WEATHER_TOOL],
+            "tool_results": [{"name": "get_weather", "arguments": {"city": city}, "result": report}]}, report
+
+
+def weather_rows(rng: random.Random, count: int) -> list[tuple[dict, str]]:
+    return [weather(rng, city) for city in rng.sample(sorted(KNOWN_CAPITALS.values()), count)]
+
+
 def hidden_rows(rng: random.Random) -> list[tuple[dict, str]]:
     names = rng.sample(NAMES, 23)
     countries = rng.sample(sorted(KNOWN_CAPITALS), 14)
@@ -114,8 +131,10 @@ def write(folder: Path, rows: list[tuple[dict, str]], prefix: str) -> None:
 
 def main() -> None:
     rng = random.Random(20261202)
-    write(HERE, hidden_rows(rng), "c")
-    write(HERE / "sample", sample_rows(rng), "s")
+    hidden, sample = hidden_rows(rng), sample_rows(rng)
+    tools = random.Random(20261203)  # its own stream: the earlier items stay as they were
+    write(HERE, hidden + weather_rows(tools, 6), "c")
+    write(HERE / "sample", sample + weather_rows(tools, 1), "s")
 
 
 if __name__ == "__main__":

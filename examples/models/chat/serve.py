@@ -2,7 +2,9 @@
 
 It serves an OpenAI-compatible API on the unix socket /run/arena/model.sock (ARENA_MODEL_SOCKET):
 GET /health and POST /v1/chat/completions. It does arithmetic ("What is 17 + 25?"), knows the
-capitals of some European countries and remembers a name told earlier in the conversation.
+capitals of some European countries, remembers a name told earlier in the conversation, and when
+it is offered a get_weather tool and asked for the weather somewhere, calls the tool and answers
+with what the tool said.
 ARENA_EXAMPLE_MODE picks a behaviour: good (the rules), hang (chat requests never answer),
 garbage (chat answers are not JSON) or silent (the socket is never created).
 """
@@ -36,13 +38,27 @@ ARITHMETIC = re.compile(r"what is (-?\d+)\s*(\+|-|\*|x|plus|minus|times)\s*(-?\d
 CAPITAL = re.compile(r"capital of (?:the )?([a-z][a-z .'-]*?)\s*\??\s*$", re.I)
 NAME_IS = re.compile(r"\bname is ([^\W\d_][\w'-]*)", re.I)
 ASK_NAME = re.compile(r"\bwhat(?: is|'s) my name\b", re.I)
+WEATHER = re.compile(r"weather (?:in|for) ([^\W\d_][\w .'-]*?)\s*(?:today)?\s*\??\s*$", re.I)
 GREETING = re.compile(r"^\s*(hello|hi|hey|good (morning|afternoon|evening))\b", re.I)
 COUNTER = itertools.count(1)
 
 
 # -- the rules ------------------------------------------------------------------------------------
+def tool_call(messages, tools):
+    """A call of the get_weather tool, when it is offered and the last message asks for the weather."""
+    offered = {(t.get("function") or {}).get("name") for t in tools or [] if isinstance(t, dict)}
+    last = messages[-1] if messages else {}
+    match = WEATHER.search(str(last.get("content") or "")) if last.get("role") == "user" else None
+    if "get_weather" not in offered or not match:
+        return None
+    return {"id": f"call-{next(COUNTER)}", "type": "function",
+            "function": {"name": "get_weather", "arguments": json.dumps({"city": match.group(1).strip()})}}
+
+
 def reply(messages):
-    """The answer to the conversation's last user message."""
+    """The answer to the conversation's last user message (or the tool result just received)."""
+    if messages and messages[-1].get("role") == "tool":
+        return str(messages[-1].get("content", ""))
     said = [m.get("content", "") for m in messages if m.get("role") in ("system", "user")]
     last = said[-1] if said else ""
     for rule in (introduction, recall_name, arithmetic, capital, greeting):
@@ -83,14 +99,16 @@ def greeting(text, _earlier):
     return "Hello! How can I help you?" if GREETING.search(text) else None
 
 
-def completion(text, messages):
+def completion(text, messages, call=None):
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
-    answer_tokens = len(text.split())
+    answer_tokens = len((text or "").split())
+    message = {"role": "assistant", "content": text}
+    if call:
+        message["tool_calls"] = [call]
     return {
         "id": f"chatcmpl-{next(COUNTER)}", "object": "chat.completion", "created": int(time.time()),
         "model": "arena-example-chat",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                     "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if call else "stop"}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": answer_tokens,
                   "total_tokens": prompt_tokens + answer_tokens},
     }
@@ -130,12 +148,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(3600)
         if MODE == "garbage":
             return self.send_bytes(200, b"this is not JSON at all", "text/plain")
-        messages = self.read_messages()
-        if messages is None:
+        body = self.read_body()
+        if body is None:
             return self.send_json(400, {"error": "expected a JSON body with a messages list"})
+        messages = body["messages"]
+        call = tool_call(messages, body.get("tools"))
+        if call:
+            return self.send_json(200, completion(None, messages, call))
         return self.send_json(200, completion(reply(messages), messages))
 
-    def read_messages(self):
+    def read_body(self):
+        """The request as a dict with a list of message objects (and maybe tools), or None."""
         try:
             length = int(self.headers.get("Content-Length", "0"))
             if not 0 < length <= MAX_BODY:
@@ -146,7 +169,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         messages = body.get("messages") if isinstance(body, dict) else None
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             return None
-        return messages
+        return body
 
     def send_json(self, status, document):
         self.send_bytes(status, json.dumps(document).encode(), "application/json")
