@@ -494,10 +494,16 @@ def test_tool_calls_are_answered_from_the_items_environment(run_dir, serve):
     assert second["messages"][2] == {"role": "tool", "tool_call_id": "call-1", "content": "18 degrees"}
 
 
-def test_a_call_the_environment_does_not_script_gets_an_error_result(run_dir, serve):
-    serve(run_dir / "model.sock", chat=calling('{"city": "Rome"}'))
-    _answered, predictions = run(run_dir / "model.sock", [("w", tool_item("Weather in Rome?"))])
-    assert predictions == {"w": "it is error: this environment has no result for that call"}
+@pytest.mark.parametrize(("arguments", "result"), [
+    ('{"city": "Rome"}', "error: this environment has no result for that call"),
+    ('{"city": "Paris", "unit": "C"}', "error: this environment has no result for that call"),
+    ("city=Paris", "error: the arguments are not JSON"),
+    ('{ "city" : "Paris" }', "18 degrees"),  # compared as JSON values, not as text
+])
+def test_a_call_is_answered_by_name_and_arguments_or_gets_an_error_result(run_dir, serve, arguments, result):
+    serve(run_dir / "model.sock", chat=calling(arguments))
+    _answered, predictions = run(run_dir / "model.sock", [("w", tool_item("Weather?"))])
+    assert predictions == {"w": f"it is {result}"}
 
 
 def test_a_model_that_never_stops_calling_tools_answers_nothing(run_dir, serve):
