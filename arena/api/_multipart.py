@@ -17,8 +17,7 @@ from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from arena.errors import BadRequest
-from arena.services.bundles import ASSET_PARTS, MAX_ASSET_FILE_BYTES, MAX_ASSET_FILES, MAX_ASSETS_BYTES
-from arena.streams import UnpackError, UnpackLimits, unpack_assets
+from arena.services.bundles import ASSET_PARTS, unpack_part
 
 CHUNK = 1 << 20
 MAX_PARTS = 16
@@ -41,19 +40,17 @@ class _FileSink:
 class _TarSink:
     """Feeds a pipe that a thread unpacks from; the unpacker's error comes out at close()."""
 
-    def __init__(self, name: str, dest: Path) -> None:
-        self.name = name
+    def __init__(self, name: str, folder: Path) -> None:
         read, self._write = os.pipe()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._unpack, args=(os.fdopen(read, "rb"), dest),
+        self._thread = threading.Thread(target=self._unpack, args=(os.fdopen(read, "rb"), folder, name),
                                         name="arena-unpack", daemon=True)
         self._thread.start()
 
-    def _unpack(self, source: BinaryIO, dest: Path) -> None:
+    def _unpack(self, source: BinaryIO, folder: Path, name: str) -> None:
         try:
             with source:
-                unpack_assets(source, dest, limits=UnpackLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES,
-                                                                MAX_ASSETS_BYTES))
+                unpack_part(folder, name, source)
                 while source.read(CHUNK):  # the tar's zero padding after its end
                     pass
         except BaseException as exc:  # noqa: BLE001 - reported by close()
@@ -75,8 +72,6 @@ class _TarSink:
     def close(self) -> None:
         self._close_pipe()
         self._thread.join()
-        if isinstance(self._error, UnpackError):
-            raise BadRequest(f"challenge bundle: {self.name}: {self._error}")
         if self._error is not None:
             raise self._error
 
@@ -133,7 +128,7 @@ def _on_event(event, sink, seen: list[str], folder: Path, allowed: set[str]):
             raise BadRequest(f"{event.name} was sent twice")
         seen.append(event.name)
         if event.name in ASSET_PARTS:
-            return _TarSink(event.name, folder / ASSET_PARTS[event.name])
+            return _TarSink(event.name, folder)
         return _FileSink(folder / event.name)
     if isinstance(event, Data) and sink is not None:
         sink.write(event.data)

@@ -181,13 +181,12 @@ def _write_chunks(path: Path, chunks) -> None:
 
 
 def _unpack_chunks(folder: Path, chunks) -> None:
-    from arena.services.bundles import MAX_ASSET_FILE_BYTES, MAX_ASSET_FILES, MAX_ASSETS_BYTES
-    from arena.streams import Readable, UnpackError, UnpackLimits, unpack_assets
+    from arena.services.bundles import ASSET_LIMITS
+    from arena.streams import Readable, UnpackError, unpack_assets
 
     shutil.rmtree(folder / "assets", ignore_errors=True)  # a fresh copy, not a mix with an older one
     try:
-        unpack_assets(Readable(chunks, length=0), folder, limits=UnpackLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES,
-                                                                        MAX_ASSETS_BYTES))
+        unpack_assets(Readable(chunks, length=0), folder, limits=ASSET_LIMITS)
     except UnpackError as exc:
         raise click.ClickException(f"the sample's assets did not arrive whole: {exc}") from None
 

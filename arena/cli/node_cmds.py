@@ -24,8 +24,8 @@ import click
 import requests
 import urllib3
 
-from arena.services.bundles import MAX_ASSET_FILE_BYTES, MAX_ASSET_FILES, MAX_ASSETS_BYTES
-from arena.streams import UnpackError, UnpackLimits, unpack_assets
+from arena.services.bundles import ASSET_LIMITS
+from arena.streams import UnpackError, unpack_assets
 
 log = logging.getLogger("arena.node")
 CHUNK = 1024 * 1024
@@ -104,8 +104,7 @@ def _stage(client: NodeClient, spec: dict, folder) -> None:
     if spec["assets"]:
         try:
             with client.stream("/assets") as raw:
-                unpack_assets(raw, folder.input, limits=UnpackLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES,
-                                                                      MAX_ASSETS_BYTES))
+                unpack_assets(raw, folder.input, limits=ASSET_LIMITS)
         except (UnpackError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:  # cut short
             raise click.ClickException(f"the job's assets did not arrive whole: {exc}") from None
     write_task(folder.input, challenge=spec["challenge"], metric=spec["metric"], n_items=n_items,
@@ -115,16 +114,13 @@ def _stage(client: NodeClient, spec: dict, folder) -> None:
 def _run(runner, spec: dict, folder) -> tuple:
     """Run the container (a batch run, or an interactive one driven here); (outcome, predictions
     file, protocol failure)."""
-    from arena.services.evaluation import answers_path, items_path, run_spec
-    from sandbox import Limits, RunOutcome, SessionLimits, run_interactive
+    from arena.services.evaluation import answers_path, items_path, limits_from, run_spec
+    from sandbox import RunOutcome, SessionLimits, run_interactive
 
-    limits = spec["limits"]
-    run = run_spec(spec["job"], spec["image_id"], folder, Limits(
-        time_limit_s=float(limits["time_limit_seconds"]), memory_mb=int(limits["memory_mb"]),
-        cpus=float(limits["cpus"]), pids=int(limits["pids"]), gpus=int(limits["gpus"])), spec["protocol"])
+    run = run_spec(spec["job"], spec["image_id"], folder, limits_from(spec["limits"]), spec["protocol"])
+    answers = answers_path(folder, spec["protocol"])
     if spec["protocol"] != "interactive":
-        return runner.run(run), folder.output / "predictions.jsonl", None
-    answers = answers_path(folder, "interactive")
+        return runner.run(run), answers, None
     try:
         outcome, failure = run_interactive(runner, run, items=items_path(folder, "interactive"), answers=answers,
                                            limits=SessionLimits(**spec["session"]),

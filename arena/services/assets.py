@@ -34,6 +34,15 @@ class Asset:
     sha256: str
     size: int
 
+    @property
+    def role(self) -> str:
+        return f"{ASSET_ROLE}{self.index}"
+
+    def check(self, hidden: HiddenSet, hasher) -> None:
+        """Raise unless what `hasher` saw is this asset's committed bytes."""
+        if hasher.hexdigest() != self.sha256:
+            raise IntegrityError(f"asset {self.index} of hidden set {hidden.id} does not match its committed hash")
+
 
 def ingest(platform: Platform, *, folder: Path, set_id: str, data_key: DataKey, names: list[str],
            scratch: Path) -> dict[str, str]:
@@ -83,11 +92,12 @@ def stage(platform: Platform, hidden: HiddenSet, key: DataKey, dest: Path) -> in
     entries = manifest(platform, hidden, key)
     for asset in entries:
         target, hasher = _mkdirs(dest, asset.name), hashlib.sha256()
-        platform.hidden_sets.decrypt_to(set_id=hidden.id, role=f"{ASSET_ROLE}{asset.index}", data_key=key,
-                                        dest=target, hasher=hasher)
-        if hasher.hexdigest() != asset.sha256:
+        platform.hidden_sets.decrypt_to(set_id=hidden.id, role=asset.role, data_key=key, dest=target, hasher=hasher)
+        try:
+            asset.check(hidden, hasher)
+        except IntegrityError:
             target.unlink(missing_ok=True)
-            raise IntegrityError(f"asset {asset.index} of hidden set {hidden.id} does not match its committed hash")
+            raise
         os.chmod(target, 0o644)
     return len(entries)
 
@@ -129,11 +139,9 @@ def hidden_entries(platform: Platform, hidden: HiddenSet, key: DataKey) -> list[
     """The set's assets for a tar stream, each decrypted as it is sent and checked at its end."""
     def chunks(asset: Asset) -> Iterator[bytes]:
         hasher = hashlib.sha256()
-        for plain in platform.hidden_sets.iter_plaintext(set_id=hidden.id, role=f"{ASSET_ROLE}{asset.index}",
-                                                         data_key=key):
+        for plain in platform.hidden_sets.iter_plaintext(set_id=hidden.id, role=asset.role, data_key=key):
             hasher.update(plain)
             yield plain
-        if hasher.hexdigest() != asset.sha256:
-            raise IntegrityError(f"asset {asset.index} of hidden set {hidden.id} does not match its committed hash")
+        asset.check(hidden, hasher)
 
     return [Entry(a.name, a.size, lambda a=a: chunks(a)) for a in manifest(platform, hidden, key)]

@@ -49,6 +49,7 @@ TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", 
 MAX_ASSET_FILES = 100_000
 MAX_ASSET_FILE_BYTES = 4 * 1024**3
 MAX_ASSETS_BYTES = 256 * 1024**3
+ASSET_LIMITS = UnpackLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES, MAX_ASSETS_BYTES)  # for every tar of assets
 
 
 @dataclass
@@ -386,10 +387,15 @@ def save_part(folder: Path, name: str, stream) -> None:
             while chunk := stream.read(1 << 20):
                 out.write(chunk)
         return
-    target = folder / ASSET_PARTS[name]
-    if (target / "assets").exists():
+    if (folder / ASSET_PARTS[name] / "assets").exists():
         raise _fail(f"{name} was sent twice")
+    unpack_part(folder, name, stream)
+
+
+def unpack_part(folder: Path, name: str, stream) -> None:
+    """Unpack an assets tar part (`assets.tar`, `sample/assets.tar`) into its place in the bundle
+    folder: regular files with valid asset names only, within the limits."""
     try:
-        unpack_assets(stream, target, limits=UnpackLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES, MAX_ASSETS_BYTES))
+        unpack_assets(stream, folder / ASSET_PARTS[name], limits=ASSET_LIMITS)
     except UnpackError as exc:
         raise _fail(f"{name}: {exc}") from None
