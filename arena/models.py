@@ -11,11 +11,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
@@ -165,6 +167,10 @@ class Job(Base):
     """One attempt at evaluating a submission."""
 
     __tablename__ = "jobs"
+    # One live attempt per submission: a lapse is re-queued once, whoever notices it.
+    __table_args__ = (Index("uq_jobs_one_live_per_submission", "submission_id", unique=True,
+                            sqlite_where=text("status IN ('queued', 'running')"),
+                            postgresql_where=text("status IN ('queued', 'running')")),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
     attempt: Mapped[int] = mapped_column(Integer, default=1)

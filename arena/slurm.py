@@ -28,9 +28,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from arena.models import Job, Submission
+from arena.models import Job
 from arena.platform import Platform
-from arena.services import evaluation, nodes
+from arena.services import evaluation, leases, nodes
 from arena.timeutil import utcnow
 
 log = logging.getLogger("arena.slurm")
@@ -217,12 +217,11 @@ class SlurmExecutor:
         """The platform's failure: revoke the credential, re-queue the job (or fail it after the
         last attempt, never against the team's quota)."""
         with self.platform.transaction() as session:
-            job = session.get(Job, job_id, with_for_update=True)  # not at the same time as its result
             nodes.revoke(session, job_id=job_id)
-            if job.status != "running":
-                return 0  # its result came in meanwhile
-            job.status, job.finished_at, job.outcome, job.error = "failed", utcnow(), "infrastructure", reason
-            evaluation._requeue_or_fail(self.platform, session, job, session.get(Submission, job.submission_id))
+            # A conditional update: not at the same time as its result, nor as a lapse's re-queue.
+            if not leases.end_if_running(session, job_id, outcome="infrastructure", error=reason):
+                return 0  # its result came in meanwhile, or a sweep took it
+            leases.requeue_or_fail(self.platform, session, session.get(Job, job_id))
         log.warning("job %s: %s; re-queued", job_id, reason)
         return 1
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from arena.platform import Platform
-from arena.services import evaluation, rounds
+from arena.services import evaluation, leases, rounds
 from sandbox import Limits
 
 log = logging.getLogger("arena.worker")
@@ -87,14 +87,14 @@ class Worker:
         if self.on_slurm:  # this machine runs no containers: the nodes do
             from arena.services.uploads import sweep_stale
 
-            evaluation.recover_expired_jobs(self.platform)
+            leases.recover_expired_jobs(self.platform)
             sweep_stale(self.platform)
             return
         evaluation.sweep(self.platform)
 
     def run_once(self) -> bool:
         """Claim and run one job in this thread; False when none was queued."""
-        evaluation.recover_expired_jobs(self.platform)
+        leases.recover_expired_jobs(self.platform)
         return evaluation.run_one(self.platform, worker=self.name)
 
     def drain(self) -> int:
@@ -131,7 +131,7 @@ class Worker:
 
         executor, dispatched = SlurmExecutor(self.platform, name=self.name), 0
         while True:
-            evaluation.recover_expired_jobs(self.platform)
+            leases.recover_expired_jobs(self.platform)
             while executor.dispatch_one():
                 dispatched += 1
             executor.follow()
@@ -152,7 +152,7 @@ class Worker:
         next_sweep = time.monotonic() + SWEEP_EVERY_S
         while not stop.is_set():
             try:
-                evaluation.recover_expired_jobs(self.platform)
+                leases.recover_expired_jobs(self.platform)
                 rounds.finalize_due(self.platform)
                 executor.step()
                 if time.monotonic() > next_sweep:
@@ -181,7 +181,7 @@ class Worker:
                     if time.monotonic() > next_sweep:  # what a crashed peer left behind
                         evaluation.sweep(self.platform)
                         next_sweep = time.monotonic() + SWEEP_EVERY_S
-                    evaluation.recover_expired_jobs(self.platform)
+                    leases.recover_expired_jobs(self.platform)
                     rounds.finalize_due(self.platform)  # rounds past their end, once their jobs are done
                     ticket = self._claim()
                 except Exception:

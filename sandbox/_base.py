@@ -73,5 +73,10 @@ class Runner(Protocol):
         container is a server: once it started, `during(alive)` runs (alive() says whether the
         container still runs), then the container is stopped; the caller keeps the deadline."""
 
+    def stop(self, job_id: str) -> None:
+        """Stop the container of `job_id` now, if one runs (its job was taken from this worker);
+        `run` then returns as for a container that exited. Nothing happens when none runs."""
+
     def sweep(self, *, keep: set[str]) -> int:
-        """Remove containers of jobs not in `keep` (left by a crash); returns how many."""
+        """Remove containers of jobs not in `keep` (left by a crash); returns how many. A
+        container that is already gone, or being removed by someone else, counts as removed."""

@@ -197,18 +197,28 @@ class DockerRunner:
         try:
             container.remove(force=True, v=True)
         except DockerException:
-            pass  # the sweep at the next start removes it
+            pass  # already gone, or being removed by another sweep; else the next sweep removes it
+
+    def _managed(self, **labels: str) -> list:
+        """This instance's containers (with `labels`), listed without inspecting each one: a
+        container removed meanwhile by another worker's sweep is no error."""
+        wanted = [MANAGED_LABEL, f"{INSTANCE_LABEL}={self._instance}", *(f"{k}={v}" for k, v in labels.items())]
+        try:
+            return self.client.containers.list(all=True, sparse=True, filters={"label": wanted})
+        except DockerException as exc:
+            raise SandboxError(f"the Docker engine failed to list containers: {exc}") from None
+
+    def stop(self, job_id: str) -> None:
+        for container in self._managed(**{JOB_LABEL: job_id}):
+            try:
+                container.kill()
+            except DockerException:
+                pass  # it exited meanwhile; `run` sees it ended either way
 
     def sweep(self, *, keep: set[str]) -> int:
         removed = 0
-        try:
-            found = self.client.containers.list(
-                all=True, filters={"label": [MANAGED_LABEL, f"{INSTANCE_LABEL}={self._instance}"]}
-            )
-        except DockerException as exc:
-            raise SandboxError(f"the Docker engine failed to list containers: {exc}") from None
-        for container in found:
-            if container.labels.get(JOB_LABEL) not in keep:
+        for container in self._managed():
+            if (container.attrs.get("Labels") or {}).get(JOB_LABEL) not in keep:
                 self._remove(container)
                 removed += 1
         return removed

@@ -25,6 +25,7 @@ class FakeRunner:
         self.log = log
         self.runs: list[RunSpec] = []
         self.images: set[str] = set()
+        self.stopped: list[str] = []
 
     def has_image(self, image_id: str) -> bool:
         return image_id in self.images
@@ -45,6 +46,9 @@ class FakeRunner:
                 out.write(json.dumps({"id": item["id"], "prediction": self.predict(item["input"])}))
                 out.write("\n")
         return RunOutcome("exited", self.exit_code, time.monotonic() - started, self.log)
+
+    def stop(self, job_id: str) -> None:
+        self.stopped.append(job_id)
 
     def sweep(self, *, keep: set[str]) -> int:
         return 0

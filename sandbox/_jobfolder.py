@@ -99,10 +99,12 @@ def wipe_path(path: Path) -> None:
 def sweep_job_folders(root: Path, *, keep: set[str], only: set[str] | None = None) -> int:
     """Remove job folders left by a crash (all but those of jobs in `keep`, and, when `only` is
     given, only among those names); returns how many."""
-    if not root.exists():
+    try:
+        found = list(root.iterdir())
+    except FileNotFoundError:
         return 0
     removed = 0
-    for path in root.iterdir():
+    for path in found:
         if path.name not in keep and (only is None or path.name in only):
             wipe_path(path)
             removed += 1

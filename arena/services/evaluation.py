@@ -11,12 +11,9 @@ import hashlib
 import json
 import logging
 import os
-import secrets
 import shutil
 import stat
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 import evaluators
 from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
 from arena.platform import Platform
-from arena.services import assets, publiclog, queue
+from arena.services import assets, leases, publiclog, queue
 from arena.services.images import image_path
 from arena.timeutil import utcnow
 from cryptography.hazmat.primitives import hashes
@@ -482,45 +479,55 @@ def _keep_output(platform: Platform, ticket: Ticket, folder: JobFolder, key: Dat
 
 
 # -- recording --------------------------------------------------------------------------------------
-def _requeue_or_fail(platform: Platform, session, job: Job, submission: Submission) -> None:
-    if job.attempt < platform.settings.max_attempts:
-        session.add(Job(id="job-" + secrets.token_hex(8), submission_id=submission.id,
-                        attempt=job.attempt + 1))
-        submission.status = "queued"
-        return
-    submission.status, submission.failure_reason = "failed", "infrastructure"
-    submission.failure_detail = (
-        "the platform could not run this submission; the organisers have been told, "
-        "and it does not count against your quota"
-    )
-
-
 def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
-    """Store the verdict if this worker still holds the job's lease; returns whether it did."""
-    now = utcnow()
-    with platform.transaction() as session:
-        job = session.get(Job, ticket.job_id, with_for_update=True)  # one verdict, even racing a give-back
-        if job.status != "running" or job.worker != ticket.worker:
-            log.warning("job %s was taken from this worker; its verdict is dropped", job.id)
-            return False
-        submission = session.get(Submission, ticket.submission_id)
-        outcome = verdict.outcome
-        job.status = "failed" if verdict.status == "retry" else "done"
-        job.finished_at, job.outcome = now, verdict.reason or verdict.status
-        job.exit_code = outcome.exit_code if outcome else None
-        job.log = verdict.log
-        job.duration_s = round(outcome.duration_s) if outcome else None
-        submission.updated_at = now
-        if verdict.status == "retry":
-            job.error = verdict.detail
-            _requeue_or_fail(platform, session, job, submission)
-        elif verdict.status == "scored":
-            submission.status = "scored"
-            _record_results(platform, session, ticket, submission, job, verdict)
-        else:
-            submission.status = "failed"
-            submission.failure_reason, submission.failure_detail = verdict.reason, verdict.detail
+    """Store the verdict if this worker still holds the job, in the transaction that checks it
+    (the job row locked against a racing sweep or give-back); returns whether it was stored.
+
+    A job taken from this worker drops its verdict. A submission that has a result keeps it:
+    a later attempt's verdict, scored or failed, is kept on the job only (for the organisers).
+    SQLite may refuse a write that raced another process's: the check and write are retried."""
+    for attempt in range(3):
+        try:
+            with platform.transaction() as session:
+                return _record(platform, session, ticket, verdict)
+        except OperationalError:
+            if attempt == 2:
+                raise
+            log.info("job %s: recording collided with another writer; trying again", ticket.job_id)
+    return False
+
+
+def _record(platform: Platform, session, ticket: Ticket, verdict: Verdict) -> bool:
+    job = session.get(Job, ticket.job_id, with_for_update=True)
+    if job.status != "running" or job.worker != ticket.worker:
+        log.warning("job %s was taken from this worker; its verdict is dropped", job.id)
+        return False
+    submission = session.get(Submission, ticket.submission_id, with_for_update={"of": Submission})
+    _close_job(job, verdict)
+    if verdict.status == "retry":
+        leases.requeue_or_fail(platform, session, job)
+    elif submission.status == "scored" or leases.has_result(session, submission.id):
+        job.outcome = "superseded"  # another attempt recorded this submission's result first
+        log.warning("job %s: submission %s has a result already; this verdict is kept on the job only",
+                    job.id, submission.id)
+    elif verdict.status == "scored":
+        submission.status, submission.updated_at = "scored", utcnow()
+        _record_results(platform, session, ticket, submission, job, verdict)
+    else:
+        submission.status, submission.updated_at = "failed", utcnow()
+        submission.failure_reason, submission.failure_detail = verdict.reason, verdict.detail
     return True
+
+
+def _close_job(job: Job, verdict: Verdict) -> None:
+    outcome = verdict.outcome
+    job.status = "failed" if verdict.status == "retry" else "done"
+    job.finished_at, job.outcome = utcnow(), verdict.reason or verdict.status
+    job.exit_code = outcome.exit_code if outcome else None
+    job.log = verdict.log
+    job.duration_s = round(outcome.duration_s) if outcome else None
+    if verdict.status == "retry":
+        job.error = verdict.detail
 
 
 def _released_best(session, ticket: Ticket, submission) -> Result | None:
@@ -582,54 +589,6 @@ def _rounded(secondary: dict | None) -> dict | None:
             for name, v in secondary.items()}
 
 
-def recover_expired_jobs(platform: Platform) -> int:
-    """Jobs whose worker vanished (lease expired) are re-queued, or failed after max attempts."""
-    now = utcnow()
-    with platform.transaction() as session:
-        expired = session.scalars(
-            select(Job).where(Job.status == "running", Job.lease_expires_at < now)
-        ).all()
-        for job in expired:
-            job.status, job.finished_at, job.outcome = "failed", now, "lease_expired"
-            _requeue_or_fail(platform, session, job, session.get(Submission, job.submission_id))
-        return len(expired)
-
-
-def renew_lease(platform: Platform, ticket: Ticket) -> bool:
-    """Extend the lease of a job this worker still holds; False when it was taken from us."""
-    until = utcnow() + timedelta(seconds=platform.settings.lease_s)
-    try:
-        with platform.transaction() as session:
-            renewed = session.execute(
-                update(Job).where(Job.id == ticket.job_id, Job.status == "running",
-                                  Job.worker == ticket.worker)
-                .values(lease_expires_at=until)
-            ).rowcount
-    except OperationalError:
-        return True  # the database was busy; the next beat tries again
-    return renewed == 1
-
-
-@contextmanager
-def heartbeat(platform: Platform, ticket: Ticket) -> Iterator[None]:
-    """Renew the job's lease while the body runs, so only a dead worker's jobs expire."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(platform.settings.lease_s / 3):
-            if not renew_lease(platform, ticket):
-                log.warning("job %s: lease lost; its verdict will be dropped", ticket.job_id)
-                return
-
-    thread = threading.Thread(target=beat, name=f"lease-{ticket.job_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
 def live_job_ids(platform: Platform) -> set[str]:
     now = utcnow()
     with platform.sessions() as session:
@@ -639,8 +598,9 @@ def live_job_ids(platform: Platform) -> set[str]:
 
 
 def sweep(platform: Platform) -> None:
-    """Remove job folders and containers that belong to no live job (after a crash)."""
-    recover_expired_jobs(platform)
+    """Remove job folders and containers that belong to no live job (after a crash). Several
+    workers may sweep at once: whatever another one removed first counts as removed."""
+    leases.recover_expired_jobs(platform)
     root = platform.settings.job_root
     # List the folders first, then read which jobs are live: a job claimed in between is either
     # live in that read or has a folder made after the listing, so no live folder is removed.
@@ -668,11 +628,11 @@ def run_ticket(platform: Platform, ticket: Ticket) -> None:
     log.info("job %s: running submission %s (attempt %d)",
              ticket.job_id, ticket.submission_id, ticket.attempt)
     try:
-        with heartbeat(platform, ticket):
+        with leases.held(platform, job_id=ticket.job_id, worker=ticket.worker,
+                         on_lost=lambda: platform.runner.stop(ticket.job_id)):
             verdict = execute(platform, ticket)
     except Exception:
         log.exception("job %s: unexpected error; it will be retried", ticket.job_id)
         verdict = Verdict("retry", reason="infrastructure", detail="internal error")
-    record(platform, ticket, verdict)
-    log.info("job %s: %s%s", ticket.job_id, verdict.status,
-             f" ({verdict.reason})" if verdict.reason else "")
+    if record(platform, ticket, verdict):
+        log.info("job %s: %s%s", ticket.job_id, verdict.status, f" ({verdict.reason})" if verdict.reason else "")

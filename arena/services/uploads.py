@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 from typing import BinaryIO
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from arena.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from arena.models import Upload
@@ -136,18 +136,22 @@ STALE_AFTER = timedelta(hours=24)
 
 
 def sweep_stale(platform: Platform) -> int:
-    """Forget incomplete uploads untouched for a day, and stray partial files of single uploads."""
+    """Forget incomplete uploads untouched for a day, and stray partial files of single uploads.
+    Several workers may sweep at once: a row or file another one removed first is no error."""
     cutoff = utcnow() - STALE_AFTER
     with platform.transaction() as session:
-        stale = session.scalars(select(Upload).where(Upload.image_digest.is_(None),
-                                                     Upload.created_at < cutoff)).all()
-        for upload in stale:
-            part_path(platform, upload.id).unlink(missing_ok=True)
-            session.delete(upload)
-    if platform.upload_dir.exists():
-        for path in platform.upload_dir.glob("upload-*.tar"):
+        stale = list(session.scalars(select(Upload.id).where(Upload.image_digest.is_(None),
+                                                             Upload.created_at < cutoff)))
+        for upload_id in stale:
+            part_path(platform, upload_id).unlink(missing_ok=True)
+        if stale:
+            session.execute(delete(Upload).where(Upload.id.in_(stale)))
+    for path in platform.upload_dir.glob("upload-*.tar"):
+        try:
             if path.stat().st_mtime < time.time() - 3600:
                 path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            continue
     return len(stale)
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from arena.models import Job, Result, Submission
-from arena.services import evaluation
+from arena.services import evaluation, leases
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.accounts import Principal
@@ -165,7 +165,7 @@ def test_an_expired_lease_is_requeued_and_the_old_verdict_dropped(platform, subm
     with platform.transaction() as session:
         session.execute(update(Job).where(Job.id == ticket.job_id)
                         .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
-    assert evaluation.recover_expired_jobs(platform) == 1
+    assert leases.recover_expired_jobs(platform) == 1
     assert state(platform, sid).status == "queued"
     late = evaluation.Verdict("scored", score=0.0)
     assert evaluation.record(platform, ticket, late) is False

@@ -103,9 +103,9 @@ def test_a_slurm_job_left_behind_by_a_lapsed_lease_is_cancelled(slurm, platform)
     with platform.transaction() as session:
         job = session.scalars(select(Job)).one()
         job.lease_expires_at = job.started_at  # no dispatcher renewed it
-    from arena.services import evaluation
+    from arena.services import leases
 
-    assert evaluation.recover_expired_jobs(platform) == 1
+    assert leases.recover_expired_jobs(platform) == 1
     assert executor.cancel_orphans() == 1
     assert fake.state["101"] == "CANCELLED"
     assert executor.cancel_orphans() == 0
