@@ -147,6 +147,60 @@ def test_sweep_removes_containers_of_dead_jobs_only(runner, probe_image, tmp_pat
                 pass
 
 
+def test_sweeps_racing_each_other_never_raise_and_remove_everything(probe_image, tmp_path, docker_engine):
+    """Two workers' sweeps at once: a container one lists and the other removes is no error."""
+    import threading
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    instance = "race-" + secrets.token_hex(3)
+    runners = [DockerRunner(instance=instance) for _ in range(3)]
+    for i in range(8):
+        runners[0]._create(RunSpec(job_id=f"job-dead-{i}", image_id=probe_image, input_dir=tmp_path / "in",
+                                   output_dir=tmp_path / "out", limits=Limits(), environment={"PROBE": ""}))
+    start, errors = threading.Barrier(3), []
+
+    def sweep(runner) -> None:
+        try:
+            start.wait()
+            runner.sweep(keep=set())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sweep, args=(r,)) for r in runners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert docker_engine.containers.list(all=True, filters={"label": f"arena.instance={instance}"}) == []
+
+
+def test_stop_ends_a_running_container_at_once(runner, probe_image, tmp_path):
+    """A worker that lost its job's lease stops the container instead of waiting for the deadline."""
+    import threading
+    import time
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    spec = RunSpec(job_id="job-stop-" + secrets.token_hex(3), image_id=probe_image, input_dir=tmp_path / "in",
+                   output_dir=tmp_path / "out", limits=Limits(time_limit_s=120),
+                   environment={"PROBE": "import time; time.sleep(120)"})
+    found = {}
+    thread = threading.Thread(target=lambda: found.update(outcome=runner.run(spec)))
+    started = time.monotonic()
+    thread.start()
+    while not runner._managed(**{"arena.job": spec.job_id}) or \
+            runner.client.containers.get(runner._managed(**{"arena.job": spec.job_id})[0].id).status != "running":
+        assert time.monotonic() - started < 60, "the container never started"
+        time.sleep(0.2)
+    runner.stop(spec.job_id)
+    thread.join(60)
+    # Killed, not timed out: the run returned before its 120 s deadline.
+    assert found["outcome"].verdict == "exited" and found["outcome"].exit_code != 0
+    runner.stop(spec.job_id)  # nothing runs any more: no error
+
+
 def test_ensure_image_loads_a_saved_tarball(runner, docker_engine, tmp_path):
     context = tmp_path / "ctx"
     context.mkdir()
