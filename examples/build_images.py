@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -11,6 +13,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sandbox import build_image  # noqa: E402
 
 MODELS = Path(__file__).resolve().parent / "models"
+BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static (scripts/setup.sh installs it)
+
+
+def build_tiny(folder: Path, tag: str) -> str | None:
+    """The tiny model is FROM scratch with a static busybox, copied into its build context."""
+    if not BUSYBOX.is_file():
+        print(f"skipped {tag}: no static {BUSYBOX} (apt-get install busybox-static)")
+        return None
+    with tempfile.TemporaryDirectory() as context:
+        for path in folder.iterdir():
+            shutil.copy(path, context)
+        shutil.copy(BUSYBOX, Path(context) / "busybox")
+        for path in Path(context).iterdir():
+            path.chmod(0o755)
+        return build_image(Path(context), tag=tag)
 
 
 def main() -> None:
@@ -19,8 +36,12 @@ def main() -> None:
     args = parser.parse_args()
     for folder in sorted(p for p in MODELS.iterdir() if (p / "Dockerfile").exists()):
         tag = f"arena-example/{folder.name}:latest"
-        image_id = build_image(folder, tag=tag, buildargs={"BASE": args.base})
-        print(f"built {tag} ({image_id[:19]})")
+        if folder.name == "tiny":
+            image_id = build_tiny(folder, tag)
+        else:
+            image_id = build_image(folder, tag=tag, buildargs={"BASE": args.base})
+        if image_id:
+            print(f"built {tag} ({image_id[:19]})")
 
 
 if __name__ == "__main__":

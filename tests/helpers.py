@@ -81,7 +81,8 @@ def free_port() -> int:
 def serve_arena(home: Path, extra_env: dict | None = None, serve_args: tuple[str, ...] = (),
                 workers: int = 0) -> Iterator[dict]:
     """`arena serve` as a real process on a free port (with `serve_args`, and `workers` separate
-    `arena worker` processes); yields the environment to reach it."""
+    `arena worker` processes); yields the environment to reach it (the workers' process ids in
+    ARENA_TEST_WORKER_PIDS)."""
     port = free_port()
     tag = secrets.token_hex(4)
     env = {**os.environ, "ARENA_HOME": str(home), "ARENA_URL": f"http://127.0.0.1:{port}",
@@ -92,6 +93,7 @@ def serve_arena(home: Path, extra_env: dict | None = None, serve_args: tuple[str
     log = (home / "serve.log").open("w")
     process = subprocess.Popen([ARENA, "serve", "--port", str(port), *serve_args], env=env, stdout=log, stderr=log)
     others = [subprocess.Popen([ARENA, "worker"], env=env, stdout=log, stderr=log) for _ in range(workers)]
+    env["ARENA_TEST_WORKER_PIDS"] = ",".join(str(p.pid) for p in others)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
