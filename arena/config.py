@@ -45,7 +45,7 @@ class Settings:
     slurm_sbatch: str = "sbatch"
     slurm_log_dir: str = "/tmp"  # on the nodes: node-run's own messages (never a container's)
     rate_limit_per_minute: int = 600  # per token and API process; 0 turns it off
-    lease_s: float = 30.0  # a running job's lease; its worker renews it every third of this
+    lease_s: float = 30.0  # a running job's lease; its worker's lease keeper renews it every quarter of this
     embedded_worker: bool = True
 
     @property
