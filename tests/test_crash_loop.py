@@ -38,6 +38,7 @@ def start(env: dict, log) -> subprocess.Popen:
         except requests.RequestException:
             time.sleep(0.1)
     process.kill()
+    process.wait(timeout=30)  # reaped: no process handle left open for a later test to trip on
     pytest.fail("arena serve did not come up")
 
 
@@ -68,6 +69,7 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(docker_engine, tm
     (bundle / "challenge.yaml").write_text(yaml.safe_dump(config))
     home.mkdir()
     log = (home / "serve.log").open("a")
+    server = None
     try:
         server = start(env, log)
         organiser = json.loads(arena(env, "admin", "create-organiser", "Crash Org", "--json").stdout)["token"]
@@ -110,8 +112,9 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(docker_engine, tm
         server.wait(timeout=30)
         subprocess.run([ARENA, "worker", "--once"], env=env, check=True, capture_output=True, timeout=60)
     finally:
-        if server.poll() is None:
+        if server is not None and server.poll() is None:
             server.kill()
+            server.wait(timeout=30)
         log.close()
         shutil.rmtree(env["ARENA_JOB_ROOT"], ignore_errors=True)
         shutil.rmtree(env["ARENA_SCRATCH_DIR"], ignore_errors=True)

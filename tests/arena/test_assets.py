@@ -27,6 +27,7 @@ from arena.services.submissions import create_submission
 from arena.worker import Worker
 from conftest import auth
 from helpers import make_bundle, make_image_tarball, write_jsonl
+from hidden_sets import HiddenSetError
 from sandbox import RunOutcome
 
 CANARY = b"ASSET-CANARY-" + secrets.token_hex(8).encode()
@@ -129,7 +130,7 @@ def test_swapped_asset_files_at_rest_fail_the_run_as_the_platforms_fault(platfor
     platform.runner = AssetReadingRunner()
     ticket_key = evaluation.open_key(platform, hidden)
     (tmp_path / "stage").mkdir()
-    with pytest.raises(Exception, match="failed authentication|not the"):
+    with pytest.raises(HiddenSetError, match="failed authentication|not the"):
         assets.stage(platform, hidden, ticket_key, tmp_path / "stage")
     submit(platform, tmp_path)
     Worker(platform, name="w1").drain()

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from arena.cli.verify import verify_document, verify_set
+from arena.errors import BadRequest
 from arena.models import HiddenSet, Result
-from arena.services import commitments
 from arena.services.challenges import add_version, create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
@@ -157,10 +157,11 @@ def test_a_bad_new_version_leaves_nothing(platform, made, tmp_path):
     folder = tmp_path / "v2"
     write_jsonl(folder / "inputs.jsonl", [{"id": "a", "input": 1}])
     write_jsonl(folder / "labels.jsonl", [{"id": "b", "label": "even"}])
-    with pytest.raises(Exception, match="id is not in the inputs file"):
+    with pytest.raises(BadRequest, match="id is not in the inputs file"):
         add_version(platform, organiser_id=1, slug="toy", folder=folder)
     assert len(list(platform.hidden_sets.root.iterdir())) == 1
-    assert commitments.published is not None
+    with platform.sessions() as session:  # the first version is still the only one, and current
+        assert [(h.version, h.root) for h in session.scalars(select(HiddenSet))] == [(1, made.root)]
 
 
 def test_a_complete_reveal_is_final(client, made, organiser_token):

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from arena.errors import BadRequest, Conflict, Forbidden
+from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import Registration
 from arena.cli.verify import round_reports, verify_log_document
 from arena.services import accounts, payout, publiclog, registrations, rounds
@@ -264,7 +264,7 @@ def test_bad_rules_are_refused_with_a_clear_message(world, change, message):
     with pytest.raises(BadRequest) as found:
         world.challenge(**change)
     assert message in str(found.value)
-    with pytest.raises(Exception, match="no challenge"):
+    with pytest.raises(NotFound, match="no challenge"):
         rounds.list_rounds(world.platform, slug="toy")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from arena.errors import Unauthorized
 from arena.models import Job, NodeCredential, Submission
 from arena.services import nodes
 from arena.slurm import SlurmError, SlurmExecutor
@@ -86,13 +87,13 @@ def test_a_credential_opens_only_its_own_job_and_only_while_it_runs(slurm, platf
     token = fake.submitted[0].script.split("ARENA_NODE_TOKEN=")[1].split()[0].strip("'")
     [job] = jobs(platform)
     assert nodes.ticket(platform, token=token, job_id=job.id).job_id == job.id
-    with pytest.raises(Exception, match="not valid"):
+    with pytest.raises(Unauthorized, match="not valid"):
         nodes.ticket(platform, token=token, job_id="job-0000000000000000")
-    with pytest.raises(Exception, match="not valid"):
+    with pytest.raises(Unauthorized, match="not valid"):
         nodes.ticket(platform, token=token.replace("arena_node_", "arena_node_x"), job_id=job.id)
     fake.state["101"] = "CANCELLED"
     executor.follow()
-    with pytest.raises(Exception, match="not valid"):
+    with pytest.raises(Unauthorized, match="not valid"):
         nodes.ticket(platform, token=token, job_id=job.id)
 
 

@@ -120,7 +120,9 @@ def test_an_organiser_makes_and_revokes_a_token_in_the_console(client, platform)
     assert "whole numbers" in bad.get_data(as_text=True)
     import pytest
 
-    with pytest.raises(Exception, match="not valid"):
+    from arena.errors import Unauthorized
+
+    with pytest.raises(Unauthorized, match="not valid"):
         accounts.authenticate(platform, token=made)
 
 
