@@ -95,7 +95,7 @@ def serve_arena(home: Path, extra_env: dict | None = None, serve_args: tuple[str
     others = [subprocess.Popen([ARENA, "worker"], env=env, stdout=log, stderr=log) for _ in range(workers)]
     env["ARENA_TEST_WORKER_PIDS"] = ",".join(str(p.pid) for p in others)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a readiness wait: gunicorn boots slowly on a loaded machine
         while time.monotonic() < deadline:
             try:
                 if requests.get(f"{env['ARENA_URL']}/api/health", timeout=1).ok:
