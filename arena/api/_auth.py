@@ -78,6 +78,8 @@ MAX_ID = 2**31 - 1
 def json_body() -> dict:
     try:
         body = request.get_json(silent=True)
+        if request.content_length is None:  # sent without a length: read up to the cap, so one
+            request.stream.read(1)  # more byte tells whether it went past it (413)
     except RecursionError:
         raise BadRequest("the JSON body is nested too deeply") from None
     if not isinstance(body, dict):
