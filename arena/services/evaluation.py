@@ -87,10 +87,6 @@ class SplitScore:
     item_losses: np.ndarray = field(repr=False)  # what the Ladder compares: lower is better
     secondary: dict = field(default_factory=dict)  # {metric: {score, ci_low, ci_high}}; None if unscorable
 
-    @property
-    def digest(self) -> str:
-        return publiclog.scores_digest(self.item_scores)
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -549,7 +545,9 @@ def _record_results(platform: Platform, session, ticket: Ticket, submission, job
         row = Result(submission_id=submission.id, job_id=job.id, split=name, score=split.score,
                      n_items=split.n_items, hidden_set_id=ticket.hidden_set.id,
                      hidden_set_root=ticket.hidden_set.root, ci_low=split.low, ci_high=split.high,
-                     item_scores_sha256=split.digest, secondary=split.secondary or None)
+                     item_scores_sha256=publiclog.scores_digest(split.item_scores, salt=publiclog.scores_salt(
+                         platform, submission_id=submission.id, split=name)),
+                     secondary=split.secondary or None)
         if name in ("public", "private"):  # per-item losses: for the Ladder, and the round's paired tests
             row.item_scores = split.item_losses.astype("<f8").tobytes()
         if name == "public":
