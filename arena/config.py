@@ -50,7 +50,7 @@ class Settings:
     # Secure cookies when it is https. Never taken from a request's Host header.
     public_url: str = DEFAULT_URL
     team_max_open_uploads: int = 4  # resumable uploads a team may have open (not yet submitted)
-    team_max_upload_bytes: int = 32 * 1024**3  # their declared sizes together
+    team_max_upload_bytes: int = 16 * 1024**3  # their declared sizes together
     upload_keep_hours: float = 24.0  # a completed upload never submitted is removed after this
     lease_s: float = 30.0  # a running job's lease; its worker renews it every third of this
     embedded_worker: bool = True
@@ -101,7 +101,7 @@ def load_settings(
         max_request_bytes=int(env.get("ARENA_MAX_REQUEST_BYTES", str(1024**2))),
         public_url=env.get("ARENA_PUBLIC_URL", DEFAULT_URL).rstrip("/"),
         team_max_open_uploads=int(env.get("ARENA_TEAM_MAX_OPEN_UPLOADS", "4")),
-        team_max_upload_bytes=int(env.get("ARENA_TEAM_MAX_UPLOAD_BYTES", str(32 * 1024**3))),
+        team_max_upload_bytes=int(env.get("ARENA_TEAM_MAX_UPLOAD_BYTES", str(16 * 1024**3))),
         upload_keep_hours=float(env.get("ARENA_UPLOAD_KEEP_HOURS", "24")),
         max_bundle_bytes=int(env.get("ARENA_MAX_BUNDLE_BYTES", str(4 * 1024**3))),
         team_max_running=int(env.get("ARENA_TEAM_MAX_RUNNING", "2")),
