@@ -19,6 +19,7 @@ import evaluators
 from arena.services import assets, audit, commitments, publiclog
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.lookups import current_hidden_set, get_challenge
+from arena.services.names import refuse_confusable
 from arena.services.rounds import add_rounds, check_schedule, check_version_change
 
 
@@ -91,6 +92,8 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
     check_schedule(bundle.rules, now=utcnow())
     if _slug_taken(platform, bundle.slug):
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already; choose another slug")
+    with platform.sessions() as session:
+        refuse_confusable(session, Challenge.title, bundle.title, "challenge title")
     set_id = "hs-" + secrets.token_hex(8)
     try:
         data_key, root = _ingest_set(platform, folder=bundle.root, set_id=set_id, asset_names=list(bundle.assets))

@@ -14,6 +14,7 @@ from arena.services import audit, publiclog
 from arena.services.accounts import Principal
 from arena.services.registrations import ensure_registered
 from arena.services.lookups import current_hidden_set, get_challenge
+from arena.services.names import refuse_unsafe
 from arena.services.rounds import intake_round, stops_at
 from arena.timeutil import iso, next_utc_midnight, utcnow
 from hidden_sets import unseal
@@ -316,6 +317,9 @@ def check_method_card(card) -> dict:
         raise BadRequest("method card: open_source must be true or false")
     if open_source and not (code_url and licence):
         raise BadRequest("method card: an open-source entry needs its code_url and its licence")
+    for key, value in (("name", name), ("code_url", code_url), ("licence", licence)):
+        refuse_unsafe(value or "", f"method card: {key}")
+    refuse_unsafe(description, "method card: description", allow="\n\t")
     return {"name": name.strip(), "description": description, "code_url": code_url, "licence": licence,
             "open_source": open_source}
 
