@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from arena.errors import Conflict, Forbidden
 from arena.models import Challenge, HiddenSet, Submission
+from arena.files import private_copy, private_folder
 from arena.platform import Platform
 from arena.timeutil import utcnow
 from hidden_sets import DataKey
@@ -71,13 +72,12 @@ def _hidden_set_row(*, set_id: str, challenge_id: int, version: int, n_items: in
 
 def _copy_sample(platform: Platform, bundle: Bundle) -> None:
     if bundle.has_sample:
-        target = platform.sample_dir / bundle.slug
-        target.mkdir(parents=True, exist_ok=True)
+        target = private_folder(platform.sample_dir / bundle.slug)
         for name in ("inputs.jsonl", "labels.jsonl"):
-            shutil.copyfile(bundle.root / "sample" / name, target / name)
+            private_copy(bundle.root / "sample" / name, target / name)
         for name in bundle.sample_assets:
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(bundle.root / "sample" / name, target / name)
+            private_folder((target / name).parent)
+            private_copy(bundle.root / "sample" / name, target / name)
 
 
 def _discard_files(platform: Platform, slug: str | None, set_id: str) -> None:

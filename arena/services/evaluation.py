@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 
 import evaluators
 from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
+from arena.files import private_copy, private_folder
 from arena.platform import Platform
 from arena.services import assets, publiclog, queue
 from arena.services.images import image_path
@@ -472,8 +473,8 @@ def _keep_output(platform: Platform, ticket: Ticket, folder: JobFolder, key: Dat
     source = answers_path(folder, ticket.protocol)
     if source.is_file() and not source.is_symlink() and source.stat().st_size <= SAMPLE_PREDICTIONS_CAP:
         target = predictions_copy(platform, ticket.submission_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target, follow_symlinks=False)
+        private_folder(target.parent)
+        private_copy(source, target)
     return outcome.log_tail
 
 

@@ -18,6 +18,7 @@ from typing import BinaryIO
 from sqlalchemy import exists, select, update
 
 from arena.db import advisory_lock
+from arena.files import FILE_MODE, private_folder
 from arena.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QuotaExceeded
 from arena.models import Image, Submission, Upload
 from arena.platform import Platform
@@ -52,13 +53,13 @@ def start(platform: Platform, *, team_id: int, size: int, sha256: str) -> dict:
     if size > platform.settings.max_image_bytes:
         raise PayloadTooLarge(f"'size' must be from 1 byte to this server's limit of "
                               f"{platform.settings.max_image_bytes // 1024**2} MiB")
-    platform.upload_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(platform.upload_dir)
     upload = Upload(id="up-" + secrets.token_hex(10), team_id=team_id, size=size, sha256=sha256, received=0)
     with platform.transaction() as session:
         advisory_lock(session, f"uploads/{team_id}")  # two starts at once cannot both take the last room
         _check_room(platform, session, team_id, size)
         session.add(upload)
-        part_path(platform, upload.id).touch()
+        part_path(platform, upload.id).touch(mode=FILE_MODE)
     return _view(upload)
 
 

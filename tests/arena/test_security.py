@@ -147,3 +147,49 @@ def test_sign_out_ends_a_copied_session_cookie(app, client, team_token):
     assert client.get("/team").status_code == 302
     assert thief.get("/team").status_code == 302
     assert team_token.encode() not in copied.encode()
+
+
+def test_files_under_arena_home_are_private(client, platform, tmp_path):
+    """The review's finding: the database (with private scores), keys and blobs were readable by
+    every user of the machine. After a challenge, uploads, a scored submission and a sample run,
+    every file under ARENA_HOME is 0600 and every folder 0700."""
+    import hashlib
+    import os
+    import stat
+
+    from test_rounds import ModelRunner, World
+
+    from arena.worker import Worker
+    from helpers import make_image_tarball
+
+    runner = ModelRunner()
+    platform.runner = runner
+    world = World(platform, runner, tmp_path)
+    world.challenge()
+    world.team("Alpha", ["LUMI"])
+    world.submit("Alpha", 3)
+    token = accounts.create_token(platform, actor=world.teams["Alpha"], label="t")[1]
+    image = tmp_path / "sample.tar"
+    runner.models[make_image_tarball(image, salt="sample")] = lambda x: "even"
+    raw = image.read_bytes()
+    started = client.post("/api/uploads", json={"size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()},
+                          headers=auth(token)).get_json()
+    client.put(f"/api/uploads/{started['id']}?offset=0", data=raw, headers=auth(token))
+    digest = client.post(f"/api/uploads/{started['id']}/complete", headers=auth(token)).get_json()["image_digest"]
+    made = client.post("/api/challenges/toy/submissions?kind=sample", json={"image_digest": digest},
+                       headers=auth(token))
+    assert made.status_code == 201, made.get_json()
+    Worker(platform).drain()
+    home = platform.settings.home
+    seen = {"files": 0, "folders": 0}
+    for folder, subfolders, files in os.walk(home):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, folder
+        seen["folders"] += 1
+        for name in files:
+            path = os.path.join(folder, name)
+            assert stat.S_IMODE(os.lstat(path).st_mode) == 0o600, path
+            seen["files"] += 1
+    assert seen["files"] >= 10 and seen["folders"] >= 8
+    database = platform.settings.database_url.split("///", 1)[-1]
+    if platform.settings.database_url.startswith("sqlite"):
+        assert stat.S_IMODE(os.stat(database).st_mode) == 0o600
