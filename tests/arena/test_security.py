@@ -193,3 +193,37 @@ def test_files_under_arena_home_are_private(client, platform, tmp_path):
     database = platform.settings.database_url.split("///", 1)[-1]
     if platform.settings.database_url.startswith("sqlite"):
         assert stat.S_IMODE(os.stat(database).st_mode) == 0o600
+
+
+@pytest.mark.parametrize("field, value", [("revoke", "9" * 30), ("revoke", "²"), ("team_id", "9" * 5000),
+                                          ("team_id", "-1"), ("days", "1" * 40), ("team_id", "2147483648")])
+def test_huge_or_odd_numbers_in_console_forms_never_give_500(client, organiser_token, field, value):
+    web_sign_in(client, organiser_token, role="organiser")
+    answer = client.post("/console/tokens", data={"csrf": csrf_of(client, "/console/tokens"), field: value})
+    assert answer.status_code == 200 and "whole numbers" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["9" * 30, "²", "9" * 5000, "-1"])
+def test_odd_numbers_in_log_queries_are_400(client, value):
+    assert client.get(f"/api/log?start={value}").status_code == 400
+
+
+def test_a_malformed_image_upload_is_400_not_500(client, platform, tmp_path, team_token):
+    import io
+    import json
+    import tarfile
+
+    from test_rounds import World
+
+    World(platform, platform.runner, tmp_path).challenge()
+    manifest = json.dumps([{"Config": 5, "Layers": ["../../etc/passwd"]}]).encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest))
+    token = team_token
+    client.post("/api/challenges/toy/registration", headers=auth(token))
+    answer = client.post("/api/challenges/toy/submissions", data=buffer.getvalue(),
+                         content_type="application/x-tar", headers=auth(token))
+    assert answer.status_code == 400 and "config" in answer.get_json()["error"]["message"]
