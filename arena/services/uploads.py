@@ -77,11 +77,19 @@ def _check_room(platform: Platform, session, team_id: int, size: int) -> None:
     if len(held) >= settings.team_max_open_uploads:
         raise QuotaExceeded(f"your team has {len(held)} uploads not yet submitted, the most this server "
                             f"keeps; submit them, or wait: unsubmitted uploads are removed "
-                            f"{settings.upload_keep_hours:g} hours after they start")
+                            f"{settings.upload_keep_hours:g} hours after they start", headers=_retry(settings, held))
     if sum(u.size for u in held) + size > settings.team_max_upload_bytes:
         raise QuotaExceeded(f"your team's uploads not yet submitted would pass this server's limit of "
                             f"{settings.team_max_upload_bytes // 1024**2} MiB together; submit or "
-                            f"wait for them to be removed ({settings.upload_keep_hours:g} hours after they start)")
+                            f"wait for them to be removed ({settings.upload_keep_hours:g} hours after they start)",
+                            headers=_retry(settings, held))
+
+
+def _retry(settings, held: list[Upload]) -> dict[str, str]:
+    """When the oldest held upload is removed (the sweep runs every minute after that)."""
+    oldest = min((u.created_at for u in held), default=utcnow())
+    wait = oldest + timedelta(hours=settings.upload_keep_hours) - utcnow()
+    return {"Retry-After": str(max(1, int(wait.total_seconds()) + 60))}
 
 
 def _own(session, team_id: int, upload_id: str) -> Upload:

@@ -128,6 +128,7 @@ def test_a_team_cannot_hold_unlimited_open_uploads(client, platform, tarball, te
         start(client, team_token, data, sha)
     refused = client.post("/api/uploads", json={"size": len(data), "sha256": sha}, headers=auth(team_token))
     assert refused.status_code == 429 and "4 uploads not yet submitted" in refused.json["error"]["message"]
+    assert int(refused.headers["Retry-After"]) > 23 * 3600
     made = client.post("/api/challenges/toy/submissions", json={"image_digest": digest}, headers=auth(team_token))
     assert made.status_code == 201
     start(client, team_token, data, sha)
