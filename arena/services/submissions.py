@@ -110,45 +110,48 @@ def create_submission(platform: Platform, *, team_id: int, slug: str, image_dige
                       actor: Principal | None = None) -> dict:
     """One submission and its first job, in one transaction; a retried request with the same
     Idempotency-Key gets the first submission back instead of a second one."""
+    arguments = {"team_id": team_id, "slug": slug, "image_digest": image_digest, "kind": kind,
+                 "idempotency_key": idempotency_key, "actor": actor}
     try:
-        return _create_submission(platform, team_id=team_id, slug=slug, image_digest=image_digest, kind=kind,
-                                  idempotency_key=idempotency_key, actor=actor)
-    except IntegrityError:
-        # The same Idempotency-Key raced in twice: the first one stands.
-        if (replay := find_replay(platform, team_id=team_id, key=idempotency_key)) is not None:
-            return replay
-    # A team's first submissions racing each other both registered it: once more, registered.
-    return _create_submission(platform, team_id=team_id, slug=slug, image_digest=image_digest, kind=kind,
-                              idempotency_key=idempotency_key, actor=actor)
+        return _create_submission(platform, **arguments)
+    except IntegrityError:  # a team's first submissions racing each other both registered it
+        return _create_submission(platform, **arguments)  # once more, registered
 
 
 def _create_submission(platform: Platform, *, team_id: int, slug: str, image_digest: str, kind: str,
                        idempotency_key: str | None, actor: Principal | None) -> dict:
-    with platform.transaction() as session:
-        if (earlier := _replay(session, team_id=team_id, key=idempotency_key)) is not None:
-            return submission_view(earlier)
-        challenge = get_challenge(session, slug)
-        ensure_registered(session, challenge=challenge, team=actor or Principal("team", team_id, ""))
-        _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
-        _check_pending(session, challenge=challenge, team_id=team_id)
-        hidden = current_hidden_set(session, challenge.id)
-        round_ = intake_round(session, challenge=challenge, now=utcnow()) if kind == "hidden" else None
-        submission = Submission(
-            id="sub-" + secrets.token_hex(8), challenge_id=challenge.id, team_id=team_id,
-            image_digest=image_digest, hidden_set_id=hidden.id, status="queued", kind=kind,
-            idempotency_key=idempotency_key, round_id=round_.id if round_ else None,
-        )
-        session.add(submission)
-        session.flush()
-        session.add(Job(id="job-" + secrets.token_hex(8), submission_id=submission.id))
-        audit.record(session, actor=actor, action="submission.receive", target=f"submission:{submission.id}",
-                     detail={"challenge": slug, "image_digest": image_digest, "kind": kind})
-        view = submission_view(submission)
-        if kind == "hidden":  # debug runs on the public sample are not part of the record
-            view["receipt"] = publiclog.append(platform, session, kind="submission.receipt", challenge=slug, data={
-                "submission": submission.id, "team": submission.team.name, "image_digest": image_digest,
-                "hidden_set": hidden.id, "round": round_.number if round_ else None})
-        return view
+    try:
+        with platform.transaction() as session:
+            if (earlier := _replay(session, team_id=team_id, key=idempotency_key)) is not None:
+                return submission_view(earlier)
+            challenge = get_challenge(session, slug)
+            ensure_registered(session, challenge=challenge, team=actor or Principal("team", team_id, ""))
+            _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
+            _check_pending(session, challenge=challenge, team_id=team_id)
+            hidden = current_hidden_set(session, challenge.id)
+            round_ = intake_round(session, challenge=challenge, now=utcnow()) if kind == "hidden" else None
+            submission = Submission(
+                id="sub-" + secrets.token_hex(8), challenge_id=challenge.id, team_id=team_id,
+                image_digest=image_digest, hidden_set_id=hidden.id, status="queued", kind=kind,
+                idempotency_key=idempotency_key, round_id=round_.id if round_ else None,
+            )
+            session.add(submission)
+            session.flush()
+            session.add(Job(id="job-" + secrets.token_hex(8), submission_id=submission.id))
+            audit.record(session, actor=actor, action="submission.receive", target=f"submission:{submission.id}",
+                         detail={"challenge": slug, "image_digest": image_digest, "kind": kind})
+            view = submission_view(submission)
+            if kind == "hidden":  # debug runs on the public sample are not part of the record
+                view["receipt"] = publiclog.append(platform, session, kind="submission.receipt", challenge=slug, data={
+                    "submission": submission.id, "team": submission.team.name, "image_digest": image_digest,
+                    "hidden_set": hidden.id, "round": round_.number if round_ else None})
+            return view
+    except IntegrityError:
+        # The same Idempotency-Key raced in twice: the first one stands.
+        replay = find_replay(platform, team_id=team_id, key=idempotency_key)
+        if replay is None:
+            raise
+        return replay
 
 
 def image_of_team(platform: Platform, *, team_id: int, image_digest: str) -> str:
