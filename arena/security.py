@@ -40,10 +40,12 @@ FRAMEABLE = {"web.embed"}
 
 
 def cap_body_size() -> None:
-    """Before any view: the request's body limit, the global one unless the route streams uploads."""
+    """Before any view: the request's body limit, the global one unless the route streams uploads
+    (and the body is not JSON: a JSON body is read whole, so it always has the global limit)."""
     settings = current_app.extensions["arena"].settings
     larger = LARGE_BODIES.get(request.endpoint or "")
-    request.max_content_length = larger(settings) if larger else settings.max_request_bytes
+    streamed = larger is not None and request.mimetype != "application/json"
+    request.max_content_length = larger(settings) if streamed else settings.max_request_bytes
 
 
 def security_headers(response: Response) -> Response:

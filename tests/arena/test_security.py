@@ -65,6 +65,17 @@ def test_a_400_mib_json_body_is_refused_unread(client, team_token):
     assert body.read_bytes == 0
 
 
+def test_a_large_json_body_is_refused_on_upload_routes_too(client, platform, team_token, tmp_path):
+    """POST .../submissions streams an image under the image limit, but its JSON form has the global one."""
+    from test_rounds import World
+
+    World(platform, platform.runner, tmp_path).challenge()
+    body = CountingStream(400 * 1024**2)
+    answer = client.post("/api/challenges/toy/submissions", input_stream=body, content_type="application/json",
+                         headers={**auth(team_token), "Content-Length": str(body.size)})
+    assert answer.status_code == 413 and body.read_bytes == 0
+
+
 def test_a_body_without_a_length_is_cut_off_at_the_cap(app, client, team_token):
     body = CountingStream(400 * 1024**2)
     answer = client.post("/api/uploads", content_type="application/json", headers=auth(team_token),
