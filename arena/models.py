@@ -285,13 +285,12 @@ class NodeCredential(Base):
 
 class WebSession(Base):
     """A signed-in browser: its cookie holds a random id whose hash is kept here with the token's
-    hash. Signing out ends it here, so a copy of the cookie stops working too."""
+    hash. Signing out deletes it, so a copy of the cookie stops working too; it ends after 30 days."""
 
     __tablename__ = "web_sessions"
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class RateCounter(Base):

@@ -1,18 +1,19 @@
 """Web sign-in: a token is exchanged once for a session cookie (HttpOnly, SameSite=Lax, Secure
 when ARENA_PUBLIC_URL is https) that holds a random session id; the database keeps the id's hash
 with the token's hash, and is asked on every request, so signing out, or revoking the token, ends
-the session, for copies of the cookie too. Every form that changes something carries the
-session's CSRF token."""
+the session, for copies of the cookie too; so do 30 days. Every form that changes something
+carries the session's CSRF token."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 from functools import wraps
 
 from flask import g, redirect, request, session, url_for
-from sqlalchemy import select, update
+from sqlalchemy import delete, select
 
 from arena.errors import BadRequest, Unauthorized
 from arena.models import WebSession
@@ -26,6 +27,9 @@ def _platform():
     return current_app.extensions["arena"]
 
 
+MAX_AGE = timedelta(days=30)  # a session ends after this, signed out or not
+
+
 def _id_hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
@@ -35,6 +39,7 @@ def sign_in(token: str) -> accounts.Principal:
     sign_out()  # a session signed in before on this browser ends here
     session_id = secrets.token_urlsafe(32)
     with _platform().transaction() as db:
+        db.execute(delete(WebSession).where(WebSession.created_at < utcnow() - MAX_AGE))
         db.add(WebSession(id_hash=_id_hash(session_id), token_hash=accounts.hash_token(token)))
     session["sid"] = session_id
     session["csrf"] = secrets.token_urlsafe(24)
@@ -46,8 +51,7 @@ def sign_out() -> None:
     session_id = session.get("sid")
     if isinstance(session_id, str):
         with _platform().transaction() as db:
-            db.execute(update(WebSession).where(WebSession.id_hash == _id_hash(session_id),
-                                                WebSession.ended_at.is_(None)).values(ended_at=utcnow()))
+            db.execute(delete(WebSession).where(WebSession.id_hash == _id_hash(session_id)))
     session.clear()
 
 
@@ -56,7 +60,7 @@ def _token_hash(session_id) -> str | None:
         return None
     with _platform().sessions() as db:
         return db.scalar(select(WebSession.token_hash).where(WebSession.id_hash == _id_hash(session_id),
-                                                             WebSession.ended_at.is_(None)))
+                                                             WebSession.created_at >= utcnow() - MAX_AGE))
 
 
 def current() -> accounts.Principal | None:

@@ -20,7 +20,6 @@ def upgrade() -> None:
         sa.Column("id_hash", sa.String(64), primary_key=True),
         sa.Column("token_hash", sa.String(64), nullable=False, index=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("ended_at", sa.DateTime(), nullable=True),
     )
     op.create_table(
         "rate_counters",

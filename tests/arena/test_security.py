@@ -238,3 +238,18 @@ def test_a_malformed_image_upload_is_400_not_500(client, platform, tmp_path, tea
     answer = client.post("/api/challenges/toy/submissions", data=buffer.getvalue(),
                          content_type="application/x-tar", headers=auth(token))
     assert answer.status_code == 400 and "config" in answer.get_json()["error"]["message"]
+
+
+def test_a_session_ends_after_thirty_days(client, platform, team_token):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from arena.models import WebSession
+    from arena.timeutil import utcnow
+
+    web_sign_in(client, team_token)
+    assert client.get("/team").status_code == 200
+    with platform.transaction() as session:
+        session.execute(update(WebSession).values(created_at=utcnow() - timedelta(days=31)))
+    assert client.get("/team").status_code == 302
