@@ -15,7 +15,7 @@ __all__ = ["create_app"]
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `test_config` overrides settings; its `RUNNER` may be a runner instance."""
-    from arena import api, web
+    from arena import api, security, web
     from arena.api._auth import ArenaRequest
     from arena.config import load_settings
     from arena.http_errors import register_error_handlers
@@ -29,7 +29,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.request_class = ArenaRequest
     settings = load_settings(overrides=overrides)
     app.extensions["arena"] = build_platform(settings, runner=runner)
-    app.extensions["arena.ratelimit"] = RateLimiter(per_minute=settings.rate_limit_per_minute)
+    app.extensions["arena.ratelimit"] = RateLimiter(platform=app.extensions["arena"],
+                                                    per_minute=settings.rate_limit_per_minute)
+    security.init_app(app)
     api.init_app(app)
     web.init_app(app)
     register_error_handlers(app)

@@ -44,7 +44,14 @@ class Settings:
     slurm_node_command: str = ""  # how a node starts `arena node-run`; default: this arena
     slurm_sbatch: str = "sbatch"
     slurm_log_dir: str = "/tmp"  # on the nodes: node-run's own messages (never a container's)
-    rate_limit_per_minute: int = 600  # per token and API process; 0 turns it off
+    rate_limit_per_minute: int = 600  # per team or organiser, all API processes together; 0: off
+    max_request_bytes: int = 1024**2  # any request's body, but the routes that stream uploads
+    # The address people and browsers reach this platform at: absolute links on pages, and
+    # Secure cookies when it is https. Never taken from a request's Host header.
+    public_url: str = DEFAULT_URL
+    team_max_open_uploads: int = 4  # resumable uploads a team may have open (not yet submitted)
+    team_max_upload_bytes: int = 16 * 1024**3  # their declared sizes together
+    upload_keep_hours: float = 24.0  # a completed upload never submitted is removed after this
     lease_s: float = 30.0  # a running job's lease; its worker's lease keeper renews it every quarter of this
     embedded_worker: bool = True
 
@@ -91,6 +98,11 @@ def load_settings(
         lease_s=float(env.get("ARENA_LEASE_SECONDS", "30")),
         rate_limit_per_minute=int(env.get("ARENA_RATE_LIMIT_PER_MINUTE", "600")),
         max_attempts=int(env.get("ARENA_MAX_ATTEMPTS", "3")),
+        max_request_bytes=int(env.get("ARENA_MAX_REQUEST_BYTES", str(1024**2))),
+        public_url=env.get("ARENA_PUBLIC_URL", DEFAULT_URL).rstrip("/"),
+        team_max_open_uploads=int(env.get("ARENA_TEAM_MAX_OPEN_UPLOADS", "4")),
+        team_max_upload_bytes=int(env.get("ARENA_TEAM_MAX_UPLOAD_BYTES", str(16 * 1024**3))),
+        upload_keep_hours=float(env.get("ARENA_UPLOAD_KEEP_HOURS", "24")),
         max_bundle_bytes=int(env.get("ARENA_MAX_BUNDLE_BYTES", str(4 * 1024**3))),
         team_max_running=int(env.get("ARENA_TEAM_MAX_RUNNING", "2")),
         executor=env.get("ARENA_EXECUTOR", "local"),
@@ -108,6 +120,8 @@ def load_settings(
     if overrides:
         known = {f.name for f in fields(Settings)}
         settings = replace(settings, **{k: v for k, v in overrides.items() if k in known})
+    if not settings.public_url.startswith(("http://", "https://")):
+        raise ValueError(f"ARENA_PUBLIC_URL must start with http:// or https://, not {settings.public_url!r}")
     return settings
 
 

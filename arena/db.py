@@ -4,6 +4,7 @@ Alembic only (`upgrade`), on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from alembic import command
@@ -26,7 +27,8 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # private before SQLite makes it
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

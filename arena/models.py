@@ -286,6 +286,26 @@ class NodeCredential(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)  # by its one result post
+
+
+class WebSession(Base):
+    """A signed-in browser: its cookie holds a random id whose hash is kept here with the token's
+    hash. Signing out deletes it, so a copy of the cookie stops working too; it ends after 30 days."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RateCounter(Base):
+    """Requests of one team or organiser in one minute, counted by every API process together."""
+
+    __tablename__ = "rate_counters"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class LogEntry(Base):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import evaluators
 from arena.config import Settings
 from arena.db import make_engine, make_sessionmaker
+from arena.files import private_folder, tighten
 from arena.signing import Signer, load_or_create_signer
 from hidden_sets import HiddenSetStore, Keyring, generate_keyring_file, load_keyring
 from sandbox import GpuAllocator, Runner, make_runner, parse_gpu_setting
@@ -69,7 +70,9 @@ def _keyring(settings: Settings) -> Keyring:
 
 
 def build_platform(settings: Settings, *, runner: Runner | None = None) -> Platform:
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.home)
+    tighten(settings.home)
+    private_folder(settings.blob_dir)
     for name in evaluators.load_plugins():
         log.info("loaded the organisers' metric plugin %s", name)
     engine = make_engine(settings.database_url)

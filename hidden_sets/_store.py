@@ -75,10 +75,12 @@ class HiddenSetStore:
         """Encrypt `source` into the store (written aside, then renamed into place); `hasher`, when
         given, is fed the plaintext as it is read (one pass over a large file)."""
         final = self.path(set_id, role)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        final.parent.mkdir(exist_ok=True, mode=0o700)  # only this platform may read the sets
         partial = final.with_suffix(".partial")
         try:
-            with source.open("rb") as src, partial.open("wb") as dst:
+            with source.open("rb") as src, os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                                                             0o600), "wb") as dst:
                 size = encrypt_stream(
                     _Hashing(src, hasher) if hasher else src, dst,
                     data_key=data_key.key, key_id=data_key.id, role=role, set_id=set_id,

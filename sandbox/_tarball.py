@@ -49,11 +49,52 @@ def _check_members(tar: tarfile.TarFile) -> None:
             raise ImageError("the image tarball has a device file or a link that leaves it")
 
 
-def _config_digest(config_name: str) -> str:
+def _config_digest(config_name) -> str:
+    if not isinstance(config_name, str) or not _safe_name(config_name):
+        raise ImageError("the image tarball's manifest names no sha256 config")
     hexpart = posixpath.basename(config_name).removesuffix(".json")
     if len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
         raise ImageError("the image tarball's manifest names no sha256 config")
     return hexpart
+
+
+def _manifest_entry(tar: tarfile.TarFile) -> dict:
+    manifest = json.loads(_read_member(tar, "manifest.json", "manifest"))
+    if not isinstance(manifest, list) or len(manifest) != 1:
+        raise ImageError("the image tarball must hold exactly one image; save one at a time")
+    if not isinstance(manifest[0], dict):
+        raise ImageError("the image tarball's manifest is not a `docker save` manifest")
+    return manifest[0]
+
+
+def _check_layers(tar: tarfile.TarFile, layers, size: int) -> int:
+    """Every layer the manifest names is a regular file inside the archive, whole."""
+    if not isinstance(layers, list) or not all(isinstance(name, str) for name in layers):
+        raise ImageError("the image tarball's manifest must list its layers as paths")
+    for name in layers:
+        if not _safe_name(name):
+            raise ImageError("the image tarball's manifest names a layer outside the archive")
+        try:
+            member = tar.getmember(name)
+        except KeyError:
+            raise ImageError(f"the image tarball has no layer {name[:100]!r}, which its manifest names") from None
+        if not member.isfile():
+            raise ImageError(f"the image tarball's layer {name[:100]!r} is not a regular file")
+        if member.offset_data + member.size > size:
+            raise ImageError("the image tarball ends inside a layer; the upload is cut short")
+    return len(layers)
+
+
+def _parse_config(config_bytes: bytes, expected: str) -> dict:
+    if hashlib.sha256(config_bytes).hexdigest() != expected:
+        raise ImageError("the image config does not match its digest; the tarball is damaged")
+    try:
+        config = json.loads(config_bytes)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ImageError("the image config is not JSON; the tarball is damaged") from None
+    if not isinstance(config, dict) or not isinstance(config.get("config", {}), dict | None):
+        raise ImageError("the image config is not an image configuration; use `docker save`")
+    return config
 
 
 def inspect_image_tarball(path: Path, *, architectures: tuple[str, ...] = ("amd64",)) -> ImageTarball:
@@ -61,31 +102,31 @@ def inspect_image_tarball(path: Path, *, architectures: tuple[str, ...] = ("amd6
     try:
         with tarfile.open(path, mode="r:") as tar:
             _check_members(tar)
-            manifest = json.loads(_read_member(tar, "manifest.json", "manifest"))
-            if not isinstance(manifest, list) or len(manifest) != 1:
-                raise ImageError("the image tarball must hold exactly one image; save one at a time")
-            entry = manifest[0]
-            config_name = entry.get("Config", "") if isinstance(entry, dict) else ""
+            entry = _manifest_entry(tar)
+            config_name = entry.get("Config")
             expected = _config_digest(config_name)
             config_bytes = _read_member(tar, config_name, "image config")
-    except (tarfile.TarError, json.JSONDecodeError, UnicodeDecodeError):
+            layers = _check_layers(tar, entry.get("Layers", []), path.stat().st_size)
+    except (tarfile.TarError, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError):
         raise ImageError("the upload is not a `docker save` tarball (unreadable tar or manifest)") from None
-    if hashlib.sha256(config_bytes).hexdigest() != expected:
-        raise ImageError("the image config does not match its digest; the tarball is damaged")
-    config = json.loads(config_bytes)
+    config = _parse_config(config_bytes, expected)
     arch = config.get("architecture", "")
-    if arch not in architectures:
-        raise ImageError(f"the image is built for {arch or 'an unknown architecture'}; build it for amd64")
+    if not isinstance(arch, str) or arch not in architectures:
+        shown = arch if isinstance(arch, str) and arch else "an unknown architecture"
+        raise ImageError(f"the image is built for {shown[:40]}; build it for amd64")
     _check_run_config(config.get("config") or {})
-    return ImageTarball(image_id="sha256:" + expected, architecture=arch, layers=len(entry.get("Layers", [])))
+    return ImageTarball(image_id="sha256:" + expected, architecture=arch, layers=layers)
 
 
 def _check_run_config(run: dict) -> None:
     """Refuse settings that aim at the host or at the platform rather than at the task."""
-    workdir = posixpath.normpath(run.get("WorkingDir") or "/")
+    workdir, env = run.get("WorkingDir") or "/", run.get("Env") or []
+    if not isinstance(workdir, str) or not isinstance(env, list) or not all(isinstance(e, str) for e in env):
+        raise ImageError("the image config's WorkingDir or Env is malformed; use `docker save`")
+    workdir = posixpath.normpath(workdir)
     if workdir in ("/proc", "/sys", "/dev") or workdir.startswith(("/proc/", "/sys/", "/dev/")):
         raise ImageError(f"the image's WORKDIR {workdir} is under /proc, /sys or /dev; use a normal folder")
-    for entry in run.get("Env") or []:
+    for entry in env:
         name = str(entry).split("=", 1)[0]
         if name in LOADER_VARIABLES:
             raise ImageError(f"the image sets {name}, which Arena does not allow; remove it from the image")

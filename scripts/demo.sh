@@ -11,7 +11,7 @@ export ARENA_URL="http://127.0.0.1:$PORT"
 ARENA="$ROOT/.venv/bin/arena"
 mkdir -p "$ARENA_HOME"
 
-"$ARENA" serve --port "$PORT" 2>>"$ARENA_HOME/serve.log" &
+ARENA_PUBLIC_URL=${ARENA_PUBLIC_URL:-http://127.0.0.1:$PORT} "$ARENA" serve --port "$PORT" 2>>"$ARENA_HOME/serve.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 trap 'exit 0' INT TERM

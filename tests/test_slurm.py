@@ -135,10 +135,13 @@ def test_a_node_credential_replayed_after_its_job_ended_is_refused(server):
     base = f"{server['ARENA_URL']}/api/node/jobs/{attempt['job']}"
     headers = {"Authorization": f"Bearer {token}"}
     for answer in (requests.get(base, headers=headers, timeout=10),
-                   requests.get(base + "/inputs", headers=headers, timeout=10),
-                   requests.post(base + "/result", headers=headers, data={"verdict": "exited", "exit_code": "0"},
-                                 timeout=10)):
+                   requests.get(base + "/inputs", headers=headers, timeout=10)):
         assert answer.status_code == 401 and "not valid" in answer.json()["error"]["message"]
+    # A repeated result post is idempotent: told it is a repeat, it records nothing.
+    repeat = requests.post(base + "/result", headers=headers, data={"verdict": "exited", "exit_code": "1"},
+                           timeout=10)
+    assert repeat.status_code == 200 and repeat.json() == {"job": attempt["job"], "recorded": False, "repeat": True}
+    assert [a["status"] for a in attempts(server, done["id"])] == ["done"]
 
 
 def test_assets_and_interactive_challenges_run_on_the_node_too(server, tmp_path):

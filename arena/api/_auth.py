@@ -15,7 +15,7 @@ from flask import Request, current_app, g, request
 from arena.errors import BadRequest, Forbidden, TooManyRequests
 from arena.platform import Platform
 from arena.ratelimit import retry_after
-from arena.services.accounts import Principal, authenticate, hash_token
+from arena.services.accounts import Principal, authenticate
 
 
 def platform() -> Platform:
@@ -57,10 +57,10 @@ def require(*roles: str) -> Callable:
         def wrapped(*args: Any, **kwargs: Any):
             token = bearer_token()
             who = authenticate(platform(), token=token)
-            wait = current_app.extensions["arena.ratelimit"].allow(hash_token(token))
+            wait = current_app.extensions["arena.ratelimit"].allow(f"{who.role}:{who.id}")
             if wait:
-                raise TooManyRequests(f"too many requests with this token; try again in {retry_after(wait)} s",
-                                      headers={"Retry-After": retry_after(wait)})
+                raise TooManyRequests(f"too many requests from your {who.role} (all its tokens together); "
+                                      f"try again in {retry_after(wait)} s", headers={"Retry-After": retry_after(wait)})
             if who.role not in roles:
                 wanted = " or ".join(f"{_article(r)} {r}" for r in roles)
                 raise Forbidden(f"this needs {wanted} token; yours is {_article(who.role)} {who.role} token")
@@ -78,6 +78,8 @@ MAX_ID = 2**31 - 1
 def json_body() -> dict:
     try:
         body = request.get_json(silent=True)
+        if request.content_length is None:  # sent without a length: read up to the cap, so one
+            request.stream.read(1)  # more byte tells whether it went past it (413)
     except RecursionError:
         raise BadRequest("the JSON body is nested too deeply") from None
     if not isinstance(body, dict):

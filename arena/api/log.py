@@ -1,5 +1,7 @@
 """The public log: entries, the signed tree head, and a challenge's export for `arena verify`."""
 
+import re
+
 from flask import Blueprint, request
 
 from arena.api._auth import MAX_ID, platform
@@ -12,7 +14,7 @@ bp = Blueprint("api_log", __name__, url_prefix="/api")
 
 def _bounded(name: str, default: int, high: int) -> int:
     raw = request.args.get(name)
-    value = default if raw is None else (int(raw) if raw.isdigit() else None)
+    value = default if raw is None else (int(raw) if re.fullmatch(r"[0-9]{1,12}", raw) else None)
     if value is None or not 0 <= value <= high:
         raise BadRequest(f"?{name}= must be a whole number from 0 to {high}")
     return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request, send_file
 
 from arena.api._auth import bearer_token, platform
-from arena.errors import BadRequest
+from arena.errors import BadRequest, Unauthorized
 from arena.services import nodes
 
 bp = Blueprint("api_node", __name__, url_prefix="/api/node/jobs")
@@ -47,8 +47,14 @@ def assets(job_id: str):
 def result(job_id: str):
     """Multipart: verdict, exit_code, duration_s, output_too_large, and for an interactive run
     session_reason and session_detail when the model broke the protocol; files predictions
-    (optional) and log (the container's output tail)."""
-    ticket = _ticket(job_id)
+    (optional) and log (the container's output tail). Idempotent: the credential is spent by the
+    first post, atomically; a repeat (a retry, or posts racing) is answered without recording."""
+    try:
+        ticket = _ticket(job_id)
+    except Unauthorized:
+        if nodes.already_received(platform(), token=bearer_token(), job_id=job_id):
+            return nodes.repeat_answer(job_id)
+        raise
     request.max_content_length = platform().settings.max_predictions_bytes + 2 * MAX_LOG_TAIL
     outcome, too_large = nodes.outcome_from(request.form)
     failure = nodes.session_failure_from(request.form)
@@ -57,6 +63,10 @@ def result(job_id: str):
         raise BadRequest(f"unexpected file(s) {', '.join(sorted(unknown))}; send predictions and log")
     log_tail = request.files["log"].read(MAX_LOG_TAIL) if "log" in request.files else b""
     uploaded = request.files.get("predictions")
+    if not nodes.spend(platform(), token=bearer_token(), job_id=job_id):
+        if nodes.already_received(platform(), token=bearer_token(), job_id=job_id):
+            return nodes.repeat_answer(job_id)
+        raise Unauthorized(nodes.INVALID)  # revoked or expired while this post came in
 
     def save(target):
         if uploaded is not None:

@@ -600,8 +600,9 @@ def _responses() -> dict[str, Any]:
             "content": error,
         },
         "TooManyRequests": {
-            "description": "too many requests with this token (rate_limited), or "
-            "the daily quota or the pending submissions spent (quota_exceeded)",
+            "description": "too many requests from this team or organiser (rate_limited), or "
+            "the daily quota, the pending submissions or the room for uploads not yet "
+            "submitted spent (quota_exceeded)",
             "headers": retry,
             "content": error,
         },
@@ -630,7 +631,7 @@ def _op(
 ) -> dict:
     """One operation. `roles` empty: public (no token); else a bearer token of one of the roles."""
     responses: dict[str, Any] = {str(status): answer for status, answer in ok.items()}
-    if roles:  # authenticated (401), rate-limited per token (429), and maybe the wrong role (403)
+    if roles:  # authenticated (401), rate-limited per team or organiser (429), and maybe the wrong role (403)
         errors = tuple(
             sorted({*errors, 401, 429} | ({403} if set(roles) != {"organiser", "team"} else set()))
         )

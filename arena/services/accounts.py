@@ -11,10 +11,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from arena.db import advisory_lock
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from arena.models import Factory, Organiser, Team, TeamFactory, Token
 from arena.platform import Platform
 from arena.services import audit
+from arena.services.names import clean_name, refuse_confusable
 from arena.timeutil import iso, utcnow
 
 TOKEN_PREFIX = "arena_"
@@ -37,7 +39,7 @@ def _new_token() -> str:
 
 
 def _check_name(name: str, what: str) -> str:
-    name = name.strip()
+    name = clean_name(name, what)
     if not NAME_RE.match(name):
         raise BadRequest(
             f"{what} name must be 1-100 characters: letters, digits, spaces and . , ' & ( ) -"
@@ -50,6 +52,7 @@ def create_organiser(platform: Platform, *, name: str) -> tuple[Principal, str]:
     token = _new_token()
     try:
         with platform.transaction() as session:
+            _refuse_confusable(session, Organiser.name, name, "organiser")
             organiser = Organiser(name=name)
             session.add(organiser)
             session.flush()
@@ -61,7 +64,13 @@ def create_organiser(platform: Platform, *, name: str) -> tuple[Principal, str]:
     return Principal("organiser", organiser.id, name), token
 
 
+def _refuse_confusable(session, column, name: str, what: str, *, same_ok: bool = False) -> None:
+    advisory_lock(session, "names")  # two look-alike names made at once: the second waits, then is refused
+    refuse_confusable(session, column, name, what, same_ok=same_ok)
+
+
 def _factory(session, name: str) -> Factory:
+    _refuse_confusable(session, Factory.name, name, "factory", same_ok=True)
     factory = session.scalar(select(Factory).where(Factory.name == name))
     if factory is None:
         factory = Factory(name=name)
@@ -107,6 +116,7 @@ def create_team(platform: Platform, *, name: str, factories: list[str], actor=No
     token = _new_token()
     try:
         with platform.transaction() as session:
+            _refuse_confusable(session, Team.name, name, "team")
             team = Team(name=name)
             session.add(team)
             session.flush()

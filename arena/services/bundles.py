@@ -15,6 +15,7 @@ import yaml
 import evaluators
 from arena.errors import BadRequest
 from arena.streams import UnpackError, UnpackLimits, unpack_assets
+from arena.services.names import normalise, unsafe_character
 from arena.services.rules import parse_rules
 from hidden_sets import asset_name_problem, references
 from sandbox import check_item_input
@@ -111,6 +112,13 @@ def _text(doc: dict, key: str, *, required: bool, limit: int) -> str:
     except UnicodeEncodeError:
         raise _fail(f"challenge.yaml '{key}' is not valid Unicode text") from None
     return value.strip()
+
+
+def _refuse_unsafe(text: str, key: str, *, allow: str = "") -> None:
+    char = unsafe_character(text, allow=allow)
+    if char is not None:
+        raise _fail(f"challenge.yaml '{key}' holds a control or bidirectional character "
+                    f"(U+{ord(char):04X}); remove it")
 
 
 def _limit(name: str, value: Any) -> float:
@@ -305,7 +313,10 @@ def load_bundle(root: Path) -> Bundle:
     except evaluators.MetricError as exc:
         raise _fail(str(exc)) from None
     title = _text(doc, "title", required=True, limit=200)
+    _refuse_unsafe(title, "title")
+    title = normalise(title)
     description = _text(doc, "description", required=False, limit=20_000)
+    _refuse_unsafe(description, "description", allow="\n\t")
     protocol = _protocol(doc)
     limits, quota, pending = _limits(doc, protocol), _quota(doc), _whole(doc, "max_pending", 3, 100)
     registration = doc.get("registration", "open")

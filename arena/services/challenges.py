@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from arena.errors import Conflict, Forbidden
 from arena.models import Challenge, HiddenSet, Submission
+from arena.files import private_copy, private_folder
 from arena.platform import Platform
 from arena.timeutil import utcnow
 from hidden_sets import DataKey
@@ -19,6 +20,7 @@ import evaluators
 from arena.services import assets, audit, commitments, publiclog
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.lookups import current_hidden_set, get_challenge
+from arena.services.names import refuse_confusable
 from arena.services.rounds import add_rounds, check_schedule, check_version_change
 
 
@@ -70,13 +72,12 @@ def _hidden_set_row(*, set_id: str, challenge_id: int, version: int, n_items: in
 
 def _copy_sample(platform: Platform, bundle: Bundle) -> None:
     if bundle.has_sample:
-        target = platform.sample_dir / bundle.slug
-        target.mkdir(parents=True, exist_ok=True)
+        target = private_folder(platform.sample_dir / bundle.slug)
         for name in ("inputs.jsonl", "labels.jsonl"):
-            shutil.copyfile(bundle.root / "sample" / name, target / name)
+            private_copy(bundle.root / "sample" / name, target / name)
         for name in bundle.sample_assets:
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(bundle.root / "sample" / name, target / name)
+            private_folder((target / name).parent)
+            private_copy(bundle.root / "sample" / name, target / name)
 
 
 def _discard_files(platform: Platform, slug: str | None, set_id: str) -> None:
@@ -91,6 +92,8 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
     check_schedule(bundle.rules, now=utcnow())
     if _slug_taken(platform, bundle.slug):
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already; choose another slug")
+    with platform.sessions() as session:
+        refuse_confusable(session, Challenge.title, bundle.title, "challenge title")
     set_id = "hs-" + secrets.token_hex(8)
     try:
         data_key, root = _ingest_set(platform, folder=bundle.root, set_id=set_id, asset_names=list(bundle.assets))

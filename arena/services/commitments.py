@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import HiddenSet
+from arena.files import private_folder, private_open
 from arena.platform import Platform
 from arena.services import assets, audit
 from arena.services.lookups import get_challenge
@@ -138,9 +139,10 @@ def reveal(platform: Platform, *, organiser_id: int, slug: str, ids: list[str] |
         if hidden.revealed_at is not None and json.loads(path.read_text()).get("complete"):
             raise Conflict(f"version {hidden.version} is revealed in full already; nothing to add")
         document = build_reveal(platform, hidden, ids)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(document))
+        with private_open(partial) as out:
+            out.write(json.dumps(document).encode())
         partial.replace(path)
         hidden.revealed_at = utcnow()
         audit.record(session, actor=actor, action="hidden_set.reveal", target=f"challenge:{slug}",

@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 import evaluators
 from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
+from arena.files import private_copy, private_folder
 from arena.platform import Platform
 from arena.services import assets, leases, publiclog, queue
 from arena.services.images import image_path
@@ -83,10 +84,6 @@ class SplitScore:
     item_scores: np.ndarray = field(repr=False)
     item_losses: np.ndarray = field(repr=False)  # what the Ladder compares: lower is better
     secondary: dict = field(default_factory=dict)  # {metric: {score, ci_low, ci_high}}; None if unscorable
-
-    @property
-    def digest(self) -> str:
-        return publiclog.scores_digest(self.item_scores)
 
 
 @dataclass(frozen=True)
@@ -473,8 +470,8 @@ def _keep_output(platform: Platform, ticket: Ticket, folder: JobFolder, key: Dat
     source = answers_path(folder, ticket.protocol)
     if source.is_file() and not source.is_symlink() and source.stat().st_size <= SAMPLE_PREDICTIONS_CAP:
         target = predictions_copy(platform, ticket.submission_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target, follow_symlinks=False)
+        private_folder(target.parent)
+        private_copy(source, target)
     return outcome.log_tail
 
 
@@ -556,7 +553,9 @@ def _record_results(platform: Platform, session, ticket: Ticket, submission, job
         row = Result(submission_id=submission.id, job_id=job.id, split=name, score=split.score,
                      n_items=split.n_items, hidden_set_id=ticket.hidden_set.id,
                      hidden_set_root=ticket.hidden_set.root, ci_low=split.low, ci_high=split.high,
-                     item_scores_sha256=split.digest, secondary=split.secondary or None)
+                     item_scores_sha256=publiclog.scores_digest(split.item_scores, salt=publiclog.scores_salt(
+                         platform, submission_id=submission.id, split=name)),
+                     secondary=split.secondary or None)
         if name in ("public", "private"):  # per-item losses: for the Ladder, and the round's paired tests
             row.item_scores = split.item_losses.astype("<f8").tobytes()
         if name == "public":

@@ -10,6 +10,7 @@ from typing import BinaryIO
 from sqlalchemy.exc import IntegrityError
 
 from arena.errors import BadRequest, PayloadTooLarge
+from arena.files import private_folder, private_open
 from arena.models import Image
 from arena.platform import Platform
 from sandbox import ImageError, inspect_image_tarball
@@ -19,7 +20,7 @@ CHUNK = 1 << 20
 
 def _stream_to(path, stream: BinaryIO, max_bytes: int) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
-    with path.open("wb") as out:
+    with private_open(path) as out:
         while chunk := stream.read(CHUNK):
             size += len(chunk)
             if size > max_bytes:
@@ -38,8 +39,8 @@ def _stream_to(path, stream: BinaryIO, max_bytes: int) -> tuple[str, int]:
 
 def receive_image(platform: Platform, *, stream: BinaryIO) -> Image:
     """Store an uploaded image tarball by its SHA-256; returns its row (new or existing)."""
-    platform.upload_dir.mkdir(parents=True, exist_ok=True)
-    platform.image_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(platform.upload_dir)
+    private_folder(platform.image_dir)
     partial = platform.upload_dir / f"upload-{secrets.token_hex(8)}.tar"
     try:
         hexdigest, size = _stream_to(partial, stream, platform.settings.max_image_bytes)
@@ -54,7 +55,7 @@ def register_tarball(platform: Platform, path, *, hexdigest: str, size: int) -> 
         checked = inspect_image_tarball(path)
     except ImageError as exc:
         raise BadRequest(str(exc)) from None
-    platform.image_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(platform.image_dir)
     final = platform.image_dir / f"{hexdigest}.tar"
     if not final.exists():
         path.replace(final)

@@ -65,6 +65,34 @@ def ticket(platform: Platform, *, token: str | None, job_id: str) -> evaluation.
         return evaluation.ticket_for(session, job, worker=job.worker)
 
 
+def already_received(platform: Platform, *, token: str | None, job_id: str) -> bool:
+    """Whether this credential's result was posted already (the post is then a repeat)."""
+    if not token or not token.startswith(TOKEN_PREFIX):
+        return False
+    with platform.sessions() as session:
+        row = session.get(NodeCredential, _hash(token))
+        return row is not None and row.job_id == job_id and row.used_at is not None
+
+
+def spend(platform: Platform, *, token: str, job_id: str) -> bool:
+    """Use the credential for its one result, atomically: of posts racing with one credential,
+    exactly one gets True and goes on to score and record; the others are repeats."""
+    now = utcnow()
+    with platform.transaction() as session:
+        spent = session.execute(
+            update(NodeCredential)
+            .where(NodeCredential.token_hash == _hash(token), NodeCredential.job_id == job_id,
+                   NodeCredential.revoked_at.is_(None), NodeCredential.used_at.is_(None),
+                   NodeCredential.expires_at > now)
+            .values(used_at=now, revoked_at=now))
+        return spent.rowcount == 1
+
+
+def repeat_answer(job_id: str) -> dict:
+    """The answer to a repeated result post: the first one is being (or was) recorded; nothing more."""
+    return {"job": job_id, "recorded": False, "repeat": True}
+
+
 def spec(platform: Platform, ticket: evaluation.Ticket) -> dict:
     """What node-run needs: the image, the limits, the platform's output cap and the OCI runtime."""
     limits = ticket.limits
@@ -139,7 +167,7 @@ def session_failure_from(form) -> SessionFailure | None:
 
 def finish(platform: Platform, ticket: evaluation.Ticket, *, outcome: RunOutcome, output_too_large: bool,
            log_tail: bytes, save_predictions, failure: SessionFailure | None = None) -> dict:
-    """Score and record what the node sent, then revoke the credential: it is used once."""
+    """Score and record what the node sent; the caller has spent the credential (`spend`)."""
     outcome = RunOutcome(outcome.verdict, outcome.exit_code, outcome.duration_s, log_tail)
     verdict = evaluation.finish_remote(platform, ticket, outcome=outcome, output_too_large=output_too_large,
                                        save_predictions=save_predictions, failure=failure)

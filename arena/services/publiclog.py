@@ -81,8 +81,19 @@ def export(platform: Platform, *, challenge: str) -> dict:
             "leaderboard": board}
 
 
-def scores_digest(values) -> str:
-    """SHA-256 of the per-item score vector (float64, little-endian), in the hidden set's order."""
+def scores_digest(values, *, salt: bytes = b"") -> str:
+    """SHA-256 of the salt, then the per-item score vector (float64, little-endian), in the hidden
+    set's order. Results are salted (`scores_salt`): unsalted, a small split's 0/1 vector could be
+    found by trying every one."""
     import numpy as np
 
-    return hashlib.sha256(np.asarray(values, dtype="<f8").tobytes()).hexdigest()
+    return hashlib.sha256(salt + np.asarray(values, dtype="<f8").tobytes()).hexdigest()
+
+
+def scores_salt(platform: Platform, *, submission_id: str, split: str) -> bytes:
+    """The secret salt of one result's digest: 32 bytes derived from the platform's key, so it is
+    stored nowhere and can be disclosed for one result without disclosing any other."""
+    import hmac
+
+    return hmac.new(platform.signer.derive("item-scores-salt"), f"{submission_id}/{split}".encode(),
+                    hashlib.sha256).digest()

@@ -4,6 +4,7 @@ organiser's approval where it is not. Submitting needs an approved registration.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from arena.errors import Conflict, Forbidden, NotFound
 from arena.models import Registration, Team
@@ -19,6 +20,13 @@ def _view(row: Registration, slug: str, team: str | None = None) -> dict:
 
 
 def register(platform: Platform, *, team, slug: str) -> dict:
+    try:
+        return _register(platform, team=team, slug=slug)
+    except IntegrityError:  # two requests of the team raced; the first one's row stands
+        return _register(platform, team=team, slug=slug)
+
+
+def _register(platform: Platform, *, team, slug: str) -> dict:
     with platform.transaction() as session:
         challenge = get_challenge(session, slug)
         row = session.get(Registration, (challenge.id, team.id))

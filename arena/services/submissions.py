@@ -14,6 +14,7 @@ from arena.services import audit, publiclog
 from arena.services.accounts import Principal
 from arena.services.registrations import ensure_registered
 from arena.services.lookups import current_hidden_set, get_challenge
+from arena.services.names import refuse_unsafe
 from arena.services.rounds import intake_round, stops_at
 from arena.timeutil import iso, next_utc_midnight, utcnow
 from hidden_sets import unseal
@@ -109,6 +110,16 @@ def create_submission(platform: Platform, *, team_id: int, slug: str, image_dige
                       actor: Principal | None = None) -> dict:
     """One submission and its first job, in one transaction; a retried request with the same
     Idempotency-Key gets the first submission back instead of a second one."""
+    arguments = {"team_id": team_id, "slug": slug, "image_digest": image_digest, "kind": kind,
+                 "idempotency_key": idempotency_key, "actor": actor}
+    try:
+        return _create_submission(platform, **arguments)
+    except IntegrityError:  # a team's first submissions racing each other both registered it
+        return _create_submission(platform, **arguments)  # once more, registered
+
+
+def _create_submission(platform: Platform, *, team_id: int, slug: str, image_digest: str, kind: str,
+                       idempotency_key: str | None, actor: Principal | None) -> dict:
     try:
         with platform.transaction() as session:
             if (earlier := _replay(session, team_id=team_id, key=idempotency_key)) is not None:
@@ -316,6 +327,9 @@ def check_method_card(card) -> dict:
         raise BadRequest("method card: open_source must be true or false")
     if open_source and not (code_url and licence):
         raise BadRequest("method card: an open-source entry needs its code_url and its licence")
+    for key, value in (("name", name), ("code_url", code_url), ("licence", licence)):
+        refuse_unsafe(value or "", f"method card: {key}")
+    refuse_unsafe(description, "method card: description", allow="\n\t")
     return {"name": name.strip(), "description": description, "code_url": code_url, "licence": licence,
             "open_source": open_source}
 

@@ -1,6 +1,8 @@
 """Resumable image uploads: declare size and SHA-256, send parts at the offset the server has,
 resume after a dropped connection, complete. Memory stays flat; nothing is registered until the
-whole tarball is there and its digest matches."""
+whole tarball is there and its digest matches. A team holds at most `team_max_open_uploads`
+uploads not yet submitted, of `team_max_upload_bytes` together; `sweep_stale` removes those
+never submitted `upload_keep_hours` after they started (24 by default), image included."""
 
 from __future__ import annotations
 
@@ -13,12 +15,14 @@ import time
 from datetime import timedelta
 from typing import BinaryIO
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 
-from arena.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from arena.models import Upload
+from arena.db import advisory_lock
+from arena.files import FILE_MODE, private_folder
+from arena.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QuotaExceeded
+from arena.models import Image, Submission, Upload
 from arena.platform import Platform
-from arena.services.images import CHUNK, register_tarball
+from arena.services.images import CHUNK, image_path, register_tarball
 from arena.timeutil import utcnow
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -49,12 +53,43 @@ def start(platform: Platform, *, team_id: int, size: int, sha256: str) -> dict:
     if size > platform.settings.max_image_bytes:
         raise PayloadTooLarge(f"'size' must be from 1 byte to this server's limit of "
                               f"{platform.settings.max_image_bytes // 1024**2} MiB")
-    platform.upload_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(platform.upload_dir)
     upload = Upload(id="up-" + secrets.token_hex(10), team_id=team_id, size=size, sha256=sha256, received=0)
-    part_path(platform, upload.id).touch()
     with platform.transaction() as session:
+        advisory_lock(session, f"uploads/{team_id}")  # two starts at once cannot both take the last room
+        _check_room(platform, session, team_id, size)
         session.add(upload)
+        part_path(platform, upload.id).touch(mode=FILE_MODE)
     return _view(upload)
+
+
+def _open_uploads(session, team_id: int):
+    """The team's uploads that no submission of the team has used yet (incomplete, or complete
+    and never submitted): what the caps count."""
+    submitted = exists().where(Submission.team_id == Upload.team_id,
+                               Submission.image_digest == Upload.image_digest)
+    return select(Upload).where(Upload.team_id == team_id, ~submitted)
+
+
+def _check_room(platform: Platform, session, team_id: int, size: int) -> None:
+    settings = platform.settings
+    held = session.scalars(_open_uploads(session, team_id)).all()
+    if len(held) >= settings.team_max_open_uploads:
+        raise QuotaExceeded(f"your team has {len(held)} uploads not yet submitted, the most this server "
+                            f"keeps; submit them, or wait: unsubmitted uploads are removed "
+                            f"{settings.upload_keep_hours:g} hours after they start", headers=_retry(settings, held))
+    if sum(u.size for u in held) + size > settings.team_max_upload_bytes:
+        raise QuotaExceeded(f"your team's uploads not yet submitted would pass this server's limit of "
+                            f"{settings.team_max_upload_bytes // 1024**2} MiB together; submit or "
+                            f"wait for them to be removed ({settings.upload_keep_hours:g} hours after they start)",
+                            headers=_retry(settings, held))
+
+
+def _retry(settings, held: list[Upload]) -> dict[str, str]:
+    """When the oldest held upload is removed (the sweep runs every minute after that)."""
+    oldest = min((u.created_at for u in held), default=utcnow())
+    wait = oldest + timedelta(hours=settings.upload_keep_hours) - utcnow()
+    return {"Retry-After": str(max(1, int(wait.total_seconds()) + 60))}
 
 
 def _own(session, team_id: int, upload_id: str) -> Upload:
@@ -132,20 +167,20 @@ def complete(platform: Platform, *, team_id: int, upload_id: str) -> dict:
         return _view(upload)
 
 
-STALE_AFTER = timedelta(hours=24)
-
-
 def sweep_stale(platform: Platform) -> int:
-    """Forget incomplete uploads untouched for a day, and stray partial files of single uploads.
+    """Remove uploads that no submission of their team used, `upload_keep_hours` after they
+    started: incomplete ones with their partial file, complete ones with their image when nothing
+    else uses it; and stray partial files of single (non-resumable) uploads after an hour.
     Several workers may sweep at once: a row or file another one removed first is no error."""
-    cutoff = utcnow() - STALE_AFTER
+    cutoff = utcnow() - timedelta(hours=platform.settings.upload_keep_hours)
     with platform.transaction() as session:
-        stale = list(session.scalars(select(Upload.id).where(Upload.image_digest.is_(None),
-                                                             Upload.created_at < cutoff)))
-        for upload_id in stale:
+        stale = session.execute(_unsubmitted_before(cutoff)).all()
+        for upload_id, _digest in stale:
             part_path(platform, upload_id).unlink(missing_ok=True)
         if stale:
-            session.execute(delete(Upload).where(Upload.id.in_(stale)))
+            session.execute(delete(Upload).where(Upload.id.in_([upload_id for upload_id, _ in stale])))
+        for digest in {digest for _, digest in stale if digest is not None}:
+            _forget_unused_image(platform, session, digest)
     for path in platform.upload_dir.glob("upload-*.tar"):
         try:
             if path.stat().st_mtime < time.time() - 3600:
@@ -153,6 +188,21 @@ def sweep_stale(platform: Platform) -> int:
         except FileNotFoundError:
             continue
     return len(stale)
+
+
+def _unsubmitted_before(cutoff):
+    submitted = exists().where(Submission.team_id == Upload.team_id,
+                               Submission.image_digest == Upload.image_digest)
+    return select(Upload.id, Upload.image_digest).where(Upload.created_at < cutoff, ~submitted)
+
+
+def _forget_unused_image(platform: Platform, session, digest: str) -> None:
+    """An image that no submission (of any team) and no other upload names is deleted."""
+    used = session.scalar(select(Submission.id).where(Submission.image_digest == digest).limit(1))
+    held = session.scalar(select(Upload.id).where(Upload.image_digest == digest).limit(1))
+    if used is None and held is None:
+        session.execute(delete(Image).where(Image.digest == digest))
+        image_path(platform, digest).unlink(missing_ok=True)
 
 
 def uploaded_by(session, *, team_id: int, image_digest: str) -> bool:

@@ -2,7 +2,7 @@
 (signed in with their token, exchanged for a session cookie). No JavaScript needed to read,
 nothing fetched from outside: the platform runs offline."""
 
-from flask import Flask
+from flask import Flask, url_for
 
 from arena.web._views import bp
 
@@ -13,7 +13,9 @@ def init_app(app: Flask) -> None:
     platform = app.extensions["arena"]
     app.secret_key = platform.signer.derive("web-session")
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=platform.settings.node_url.startswith("https://"),
+                      SESSION_COOKIE_SECURE=platform.settings.public_url.startswith("https://"),
                       SESSION_COOKIE_NAME="arena_session")
-    app.jinja_env.globals.update(csrf_token=_session.csrf_token, current_user=_session.current)
+    app.jinja_env.globals.update(csrf_token=_session.csrf_token, current_user=_session.current,
+                                 public_url=lambda endpoint, **values: platform.settings.public_url
+                                 + url_for(endpoint, **values))
     app.register_blueprint(bp)

@@ -3,13 +3,14 @@ failures (with the encrypted logs), rounds with a preview before closing, re-adm
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
 from flask import redirect, render_template, request, url_for
 
-from arena.api._auth import scratch_dir
+from arena.api._auth import MAX_ID, scratch_dir
 from arena.errors import UserFacingError
 from arena.services import audit, challenges, dashboards, rounds, submissions
 from arena.services.bundles import save_part
@@ -83,6 +84,13 @@ def console_submission(who, submission_id: str):
 
 
 
+def _whole(text: str) -> int:
+    """A form's whole number, as ids are stored (up to 2^31 - 1); ValueError otherwise."""
+    if not re.fullmatch(r"[0-9]{1,10}", text.strip()) or int(text) > MAX_ID:
+        raise ValueError(text)
+    return int(text)
+
+
 @bp.route("/console/tokens", methods=["GET", "POST"])
 @_session.signed_in("organiser")
 def console_tokens(who):
@@ -93,12 +101,12 @@ def console_tokens(who):
     if request.method == "POST":
         try:
             if request.form.get("revoke"):
-                accounts.revoke_token(platform(), actor=who, token_id=int(request.form["revoke"]))
+                accounts.revoke_token(platform(), actor=who, token_id=_whole(request.form["revoke"]))
             else:
                 team = request.form.get("team_id", "").strip()
                 days = request.form.get("days", "").strip()
-                made = accounts.create_token(platform(), actor=who, team_id=int(team) if team else None,
-                                             label=request.form.get("label", ""), days=int(days) if days else None)[1]
+                made = accounts.create_token(platform(), actor=who, team_id=_whole(team) if team else None,
+                                             label=request.form.get("label", ""), days=_whole(days) if days else None)[1]
         except ValueError:
             error = "team id and days must be whole numbers"
         except UserFacingError as exc:

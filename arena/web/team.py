@@ -3,6 +3,8 @@ sample runs with their logs and predictions; the quota left today; the final-sub
 
 from __future__ import annotations
 
+import re
+
 from flask import redirect, render_template, request, send_file, url_for
 
 from arena.errors import UserFacingError
@@ -11,9 +13,15 @@ from arena.web import _session
 from arena.web._views import bp, platform
 
 
+# A path on this site: one slash, then only printable ASCII that needs no escaping. Browsers drop
+# tabs and line breaks from a URL ("/\t/evil.example" becomes "//evil.example") and read "\" as
+# "/", so neither may appear; a line break in a Location header would be a 500 besides.
+SAFE_NEXT = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/%?#]{0,500}")
+
+
 def _safe_next(value: str | None, role: str) -> str:
     default = url_for("web.console") if role == "organiser" else url_for("web.team")
-    return value if value and value.startswith("/") and not value.startswith("//") else default
+    return value if value and SAFE_NEXT.fullmatch(value) else default
 
 
 @bp.get("/sign-in")

@@ -252,8 +252,10 @@ class _BufferedClient(werkzeug.Client):
         return super().open(*args, **{**kwargs, "buffered": True})
 
 
-def _fuzz(operation, arena_data, *, hooks, tokens: dict[str, tuple[int, str]]) -> None:
-    """Fuzz one operation with valid and invalid data; raise what the checks find."""
+def _fuzz(operation, arena_data, *, hooks, tokens: dict[str, tuple[int, str]], only: str | None = None,
+          checks=CHECKS) -> None:
+    """Fuzz one operation with valid and invalid data; raise what the checks find. With `only`,
+    every request carries that role's token."""
     roles = operation.definition.raw.get("x-arena-roles") or ["organiser", "team"]
     cases = st.one_of(
         operation.as_strategy(GenerationMode.POSITIVE, hooks=hooks),
@@ -277,26 +279,52 @@ def _fuzz(operation, arena_data, *, hooks, tokens: dict[str, tuple[int, str]]) -
         )
         if who == "allowed":
             who = data.draw(st.sampled_from(roles), label="role")
+        who = only or who
         if who not in tokens and who != "none":  # a node credential: the Slurm tests use real ones
             who = "none"
         if case.path_parameters and case.path_parameters.get("token_id") in ours:
             case.path_parameters["token_id"] = arena_data["spare_token_ids"][0]  # keep ours valid
         headers = {} if who == "none" else auth(tokens[who][1])
         case.call_and_validate(
-            headers=headers, checks=CHECKS, session=_BufferedClient(operation.app)
+            headers=headers, checks=checks, session=_BufferedClient(operation.app)
         )
 
     run()
 
 
-def test_the_api_answers_as_documented(api_app, arena_data):
-    """Every operation: no 5xx; status codes, content types and bodies as documented."""
-    platform = api_app.extensions["arena"]
+def _schema(api_app, arena_data):
+    # Rate limits are per team and organiser (tests/arena/test_ratelimit.py); fuzzing every
+    # operation as one team would run into its limit.
+    api_app.extensions["arena.ratelimit"].limit = 0
     schema = schemathesis.openapi.from_wsgi(
         "/api/openapi.json", api_app, config=SchemathesisConfig(seed=20261125)
     )
     for name, function in _real_values(arena_data).items():
         schema.hook(name)(function)
+    return schema
+
+
+def test_no_operation_gives_a_500_with_a_team_token(api_app, arena_data):
+    """The review's check: schemathesis over every operation, every request with a team's token
+    (operations for organisers or nodes included: those must refuse it, not fail)."""
+    platform = api_app.extensions["arena"]
+    schema = _schema(api_app, arena_data)
+    failures = []
+    for operation in [result.ok() for result in schema.get_all_operations()]:
+        view, token = accounts.create_token(platform, actor=arena_data["principals"]["team"], label="fuzz")
+        try:
+            _fuzz(operation, arena_data, hooks=schema.hooks, tokens={"team": (view["id"], token)},
+                  only="team", checks=[not_a_server_error, content_type_conformance])
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collect all, then fail once
+            details = [str(e) for e in getattr(exc, "exceptions", [])] or [str(exc)]
+            failures.append(f"{operation.label}:\n" + "\n".join(details))
+    assert not failures, f"{len(failures)} operation(s) failed:\n\n" + "\n\n".join(failures)
+
+
+def test_the_api_answers_as_documented(api_app, arena_data):
+    """Every operation: no 5xx; status codes, content types and bodies as documented."""
+    platform = api_app.extensions["arena"]
+    schema = _schema(api_app, arena_data)
     operations = [result.ok() for result in schema.get_all_operations()]
     documented = {
         f"{method.upper()} {path}"
@@ -308,7 +336,7 @@ def test_the_api_answers_as_documented(api_app, arena_data):
     assert documented - {op.label for op in operations} <= {"GET /api/openapi.json"}
     failures = []
     for operation in operations:
-        # Fresh tokens for each operation: each has its own rate-limit bucket.
+        # Fresh tokens for each operation (some operations revoke tokens).
         tokens = {}
         for role, actor in arena_data["principals"].items():
             view, token = accounts.create_token(platform, actor=actor, label=operation.label[:100])

@@ -95,3 +95,39 @@ def test_log_routes(client, export):
     head = client.get("/api/log/tree-head").json
     assert head["head"]["size"] == 7
     assert client.get("/api/log?limit=5000").status_code == 400
+
+
+def test_the_published_item_scores_digest_cannot_be_brute_forced(platform, tmp_path):
+    """The review's finding: an unsalted digest of a small split's 0/1 vector gave its right/wrong
+    pattern away to anyone trying every vector. Now it is salted with a secret per result."""
+    import hashlib
+    import itertools
+
+    import numpy as np
+    from test_rounds import ModelRunner, World
+
+    from arena.models import Result
+    from arena.services import publiclog
+    from sqlalchemy import select
+
+    runner = ModelRunner()
+    platform.runner = runner
+    world = World(platform, runner, tmp_path)
+    create_challenge(platform, organiser_id=world.organiser.id, bundle_dir=make_bundle(tmp_path / "b", n=40))
+    world.team("Alpha", ["LUMI"])
+    world.submit("Alpha", 3)
+    [entry] = [e for e in publiclog.entries(platform) if e["body"]["kind"] == "result"]
+    published, n = entry["body"]["data"]["item_scores_sha256"], entry["body"]["data"]["n_items"]
+    assert published and n <= 16
+    every_vector = {hashlib.sha256(np.asarray(bits, dtype="<f8").tobytes()).hexdigest()
+                    for bits in itertools.product((0.0, 1.0), repeat=n)}
+    assert published not in every_vector
+    with platform.sessions() as session:
+        row = session.scalars(select(Result).where(Result.split == "public")).one()
+        salt = publiclog.scores_salt(platform, submission_id=row.submission_id, split="public")
+        # It is still a commitment: with the salt disclosed, the true vector is the one that matches.
+        matches = [bits for bits in itertools.product((0.0, 1.0), repeat=n)
+                   if publiclog.scores_digest(bits, salt=salt) == published]
+        assert len(matches) == 1
+        other = publiclog.scores_salt(platform, submission_id=row.submission_id, split="private")
+        assert other != salt and len(salt) == 32

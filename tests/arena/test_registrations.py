@@ -60,3 +60,26 @@ def test_a_bad_registration_setting_is_refused(platform, organiser_token, tmp_pa
     with pytest.raises(BadRequest, match="registration must be"):
         create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(
             tmp_path / "x", extra={"registration": "invite"}))
+
+
+def test_racing_registrations_of_one_team_never_give_500(client, platform, organiser_token, team_token,
+                                                          tmp_path, monkeypatch):
+    """Another request of the team registers it between this request's check and its write."""
+    from arena.models import Registration
+    from arena.services import registrations
+    from arena.timeutil import utcnow
+
+    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "b"))
+    original, raced = registrations.audit.record, []
+
+    def racing(session, **kwargs):
+        if not raced:
+            raced.append(True)
+            with platform.transaction() as other:
+                other.add(Registration(challenge_id=1, team_id=1, status="approved", created_at=utcnow(),
+                                       decided_at=utcnow()))
+        return original(session, **kwargs)
+
+    monkeypatch.setattr(registrations.audit, "record", racing)
+    answer = client.post("/api/challenges/toy/registration", headers=auth(team_token))
+    assert raced and answer.status_code == 201 and answer.get_json()["status"] == "approved"

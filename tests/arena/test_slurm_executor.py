@@ -110,3 +110,45 @@ def test_a_slurm_job_left_behind_by_a_lapsed_lease_is_cancelled(slurm, platform)
     assert executor.cancel_orphans() == 1
     assert fake.state["101"] == "CANCELLED"
     assert executor.cancel_orphans() == 0
+
+
+def _node_token(request) -> str:
+    import re
+
+    return re.search(r"ARENA_NODE_TOKEN=(\S+)", request.script).group(1).strip("'")
+
+
+def test_concurrent_result_posts_with_one_credential_record_one_verdict(slurm, platform, app):
+    """The review's finding: posts racing with one credential recorded several verdicts and could
+    end a scored submission as an infrastructure failure. The credential is spent atomically."""
+    import io
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from arena.models import Result
+
+    executor, fake = slurm
+    executor.dispatch_one()
+    [job] = jobs(platform)
+    token = _node_token(fake.submitted[0])
+    predictions = "".join(json.dumps({"id": f"i{i}", "prediction": "even" if i % 2 == 0 else "odd"}) + "\n"
+                          for i in range(6)).encode()
+
+    def post(_):
+        return app.test_client().post(
+            f"/api/node/jobs/{job.id}/result", headers={"Authorization": f"Bearer {token}"},
+            data={"verdict": "exited", "exit_code": "0", "duration_s": "1",
+                  "predictions": (io.BytesIO(predictions), "predictions.jsonl"), "log": (io.BytesIO(b"ok"), "log")})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert sum(1 for a in answers if not a.get_json().get("repeat")) == 1
+    with platform.sessions() as session:
+        submission = session.scalars(select(Submission)).one()
+        assert submission.status == "scored" and submission.failure_reason is None
+        assert sorted(session.scalars(select(Result.split))) == ["private", "public"]
+    assert [j.status for j in jobs(platform)] == ["done"]
+    again = post(0)  # a retry after the end changes nothing, and is told so
+    assert again.status_code == 200 and again.get_json()["repeat"] is True
+    assert [j.status for j in jobs(platform)] == ["done"]

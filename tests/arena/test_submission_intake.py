@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from arena.services import accounts
 from arena.services.challenges import create_challenge
 from conftest import auth
 from helpers import make_bundle, make_image_tarball
@@ -54,3 +55,42 @@ def test_resubmitting_by_digest_only_for_own_images(client, platform, tarball, t
 
 def test_a_bad_idempotency_key_is_400(client, tarball, team_token):
     assert post(client, team_token, tarball, **{"Idempotency-Key": "x" * 101}).status_code == 400
+
+
+def _racing_registration(monkeypatch, platform, module):
+    """Another request of the team registers it between this request's check and its write."""
+    from arena.models import Registration
+    from arena.timeutil import utcnow
+
+    original = module.ensure_registered
+    raced = []
+
+    def racing(session, *, challenge, team, register=True):
+        if register and not raced:
+            raced.append(True)
+            with platform.transaction() as other:
+                other.add(Registration(challenge_id=challenge.id, team_id=team.id, status="approved",
+                                       created_at=utcnow(), decided_at=utcnow()))
+            session.add(Registration(challenge_id=challenge.id, team_id=team.id, status="approved",
+                                     created_at=utcnow(), decided_at=utcnow()))
+            return None
+        return original(session, challenge=challenge, team=team, register=register)
+
+    monkeypatch.setattr(module, "ensure_registered", racing)
+    return raced
+
+
+def test_racing_first_submissions_never_give_500(client, platform, monkeypatch, tmp_path):
+    """The review's finding: a team's first two submissions at once both registered it, and the
+    second got a 500. Now it is registered once and both submissions are taken."""
+    from arena.services import submissions as module
+
+    create_challenge(platform, organiser_id=accounts.create_organiser(platform, name="O")[0].id,
+                     bundle_dir=make_bundle(tmp_path / "b"))
+    team, token = accounts.create_team(platform, name="Racer", factories=["F"])
+    raced = _racing_registration(monkeypatch, platform, module)
+    image = tmp_path / "i.tar"
+    make_image_tarball(image)
+    answer = client.post("/api/challenges/toy/submissions", data=image.read_bytes(),
+                         content_type="application/x-tar", headers=auth(token))
+    assert raced and answer.status_code == 201, answer.get_json()

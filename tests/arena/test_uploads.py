@@ -111,3 +111,65 @@ def test_the_client_resumes_after_dropped_connections(tmp_path):
         done = client.upload_tarball(path, sha, part_bytes=10_000, pause_s=0.01)
     assert done["complete"] and done["image_digest"] == f"sha256:{sha}"
     assert DroppingClient.calls > 4
+
+
+def _complete(client, token, data, sha) -> str:
+    upload_id = start(client, token, data, sha)
+    assert put(client, token, upload_id, 0, data).status_code == 200
+    return client.post(f"/api/uploads/{upload_id}/complete", headers=auth(token)).json["image_digest"]
+
+
+def test_a_team_cannot_hold_unlimited_open_uploads(client, platform, tarball, team_token):
+    """The review's finding: a team could reserve any number of uploads. Four at once by default;
+    one submitted frees its place."""
+    data, sha = tarball
+    digest = _complete(client, team_token, data, sha)
+    for _ in range(3):
+        start(client, team_token, data, sha)
+    refused = client.post("/api/uploads", json={"size": len(data), "sha256": sha}, headers=auth(team_token))
+    assert refused.status_code == 429 and "4 uploads not yet submitted" in refused.json["error"]["message"]
+    assert int(refused.headers["Retry-After"]) > 23 * 3600
+    made = client.post("/api/challenges/toy/submissions", json={"image_digest": digest}, headers=auth(team_token))
+    assert made.status_code == 201
+    start(client, team_token, data, sha)
+
+
+def test_a_team_cannot_reserve_unlimited_bytes(client, platform, tarball, team_token):
+    largest = platform.settings.max_image_bytes
+    assert platform.settings.team_max_upload_bytes == 2 * largest  # the defaults
+    for _ in range(2):
+        first = client.post("/api/uploads", json={"size": largest, "sha256": "0" * 64}, headers=auth(team_token))
+        assert first.status_code == 201
+    refused = client.post("/api/uploads", json={"size": 1, "sha256": "0" * 64}, headers=auth(team_token))
+    assert refused.status_code == 429 and "MiB together" in refused.json["error"]["message"]
+
+
+def test_uploads_never_submitted_are_swept_with_their_image(client, platform, tarball, team_token, tmp_path):
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from arena.models import Image, Upload
+    from arena.services.images import image_path
+    from arena.services.uploads import sweep_stale
+    from arena.timeutil import utcnow
+
+    data, sha = tarball
+    kept = _complete(client, team_token, data, sha)
+    assert client.post("/api/challenges/toy/submissions", json={"image_digest": kept},
+                       headers=auth(team_token)).status_code == 201
+    other = tmp_path / "other.tar"
+    make_image_tarball(other, salt="never submitted")
+    raw = other.read_bytes()
+    unused = _complete(client, team_token, raw, hashlib.sha256(raw).hexdigest())
+    pending = start(client, team_token, data, sha)
+    assert sweep_stale(platform) == 0  # nothing is old enough yet
+    old = utcnow() - timedelta(hours=platform.settings.upload_keep_hours + 1)
+    with platform.transaction() as session:
+        session.execute(update(Upload).values(created_at=old))
+    assert sweep_stale(platform) == 2
+    with platform.sessions() as session:
+        assert session.scalars(select(Upload.image_digest)).all() == [kept]
+        assert session.get(Image, unused) is None and session.get(Image, kept) is not None
+    assert not image_path(platform, unused).exists() and image_path(platform, kept).exists()
+    assert client.get(f"/api/uploads/{pending}", headers=auth(team_token)).status_code == 404

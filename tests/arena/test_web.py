@@ -87,7 +87,7 @@ def test_public_pages_embed_history_and_log(client, platform, tmp_path):
     log = client.get("/log").get_data(as_text=True)
     assert "submission.receipt" in log and "arena verify" in log
     for page in (index, board, embed, history, log):
-        assert "http://" not in page.replace("http://localhost", "")  # nothing fetched from outside
+        assert "http://" not in page.replace(platform.settings.public_url, "")  # nothing fetched from outside
 
 
 def test_the_remembered_board_follows_the_log(platform, tmp_path):

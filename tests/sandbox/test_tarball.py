@@ -92,3 +92,76 @@ def test_ordinary_settings_pass(tmp_path):
     path = tmp_path / "image.tar"
     make_image_tarball(path, run={"WorkingDir": "/app", "Env": ["PATH=/usr/bin", "LANG=C.UTF-8"]})
     assert inspect_image_tarball(path).architecture == "amd64"
+
+
+def _image(path, *, config: bytes | None = None, entry: dict | None = None, layers: dict | None = None,
+           manifest: bytes | None = None) -> None:
+    """A tarball with the given config bytes, manifest entry fields and layer files."""
+    import hashlib
+
+    config = config if config is not None else json.dumps({"architecture": "amd64", "config": {}}).encode()
+    digest = hashlib.sha256(config).hexdigest()
+    fields = {"Config": f"blobs/sha256/{digest}", "Layers": [], **(entry or {})}
+    with tarfile.open(path, "w") as tar:
+        for name, data in {f"blobs/sha256/{digest}": config, **(layers or {}),
+                           "manifest.json": manifest or json.dumps([fields]).encode()}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"entry": {"Config": 5}},
+    {"entry": {"Config": None}},
+    {"entry": {"Layers": "blobs/sha256/x"}},
+    {"entry": {"Layers": [5]}},
+    {"entry": {"Layers": ["../../etc/passwd"]}},
+    {"entry": {"Layers": ["/etc/passwd"]}},
+    {"entry": {"Layers": ["blobs/sha256/missing"]}},
+    {"config": b"not json"},
+    {"config": b"[1, 2]"},
+    {"config": b'{"architecture": "amd64", "config": []}'},
+    {"config": b'{"architecture": "amd64", "config": {"Env": 5}}'},
+    {"config": b'{"architecture": "amd64", "config": {"WorkingDir": 5}}'},
+    {"config": b'{"architecture": ["amd64"], "config": {}}'},
+    {"config": b"\xff\xfe"},
+    {"manifest": b'[5]'},
+    {"manifest": b'{"Config": "x"}'},
+])
+def test_malformed_images_are_refused_with_a_reason(tmp_path, kwargs):
+    """The review's finding: some malformed tarballs gave a 500, and layer paths were not checked
+    to stay inside the archive."""
+    _image(tmp_path / "i.tar", **kwargs)
+    with pytest.raises(ImageError):
+        inspect_image_tarball(tmp_path / "i.tar")
+
+
+def test_layers_inside_the_archive_pass(tmp_path):
+    _image(tmp_path / "i.tar", entry={"Layers": ["blobs/sha256/layer"]}, layers={"blobs/sha256/layer": b"l"})
+    assert inspect_image_tarball(tmp_path / "i.tar").layers == 1
+
+
+def test_truncated_tarballs_are_refused(tmp_path):
+    _image(tmp_path / "i.tar", entry={"Layers": ["blobs/sha256/layer"]}, layers={"blobs/sha256/layer": b"l" * 5000})
+    whole = (tmp_path / "i.tar").read_bytes()
+    for cut in (100, 600, 2000, 4000, 7000):
+        (tmp_path / "t.tar").write_bytes(whole[:cut])
+        with pytest.raises(ImageError):
+            inspect_image_tarball(tmp_path / "t.tar")
+
+
+def test_a_tarball_cut_inside_a_layer_after_its_manifest_is_refused(tmp_path):
+    import hashlib
+
+    config = json.dumps({"architecture": "amd64", "config": {}}).encode()
+    digest = hashlib.sha256(config).hexdigest()
+    manifest = json.dumps([{"Config": f"blobs/sha256/{digest}", "Layers": ["layer.tar"]}]).encode()
+    with tarfile.open(tmp_path / "i.tar", "w") as tar:
+        for name, data in (("manifest.json", manifest), (f"blobs/sha256/{digest}", config),
+                           ("layer.tar", b"l" * 50_000)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (tmp_path / "t.tar").write_bytes((tmp_path / "i.tar").read_bytes()[:20_000])
+    with pytest.raises(ImageError, match="cut short|unreadable"):
+        inspect_image_tarball(tmp_path / "t.tar")
