@@ -18,8 +18,8 @@ from typing import BinaryIO
 from sqlalchemy import delete, exists, select, update
 
 from arena.db import advisory_lock
-from arena.files import FILE_MODE, private_folder
 from arena.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QuotaExceeded
+from arena.files import FILE_MODE, private_folder
 from arena.models import Image, Submission, Upload
 from arena.platform import Platform
 from arena.services.images import CHUNK, image_path, register_tarball

@@ -12,7 +12,6 @@ from arena.services import dashboards, submissions
 from arena.web import _session
 from arena.web._views import bp, platform
 
-
 # A path on this site: one slash, then only printable ASCII that needs no escaping. Browsers drop
 # tabs and line breaks from a URL ("/\t/evil.example" becomes "//evil.example") and read "\" as
 # "/", so neither may appear; a line break in a Location header would be a 500 besides.

@@ -5,6 +5,7 @@ review found "Team  A" beside "Team A", Cyrillic look-alikes, and U+202E in card
 from __future__ import annotations
 
 import pytest
+from helpers import make_bundle
 
 from arena.errors import BadRequest, Conflict
 from arena.services import accounts
@@ -12,7 +13,6 @@ from arena.services.bundles import load_bundle
 from arena.services.challenges import create_challenge
 from arena.services.names import normalise, skeletons
 from arena.services.submissions import check_method_card
-from helpers import make_bundle
 
 
 @pytest.mark.parametrize("a, b", [("Team A", "Team  A"), ("Team A", "Ｔｅａｍ A"), ("Alpha", "Аlpha"),

@@ -1,11 +1,12 @@
 """Rate limits per team and per organiser, counted in the database: more tokens buy no more
 requests, and every API process shares one count (the review found both escapes)."""
 
+from conftest import auth
+
 from arena import create_app
 from arena.db import upgrade
 from arena.ratelimit import RateLimiter
 from arena.services import accounts
-from conftest import auth
 
 
 class Clock:

@@ -168,10 +168,10 @@ def test_files_under_arena_home_are_private(client, platform, tmp_path):
     import os
     import stat
 
+    from helpers import make_image_tarball
     from test_rounds import ModelRunner, World
 
     from arena.worker import Worker
-    from helpers import make_image_tarball
 
     runner = ModelRunner()
     platform.runner = runner
@@ -193,7 +193,7 @@ def test_files_under_arena_home_are_private(client, platform, tmp_path):
     Worker(platform).drain()
     home = platform.settings.home
     seen = {"files": 0, "folders": 0}
-    for folder, subfolders, files in os.walk(home):
+    for folder, _subfolders, files in os.walk(home):
         assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, folder
         seen["folders"] += 1
         for name in files:

@@ -78,8 +78,22 @@ def site(docker_engine, tmp_path_factory):
         yield {**env, "organiser": organiser, "teams": tokens, "home": home}
 
 
+def _page(browser):
+    """A page that records what the Content-Security-Policy refuses (securitypolicyviolation)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script("""window.__cspRefused = [];
+        document.addEventListener('securitypolicyviolation',
+            e => window.__cspRefused.push(e.violatedDirective + ' ' + e.blockedURI));""")
+    return page
+
+
 def check_accessibility(page) -> None:
-    page.add_script_tag(path=str(AXE))
+    """axe-core on the page, injected over the DevTools protocol: the page's own
+    Content-Security-Policy (script-src 'self') stays in force and would refuse an inline script;
+    and no part of the page itself may have been refused by that policy."""
+    refused = page.evaluate("() => window.__cspRefused || []")
+    assert refused == [], f"{page.url}: the Content-Security-Policy refused {refused}"
+    page.evaluate(AXE.read_text())
     found = page.evaluate("""async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'best-practice']}))
         .violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
         .map(v => v.id + ': ' + v.help + ' (' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ') + ')')""")
@@ -93,7 +107,7 @@ def shot(page, name: str) -> None:
 
 
 def test_a_visitor_reads_the_leaderboard_and_a_rounds_awards(site, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = _page(browser)
     page.goto(site["ARENA_URL"] + "/")
     check_accessibility(page)
     shot(page, "challenges")
@@ -118,7 +132,7 @@ def test_a_visitor_reads_the_leaderboard_and_a_rounds_awards(site, browser):
 
 
 def test_a_team_signs_in_and_finds_why_its_submission_failed(site, browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = _page(browser)
     page.goto(site["ARENA_URL"] + "/")
     page.get_by_role("link", name="Team sign-in").click()
     page.get_by_label("Token").fill(site["teams"]["Broken Bytes"])
@@ -133,7 +147,7 @@ def test_a_team_signs_in_and_finds_why_its_submission_failed(site, browser):
 
 
 def test_an_organiser_fixes_a_bundle_creates_a_challenge_and_closes_a_round(site, browser, tmp_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = _page(browser)
     page.goto(site["ARENA_URL"] + "/sign-in?role=organiser")
     page.get_by_label("Token").fill(site["organiser"])
     page.get_by_role("button", name="Sign in").click()
@@ -145,6 +159,7 @@ def test_an_organiser_fixes_a_bundle_creates_a_challenge_and_closes_a_round(site
     shutil.copytree(BUNDLE, bundle)
     config = yaml.safe_load((bundle / "challenge.yaml").read_text())
     config["slug"] = "gpu-faults-2"
+    config["title"] += ", second edition"  # titles that look alike are refused
     (bundle / "challenge.yaml").write_text(yaml.safe_dump(config))
     good_labels = (bundle / "labels.jsonl").read_text()
     (bundle / "labels.jsonl").write_text(good_labels.replace('"label": "ok"', '"label": ok', 1))
