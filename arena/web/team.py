@@ -12,7 +12,7 @@ from arena.web._views import bp, platform
 
 
 def _safe_next(value: str | None, role: str) -> str:
-    default = url_for("web.console") if role == "organiser" else url_for("web.team")
+    default = url_for("web.console") if role in ("organiser", "administrator") else url_for("web.team")
     return value if value and value.startswith("/") and not value.startswith("//") else default
 
 
@@ -46,7 +46,8 @@ def team(who):
     mine = submissions.list_submissions(platform(), principal=who)
     found = dashboards.receipts(platform(), submission_ids=[s["id"] for s in mine if s["kind"] == "hidden"])
     return render_template("team.html", team=who.name, submissions=mine, receipts=found,
-                           quotas=dashboards.quotas(platform(), team_id=who.id))
+                           quotas=dashboards.quotas(platform(), team_id=who.id),
+                           log_reads=submissions.team_log_reads(platform(), team_id=who.id))
 
 
 @bp.get("/team/submissions/<submission_id>")
@@ -55,7 +56,7 @@ def team_submission(who, submission_id: str):
     shown = submissions.get_submission(platform(), principal=who, submission_id=submission_id)
     log = submissions.get_log(platform(), principal=who, submission_id=submission_id) \
         if shown["kind"] == "sample" else None
-    return render_template("submission.html", submission=shown, log=log, organiser=False)
+    return render_template("submission.html", submission=shown, log=log, organiser=False, error=None)
 
 
 @bp.get("/team/submissions/<submission_id>/predictions")
