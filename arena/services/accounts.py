@@ -114,7 +114,11 @@ def _shares(parsed: list[tuple[str, float | None]]) -> dict[str, float]:
 
 
 def create_team(platform: Platform, *, name: str, factories: list[str], actor=None) -> tuple[Principal, str]:
-    """A team of one or more factories (an alliance when several), with declared shares."""
+    """A team of one or more factories (an alliance when several), with declared shares. `actor`:
+    the organiser creating it (it alone, with the team, may make the team's tokens), or None for
+    the server's own tools."""
+    if actor is not None and not permissions.may_create_team(actor):
+        raise Forbidden("teams are created by organisers")
     name = _check_name(name, "team")
     parsed = [(_check_name(f, "factory"), s) for f, s in parse_shares(factories)] or [(name, None)]
     names = [n for n, _s in parsed]

@@ -16,7 +16,7 @@ from arena.platform import Platform
 from arena.timeutil import utcnow
 from hidden_sets import DataKey
 import evaluators
-from arena.services import assets, audit, commitments, publiclog, tenancy
+from arena.services import assets, audit, commitments, permissions, publiclog, tenancy
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.lookups import current_hidden_set, get_challenge
 from arena.services.rounds import add_rounds, check_schedule, check_version_change
@@ -86,7 +86,10 @@ def _discard_files(platform: Platform, slug: str | None, set_id: str) -> None:
 
 
 def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor=None) -> CreatedChallenge:
-    """Validate the bundle, encrypt and commit its hidden set, and record it: all, or nothing."""
+    """Validate the bundle, encrypt and commit its hidden set, and record it: all, or nothing. The
+    organiser `organiser_id` owns it."""
+    if actor is not None and not permissions.may_create_challenge(actor):
+        raise Forbidden("challenges are created by organisers")
     bundle = load_bundle(bundle_dir)
     check_schedule(bundle.rules, now=utcnow())
     if _slug_taken(platform, bundle.slug):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from arena.errors import BadRequest, Conflict, Forbidden, NotFound
+from arena.errors import BadRequest, Conflict, NotFound
 from arena.models import HiddenSet
 from arena.platform import Platform
 from arena.services import assets, audit

@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 import evaluators
-from arena.errors import BadRequest, Conflict, Forbidden, NotFound
+from arena.errors import BadRequest, Conflict, NotFound
 from arena.models import Challenge, HiddenSet, Registration, Result, Round, Submission, Team
 from arena.platform import Platform
 from arena.services import audit, payout, publiclog

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import pytest
 from click.testing import CliRunner
+from conftest import auth, web_sign_in
+from helpers import make_bundle, make_image_tarball
 
 from arena.services import accounts
 from arena.services.challenges import create_challenge
 from arena.worker import Worker
-from conftest import auth, web_sign_in
-from helpers import make_bundle, make_image_tarball
 
 SECRET_LOOKING = b"printed input: {'x': 3}"
 
