@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from conftest import auth
+from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select
 
 from arena.models import ChallengeOrganiser, Job, Organiser, Registration, Submission
@@ -34,8 +36,6 @@ from arena.services import accounts, commitments, nodes, rounds, tenancy
 from arena.services.challenges import create_challenge
 from arena.timeutil import iso, utcnow
 from arena.worker import Worker
-from conftest import auth
-from helpers import make_bundle, make_image_tarball
 
 ROLES = ("anonymous", "team", "other_team", "owner", "other_organiser", "administrator", "node", "other_node")
 OK = "ok"
