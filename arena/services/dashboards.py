@@ -63,6 +63,7 @@ def console(platform: Platform, *, who) -> dict:
                                             .order_by(Team.name)).all()
             challenges.append({
                 "slug": challenge.slug, "title": challenge.title, "metric": challenge.metric,
+                "organisers": tenancy.organisers_view(session, challenge),
                 "versions": [{"version": v.version, "n_items": v.n_items, "root": v.root, "created_at": iso(v.created_at)}
                              for v in versions],
                 "registrations": [{"team_id": r.team_id, "team": name, "status": r.status, "misses": r.kpi_misses}

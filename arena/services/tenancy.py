@@ -52,7 +52,7 @@ def challenges_run_by(session, who):
     return select(Challenge.id).where(or_(Challenge.organiser_id == who.id, Challenge.id.in_(co)))
 
 
-def _view(session, challenge: Challenge) -> dict:
+def organisers_view(session, challenge: Challenge) -> dict:
     owner = session.get(Organiser, challenge.organiser_id)
     rows = session.execute(select(ChallengeOrganiser, Organiser.name)
                            .join(Organiser, Organiser.id == ChallengeOrganiser.organiser_id)
@@ -66,7 +66,7 @@ def _view(session, challenge: Challenge) -> dict:
 def list_organisers(platform: Platform, *, who, slug: str) -> dict:
     with platform.sessions() as session:
         challenge = run_challenge(session, who=who, slug=slug, what="see who organises it")
-        return _view(session, challenge)
+        return organisers_view(session, challenge)
 
 
 def _changeable(session, *, who, slug: str) -> Challenge:
@@ -91,7 +91,7 @@ def add_organiser(platform: Platform, *, who, slug: str, name: str) -> dict:
         audit.record(session, actor=who, action="challenge.organiser_add", target=f"challenge:{slug}",
                      detail={"organiser_id": organiser.id, "name": organiser.name})
         session.flush()
-        return _view(session, challenge)
+        return organisers_view(session, challenge)
 
 
 def remove_organiser(platform: Platform, *, who, slug: str, organiser_id: int) -> dict:
@@ -104,4 +104,4 @@ def remove_organiser(platform: Platform, *, who, slug: str, organiser_id: int) -
         audit.record(session, actor=who, action="challenge.organiser_remove", target=f"challenge:{slug}",
                      detail={"organiser_id": organiser_id})
         session.flush()
-        return _view(session, challenge)
+        return organisers_view(session, challenge)

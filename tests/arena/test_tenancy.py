@@ -221,3 +221,12 @@ def test_the_console_reads_a_hidden_log_only_through_the_reasoned_form(world):
                   data={"csrf": _csrf(page), "reason": "a team asked us to look"})
     assert read.status_code == 200 and "printed input" in read.get_data(as_text=True)
     assert "a team asked us to look" in read.get_data(as_text=True)
+
+
+def test_a_co_organiser_sees_the_challenge_in_its_console_with_who_runs_it(world):
+    c = world.client
+    c.post("/api/challenges/toy/organisers", json={"organiser": "Other Org"}, headers=auth(world.owner))
+    web_sign_in(c, world.other, role="organiser")
+    console = c.get("/console").get_data(as_text=True)
+    assert "Owner: Owner Org" in console and "co-organisers:\n    Other Org" in console
+    assert world.hidden in c.get(f"/console/submissions/{world.hidden}").get_data(as_text=True)
