@@ -230,3 +230,10 @@ def test_a_co_organiser_sees_the_challenge_in_its_console_with_who_runs_it(world
     console = c.get("/console").get_data(as_text=True)
     assert "Owner: Owner Org" in console and "co-organisers:\n    Other Org" in console
     assert world.hidden in c.get(f"/console/submissions/{world.hidden}").get_data(as_text=True)
+
+
+def test_the_administrators_console_shows_every_challenge_and_no_create_button(world):
+    web_sign_in(world.client, world.admin, role="organiser")
+    console = world.client.get("/console").get_data(as_text=True)
+    assert "Every challenge" in console and "/challenges/toy" in console and "/challenges/theirs" in console
+    assert "Create a challenge from a bundle" not in console
