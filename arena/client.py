@@ -219,6 +219,19 @@ class ArenaClient:
     def log(self, submission_id: str) -> dict:
         return self._request("GET", f"/api/submissions/{submission_id}/log")
 
+    def read_hidden_log(self, submission_id: str, reason: str) -> dict:
+        """Organisers: a hidden run's log, read with a reason (audited; the team is told)."""
+        return self._request("POST", f"/api/submissions/{submission_id}/log-reads", json={"reason": reason})
+
+    def organisers(self, slug: str) -> dict:
+        return self._request("GET", f"/api/challenges/{slug}/organisers")
+
+    def add_organiser(self, slug: str, name: str) -> dict:
+        return self._request("POST", f"/api/challenges/{slug}/organisers", json={"organiser": name})
+
+    def remove_organiser(self, slug: str, organiser_id: int) -> dict:
+        return self._request("DELETE", f"/api/challenges/{slug}/organisers/{organiser_id}")
+
     def predictions(self, submission_id: str) -> bytes:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:

@@ -37,6 +37,15 @@ class Organiser(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class Administrator(Base):
+    """Runs the platform: the only role that sees across challenges. Made on the server's machine."""
+
+    __tablename__ = "administrators"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Factory(Base):
     __tablename__ = "factories"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +57,8 @@ class Team(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The organiser that created the team: with the team itself, the only one to make its tokens.
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("organisers.id"))
     members: Mapped[list[TeamFactory]] = relationship(back_populates="team", lazy="selectin")
 
 
@@ -71,6 +82,7 @@ class Token(Base):
     role: Mapped[str] = mapped_column(String(20))
     organiser_id: Mapped[int | None] = mapped_column(ForeignKey("organisers.id"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    administrator_id: Mapped[int | None] = mapped_column(ForeignKey("administrators.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -99,6 +111,15 @@ class Challenge(Base):
     protocol: Mapped[str] = mapped_column(String(16), default="batch", server_default="batch")
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ChallengeOrganiser(Base):
+    """A co-organiser of a challenge, added by its owner (the organiser in Challenge.organiser_id)."""
+
+    __tablename__ = "challenge_organisers"
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"), primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class HiddenSet(Base):

@@ -67,9 +67,13 @@ def test_the_walking_skeleton(server):
 
     hidden_log = arena(server, "logs", results["Good"]["id"], token=tokens["Good"], check=False)
     assert hidden_log.returncode == 1 and "never shown to teams" in hidden_log.stderr
-    organiser_log = json.loads(arena(server, "logs", results["Good"]["id"], "--json",
-                                     token=organiser["token"]).stdout)
+    unexplained = arena(server, "logs", results["Good"]["id"], token=organiser["token"], check=False)
+    assert unexplained.returncode == 1 and "--reason" in unexplained.stderr
+    organiser_log = json.loads(arena(server, "logs", results["Good"]["id"], "--reason", "checking the skeleton run",
+                                     "--json", token=organiser["token"]).stdout)
     assert organiser_log["log"].startswith("good model: 500 items")
+    told = arena(server, "status", results["Good"]["id"], token=tokens["Good"]).stdout
+    assert "its log was read" in told and "by Demo Organiser: checking the skeleton run" in told
 
     debug = json.loads(arena(server, "submit", "gpu-faults", "arena-example/broken", "--sample", "--wait",
                              "--json", token=tokens["Broken"]).stdout)

@@ -8,7 +8,8 @@ from flask import Blueprint, Response, request, send_file
 
 from arena.api._auth import MAX_ID, json_body, platform, principal, require, scratch_dir, whole_number
 from arena.errors import BadRequest, NotFound
-from arena.services import assets, challenges, commitments, images, leaderboard, registrations, submissions
+from arena.services import (assets, challenges, commitments, images, leaderboard, registrations, submissions,
+                            tenancy)
 from arena.streams import tar_chunks, tar_length
 from arena.api._multipart import receive_parts
 from arena.services.bundles import ASSET_PARTS, BUNDLE_FILES, SAMPLE_FILES
@@ -45,23 +46,22 @@ def create():
 
 
 @bp.post("/<slug>/versions")
-@require("organiser")
+@require("organiser", "administrator")
 def add_version(slug: str):
     """A new hidden-set version: multipart inputs.jsonl and labels.jsonl (and assets.tar)."""
-    challenges.check_owner(platform(), organiser_id=principal().id, slug=slug)  # before the upload
+    challenges.check_owner(platform(), actor=principal(), slug=slug)  # before the upload
     request.max_content_length = platform().settings.max_bundle_bytes
     folder = Path(tempfile.mkdtemp(prefix="version-", dir=scratch_dir()))
     try:
         _save_parts(folder, allowed=VERSION_PARTS)
-        made = challenges.add_version(platform(), organiser_id=principal().id, slug=slug, folder=folder,
-                                      actor=principal())
+        made = challenges.add_version(platform(), slug=slug, folder=folder, actor=principal())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return made, 201
 
 
 @bp.post("/<slug>/reveal")
-@require("organiser")
+@require("organiser", "administrator")
 def reveal(slug: str):
     """Publish hidden items with their salts: {"all": true} or {"ids": [...]}, optional "version"."""
     body = json_body()
@@ -71,8 +71,7 @@ def reveal(slug: str):
     elif not (isinstance(ids, list) and ids and all(isinstance(i, str) for i in ids)):
         raise BadRequest('say what to reveal: {"all": true} or {"ids": ["id", ...]}')
     version = whole_number(version, "version", low=1)
-    return commitments.reveal(platform(), organiser_id=principal().id, slug=slug, ids=ids,
-                              version=version, actor=principal()), 201
+    return commitments.reveal(platform(), slug=slug, ids=ids, version=version, actor=principal()), 201
 
 
 @bp.get("/<slug>/reveal")
@@ -159,16 +158,37 @@ def register(slug: str):
 
 
 @bp.get("/<slug>/registrations")
-@require("organiser")
+@require("organiser", "administrator")
 def list_registrations(slug: str):
     return {"registrations": registrations.list_registrations(platform(), organiser=principal(), slug=slug)}
 
 
 @bp.post("/<slug>/registrations/<int(max=2147483647):team_id>")
-@require("organiser")
+@require("organiser", "administrator")
 def decide(slug: str, team_id: int):
     """{"approve": true} or {"approve": false}: the organiser's decision on a team."""
     approve = json_body().get("approve")
     if not isinstance(approve, bool):
         raise BadRequest('send {"approve": true} or {"approve": false}')
     return registrations.decide(platform(), organiser=principal(), slug=slug, team_id=team_id, approve=approve)
+
+
+@bp.get("/<slug>/organisers")
+@require("organiser", "administrator")
+def organisers(slug: str):
+    """The challenge's owner and co-organisers."""
+    return tenancy.list_organisers(platform(), who=principal(), slug=slug)
+
+
+@bp.post("/<slug>/organisers")
+@require("organiser", "administrator")
+def add_organiser(slug: str):
+    """{"organiser": "<name>"}: the owner adds a co-organiser (audited)."""
+    return tenancy.add_organiser(platform(), who=principal(), slug=slug, name=json_body().get("organiser")), 201
+
+
+@bp.delete("/<slug>/organisers/<int(max=2147483647):organiser_id>")
+@require("organiser", "administrator")
+def remove_organiser(slug: str, organiser_id: int):
+    """The owner removes a co-organiser (audited)."""
+    return tenancy.remove_organiser(platform(), who=principal(), slug=slug, organiser_id=organiser_id)

@@ -19,23 +19,25 @@ def signing_key():
 
 
 @bp.get("/me")
-@require("organiser", "team")
+@require("organiser", "team", "administrator")
 def me():
     who = principal()
     return {"role": who.role, "id": who.id, "name": who.name}
 
 
 @bp.get("/tokens")
-@require("organiser", "team")
+@require("organiser", "team", "administrator")
 def tokens():
-    """Your tokens (a team's own; an organiser sees all), never the secrets themselves."""
+    """The tokens you may revoke (your own; an organiser's, also those of the teams it created; the
+    administrator's, all), never the secrets themselves."""
     return {"tokens": accounts.list_tokens(platform(), actor=principal())}
 
 
 @bp.post("/tokens")
-@require("organiser", "team")
+@require("organiser", "team", "administrator")
 def create_token():
-    """A new token: {"label": …, "days": N (expiry, optional), "team_id": N (organisers only)}."""
+    """A new token: {"label": …, "days": N (expiry, optional), "team_id": N (a team: the team itself,
+    the organiser that created it, or the administrator)}."""
     body = json_body()
     label = body.get("label", "")
     if not isinstance(label, str):
@@ -47,13 +49,14 @@ def create_token():
 
 
 @bp.delete("/tokens/<int(max=2147483647):token_id>")
-@require("organiser", "team")
+@require("organiser", "team", "administrator")
 def revoke_token(token_id: int):
     return accounts.revoke_token(platform(), actor=principal(), token_id=token_id)
 
 
 @bp.get("/audit")
-@require("organiser")
+@require("organiser", "administrator")
 def audit_trail():
-    """The latest state-changing actions, newest first, with their actors."""
-    return {"events": audit.list_events(platform())}
+    """The latest state-changing actions, newest first, with their actors: for an organiser, its
+    own and those on the challenges it runs; for the administrator, all."""
+    return {"events": audit.list_events(platform(), who=principal())}

@@ -206,7 +206,7 @@ def _round_schemas() -> dict[str, Schema]:
 def _schemas() -> dict[str, Schema]:
     token_view = {
         "id": INTEGER,
-        "role": {"type": "string", "enum": ["organiser", "team"]},
+        "role": {"type": "string", "enum": ["organiser", "team", "administrator"]},
         "team_id": _nullable(INTEGER),
         "organiser_id": _nullable(INTEGER),
         "label": _nullable(STRING),
@@ -258,6 +258,12 @@ def _schemas() -> dict[str, Schema]:
             "description": "hidden runs once scored: whether the Ladder released the public score "
                            "(score is null when it did not: no better than the team's best beyond noise)",
         },
+        "log_reads": {
+            "type": "array",
+            "description": "each read of this hidden run's log by its organisers (or the administrator): "
+                           "when, by which organisation, and why (GET of one submission only)",
+            "items": _ref("LogRead"),
+        },
         "receipt": {
             "$ref": "#/components/schemas/LogEntry",
             "description": "the signed public-log entry recording this submission (on creation, hidden runs)",
@@ -305,7 +311,7 @@ def _schemas() -> dict[str, Schema]:
         ),
         "Me": _obj(
             {
-                "role": {"type": "string", "enum": ["organiser", "team"]},
+                "role": {"type": "string", "enum": ["organiser", "team", "administrator"]},
                 "id": INTEGER,
                 "name": STRING,
             }
@@ -504,7 +510,16 @@ def _schemas() -> dict[str, Schema]:
                 "leaderboard": _ref("Leaderboard"),
             }
         ),
-        "Submission": _obj(submission, required=[k for k in submission if k not in ("attempts", "receipt", "results")]),
+        "Submission": _obj(submission, required=[k for k in submission
+                                                  if k not in ("attempts", "receipt", "results", "log_reads")]),
+        "LogRead": _obj({"at": TIMESTAMP, "organisation": STRING, "reason": STRING}),
+        "HiddenLog": _obj({"id": STRING, "kind": {"type": "string", "enum": ["hidden"]},
+                           "status": {"type": "string", "enum": SUBMISSION_STATUSES}, "log": _nullable(STRING),
+                           "read": _ref("LogRead")}),
+        "Organiser": _obj({"id": INTEGER, "name": STRING}),
+        "ChallengeOrganisers": _obj({
+            "challenge": STRING, "owner": _ref("Organiser"),
+            "co_organisers": {"type": "array", "items": _obj({"id": INTEGER, "name": STRING, "added_at": TIMESTAMP})}}),
         "SubmissionList": _obj(
             {"submissions": {"type": "array", "items": _ref("Submission"), "maxItems": 500}}
         ),
@@ -771,16 +786,16 @@ def _paths() -> dict[str, Any]:
                 "meta",
                 "Who the token belongs to",
                 {200: _json(_ref("Me"), "the token's owner")},
-                roles=("organiser", "team"),
+                roles=("organiser", "team", "administrator"),
             )
         },
         "/api/tokens": {
             "get": _op(
                 "listTokens",
                 "tokens",
-                "Your tokens (an organiser sees all), never the secrets",
+                "The tokens you may revoke (yours; an organiser's: also its teams'), never the secrets",
                 {200: _json(_ref("TokenList"), "the tokens")},
-                roles=("organiser", "team"),
+                roles=("organiser", "team", "administrator"),
             ),
             "post": _op(
                 "createToken",
@@ -788,7 +803,7 @@ def _paths() -> dict[str, Any]:
                 "A new token, shown once",
                 {201: _json(_ref("NewToken"), "the token")},
                 (400, 403, 404),
-                roles=("organiser", "team"),
+                roles=("organiser", "team", "administrator"),
                 body=_json_body(
                     {
                         "type": "object",
@@ -805,7 +820,8 @@ def _paths() -> dict[str, Any]:
                             "team_id": _nullable(
                                 {
                                     "type": "integer",
-                                    "description": "organisers only: a token for this team",
+                                    "description": "a token for this team: the team, the organiser that "
+                                    "created it, or the administrator",
                                 }
                             ),
                         },
@@ -817,10 +833,10 @@ def _paths() -> dict[str, Any]:
             "delete": _op(
                 "revokeToken",
                 "tokens",
-                "Revoke a token (yours; an organiser: any)",
+                "Revoke a token you may make (yours; an organiser: its teams'; the administrator: any)",
                 {200: _json(_ref("Token"), "the revoked token")},
                 (404,),
-                roles=("organiser", "team"),
+                roles=("organiser", "team", "administrator"),
                 parameters=[_path_param("token_id", {"type": "integer", "minimum": 0})],
             ),
         },
@@ -830,7 +846,7 @@ def _paths() -> dict[str, Any]:
                 "meta",
                 "The latest state-changing actions, newest first",
                 {200: _json(_ref("AuditTrail"), "at most 200 events")},
-                roles=("organiser",),
+                roles=("organiser", "administrator"),
             )
         },
         "/api/challenges": {
@@ -915,7 +931,7 @@ def _paths() -> dict[str, Any]:
                 "closeRound", "rounds",
                 "Close the current round (early only when asked); it closes once its runs have finished",
                 {200: _json(_ref("Round"), "the round, closing or closed")}, (400, 404, 409),
-                roles=("organiser",), parameters=[SLUG],
+                roles=("organiser", "administrator"), parameters=[SLUG],
                 body={"required": False, "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"early": BOOLEAN}}}}},
             ),
@@ -933,7 +949,7 @@ def _paths() -> dict[str, Any]:
         "/api/challenges/{slug}/teams/{team}/readmit": {
             "post": _op("readmitTeam", "rounds", "Let an eliminated team take part again",
                         {200: _json(_ref("Readmitted"), "re-admitted")}, (400, 404, 409),
-                        roles=("organiser",), parameters=[SLUG, _path_param("team", description="the team's name")]),
+                        roles=("organiser", "administrator"), parameters=[SLUG, _path_param("team", description="the team's name")]),
         },
         "/api/challenges/{slug}/leaderboard": {
             "get": _op(
@@ -952,7 +968,7 @@ def _paths() -> dict[str, Any]:
                 "Publish hidden items with their salts (the challenge's own organiser)",
                 {201: _json(_ref("RevealResult"), "published")},
                 (400, 404, 409),
-                roles=("organiser",),
+                roles=("organiser", "administrator"),
                 parameters=[SLUG],
                 body=_json_body(reveal_body),
             ),
@@ -1063,7 +1079,7 @@ def _paths() -> dict[str, Any]:
                 "The teams registered (the challenge's own organiser)",
                 {200: _json(_ref("RegistrationList"), "the registrations")},
                 (404,),
-                roles=("organiser",),
+                roles=("organiser", "administrator"),
                 parameters=[SLUG],
             ),
         },
@@ -1074,7 +1090,7 @@ def _paths() -> dict[str, Any]:
                 "Approve or refuse a team's registration (the challenge's own organiser)",
                 {200: _json(_ref("Registration"), "the decided registration")},
                 (400, 404, 409),
-                roles=("organiser",),
+                roles=("organiser", "administrator"),
                 parameters=[SLUG, _path_param("team_id", {"type": "integer", "minimum": 0})],
                 body=_json_body(
                     {"type": "object", "required": ["approve"], "properties": {"approve": BOOLEAN}}
@@ -1088,7 +1104,7 @@ def _paths() -> dict[str, Any]:
                 "A new hidden-set version (the challenge's own organiser)",
                 {201: _json(_ref("VersionCreated"), "created")},
                 (400, 404, 409, 413),
-                roles=("organiser",),
+                roles=("organiser", "administrator"),
                 parameters=[SLUG],
                 body=_multipart(
                     ["inputs.jsonl", "labels.jsonl", "assets.tar"],
@@ -1104,7 +1120,7 @@ def _paths() -> dict[str, Any]:
                 "Submissions, newest first (a team: its own)",
                 {200: _json(_ref("SubmissionList"), "at most 500")},
                 (404,),
-                roles=("organiser", "team"),
+                roles=("organiser", "team", "administrator"),
                 parameters=[
                     {
                         "name": "challenge",
@@ -1123,7 +1139,7 @@ def _paths() -> dict[str, Any]:
                 "A submission (organisers also see its attempts)",
                 {200: _json(submission, "the submission")},
                 (404,),
-                roles=("organiser", "team"),
+                roles=("organiser", "team", "administrator"),
                 parameters=[SUBMISSION_ID],
             ),
         },
@@ -1177,9 +1193,34 @@ def _paths() -> dict[str, Any]:
                 "The container output of the last attempt (teams: sample runs only)",
                 {200: _json(_ref("SubmissionLog"), "the log")},
                 (403, 404),
-                roles=("organiser", "team"),
+                roles=("organiser", "team", "administrator"),
                 parameters=[SUBMISSION_ID],
             ),
+        },
+        "/api/submissions/{submission_id}/log-reads": {
+            "post": _op(
+                "readHiddenLog", "submissions",
+                "Read a hidden run's log with a reason (the challenge's organisers, the administrator): "
+                "audited, and shown to the team",
+                {201: _json(_ref("HiddenLog"), "the log, and the read as recorded")}, (400, 404),
+                roles=("organiser", "administrator"), parameters=[SUBMISSION_ID],
+                body=_json_body(_obj({"reason": {"type": "string", "minLength": 10, "maxLength": 500}})),
+            ),
+        },
+        "/api/challenges/{slug}/organisers": {
+            "get": _op("listOrganisers", "challenges", "The challenge's owner and co-organisers",
+                       {200: _json(_ref("ChallengeOrganisers"), "who runs it")}, (404,),
+                       roles=("organiser", "administrator"), parameters=[SLUG]),
+            "post": _op("addOrganiser", "challenges", "Add a co-organiser (the owner; audited)",
+                        {201: _json(_ref("ChallengeOrganisers"), "who runs it now")}, (400, 404, 409),
+                        roles=("organiser", "administrator"), parameters=[SLUG],
+                        body=_json_body(_obj({"organiser": {"type": "string", "description": "its name"}}))),
+        },
+        "/api/challenges/{slug}/organisers/{organiser_id}": {
+            "delete": _op("removeOrganiser", "challenges", "Remove a co-organiser (the owner; audited)",
+                          {200: _json(_ref("ChallengeOrganisers"), "who runs it now")}, (404,),
+                          roles=("organiser", "administrator"),
+                          parameters=[SLUG, _path_param("organiser_id", {"type": "integer", "minimum": 0})]),
         },
         "/api/submissions/{submission_id}/predictions": {
             "get": _op(
@@ -1193,7 +1234,7 @@ def _paths() -> dict[str, Any]:
                     }
                 },
                 (403, 404),
-                roles=("organiser", "team"),
+                roles=("organiser", "team", "administrator"),
                 parameters=[SUBMISSION_ID],
             ),
         },

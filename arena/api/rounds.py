@@ -40,7 +40,7 @@ def report_csv(slug: str):
 
 
 @bp.post("/<slug>/rounds/close")
-@require("organiser")
+@require("organiser", "administrator")
 def close(slug: str):
     """{"early": true} to close a round before its end (the report records it)."""
     early = json_body().get("early", False) if request.get_data() else False
@@ -50,7 +50,7 @@ def close(slug: str):
 
 
 @bp.post("/<slug>/teams/<team>/readmit")
-@require("organiser")
+@require("organiser", "administrator")
 def readmit(slug: str, team: str):
     """Let an eliminated team take part again."""
     return rounds.readmit(platform(), organiser=principal(), slug=slug, team=team)

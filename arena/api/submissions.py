@@ -8,7 +8,7 @@ bp = Blueprint("api_submissions", __name__, url_prefix="/api/submissions")
 
 
 @bp.get("")
-@require("organiser", "team")
+@require("organiser", "team", "administrator")
 def index():
     found = submissions.list_submissions(
         platform(), principal=principal(), slug=request.args.get("challenge")
@@ -17,19 +17,19 @@ def index():
 
 
 @bp.get("/<submission_id>")
-@require("organiser", "team")
+@require("organiser", "team", "administrator")
 def show(submission_id: str):
     return submissions.get_submission(platform(), principal=principal(), submission_id=submission_id)
 
 
 @bp.get("/<submission_id>/log")
-@require("organiser", "team")
+@require("organiser", "team", "administrator")
 def log(submission_id: str):
     return submissions.get_log(platform(), principal=principal(), submission_id=submission_id)
 
 
 @bp.get("/<submission_id>/predictions")
-@require("team", "organiser")
+@require("team", "organiser", "administrator")
 def predictions(submission_id: str):
     path = submissions.sample_predictions(platform(), principal=principal(), submission_id=submission_id)
     return send_file(path, mimetype="application/jsonl")
@@ -52,3 +52,12 @@ def method_card(submission_id: str):
     """{"name", "description", "code_url", "licence", "open_source"}: what this entry is."""
     return submissions.set_method_card(platform(), principal=principal(), submission_id=submission_id,
                                        card=json_body())
+
+
+@bp.post("/<submission_id>/log-reads")
+@require("organiser", "administrator")
+def read_log(submission_id: str):
+    """{"reason": "..."}: read a hidden run's log, an audited action the team is told of."""
+    reason = json_body().get("reason")
+    return submissions.read_hidden_log(platform(), principal=principal(), submission_id=submission_id,
+                                       reason=reason), 201

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from arena.cli import client_cmds, round_cmds, server_cmds
+from arena.cli import client_cmds, round_cmds, server_cmds, tenancy_cmds  # noqa: F401 - adds to `challenge`
 
 HELP = """Arena: secret-benchmark competitions for AI Factories.
 
@@ -13,6 +13,7 @@ Server side (on the machine that runs Arena; data under ARENA_HOME, default ./va
   arena serve                       API, public pages and an evaluation worker in one process
   arena worker                      an evaluation worker alone
   arena admin create-organiser NAME bootstrap an organiser and print its token
+  arena admin create-administrator NAME  a platform administrator (sees every challenge)
   arena keys list|rotate|retire     master keys that wrap the hidden sets' data keys
 
 \b
@@ -24,7 +25,10 @@ Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN)
   arena submit CHALLENGE IMAGE      team: upload a local Docker image as a submission
   arena submit CHALLENGE IMAGE --sample   team: a debug run on the public sample set
   arena status SUBMISSION_ID        team or organiser: where a submission stands, why it failed
-  arena logs SUBMISSION_ID          team: a sample run's log; organiser: any run's log
+  arena logs SUBMISSION_ID          team or organiser: a sample run's log
+  arena logs ID --reason "..."      organiser: a hidden run's log (audited; the team is told)
+  arena challenge organisers C      organiser: the owner and co-organisers of C
+  arena challenge add-organiser C N owner: make organiser N a co-organiser (remove-organiser)
   arena leaderboard CHALLENGE       anyone: the public leaderboard
   arena round list CHALLENGE        anyone: the rounds, their pools, and the reward rules
   arena round close CHALLENGE       organiser: close the current round (--early before its end)

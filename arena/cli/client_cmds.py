@@ -245,6 +245,13 @@ def team_create(name: str, factories: tuple[str, ...], as_json: bool) -> None:
 
 # -- submissions ------------------------------------------------------------------------------------
 def _status_line(state: dict) -> str:
+    """One line for where a submission stands, and one more for each read of its hidden-run log."""
+    reads = "".join(f"\n  its log was read {r['at']} by {r['organisation']}: {r['reason']}"
+                    for r in state.get("log_reads") or [])
+    return _state_words(state) + reads
+
+
+def _state_words(state: dict) -> str:
     if state["status"] == "scored" and state["score"] is None:
         return (f"{state['id']}  scored  (not released: no better than your team's best beyond noise; "
                 "see the Ladder on the challenge page)")
@@ -409,15 +416,24 @@ def status(submission_id: str, as_json: bool) -> None:
 @click.argument("submission_id")
 @click.option("--predictions", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the run's predictions.jsonl to this file (sample runs).")
+@click.option("--reason", metavar="TEXT",
+              help="Organisers: why you read this hidden run's log (10-500 characters; recorded, "
+                   "and shown to the team).")
 @json_option
 @friendly
-def logs(submission_id: str, predictions: Path | None, as_json: bool) -> None:
+def logs(submission_id: str, predictions: Path | None, reason: str | None, as_json: bool) -> None:
     """Print what the container printed (the last 64 KiB) for a run on the sample set.
 
     Runs on hidden data never show their logs or predictions to teams: they could carry hidden
-    inputs out. Organisers can read the (encrypted) logs of every run.
+    inputs out. The challenge's organisers (and the platform administrator) read a hidden run's
+    log only with --reason "...": each read is recorded in the audit trail with who read it and
+    why, and the team sees it on its dashboard and in `arena status --json`.
     """
     client = _client()
+    if reason is not None:
+        found = client.read_hidden_log(submission_id, reason)
+        _emit(found, as_json, lambda d: d["log"] if d["log"] is not None else "(no log kept)")
+        return
     found = client.log(submission_id)
     if predictions:
         predictions.write_bytes(client.predictions(submission_id))

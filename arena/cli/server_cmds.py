@@ -154,6 +154,30 @@ def create_organiser(name: str, as_json: bool) -> None:
         click.echo(token)
 
 
+@admin.command("create-administrator")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def create_administrator(name: str, as_json: bool) -> None:
+    """Create a platform administrator NAME and print its token (shown once).
+
+    The administrator is the only role that sees across challenges: every challenge's private
+    scores, registrations and rounds, any team's tokens, the whole audit trail; it reads a hidden
+    run's log only with a reason, like an organiser, and the team is told. It creates no
+    challenges or teams. Made only here, on the server's machine, never through the API.
+    """
+    from arena.services.accounts import create_administrator as create
+
+    try:
+        who, token = create(_platform(), name=name)
+    except UserFacingError as exc:
+        raise click.ClickException(exc.message) from None
+    if as_json:
+        click.echo(json.dumps({"administrator": who.name, "id": who.id, "token": token}))
+    else:
+        click.echo(f"Administrator {who.name!r} created. Token (shown once, keep it safe):", err=True)
+        click.echo(token)
+
+
 @click.group()
 def db() -> None:
     """Database schema (Alembic migrations)."""

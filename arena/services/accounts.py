@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 
 from arena.db import advisory_lock
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from arena.models import Factory, Organiser, Team, TeamFactory, Token
+from arena.models import Administrator, Factory, Organiser, Team, TeamFactory, Token
 from arena.platform import Platform
-from arena.services import audit
+from arena.services import audit, permissions
 from arena.services.names import clean_name, refuse_confusable
 from arena.timeutil import iso, utcnow
 
@@ -25,7 +25,7 @@ NAME_RE = re.compile(r"^[\w][\w .,'&()-]{0,99}$", re.UNICODE)
 
 @dataclass(frozen=True)
 class Principal:
-    role: str  # "organiser" or "team"
+    role: str  # "organiser", "team" or "administrator"
     id: int
     name: str
 
@@ -69,6 +69,23 @@ def _refuse_confusable(session, column, name: str, what: str, *, same_ok: bool =
     refuse_confusable(session, column, name, what, same_ok=same_ok)
 
 
+def create_administrator(platform: Platform, *, name: str) -> tuple[Principal, str]:
+    """A platform administrator (on the server's machine only): sees across every challenge."""
+    name = _check_name(name, "administrator")
+    token = _new_token()
+    try:
+        with platform.transaction() as session:
+            admin = Administrator(name=name)
+            session.add(admin)
+            session.flush()
+            session.add(Token(token_hash=hash_token(token), role="administrator", administrator_id=admin.id,
+                              label="first"))
+            audit.record(session, actor=None, action="administrator.create", target=f"administrator:{admin.id}")
+    except IntegrityError:
+        raise Conflict(f"an administrator named {name!r} exists already") from None
+    return Principal("administrator", admin.id, name), token
+
+
 def _factory(session, name: str) -> Factory:
     _refuse_confusable(session, Factory.name, name, "factory", same_ok=True)
     factory = session.scalar(select(Factory).where(Factory.name == name))
@@ -106,7 +123,11 @@ def _shares(parsed: list[tuple[str, float | None]]) -> dict[str, float]:
 
 
 def create_team(platform: Platform, *, name: str, factories: list[str], actor=None) -> tuple[Principal, str]:
-    """A team of one or more factories (an alliance when several), with declared shares."""
+    """A team of one or more factories (an alliance when several), with declared shares. `actor`:
+    the organiser creating it (it alone, with the team, may make the team's tokens), or None for
+    the server's own tools."""
+    if actor is not None and not permissions.may_create_team(actor):
+        raise Forbidden("teams are created by organisers")
     name = _check_name(name, "team")
     parsed = [(_check_name(f, "factory"), s) for f, s in parse_shares(factories)] or [(name, None)]
     names = [n for n, _s in parsed]
@@ -117,7 +138,8 @@ def create_team(platform: Platform, *, name: str, factories: list[str], actor=No
     try:
         with platform.transaction() as session:
             _refuse_confusable(session, Team.name, name, "team")
-            team = Team(name=name)
+            creator = actor.id if actor is not None and actor.role == "organiser" else None
+            team = Team(name=name, created_by=creator)
             session.add(team)
             session.flush()
             for factory_name in names:
@@ -151,6 +173,9 @@ def authenticate_hash(platform: Platform, *, token_hash: str) -> Principal:
         if row.role == "organiser":
             organiser = session.get(Organiser, row.organiser_id)
             return Principal("organiser", organiser.id, organiser.name)
+        if row.role == "administrator":
+            admin = session.get(Administrator, row.administrator_id)
+            return Principal("administrator", admin.id, admin.name)
         team = session.get(Team, row.team_id)
         return Principal("team", team.id, team.name)
 
@@ -165,24 +190,41 @@ def _token_view(row: Token) -> dict:
             "revoked_at": iso(row.revoked_at)}
 
 
+def _check_team_token(session, actor: Principal, team_id: int) -> None:
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NotFound(f"no team with id {team_id}")
+    if not permissions.may_make_team_token(actor, team_id=team_id, team_creator_id=team.created_by):
+        if actor.role == "team":
+            raise Forbidden("a team can only make tokens for itself")
+        raise Forbidden(f"only the organiser that created team {team_id}, or the team itself, may make its tokens")
+
+
+def _own_token(actor: Principal) -> Token:
+    if actor.role == "team":
+        return Token(role="team", team_id=actor.id)
+    if actor.role == "administrator":
+        return Token(role="administrator", administrator_id=actor.id)
+    return Token(role="organiser", organiser_id=actor.id)
+
+
 def create_token(platform: Platform, *, actor: Principal, team_id: int | None = None,
                  label: str = "", days: int | None = None) -> tuple[dict, str]:
-    """A new token: for the actor itself, or (organisers only) for a team. Shown once."""
+    """A new token: for the actor itself, or for a team (the team itself, the organiser that
+    created it, or the administrator). Shown once."""
     if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
         raise BadRequest(f"expiry must be from 1 to {MAX_TOKEN_DAYS} days")
-    if team_id is not None and actor.role != "organiser" and team_id != actor.id:
+    if team_id is not None and actor.role == "team" and team_id != actor.id:
         raise Forbidden("a team can only make tokens for itself")
     token = _new_token()
     expires = utcnow() + timedelta(days=days) if days else None
     with platform.transaction() as session:
-        if team_id is not None or actor.role == "team":
-            owner = team_id if team_id is not None else actor.id
-            if session.get(Team, owner) is None:
-                raise NotFound(f"no team with id {owner}")
-            row = Token(token_hash=hash_token(token), role="team", team_id=owner)
+        if team_id is not None:
+            _check_team_token(session, actor, team_id)
+            row = Token(role="team", team_id=team_id)
         else:
-            row = Token(token_hash=hash_token(token), role="organiser", organiser_id=actor.id)
-        row.label, row.expires_at = label[:100] or None, expires
+            row = _own_token(actor)
+        row.token_hash, row.label, row.expires_at = hash_token(token), label[:100] or None, expires
         session.add(row)
         session.flush()
         audit.record(session, actor=actor, action="token.create", target=f"token:{row.id}",
@@ -190,21 +232,36 @@ def create_token(platform: Platform, *, actor: Principal, team_id: int | None = 
         return _token_view(row), token
 
 
-def _owned(actor: Principal):
-    if actor.role == "organiser":
+def _candidates(actor: Principal):
+    """A query narrowing the tokens to those `actor` may list and revoke; the rule itself is
+    permissions.may_revoke_token, applied to each row."""
+    if actor.role == "administrator":
         return select(Token)
-    return select(Token).where(Token.team_id == actor.id)
+    if actor.role == "organiser":
+        created = select(Team.id).where(Team.created_by == actor.id)
+        return select(Token).where(Token.organiser_id == actor.id, Token.role == "organiser") \
+            .union_all(select(Token).where(Token.role == "team", Token.team_id.in_(created)))
+    return select(Token).where(Token.role == "team", Token.team_id == actor.id)
+
+
+def _facts(session, row: Token) -> permissions.TokenFacts:
+    creator = session.get(Team, row.team_id).created_by if row.team_id is not None else None
+    return permissions.TokenFacts(role=row.role, organiser_id=row.organiser_id, administrator_id=row.administrator_id,
+                                  team_id=row.team_id, team_creator_id=creator)
 
 
 def list_tokens(platform: Platform, *, actor: Principal) -> list[dict]:
+    """The tokens `actor` may revoke (its own, and those of the teams it may make tokens for)."""
     with platform.sessions() as session:
-        return [_token_view(t) for t in session.scalars(_owned(actor).order_by(Token.id))]
+        ids = select(_candidates(actor).subquery().c.id)
+        rows = session.scalars(select(Token).where(Token.id.in_(ids)).order_by(Token.id))
+        return [_token_view(t) for t in rows if permissions.may_revoke_token(actor, _facts(session, t))]
 
 
 def revoke_token(platform: Platform, *, actor: Principal, token_id: int) -> dict:
     with platform.transaction() as session:
-        row = session.scalar(_owned(actor).where(Token.id == token_id))
-        if row is None:
+        row = session.get(Token, token_id)
+        if row is None or not permissions.may_revoke_token(actor, _facts(session, row)):
             raise NotFound(f"no token {token_id} among those you may revoke")
         if row.revoked_at is None:
             row.revoked_at = utcnow()

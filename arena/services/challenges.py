@@ -17,7 +17,7 @@ from arena.platform import Platform
 from arena.timeutil import utcnow
 from hidden_sets import DataKey
 import evaluators
-from arena.services import assets, audit, commitments, publiclog
+from arena.services import assets, audit, commitments, permissions, publiclog, tenancy
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.lookups import current_hidden_set, get_challenge
 from arena.services.names import refuse_confusable
@@ -87,7 +87,10 @@ def _discard_files(platform: Platform, slug: str | None, set_id: str) -> None:
 
 
 def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor=None) -> CreatedChallenge:
-    """Validate the bundle, encrypt and commit its hidden set, and record it: all, or nothing."""
+    """Validate the bundle, encrypt and commit its hidden set, and record it: all, or nothing. The
+    organiser `organiser_id` owns it."""
+    if actor is not None and not permissions.may_create_challenge(actor):
+        raise Forbidden("challenges are created by organisers")
     bundle = load_bundle(bundle_dir)
     check_schedule(bundle.rules, now=utcnow())
     if _slug_taken(platform, bundle.slug):
@@ -133,18 +136,21 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                             len(bundle.assets), len(bundle.sample_assets))
 
 
-def check_owner(platform: Platform, *, organiser_id: int, slug: str) -> None:
+CHANGE_SET = "change its hidden set"
+
+
+def check_owner(platform: Platform, *, slug: str, organiser_id: int | None = None, actor=None) -> None:
+    """Forbidden unless the actor (or the organiser `organiser_id`) runs the challenge."""
     with platform.sessions() as session:
-        if get_challenge(session, slug).organiser_id != organiser_id:
-            raise Forbidden("only the challenge's own organiser may change its hidden set")
+        tenancy.run_challenge(session, who=tenancy.acting(actor, organiser_id), slug=slug, what=CHANGE_SET)
 
 
-def add_version(platform: Platform, *, organiser_id: int, slug: str, folder: Path, actor=None) -> dict:
+def add_version(platform: Platform, *, slug: str, folder: Path, organiser_id: int | None = None,
+                actor=None) -> dict:
     """A new version of the hidden set (new key, new root); later submissions are scored on it."""
     with platform.sessions() as session:
-        challenge = get_challenge(session, slug)
-        if challenge.organiser_id != organiser_id:
-            raise Forbidden("only the challenge's own organiser may change its hidden set")
+        challenge = tenancy.run_challenge(session, who=tenancy.acting(actor, organiser_id), slug=slug,
+                                          what=CHANGE_SET)
         check_version_change(session, challenge=challenge)
         metric, version = challenge.metric, current_hidden_set(session, challenge.id).version + 1
         protocol = challenge.protocol

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from arena.errors import BadRequest, Conflict, Forbidden, NotFound
+from arena.errors import BadRequest, Conflict, NotFound
 from arena.models import HiddenSet
 from arena.files import private_folder, private_open
 from arena.platform import Platform
@@ -127,13 +127,15 @@ def reveal_path(platform: Platform, hidden: HiddenSet) -> Path:
     return platform.settings.blob_dir / "reveals" / f"{hidden.id}.json"
 
 
-def reveal(platform: Platform, *, organiser_id: int, slug: str, ids: list[str] | None,
+def reveal(platform: Platform, *, slug: str, ids: list[str] | None, organiser_id: int | None = None,
            version: int | None = None, actor=None) -> dict:
-    """Publish items with their salts (all, or the ids given) and inclusion proofs."""
+    """Publish items with their salts (all, or the ids given) and inclusion proofs: the challenge's
+    organisers (`actor`, or the organiser `organiser_id`) or the administrator."""
+    from arena.services.tenancy import acting, run_challenge
+
+    actor = acting(actor, organiser_id)
     with platform.transaction() as session:
-        challenge = get_challenge(session, slug)
-        if challenge.organiser_id != organiser_id:
-            raise Forbidden("only the challenge's own organiser may reveal its hidden set")
+        challenge = run_challenge(session, who=actor, slug=slug, what="reveal its hidden set")
         hidden = _hidden_set(session, challenge.id, version)
         path = reveal_path(platform, hidden)
         if hidden.revealed_at is not None and json.loads(path.read_text()).get("complete"):

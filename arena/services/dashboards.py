@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from arena.models import Challenge, HiddenSet, Job, LogEntry, Registration, Submission, Team
 from arena.platform import Platform
-from arena.services import rounds
+from arena.services import rounds, tenancy
 from arena.services.submissions import _counted
 from arena.timeutil import iso, next_utc_midnight, utcnow
 
@@ -47,10 +47,11 @@ def quotas(platform: Platform, *, team_id: int) -> list[dict]:
     return out
 
 
-def console(platform: Platform, *, organiser_id: int) -> dict:
-    """An organiser's challenges (versions, rounds, registrations), the queue and recent failures."""
+def console(platform: Platform, *, who) -> dict:
+    """The challenges `who` runs (owns or co-organises; all of them for the administrator) with
+    their versions, rounds and registrations, their queue and recent failures."""
     with platform.sessions() as session:
-        mine = session.scalars(select(Challenge).where(Challenge.organiser_id == organiser_id)
+        mine = session.scalars(select(Challenge).where(Challenge.id.in_(tenancy.challenges_run_by(session, who)))
                                .order_by(Challenge.created_at.desc())).all()
         ids = [c.id for c in mine]
         challenges = []
@@ -62,6 +63,7 @@ def console(platform: Platform, *, organiser_id: int) -> dict:
                                             .order_by(Team.name)).all()
             challenges.append({
                 "slug": challenge.slug, "title": challenge.title, "metric": challenge.metric,
+                "organisers": tenancy.organisers_view(session, challenge),
                 "versions": [{"version": v.version, "n_items": v.n_items, "root": v.root, "created_at": iso(v.created_at)}
                              for v in versions],
                 "registrations": [{"team_id": r.team_id, "team": name, "status": r.status, "misses": r.kpi_misses}

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from arena.errors import Conflict, Forbidden, NotFound
 from arena.models import Registration, Team
 from arena.platform import Platform
-from arena.services import audit
+from arena.services import audit, tenancy
 from arena.services.lookups import get_challenge
 from arena.timeutil import iso, utcnow
 
@@ -64,9 +64,7 @@ def ensure_registered(session, *, challenge, team, register: bool = True) -> Non
 
 def decide(platform: Platform, *, organiser, slug: str, team_id: int, approve: bool) -> dict:
     with platform.transaction() as session:
-        challenge = get_challenge(session, slug)
-        if challenge.organiser_id != organiser.id:
-            raise Forbidden("only the challenge's own organiser decides on registrations")
+        challenge = tenancy.run_challenge(session, who=organiser, slug=slug, what="decide on its registrations")
         row = session.get(Registration, (challenge.id, team_id))
         if row is None:
             raise NotFound(f"team {team_id} has not asked to take part in {slug}")
@@ -81,9 +79,7 @@ def decide(platform: Platform, *, organiser, slug: str, team_id: int, approve: b
 
 def list_registrations(platform: Platform, *, organiser, slug: str) -> list[dict]:
     with platform.sessions() as session:
-        challenge = get_challenge(session, slug)
-        if challenge.organiser_id != organiser.id:
-            raise Forbidden("only the challenge's own organiser sees its registrations")
+        challenge = tenancy.run_challenge(session, who=organiser, slug=slug, what="see its registrations")
         rows = session.execute(select(Registration, Team.name).join(Team, Team.id == Registration.team_id)
                                .where(Registration.challenge_id == challenge.id)).all()
         return [_view(row, slug, name) for row, name in rows]

@@ -18,11 +18,12 @@ import numpy as np
 from sqlalchemy import func, select
 
 import evaluators
-from arena.errors import BadRequest, Conflict, Forbidden, NotFound
+from arena.errors import BadRequest, Conflict, NotFound
 from arena.models import Challenge, HiddenSet, Registration, Result, Round, Submission, Team
 from arena.platform import Platform
 from arena.services import audit, payout, publiclog
 from arena.services.lookups import current_hidden_set, get_challenge
+from arena.services.tenancy import run_challenge
 from arena.services.rules import parse_time
 from arena.timeutil import iso, utcnow
 
@@ -96,9 +97,7 @@ def check_version_change(session, *, challenge: Challenge) -> None:
 
 
 def _owned(session, organiser, slug: str) -> Challenge:
-    challenge = get_challenge(session, slug)
-    if challenge.organiser_id != organiser.id:
-        raise Forbidden("only the challenge's own organiser may close its rounds or re-admit its teams")
+    challenge = run_challenge(session, who=organiser, slug=slug, what="close its rounds or re-admit its teams")
     if challenge.rules is None:
         raise BadRequest(f"{slug} has no rounds: its challenge.yaml declares none")
     return challenge

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
-from arena.models import HiddenSet, Job, Result, Round, Submission
+from arena.models import AuditEvent, HiddenSet, Job, Result, Round, Submission
 from arena.platform import Platform
-from arena.services import audit, publiclog
+from arena.services import audit, permissions, publiclog, tenancy
 from arena.services.accounts import Principal
 from arena.services.registrations import ensure_registered
 from arena.services.lookups import current_hidden_set, get_challenge
@@ -197,9 +197,15 @@ def _attempts(session, submission_id: str) -> list[dict]:
              "started_at": iso(j.started_at), "finished_at": iso(j.finished_at)} for j in jobs]
 
 
+def _runs(session, principal: Principal, submission: Submission) -> bool:
+    """Whether `principal` runs the submission's challenge (its organisers, the administrator)."""
+    return permissions.may_run_challenge(principal, tenancy.facts(session, submission.challenge))
+
+
 def _visible(session, principal: Principal, submission_id: str) -> Submission:
     submission = session.get(Submission, submission_id)
-    if submission is None or not (principal.role == "organiser" or submission.team_id == principal.id):
+    if submission is None or not permissions.may_see_submission(
+            principal, team_id=submission.team_id, challenge=tenancy.facts(session, submission.challenge)):
         # The same answer whether it does not exist or belongs to another team.
         raise NotFound(f"no submission {submission_id!r} among those you may see")
     return submission
@@ -216,19 +222,27 @@ def get_submission(platform: Platform, *, principal: Principal, submission_id: s
     with platform.sessions() as session:
         submission = _visible(session, principal, submission_id)
         view = submission_view(submission)
-        if principal.role == "organiser":
+        if _runs(session, principal, submission):
             view["attempts"] = _attempts(session, submission.id)
             view["results"] = _results(session, submission.id)
+        view["log_reads"] = log_reads(session, [submission.id]).get(submission.id, [])
         return view
 
 
 def list_submissions(platform: Platform, *, principal: Principal, slug: str | None = None) -> list[dict]:
+    """A team's own submissions; for organisers, those on the challenges they run (all of them for
+    the administrator)."""
     with platform.sessions() as session:
         query = select(Submission).order_by(Submission.created_at.desc())
         if principal.role == "team":
             query = query.where(Submission.team_id == principal.id)
+        else:
+            query = query.where(Submission.challenge_id.in_(tenancy.challenges_run_by(session, principal)))
         if slug:
-            query = query.where(Submission.challenge_id == get_challenge(session, slug).id)
+            challenge = get_challenge(session, slug)
+            if principal.role != "team":
+                tenancy.authorize(session, who=principal, challenge=challenge, what="see its submissions")
+            query = query.where(Submission.challenge_id == challenge.id)
         return [submission_view(s) for s in session.scalars(query.limit(500))]
 
 
@@ -236,23 +250,97 @@ HIDDEN_LOGS = ("logs of runs on hidden data are never shown to teams: they could
                "inputs out. Debug on the public sample set: `arena submit --sample`, then `arena logs`")
 
 
+READ_WITH_REASON = ("a hidden run's log may carry hidden inputs: reading it is an audited action that "
+                    "names its reason, and the team is told. Use `arena logs ID --reason \"...\"` "
+                    "(POST /api/submissions/ID/log-reads with {\"reason\": ...}) or the console's form")
+LOG_READ = "submission.log_read"
+
+
+def _last_log(session, submission: Submission) -> tuple[Job | None, bytes | None]:
+    job = session.scalars(select(Job).where(Job.submission_id == submission.id)
+                          .order_by(Job.attempt.desc()).limit(1)).first()
+    return job, (job.log if job is not None else None)
+
+
+def _log_view(submission: Submission, raw: bytes | None) -> dict:
+    return {"id": submission.id, "kind": submission.kind, "status": submission.status,
+            "log": None if raw is None else raw.decode("utf-8", errors="replace")}
+
+
 def get_log(platform: Platform, *, principal: Principal, submission_id: str) -> dict:
-    """The container's output of the last attempt: teams for sample runs, organisers for all."""
+    """The container's output of a sample run's last attempt: its team and the challenge's
+    organisers. A hidden run's log is read only with a reason (read_hidden_log)."""
     with platform.sessions() as session:
         submission = _visible(session, principal, submission_id)
-        if submission.kind != "sample" and principal.role != "organiser":
+        if submission.kind != "sample":
+            raise Forbidden(HIDDEN_LOGS if principal.role == "team" else READ_WITH_REASON)
+        return _log_view(submission, _last_log(session, submission)[1])
+
+
+def check_reason(reason) -> str:
+    if not isinstance(reason, str) or not 10 <= len(reason.strip()) <= 500 or not reason.strip().isprintable():
+        raise BadRequest("say why you read this log: a reason of 10-500 printable characters "
+                         "(it is recorded, and shown to the team)")
+    return reason.strip()
+
+
+def _organisation(principal: Principal) -> str:
+    if principal.role == "administrator":
+        return f"the platform administrator ({principal.name})"
+    return principal.name
+
+
+def read_hidden_log(platform: Platform, *, principal: Principal, submission_id: str, reason) -> dict:
+    """A hidden run's log (decrypted), for the challenge's organisers or the administrator, with a
+    reason: recorded in the audit trail in the same transaction, and shown to the team."""
+    reason = check_reason(reason)
+    with platform.transaction() as session:
+        submission = _visible(session, principal, submission_id)
+        if not permissions.may_read_hidden_log(principal, tenancy.facts(session, submission.challenge)):
             raise Forbidden(HIDDEN_LOGS)
-        job = session.scalars(select(Job).where(Job.submission_id == submission.id)
-                              .order_by(Job.attempt.desc()).limit(1)).first()
-        raw = job.log if job is not None else None
-        if raw is not None and submission.kind != "sample":
+        if submission.kind == "sample":
+            raise BadRequest("this is a sample run: its log needs no reason (GET /api/submissions/ID/log)")
+        job, raw = _last_log(session, submission)
+        if raw is not None:
             hidden = session.get(HiddenSet, submission.hidden_set_id)
             key = platform.hidden_sets.open_data_key(key_id=hidden.data_key_id,
                                                      master_key_id=hidden.master_key_id,
                                                      wrapped=hidden.wrapped_key)
             raw = unseal(key.key, purpose=f"log/{job.id}", sealed=raw)
-        return {"id": submission.id, "kind": submission.kind, "status": submission.status,
-                "log": None if raw is None else raw.decode("utf-8", errors="replace")}
+        at = utcnow()
+        session.add(AuditEvent(at=at, actor=audit.actor_name(principal), action=LOG_READ,
+                               target=f"submission:{submission.id}",
+                               detail={"reason": reason, "organisation": _organisation(principal),
+                                       "challenge": submission.challenge.slug, "job": job.id if job else None}))
+        return {**_log_view(submission, raw),
+                "read": {"at": iso(at), "organisation": _organisation(principal), "reason": reason}}
+
+
+def log_reads(session, submission_ids: list[str]) -> dict[str, list[dict]]:
+    """Who read each submission's hidden-run log, when and why: for its team to see."""
+    if not submission_ids:
+        return {}
+    targets = {f"submission:{i}": i for i in submission_ids}
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.action == LOG_READ,
+                                                    AuditEvent.target.in_(list(targets)))
+                           .order_by(AuditEvent.at, AuditEvent.id))
+    found: dict[str, list[dict]] = {}
+    for row in rows:
+        found.setdefault(targets[row.target], []).append(
+            {"at": iso(row.at), "organisation": row.detail["organisation"], "reason": row.detail["reason"]})
+    return found
+
+
+def team_log_reads(platform: Platform, *, team_id: int) -> list[dict]:
+    """Every read of this team's hidden-run logs, newest first: for its dashboard."""
+    with platform.sessions() as session:
+        rows = session.execute(select(Submission.id, Submission.challenge_id).where(
+            Submission.team_id == team_id, Submission.kind == "hidden")).all()
+        reads = log_reads(session, [r.id for r in rows])
+        slugs = {s.id: s.challenge.slug for s in session.scalars(
+            select(Submission).where(Submission.id.in_(list(reads))))} if reads else {}
+    found = [{"submission": sid, "challenge": slugs[sid], **read} for sid, items in reads.items() for read in items]
+    return sorted(found, key=lambda r: r["at"], reverse=True)
 
 
 def sample_predictions(platform: Platform, *, principal: Principal, submission_id: str):

@@ -92,14 +92,14 @@ def check_csrf() -> None:
                          "reload the page and try again")
 
 
-def signed_in(role: str):
-    """The view needs a session of `role`; others are sent to the sign-in page."""
+def signed_in(*roles: str):
+    """The view needs a session of one of `roles`; others are sent to the sign-in page."""
     def decorate(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             who = current()
-            if who is None or who.role != role:
-                return redirect(url_for("web.sign_in_page", role=role, next=request.path))
+            if who is None or who.role not in roles:
+                return redirect(url_for("web.sign_in_page", role=roles[0], next=request.path))
             if request.method == "POST":
                 check_csrf()
             return view(who, *args, **kwargs)

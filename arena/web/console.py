@@ -23,10 +23,10 @@ UPLOADS = {"challenge_yaml": "challenge.yaml", "inputs": "inputs.jsonl", "labels
 
 
 @bp.get("/console")
-@_session.signed_in("organiser")
+@_session.signed_in("organiser", "administrator")
 def console(who):
-    return render_template("console.html", who=who, data=dashboards.console(platform(), organiser_id=who.id),
-                           events=audit.list_events(platform(), limit=30), euros=rounds.euros)
+    return render_template("console.html", who=who, data=dashboards.console(platform(), who=who),
+                           events=audit.list_events(platform(), who=who, limit=30), euros=rounds.euros)
 
 
 @bp.route("/console/challenges/new", methods=["GET", "POST"])
@@ -49,7 +49,7 @@ def console_new_challenge(who):
 
 
 @bp.get("/console/challenges/<slug>/close")
-@_session.signed_in("organiser")
+@_session.signed_in("organiser", "administrator")
 def console_close_preview(who, slug: str):
     try:
         preview = rounds.preview_close(platform(), organiser=who, slug=slug)
@@ -60,7 +60,7 @@ def console_close_preview(who, slug: str):
 
 
 @bp.post("/console/challenges/<slug>/close")
-@_session.signed_in("organiser")
+@_session.signed_in("organiser", "administrator")
 def console_close(who, slug: str):
     closed = rounds.close_round(platform(), organiser=who, slug=slug, early=request.form.get("early") == "true")
     if closed["status"] == "closed":
@@ -69,18 +69,36 @@ def console_close(who, slug: str):
 
 
 @bp.post("/console/challenges/<slug>/readmit/<team>")
-@_session.signed_in("organiser")
+@_session.signed_in("organiser", "administrator")
 def console_readmit(who, slug: str, team: str):
     rounds.readmit(platform(), organiser=who, slug=slug, team=team)
     return redirect(url_for("web.console") + "#teams")
 
 
 @bp.get("/console/submissions/<submission_id>")
-@_session.signed_in("organiser")
+@_session.signed_in("organiser", "administrator")
 def console_submission(who, submission_id: str):
+    """A submission with its attempts and every split's score; a sample run's log. A hidden run's
+    log only through the form below it, which names the reason (console_read_log)."""
     shown = submissions.get_submission(platform(), principal=who, submission_id=submission_id)
-    log = submissions.get_log(platform(), principal=who, submission_id=submission_id)
-    return render_template("submission.html", submission=shown, log=log, organiser=True)
+    log = submissions.get_log(platform(), principal=who, submission_id=submission_id) \
+        if shown["kind"] == "sample" else None
+    return render_template("submission.html", submission=shown, log=log, organiser=True, error=None)
+
+
+@bp.post("/console/submissions/<submission_id>/log")
+@_session.signed_in("organiser", "administrator")
+def console_read_log(who, submission_id: str):
+    """Read a hidden run's log, with the reason given in the form: audited, and the team is told."""
+    try:
+        log = submissions.read_hidden_log(platform(), principal=who, submission_id=submission_id,
+                                          reason=request.form.get("reason", ""))
+    except UserFacingError as exc:
+        shown = submissions.get_submission(platform(), principal=who, submission_id=submission_id)
+        return render_template("submission.html", submission=shown, log=None, organiser=True,
+                               error=exc.message), exc.status
+    shown = submissions.get_submission(platform(), principal=who, submission_id=submission_id)
+    return render_template("submission.html", submission=shown, log=log, organiser=True, error=None)
 
 
 
@@ -92,7 +110,7 @@ def _whole(text: str) -> int:
 
 
 @bp.route("/console/tokens", methods=["GET", "POST"])
-@_session.signed_in("organiser")
+@_session.signed_in("organiser", "administrator")
 def console_tokens(who):
     """Tokens: list, make one (for a team or for yourself; shown once), revoke."""
     from arena.services import accounts

@@ -19,7 +19,7 @@ SAFE_NEXT = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/%?#]{0,500}")
 
 
 def _safe_next(value: str | None, role: str) -> str:
-    default = url_for("web.console") if role == "organiser" else url_for("web.team")
+    default = url_for("web.console") if role in ("organiser", "administrator") else url_for("web.team")
     return value if value and SAFE_NEXT.fullmatch(value) else default
 
 
@@ -53,7 +53,8 @@ def team(who):
     mine = submissions.list_submissions(platform(), principal=who)
     found = dashboards.receipts(platform(), submission_ids=[s["id"] for s in mine if s["kind"] == "hidden"])
     return render_template("team.html", team=who.name, submissions=mine, receipts=found,
-                           quotas=dashboards.quotas(platform(), team_id=who.id))
+                           quotas=dashboards.quotas(platform(), team_id=who.id),
+                           log_reads=submissions.team_log_reads(platform(), team_id=who.id))
 
 
 @bp.get("/team/submissions/<submission_id>")
@@ -62,7 +63,7 @@ def team_submission(who, submission_id: str):
     shown = submissions.get_submission(platform(), principal=who, submission_id=submission_id)
     log = submissions.get_log(platform(), principal=who, submission_id=submission_id) \
         if shown["kind"] == "sample" else None
-    return render_template("submission.html", submission=shown, log=log, organiser=False)
+    return render_template("submission.html", submission=shown, log=log, organiser=False, error=None)
 
 
 @bp.get("/team/submissions/<submission_id>/predictions")

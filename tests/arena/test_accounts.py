@@ -51,7 +51,8 @@ def test_an_expired_token_says_so(client, platform, team_token):
 
 
 def test_teams_cannot_touch_other_teams_tokens(client, platform, team_token, organiser_token):
-    _other, other_token = accounts.create_team(platform, name="Team B", factories=[])
+    creator = accounts.authenticate(platform, token=organiser_token)
+    _other, other_token = accounts.create_team(platform, name="Team B", factories=[], actor=creator)
     other_id = client.get("/api/tokens", headers=auth(other_token)).json["tokens"][0]["id"]
     assert client.delete(f"/api/tokens/{other_id}", headers=auth(team_token)).status_code == 404
     made = client.post("/api/tokens", json={"team_id": 2}, headers=auth(team_token))
@@ -66,8 +67,8 @@ def test_bad_token_requests_are_400(client, team_token, body):
 
 
 def test_state_changes_are_in_the_audit_trail_with_their_actor(client, organiser_token, team_token):
-    client.post("/api/teams", json={"name": "Audited"}, headers=auth(organiser_token))
-    client.post("/api/tokens", json={"label": "x"}, headers=auth(team_token))
+    made = client.post("/api/teams", json={"name": "Audited"}, headers=auth(organiser_token)).json
+    client.post("/api/tokens", json={"label": "x"}, headers=auth(made["token"]))
     events = client.get("/api/audit", headers=auth(organiser_token)).json["events"]
     actions = [(e["action"], e["actor"].split(":")[0]) for e in events]
     assert ("team.create", "organiser") in actions and ("token.create", "team") in actions

@@ -93,7 +93,8 @@ def arena_data(api_app, tmp_path, fake_runner):
     a partial reveal, another team's registration, a started upload, and spare tokens to revoke."""
     platform = api_app.extensions["arena"]
     organiser, _ = accounts.create_organiser(platform, name="Organiser")
-    team, team_token = accounts.create_team(platform, name="Team A", factories=["Factory A"])
+    administrator, _ = accounts.create_administrator(platform, name="Administrator")
+    team, team_token = accounts.create_team(platform, name="Team A", factories=["Factory A"], actor=organiser)
     now = utcnow()
     rounds_yaml = {"rounds": [{"start": iso(now - timedelta(hours=1)), "end": iso(now + timedelta(days=1))},
                               {"end": iso(now + timedelta(days=2))}],
@@ -131,14 +132,14 @@ def arena_data(api_app, tmp_path, fake_runner):
     )
     assert started.status_code == 201, started.json
     # Another team's registration, for the organiser to decide on (Team A's stays approved).
-    other_team, _ = accounts.create_team(platform, name="Team B", factories=[])
+    other_team, _ = accounts.create_team(platform, name="Team B", factories=[], actor=organiser)
     registrations.register(platform, team=other_team, slug=SLUG)
     spare = [
         accounts.create_token(platform, actor=who, label="spare")[0]["id"]
         for who in (organiser, team)
     ]
     return {
-        "principals": {"organiser": organiser, "team": team},
+        "principals": {"organiser": organiser, "team": team, "administrator": administrator},
         "registered_team_id": other_team.id,
         "spare_token_ids": spare,
         "submission_ids": [submitted["hidden"]["id"], submitted["sample"]["id"]],

@@ -53,8 +53,13 @@ def test_a_hidden_run_shows_no_log_to_the_team_and_keeps_it_sealed(client, platf
     with platform.sessions() as session:
         stored = session.scalars(select(Job.log)).one()
     assert stored and SECRET_LOOKING not in stored
-    organiser_view = client.get(f"/api/submissions/{sid}/log", headers=auth(organiser_token)).json
+    unexplained = client.get(f"/api/submissions/{sid}/log", headers=auth(organiser_token))
+    assert unexplained.status_code == 403 and "reason" in unexplained.json["error"]["message"]
+    organiser_view = client.post(f"/api/submissions/{sid}/log-reads", json={"reason": "the run failed oddly"},
+                                 headers=auth(organiser_token)).json
     assert organiser_view["log"] == SECRET_LOOKING.decode()
+    told = client.get(f"/api/submissions/{sid}", headers=auth(team_token)).json["log_reads"]
+    assert [(r["organisation"], r["reason"]) for r in told] == [("Organiser", "the run failed oddly")]
 
 
 def test_sample_and_hidden_runs_have_separate_quotas(client, platform, organiser_token, team_token,

@@ -107,7 +107,7 @@ def test_the_remembered_board_follows_the_log(platform, tmp_path):
 
 def test_an_organiser_makes_and_revokes_a_token_in_the_console(client, platform):
     organiser, token = accounts.create_organiser(platform, name="Org")
-    team, _ = accounts.create_team(platform, name="Beta", factories=["F"])
+    team, _ = accounts.create_team(platform, name="Beta", factories=["F"], actor=organiser)
     web_sign_in(client, token, role="organiser")
     page = client.post("/console/tokens", data={"csrf": csrf_of(client, "/console/tokens"), "team_id": str(team.id),
                                                 "label": "for the web", "days": "30"}).get_data(as_text=True)

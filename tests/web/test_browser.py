@@ -186,3 +186,33 @@ def test_an_organiser_fixes_a_bundle_creates_a_challenge_and_closes_a_round(site
     shot(page, "close-preview")
     page.get_by_role("button", name="Confirm: close Spring").click()
     assert "Spring: results and awards" in page.get_by_role("heading", level=1).inner_text()
+
+
+def test_an_organiser_reads_a_hidden_log_with_a_reason_and_the_team_is_told(site, browser):
+    found = json.loads(requests_get(site, "/api/submissions?challenge=gpu-faults", site["organiser"]))
+    broken = [s for s in found["submissions"] if s["team"] == "Broken Bytes" and s["kind"] == "hidden"][0]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(site["ARENA_URL"] + "/sign-in?role=organiser")
+    page.get_by_label("Token").fill(site["organiser"])
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(site["ARENA_URL"] + f"/console/submissions/{broken['id']}")
+    assert "broken model" not in page.content()
+    check_accessibility(page)
+    page.get_by_label("Why you read it").fill("the team asked why its run failed")
+    page.get_by_role("button", name="Read the log").click()
+    assert "broken model: stopped after 100 items" in page.content()
+    check_accessibility(page)
+
+    team = browser.new_page(viewport={"width": 1280, "height": 900})
+    team.goto(site["ARENA_URL"] + "/sign-in?role=team")
+    team.get_by_label("Token").fill(site["teams"]["Broken Bytes"])
+    team.get_by_role("button", name="Sign in").click()
+    reads = team.get_by_role("table").filter(has_text="Read by").inner_text()
+    assert "EuroHPC Organiser" in reads and "the team asked why its run failed" in reads
+    check_accessibility(team)
+
+
+def requests_get(site, path: str, token: str) -> str:
+    import requests
+
+    return requests.get(site["ARENA_URL"] + path, headers={"Authorization": f"Bearer {token}"}, timeout=10).text
