@@ -453,7 +453,19 @@ def logs(submission_id: str, predictions: Path | None, as_json: bool) -> None:
     found = client.log(submission_id)
     if predictions:
         predictions.write_bytes(client.predictions(submission_id))
-    _emit(found, as_json, lambda d: d["log"] if d["log"] is not None else "(no log kept yet)")
+    _emit(found, as_json, _log_text)
+
+
+def _log_text(found: dict) -> str:
+    """The container's output; when it printed nothing, say so, and why a failed run failed."""
+    text = found["log"]
+    if text is None:
+        text = "(no log kept yet)" if found["status"] in ("queued", "running") else "(no log was kept)"
+    elif not text.strip():
+        text = "(the container printed nothing)"
+    if found["status"] == "failed" and found.get("failure_reason"):
+        text = f"{text.rstrip()}\nfailed: {found['failure_reason']}: {found['failure_detail']}"
+    return text
 
 
 @click.command()

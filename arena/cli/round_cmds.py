@@ -10,6 +10,7 @@ import click
 from arena.cli.client_cmds import _client, _emit, friendly, json_option
 from arena.client import ArenaClient, ClientError
 from arena.services.rounds import euros, report_csv
+from arena.units import gpu_hours, percent
 
 
 @click.group("round")
@@ -18,7 +19,7 @@ def round_group() -> None:
 
 
 def _pool(cents: int, minutes: int) -> str:
-    return f"{euros(cents)} EUR and {minutes} GPU-minutes"
+    return f"{euros(cents)} EUR and {gpu_hours(minutes)}"
 
 
 @round_group.command("list")
@@ -115,16 +116,17 @@ def _human_report(report: dict) -> str:
     lines = [f"{report['challenge']} — {report['name']} (round {report['round']}), closed {report['closed_at']}"
              + (" early" if report["closed_early"] else ""),
              f"rule {report['rules']['rewards']['rule']}; pool {_pool(report['pool']['cents'], report['pool']['gpu_minutes'])}",
-             f"{'pos':>4} {'band':>4}  {'team':<20} {'score':>8}  {'interval':<17} {'KPI':<13} {'EUR':>12} {'GPU-min':>8}"]
+             f"{'pos':>4} {'band':>4}  {'team':<20} {'score':>8}  {'interval':<17} {'KPI':<13} {'EUR':>12} {'GPU time':>20}"]
     for s in report["standings"]:
         interval = f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]" if s["ci_low"] is not None else ""
         score = f"{s['score']:.4f}" if s["score"] is not None else "-"
         flag = "  ELIMINATED" if s["eliminated"] else ""
         lines.append(f"{s['position'] or '-':>4} {s['band'] or '-':>4}  {s['team']:<20} {score:>8}  {interval:<17} "
-                     f"{s['kpi']:<13} {euros(s['cents']):>12} {s['gpu_minutes']:>8}{flag}")
+                     f"{s['kpi']:<13} {euros(s['cents']):>12} {gpu_hours(s['gpu_minutes']):>20}{flag}")
         if len(s["factories"]) > 1:
             for f in s["factories"]:
-                lines.append(f"{'':>31}{f['factory']} ({f['share']}): {euros(f['cents'])} EUR, {f['gpu_minutes']} GPU-min")
+                lines.append(f"{'':>31}{f['factory']} ({percent(f['share'])}): {euros(f['cents'])} EUR, "
+                             f"{gpu_hours(f['gpu_minutes'])}")
     lines.append(f"paid {_pool(report['totals']['cents'], report['totals']['gpu_minutes'])}")
     return "\n".join(lines)
 

@@ -10,11 +10,7 @@ from arena.services import dashboards
 from arena.services.accounts import Principal
 from arena.services.submissions import list_submissions
 from arena.timeutil import iso
-
-
-def percent(share: float) -> str:
-    """A factory's share of an alliance as people read it: 66.67%, 50%, 100%."""
-    return f"{share * 100:.2f}".rstrip("0").rstrip(".") + "%"
+from arena.units import percent
 
 
 def team_submissions(platform: Platform, *, team: Principal, slug: str | None = None) -> dict:

@@ -310,7 +310,8 @@ def _summary(rounds: list[Round], index: int, now: datetime) -> dict:
     if state == "scheduled":
         state = "open" if opened <= now < stops_at(item) else ("upcoming" if now < opened else "closing")
     return {"number": item.number, "name": item.name, "status": state, "opens_at": iso(opened),
-            "ends_at": iso(item.ends_at), "closed_at": iso(item.closed_at),
+            "ends_at": iso(item.ends_at), "closed_at": iso(item.closed_at), "stopped_at": iso(item.stopped_at),
+            "stopped_early": item.stopped_at is not None and item.stopped_at < item.ends_at,
             "pool_cents": item.pool_cents, "pool_gpu_minutes": item.pool_gpu_minutes,
             "paid_cents": item.report["totals"]["cents"] if item.report else None,
             "paid_gpu_minutes": item.report["totals"]["gpu_minutes"] if item.report else None}

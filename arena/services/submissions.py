@@ -298,6 +298,7 @@ def get_log(platform: Platform, *, principal: Principal, submission_id: str) -> 
                                                      wrapped=hidden.wrapped_key)
             raw = unseal(key.key, purpose=f"log/{job.id}", sealed=raw)
         return {"id": submission.id, "kind": submission.kind, "status": submission.status,
+                "failure_reason": submission.failure_reason, "failure_detail": submission.failure_detail,
                 "log": None if raw is None else raw.decode("utf-8", errors="replace")}
 
 

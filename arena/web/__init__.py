@@ -15,5 +15,8 @@ def init_app(app: Flask) -> None:
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=platform.settings.node_url.startswith("https://"),
                       SESSION_COOKIE_NAME="arena_session")
-    app.jinja_env.globals.update(csrf_token=_session.csrf_token, current_user=_session.current)
+    from arena.units import gpu_hours, percent
+
+    app.jinja_env.globals.update(csrf_token=_session.csrf_token, current_user=_session.current,
+                                 gpu_hours=gpu_hours, percent=percent)
     app.register_blueprint(bp)
