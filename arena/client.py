@@ -289,6 +289,9 @@ class ArenaClient:
         return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/rounds/close",
                              json={"early": early})
 
+    def add_rounds(self, challenge: str, doc: dict) -> dict:
+        return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/rounds", json=doc)
+
     def readmit(self, challenge: str, team: str) -> dict:
         return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/teams/"
                                      f"{quote(team, safe='')}/readmit")

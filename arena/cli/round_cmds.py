@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -78,6 +79,48 @@ def round_close(challenge_slug: str, early: bool, wait: bool, timeout: int, as_j
         found = next(r for r in client.rounds(challenge_slug)["rounds"] if r["number"] == found["number"])
     _emit(found, as_json, lambda r: f"{r['name']} of {challenge_slug}: {r['status']}"
           + ("" if r["status"] == "closed" else " (it closes once its last runs have finished)"))
+
+
+@round_group.command("add")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@friendly
+def round_add(challenge_slug: str, file: Path, as_json: bool) -> None:
+    """Organiser: append the rounds of FILE (YAML) to CHALLENGE, while it runs.
+
+    \b
+    FILE holds `rounds` as in challenge.yaml, and, only if they change for these rounds,
+    `kpi` and `rewards` (left out, the rules of the last round go on):
+      rounds:
+        - name: Spring              # the first may leave out its start: it opens when the
+          end: 2027-05-01T00:00:00Z  # last round stops (or now, if that one is over)
+          euros: 5000               # left out: the last round's pool
+      kpi: {baseline: {score: 0.9}}
+
+    Rounds already there never change; the new ones come after the last, start no earlier than
+    now, and their rules are public (a signed log entry) before they open. Each round's report
+    carries the rules that decided it, and `arena verify` checks them against the log.
+    """
+    import yaml
+
+    try:
+        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise click.ClickException(f"{file} is not YAML text") from None
+    found = _client().add_rounds(challenge_slug, json.loads(json.dumps(doc, default=_iso)))
+    _emit(found, as_json, lambda d: "\n".join(
+        [f"added to {challenge_slug} (log entry {d['log_entry']['seq']}):"]
+        + [f"{r['number']:>3}  {r['name']:<20} {r['status']:<9} {r['opens_at']} → {r['ends_at']}  "
+           f"pool {_pool(r['pool_cents'], r['pool_gpu_minutes'])}" for r in d["added"]]))
+
+
+def _iso(value) -> str:
+    """YAML reads a bare timestamp as a datetime; send it as the text it was."""
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 @round_group.command("readmit")

@@ -12,7 +12,7 @@ def _run_line(run: dict) -> str:
     kind = "sample" if run["kind"] == "sample" else "hidden"
     what = score_text(run) if run["status"] == "scored" else (
         f"{run['failure_reason']}: {run['failure_detail']}" if run["status"] == "failed" else "")
-    receipt = f"  receipt: log entry {run['receipt']['seq']}" if run.get("receipt") else ""
+    receipt = f"  receipt: log entry {run['receipt_entry']['seq']}" if run.get("receipt_entry") else ""
     return f"{run['id']}  {run['challenge']:<20} {kind:<6} {run['created_at']}  {run['status']:<7} {what}{receipt}"
 
 

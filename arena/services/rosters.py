@@ -19,7 +19,7 @@ def team_submissions(platform: Platform, *, team: Principal, slug: str | None = 
     found = dashboards.receipts(platform, submission_ids=[r["id"] for r in runs if r["kind"] == "hidden"])
     for run in runs:
         receipt = found.get(run["id"])
-        run["receipt"] = {"seq": receipt["seq"], "leaf_hash": receipt["leaf_hash"]} if receipt else None
+        run["receipt_entry"] = {"seq": receipt["seq"], "leaf_hash": receipt["leaf_hash"]} if receipt else None
     quotas = [q for q in dashboards.quotas(platform, team_id=team.id) if slug is None or q["challenge"] == slug]
     return {"team": team.name, "submissions": runs, "quotas": quotas}
 

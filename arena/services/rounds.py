@@ -47,6 +47,12 @@ def add_rounds(session, *, challenge: Challenge) -> None:
             pool_gpu_minutes=item["pool_gpu_minutes"], status="scheduled"))
 
 
+def rules_of(challenge: Challenge, item: Round) -> dict:
+    """The rules that decide a round: those logged with its addition (rounds added to a running
+    challenge), else those logged when the challenge opened."""
+    return item.rules if item.rules is not None else challenge.rules
+
+
 def _rounds(session, challenge_id: int) -> list[Round]:
     return list(session.scalars(select(Round).where(Round.challenge_id == challenge_id).order_by(Round.number)))
 
@@ -244,7 +250,7 @@ def _teams(session, *, challenge: Challenge, item: Round, baseline_team: str | N
 
 
 def _baseline(session, *, challenge: Challenge, item: Round, metric) -> tuple[dict | None, np.ndarray | None]:
-    kpi = challenge.rules["kpi"]
+    kpi = rules_of(challenge, item)["kpi"]
     if kpi is None:
         return None, None
     if "score" in kpi["baseline"]:
@@ -293,7 +299,7 @@ def _report(platform: Platform, session, *, challenge: Challenge, item: Round, n
         "stopped_at": iso(stops_at(item)), "closed_early": item.stopped_at is not None and item.stopped_at < item.ends_at,
         "closed_at": iso(now), "metric": metric.name, "higher_is_better": metric.higher_is_better,
         "hidden_set": hidden.id if hidden else None, "hidden_set_root": hidden.root if hidden else None,
-        "rules": challenge.rules, "pool": {"cents": item.pool_cents, "gpu_minutes": item.pool_gpu_minutes},
+        "rules": rules_of(challenge, item), "pool": {"cents": item.pool_cents, "gpu_minutes": item.pool_gpu_minutes},
         "baseline": baseline, "teams": teams, "pairs": [],
     }
     evidence["pairs"] = [{"better": a, "worse": b, "differences": evaluators.differences(
@@ -314,7 +320,8 @@ def _summary(rounds: list[Round], index: int, now: datetime) -> dict:
             "stopped_early": item.stopped_at is not None and item.stopped_at < item.ends_at,
             "pool_cents": item.pool_cents, "pool_gpu_minutes": item.pool_gpu_minutes,
             "paid_cents": item.report["totals"]["cents"] if item.report else None,
-            "paid_gpu_minutes": item.report["totals"]["gpu_minutes"] if item.report else None}
+            "paid_gpu_minutes": item.report["totals"]["gpu_minutes"] if item.report else None,
+            "added": item.rules is not None}
 
 
 def list_rounds(platform: Platform, *, slug: str) -> dict:
@@ -322,8 +329,18 @@ def list_rounds(platform: Platform, *, slug: str) -> dict:
         challenge = get_challenge(session, slug)
         rounds = _rounds(session, challenge.id)
         now = utcnow()
-        return {"challenge": slug, "rules": challenge.rules,
-                "rounds": [_summary(rounds, i, now) for i in range(len(rounds))]}
+        summaries = [_summary(rounds, i, now) for i in range(len(rounds))]
+        return {"challenge": slug, "rules": _rules_now(challenge, rounds, summaries), "opening_rules": challenge.rules,
+                "rounds": summaries}
+
+
+def _rules_now(challenge: Challenge, rounds: list[Round], summaries: list[dict]) -> dict | None:
+    """The rules in force now: those of the open round, else of the next one, else of the last."""
+    for wanted in ("open", "upcoming", "closing"):
+        for item, summary in zip(rounds, summaries):
+            if summary["status"] == wanted:
+                return rules_of(challenge, item)
+    return rules_of(challenge, rounds[-1]) if rounds else challenge.rules
 
 
 def round_view(platform: Platform, *, slug: str, number: int) -> dict:

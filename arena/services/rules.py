@@ -175,20 +175,22 @@ def _kpi(doc: dict, metric: str) -> dict | None:
     return {"baseline": _baseline(kpi["baseline"], metric), "alpha": float(alpha), "eliminate_after": after}
 
 
-def _rounds(doc: dict, pools: tuple[int, int]) -> list[dict]:
+def _rounds(doc: dict, pools: tuple[int, int], *, first: int = 1, previous_end: datetime | None = None,
+            need_start: bool = True) -> list[dict]:
+    """The schedule, numbered from `first`; `previous_end`: when the round before it stops."""
     given = doc.get("rounds")
     if not isinstance(given, list) or not 1 <= len(given) <= MAX_ROUNDS:
         raise _fail(f"rounds must list 1-{MAX_ROUNDS} rounds, each with an end (and the first a start), such as "
                     f"[{EXAMPLES['round']}]")
-    rounds, previous_end = [], None
-    for number, item in enumerate(given, start=1):
-        where = f"rounds[{number}]"
+    rounds = []
+    for index, item in enumerate(given, start=1):
+        where, number = f"rounds[{index}]", first + index - 1
         item = _mapping(item, where, ROUND_KEYS, EXAMPLES["round"])
         name = item.get("name", f"Round {number}")
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
             raise _fail(f"{where}.name must be text of 1-100 characters, such as Winter")
         start = parse_time(item["start"], f"{where}.start") if item.get("start") is not None else None
-        if start is None and number == 1:
+        if start is None and index == 1 and need_start:
             raise _fail("rounds[1] needs a start")
         if "end" not in item:
             raise _fail(f"{where} needs an end")
@@ -217,4 +219,28 @@ def parse_rules(doc: dict, metric: str) -> dict | None:
     if rewards["rule"] == "proportional" and kpi is None:
         raise _fail("the proportional rule pays by improvement over a baseline: declare kpi.baseline")
     rounds = _rounds(doc, (rewards.pop("pool_cents"), rewards.pop("pool_gpu_minutes")))
+    return {"rounds": rounds, "kpi": kpi, "rewards": rewards, "resamples": RESAMPLES}
+
+
+ADDED_KEYS = {"rounds", "kpi", "rewards"}
+
+
+def parse_added_rounds(doc: Any, metric: str, *, in_force: dict, first: int, pools: tuple[int, int],
+                       previous_end: datetime) -> dict:
+    """Rounds added to a running challenge (`arena round add`), as stored with them and logged:
+    their schedule, numbered from `first`, and their rules. A `kpi` or `rewards` the file leaves
+    out is the one `in_force` (the last round's); a pool left out, the last round's (`pools`).
+    The first may leave out its start: it opens when the round before it stops."""
+    doc = _mapping(doc, "the file", ADDED_KEYS,
+                   "{rounds: [{name: Spring, end: 2027-05-01T00:00:00Z, euros: 5000}], kpi: …, rewards: …}")
+    if "rewards" in doc:
+        rewards = _rewards(doc)
+        rewards.pop("pool_cents"), rewards.pop("pool_gpu_minutes")
+        pools = _pools(doc["rewards"], "rewards", pools)
+    else:
+        rewards = in_force["rewards"]
+    kpi = _kpi(doc, metric) if "kpi" in doc else in_force["kpi"]
+    if rewards["rule"] == "proportional" and kpi is None:
+        raise _fail("the proportional rule pays by improvement over a baseline: declare kpi.baseline")
+    rounds = _rounds(doc, pools, first=first, previous_end=previous_end, need_start=False)
     return {"rounds": rounds, "kpi": kpi, "rewards": rewards, "resamples": RESAMPLES}

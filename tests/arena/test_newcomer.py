@@ -99,8 +99,8 @@ def test_a_team_lists_its_runs_with_receipts_quota_and_secondary_scores(client, 
     Worker(platform).drain()
     found = client.get("/api/submissions?challenge=toy", headers=auth(team_token)).json
     runs = {r["id"]: r for r in found["submissions"]}
-    assert runs[hidden["id"]]["receipt"]["seq"] == hidden["receipt"]["body"]["seq"]
-    assert runs[sample["id"]]["receipt"] is None
+    assert runs[hidden["id"]]["receipt_entry"]["seq"] == hidden["receipt"]["body"]["seq"]
+    assert runs[sample["id"]]["receipt_entry"] is None
     assert runs[sample["id"]]["secondary"]["macro_f1"]["score"] == 1.0
     assert runs[hidden["id"]]["secondary"]["macro_f1"]["score"] == 1.0
     assert {(q["kind"], q["left"]) for q in found["quotas"]} == {("hidden", 4), ("sample", 4)}
