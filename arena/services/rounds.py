@@ -15,7 +15,8 @@ import logging
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 import evaluators
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -165,10 +166,17 @@ def finalize_due(platform: Platform, *, now: datetime | None = None) -> list[tup
             if r.status == "closing" or stops_at(r) <= now]
     closed = []
     for round_id, _challenge_id in candidates:
-        done = _finalize(platform, round_id=round_id, now=now)
+        try:
+            done = _finalize(platform, round_id=round_id, now=now)
+        except (_ClosedMeanwhile, IntegrityError):
+            continue  # another closer (a worker, the organiser's request) closed it first
         if done:
             closed.append(done)
     return closed
+
+
+class _ClosedMeanwhile(Exception):
+    """The round was closed by another transaction while this one computed its report."""
 
 
 def _finalize(platform: Platform, *, round_id: int, now: datetime) -> tuple[str, int] | None:
@@ -186,7 +194,12 @@ def _finalize(platform: Platform, *, round_id: int, now: datetime) -> tuple[str,
         challenge = session.get(Challenge, item.challenge_id)
         report = _report(platform, session, challenge=challenge, item=item, now=now)
         entry = publiclog.append(platform, session, kind="round.report", challenge=challenge.slug, data=report)
-        item.status, item.closed_at, item.report, item.log_seq = "closed", now, report, entry["body"]["seq"]
+        # Closed only if still unclosed: SQLite ignores FOR UPDATE, so two closers (the worker and a
+        # request) may both get here; the second finds it closed and rolls back its log entry.
+        if session.execute(update(Round).where(Round.id == item.id, Round.status != "closed").values(
+                status="closed", closed_at=now, report=report, log_seq=entry["body"]["seq"])).rowcount != 1:
+            raise _ClosedMeanwhile
+        session.refresh(item)
         _apply_misses(session, challenge=challenge, standings=report["standings"])
         audit.record(session, actor=None, action="round.closed", target=f"challenge:{challenge.slug}",
                      detail={"round": item.number, "paid_cents": report["totals"]["cents"],

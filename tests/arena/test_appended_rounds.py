@@ -129,3 +129,27 @@ def test_the_api_and_the_page_show_added_rounds(client, world):
     assert bad.status_code == 400 and "such as [{name: Winter" in bad.json["error"]["message"]
     page = client.get("/challenges/toy").get_data(as_text=True)
     assert "Autumn" in page and "2 GPU-hours 30 min" in page
+
+
+def test_two_closers_at_once_log_one_report(world, monkeypatch):
+    """The worker and the organiser's request may finalize a round at the same moment; SQLite
+    ignores FOR UPDATE (PostgreSQL's lock already serialises them), so the second must find the
+    round closed and log nothing."""
+    import os
+
+    if os.environ.get("ARENA_TEST_DATABASE") == "postgres":
+        pytest.skip("on PostgreSQL the row lock makes the second closer wait; this interleaving cannot happen")
+    one_round(world)
+    world.submit("Alpha", None)
+    real_append, raced = publiclog.append, []
+
+    def append_after_another_closer(platform, session, *, kind, challenge, data):
+        if kind == "round.report" and not raced:
+            raced.append(True)  # another closer runs to the end first, in its own transaction
+            assert rounds.finalize_due(world.platform) == [("toy", 1)]
+        return real_append(platform, session, kind=kind, challenge=challenge, data=data)
+
+    monkeypatch.setattr(publiclog, "append", append_after_another_closer)
+    rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
+    kinds = [e["body"]["kind"] for e in publiclog.entries(world.platform, challenge="toy")]
+    assert raced and kinds.count("round.report") == 1
