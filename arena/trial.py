@@ -21,7 +21,7 @@ from pathlib import Path
 import evaluators
 from arena.config import Settings
 from arena.services import evaluation
-from sandbox import JobFolder, RunOutcome, Runner, SessionFailure, run_interactive
+from sandbox import JobFolder, RunOutcome, Runner, run_interactive
 
 MAX_PREDICTIONS_BYTES = Settings.max_predictions_bytes  # the platform's default cap
 SEED = 0  # the local run's bootstrap seed: any fixed one; the platform seeds by submission
@@ -94,7 +94,6 @@ def _run(runner: Runner, sample: Sample, folder: JobFolder, image_id: str,
     if sample.protocol != "interactive":
         outcome = runner.run(spec)
         return outcome, _failure(evaluation.run_failure(outcome, folder, MAX_PREDICTIONS_BYTES))
-    failure: SessionFailure | None
     outcome, failure = run_interactive(
         runner, spec, items=evaluation.items_path(folder, sample.protocol),
         answers=evaluation.answers_path(folder, sample.protocol),
@@ -111,9 +110,6 @@ def _lines(path: Path) -> Iterator[bytes]:
         raise evaluators.InvalidPredictions("the container wrote no /output/predictions.jsonl")
     try:
         yield from evaluation.prediction_lines(path, MAX_PREDICTIONS_BYTES)
-    except OverflowError:
-        raise evaluators.InvalidPredictions(
-            f"predictions.jsonl is larger than {MAX_PREDICTIONS_BYTES // 1024**2} MiB") from None
     except OSError:
         raise evaluators.InvalidPredictions("predictions.jsonl could not be opened as a regular file") from None
 
@@ -125,11 +121,14 @@ def _score(sample: Sample, folder: JobFolder) -> dict:
     try:
         predictions = evaluators.parse_predictions(_lines(evaluation.answers_path(folder, sample.protocol)),
                                                    ids=list(gold), metric=metric)
+    except evaluators.InvalidPredictions as exc:
+        return {"status": "failed", "failure_reason": "invalid_output", "failure_detail": str(exc)}
+    except OverflowError:
+        return {"status": "failed", "failure_reason": "output_too_large",
+                "failure_detail": f"predictions.jsonl is larger than {MAX_PREDICTIONS_BYTES // 1024**2} MiB"}
+    try:
         found = evaluators.bootstrap_interval(metric, predictions, list(gold.values()), seed=SEED,
                                               resamples=evaluation.BOOTSTRAP_RESAMPLES)
-    except evaluators.InvalidPredictions as exc:
-        reason = "output_too_large" if "larger than" in str(exc) else "invalid_output"
-        return {"status": "failed", "failure_reason": reason, "failure_detail": str(exc)}
     except (evaluators.MetricError, ValueError, OverflowError, TypeError):
         return {"status": "failed", "failure_reason": "invalid_output",
                 "failure_detail": f"the predictions could not be scored with {metric.name}"}
