@@ -157,6 +157,25 @@ class ArenaClient:
         return self._request("GET", f"/api/challenges/{slug}")
 
     # -- teams ------------------------------------------------------------------------------------
+    def can_submit(self, challenge: str, kind: str = "hidden") -> dict:
+        """The pre-flight: whether this team may submit now, and if not, why (nothing changes)."""
+        return self._request("GET", f"/api/challenges/{quote(challenge, safe='')}/can-submit",
+                             params={"kind": kind})
+
+    def submissions(self, challenge: str | None = None) -> dict:
+        """Submissions, newest first; for a team, also its receipts and its quota left today."""
+        params = {"challenge": challenge} if challenge else {}
+        return self._request("GET", "/api/submissions", params=params)
+
+    def teams(self) -> list[dict]:
+        return self._request("GET", "/api/teams")["teams"]
+
+    def sample_labels(self, slug: str) -> bytes:
+        """The public sample set's labels (for `arena try` to score a local run; never in /input)."""
+        chunks: list[bytes] = []
+        self.download_sample(slug, "labels.jsonl", chunks.extend)
+        return b"".join(chunks)
+
     def submit_image(self, challenge: str, chunks: Iterable[bytes],
                      progress: Callable[[int], None] | None = None, kind: str = "hidden") -> dict:
         """Stream an image tarball (chunks of `docker save`) as the body of one request."""
@@ -282,6 +301,9 @@ class ArenaClient:
     def close_round(self, challenge: str, *, early: bool = False) -> dict:
         return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/rounds/close",
                              json={"early": early})
+
+    def add_rounds(self, challenge: str, doc: dict) -> dict:
+        return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/rounds", json=doc)
 
     def readmit(self, challenge: str, team: str) -> dict:
         return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/teams/"

@@ -295,6 +295,9 @@ class Round(Base):
     hidden_set_id: Mapped[str | None] = mapped_column(ForeignKey("hidden_sets.id"))
     report: Mapped[dict | None] = mapped_column(JSON)
     log_seq: Mapped[int | None] = mapped_column(Integer)
+    # The rules of a round added to a running challenge, as logged with its addition (kpi,
+    # rewards, resamples, and the schedule added with it); None: the rules logged at the opening.
+    rules: Mapped[dict | None] = mapped_column(JSON)
 
 
 class NodeCredential(Base):

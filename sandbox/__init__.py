@@ -47,6 +47,7 @@ __all__ = [
     "drive",
     "export_image",
     "inspect_image_tarball",
+    "local_image_id",
     "make_runner",
     "parse_gpu_setting",
     "run_interactive",
@@ -85,3 +86,10 @@ def make_runner(name: str, **options: object) -> Runner:
     if name == "fake":
         return FakeRunner()
     raise ValueError(f"unknown runner {name!r}; use 'docker' or 'fake'")
+
+
+def local_image_id(name: str) -> str:
+    """The id of image `name` in the local engine (ImageNotFound, with what to do, if absent)."""
+    from sandbox._docker import _get_image
+
+    return _get_image(name).id

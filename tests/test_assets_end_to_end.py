@@ -86,7 +86,7 @@ def test_assets_reach_the_container_and_no_plaintext_is_left(image_model, tmp_pa
         local = home / "sample-copy"
         arena(env, "challenge", "get-sample", "scans", str(local))
         assert (local / "assets/demo.raw").read_bytes() == bytes([250]) + b"public sample"
-        assert sorted(p.name for p in local.iterdir()) == ["assets", "inputs.jsonl", "labels.jsonl"]
+        assert sorted(p.name for p in local.iterdir()) == ["assets", "inputs.jsonl", "task.json"]  # never labels
         result = json.loads(arena(env, "submit", "scans", image_model, "--wait", "--json",
                                   token=team["token"]).stdout)
         assert result["status"] == "scored", result

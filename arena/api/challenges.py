@@ -150,6 +150,17 @@ def submit(slug: str):
     return made, 201
 
 
+@bp.get("/<slug>/can-submit")
+@require("team")
+def can_submit(slug: str):
+    """The pre-flight before an upload (?kind=hidden|sample): may this team submit now, and if
+    not, the reason the submission would be refused with. Cheap: it reads, and changes nothing."""
+    kind = request.args.get("kind", "hidden")
+    if kind not in submissions.KINDS:
+        raise BadRequest("?kind= must be 'hidden' or 'sample'")
+    return submissions.can_submit(platform(), team_id=principal().id, slug=slug, kind=kind)
+
+
 @bp.post("/<slug>/registration")
 @require("team")
 def register(slug: str):

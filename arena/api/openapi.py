@@ -160,6 +160,8 @@ def _round_schemas() -> dict[str, Schema]:
         "opens_at": TIMESTAMP, "ends_at": TIMESTAMP, "closed_at": _nullable(TIMESTAMP),
         "pool_cents": cents, "pool_gpu_minutes": minutes,
         "paid_cents": _nullable(INTEGER), "paid_gpu_minutes": _nullable(INTEGER),
+        "stopped_at": _nullable(TIMESTAMP), "stopped_early": BOOLEAN,
+        "added": {"type": "boolean", "description": "added to the running challenge (its rules logged then)"},
     }
     baseline = {"type": "object", "description": "a fixed score, or a team of the organiser's",
                 "properties": {"score": NUMBER, "team": STRING}, "additionalProperties": False}
@@ -174,8 +176,16 @@ def _round_schemas() -> dict[str, Schema]:
             "resamples": INTEGER,
         }, description="rounds, KPI and reward rules, fixed when the challenge was created"),
         "RoundSummary": _obj(summary),
-        "RoundList": _obj({"challenge": STRING, "rules": {"anyOf": [_ref("Rules"), {"type": "null"}]},
+        "RoundList": _obj({"challenge": STRING,
+                           "rules": {"anyOf": [_ref("Rules"), {"type": "null"}],
+                                     "description": "the rules in force: of the open round, else the next, else the last"},
+                           "opening_rules": {"anyOf": [_ref("Rules"), {"type": "null"}],
+                                             "description": "the rules logged when the challenge opened"},
                            "rounds": {"type": "array", "items": _ref("RoundSummary")}}),
+        "RoundsAdded": _obj({"challenge": STRING, "rules": _ref("Rules"), "opening_rules": _ref("Rules"),
+                             "rounds": {"type": "array", "items": _ref("RoundSummary")},
+                             "added": {"type": "array", "items": _ref("RoundSummary")},
+                             "log_entry": _obj({"seq": INTEGER, "leaf_hash": STRING, "signature": STRING})}),
         "Round": _obj({"challenge": STRING, **summary}),
         "RoundReport": _obj({
             "format": {"type": "string", "const": "arena.round-report/v1"}, "challenge": STRING,
@@ -267,6 +277,16 @@ def _schemas() -> dict[str, Schema]:
         "receipt": {
             "$ref": "#/components/schemas/LogEntry",
             "description": "the signed public-log entry recording this submission (on creation, hidden runs)",
+        },
+        "receipt_entry": {
+            "type": ["object", "null"], "additionalProperties": False, "required": ["seq", "leaf_hash"],
+            "properties": {"seq": {"type": "integer"}, "leaf_hash": {"type": "string"}},
+            "description": "in a team's listing: where its receipt is in the public log (null: a sample run)",
+        },
+        "secondary": {
+            "type": ["object", "null"],
+            "description": "the secondary metrics' {score, ci_low, ci_high} (a metric null where it could not "
+                           "score): a sample run's; a hidden run's on the public split, beside a released score",
         },
     }
     statement = {
@@ -511,7 +531,8 @@ def _schemas() -> dict[str, Schema]:
             }
         ),
         "Submission": _obj(submission, required=[k for k in submission
-                                                  if k not in ("attempts", "receipt", "results", "log_reads")]),
+                                                  if k not in ("attempts", "receipt", "results", "log_reads",
+                                                               "receipt_entry", "secondary")]),
         "LogRead": _obj({"at": TIMESTAMP, "organisation": STRING, "reason": STRING}),
         "HiddenLog": _obj({"id": STRING, "kind": {"type": "string", "enum": ["hidden"]},
                            "status": {"type": "string", "enum": SUBMISSION_STATUSES}, "log": _nullable(STRING),
@@ -521,13 +542,34 @@ def _schemas() -> dict[str, Schema]:
             "challenge": STRING, "owner": _ref("Organiser"),
             "co_organisers": {"type": "array", "items": _obj({"id": INTEGER, "name": STRING, "added_at": TIMESTAMP})}}),
         "SubmissionList": _obj(
-            {"submissions": {"type": "array", "items": _ref("Submission"), "maxItems": 500}}
+            {"submissions": {"type": "array", "items": _ref("Submission"), "maxItems": 500},
+             "team": STRING,
+             "quotas": {"type": "array", "description": "a team's runs left today, per challenge and kind",
+                        "items": _obj({"challenge": STRING, "registration": STRING,
+                                       "kind": {"type": "string", "enum": ["hidden", "sample"]},
+                                       "used": INTEGER, "left": INTEGER, "quota": INTEGER,
+                                       "resets_at": TIMESTAMP})}},
+            required=["submissions"],
         ),
+        "CanSubmit": _obj({
+            "challenge": STRING, "kind": {"type": "string", "enum": ["hidden", "sample"]}, "ok": BOOLEAN,
+            "reason": _nullable(STRING), "status": INTEGER, "retry_after": _nullable(STRING),
+            "quota": _obj({"daily": INTEGER, "used": INTEGER, "left": INTEGER, "resets_at": TIMESTAMP}),
+            "pending": INTEGER, "max_pending": INTEGER, "round": _nullable(STRING),
+        }, required=["challenge", "kind", "ok", "reason", "status", "retry_after", "quota", "pending", "max_pending"],
+            description="the pre-flight: whether the team may submit now, and the reason if not"),
+        "TeamList": _obj({"teams": {"type": "array", "items": _obj({
+            "id": INTEGER, "team": STRING, "created_at": TIMESTAMP,
+            "factories": {"type": "array", "items": _obj({"factory": STRING, "share": NUMBER, "percent": STRING})},
+            "registrations": {"type": "array", "items": _obj({"challenge": STRING, "status": STRING,
+                                                               "kpi_misses": INTEGER})}})}}),
         "SubmissionLog": _obj(
             {
                 "id": STRING,
                 "kind": {"type": "string", "enum": ["hidden", "sample"]},
                 "status": {"type": "string", "enum": SUBMISSION_STATUSES},
+                "failure_reason": _nullable({"type": "string", "enum": FAILURE_REASONS}),
+                "failure_detail": _nullable(STRING),
                 "log": _nullable(STRING),
             }
         ),
@@ -925,6 +967,20 @@ def _paths() -> dict[str, Any]:
         "/api/challenges/{slug}/rounds": {
             "get": _op("listRounds", "rounds", "The rounds, their state and pools, and the rules",
                        {200: _json(_ref("RoundList"), "the schedule")}, (404,), parameters=[SLUG]),
+            "post": _op("addRounds", "rounds",
+                        "Append rounds (and, for them only, a KPI and reward rules) to a running challenge",
+                        {201: _json(_ref("RoundsAdded"), "the schedule, the rounds added and the signed log entry")},
+                        (400, 404), roles=("organiser",), parameters=[SLUG],
+                        body=_json_body({"type": "object", "required": ["rounds"],
+                                         "properties": {"rounds": {"type": "array"}, "kpi": {"type": ["object", "null"]},
+                                                        "rewards": {"type": "object"}}},
+                                        "as in challenge.yaml; kpi and rewards left out: those in force go on")),
+        },
+        "/api/challenges/{slug}/can-submit": {
+            "get": _op("canSubmit", "submissions", "The pre-flight: may this team submit now, and if not, why",
+                       {200: _json(_ref("CanSubmit"), "the answer (ok false with the reason)")}, (400, 404),
+                       roles=("team",), parameters=[SLUG, {"name": "kind", "in": "query", "required": False,
+                                                           "schema": {"type": "string", "enum": ["hidden", "sample"]}}]),
         },
         "/api/challenges/{slug}/rounds/close": {
             "post": _op(
@@ -1239,6 +1295,8 @@ def _paths() -> dict[str, Any]:
             ),
         },
         "/api/teams": {
+            "get": _op("listTeams", "teams", "Every team, its factories and shares, and its registrations "
+                       "in your challenges", {200: _json(_ref("TeamList"), "the teams")}, (), roles=("organiser",)),
             "post": _op(
                 "createTeam",
                 "teams",

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, request
 
 from arena.api._auth import MAX_ID, json_body, platform, principal, require
 from arena.errors import BadRequest
-from arena.services import rounds
+from arena.services import programme, rounds
 
 bp = Blueprint("api_rounds", __name__, url_prefix="/api/challenges")
 
@@ -54,3 +54,11 @@ def close(slug: str):
 def readmit(slug: str, team: str):
     """Let an eliminated team take part again."""
     return rounds.readmit(platform(), organiser=principal(), slug=slug, team=team)
+
+
+@bp.post("/<slug>/rounds")
+@require("organiser")
+def add(slug: str):
+    """Append rounds to a running challenge: {"rounds": [...], "kpi": …, "rewards": …} (kpi and
+    rewards optional: left out, the rules in force go on). Logged, signed; 201 the new schedule."""
+    return programme.append_rounds(platform(), organiser=principal(), slug=slug, doc=json_body()), 201

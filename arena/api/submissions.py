@@ -2,7 +2,7 @@ from flask import Blueprint, request, send_file
 
 from arena.api._auth import json_body, platform, principal, require
 from arena.errors import BadRequest
-from arena.services import submissions
+from arena.services import rosters, submissions
 
 bp = Blueprint("api_submissions", __name__, url_prefix="/api/submissions")
 
@@ -10,10 +10,12 @@ bp = Blueprint("api_submissions", __name__, url_prefix="/api/submissions")
 @bp.get("")
 @require("organiser", "team", "administrator")
 def index():
-    found = submissions.list_submissions(
-        platform(), principal=principal(), slug=request.args.get("challenge")
-    )
-    return {"submissions": found}
+    """Submissions, newest first (?challenge=SLUG for one challenge's). A team gets its own, with
+    each one's receipt in the public log, and its quota left today."""
+    slug = request.args.get("challenge")
+    if principal().role == "team":
+        return rosters.team_submissions(platform(), team=principal(), slug=slug)
+    return {"submissions": submissions.list_submissions(platform(), principal=principal(), slug=slug)}
 
 
 @bp.get("/<submission_id>")

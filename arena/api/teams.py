@@ -2,7 +2,7 @@ from flask import Blueprint
 
 from arena.api._auth import json_body, platform, principal, require
 from arena.errors import BadRequest
-from arena.services import accounts
+from arena.services import accounts, rosters
 
 bp = Blueprint("api_teams", __name__, url_prefix="/api/teams")
 
@@ -18,3 +18,10 @@ def create():
         raise BadRequest("'factories' must be a list of factory names")
     team, token = accounts.create_team(platform(), name=name, factories=factories, actor=principal())
     return {"team": team.name, "id": team.id, "token": token}, 201
+
+
+@bp.get("")
+@require("organiser")
+def index():
+    """Every team, with its factories and shares, and its registrations in your challenges."""
+    return {"teams": rosters.list_teams(platform(), organiser=principal())}

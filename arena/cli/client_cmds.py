@@ -153,25 +153,39 @@ def challenge_get_reveal(challenge_slug: str, version: int | None, output: Path)
 @challenge.command("get-sample")
 @click.argument("challenge_slug", metavar="CHALLENGE")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--labels", "labels_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the sample's public labels to this file (outside FOLDER: a container "
+                   "never sees labels in /input).")
 @friendly
-def challenge_get_sample(challenge_slug: str, folder: Path) -> None:
+def challenge_get_sample(challenge_slug: str, folder: Path, labels_file: Path | None) -> None:
     """Anyone: download the public sample set into FOLDER, laid out as a job's /input.
 
-    Writes FOLDER/inputs.jsonl and FOLDER/labels.jsonl, and FOLDER/assets/… when the sample's
-    items reference binary assets: mount FOLDER at /input to try your container locally
-    (docs/container-protocol.md shows the command).
+    Writes FOLDER/task.json and FOLDER/inputs.jsonl (for an interactive challenge, FOLDER/items.jsonl:
+    the driver sends these, the container gets no inputs file), and FOLDER/assets/… when the
+    sample's items reference binary assets. `arena try CHALLENGE IMAGE` does the whole local
+    run for you: the same sandbox and limits, Arena's checker and the challenge's metric.
     """
+    from arena.services.evaluation import write_task
+
     client = ArenaClient(token="")
     shown = client.challenge(challenge_slug)
     if not shown["has_sample"]:
         raise click.ClickException(f"challenge {challenge_slug!r} has no public sample set")
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("inputs.jsonl", "labels.jsonl"):
-        client.download_sample(challenge_slug, name, lambda chunks, n=name: _write_chunks(folder / n, chunks))
+    (folder / "labels.jsonl").unlink(missing_ok=True)  # an older get-sample put them here
+    interactive = shown.get("protocol") == "interactive"
+    inputs = folder / ("items.jsonl" if interactive else "inputs.jsonl")
+    client.download_sample(challenge_slug, "inputs.jsonl", lambda chunks: _write_chunks(inputs, chunks))
+    with inputs.open("rb") as handle:
+        n_items = sum(1 for line in handle if line.strip())
+    write_task(folder, challenge=challenge_slug, metric=shown["metric"], n_items=n_items,
+               protocol=shown.get("protocol", "batch"))
+    if labels_file is not None:
+        client.download_sample(challenge_slug, "labels.jsonl", lambda chunks: _write_chunks(labels_file, chunks))
     if shown.get("n_sample_assets"):
         client.download_sample(challenge_slug, "assets.tar", lambda chunks: _unpack_chunks(folder, chunks))
-    click.echo(f"wrote the sample of {challenge_slug} to {folder} "
-               f"({shown.get('n_sample_assets', 0)} asset file(s))", err=True)
+    click.echo(f"wrote the sample of {challenge_slug} to {folder}: task.json, {inputs.name} "
+               f"({n_items} items), {shown.get('n_sample_assets', 0)} asset file(s)", err=True)
 
 
 def _write_chunks(path: Path, chunks) -> None:
@@ -244,6 +258,14 @@ def team_create(name: str, factories: tuple[str, ...], as_json: bool) -> None:
 
 
 # -- submissions ------------------------------------------------------------------------------------
+def score_text(run: dict) -> str:
+    """A run's score with its secondary scores: `0.8100 (macro_f1 0.7900)`."""
+    if run["score"] is None:
+        return "held back" if run.get("released") is False else ""
+    extra = [f"{name} {v['score']:.4f}" for name, v in (run.get("secondary") or {}).items() if v]
+    return f"{run['score']:.4f}" + (f" ({', '.join(extra)})" if extra else "")
+
+
 def _status_line(state: dict) -> str:
     """One line for where a submission stands, and one more for each read of its hidden-run log."""
     reads = "".join(f"\n  its log was read {r['at']} by {r['organisation']}: {r['reason']}"
@@ -256,7 +278,7 @@ def _state_words(state: dict) -> str:
         return (f"{state['id']}  scored  (not released: no better than your team's best beyond noise; "
                 "see the Ladder on the challenge page)")
     if state["status"] == "scored":
-        return f"{state['id']}  scored  {state['score']:.4f}"
+        return f"{state['id']}  scored  {score_text(state)}"
     if state["status"] == "failed":
         return f"{state['id']}  failed  {state['failure_reason']}: {state['failure_detail']}"
     return f"{state['id']}  {state['status']}"
@@ -363,12 +385,10 @@ def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: b
     With --wait, exits 0 when the submission is scored and 1 when it failed.
     """
     client = _client()
-    if client.me()["role"] != "team":  # fail fast, before exporting a large image
-        raise click.ClickException("submitting needs a team token in ARENA_TOKEN")
-    client.challenge(challenge_slug)
     card = _read_card(card_file) if card_file else None
     if card is not None and sample:
         raise click.ClickException("--method-card describes an entry on the hidden set, not a --sample run")
+    _preflight(client, challenge_slug, "sample" if sample else "hidden")
     with tempfile.TemporaryDirectory(prefix="arena-submit-") as folder:
         tarball, sha256 = _export(image, Path(folder), quiet=as_json)
         digest = _upload(client, tarball, sha256, quiet=as_json)
@@ -383,6 +403,18 @@ def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: b
     _emit(state, as_json, _status_line if wait else (lambda s: s["id"]))
     if wait and state["status"] == "failed":
         sys.exit(1)
+
+
+def _preflight(client: ArenaClient, challenge_slug: str, kind: str) -> dict:
+    """Ask the server whether this team may submit now, before exporting and uploading an image
+    (which takes minutes for a large model); stop with the server's reason if not."""
+    if not client.token:
+        raise click.ClickException("submitting needs your team token in ARENA_TOKEN")
+    answer = client.can_submit(challenge_slug, kind)
+    if not answer["ok"]:
+        retry = f" (try again in {answer['retry_after']} s)" if answer.get("retry_after") else ""
+        raise click.ClickException(f"not submitted: {answer['reason']}{retry}")
+    return answer
 
 
 def _read_card(path: Path) -> dict:
@@ -437,7 +469,19 @@ def logs(submission_id: str, predictions: Path | None, reason: str | None, as_js
     found = client.log(submission_id)
     if predictions:
         predictions.write_bytes(client.predictions(submission_id))
-    _emit(found, as_json, lambda d: d["log"] if d["log"] is not None else "(no log kept yet)")
+    _emit(found, as_json, _log_text)
+
+
+def _log_text(found: dict) -> str:
+    """The container's output; when it printed nothing, say so, and why a failed run failed."""
+    text = found["log"]
+    if text is None:
+        text = "(no log kept yet)" if found["status"] in ("queued", "running") else "(no log was kept)"
+    elif not text.strip():
+        text = "(the container printed nothing)"
+    if found["status"] == "failed" and found.get("failure_reason"):
+        text = f"{text.rstrip()}\nfailed: {found['failure_reason']}: {found['failure_detail']}"
+    return text
 
 
 @click.command()

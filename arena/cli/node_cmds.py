@@ -9,7 +9,6 @@ to the platform, sealed for organisers on hidden data). It never sees a label or
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import click
 from arena.cli.client_cmds import _client, _emit, friendly, json_option
 from arena.client import ArenaClient, ClientError
 from arena.services.rounds import euros, report_csv
+from arena.units import gpu_hours, percent
 
 
 @click.group("round")
@@ -18,7 +20,7 @@ def round_group() -> None:
 
 
 def _pool(cents: int, minutes: int) -> str:
-    return f"{euros(cents)} EUR and {minutes} GPU-minutes"
+    return f"{euros(cents)} EUR and {gpu_hours(minutes)}"
 
 
 @round_group.command("list")
@@ -79,6 +81,48 @@ def round_close(challenge_slug: str, early: bool, wait: bool, timeout: int, as_j
           + ("" if r["status"] == "closed" else " (it closes once its last runs have finished)"))
 
 
+@round_group.command("add")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@friendly
+def round_add(challenge_slug: str, file: Path, as_json: bool) -> None:
+    """Organiser: append the rounds of FILE (YAML) to CHALLENGE, while it runs.
+
+    \b
+    FILE holds `rounds` as in challenge.yaml, and, only if they change for these rounds,
+    `kpi` and `rewards` (left out, the rules of the last round go on):
+      rounds:
+        - name: Spring              # the first may leave out its start: it opens when the
+          end: 2027-05-01T00:00:00Z  # last round stops (or now, if that one is over)
+          euros: 5000               # left out: the last round's pool
+      kpi: {baseline: {score: 0.9}}
+
+    Rounds already there never change; the new ones come after the last, start no earlier than
+    now, and their rules are public (a signed log entry) before they open. Each round's report
+    carries the rules that decided it, and `arena verify` checks them against the log.
+    """
+    import yaml
+
+    try:
+        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise click.ClickException(f"{file} is not YAML text") from None
+    found = _client().add_rounds(challenge_slug, json.loads(json.dumps(doc, default=_iso)))
+    _emit(found, as_json, lambda d: "\n".join(
+        [f"added to {challenge_slug} (log entry {d['log_entry']['seq']}):"]
+        + [f"{r['number']:>3}  {r['name']:<20} {r['status']:<9} {r['opens_at']} → {r['ends_at']}  "
+           f"pool {_pool(r['pool_cents'], r['pool_gpu_minutes'])}" for r in d["added"]]))
+
+
+def _iso(value) -> str:
+    """YAML reads a bare timestamp as a datetime; send it as the text it was."""
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 @round_group.command("readmit")
 @click.argument("challenge_slug", metavar="CHALLENGE")
 @click.argument("team")
@@ -115,16 +159,17 @@ def _human_report(report: dict) -> str:
     lines = [f"{report['challenge']} — {report['name']} (round {report['round']}), closed {report['closed_at']}"
              + (" early" if report["closed_early"] else ""),
              f"rule {report['rules']['rewards']['rule']}; pool {_pool(report['pool']['cents'], report['pool']['gpu_minutes'])}",
-             f"{'pos':>4} {'band':>4}  {'team':<20} {'score':>8}  {'interval':<17} {'KPI':<13} {'EUR':>12} {'GPU-min':>8}"]
+             f"{'pos':>4} {'band':>4}  {'team':<20} {'score':>8}  {'interval':<17} {'KPI':<13} {'EUR':>12} {'GPU time':>20}"]
     for s in report["standings"]:
         interval = f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]" if s["ci_low"] is not None else ""
         score = f"{s['score']:.4f}" if s["score"] is not None else "-"
         flag = "  ELIMINATED" if s["eliminated"] else ""
         lines.append(f"{s['position'] or '-':>4} {s['band'] or '-':>4}  {s['team']:<20} {score:>8}  {interval:<17} "
-                     f"{s['kpi']:<13} {euros(s['cents']):>12} {s['gpu_minutes']:>8}{flag}")
+                     f"{s['kpi']:<13} {euros(s['cents']):>12} {gpu_hours(s['gpu_minutes']):>20}{flag}")
         if len(s["factories"]) > 1:
             for f in s["factories"]:
-                lines.append(f"{'':>31}{f['factory']} ({f['share']}): {euros(f['cents'])} EUR, {f['gpu_minutes']} GPU-min")
+                lines.append(f"{'':>31}{f['factory']} ({percent(f['share'])}): {euros(f['cents'])} EUR, "
+                             f"{gpu_hours(f['gpu_minutes'])}")
     lines.append(f"paid {_pool(report['totals']['cents'], report['totals']['gpu_minutes'])}")
     return "\n".join(lines)
 

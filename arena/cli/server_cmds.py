@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import click
 
@@ -20,16 +21,71 @@ def configure_logging() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
-def _platform():
+init_option = click.option(
+    "--init", is_flag=True,
+    help="Set up a new server here when ARENA_HOME holds none (its database, master key and signing "
+         "key). Without it the command refuses, so a mistyped or unset ARENA_HOME never makes a "
+         "second, empty server whose tokens the real one refuses.")
+
+
+def _database_exists(settings) -> bool:
+    """Whether the database exists and was set up (SQLite: its file; else: Alembic's table)."""
+    from sqlalchemy import inspect
+
+    from arena.db import make_engine
+
+    if settings.database_url.startswith("sqlite"):
+        path = settings.database_url.split("///", 1)[-1]
+        return path == ":memory:" or Path(path).is_file()
+    engine = make_engine(settings.database_url)
+    try:
+        return inspect(engine).has_table("alembic_version")
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is told as such
+        raise click.ClickException(f"cannot reach the database {_shown_url(settings)} "
+                                   f"({type(exc).__name__})") from None
+    finally:
+        engine.dispose()
+
+
+def missing_parts(settings) -> list[str]:
+    """What a server's ARENA_HOME lacks: its database, its master key."""
+    missing = [] if _database_exists(settings) else [f"no database at {_shown_url(settings)}"]
+    if not settings.master_key_env and not settings.master_key_file.exists():
+        missing.append(f"no master key at {settings.master_key_file}")
+    return missing
+
+
+def _shown_url(settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def where(settings) -> str:
+    """The line every server command prints: which ARENA_HOME and database it used."""
+    return f"ARENA_HOME={settings.home}  database={_shown_url(settings)}"
+
+
+def _platform(*, init: bool = False, quiet: bool = False):
+    """The platform of the server's ARENA_HOME; refuses to make a new one unless `init`."""
     from arena.config import load_settings
     from arena.db import upgrade
     from arena.platform import build_platform
 
+    settings = load_settings()
+    missing = missing_parts(settings)
+    if missing and not init:
+        raise click.ClickException(
+            f"no Arena server here: {'; '.join(missing)} (ARENA_HOME={settings.home}). Run this on the "
+            "server's machine with its ARENA_HOME (and ARENA_DATABASE_URL) set, or pass --init to set "
+            "up a new server here.")
     try:
-        platform = build_platform(load_settings())
+        platform = build_platform(settings)
     except HiddenSetError as exc:
         raise click.ClickException(str(exc)) from None
     upgrade(platform.engine)
+    if not quiet:
+        click.echo(("set up a new server: " if missing else "") + where(settings), err=True)
     return platform
 
 
@@ -81,7 +137,8 @@ def serve(host: str, port: int, no_worker: bool, workers: int) -> None:
         threading.Thread(target=Worker(platform).run_forever, args=(stop,), daemon=True,
                          name="arena-worker").start()
     _stop_on_sigterm()
-    click.echo(f"Arena is serving at http://{host}:{port}", err=True)
+    click.echo(f"Arena is serving at http://{host}:{port}  ({where(platform.settings)})", err=True)
+    _first_organiser_hint(platform)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -91,13 +148,29 @@ def serve(host: str, port: int, no_worker: bool, workers: int) -> None:
         server.server_close()
 
 
+def _first_organiser_hint(platform) -> None:
+    """On a server with no organiser yet, the command that makes the first one."""
+    from sqlalchemy import select
+
+    from arena.models import Organiser
+
+    with platform.sessions() as session:
+        if session.scalar(select(Organiser.id).limit(1)) is not None:
+            return
+    settings = platform.settings
+    prefix = f"ARENA_HOME={settings.home} " + (
+        "ARENA_DATABASE_URL=... " if not settings.database_url.startswith("sqlite") else "")
+    click.echo(f"No organiser yet. Make the first one (it prints its token) with:\n"
+               f"  {prefix}arena admin create-organiser \"Your Organisation\"", err=True)
+
+
 def _gunicorn(host: str, port: int, workers: int) -> None:
     """Migrate once, then replace this process with gunicorn serving arena.wsgi:app."""
     import os
 
     if not _has_module("gunicorn"):
         raise click.ClickException("--workers needs gunicorn: pip install 'arena[production]'")
-    _platform().engine.dispose()  # runs the migrations once, before the workers start
+    _platform(init=True).engine.dispose()  # runs the migrations once, before the workers start
     click.echo(f"Arena is serving at http://{host}:{port} with {workers} gunicorn workers "
                "(evaluations: run `arena worker`)", err=True)
     os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
@@ -117,7 +190,7 @@ def worker(once: bool) -> None:
     from arena.worker import Worker
 
     configure_logging()
-    platform = _platform()
+    platform = _platform(init=True)  # like `arena serve`, a worker may start on a fresh home
     runner = Worker(platform)
     if once:
         runner.start_up()
@@ -138,13 +211,18 @@ def admin() -> None:
 
 @admin.command("create-organiser")
 @click.argument("name")
+@init_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def create_organiser(name: str, as_json: bool) -> None:
-    """Create an organiser NAME and print its token (shown once; only its hash is stored)."""
+def create_organiser(name: str, init: bool, as_json: bool) -> None:
+    """Create an organiser NAME and print its token (shown once; only its hash is stored).
+
+    Run it on the server's machine with the server's ARENA_HOME (and ARENA_DATABASE_URL): it
+    prints which it used, and refuses to set up a new, empty server unless given --init.
+    """
     from arena.services.accounts import create_organiser as create
 
     try:
-        who, token = create(_platform(), name=name)
+        who, token = create(_platform(init=init), name=name)
     except UserFacingError as exc:
         raise click.ClickException(exc.message) from None
     if as_json:
@@ -184,9 +262,10 @@ def db() -> None:
 
 
 @db.command("upgrade")
-def db_upgrade() -> None:
-    """Bring the database schema to the newest version."""
-    _platform()
+@init_option
+def db_upgrade(init: bool) -> None:
+    """Bring the database schema to the newest version (--init: make a new database)."""
+    _platform(init=init)
     click.echo("database schema is up to date", err=True)
 
 
@@ -201,12 +280,13 @@ def keys() -> None:
 
 
 @keys.command("list")
+@init_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def keys_list(as_json: bool) -> None:
+def keys_list(as_json: bool, init: bool = False) -> None:
     """List master keys: which is primary, and how many data keys each wraps."""
     from arena.services import keys as service
 
-    rows = service.list_keys(_platform())
+    rows = service.list_keys(_platform(init=init))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -216,24 +296,28 @@ def keys_list(as_json: bool) -> None:
 
 
 @keys.command("rotate")
+@init_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def keys_rotate(as_json: bool) -> None:
+def keys_rotate(as_json: bool, init: bool = False) -> None:
     """Add a new primary master key and re-wrap every data key under it."""
     from arena.services import keys as service
 
-    result = _run(lambda: service.rotate(_platform()))
+    platform = _platform(init=init)
+    result = _run(lambda: service.rotate(platform))
     click.echo(json.dumps(result) if as_json else
                f"new primary key {result['primary']}; re-wrapped {result['rewrapped']} data key(s)")
 
 
 @keys.command("retire")
+@init_option
 @click.argument("key_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def keys_retire(key_id: str, as_json: bool) -> None:
+def keys_retire(key_id: str, as_json: bool, init: bool = False) -> None:
     """Remove master key KEY_ID; refused while any data key is still wrapped by it."""
     from arena.services import keys as service
 
-    result = _run(lambda: service.retire(_platform(), key_id=key_id))
+    platform = _platform(init=init)
+    result = _run(lambda: service.retire(platform, key_id=key_id))
     click.echo(json.dumps(result) if as_json else f"retired {result['retired']}")
 
 

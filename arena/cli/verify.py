@@ -187,15 +187,41 @@ def _round_problems(document: dict) -> list[str]:
     mine = [e["body"] for e in document["entries"] if e["body"].get("challenge") == slug]
     opening = next((b["data"] for b in mine if b["kind"] == "challenge.open"), {})
     receipts = {b["data"]["submission"]: b for b in mine if b["kind"] == "submission.receipt"}
-    problems = []
+    problems = _addition_problems(mine, opening)
     for report in round_reports(document):
         cards = {b["data"]["submission"]: b["data"]["card"] for b in mine
                  if b["kind"] == "method_card" and b["at"] <= report["closed_at"]}
-        if report.get("rules") != opening.get("rules"):
-            problems.append(f"round {report.get('round')}: the report's rules are not those logged when "
-                            f"{slug} opened")
+        rules, added = rules_in_force(mine, opening, report.get("round"))
+        if report.get("rules") != rules:
+            problems.append(f"round {report.get('round')}: the report's rules are not those in force when it "
+                            f"opened (logged when {slug} opened, or with the round's addition)")
+        elif added is not None and added["at"] > report["opened_at"]:
+            problems.append(f"round {report.get('round')}: its rules were logged at {added['at']}, after it "
+                            f"opened at {report['opened_at']}")
         found = payout.problems(report)
         problems += found or _receipt_problems(report, receipts, cards)
+    return problems
+
+
+def rules_in_force(mine: list[dict], opening: dict, number) -> tuple[dict | None, dict | None]:
+    """The rules of round `number`: those of the `rounds.add` entry that added it (and that
+    entry), else those logged when the challenge opened (and None)."""
+    for body in mine:
+        if body["kind"] == "rounds.add" and any(r["number"] == number for r in body["data"]["rounds"]):
+            return body["data"], body
+    return opening.get("rules"), None
+
+
+def _addition_problems(mine: list[dict], opening: dict) -> list[str]:
+    """Rounds are only ever appended: each addition numbers its rounds on from the last one."""
+    numbers = [r["number"] for r in (opening.get("rules") or {}).get("rounds", [])]
+    problems = []
+    for body in (b for b in mine if b["kind"] == "rounds.add"):
+        added = [r["number"] for r in body["data"]["rounds"]]
+        expected = list(range(max(numbers, default=0) + 1, max(numbers, default=0) + 1 + len(added)))
+        if added != expected:
+            problems.append(f"entry {body['seq']} (rounds.add): adds rounds {added}, not the next ones {expected}")
+        numbers += added
     return problems
 
 
@@ -216,8 +242,9 @@ def verify_log(export_file: Path, public_key: str | None, as_json: bool) -> None
     """Check a log export (`arena log export`) offline: every entry's signature and hash, the
     chain, the signed tree head, that the published leaderboard is exactly what the logged
     results imply, and that every round's payout report recomputes: its KPI verdicts, rank bands,
-    awards and eliminations from its evidence and the rules logged when the challenge opened, its
-    submissions from their receipts. Exits 0 when all holds, 1 naming each thing that broke."""
+    awards and eliminations from its evidence and the rules in force when the round opened (logged
+    when the challenge opened, or with the round's addition, before it opened), its submissions
+    from their receipts. Exits 0 when all holds, 1 naming each thing that broke."""
     try:
         document = json.loads(export_file.read_text())
         problems = verify_log_document(document, public_key=public_key)

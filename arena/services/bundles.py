@@ -93,7 +93,8 @@ def _read_config(root: Path) -> dict[str, Any]:
     except RecursionError:
         raise _fail("challenge.yaml is nested too deeply") from None
     if not isinstance(doc, dict):
-        raise _fail("challenge.yaml must be a mapping of keys to values")
+        raise _fail("challenge.yaml must be a mapping of keys to values, such as `slug: my-challenge` "
+                    "on its first line (docs/quickstart-organiser.md has a whole one)")
     unknown = sorted(set(map(str, doc)) - TOP_LEVEL)
     if unknown:
         raise _fail(f"challenge.yaml has unknown key(s) {', '.join(unknown)}; "
@@ -106,7 +107,8 @@ def _text(doc: dict, key: str, *, required: bool, limit: int) -> str:
     if required and not value:
         raise _fail(f"challenge.yaml needs '{key}'")
     if not isinstance(value, str) or len(value) > limit:
-        raise _fail(f"challenge.yaml '{key}' must be text of at most {limit} characters")
+        raise _fail(f"challenge.yaml '{key}' must be text of at most {limit} characters, such as "
+                    f"{key}: {TEXT_EXAMPLES.get(key, 'some words')}")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -122,21 +124,26 @@ def _refuse_unsafe(text: str, key: str, *, allow: str = "") -> None:
 
 
 def _limit(name: str, value: Any) -> float:
-    kind, low, high, _default = LIMITS.get(name) or INTERACTIVE_LIMITS[name]
+    kind, low, high, default = LIMITS.get(name) or INTERACTIVE_LIMITS[name]
     shown = (f"{low:,.0f}", f"{high:,.0f}") if kind is int else (f"{low:g}", f"{high:g}")
     if isinstance(value, bool) or not isinstance(value, int | float) or (
         kind is int and not float(value).is_integer()
     ):
-        raise _fail(f"limits.{name} must be a {'whole ' if kind is int else ''}number")
+        raise _fail(f"limits.{name} must be a {'whole ' if kind is int else ''}number, such as "
+                    f"{{{name}: {default:g}}}")
     if not low <= value <= high:
         raise _fail(f"limits.{name} must be between {shown[0]} and {shown[1]}")
     return kind(value)
 
 
+TEXT_EXAMPLES = {"slug": "gpu-faults", "title": "GPU fault detection from telemetry", "metric": "accuracy"}
+
+
 def _limits(doc: dict, protocol: str) -> dict[str, float]:
     given = doc.get("limits") or {}
     if not isinstance(given, dict):
-        raise _fail("challenge.yaml 'limits' must be a mapping")
+        raise _fail("challenge.yaml 'limits' must be a mapping such as "
+                    "{time_limit_seconds: 300, memory_mb: 1024, cpus: 1, pids: 128, gpus: 0}")
     known = {**LIMITS, **INTERACTIVE_LIMITS} if protocol == "interactive" else LIMITS
     unknown = sorted(set(map(str, given)) - set(known))
     if unknown:
@@ -166,7 +173,7 @@ def _protocol(doc: dict) -> str:
 def _whole(doc: dict, key: str, default: int, high: int) -> int:
     value = doc.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-        raise _fail(f"{key} must be a whole number from 1 to {high}")
+        raise _fail(f"{key} must be a whole number from 1 to {high}, such as {key}: {default}")
     return value
 
 
@@ -328,7 +335,8 @@ def load_bundle(root: Path) -> Bundle:
         raise _fail("count_failures must be true (a model's failures use up quota) or false")
     fraction = doc.get("public_fraction", 0.3)
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
-        raise _fail("public_fraction must be a number between 0 and 1 (the share of items on the public board)")
+        raise _fail("public_fraction must be a number between 0 and 1 (the share of items on the public board), "
+                    "such as public_fraction: 0.3")
     rules = parse_rules(doc, metric.name)
     secondary = _secondary_metrics(doc, metric.name)
     if protocol == "interactive":
@@ -364,7 +372,8 @@ def _secondary_metrics(doc: dict, primary: str) -> list[str]:
     """Other metrics shown beside the primary one (which alone ranks, releases and pays)."""
     given = doc.get("secondary_metrics") or []
     if not isinstance(given, list) or len(given) > MAX_SECONDARY or not all(isinstance(m, str) for m in given):
-        raise _fail(f"secondary_metrics must list at most {MAX_SECONDARY} metric names")
+        raise _fail(f"secondary_metrics must list at most {MAX_SECONDARY} metric names, such as "
+                    "secondary_metrics: [macro_f1]")
     if len(set(given)) != len(given) or primary in given:
         raise _fail("secondary_metrics must not repeat a metric, nor name the primary one")
     for name in given:

@@ -7,12 +7,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 
 from arena.errors import Conflict, Forbidden
-from arena.models import Challenge, HiddenSet, Submission
 from arena.files import private_copy, private_folder
+from arena.models import Challenge, HiddenSet, Registration, Submission
 from arena.platform import Platform
 from arena.timeutil import utcnow
 from hidden_sets import DataKey
@@ -200,12 +200,22 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
     }
 
 
+def _team_counts(session, challenge_id: int | None = None) -> dict[int, int]:
+    """Teams taking part in each challenge: registered (approved, or since eliminated) or with a
+    submission, counted once each."""
+    taking_part = union(
+        select(Registration.challenge_id, Registration.team_id)
+        .where(Registration.status.in_(("approved", "eliminated"))),
+        select(Submission.challenge_id, Submission.team_id)).subquery()
+    query = select(taking_part.c.challenge_id, func.count()).group_by(taking_part.c.challenge_id)
+    if challenge_id is not None:
+        query = query.where(taking_part.c.challenge_id == challenge_id)
+    return dict(session.execute(query).all())
+
+
 def list_challenges(platform: Platform) -> list[dict]:
     with platform.sessions() as session:
-        teams = dict(session.execute(
-            select(Submission.challenge_id, func.count(func.distinct(Submission.team_id)))
-            .group_by(Submission.challenge_id)
-        ).all())
+        teams = _team_counts(session)
         rows = session.scalars(select(Challenge).order_by(Challenge.created_at.desc())).all()
         return [challenge_summary(c, teams.get(c.id, 0)) for c in rows]
 
@@ -214,11 +224,7 @@ def describe_challenge(platform: Platform, *, slug: str) -> dict:
     with platform.sessions() as session:
         challenge = get_challenge(session, slug)
         hidden = current_hidden_set(session, challenge.id)
-        n_teams = session.scalar(
-            select(func.count(func.distinct(Submission.team_id)))
-            .where(Submission.challenge_id == challenge.id)
-        )
-        summary = challenge_summary(challenge, n_teams or 0)
+        summary = challenge_summary(challenge, _team_counts(session, challenge.id).get(challenge.id, 0))
         summary.update(hidden_set_version=hidden.version, n_items=hidden.n_items,
                        has_sample=hidden.has_sample, n_assets=hidden.n_assets,
                        n_sample_assets=len(assets.sample_entries(platform, slug)),

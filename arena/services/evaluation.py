@@ -241,7 +241,7 @@ def _out_of_memory(outcome: RunOutcome) -> Verdict:
                    detail="the container used more memory than the challenge allows")
 
 
-def _failure(outcome: RunOutcome, folder: JobFolder, max_output: int) -> Verdict | None:
+def run_failure(outcome: RunOutcome, folder: JobFolder, max_output: int) -> Verdict | None:
     if folder.output_bytes() > max_output:
         return _too_large(outcome, max_output)
     if outcome.verdict == "timeout":
@@ -273,7 +273,7 @@ def session_verdict(failure: SessionFailure | None, outcome: RunOutcome, folder:
     return None
 
 
-def _prediction_lines(path: Path, max_bytes: int) -> Iterator[bytes]:
+def prediction_lines(path: Path, max_bytes: int) -> Iterator[bytes]:
     """Open without following links (the container controls this folder) and cap the size."""
     # O_NONBLOCK: opening a FIFO the container left there must not hang the worker.
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -315,7 +315,7 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail="the container wrote no /output/predictions.jsonl")
     try:
-        lines = _prediction_lines(path, platform.settings.max_predictions_bytes)
+        lines = prediction_lines(path, platform.settings.max_predictions_bytes)
         predictions = evaluators.parse_predictions(lines, ids=list(labels), metric=metric)
     except evaluators.InvalidPredictions as exc:
         return Verdict("failed", reason="invalid_output", detail=str(exc), outcome=outcome)
@@ -341,10 +341,10 @@ def _one_split(ticket: Ticket, metric, name: str, predictions: list, gold: list)
     low, high = (found.low, found.high) if np.isfinite([found.low, found.high]).all() else (None, None)
     return SplitScore(found.score, low, high, len(gold), evaluators.item_scores(metric, predictions, gold),
                       evaluators.item_losses(metric, predictions, gold),
-                      {name: _secondary(name, predictions, gold, seed) for name in ticket.secondary_metrics})
+                      {name: secondary_score(name, predictions, gold, seed) for name in ticket.secondary_metrics})
 
 
-def _secondary(name: str, predictions: list, gold: list, seed: int) -> dict | None:
+def secondary_score(name: str, predictions: list, gold: list, seed: int) -> dict | None:
     """A secondary metric's score and interval; None when it cannot score these predictions (a
     model's answer fits the primary metric; a secondary one is shown, never a reason to fail)."""
     metric = evaluators.get_metric(name)
@@ -413,7 +413,7 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
             failed = session_verdict(failure, outcome, folder, max_output)
         else:
             outcome = platform.runner.run(spec)
-            failed = _failure(outcome, folder, max_output)
+            failed = run_failure(outcome, folder, max_output)
         verdict = failed or _score(platform, ticket, folder, key, outcome)
         return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome))
     except (SandboxError, HiddenSetError, OSError) as exc:
@@ -443,7 +443,7 @@ def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, ou
                                  "/output and /run/arena" if ticket.protocol == "interactive" else "/output")
         else:
             failed = (session_verdict(failure, outcome, folder, max_output) if ticket.protocol == "interactive"
-                      else _failure(outcome, folder, max_output))
+                      else run_failure(outcome, folder, max_output))
             verdict = failed or _score(platform, ticket, folder, key, outcome)
         return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome))
     except (SandboxError, HiddenSetError, OSError) as exc:

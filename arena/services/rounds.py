@@ -15,7 +15,8 @@ import logging
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 import evaluators
 from arena.errors import BadRequest, Conflict, NotFound
@@ -46,6 +47,12 @@ def add_rounds(session, *, challenge: Challenge) -> None:
             starts_at=parse_time(item["start"], "start") if item["start"] else None,
             ends_at=parse_time(item["end"], "end"), pool_cents=item["pool_cents"],
             pool_gpu_minutes=item["pool_gpu_minutes"], status="scheduled"))
+
+
+def rules_of(challenge: Challenge, item: Round) -> dict:
+    """The rules that decide a round: those logged with its addition (rounds added to a running
+    challenge), else those logged when the challenge opened."""
+    return item.rules if item.rules is not None else challenge.rules
 
 
 def _rounds(session, challenge_id: int) -> list[Round]:
@@ -158,10 +165,17 @@ def finalize_due(platform: Platform, *, now: datetime | None = None) -> list[tup
             if r.status == "closing" or stops_at(r) <= now]
     closed = []
     for round_id, _challenge_id in candidates:
-        done = _finalize(platform, round_id=round_id, now=now)
+        try:
+            done = _finalize(platform, round_id=round_id, now=now)
+        except (_ClosedMeanwhile, IntegrityError):
+            continue  # another closer (a worker, the organiser's request) closed it first
         if done:
             closed.append(done)
     return closed
+
+
+class _ClosedMeanwhile(Exception):
+    """The round was closed by another transaction while this one computed its report."""
 
 
 def _finalize(platform: Platform, *, round_id: int, now: datetime) -> tuple[str, int] | None:
@@ -179,7 +193,12 @@ def _finalize(platform: Platform, *, round_id: int, now: datetime) -> tuple[str,
         challenge = session.get(Challenge, item.challenge_id)
         report = _report(platform, session, challenge=challenge, item=item, now=now)
         entry = publiclog.append(platform, session, kind="round.report", challenge=challenge.slug, data=report)
-        item.status, item.closed_at, item.report, item.log_seq = "closed", now, report, entry["body"]["seq"]
+        # Closed only if still unclosed: SQLite ignores FOR UPDATE, so two closers (the worker and a
+        # request) may both get here; the second finds it closed and rolls back its log entry.
+        if session.execute(update(Round).where(Round.id == item.id, Round.status != "closed").values(
+                status="closed", closed_at=now, report=report, log_seq=entry["body"]["seq"])).rowcount != 1:
+            raise _ClosedMeanwhile
+        session.refresh(item)
         _apply_misses(session, challenge=challenge, standings=report["standings"])
         audit.record(session, actor=None, action="round.closed", target=f"challenge:{challenge.slug}",
                      detail={"round": item.number, "paid_cents": report["totals"]["cents"],
@@ -243,7 +262,7 @@ def _teams(session, *, challenge: Challenge, item: Round, baseline_team: str | N
 
 
 def _baseline(session, *, challenge: Challenge, item: Round, metric) -> tuple[dict | None, np.ndarray | None]:
-    kpi = challenge.rules["kpi"]
+    kpi = rules_of(challenge, item)["kpi"]
     if kpi is None:
         return None, None
     if "score" in kpi["baseline"]:
@@ -292,7 +311,7 @@ def _report(platform: Platform, session, *, challenge: Challenge, item: Round, n
         "stopped_at": iso(stops_at(item)), "closed_early": item.stopped_at is not None and item.stopped_at < item.ends_at,
         "closed_at": iso(now), "metric": metric.name, "higher_is_better": metric.higher_is_better,
         "hidden_set": hidden.id if hidden else None, "hidden_set_root": hidden.root if hidden else None,
-        "rules": challenge.rules, "pool": {"cents": item.pool_cents, "gpu_minutes": item.pool_gpu_minutes},
+        "rules": rules_of(challenge, item), "pool": {"cents": item.pool_cents, "gpu_minutes": item.pool_gpu_minutes},
         "baseline": baseline, "teams": teams, "pairs": [],
     }
     evidence["pairs"] = [{"better": a, "worse": b, "differences": evaluators.differences(
@@ -309,10 +328,12 @@ def _summary(rounds: list[Round], index: int, now: datetime) -> dict:
     if state == "scheduled":
         state = "open" if opened <= now < stops_at(item) else ("upcoming" if now < opened else "closing")
     return {"number": item.number, "name": item.name, "status": state, "opens_at": iso(opened),
-            "ends_at": iso(item.ends_at), "closed_at": iso(item.closed_at),
+            "ends_at": iso(item.ends_at), "closed_at": iso(item.closed_at), "stopped_at": iso(item.stopped_at),
+            "stopped_early": item.stopped_at is not None and item.stopped_at < item.ends_at,
             "pool_cents": item.pool_cents, "pool_gpu_minutes": item.pool_gpu_minutes,
             "paid_cents": item.report["totals"]["cents"] if item.report else None,
-            "paid_gpu_minutes": item.report["totals"]["gpu_minutes"] if item.report else None}
+            "paid_gpu_minutes": item.report["totals"]["gpu_minutes"] if item.report else None,
+            "added": item.rules is not None}
 
 
 def list_rounds(platform: Platform, *, slug: str) -> dict:
@@ -320,8 +341,18 @@ def list_rounds(platform: Platform, *, slug: str) -> dict:
         challenge = get_challenge(session, slug)
         rounds = _rounds(session, challenge.id)
         now = utcnow()
-        return {"challenge": slug, "rules": challenge.rules,
-                "rounds": [_summary(rounds, i, now) for i in range(len(rounds))]}
+        summaries = [_summary(rounds, i, now) for i in range(len(rounds))]
+        return {"challenge": slug, "rules": _rules_now(challenge, rounds, summaries), "opening_rules": challenge.rules,
+                "rounds": summaries}
+
+
+def _rules_now(challenge: Challenge, rounds: list[Round], summaries: list[dict]) -> dict | None:
+    """The rules in force now: those of the open round, else of the next one, else of the last."""
+    for wanted in ("open", "upcoming", "closing"):
+        for item, summary in zip(rounds, summaries):
+            if summary["status"] == wanted:
+                return rules_of(challenge, item)
+    return rules_of(challenge, rounds[-1]) if rounds else challenge.rules
 
 
 def round_view(platform: Platform, *, slug: str, number: int) -> dict:

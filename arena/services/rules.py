@@ -44,9 +44,19 @@ def _fail(message: str) -> BadRequest:
     return BadRequest(f"challenge bundle: {message}")
 
 
-def _mapping(value: Any, where: str, known: set[str]) -> dict:
+# The right shape of each mapping, shown when a value has the wrong one.
+EXAMPLES = {
+    "kpi": "{baseline: {score: 0.6}, alpha: 0.05, eliminate_after: 2}",
+    "kpi.baseline": "{score: 0.6} or {team: NAME}",
+    "rewards": "{rule: rank_shares, shares: [0.5, 0.3, 0.2], euros: 10000, gpu_hours: 100}",
+    "round": "{name: Winter, start: 2027-01-01T00:00:00Z, end: 2027-02-01T00:00:00Z, euros: 5000}",
+}
+
+
+def _mapping(value: Any, where: str, known: set[str], example: str | None = None) -> dict:
     if not isinstance(value, dict):
-        raise _fail(f"{where} must be a mapping")
+        shape = example or EXAMPLES.get(where)
+        raise _fail(f"{where} must be a mapping" + (f" such as {shape}" if shape else ""))
     unknown = sorted(set(map(str, value)) - known)
     if unknown:
         raise _fail(f"{where} has unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
@@ -71,12 +81,13 @@ def parse_time(value: Any, where: str) -> datetime:
 
 def _amount(value: Any, where: str, *, per: int, unit: str, most: Decimal) -> int:
     """A non-negative amount, in whole `unit`s (`per` of them to one: cents, minutes)."""
+    example = "5000 or 2500.50" if unit == "cents" else "100 or 12.5"
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _fail(f"{where} must be a number")
+        raise _fail(f"{where} must be a number such as {example}")
     try:
         exact = Decimal(str(value))
     except InvalidOperation:
-        raise _fail(f"{where} must be a number") from None
+        raise _fail(f"{where} must be a number such as {example}") from None
     if not exact.is_finite() or exact < 0 or exact > most:
         raise _fail(f"{where} must be a number from 0 to {most:,}")
     units = exact * per
@@ -138,11 +149,11 @@ def _baseline(value: Any, metric: str) -> dict:
     if "team" in baseline:
         team = baseline["team"]
         if not isinstance(team, str) or not 1 <= len(team.strip()) <= 200:
-            raise _fail("kpi.baseline.team must be a team's name")
+            raise _fail("kpi.baseline.team must be a team's name, as in {team: Baseline Team}")
         return {"team": team.strip()}
     score = baseline["score"]
     if isinstance(score, bool) or not isinstance(score, int | float) or score != score or abs(score) > 1e12:
-        raise _fail("kpi.baseline.score must be a number")
+        raise _fail("kpi.baseline.score must be a number, as in {score: 0.6}")
     if evaluators.loss_at_score(evaluators.get_metric(metric), float(score)) is None:
         raise _fail(f"a fixed baseline score cannot be compared item by item for {metric}; "
                     "declare a baseline team instead (kpi.baseline.team)")
@@ -164,19 +175,22 @@ def _kpi(doc: dict, metric: str) -> dict | None:
     return {"baseline": _baseline(kpi["baseline"], metric), "alpha": float(alpha), "eliminate_after": after}
 
 
-def _rounds(doc: dict, pools: tuple[int, int]) -> list[dict]:
+def _rounds(doc: dict, pools: tuple[int, int], *, first: int = 1, previous_end: datetime | None = None,
+            need_start: bool = True) -> list[dict]:
+    """The schedule, numbered from `first`; `previous_end`: when the round before it stops."""
     given = doc.get("rounds")
     if not isinstance(given, list) or not 1 <= len(given) <= MAX_ROUNDS:
-        raise _fail(f"rounds must list 1-{MAX_ROUNDS} rounds, each with an end (and the first a start)")
-    rounds, previous_end = [], None
-    for number, item in enumerate(given, start=1):
-        where = f"rounds[{number}]"
-        item = _mapping(item, where, ROUND_KEYS)
+        raise _fail(f"rounds must list 1-{MAX_ROUNDS} rounds, each with an end (and the first a start), such as "
+                    f"[{EXAMPLES['round']}]")
+    rounds = []
+    for index, item in enumerate(given, start=1):
+        where, number = f"rounds[{index}]", first + index - 1
+        item = _mapping(item, where, ROUND_KEYS, EXAMPLES["round"])
         name = item.get("name", f"Round {number}")
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
-            raise _fail(f"{where}.name must be text of 1-100 characters")
+            raise _fail(f"{where}.name must be text of 1-100 characters, such as Winter")
         start = parse_time(item["start"], f"{where}.start") if item.get("start") is not None else None
-        if start is None and number == 1:
+        if start is None and index == 1 and need_start:
             raise _fail("rounds[1] needs a start")
         if "end" not in item:
             raise _fail(f"{where} needs an end")
@@ -205,4 +219,28 @@ def parse_rules(doc: dict, metric: str) -> dict | None:
     if rewards["rule"] == "proportional" and kpi is None:
         raise _fail("the proportional rule pays by improvement over a baseline: declare kpi.baseline")
     rounds = _rounds(doc, (rewards.pop("pool_cents"), rewards.pop("pool_gpu_minutes")))
+    return {"rounds": rounds, "kpi": kpi, "rewards": rewards, "resamples": RESAMPLES}
+
+
+ADDED_KEYS = {"rounds", "kpi", "rewards"}
+
+
+def parse_added_rounds(doc: Any, metric: str, *, in_force: dict, first: int, pools: tuple[int, int],
+                       previous_end: datetime) -> dict:
+    """Rounds added to a running challenge (`arena round add`), as stored with them and logged:
+    their schedule, numbered from `first`, and their rules. A `kpi` or `rewards` the file leaves
+    out is the one `in_force` (the last round's); a pool left out, the last round's (`pools`).
+    The first may leave out its start: it opens when the round before it stops."""
+    doc = _mapping(doc, "the file", ADDED_KEYS,
+                   "{rounds: [{name: Spring, end: 2027-05-01T00:00:00Z, euros: 5000}], kpi: …, rewards: …}")
+    if "rewards" in doc:
+        rewards = _rewards(doc)
+        rewards.pop("pool_cents"), rewards.pop("pool_gpu_minutes")
+        pools = _pools(doc["rewards"], "rewards", pools)
+    else:
+        rewards = in_force["rewards"]
+    kpi = _kpi(doc, metric) if "kpi" in doc else in_force["kpi"]
+    if rewards["rule"] == "proportional" and kpi is None:
+        raise _fail("the proportional rule pays by improvement over a baseline: declare kpi.baseline")
+    rounds = _rounds(doc, pools, first=first, previous_end=previous_end, need_start=False)
     return {"rounds": rounds, "kpi": kpi, "rewards": rewards, "resamples": RESAMPLES}

@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from arena.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
+from arena.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded, UserFacingError
 from arena.models import AuditEvent, HiddenSet, Job, Result, Round, Submission
 from arena.platform import Platform
 from arena.services import audit, permissions, publiclog, tenancy
@@ -71,6 +71,43 @@ def check_quota(platform: Platform, *, team_id: int, slug: str, kind: str = "hid
         _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
         if kind == "hidden":
             intake_round(session, challenge=challenge, now=utcnow())
+
+
+def can_submit(platform: Platform, *, team_id: int, slug: str, kind: str = "hidden") -> dict:
+    """The pre-flight before an upload: whether this team may submit to `slug` now (registration,
+    an open round, the daily quota, the cap on waiting runs), with the server's reason if not.
+    The submission itself checks all of it again."""
+    with platform.sessions() as session:
+        challenge = get_challenge(session, slug)
+        answer = {"challenge": slug, "kind": kind, "ok": True, "reason": None, "status": 200,
+                  "retry_after": None, **_usage(session, challenge=challenge, team_id=team_id, kind=kind)}
+        try:
+            ensure_registered(session, challenge=challenge, team=Principal("team", team_id, ""), register=False)
+            _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
+            _check_pending(session, challenge=challenge, team_id=team_id)
+            if kind == "hidden":
+                found = intake_round(session, challenge=challenge, now=utcnow())
+                answer["round"] = found.name if found else None
+        except UserFacingError as exc:
+            answer.update(ok=False, reason=exc.message, status=exc.status,
+                          retry_after=exc.headers.get("Retry-After"))
+        finally:
+            session.rollback()  # intake_round may pin a round's hidden set; a question changes nothing
+        return answer
+
+
+def _usage(session, *, challenge, team_id: int, kind: str) -> dict:
+    """Runs of `kind` used today (those that count) and left, and runs waiting or running now."""
+    now = utcnow()
+    used = session.scalar(select(func.count(Submission.id)).where(
+        Submission.challenge_id == challenge.id, Submission.team_id == team_id, Submission.kind == kind,
+        Submission.created_at >= now.replace(hour=0, minute=0, second=0, microsecond=0), _counted(challenge)))
+    pending = session.scalar(select(func.count(Submission.id)).where(
+        Submission.challenge_id == challenge.id, Submission.team_id == team_id,
+        Submission.status.in_(("queued", "running"))))
+    return {"quota": {"daily": challenge.daily_quota, "used": used, "left": max(0, challenge.daily_quota - used),
+                      "resets_at": iso(next_utc_midnight(now))},
+            "pending": pending, "max_pending": challenge.max_pending}
 
 
 def _check_pending(session, *, challenge, team_id: int) -> None:
@@ -218,10 +255,30 @@ def _results(session, submission_id: str) -> list[dict]:
              "released": r.released, "hidden_set_root": r.hidden_set_root} for r in rows]
 
 
+def _shown_secondary(row: Result | None) -> dict | None:
+    """A submission's secondary scores as its team sees them: a sample run's in full; a hidden
+    run's on the public split only beside a released primary score, to 4 decimals (as logged)."""
+    if row is None or not row.secondary or (row.split == "public" and not row.released):
+        return None
+    digits = 4 if row.split == "public" else 12
+    return {name: None if v is None else {k: None if x is None else round(x, digits) for k, x in v.items()}
+            for name, v in row.secondary.items()}
+
+
+def _with_secondary(session, views: list[dict]) -> list[dict]:
+    """Add each view's secondary scores (one query for them all)."""
+    ids = [v["id"] for v in views]
+    rows = {r.submission_id: r for r in session.scalars(select(Result).where(
+        Result.submission_id.in_(ids), Result.split.in_(("sample", "public"))))} if ids else {}
+    for view in views:
+        view["secondary"] = _shown_secondary(rows.get(view["id"]))
+    return views
+
+
 def get_submission(platform: Platform, *, principal: Principal, submission_id: str) -> dict:
     with platform.sessions() as session:
         submission = _visible(session, principal, submission_id)
-        view = submission_view(submission)
+        view = _with_secondary(session, [submission_view(submission)])[0]
         if _runs(session, principal, submission):
             view["attempts"] = _attempts(session, submission.id)
             view["results"] = _results(session, submission.id)
@@ -243,7 +300,7 @@ def list_submissions(platform: Platform, *, principal: Principal, slug: str | No
             if principal.role != "team":
                 tenancy.authorize(session, who=principal, challenge=challenge, what="see its submissions")
             query = query.where(Submission.challenge_id == challenge.id)
-        return [submission_view(s) for s in session.scalars(query.limit(500))]
+        return _with_secondary(session, [submission_view(s) for s in session.scalars(query.limit(500))])
 
 
 HIDDEN_LOGS = ("logs of runs on hidden data are never shown to teams: they could carry the hidden "
@@ -264,6 +321,7 @@ def _last_log(session, submission: Submission) -> tuple[Job | None, bytes | None
 
 def _log_view(submission: Submission, raw: bytes | None) -> dict:
     return {"id": submission.id, "kind": submission.kind, "status": submission.status,
+            "failure_reason": submission.failure_reason, "failure_detail": submission.failure_detail,
             "log": None if raw is None else raw.decode("utf-8", errors="replace")}
 
 

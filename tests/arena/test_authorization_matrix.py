@@ -245,7 +245,7 @@ _counter = itertools.count()
 def _bundle(slug: str) -> dict:
     lines = "".join(f'{{"id": "n{i}", "input": {{"x": {i}}}}}\n' for i in range(4))
     labels = "".join(f'{{"id": "n{i}", "label": "{"even" if i % 2 == 0 else "odd"}"}}\n' for i in range(4))
-    return {"challenge.yaml": (io.BytesIO(f"slug: {slug}\ntitle: T\nmetric: accuracy\n".encode()), "challenge.yaml"),
+    return {"challenge.yaml": (io.BytesIO(f"slug: {slug}\ntitle: Matrix {slug}\nmetric: accuracy\n".encode()), "challenge.yaml"),
             "inputs.jsonl": (io.BytesIO(lines.encode()), "inputs.jsonl"),
             "labels.jsonl": (io.BytesIO(labels.encode()), "labels.jsonl")}
 

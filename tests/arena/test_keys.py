@@ -95,12 +95,13 @@ def test_keys_cli_lists_rotates_and_explains_refusals(tmp_path, monkeypatch, job
     monkeypatch.setenv("ARENA_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ARENA_JOB_ROOT", str(job_root))
     runner = CliRunner()
-    listed = runner.invoke(main, ["keys", "list", "--json"])
+    assert "no Arena server here" in runner.invoke(main, ["keys", "list"]).output  # a new home needs --init
+    listed = runner.invoke(main, ["keys", "list", "--json", "--init"])
     assert listed.exit_code == 0, listed.output
-    (first,) = json.loads(listed.output)
+    (first,) = json.loads(listed.stdout)
     rotated = runner.invoke(main, ["keys", "rotate", "--json"])
-    assert rotated.exit_code == 0 and json.loads(rotated.output)["rewrapped"] == 0
-    refused = runner.invoke(main, ["keys", "retire", json.loads(rotated.output)["primary"]])
+    assert rotated.exit_code == 0 and json.loads(rotated.stdout)["rewrapped"] == 0
+    refused = runner.invoke(main, ["keys", "retire", json.loads(rotated.stdout)["primary"]])
     assert refused.exit_code == 1 and "is the primary key" in refused.output
     assert "Traceback" not in refused.output
     assert runner.invoke(main, ["keys", "retire", first["id"]]).exit_code == 0

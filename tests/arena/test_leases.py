@@ -15,7 +15,6 @@ from sqlalchemy import func, select, update
 from arena.models import Job, LogEntry, Result
 from arena.services import evaluation, leases
 from arena.timeutil import utcnow
-from arena.worker import Worker
 from sandbox import FakeRunner
 
 from test_evaluation import GOOD, ScriptedRunner, state, submit, write  # noqa: F401 - fixtures

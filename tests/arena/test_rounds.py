@@ -285,7 +285,7 @@ def test_pages_show_the_rules_and_each_closed_round(world, client):
     assert missing.status_code == 404 and "no round of toy has closed yet" in missing.json["error"]["message"]
     rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
     page = client.get("/challenges/toy/rounds/1").get_data(as_text=True)
-    assert "closed early by the organiser" in page and "IT4LIA (0.4): 4000.00 EUR" in page
+    assert "closed early by the organiser" in page and "IT4LIA (40%): 4000.00 EUR" in page
     csv_text = client.get("/api/challenges/toy/rewards.csv?round=1").get_data(as_text=True)
     assert csv_text.splitlines()[0].startswith("round,position,band,team,factory")
     assert len(csv_text.splitlines()) == 3  # one line per factory of the alliance

@@ -119,7 +119,7 @@ def test_a_visitor_reads_the_leaderboard_and_a_rounds_awards(site, browser):
     shot(page, "leaderboard")
     page.get_by_role("link", name="results and awards").first.click()
     awards = page.get_by_role("table").first.inner_text()
-    assert "Thermal Alliance" in awards and "LUMI AI Factory (0.6)" in awards and "EUR" in awards
+    assert "Thermal Alliance" in awards and "LUMI AI Factory (60%)" in awards and "EUR" in awards
     check_accessibility(page)
     shot(page, "round-awards")
     for path in ("/challenges/gpu-faults/embed", "/challenges/gpu-faults/teams/Thermal%20Alliance", "/log"):
