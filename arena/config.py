@@ -47,6 +47,11 @@ class Settings:
     rate_limit_per_minute: int = 600  # per token and API process; 0 turns it off
     lease_s: float = 30.0  # a running job's lease; its worker renews it every third of this
     embedded_worker: bool = True
+    # The log's checkpoint origin and note key name (c2sp.org/tlog-checkpoint): the public URL of
+    # the log without the scheme. Witnesses remember it: set it once, before the first witness.
+    log_origin: str = "arena.localhost/log"
+    # The witnesses whose cosignatures the platform collects: C2SP vkeys (name+id+key), 0x04 keys.
+    witness_keys: tuple[str, ...] = ()
 
     @property
     def blob_dir(self) -> Path:
@@ -104,6 +109,8 @@ def load_settings(
         slurm_sbatch=env.get("ARENA_SLURM_SBATCH", "sbatch"),
         slurm_log_dir=env.get("ARENA_SLURM_LOG_DIR", "/tmp"),
         worker_memory_mb=int(env.get("ARENA_WORKER_MEMORY_MB", "0")),
+        log_origin=env.get("ARENA_LOG_ORIGIN", "arena.localhost/log").strip().rstrip("/"),
+        witness_keys=tuple(env.get("ARENA_WITNESS_KEYS", "").split()),
     )
     if overrides:
         known = {f.name for f in fields(Settings)}

@@ -19,6 +19,7 @@ from arena.models import HiddenSet
 from arena.platform import Platform
 from arena.services import assets, audit
 from arena.services.lookups import get_challenge
+from arena.signing import FORMAT
 from arena.timeutil import iso, utcnow
 from hidden_sets import DataKey, TreeBuilder, inclusion_proofs, item_json, item_leaf, references
 
@@ -59,7 +60,7 @@ def commit_files(platform: Platform, *, inputs: Path, labels: Path, set_id: str,
 
 def statement(*, slug: str, hidden: HiddenSet, root: str) -> dict:
     return {
-        "type": STATEMENT_TYPE, "challenge": slug, "hidden_set": hidden.id,
+        "v": FORMAT, "type": STATEMENT_TYPE, "challenge": slug, "hidden_set": hidden.id,
         "version": hidden.version, "n_items": hidden.n_items, "root": root,
         "tree": "RFC 6962 SHA-256",
         "leaf": ("SHA-256(0x00 || salt (32 bytes) || canonical JSON of {id, input, label}, with "
@@ -79,6 +80,14 @@ def published(platform: Platform, hidden: HiddenSet) -> dict:
     return {"version": hidden.version, "n_items": hidden.n_items, "root": hidden.root,
             "statement": hidden.commitment, "signature": hidden.commitment_signature,
             "public_key": platform.signer.public_key, "revealed": hidden.revealed_at is not None}
+
+
+def signed_commitments(platform: Platform, *, slug: str) -> list[dict]:
+    """Every hidden-set version's signed commitment of a challenge, oldest first."""
+    with platform.sessions() as session:
+        challenge = get_challenge(session, slug)
+        query = select(HiddenSet).where(HiddenSet.challenge_id == challenge.id).order_by(HiddenSet.version)
+        return [published(platform, hidden) for hidden in session.scalars(query)]
 
 
 # -- reveal -----------------------------------------------------------------------------------------

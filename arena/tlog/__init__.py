@@ -16,6 +16,7 @@ from arena.tlog._note import (
     sign_line,
     signed_by,
     split_note,
+    valid_signature,
 )
 from arena.tlog._tree import (
     EMPTY_ROOT,
@@ -38,4 +39,5 @@ __all__ = [
     "NoteKey", "Signature", "bundle", "completed_nodes", "consistency_proof", "cosign_line",
     "inclusion_proof", "needed", "note_key", "open_checkpoint", "parse_checkpoint", "parse_tile_path",
     "parse_vkey", "root", "sign_line", "signed_by", "split_note", "tile_path", "tile_width", "unbundle",
+    "valid_signature",
 ]

@@ -122,19 +122,25 @@ def _parse_line(line: str) -> Signature:
     return Signature(name=name, key_id=raw[:4], payload=raw[4:], line=line + "\n")
 
 
-def signed_by(text: str, signatures: list[Signature], key: NoteKey) -> int | None:
-    """Whether one of `signatures` is a valid one by `key`: for a note key 0 (no time), for a
-    cosigner the cosignature's timestamp; None when none is."""
+def valid_signature(text: str, signatures: list[Signature], key: NoteKey) -> tuple[Signature, int] | None:
+    """The first of `signatures` that is a valid one by `key`, with its time (0 for a note
+    signature, the cosignature's timestamp for a cosigner); None when there is none."""
     for sig in signatures:
         if sig.name != key.name or sig.key_id != key.key_id:
             continue
         if key.alg == ED25519 and key.verify(text.encode(), sig.payload):
-            return 0
+            return sig, 0
         if key.alg == COSIGNATURE_V1 and len(sig.payload) == 72:
             timestamp = struct.unpack(">Q", sig.payload[:8])[0]
             if key.verify(cosigned_message(text, timestamp), sig.payload[8:]):
-                return timestamp
+                return sig, timestamp
     return None
+
+
+def signed_by(text: str, signatures: list[Signature], key: NoteKey) -> int | None:
+    """Whether `key` validly signed the note: its time (see valid_signature), or None."""
+    found = valid_signature(text, signatures, key)
+    return None if found is None else found[1]
 
 
 @dataclass(frozen=True)
