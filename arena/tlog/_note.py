@@ -56,7 +56,7 @@ class NoteKey:
 
 def parse_vkey(text: str) -> NoteKey:
     try:
-        name, hex_id, b64 = text.strip().rsplit("+", 2)
+        name, hex_id, b64 = text.strip().split("+", 2)
         raw = base64.b64decode(b64, validate=True)
         key = NoteKey(name=name, public=raw[1:], alg=raw[0])
     except (ValueError, IndexError, binascii.Error):
