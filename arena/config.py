@@ -118,6 +118,16 @@ def load_settings(
     return settings
 
 
+def receipts_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the CLI keeps the receipts and signed results it is given: $XDG_STATE_HOME/arena/receipts
+    (default ~/.local/state/arena/receipts), or ARENA_RECEIPTS_DIR."""
+    env = os.environ if environ is None else environ
+    if env.get("ARENA_RECEIPTS_DIR"):
+        return Path(env["ARENA_RECEIPTS_DIR"])
+    state = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".local" / "state")
+    return Path(state) / "arena" / "receipts"
+
+
 def client_url(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     return env.get("ARENA_URL", DEFAULT_URL).rstrip("/")

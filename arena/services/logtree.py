@@ -110,7 +110,8 @@ def consistency(platform: Platform, *, old: int, new: int | None = None) -> dict
         if not 0 <= old <= new:
             raise BadRequest(f"no consistency proof from size {old} to size {new}")
         proof = _computed(session, lambda at: consistency_proof(at, old, new))
-    return {"from": old, "to": new, "proof": [p.hex() for p in proof]}
+    return {"from": old, "to": new, "proof": [p.hex() for p in proof],
+            "old_checkpoint": checkpoint(platform, size=old), "new_checkpoint": checkpoint(platform, size=new)}
 
 
 def tile(platform: Platform, *, level: int, index: int, width: int) -> bytes:
