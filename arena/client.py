@@ -75,12 +75,15 @@ class ArenaClient:
                               "try again") from None
         return response
 
-    def text(self, path: str) -> str:
-        """A text resource (a checkpoint note); ClientError on an error answer."""
+    def raw(self, path: str) -> bytes:
+        """A resource's bytes (a checkpoint, a tile); ClientError on an error answer."""
         response = self._send("GET", path)
         if not response.ok:
             self._decode(response)
-        return response.text
+        return response.content
+
+    def text(self, path: str) -> str:
+        return self.raw(path).decode()
 
     def post_note(self, path: str, note: str) -> dict:
         return self._request("POST", path, data=note.encode(),

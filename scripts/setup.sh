@@ -109,6 +109,12 @@ ensure_browser() {
   say "Chromium $(chromium --version 2>/dev/null | awk '{print $2}') and axe-core ready"
 }
 
+# Node.js runs the second, JavaScript verifier of the public log (verifiers/js) in the tests.
+ensure_node() {
+  command -v node >/dev/null 2>&1 || { say "installing Debian's nodejs"; apt_install nodejs; }
+  say "Node.js $(node --version) ready (verifiers/js)"
+}
+
 build_examples() {
   say "building the example model images"
   "$VENV/bin/python" "$ROOT/examples/build_images.py" --base "$BASE_IMAGE"
@@ -116,6 +122,7 @@ build_examples() {
 
 ensure_docker
 ensure_venv
+ensure_node
 ensure_base_image
 build_examples
 for service in ${ARENA_SETUP_SERVICES:-}; do

@@ -111,6 +111,11 @@ def test_witnesses_cosign_an_honest_log_and_refuse_a_rewritten_one(tmp_path):
         python, javascript = _verify(env, tmp_path / "genuine.json", "--witness", w1, "--witness", w2)
         assert python.returncode == 0 and "2 witness(es) cosigned its first 3 entries" in python.stdout
         assert javascript.returncode == 0, javascript.stdout + javascript.stderr
+        assert arena(env, "log", "audit").stdout.startswith("OK: 3 entries rebuilt from the tiles")
+        proven = arena(env, "log", "proof", "inclusion", "1").stdout
+        assert proven.startswith("entry 1 (leaf ") and "is in the log of size 3" in proven
+        assert "extends the log of size 1" in arena(env, "log", "proof", "consistency", "1").stdout
+        assert "\u2014 witness-1.factory.example/arena " in arena(env, "log", "checkpoint").stdout
         # Restarted (a new process), witness 1 picks up from its state file: size 3, then 4.
         _new_challenge(env, organiser, tmp_path, "toy2")
         [again] = _run_witnesses(env, [args1])

@@ -95,5 +95,8 @@ def consistency(old_size: int, new_size: int | None, log_key: str | None, as_jso
 
 
 def add_log_commands(group: click.Group) -> None:
+    from arena.cli.audit import audit_command
+
     group.add_command(checkpoint)
     group.add_command(proof)
+    group.add_command(audit_command)

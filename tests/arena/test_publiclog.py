@@ -244,3 +244,19 @@ def test_kept_receipts_are_proven_in_the_log_or_named(platform, client, export, 
     assert bad.exit_code == 1
     assert f"toy/{mine[1]}.receipt.json: entry 5 is missing from the log: another entry stands at its place" in bad.output
     assert f"toy/{mine[1]}.result-6.json: entry 6 is missing: the log holds 6 entries" in bad.output
+
+
+def test_the_log_rebuilt_from_its_tiles_checks_out_and_a_changed_mirror_does_not(client, export):
+    from arena.cli.audit import audit
+    from arena.tlog import parse_vkey
+
+    key = parse_vkey(client.get("/.well-known/arena-keys.json").json["log"]["vkey"])
+    assert audit(lambda path: client.get(f"/log/{path}").data, key) == (7, [])
+
+    def changed(path: str) -> bytes:
+        data = client.get(f"/log/{path}").data
+        return data.replace(b'"Team B"', b'"Team C"') if path.startswith("tile/entries") else data
+
+    size, problems = audit(changed, key)
+    assert problems[-1] == "the entries served do not hash to the checkpoint's root (size 7)"
+    assert "entry 4 (result): out of place: its seq or prev does not follow the entry before it" in problems

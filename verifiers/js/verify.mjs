@@ -91,7 +91,8 @@ export function merkleRoot(leaves) {
 
 // -- C2SP signed notes ----------------------------------------------------------------------------
 export function parseVkey(text) {
-  const [name, hexId, b64] = text.trim().split("+");
+  const [name, hexId, ...rest] = text.trim().split("+"); // base64 may hold "+" itself
+  const b64 = rest.join("+");
   const raw = Buffer.from(b64 || "", "base64");
   const key = { name, alg: raw[0], pub: raw.subarray(1) };
   key.id = sha256(Buffer.from(name + "\n", "utf8"), Buffer.from([key.alg]), key.pub).subarray(0, 4);
