@@ -64,18 +64,33 @@ def _size(session, platform: Platform, wanted: int | None) -> int:
     return wanted
 
 
+def _memo(platform: Platform, name: str) -> dict:
+    """A per-process cache of values fixed forever once the log has reached a size (roots, signed
+    checkpoints): the log is append-only, so they never go stale. Bounded."""
+    cache = platform.memo.setdefault(name, {})
+    if len(cache) > 4096:
+        cache.clear()
+    return cache
+
+
 def root_at(platform: Platform, tree_size: int | None = None) -> tuple[int, bytes]:
     with platform.sessions() as session:
         tree_size = _size(session, platform, tree_size)
-        return tree_size, _computed(session, lambda at: root(at, tree_size))
+        roots = _memo(platform, "log-roots")
+        if tree_size not in roots:
+            roots[tree_size] = _computed(session, lambda at: root(at, tree_size))
+        return tree_size, roots[tree_size]
 
 
 def checkpoint(platform: Platform, *, size: int | None = None, cosigned: bool = True) -> str:
     """The signed checkpoint note of the log at `size` (default: now), with the cosignatures
     collected for it."""
     tree_size, digest = root_at(platform, size)
-    text = Checkpoint(origin=platform.settings.log_origin, size=tree_size, root=digest).text
-    note = text + "\n" + sign_line(text, platform.settings.log_origin, platform.signer.key)
+    notes = _memo(platform, "log-checkpoints")
+    if (tree_size, digest) not in notes:
+        text = Checkpoint(origin=platform.settings.log_origin, size=tree_size, root=digest).text
+        notes[(tree_size, digest)] = text + "\n" + sign_line(text, platform.settings.log_origin, platform.signer.key)
+    note = notes[(tree_size, digest)]
     return note + ("".join(_cosignature_lines(platform, tree_size)) if cosigned else "")
 
 

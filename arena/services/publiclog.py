@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from arena.db import advisory_lock
 from arena.models import LogEntry, LogNode
@@ -52,16 +52,15 @@ def _store_nodes(session, seq: int, leaf: bytes) -> None:
 
 
 def fetch_nodes(session, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored nodes named, in one query per level."""
-    found: dict[tuple[int, int], bytes] = {}
-    levels: dict[int, list[int]] = {}
-    for level, index in wanted:
-        levels.setdefault(level, []).append(index)
-    for level, indices in levels.items():
-        rows = session.execute(select(LogNode.index, LogNode.hash)
-                               .where(LogNode.level == level, LogNode.index.in_(indices)))
-        found.update({(level, i): bytes(h) for i, h in rows})
-    return found
+    """The stored nodes named, in one query on the primary key. (Written as SQL text: building
+    the same OR expression with SQLAlchemy's constructs costs more than the query itself.)"""
+    if not wanted:
+        return {}
+    pairs = sorted(wanted)
+    where = " OR ".join(f"(level = :l{n} AND idx = :i{n})" for n in range(len(pairs)))
+    params = {k: v for n, (level, index) in enumerate(pairs) for k, v in ((f"l{n}", level), (f"i{n}", index))}
+    rows = session.execute(text(f"SELECT level, idx, hash FROM log_nodes WHERE {where}"), params)
+    return {(level, index): bytes(digest) for level, index, digest in rows}
 
 
 def published(entry: LogEntry) -> dict:
