@@ -64,7 +64,18 @@ class Settings:
 
     @property
     def signing_key_path(self) -> Path:
+        """The log's key: it signs entries, checkpoints and (before format 2) commitments."""
         return self.signing_key_file or self.home / "signing.key"
+
+    @property
+    def commitment_key_path(self) -> Path:
+        """The key that signs hidden-set commitments, next to the log's."""
+        return self.signing_key_path.with_name("commitment.key")
+
+    @property
+    def session_key_path(self) -> Path:
+        """The web session cookies' secret, next to the log's key."""
+        return self.signing_key_path.with_name("session.key")
 
 
 def _bool(value: str) -> bool:

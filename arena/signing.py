@@ -98,6 +98,24 @@ def load_or_create_signer(path: Path) -> Signer:
     return Signer(key)
 
 
+def load_or_create_secret(path: Path) -> bytes:
+    """A 32-byte random secret (e.g. for signing web session cookies), created mode 0600 if absent."""
+    import secrets
+
+    if not path.exists() and not create_exclusive(path, secrets.token_bytes(32)):
+        pass  # another process made it first
+    secret = path.read_bytes()
+    if len(secret) < 32:
+        raise ValueError(f"{path} does not hold a 32-byte secret")
+    return secret
+
+
+def key_statement(*, role: str, public_key: str, previous: str | None) -> dict:
+    """What a `log.key` entry's two signatures are over: the new key's, and the previous key's."""
+    return {"v": FORMAT, "type": "arena.key/v1", "role": role, "public_key": public_key,
+            "key_id": key_id(public_key), "previous": previous}
+
+
 def verify_statement(*, public_key: str, statement: dict, signature: str) -> bool:
     try:
         key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key, validate=True))

@@ -303,7 +303,10 @@ def _schemas() -> dict[str, Schema]:
         "SigningKey": _obj(
             {
                 "algorithm": {"type": "string", "const": "Ed25519"},
-                "public_key": {"type": "string", "description": "base64"},
+                "public_key": {"type": "string", "description": "the log's key, base64"},
+                "key_id": {"type": "string", "description": "first 8 hex digits of SHA-256 of the key"},
+                "commitment_key": {"type": "string", "description": "the key signing commitments, base64"},
+                "commitment_key_id": STRING,
             }
         ),
         "Me": _obj(

@@ -8,7 +8,7 @@ import base64
 import re
 from dataclasses import dataclass, field
 
-from arena.signing import FORMAT, canonical_bytes, verify_statement
+from arena.signing import FORMAT, canonical_bytes, key_id, key_statement, verify_statement
 from arena.tlog import (
     MemoryTree,
     NoteError,
@@ -21,7 +21,7 @@ from arena.tlog import (
 from hidden_sets._merkle import leaf_hash, verify_inclusion
 
 KINDS = ("challenge.open", "hidden_set.version", "submission.receipt", "result", "method_card",
-         "round.report", "log.key-rotation")
+         "round.report")
 BODY_KEYS = {"seq", "kind", "challenge", "at", "prev", "data"}
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 HEAD_TYPE = "arena.log-tree-head/v1"
@@ -34,6 +34,8 @@ class Log:
     entries: list[dict]
     tree: MemoryTree = field(default_factory=MemoryTree)
     witnessed: int = 0  # the largest size K witnesses cosigned (0: none asked or found)
+    roots: dict[str, set] = field(default_factory=dict)  # commitment roots logged, by challenge
+    commitment_keys: dict[str, str] = field(default_factory=dict)  # key id → key, certified by log.key
 
 
 def _shape_problem(entry: dict, index: int) -> str | None:
@@ -50,7 +52,7 @@ def _shape_problem(entry: dict, index: int) -> str | None:
 
 
 def entry_problems(log: Log, public_key: str) -> list[str]:
-    problems, previous, last_at, seen_v2, roots = [], "0" * 64, "", False, {}
+    problems, previous, last_at, seen_v2, roots = [], "0" * 64, "", False, log.roots
     for index, entry in enumerate(log.entries):
         shape = _shape_problem(entry, index)
         if shape:
@@ -65,6 +67,8 @@ def entry_problems(log: Log, public_key: str) -> list[str]:
         if seen_v2 and "v" not in body:
             problems.append(f"{name}: in the old format after entries in format 2")
         problems += _root_problems(body, name, roots)
+        if body["kind"] in ("challenge.open", "hidden_set.version") and "commitment_key" in body["data"]:
+            problems += _key_problems(body["data"]["commitment_key"], name, log, public_key)
         previous, last_at, seen_v2 = entry["leaf_hash"], max(last_at, body["at"]), seen_v2 or "v" in body
         log.tree.append(_leaf(entry))
     return problems
@@ -101,6 +105,38 @@ def _root_problems(body: dict, name: str, roots: dict[str, set]) -> list[str]:
     elif body["kind"] == "result" and body["data"].get("hidden_set_root") not in known:
         return [f"{name}: its hidden_set_root was never logged by {body['challenge']}"]
     return []
+
+
+def _key_problems(data: dict, name: str, log: Log, log_public_key: str) -> list[str]:
+    """A commitment key's certificate: signed by the new key and by the key before it."""
+    try:
+        statement = key_statement(role=data["role"], public_key=data["public_key"], previous=data["previous"])
+        new_ok = verify_statement(public_key=data["public_key"], statement=statement, signature=data["signature"])
+        old_ok = verify_statement(public_key=data["previous"], statement=statement,
+                                  signature=data.get("previous_signature") or "")
+    except (KeyError, TypeError, ValueError):
+        return [f"{name}: not a key certificate (role, public_key, previous, signature, previous_signature)"]
+    known = set(log.commitment_keys.values()) or {log_public_key}
+    if data["role"] != "commitments" or not new_ok or not old_ok or data["previous"] not in known:
+        return [f"{name}: the new {data['role']} key is not signed by itself and by the key before it"]
+    log.commitment_keys[key_id(data["public_key"])] = data["public_key"]
+    return []
+
+
+def commitment_problems(document: dict, log: Log, public_key: str) -> list[str]:
+    """Each commitment in the export is signed by the key it names (certified in the log; the
+    log's key before separate keys) and commits to a root its challenge logged."""
+    problems = []
+    for commitment in document.get("commitments") or []:
+        statement = commitment.get("statement") or {}
+        name = f"commitment v{statement.get('version')} of {statement.get('challenge')}"
+        key = log.commitment_keys.get(statement["key_id"]) if "key_id" in statement else public_key
+        if key is None or not verify_statement(public_key=key, statement=statement,
+                                               signature=commitment.get("signature") or ""):
+            problems.append(f"{name}: not signed by a commitment key the log certified")
+        if statement.get("root") not in log.roots.get(statement.get("challenge"), set()):
+            problems.append(f"{name}: its root is not one the log holds for the challenge")
+    return problems
 
 
 def head_problems(document: dict, log: Log, public_key: str) -> list[str]:

@@ -174,7 +174,7 @@ def check_log(document: dict, *, public_key: str | None = None, witnesses: list 
     log = logcheck.Log(entries=document["entries"])
     note_key = logcheck.log_key(document, key)
     problems += logcheck.entry_problems(log, key) + logcheck.head_problems(document, log, key)
-    problems += logcheck.checkpoint_problems(document, log, note_key)
+    problems += logcheck.checkpoint_problems(document, log, note_key) + logcheck.commitment_problems(document, log, key)
     problems += logcheck.witness_problems(document, log, note_key, witnesses or [], min_witnesses)
     problems += logcheck.state_problems(state, log)
     if receipts is not None:

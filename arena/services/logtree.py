@@ -204,6 +204,7 @@ def public_keys(platform: Platform) -> dict:
     """The keys anyone needs to check the log: served at /.well-known/arena-keys.json."""
     return {"log": {"origin": platform.settings.log_origin, "vkey": log_vkey(platform),
                     "public_key": platform.signer.public_key, "key_id": platform.signer.key_id},
-            "commitments": {"public_key": platform.signer.public_key, "key_id": platform.signer.key_id},
+            "commitments": {"public_key": platform.commitments_signer.public_key,
+                            "key_id": platform.commitments_signer.key_id},
             "witnesses": [k.vkey for k in witness_keys(platform)],
             "algorithm": "Ed25519", "canonical_json": "RFC 8785 (statements with \"v\": 2)"}

@@ -14,13 +14,40 @@ from sqlalchemy import func, select, text
 from arena.db import advisory_lock
 from arena.models import LogEntry, LogNode
 from arena.platform import Platform
-from arena.signing import FORMAT, canonical_bytes, loads
+from arena.signing import FORMAT, canonical_bytes, key_statement, loads
 from arena.timeutil import iso, utcnow
 from arena.tlog import completed_nodes, needed
 from hidden_sets._merkle import leaf_hash
 
 GENESIS = "0" * 64
 SUBJECT_KINDS = ("submission.receipt", "result", "method_card")
+COMMITTING_KINDS = ("challenge.open", "hidden_set.version")
+
+
+def _certified(session) -> str | None:
+    """The commitment key the latest certificate in the log names, if any."""
+    query = (select(LogEntry.body).where(LogEntry.kind.in_(COMMITTING_KINDS)).order_by(LogEntry.seq.desc()))
+    for body in session.scalars(query):
+        certificate = loads(body)["data"].get("commitment_key")
+        if certificate:
+            return certificate["public_key"]
+    return None
+
+
+def _commitment_key_certificate(platform: Platform, session) -> dict | None:
+    """For the first commitment signed by a new commitment key: the key's certificate, carried in
+    the entry that records the commitment (so signed, as every entry, by the log's key): the key
+    statement signed by the new key and by the key that signed commitments before it (the log's
+    own key, the first time). None when the key is already certified."""
+    new = platform.commitment_signer
+    previous = _certified(session)
+    if previous == new.public_key:
+        return None
+    previous = previous or platform.signer.public_key
+    statement = key_statement(role="commitments", public_key=new.public_key, previous=previous)
+    by_previous = platform.signer.sign(statement) if previous == platform.signer.public_key else None
+    return {"role": "commitments", "public_key": new.public_key, "key_id": new.key_id, "previous": previous,
+            "signature": new.sign(statement), "previous_signature": by_previous}
 
 
 def append(platform: Platform, session, *, kind: str, challenge: str | None, data: dict) -> dict:
@@ -28,6 +55,9 @@ def append(platform: Platform, session, *, kind: str, challenge: str | None, dat
     the log's advisory lock (PostgreSQL) or the single writer (SQLite), so no two get one number.
     An entry's time is never before the previous entry's (a clock stepping back is held level)."""
     advisory_lock(session, "log")
+    if kind in COMMITTING_KINDS and platform.commitment_signer is not None:
+        certificate = _commitment_key_certificate(platform, session)
+        data = {**data, "commitment_key": certificate} if certificate else data
     last = session.scalars(select(LogEntry).order_by(LogEntry.seq.desc()).limit(1)).first()
     at = iso(utcnow())
     if last is not None:

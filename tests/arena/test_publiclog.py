@@ -260,3 +260,37 @@ def test_the_log_rebuilt_from_its_tiles_checks_out_and_a_changed_mirror_does_not
     size, problems = audit(changed, key)
     assert problems[-1] == "the entries served do not hash to the checkpoint's root (size 7)"
     assert "entry 4 (result): out of place: its seq or prev does not follow the entry before it" in problems
+
+
+def test_commitments_have_their_own_key_certified_in_the_log(platform, export, tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    from arena.signing import load_or_create_signer
+
+    opening = export["entries"][0]["body"]["data"]
+    certificate = opening["commitment_key"]
+    assert certificate["public_key"] == platform.commitments_signer.public_key != platform.signer.public_key
+    assert certificate["previous"] == platform.signer.public_key  # the log's key signed commitments before
+    [commitment] = export["commitments"]
+    assert commitment["statement"]["key_id"] == certificate["key_id"] == platform.commitments_signer.key_id
+    script = Path(__file__).parents[2] / "verifiers" / "js" / "verify.mjs"
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export))
+    assert subprocess.run(["node", str(script), str(path)], capture_output=True, timeout=60).returncode == 0
+    # An operator who swaps in another commitment key and re-signs the log cannot sign for the old key.
+    stranger = load_or_create_signer(tmp_path / "stranger.key")
+    swapped = _resigned(platform, copy.deepcopy(export), lambda d: d["entries"][0]["body"]["data"]["commitment_key"].update(
+        public_key=stranger.public_key, key_id=stranger.key_id))
+    problems = verify_log_document(swapped)
+    assert "entry 0 (challenge.open): the new commitments key is not signed by itself and by the key before it" in problems
+    assert "commitment v1 of toy: not signed by a commitment key the log certified" in problems
+    path.write_text(json.dumps(swapped))
+    node = subprocess.run(["node", str(script), str(path)], capture_output=True, text=True, timeout=60)
+    assert node.returncode == 1 and "not signed by itself and by the key before it" in node.stdout
+
+
+def test_web_sessions_have_their_own_secret(app, platform):
+    path = platform.settings.session_key_path
+    assert path.stat().st_mode & 0o777 == 0o600 and app.secret_key == path.read_bytes()
+    assert app.secret_key != platform.signer.derive("web-session")

@@ -130,7 +130,7 @@ function noteSigned(note, key) {
 // -- the checks -----------------------------------------------------------------------------------
 function checkEntries(doc, publicKey, problems, notes) {
   let previous = "0".repeat(64), lastAt = "";
-  const roots = new Map(), leaves = [];
+  const roots = new Map(), leaves = [], keys = new Map(); // commitment keys certified, by key id
   doc.entries.forEach((entry, i) => {
     const body = entry.body, name = `entry ${i} (${body.kind})`;
     if (body.seq !== i) problems.push(`${name}: sequence number ${body.seq} where ${i} was expected`);
@@ -143,6 +143,7 @@ function checkEntries(doc, publicKey, problems, notes) {
       if (leafHash(bytes).toString("hex") !== entry.leaf_hash) problems.push(`${name}: its content does not match its hash`);
       if (!verifyStatement(publicKey, body, entry.signature)) problems.push(`${name}: the signature does not verify`);
     }
+    if (body.data && body.data.commitment_key) checkKeyCertificate(body.data.commitment_key, name, publicKey, keys, problems);
     if (!roots.has(body.challenge)) roots.set(body.challenge, new Set());
     if (["challenge.open", "hidden_set.version"].includes(body.kind)) roots.get(body.challenge).add(body.data.root);
     if (body.kind === "result" && !roots.get(body.challenge).has(body.data.hidden_set_root))
@@ -151,8 +152,22 @@ function checkEntries(doc, publicKey, problems, notes) {
     lastAt = body.at > lastAt ? body.at : lastAt;
     leaves.push(Buffer.from(entry.leaf_hash, "hex"));
   });
-  return { leaves, roots };
+  return { leaves, roots, keys };
 }
+
+// A commitment key's certificate, in the entry of the first commitment it signed: the key statement
+// signed by the new key and by the key that signed commitments before it.
+function checkKeyCertificate(c, name, logKey, keys, problems) {
+  const statement = { v: 2, type: "arena.key/v1", role: c.role, public_key: c.public_key,
+                      key_id: keyId(c.public_key), previous: c.previous };
+  const known = keys.size ? [...keys.values()] : [logKey];
+  if (c.role !== "commitments" || !known.includes(c.previous) || !verifyStatement(c.public_key, statement, c.signature)
+      || !verifyStatement(c.previous, statement, c.previous_signature || ""))
+    problems.push(`${name}: the new ${c.role} key is not signed by itself and by the key before it`);
+  else keys.set(keyId(c.public_key), c.public_key);
+}
+
+const keyId = (b64) => sha256(Buffer.from(b64, "base64")).toString("hex").slice(0, 8);
 
 function checkHead(doc, publicKey, leaves, problems) {
   const { head, signature } = doc.tree_head;
@@ -168,12 +183,12 @@ function checkCheckpoint(doc, logKey, leaves, problems) {
   if (note.size !== leaves.length || !note.root.equals(merkleRoot(leaves))) problems.push("the checkpoint is not the tree of the exported entries");
 }
 
-function checkCommitments(doc, publicKey, roots, problems) {
+function checkCommitments(doc, publicKey, roots, keys, problems) {
   for (const c of doc.commitments || []) {
-    const s = c.statement;
-    if (verifyStatement(publicKey, s, c.signature) === false) problems.push(`commitment v${s.version}: the signature does not verify`);
-    if (s.root !== c.root || !(roots.get(s.challenge) || new Set()).has(s.root))
-      problems.push(`commitment v${s.version}: its root ${s.root} is not a root the log holds for ${s.challenge}`);
+    const s = c.statement, name = `commitment v${s.version} of ${s.challenge}`;
+    const key = "key_id" in s ? keys.get(s.key_id) : publicKey; // the log's key signed them before
+    if (!key || verifyStatement(key, s, c.signature) === false) problems.push(`${name}: not signed by a commitment key the log certified`);
+    if (!(roots.get(s.challenge) || new Set()).has(s.root)) problems.push(`${name}: its root is not one the log holds for the challenge`);
   }
 }
 
@@ -200,7 +215,7 @@ export function verifyExport(doc, { publicKey, witnesses = [], minimum = witness
   const problems = [], notes = [];
   const key = publicKey || doc.public_key;
   if (publicKey && publicKey !== doc.public_key) problems.push("the export names another public key than the one you trust");
-  const { leaves, roots } = checkEntries(doc, key, problems, notes);
+  const { leaves, roots, keys } = checkEntries(doc, key, problems, notes);
   checkHead(doc, key, leaves, problems);
   let logKey = null;
   if (doc.log_key) {
@@ -208,7 +223,7 @@ export function verifyExport(doc, { publicKey, witnesses = [], minimum = witness
     if (logKey.pub.toString("base64") !== key) problems.push("the export's log key is not the public key you trust");
   }
   if (logKey) checkCheckpoint(doc, logKey, leaves, problems);
-  checkCommitments(doc, key, roots, problems);
+  checkCommitments(doc, key, roots, keys, problems);
   if (minimum > 0) {
     if (!logKey) problems.push("the export has no log key to check cosigned checkpoints with");
     else checkWitnesses(doc, logKey, leaves, witnesses, minimum, problems);
