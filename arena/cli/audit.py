@@ -11,20 +11,60 @@ from collections.abc import Callable
 import click
 
 from arena.cli import logcheck
-from arena.tlog import TILE_WIDTH, MemoryTree, NoteError, NoteKey, open_checkpoint, tile_path, unbundle
+from arena.tlog import TILE_WIDTH, NoteError, NoteKey, open_checkpoint, tile_path, unbundle
+from hidden_sets import TreeBuilder
 from hidden_sets._merkle import leaf_hash
 
 Fetch = Callable[[str], bytes]
 
 
-def _bodies(fetch: Fetch, size: int):
-    """Each entry's bytes, in order, from the entry bundles a tree of `size` has."""
+def _bundles(fetch: Fetch, size: int):
+    """Each entry bundle's entries (bytes), in order, as a tree of `size` has them."""
     for index in range(0, (size + TILE_WIDTH - 1) // TILE_WIDTH):
         width = min(TILE_WIDTH, size - index * TILE_WIDTH)
         entries = unbundle(fetch(tile_path("entries", index, width)))
         if len(entries) != width:
             raise ValueError(f"entry bundle {index} holds {len(entries)} entries, not {width}")
-        yield from entries
+        yield entries
+
+
+def _parsed(entries: list[bytes]) -> list:
+    """The entries' JSON, parsed in one go (a bundle at a time is several times faster than one
+    entry at a time); an entry that is not JSON becomes None."""
+    try:
+        return json.loads("[" + ",".join(e.decode() for e in entries) + "]")
+    except (ValueError, UnicodeDecodeError):
+        return [_one(e) for e in entries]
+
+
+def _one(entry: bytes):
+    try:
+        return json.loads(entry)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class _Walk:
+    """The checks that follow the chain from entry to entry."""
+
+    def __init__(self) -> None:
+        self.tree, self.problems, self.previous, self.last_at, self.roots = TreeBuilder(), [], "0" * 64, "", {}
+
+    def step(self, raw: bytes, body) -> None:
+        leaf, index = leaf_hash(raw), self.tree.size
+        shape = logcheck._shape_problem({"body": body, "leaf_hash": "", "signature": ""}, index)
+        if shape is None:
+            name = f"entry {index} ({body['kind']})"
+            if body["seq"] != index or body["prev"] != self.previous:
+                self.problems.append(f"{name}: out of place: its seq or prev does not follow the entry before it")
+            if body["at"] < self.last_at:
+                self.problems.append(f"{name}: written at {body['at']}, before the entry before it ({self.last_at})")
+            self.problems += logcheck._root_problems(body, name, self.roots)
+            self.last_at = max(self.last_at, body["at"])
+        else:
+            self.problems.append(shape)
+        self.tree.add(leaf)
+        self.previous = leaf.hex()
 
 
 def audit(fetch: Fetch, log_key: NoteKey) -> tuple[int, list[str]]:
@@ -33,28 +73,13 @@ def audit(fetch: Fetch, log_key: NoteKey) -> tuple[int, list[str]]:
         point, _ = open_checkpoint(fetch("checkpoint").decode(), log_key)
     except (NoteError, UnicodeDecodeError) as error:
         return 0, [f"the checkpoint: {error}"]
-    tree, problems, previous, last_at, roots = MemoryTree(), [], "0" * 64, "", {}
-    for raw in _bodies(fetch, point.size):
-        leaf = leaf_hash(raw)
-        entry = {"body": json.loads(raw), "leaf_hash": leaf.hex(), "signature": ""}
-        index = tree.size
-        shape = logcheck._shape_problem(entry, index)
-        body = entry["body"]
-        if shape is None:
-            name = f"entry {index} ({body['kind']})"
-            if body["seq"] != index or body["prev"] != previous:
-                problems.append(f"{name}: out of place: its seq or prev does not follow the entry before it")
-            if body["at"] < last_at:
-                problems.append(f"{name}: written at {body['at']}, before the entry before it ({last_at})")
-            problems += logcheck._root_problems(body, name, roots)
-            last_at = max(last_at, body["at"])
-        else:
-            problems.append(shape)
-        tree.append(leaf)
-        previous = leaf.hex()
-    if tree.root() != point.root:
-        problems.append(f"the entries served do not hash to the checkpoint's root (size {point.size})")
-    return point.size, problems
+    walk = _Walk()
+    for entries in _bundles(fetch, point.size):
+        for raw, body in zip(entries, _parsed(entries)):
+            walk.step(raw, body)
+    if walk.tree.root() != point.root:
+        walk.problems.append(f"the entries served do not hash to the checkpoint's root (size {point.size})")
+    return point.size, walk.problems
 
 
 @click.command("audit")
