@@ -5,11 +5,13 @@ across restarts; `arena verify` and the JavaScript verifier require their cosign
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import delete, select
 
@@ -64,8 +66,8 @@ def _new_challenge(env: dict, organiser: str, folder: Path, slug: str) -> None:
     arena(env, "challenge", "create", str(bundle), token=organiser)
 
 
-def _export(env: dict, path: Path) -> dict:
-    arena(env, "log", "export", "toy", "-o", str(path))
+def _export(env: dict, path: Path, slug: str = "toy") -> dict:
+    arena(env, "log", "export", slug, "-o", str(path))
     return json.loads(path.read_text())
 
 
@@ -166,3 +168,27 @@ def test_a_split_view_is_caught_as_soon_as_a_cosigned_checkpoint_is_checked(tmp_
         python, javascript = _verify(private, tmp_path / "one.json", "--witness", w1, "--min-witnesses", "1")
         assert "cosigned a checkpoint of size 2 that this log does not extend" in python.stdout
         assert javascript.returncode == 1
+
+
+@pytest.mark.docker
+def test_a_team_following_the_readme_sees_and_keeps_its_signed_receipt_and_result(docker_engine, tmp_path):
+    docker_engine.images.get("arena-example/good:latest")  # built by scripts/setup.sh
+    w1, args1 = _witness_key(tmp_path, 1)
+    home, extra = _start(tmp_path, [w1])
+    extra.pop("ARENA_RUNNER")
+    with serve_arena(home, extra) as env:
+        organiser = json.loads(arena(env, "admin", "create-organiser", "Org", "--json").stdout)["token"]
+        team = json.loads(arena(env, "team", "create", "Good", "--json", token=organiser).stdout)["token"]
+        arena(env, "challenge", "create", str(ROOT / "examples/challenges/gpu-faults"), token=organiser)
+        done = arena(env, "submit", "gpu-faults", "arena-example/good", "--wait", token=team)
+        kept = Path(env["XDG_STATE_HOME"]) / "arena" / "receipts"
+        assert re.search(r"^receipt: log entry 1 at \S+Z, leaf [0-9a-f]{64}, signature \S+$", done.stderr, re.M)
+        assert re.search(r"^signed result: log entry 2, public score 0\.\d+$", done.stderr, re.M), done.stderr
+        assert f"kept in {kept / 'gpu-faults'}" in done.stderr
+        sub = done.stdout.split()[0]
+        assert sorted(p.name for p in (kept / "gpu-faults").iterdir()) == [f"{sub}.receipt.json", f"{sub}.result-2.json"]
+        assert [d.returncode for d in _run_witnesses(env, [args1])] == [0]
+        _export(env, tmp_path / "log.json", "gpu-faults")
+        python, javascript = _verify(env, tmp_path / "log.json", "--witness", w1, "--receipts", str(kept))
+        assert python.returncode == 0 and "2 kept receipt(s) proven in the log" in python.stdout, python.stdout
+        assert javascript.returncode == 2 and "unknown argument --receipts" in javascript.stderr  # refused, not ignored
