@@ -793,7 +793,8 @@ def _paths() -> dict[str, Any]:
                         {201: _json(_ref("CosignaturesKept"), "the witnesses whose cosignatures were kept")},
                         (400, 403, 413),
                         body={"required": True, "content": {"text/plain": {"schema": STRING}},
-                              "description": "the log's checkpoint note with cosignature lines (c2sp.org/tlog-cosignature)"})
+                              "description": "the log's checkpoint note with cosignature lines "
+                                             "(c2sp.org/tlog-cosignature)"})
         },
         "/api/log/cosigned": {
             "get": _op("logCosigned", "log", "Each witness's largest cosigned checkpoint",
