@@ -56,6 +56,9 @@ class ArenaClient:
         self.http = requests.Session()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._decode(self._send(method, path, **kwargs))
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = kwargs.pop("headers", {})
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -70,7 +73,21 @@ class ArenaClient:
         except requests.RequestException as exc:
             raise ClientError(f"the connection to Arena at {self.url} failed ({type(exc).__name__}); "
                               "try again") from None
-        return self._decode(response)
+        return response
+
+    def raw(self, path: str) -> bytes:
+        """A resource's bytes (a checkpoint, a tile); ClientError on an error answer."""
+        response = self._send("GET", path)
+        if not response.ok:
+            self._decode(response)
+        return response.content
+
+    def text(self, path: str) -> str:
+        return self.raw(path).decode()
+
+    def post_note(self, path: str, note: str) -> dict:
+        return self._request("POST", path, data=note.encode(),
+                             headers={"Content-Type": "text/plain; charset=utf-8"})
 
     @staticmethod
     def _decode(response: requests.Response) -> Any:

@@ -54,6 +54,11 @@ class Settings:
     upload_keep_hours: float = 24.0  # a completed upload never submitted is removed after this
     lease_s: float = 30.0  # a running job's lease; its worker's lease keeper renews it every quarter of this
     embedded_worker: bool = True
+    # The log's checkpoint origin and note key name (c2sp.org/tlog-checkpoint): the public URL of
+    # the log without the scheme. Witnesses remember it: set it once, before the first witness.
+    log_origin: str = "arena.localhost/log"
+    # The witnesses whose cosignatures the platform collects: C2SP vkeys (name+id+key), 0x04 keys.
+    witness_keys: tuple[str, ...] = ()
 
     @property
     def blob_dir(self) -> Path:
@@ -66,7 +71,18 @@ class Settings:
 
     @property
     def signing_key_path(self) -> Path:
+        """The log's key: it signs entries, checkpoints and (before format 2) commitments."""
         return self.signing_key_file or self.home / "signing.key"
+
+    @property
+    def commitment_key_path(self) -> Path:
+        """The key that signs hidden-set commitments, next to the log's."""
+        return self.signing_key_path.with_name("commitment.key")
+
+    @property
+    def session_key_path(self) -> Path:
+        """The web session cookies' secret, next to the log's key."""
+        return self.signing_key_path.with_name("session.key")
 
 
 def _bool(value: str) -> bool:
@@ -116,6 +132,8 @@ def load_settings(
         slurm_sbatch=env.get("ARENA_SLURM_SBATCH", "sbatch"),
         slurm_log_dir=env.get("ARENA_SLURM_LOG_DIR", "/tmp"),
         worker_memory_mb=int(env.get("ARENA_WORKER_MEMORY_MB", "0")),
+        log_origin=env.get("ARENA_LOG_ORIGIN", "arena.localhost/log").strip().rstrip("/"),
+        witness_keys=tuple(env.get("ARENA_WITNESS_KEYS", "").split()),
     )
     if overrides:
         known = {f.name for f in fields(Settings)}
@@ -123,6 +141,16 @@ def load_settings(
     if not settings.public_url.startswith(("http://", "https://")):
         raise ValueError(f"ARENA_PUBLIC_URL must start with http:// or https://, not {settings.public_url!r}")
     return settings
+
+
+def receipts_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the CLI keeps the receipts and signed results it is given: $XDG_STATE_HOME/arena/receipts
+    (default ~/.local/state/arena/receipts), or ARENA_RECEIPTS_DIR."""
+    env = os.environ if environ is None else environ
+    if env.get("ARENA_RECEIPTS_DIR"):
+        return Path(env["ARENA_RECEIPTS_DIR"])
+    state = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".local" / "state")
+    return Path(state) / "arena" / "receipts"
 
 
 def client_url(environ: Mapping[str, str] | None = None) -> str:

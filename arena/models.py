@@ -342,3 +342,29 @@ class LogEntry(Base):
     body: Mapped[str] = mapped_column(Text)
     leaf_hash: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(100))
+    # The submission a receipt, result or method card is about, so its entries are found by id.
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class LogNode(Base):
+    """A stored node of the log's RFC 9162 tree: the hash of the full subtree over leaves
+    [index * 2^level, (index + 1) * 2^level). Written as entries are appended (arena.tlog)."""
+
+    __tablename__ = "log_nodes"
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column("idx", BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogCosignature(Base):
+    """A witness's cosignature (c2sp.org/tlog-cosignature) on the checkpoint of one tree size."""
+
+    __tablename__ = "log_cosignatures"
+    __table_args__ = (UniqueConstraint("size", "key_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, index=True)
+    key_id: Mapped[str] = mapped_column(String(8))
+    witness: Mapped[str] = mapped_column(String(200))
+    line: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -18,7 +18,7 @@ import evaluators
 from arena.config import Settings
 from arena.db import make_engine, make_sessionmaker
 from arena.files import private_folder, tighten
-from arena.signing import Signer, load_or_create_signer
+from arena.signing import Signer, load_or_create_secret, load_or_create_signer
 from hidden_sets import HiddenSetStore, Keyring, generate_keyring_file, load_keyring
 from sandbox import GpuAllocator, Runner, make_runner, parse_gpu_setting
 
@@ -36,6 +36,14 @@ class Platform:
     # Values that are pure functions of the append-only public log, keyed by the log's tip, so a
     # new entry invalidates them (per process; see leaderboard.leaderboard).
     memo: dict = field(default_factory=dict, repr=False)
+    # Separate keys: commitments are signed by their own key (certified in the log), web sessions
+    # by their own secret. None/empty: fall back to the log's key (a Platform built by hand).
+    commitment_signer: Signer | None = None
+    session_secret: bytes = field(default=b"", repr=False)
+
+    @property
+    def commitments_signer(self) -> Signer:
+        return self.commitment_signer or self.signer
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -86,4 +94,6 @@ def build_platform(settings: Settings, *, runner: Runner | None = None) -> Platf
                        "gpus": GpuAllocator(parse_gpu_setting(settings.gpus))}
         runner = make_runner(settings.runner, **options)
     signer = load_or_create_signer(settings.signing_key_path)
-    return Platform(settings, engine, make_sessionmaker(engine), store, runner, signer)
+    return Platform(settings, engine, make_sessionmaker(engine), store, runner, signer,
+                    commitment_signer=load_or_create_signer(settings.commitment_key_path),
+                    session_secret=load_or_create_secret(settings.session_key_path))

@@ -14,6 +14,8 @@ assets: see bench/assets_bench.py (staging binary assets into a job folder vs a 
 interactive: see bench/interactive_bench.py (the interactive driver vs a bare HTTP client on the socket).
 load: see bench/load_bench.py (teams submitting through the CLI to two workers vs one worker alone).
 ratelimit: see bench/ratelimit_bench.py (authenticated requests with the limits counted in the database vs off).
+log: see bench/log_bench.py (checkpoint and inclusion proof on a 1,000,000-entry log vs recomputing the
+root from all leaves; the whole log audited from its tiles; proof sizes).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -185,6 +187,7 @@ MODULES = {
     "interactive": ("bench.interactive_bench", "bench_interactive", "print_interactive", lambda a: [min(a.repeats, 5)]),
     "load": ("bench.load_bench", "bench_load", "print_load", lambda a: []),
     "ratelimit": ("bench.ratelimit_bench", "bench_ratelimit", "print_ratelimit", lambda a: [min(a.repeats, 5)]),
+    "log": ("bench.log_bench", "bench_log", "print_log", lambda a: [min(a.repeats, 5)]),
 }
 
 
@@ -200,7 +203,7 @@ def _run_module(name: str, args) -> list[dict]:
 
 
 ALL = ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", "assets", "interactive",
-       "load", "ratelimit"]
+       "load", "ratelimit", "log"]
 
 
 def main() -> None:

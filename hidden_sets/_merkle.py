@@ -98,3 +98,34 @@ def verify_inclusion(*, index: int, tree_size: int, leaf: bytes, proof: Sequence
             digest = node_hash(digest, sibling)
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and digest == root
+
+
+def verify_consistency(*, old_size: int, new_size: int, old_root: bytes, new_root: bytes,
+                       proof: Sequence[bytes]) -> bool:
+    """RFC 9162 section 2.1.4.2: the tree of `new_size` leaves extends the one of `old_size`."""
+    if not 0 <= old_size <= new_size:
+        return False
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    if old_size == 0:
+        return not proof
+    path = list(proof)
+    if not path:
+        return False
+    if old_size & (old_size - 1) == 0:  # a power of two: the old root is itself a node
+        path.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == old_root and sr == new_root

@@ -109,6 +109,12 @@ ensure_browser() {
   say "Chromium $(chromium --version 2>/dev/null | awk '{print $2}') and axe-core ready"
 }
 
+# Node.js runs the second, JavaScript verifier of the public log (verifiers/js) in the tests.
+ensure_node() {
+  command -v node >/dev/null 2>&1 || { say "installing Debian's nodejs"; apt_install nodejs; }
+  say "Node.js $(node --version) ready (verifiers/js)"
+}
+
 build_examples() {
   # The tiny example model needs a static busybox (Debian's busybox-static, about 1 MB).
   dpkg -s busybox-static >/dev/null 2>&1 || { say "installing Debian's busybox-static"; apt_install busybox-static; }
@@ -118,6 +124,7 @@ build_examples() {
 
 ensure_docker
 ensure_venv
+ensure_node
 ensure_base_image
 build_examples
 for service in ${ARENA_SETUP_SERVICES:-}; do

@@ -87,7 +87,8 @@ def serve_arena(home: Path, extra_env: dict | None = None, serve_args: tuple[str
     tag = secrets.token_hex(4)
     env = {**os.environ, "ARENA_HOME": str(home), "ARENA_URL": f"http://127.0.0.1:{port}",
            "ARENA_NODE_URL": f"http://127.0.0.1:{port}",
-           "ARENA_JOB_ROOT": f"/dev/shm/arena-e2e-{tag}", "ARENA_SCRATCH_DIR": f"/dev/shm/arena-e2e-{tag}-scratch"}
+           "ARENA_JOB_ROOT": f"/dev/shm/arena-e2e-{tag}", "ARENA_SCRATCH_DIR": f"/dev/shm/arena-e2e-{tag}-scratch",
+           "XDG_STATE_HOME": str(home / "client-state")}  # what the CLI keeps (uploads, receipts)
     env.pop("ARENA_TOKEN", None)
     env.update(extra_env or {})
     log = (home / "serve.log").open("w")

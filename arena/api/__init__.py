@@ -8,3 +8,4 @@ from arena.api import challenges, log, meta, node, openapi, rounds, submissions,
 def init_app(app: Flask) -> None:
     for module in (meta, challenges, rounds, submissions, teams, uploads, log, node, openapi):
         app.register_blueprint(module.bp)
+    app.register_blueprint(log.tiles)

@@ -1,21 +1,27 @@
-"""The public log: entries, the signed tree head, and a challenge's export for `arena verify`."""
+"""The public log: entries, checkpoints, proofs, witnesses' cosignatures, a challenge's export
+for `arena verify`; and the tree as static C2SP tlog-tiles under /log/."""
 
 import re
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request
 
 from arena.api._auth import MAX_ID, platform
-from arena.errors import BadRequest
-from arena.services import publiclog
+from arena.errors import BadRequest, NotFound, PayloadTooLarge
+from arena.services import logtree, publiclog
 from arena.services.challenges import describe_challenge
+from arena.tlog import parse_tile_path
 
 bp = Blueprint("api_log", __name__, url_prefix="/api")
+tiles = Blueprint("log_tiles", __name__)
+MAX_NOTE_BYTES = 16 * 1024
+MAX_SIZE = 2**53 - 1
 
 
-def _bounded(name: str, default: int, high: int) -> int:
+def _bounded(name: str, default: int | None, high: int) -> int | None:
     raw = request.args.get(name)
-    value = default if raw is None else (int(raw) if re.fullmatch(r"[0-9]{1,12}", raw) else None)
-    if value is None or not 0 <= value <= high:
+    # ASCII digits only: str.isdigit() takes '²', which int() refuses (a 500 the review found).
+    value = default if raw is None else (int(raw) if re.fullmatch(r"[0-9]{1,19}", raw) else -1)
+    if value is not None and not 0 <= value <= high:
         raise BadRequest(f"?{name}= must be a whole number from 0 to {high}")
     return value
 
@@ -31,8 +37,47 @@ def entries():
 
 @bp.get("/log/tree-head")
 def tree_head():
-    """The signed head of the log's RFC 6962 tree: its size and root."""
-    return publiclog.tree_head(platform())
+    """The signed JSON head of the log's RFC 9162 tree: its size and root (see /log/checkpoint)."""
+    return logtree.tree_head(platform())
+
+
+@bp.get("/log/proof/inclusion")
+def inclusion():
+    """RFC 9162 inclusion proof of entry ?seq= in the tree of ?size= (default: now), with its checkpoint."""
+    seq = _bounded("seq", None, MAX_SIZE)
+    if seq is None:
+        raise BadRequest("?seq= (the entry's sequence number) is required")
+    return logtree.inclusion(platform(), seq=seq, tree_size=_bounded("size", None, MAX_SIZE))
+
+
+@bp.get("/log/proof/consistency")
+def consistency():
+    """RFC 9162 consistency proof from the tree of ?from= to the tree of ?to= (default: now)."""
+    old = _bounded("from", None, MAX_SIZE)
+    if old is None:
+        raise BadRequest("?from= (the older tree size) is required")
+    return logtree.consistency(platform(), old=old, new=_bounded("to", None, MAX_SIZE))
+
+
+@bp.post("/log/cosignatures")
+def cosignatures():
+    """A witness posts the log's checkpoint with its cosignature line (text/plain, a signed note)."""
+    if (request.content_length or 0) > MAX_NOTE_BYTES:
+        raise PayloadTooLarge(f"a cosigned checkpoint is at most {MAX_NOTE_BYTES} bytes")
+    raw = request.get_data(cache=False)[:MAX_NOTE_BYTES + 1]
+    if len(raw) > MAX_NOTE_BYTES:
+        raise PayloadTooLarge(f"a cosigned checkpoint is at most {MAX_NOTE_BYTES} bytes")
+    try:
+        note = raw.decode()
+    except UnicodeDecodeError:
+        raise BadRequest("a checkpoint note is UTF-8 text") from None
+    return logtree.add_cosignatures(platform(), note=note), 201
+
+
+@bp.get("/log/cosigned")
+def cosigned():
+    """For each witness, the largest checkpoint it cosigned, as notes with their cosignatures."""
+    return {"checkpoints": logtree.cosigned_checkpoints(platform())}
 
 
 @bp.get("/challenges/<slug>/log/export")
@@ -40,3 +85,35 @@ def export(slug: str):
     """Everything needed to check this challenge's board offline with `arena verify`."""
     describe_challenge(platform(), slug=slug)
     return publiclog.export(platform(), challenge=slug)
+
+
+def _text(body: str | bytes, mimetype: str, max_age: int) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}" if max_age else "no-store"
+    return response
+
+
+@tiles.get("/log/checkpoint")
+def checkpoint():
+    """The log's latest checkpoint (c2sp.org/tlog-checkpoint), with the cosignatures collected for it."""
+    return _text(logtree.checkpoint(platform()), "text/plain; charset=utf-8", 0)
+
+
+@tiles.get("/log/tile/<path:rest>")
+def tile(rest: str):
+    """A tile or an entry bundle (c2sp.org/tlog-tiles); immutable once served."""
+    parsed = parse_tile_path(rest)
+    if parsed is None:
+        raise NotFound("not a tile path: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]")
+    level, index, width = parsed
+    if level == "entries":
+        data = logtree.entry_bundle(platform(), index=index, width=width)
+    else:
+        data = logtree.tile(platform(), level=int(level), index=index, width=width)
+    return _text(data, "application/octet-stream", 31536000)
+
+
+@tiles.get("/.well-known/arena-keys.json")
+def keys():
+    """The platform's public keys: the log's (as a C2SP vkey too), commitments', the witnesses'."""
+    return logtree.public_keys(platform())

@@ -275,8 +275,8 @@ def _schemas() -> dict[str, Schema]:
             "items": _ref("LogRead"),
         },
         "receipt": {
-            "$ref": "#/components/schemas/LogEntry",
-            "description": "the signed public-log entry recording this submission (on creation, hidden runs)",
+            "anyOf": [{"$ref": "#/components/schemas/LogEntry"}, {"type": "null"}],
+            "description": "the signed public-log entry recording this submission (hidden runs; null for a sample run)",
         },
         "receipt_entry": {
             "type": ["object", "null"], "additionalProperties": False, "required": ["seq", "leaf_hash"],
@@ -288,6 +288,8 @@ def _schemas() -> dict[str, Schema]:
             "description": "the secondary metrics' {score, ci_low, ci_high} (a metric null where it could not "
                            "score): a sample run's; a hidden run's on the public split, beside a released score",
         },
+        "signed_results": {"type": "array", "items": {"$ref": "#/components/schemas/LogEntry"},
+                           "description": "the submission's signed result entries in the public log"},
     }
     statement = {
         "type": "object",
@@ -303,6 +305,7 @@ def _schemas() -> dict[str, Schema]:
             "leaf": STRING,
             "committed_at": _nullable(TIMESTAMP),
             "n_assets": {"type": "integer", "minimum": 0, "description": "binary asset files in the set"},
+            "v": {"type": "integer", "const": 2, "description": "format 2: signed over RFC 8785 bytes"},
         },
     }
     return {
@@ -326,7 +329,10 @@ def _schemas() -> dict[str, Schema]:
         "SigningKey": _obj(
             {
                 "algorithm": {"type": "string", "const": "Ed25519"},
-                "public_key": {"type": "string", "description": "base64"},
+                "public_key": {"type": "string", "description": "the log's key, base64"},
+                "key_id": {"type": "string", "description": "first 8 hex digits of SHA-256 of the key"},
+                "commitment_key": {"type": "string", "description": "the key signing commitments, base64"},
+                "commitment_key_id": STRING,
             }
         ),
         "Me": _obj(
@@ -490,16 +496,18 @@ def _schemas() -> dict[str, Schema]:
             {
                 "body": _obj(
                     {
+                        "v": {"type": "integer", "const": 2, "description": "format 2: RFC 8785 bytes; absent before"},
                         "seq": {"type": "integer", "minimum": 0},
                         "kind": STRING,
                         "challenge": _nullable(STRING),
                         "at": TIMESTAMP,
                         "prev": {"type": "string", "description": "leaf hash of the entry before (64 zeros first)"},
                         "data": {"type": "object"},
-                    }
+                    },
+                    required=["seq", "kind", "challenge", "at", "prev", "data"],
                 ),
-                "leaf_hash": {"type": "string", "description": "SHA-256(0x00 || canonical JSON of body), hex"},
-                "signature": {"type": "string", "description": "Ed25519 over the canonical JSON of body, base64"},
+                "leaf_hash": {"type": "string", "description": "SHA-256(0x00 || canonical bytes of body), hex"},
+                "signature": {"type": "string", "description": "Ed25519 over the canonical bytes of body, base64"},
             }
         ),
         "TeamHistory": _obj(
@@ -515,24 +523,35 @@ def _schemas() -> dict[str, Schema]:
         "LogEntries": _obj({"size": INTEGER, "entries": {"type": "array", "items": _ref("LogEntry")}}),
         "TreeHead": _obj(
             {
-                "head": _obj({"type": STRING, "size": INTEGER, "root": STRING, "at": TIMESTAMP}),
+                "head": _obj({"v": {"type": "integer", "const": 2}, "type": STRING, "size": INTEGER,
+                              "root": STRING, "at": TIMESTAMP}),
                 "signature": STRING,
                 "public_key": STRING,
             }
         ),
         "LogExport": _obj(
             {
-                "format": {"type": "string", "const": "arena.log-export/v1"},
+                "format": {"type": "string", "const": "arena.log-export/v2"},
                 "challenge": STRING,
                 "public_key": STRING,
+                "log_key": {"type": "string", "description": "the log's C2SP verifier key"},
                 "entries": {"type": "array", "items": _ref("LogEntry")},
                 "tree_head": _ref("TreeHead"),
+                "checkpoint": {"type": "string", "description": "the signed checkpoint note of these entries"},
+                "cosigned": {"type": "array", "items": STRING, "description": "cosigned checkpoint notes"},
+                "commitments": {"type": "array", "items": _ref("Commitment")},
                 "leaderboard": _ref("Leaderboard"),
             }
         ),
+        "InclusionProof": _obj({"seq": INTEGER, "size": INTEGER, "leaf_hash": HEX64,
+                                "proof": {"type": "array", "items": HEX64}, "checkpoint": STRING}),
+        "ConsistencyProof": _obj({"from": INTEGER, "to": INTEGER, "proof": {"type": "array", "items": HEX64},
+                                  "old_checkpoint": STRING, "new_checkpoint": STRING}),
+        "CosignaturesKept": _obj({"size": INTEGER, "witnesses": {"type": "array", "items": STRING}}),
+        "CosignedCheckpoints": _obj({"checkpoints": {"type": "array", "items": STRING}}),
         "Submission": _obj(submission, required=[k for k in submission
                                                   if k not in ("attempts", "receipt", "results", "log_reads",
-                                                               "receipt_entry", "secondary")]),
+                                                               "receipt_entry", "secondary", "signed_results")]),
         "LogRead": _obj({"at": TIMESTAMP, "organisation": STRING, "reason": STRING}),
         "HiddenLog": _obj({"id": STRING, "kind": {"type": "string", "enum": ["hidden"]},
                            "status": {"type": "string", "enum": SUBMISSION_STATUSES}, "log": _nullable(STRING),
@@ -809,6 +828,34 @@ def _paths() -> dict[str, Any]:
         "/api/log/tree-head": {
             "get": _op("logTreeHead", "log", "The signed head of the log's Merkle tree",
                        {200: _json(_ref("TreeHead"), "the signed head")})
+        },
+        "/api/log/proof/inclusion": {
+            "get": _op("logInclusionProof", "log", "RFC 9162 inclusion proof of an entry, with its checkpoint",
+                       {200: _json(_ref("InclusionProof"), "the proof")}, (400,),
+                       parameters=[{"name": "seq", "in": "query", "required": True,
+                                    "schema": {"type": "integer", "minimum": 0}},
+                                   {"name": "size", "in": "query", "required": False,
+                                    "schema": {"type": "integer", "minimum": 0}}])
+        },
+        "/api/log/proof/consistency": {
+            "get": _op("logConsistencyProof", "log", "RFC 9162 consistency proof between two tree sizes",
+                       {200: _json(_ref("ConsistencyProof"), "the proof")}, (400,),
+                       parameters=[{"name": "from", "in": "query", "required": True,
+                                    "schema": {"type": "integer", "minimum": 0}},
+                                   {"name": "to", "in": "query", "required": False,
+                                    "schema": {"type": "integer", "minimum": 0}}])
+        },
+        "/api/log/cosignatures": {
+            "post": _op("logCosign", "log", "A witness's cosignature on one of the log's checkpoints",
+                        {201: _json(_ref("CosignaturesKept"), "the witnesses whose cosignatures were kept")},
+                        (400, 403, 413),
+                        body={"required": True, "content": {"text/plain": {"schema": STRING}},
+                              "description": "the log's checkpoint note with cosignature lines "
+                                             "(c2sp.org/tlog-cosignature)"})
+        },
+        "/api/log/cosigned": {
+            "get": _op("logCosigned", "log", "Each witness's largest cosigned checkpoint",
+                       {200: _json(_ref("CosignedCheckpoints"), "the cosigned checkpoint notes")})
         },
         "/api/challenges/{slug}/log/export": {
             "get": _op("logExport", "log", "The log and the published board, for `arena verify`",

@@ -46,6 +46,9 @@ Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN)
                                     (--assets DIR: and the published asset files)
   arena log export CHALLENGE -o F   anyone: the signed public log and the board, to a file
   arena verify FILE                 anyone: check that log offline, and the board against it
+                                    (--witness KEY, --receipts DIR, --state FILE)
+  arena log checkpoint|proof|audit  anyone: the signed checkpoint, RFC 9162 proofs, the log from its tiles
+  arena witness --key K --name N --state F   a factory: cosign each checkpoint that extends the last
 
 Client commands that print results take --json for scripts. Contracts are in docs/.
 """

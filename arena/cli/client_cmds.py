@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from arena.cli.evidence import keep_and_tell
 from arena.client import ArenaClient, ClientError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -383,6 +384,8 @@ def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: b
     resumes an unfinished upload of the same image. The server checks the declared SHA-256 and
     the tarball, and stores each image once.
     With --wait, exits 0 when the submission is scored and 1 when it failed.
+    The signed receipt (and, with --wait, each signed result) is printed on stderr and kept
+    under $XDG_STATE_HOME/arena/receipts/CHALLENGE/ for `arena verify --receipts`.
     """
     client = _client()
     card = _read_card(card_file) if card_file else None
@@ -395,11 +398,13 @@ def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: b
     state = _submit_once(client, challenge_slug, digest, "sample" if sample else "hidden")
     if card is not None:
         state = {**client.set_method_card(state["id"], card), **({"receipt": state["receipt"]} if "receipt" in state else {})}
+    state = keep_and_tell(state, quiet=as_json)
     if wait:
         show = None if as_json else (lambda s: click.echo(f"  {s['status']}", err=True))
         if show:
             click.echo(f"submitted {state['id']}; waiting for the evaluation", err=True)
-        state = client.wait(state["id"], on_change=show)
+        told = bool(state.get("receipt"))
+        state = keep_and_tell(client.wait(state["id"], on_change=show), quiet=as_json, receipt_told=told)
     _emit(state, as_json, _status_line if wait else (lambda s: s["id"]))
     if wait and state["status"] == "failed":
         sys.exit(1)
@@ -441,7 +446,7 @@ def _read_card(path: Path) -> dict:
 @friendly
 def status(submission_id: str, as_json: bool) -> None:
     """Show where SUBMISSION_ID stands: queued, running, scored (with its score) or failed (why)."""
-    _emit(_client().submission(submission_id), as_json, _status_line)
+    _emit(keep_and_tell(_client().submission(submission_id), quiet=True), as_json, _status_line)
 
 
 @click.command()
@@ -518,7 +523,11 @@ def log_export(challenge_slug: str, output: Path) -> None:
 
 
 def register(group: click.Group) -> None:
+    from arena.cli.log_cmds import add_log_commands
     from arena.cli.verify import verify_log, verify_set
+    from arena.cli.witness import witness
 
-    for command in (challenge, team, submit, status, logs, leaderboard, verify_set, public_log, verify_log):
+    add_log_commands(public_log)
+    for command in (challenge, team, submit, status, logs, leaderboard, verify_set, public_log, verify_log,
+                    witness):
         group.add_command(command)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from arena.cli import logcheck
 from arena.signing import verify_statement
 from hidden_sets import RevealedItem, check_revealed, check_revealed_assets
 
@@ -93,43 +94,6 @@ def report(summary: dict, *, as_json: bool, failed: str, ok: str) -> None:
         click.echo(f"OK: {ok}")
     if problems:
         raise SystemExit(1)
-
-
-def _entry_problems(entries: list[dict], public_key: str) -> list[str]:
-    from hidden_sets._commitment import canonical_json
-    from hidden_sets._merkle import leaf_hash
-
-    problems, previous = [], "0" * 64
-    for index, entry in enumerate(entries):
-        body = entry.get("body", {})
-        name = f"entry {index} ({body.get('kind', '?')})"
-        if body.get("seq") != index:
-            problems.append(f"{name}: sequence number {body.get('seq')} where {index} was expected")
-        if leaf_hash(canonical_json(body)).hex() != entry.get("leaf_hash"):
-            problems.append(f"{name}: its content does not match its hash")
-        if body.get("prev") != previous:
-            problems.append(f"{name}: does not chain to the entry before it")
-        if not verify_statement(public_key=public_key, statement=body, signature=entry.get("signature", "")):
-            problems.append(f"{name}: the signature does not verify")
-        previous = entry.get("leaf_hash")
-    return problems
-
-
-def _head_problems(document: dict, public_key: str) -> list[str]:
-    from hidden_sets import TreeBuilder
-
-    signed = document["tree_head"]
-    head, problems = signed["head"], []
-    if not verify_statement(public_key=public_key, statement=head, signature=signed["signature"]):
-        problems.append("the tree head's signature does not verify")
-    builder = TreeBuilder()
-    for entry in document["entries"]:
-        builder.add(bytes.fromhex(entry["leaf_hash"]))
-    if head["size"] != builder.size:
-        problems.append(f"the tree head counts {head['size']} entries; the export holds {builder.size}")
-    elif head["root"] != builder.root().hex():
-        problems.append("the tree head's root is not the root of the exported entries")
-    return problems
 
 
 def _board_problems(document: dict) -> list[str]:
@@ -225,36 +189,128 @@ def _addition_problems(mine: list[dict], opening: dict) -> list[str]:
     return problems
 
 
-def verify_log_document(document: dict, *, public_key: str | None = None) -> list[str]:
+def check_log(document: dict, *, public_key: str | None = None, witnesses: list | None = None,
+              min_witnesses: int = 0, state: dict | None = None,
+              receipts: dict[str, dict] | None = None) -> tuple[list[str], logcheck.Log]:
+    """Every check of a log export, in order; the problems and what was learnt (tree, witnessed size)."""
     key = public_key or document["public_key"]
     problems = []
     if public_key and public_key != document.get("public_key"):
         problems.append("the export names another public key than the one you trust")
-    return (problems + _entry_problems(document["entries"], key) + _head_problems(document, key)
-            + _board_problems(document) + _round_problems(document))
+    log = logcheck.Log(entries=document["entries"])
+    note_key = logcheck.log_key(document, key)
+    problems += logcheck.entry_problems(log, key) + logcheck.head_problems(document, log, key)
+    problems += logcheck.checkpoint_problems(document, log, note_key) + logcheck.commitment_problems(document, log, key)
+    problems += logcheck.witness_problems(document, log, note_key, witnesses or [], min_witnesses)
+    problems += logcheck.state_problems(state, log)
+    if receipts is not None:
+        problems += logcheck.receipt_problems(receipts, log, key)
+    return problems + _board_problems(document) + _round_problems(document), log
+
+
+def verify_log_document(document: dict, *, public_key: str | None = None, **checks) -> list[str]:
+    return check_log(document, public_key=public_key, **checks)[0]
+
+
+def _witness_keys(values: tuple[str, ...]) -> list:
+    from arena.tlog import COSIGNATURE_V1, NoteError, parse_vkey
+
+    keys = []
+    for value in values:
+        text = Path(value).read_text().strip() if Path(value).is_file() else value
+        try:
+            key = parse_vkey(text)
+        except NoteError as error:
+            raise click.BadParameter(str(error), param_hint="--witness") from None
+        if key.alg != COSIGNATURE_V1:
+            raise click.BadParameter(f"{key.name}: not a cosigner key (type 0x04)", param_hint="--witness")
+        keys.append(key)
+    return keys
+
+
+def _kept(folder: Path | None) -> dict[str, dict] | None:
+    """The receipts and signed results kept under `folder` (any *.json, recursively), by file name."""
+    if folder is None:
+        return None
+    kept = {}
+    for path in sorted(folder.rglob("*.json")):
+        try:
+            kept[str(path.relative_to(folder))] = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError):
+            kept[str(path.relative_to(folder))] = {}
+    return kept
+
+
+def _read_state(path: Path | None) -> dict | None:
+    if path is None or not path.exists():
+        return None
+    try:
+        state = json.loads(path.read_text())
+        int(state["size"]), bytes.fromhex(state["root"])
+    except (ValueError, KeyError, TypeError):
+        raise click.ClickException(f"{path} is not an arena verify state file") from None
+    return state
+
+
+def _write_state(path: Path, log) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps({"size": log.tree.size, "root": log.tree.root().hex()}) + "\n")
+    temporary.replace(path)
 
 
 @click.command("verify")
 @click.argument("export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--public-key", help="The platform's Ed25519 public key (base64) you trust; default: the file's.")
+@click.option("--witness", "witness_values", multiple=True, metavar="VKEY",
+              help="A witness you trust: its verifier key (name+id+base64, as `arena witness --show-key` "
+                   "prints it) or a file holding it. Repeat for several.")
+@click.option("--min-witnesses", type=click.IntRange(min=0), default=None,
+              help="How many of the --witness keys must have cosigned a checkpoint this log extends "
+                   "(default: all of them).")
+@click.option("--receipts", "receipts_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder of receipts and signed results you kept (arena submit keeps them under "
+                   "$XDG_STATE_HOME/arena/receipts): prove each is in the log, or name the one missing.")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A file remembering the last checkpoint verified: refuse a log that does not extend "
+                   "it; updated when all checks pass.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def verify_log(export_file: Path, public_key: str | None, as_json: bool) -> None:
-    """Check a log export (`arena log export`) offline: every entry's signature and hash, the
-    chain, the signed tree head, that the published leaderboard is exactly what the logged
-    results imply, and that every round's payout report recomputes: its KPI verdicts, rank bands,
-    awards and eliminations from its evidence and the rules in force when the round opened (logged
-    when the challenge opened, or with the round's addition, before it opened), its submissions
-    from their receipts. Exits 0 when all holds, 1 naming each thing that broke."""
+def verify_log(export_file: Path, public_key: str | None, witness_values: tuple[str, ...],
+               min_witnesses: int | None, receipts_dir: Path | None, state_file: Path | None,
+               as_json: bool) -> None:
+    """Check a log export (`arena log export`) offline.
+
+    Every entry's format, signature, hash and chain, that times never go backwards and that every
+    result names a root its challenge logged; the signed tree head and checkpoint; that the
+    published leaderboard is exactly what the logged results imply; that every round's payout
+    report recomputes from its evidence and the rules in force when the round opened (logged when
+    the challenge opened, or with the round's addition, before it opened), its submissions from
+    their receipts. With
+    --witness, that enough witnesses cosigned a checkpoint this log extends (a rewritten log, or
+    one shown to others differently, fails); with --receipts, that each kept receipt is in the
+    log; with --state, that the log extends the one verified last time. Exits 0 when all holds,
+    1 naming each thing that broke.
+    """
+    witnesses = _witness_keys(witness_values)
+    minimum = len(witnesses) if min_witnesses is None else min_witnesses
+    if minimum > len(witnesses):
+        raise click.BadParameter(f"{minimum} witnesses required, {len(witnesses)} given", param_hint="--min-witnesses")
+    state = _read_state(state_file)
     try:
         document = json.loads(export_file.read_text())
-        problems = verify_log_document(document, public_key=public_key)
+        problems, log = check_log(document, public_key=public_key, witnesses=witnesses, min_witnesses=minimum,
+                                  state=state, receipts=_kept(receipts_dir))
         round_reports(document)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise click.ClickException(f"{export_file} is not an Arena log export") from None
+    if state_file is not None and not problems:
+        _write_state(state_file, log)
     summary = {"ok": not problems, "challenge": document.get("challenge"),
                "entries": len(document["entries"]), "round_reports": len(round_reports(document)),
+               "witnessed_size": log.witnessed, "receipts": len(_kept(receipts_dir) or {}),
                "problems": problems}
+    extra = (f"; {minimum} witness(es) cosigned its first {log.witnessed} entries" if minimum else "") + (
+        f"; {summary['receipts']} kept receipt(s) proven in the log" if receipts_dir else "")
     report(summary, as_json=as_json, failed=str(summary["challenge"]),
            ok=f"{summary['entries']} log entries signed and chained; the tree head matches; "
               f"the {summary['challenge']} leaderboard is exactly what the logged results imply; "
-              f"{summary['round_reports']} round report(s) recompute from their evidence and the rules")
+              f"{summary['round_reports']} round report(s) recompute from their evidence and the rules{extra}")

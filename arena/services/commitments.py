@@ -20,6 +20,7 @@ from arena.files import private_folder, private_open
 from arena.platform import Platform
 from arena.services import assets, audit
 from arena.services.lookups import get_challenge
+from arena.signing import FORMAT
 from arena.timeutil import iso, utcnow
 from hidden_sets import DataKey, TreeBuilder, inclusion_proofs, item_json, item_leaf, references
 
@@ -58,9 +59,9 @@ def commit_files(platform: Platform, *, inputs: Path, labels: Path, set_id: str,
     return builder.root().hex(), builder.size
 
 
-def statement(*, slug: str, hidden: HiddenSet, root: str) -> dict:
+def statement(*, slug: str, hidden: HiddenSet, root: str, key_id: str) -> dict:
     return {
-        "type": STATEMENT_TYPE, "challenge": slug, "hidden_set": hidden.id,
+        "v": FORMAT, "type": STATEMENT_TYPE, "key_id": key_id, "challenge": slug, "hidden_set": hidden.id,
         "version": hidden.version, "n_items": hidden.n_items, "root": root,
         "tree": "RFC 6962 SHA-256",
         "leaf": ("SHA-256(0x00 || salt (32 bytes) || canonical JSON of {id, input, label}, with "
@@ -72,14 +73,32 @@ def statement(*, slug: str, hidden: HiddenSet, root: str) -> dict:
 
 def sign_commitment(platform: Platform, *, slug: str, hidden: HiddenSet, root: str) -> None:
     hidden.root = root
-    hidden.commitment = statement(slug=slug, hidden=hidden, root=root)
-    hidden.commitment_signature = platform.signer.sign(hidden.commitment)
+    signer = platform.commitments_signer
+    hidden.commitment = statement(slug=slug, hidden=hidden, root=root, key_id=signer.key_id)
+    hidden.commitment_signature = signer.sign(hidden.commitment)
+
+
+def public_key_of(platform: Platform, commitment: dict | None) -> str:
+    """The key a commitment was signed with: the commitment key it names, or (before separate
+    keys) the log's."""
+    signer = platform.commitments_signer
+    if commitment and commitment.get("key_id") == signer.key_id:
+        return signer.public_key
+    return platform.signer.public_key
 
 
 def published(platform: Platform, hidden: HiddenSet) -> dict:
     return {"version": hidden.version, "n_items": hidden.n_items, "root": hidden.root,
             "statement": hidden.commitment, "signature": hidden.commitment_signature,
-            "public_key": platform.signer.public_key, "revealed": hidden.revealed_at is not None}
+            "public_key": public_key_of(platform, hidden.commitment), "revealed": hidden.revealed_at is not None}
+
+
+def signed_commitments(platform: Platform, *, slug: str) -> list[dict]:
+    """Every hidden-set version's signed commitment of a challenge, oldest first."""
+    with platform.sessions() as session:
+        challenge = get_challenge(session, slug)
+        query = select(HiddenSet).where(HiddenSet.challenge_id == challenge.id).order_by(HiddenSet.version)
+        return [published(platform, hidden) for hidden in session.scalars(query)]
 
 
 # -- reveal -----------------------------------------------------------------------------------------
@@ -119,7 +138,7 @@ def build_reveal(platform: Platform, hidden: HiddenSet, ids: list[str] | None) -
         for item in items:
             item["proof"] = [p.hex() for p in proofs[item["index"]]]
     return {"format": "arena.hidden-set-reveal/v1", "statement": hidden.commitment,
-            "signature": hidden.commitment_signature, "public_key": platform.signer.public_key,
+            "signature": hidden.commitment_signature, "public_key": public_key_of(platform, hidden.commitment),
             "complete": wanted is None, "items": items}
 
 

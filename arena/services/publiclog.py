@@ -1,57 +1,100 @@
 """The public log: challenge openings (with the hidden set's commitment root), submission
-receipts, results and, later, round closings. Append-only; every entry is canonical JSON naming
-the hash of the entry before it, signed with the platform's Ed25519 key; the entries are the
-leaves of an RFC 6962 Merkle tree whose signed head anyone can fetch. An entry is written in the
-same transaction as the action it records."""
+receipts, results and round closings. Append-only; every entry is canonical JSON (RFC 8785 since
+format `"v": 2`) naming the hash of the entry before it, signed with the platform's Ed25519 key;
+the entries are the leaves of an RFC 9162 Merkle tree whose nodes are stored as entries are
+appended (see arena.services.logtree for checkpoints, tiles and proofs). An entry is written in
+the same transaction as the action it records."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from arena.db import advisory_lock
-from arena.models import LogEntry
+from arena.models import LogEntry, LogNode
 from arena.platform import Platform
+from arena.signing import FORMAT, canonical_bytes, key_statement, loads
 from arena.timeutil import iso, utcnow
-from hidden_sets import TreeBuilder
-from hidden_sets._commitment import canonical_json
+from arena.tlog import completed_nodes, needed
 from hidden_sets._merkle import leaf_hash
 
 GENESIS = "0" * 64
+SUBJECT_KINDS = ("submission.receipt", "result", "method_card")
+COMMITTING_KINDS = ("challenge.open", "hidden_set.version")
+
+
+def _certified(session) -> str | None:
+    """The commitment key the latest certificate in the log names, if any."""
+    query = (select(LogEntry.body).where(LogEntry.kind.in_(COMMITTING_KINDS)).order_by(LogEntry.seq.desc()))
+    for body in session.scalars(query):
+        certificate = loads(body)["data"].get("commitment_key")
+        if certificate:
+            return certificate["public_key"]
+    return None
+
+
+def _commitment_key_certificate(platform: Platform, session) -> dict | None:
+    """For the first commitment signed by a new commitment key: the key's certificate, carried in
+    the entry that records the commitment (so signed, as every entry, by the log's key): the key
+    statement signed by the new key and by the key that signed commitments before it (the log's
+    own key, the first time). None when the key is already certified."""
+    new = platform.commitment_signer
+    previous = _certified(session)
+    if previous == new.public_key:
+        return None
+    previous = previous or platform.signer.public_key
+    statement = key_statement(role="commitments", public_key=new.public_key, previous=previous)
+    by_previous = platform.signer.sign(statement) if previous == platform.signer.public_key else None
+    return {"role": "commitments", "public_key": new.public_key, "key_id": new.key_id, "previous": previous,
+            "signature": new.sign(statement), "previous_signature": by_previous}
 
 
 def append(platform: Platform, session, *, kind: str, challenge: str | None, data: dict) -> dict:
     """Add an entry; returns it as published (body, signature). Concurrent appends serialise on
-    the log's advisory lock (PostgreSQL) or the single writer (SQLite), so no two get one number."""
+    the log's advisory lock (PostgreSQL) or the single writer (SQLite), so no two get one number.
+    An entry's time is never before the previous entry's (a clock stepping back is held level)."""
     advisory_lock(session, "log")
+    if kind in COMMITTING_KINDS and platform.commitment_signer is not None:
+        certificate = _commitment_key_certificate(platform, session)
+        data = {**data, "commitment_key": certificate} if certificate else data
     last = session.scalars(select(LogEntry).order_by(LogEntry.seq.desc()).limit(1)).first()
-    body = {"seq": (last.seq + 1) if last else 0, "kind": kind, "challenge": challenge,
-            "at": iso(utcnow()), "prev": last.leaf_hash if last else GENESIS, "data": data}
-    raw = canonical_json(body)
+    at = iso(utcnow())
+    if last is not None:
+        at = max(at, loads(last.body)["at"])
+    body = {"v": FORMAT, "seq": (last.seq + 1) if last else 0, "kind": kind, "challenge": challenge,
+            "at": at, "prev": last.leaf_hash if last else GENESIS, "data": data}
+    raw = canonical_bytes(body)
+    leaf = leaf_hash(raw)
     entry = LogEntry(seq=body["seq"], kind=kind, challenge=challenge, body=raw.decode(),
-                     leaf_hash=leaf_hash(raw).hex(), signature=platform.signer.sign(body))
+                     leaf_hash=leaf.hex(), signature=platform.signer.sign(body),
+                     subject=data.get("submission") if kind in SUBJECT_KINDS else None)
     session.add(entry)
+    _store_nodes(session, body["seq"], leaf)
     session.flush()
     return published(entry)
 
 
+def _store_nodes(session, seq: int, leaf: bytes) -> None:
+    known = fetch_nodes(session, needed(lambda at: completed_nodes(seq, leaf, at)))
+    for level, index, digest in completed_nodes(seq, leaf, lambda lv, i: known[(lv, i)]):
+        session.add(LogNode(level=level, index=index, hash=digest))
+
+
+def fetch_nodes(session, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored nodes named, in one query on the primary key. (Written as SQL text: building
+    the same OR expression with SQLAlchemy's constructs costs more than the query itself.)"""
+    if not wanted:
+        return {}
+    pairs = sorted(wanted)
+    where = " OR ".join(f"(level = :l{n} AND idx = :i{n})" for n in range(len(pairs)))
+    params = {k: v for n, (level, index) in enumerate(pairs) for k, v in ((f"l{n}", level), (f"i{n}", index))}
+    rows = session.execute(text(f"SELECT level, idx, hash FROM log_nodes WHERE {where}"), params)
+    return {(level, index): bytes(digest) for level, index, digest in rows}
+
+
 def published(entry: LogEntry) -> dict:
-    return {"body": json.loads(entry.body), "leaf_hash": entry.leaf_hash, "signature": entry.signature}
-
-
-def tree_head(platform: Platform, leaf_hashes: list[str] | None = None) -> dict:
-    """The signed head over all entries (or over the given leaf hashes, for a consistent export)."""
-    if leaf_hashes is None:
-        with platform.sessions() as session:
-            leaf_hashes = list(session.scalars(select(LogEntry.leaf_hash).order_by(LogEntry.seq)))
-    builder = TreeBuilder()
-    for digest in leaf_hashes:
-        builder.add(bytes.fromhex(digest))
-    head = {"type": "arena.log-tree-head/v1", "size": builder.size, "root": builder.root().hex(),
-            "at": iso(utcnow())}
-    return {"head": head, "signature": platform.signer.sign(head), "public_key": platform.signer.public_key}
+    return {"body": loads(entry.body), "leaf_hash": entry.leaf_hash, "signature": entry.signature}
 
 
 def entries(platform: Platform, *, challenge: str | None = None, start: int = 0, limit: int = 1000) -> list[dict]:
@@ -62,23 +105,38 @@ def entries(platform: Platform, *, challenge: str | None = None, start: int = 0,
         return [published(e) for e in session.scalars(query)]
 
 
-def size(platform: Platform) -> int:
+def about(platform: Platform, *, submission: str) -> list[dict]:
+    """The receipt, results and method cards logged for one submission, in order."""
     with platform.sessions() as session:
-        return session.scalar(select(func.count(LogEntry.seq))) or 0
+        query = select(LogEntry).where(LogEntry.subject == submission).order_by(LogEntry.seq)
+        return [published(e) for e in session.scalars(query)]
+
+
+def size(platform: Platform, session=None) -> int:
+    if session is None:
+        with platform.sessions() as session:
+            return size(platform, session)
+    last = session.scalar(select(func.max(LogEntry.seq)))
+    return 0 if last is None else last + 1
 
 
 def export(platform: Platform, *, challenge: str) -> dict:
     """Everything `arena verify` needs, offline: the whole chain (other challenges' entries too, so
-    the chain and tree can be checked), the signed tree head, the public key, and the board. All
-    from one read of the log, so entries logged meanwhile cannot make a genuine export disagree."""
+    the chain and tree can be checked), the signed checkpoint of exactly those entries with the
+    latest cosigned checkpoints, the keys, the challenge's signed commitments, and the board."""
+    from arena.services import logtree
+    from arena.services.commitments import signed_commitments
     from arena.services.leaderboard import leaderboard
 
     everything = entries(platform, limit=10**9)
     board = leaderboard(platform, slug=challenge,
                         log_entries=[e for e in everything if e["body"]["challenge"] == challenge])
-    return {"format": "arena.log-export/v1", "challenge": challenge, "public_key": platform.signer.public_key,
-            "entries": everything, "tree_head": tree_head(platform, [e["leaf_hash"] for e in everything]),
-            "leaderboard": board}
+    return {"format": "arena.log-export/v2", "challenge": challenge, "public_key": platform.signer.public_key,
+            "log_key": logtree.log_vkey(platform), "entries": everything,
+            "tree_head": logtree.tree_head(platform, len(everything)),
+            "checkpoint": logtree.checkpoint(platform, size=len(everything)),
+            "cosigned": logtree.cosigned_checkpoints(platform, up_to=len(everything)),
+            "commitments": signed_commitments(platform, slug=challenge), "leaderboard": board}
 
 
 def scores_digest(values, *, salt: bytes = b"") -> str:

@@ -283,7 +283,11 @@ def get_submission(platform: Platform, *, principal: Principal, submission_id: s
             view["attempts"] = _attempts(session, submission.id)
             view["results"] = _results(session, submission.id)
         view["log_reads"] = log_reads(session, [submission.id]).get(submission.id, [])
-        return view
+    # The signed log entries about it: the receipt and each public result, for the team to keep.
+    logged = publiclog.about(platform, submission=submission_id)
+    view["receipt"] = next((e for e in logged if e["body"]["kind"] == "submission.receipt"), None)
+    view["signed_results"] = [e for e in logged if e["body"]["kind"] == "result"]
+    return view
 
 
 def list_submissions(platform: Platform, *, principal: Principal, slug: str | None = None) -> list[dict]:

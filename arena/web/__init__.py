@@ -11,7 +11,7 @@ def init_app(app: Flask) -> None:
     from arena.web import _session, console, public, team  # noqa: F401 - they add their routes to bp
 
     platform = app.extensions["arena"]
-    app.secret_key = platform.signer.derive("web-session")
+    app.secret_key = platform.session_secret or platform.signer.derive("web-session")
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=platform.settings.public_url.startswith("https://"),
                       SESSION_COOKIE_NAME="arena_session")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import render_template
 
 import evaluators
-from arena.services import challenges, leaderboard, publiclog, rounds
+from arena.services import challenges, leaderboard, logtree, publiclog, rounds
 from arena.web._views import bp, platform
 from arena.web.charts import history_chart, whiskers
 
@@ -59,7 +59,7 @@ def round_report(slug: str, number: int):
 
 @bp.get("/log")
 def public_log():
-    head = publiclog.tree_head(platform())
+    head = logtree.tree_head(platform())
     latest = publiclog.entries(platform(), start=max(0, head["head"]["size"] - 50), limit=50)
     return render_template("log.html", head=head, entries=list(reversed(latest)),
                            challenges=challenges.list_challenges(platform()))

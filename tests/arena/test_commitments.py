@@ -32,7 +32,9 @@ def test_the_signed_root_is_published_in_the_api_and_on_the_page(client, platfor
     assert published["statement"]["n_items"] == 7 and published["statement"]["root"] == made.root
     assert verify_statement(public_key=published["public_key"], statement=published["statement"],
                             signature=published["signature"])
-    assert client.get("/api/signing-key").json["public_key"] == published["public_key"]
+    keys = client.get("/api/signing-key").json
+    assert keys["commitment_key"] == published["public_key"] != keys["public_key"]  # separate keys
+    assert published["statement"]["key_id"] == keys["commitment_key_id"]
     assert made.root in client.get("/challenges/toy").get_data(as_text=True)
 
 
