@@ -1017,7 +1017,7 @@ def _paths() -> dict[str, Any]:
             "post": _op("addRounds", "rounds",
                         "Append rounds (and, for them only, a KPI and reward rules) to a running challenge",
                         {201: _json(_ref("RoundsAdded"), "the schedule, the rounds added and the signed log entry")},
-                        (400, 404), roles=("organiser",), parameters=[SLUG],
+                        (400, 404), roles=("organiser", "administrator"), parameters=[SLUG],
                         body=_json_body({"type": "object", "required": ["rounds"],
                                          "properties": {"rounds": {"type": "array"}, "kpi": {"type": ["object", "null"]},
                                                         "rewards": {"type": "object"}}},

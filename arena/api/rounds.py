@@ -57,7 +57,7 @@ def readmit(slug: str, team: str):
 
 
 @bp.post("/<slug>/rounds")
-@require("organiser")
+@require("organiser", "administrator")
 def add(slug: str):
     """Append rounds to a running challenge: {"rounds": [...], "kpi": …, "rewards": …} (kpi and
     rewards optional: left out, the rules in force go on). Logged, signed; 201 the new schedule."""

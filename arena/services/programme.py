@@ -15,20 +15,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from arena.db import advisory_lock
-from arena.errors import BadRequest, Forbidden
+from arena.errors import BadRequest
 from arena.models import Challenge, Round
 from arena.platform import Platform
-from arena.services import audit, publiclog
-from arena.services.lookups import get_challenge
+from arena.services import audit, publiclog, tenancy
 from arena.services.rounds import list_rounds, rules_of, stops_at
 from arena.services.rules import parse_added_rounds, parse_time
 from arena.timeutil import iso, utcnow
 
 
 def _owned(session, organiser, slug: str) -> Challenge:
-    challenge = get_challenge(session, slug)
-    if challenge.organiser_id != organiser.id:
-        raise Forbidden("only the challenge's own organiser may add rounds to it")
+    challenge = tenancy.run_challenge(session, who=organiser, slug=slug, what="add rounds to it")
     if challenge.rules is None:
         raise BadRequest(f"{slug} has no rounds: its challenge.yaml declares none, so none can follow")
     return challenge

@@ -99,6 +99,12 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("get", "/api/challenges/{slug}/rounds"): public(),
     ("get", "/api/challenges/{slug}/sample/{name}"): public(),
     ("get", "/api/challenges/{slug}/teams/{team}/history"): public(),
+    # The public log's checkpoints, proofs and witnesses' cosignatures (witnesses sign with their
+    # own keys, not tokens: an empty post is refused alike for everyone).
+    ("get", "/api/log/cosigned"): public(),
+    ("get", "/api/log/proof/inclusion"): public(),
+    ("get", "/api/log/proof/consistency"): public(),
+    ("post", "/api/log/cosignatures"): public((400,)),
     # Who the token is, and tokens: every token holder, each for what it may make.
     ("get", "/api/me"): every_token(),
     ("get", "/api/tokens"): every_token(),
@@ -109,12 +115,15 @@ MATRIX: dict[tuple[str, str], dict] = {
     # Creating: organisers only (the administrator runs the platform, it does not compete in it).
     ("post", "/api/challenges"): answers((201,), owner=OK, other_organiser=OK),
     ("post", "/api/teams"): answers((201,), owner=OK, other_organiser=OK),
+    ("get", "/api/teams"): answers((200,), owner=OK, other_organiser=OK),  # registrations in its own challenges
     # Everything private about a challenge: its organisers and the administrator.
     ("get", "/api/challenges/{slug}/registrations"): runs(),
     ("post", "/api/challenges/{slug}/registrations/{team_id}"): runs(),
     ("post", "/api/challenges/{slug}/reveal"): runs((201, 409)),
     ("post", "/api/challenges/{slug}/versions"): runs((201, 409)),
     ("post", "/api/challenges/{slug}/rounds/close"): runs((200, 409)),
+    # Appending rounds: an empty addition is refused (400), past the permission check.
+    ("post", "/api/challenges/{slug}/rounds"): runs((400,)),
     ("post", "/api/challenges/{slug}/teams/{team}/readmit"): runs(),
     ("get", "/api/challenges/{slug}/organisers"): runs(),
     ("post", "/api/challenges/{slug}/organisers"): runs((201,)),  # the owner; co-organisers cannot
@@ -132,6 +141,7 @@ MATRIX: dict[tuple[str, str], dict] = {
     # Taking part: any team (the challenges are open).
     ("post", "/api/challenges/{slug}/submissions"): any_team((201,)),
     ("post", "/api/challenges/{slug}/registration"): any_team((201,)),
+    ("get", "/api/challenges/{slug}/can-submit"): any_team((200,)),
     ("post", "/api/uploads"): any_team((201,)),
     ("get", "/api/uploads/{upload_id}"): own_team_only((200,)),
     ("put", "/api/uploads/{upload_id}"): own_team_only((200, 409)),
@@ -274,6 +284,8 @@ def _call(method: str, template: str, target: Tenant, world: dict, helper_id: in
         ("post", "/api/submissions/{submission_id}/selection"): {"selected": False},
         ("put", "/api/submissions/{submission_id}/method-card"): {"name": "matrix entry"},
         ("post", "/api/uploads"): {"size": 10, "sha256": "0" * 64},
+        ("post", "/api/challenges/{slug}/rounds"): {"rounds": []},
+        ("post", "/api/log/cosignatures"): {},
     }
     if (method, template) in bodies:
         call.json = bodies[(method, template)]
@@ -290,6 +302,10 @@ def _call(method: str, template: str, target: Tenant, world: dict, helper_id: in
         call.data, call.content_type = {}, "multipart/form-data"
     if template == "/api/submissions":
         call.query = {"challenge": target.slug}
+    if template == "/api/log/proof/inclusion":
+        call.query = {"seq": 0, "size": 2}
+    if template == "/api/log/proof/consistency":
+        call.query = {"from": 1, "to": 2}
     return call
 
 
