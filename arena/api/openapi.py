@@ -554,7 +554,9 @@ def _schemas() -> dict[str, Schema]:
                                                                "receipt_entry", "secondary", "signed_results")]),
         "LogRead": _obj({"at": TIMESTAMP, "organisation": STRING, "reason": STRING}),
         "HiddenLog": _obj({"id": STRING, "kind": {"type": "string", "enum": ["hidden"]},
-                           "status": {"type": "string", "enum": SUBMISSION_STATUSES}, "log": _nullable(STRING),
+                           "status": {"type": "string", "enum": SUBMISSION_STATUSES},
+                           "failure_reason": _nullable({"type": "string", "enum": FAILURE_REASONS}),
+                           "failure_detail": _nullable(STRING), "log": _nullable(STRING),
                            "read": _ref("LogRead")}),
         "Organiser": _obj({"id": INTEGER, "name": STRING}),
         "ChallengeOrganisers": _obj({

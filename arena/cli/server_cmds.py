@@ -234,8 +234,9 @@ def create_organiser(name: str, init: bool, as_json: bool) -> None:
 
 @admin.command("create-administrator")
 @click.argument("name")
+@init_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def create_administrator(name: str, as_json: bool) -> None:
+def create_administrator(name: str, init: bool, as_json: bool) -> None:
     """Create a platform administrator NAME and print its token (shown once).
 
     The administrator is the only role that sees across challenges: every challenge's private
@@ -246,7 +247,7 @@ def create_administrator(name: str, as_json: bool) -> None:
     from arena.services.accounts import create_administrator as create
 
     try:
-        who, token = create(_platform(), name=name)
+        who, token = create(_platform(init=init), name=name)
     except UserFacingError as exc:
         raise click.ClickException(exc.message) from None
     if as_json:

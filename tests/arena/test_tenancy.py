@@ -151,7 +151,7 @@ def test_create_administrator_is_a_server_command(tmp_path, monkeypatch):
     from arena.cli import main
 
     monkeypatch.setenv("ARENA_HOME", str(tmp_path / "home"))
-    done = CliRunner().invoke(main, ["admin", "create-administrator", "Ops", "--json"])
+    done = CliRunner().invoke(main, ["admin", "create-administrator", "Ops", "--init", "--json"])
     assert done.exit_code == 0, done.output
     assert re.search(r'"administrator": "Ops".*"token": "arena_', done.output)
     again = CliRunner().invoke(main, ["admin", "create-administrator", "Ops"])

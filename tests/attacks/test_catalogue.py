@@ -92,7 +92,10 @@ def test_attack(arena_platform, attack):
     assert "PWNED" not in str(result) and CANARY not in str(result)
     assert set(result) == {"id", "kind", "released", "selected", "method_card", "challenge", "team", "image_digest",
                            "status", "score",
-                           "failure_reason", "failure_detail", "created_at", "updated_at"}
+                           "failure_reason", "failure_detail", "created_at", "updated_at",
+                           # public or the team's own: its signed log entries, the secondary scores
+                           # beside a released score, who read its hidden log and why
+                           "receipt", "signed_results", "secondary", "log_reads"}
     good = submit_and_run(platform, team, registry["good"])
     assert good["status"] == "scored" and good["score"] in (1.0, None), good  # the first is released
     assert list(platform.settings.job_root.iterdir()) == []
