@@ -200,25 +200,31 @@ def test_the_keeper_survives_a_failed_beat(platform, submit, monkeypatch):
 
 
 # -- racing sweeps and workers ------------------------------------------------------------------------
+def at_once(n: int, work) -> tuple[list, list]:
+    """Run `work()` in `n` threads released together; returns (their results, their errors)."""
+    start, results, errors = threading.Barrier(n), [], []
+
+    def run() -> None:
+        try:
+            start.wait()
+            results.append(work())
+        except Exception as exc:  # noqa: BLE001 - reported to the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results, errors
+
+
 def test_racing_sweeps_take_each_lapse_once(platform, submit):
     sids = [submit(salt=str(i)) for i in range(3)]
     with platform.transaction() as session:  # three running jobs whose worker stalled
         session.execute(update(Job).values(status="running", worker="stalled",
                                            lease_expires_at=utcnow() - timedelta(seconds=1)))
-    start, errors, taken = threading.Barrier(4), [], []
-
-    def sweep() -> None:
-        try:
-            start.wait()
-            taken.append(leases.recover_expired_jobs(platform))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    taken, errors = at_once(4, lambda: leases.recover_expired_jobs(platform))
     assert errors == [] and sum(taken) == 3
     for sid in sids:
         assert [(j.attempt, j.status) for j in jobs_of(platform, sid)] == [(1, "failed"), (2, "queued")]
@@ -229,18 +235,5 @@ def test_workers_sweeping_at_once_never_raise(platform, submit):
         submit(salt=str(i))
     stale = platform.settings.job_root / "job-left-behind"
     (stale / "input").mkdir(parents=True)
-    start, errors = threading.Barrier(3), []
-
-    def sweep() -> None:
-        try:
-            start.wait()
-            evaluation.sweep(platform)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=sweep) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    _done, errors = at_once(3, lambda: evaluation.sweep(platform))
     assert errors == [] and not stale.exists()
