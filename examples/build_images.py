@@ -27,7 +27,9 @@ def build_tiny(folder: Path, tag: str) -> str | None:
         shutil.copy(BUSYBOX, Path(context) / "busybox")
         for path in Path(context).iterdir():
             path.chmod(0o755)
-        return build_image(Path(context), tag=tag)
+        # Built afresh (2 MB, a second): FROM scratch, a cached step may be one made for an image
+        # labelled with another architecture from the same files, whose label it would carry.
+        return build_image(Path(context), tag=tag, nocache=True)
 
 
 def main() -> None:

@@ -70,11 +70,13 @@ def stream_image(name: str) -> tuple[str, int, Iterator[bytes]]:
     return _stream(name)
 
 
-def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None) -> str:
-    """Build an image from a folder, with no network; returns its id."""
+def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None,
+                nocache: bool = False) -> str:
+    """Build an image from a folder, with no network; returns its id. `nocache`: build every
+    step afresh (a cached step may come from a build for another architecture)."""
     from sandbox._docker import build_image as _build
 
-    return _build(context, tag=tag, buildargs=buildargs)
+    return _build(context, tag=tag, buildargs=buildargs, nocache=nocache)
 
 
 def make_runner(name: str, **options: object) -> Runner:

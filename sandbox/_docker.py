@@ -267,10 +267,12 @@ def _save_chunks(image) -> Iterator[bytes]:
         raise SandboxError(f"the Docker engine failed to export the image: {exc}") from None
 
 
-def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None) -> str:
+def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None,
+                nocache: bool = False) -> str:
     """Build an image from a folder without network access; returns the image id."""
     image, _logs = _client().images.build(
-        path=str(context), tag=tag, rm=True, forcerm=True, network_mode="none", buildargs=buildargs
+        path=str(context), tag=tag, rm=True, forcerm=True, network_mode="none", buildargs=buildargs,
+        nocache=nocache,
     )
     return image.id
 
