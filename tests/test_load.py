@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, func, select
 
 from arena.client import ArenaClient
 from arena.models import Job, LogEntry, Result, Submission
+from arena.services.leases import MAX_STRETCH
 from helpers import arena, make_bundle, serve_arena
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
@@ -54,7 +55,8 @@ def submit(server: dict, token: str, state_home: Path) -> tuple[float, int, str]
 
 
 def pause_a_worker_past_its_lease(engine, pid: int, stop: threading.Event) -> list[str]:
-    """Wait until worker `pid` runs a job, then stop it for three leases and let it go on."""
+    """Wait until worker `pid` runs a job, then stop it past the longest lease its keeper may ask
+    for (a loaded machine stretches leases up to MAX_STRETCH of them), and let it go on."""
     while not stop.is_set():
         with engine.connect() as connection:
             running = connection.execute(select(Job.id).where(
@@ -62,7 +64,7 @@ def pause_a_worker_past_its_lease(engine, pid: int, stop: threading.Event) -> li
         if running:
             os.kill(pid, signal.SIGSTOP)
             try:
-                time.sleep(3 * LEASE_S)
+                time.sleep((MAX_STRETCH + 1) * LEASE_S)
             finally:
                 os.kill(pid, signal.SIGCONT)
             return list(running)
