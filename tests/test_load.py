@@ -83,8 +83,9 @@ def wait_until_done(engine, deadline_s: float) -> dict[str, int]:
     return counts
 
 
-def test_every_submission_is_scored_exactly_once_under_load(tiny_image, postgres_database, tmp_path):
+def test_every_submission_is_scored_exactly_once_under_load(tiny_image, postgres_database, tmp_path, request):
     engine = create_engine(postgres_database)
+    request.addfinalizer(engine.dispose)  # also when an assertion fails: no connection left to the collector
     env = {"ARENA_DATABASE_URL": postgres_database, "ARENA_EMBEDDED_WORKER": "0",
            "ARENA_LEASE_SECONDS": str(LEASE_S)}
     home = tmp_path / "home"
@@ -120,7 +121,6 @@ def test_every_submission_is_scored_exactly_once_under_load(tiny_image, postgres
         lapsed = connection.execute(select(Job.id).where(Job.outcome == "lease_expired")).scalars().all()
         live = connection.execute(select(func.count()).select_from(Job).where(
             Job.status.in_(("queued", "running")))).scalar()
-    engine.dispose()
     assert len(per_split) == 2 * TEAMS and {count for *_, count in per_split} == {1}
     logged_for = [json.loads(body)["data"]["submission"] for body in logged]
     assert len(logged_for) == len(set(logged_for)) == TEAMS  # one result entry per submission, none twice
