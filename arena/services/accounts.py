@@ -48,20 +48,7 @@ def _check_name(name: str, what: str) -> str:
 
 
 def create_organiser(platform: Platform, *, name: str) -> tuple[Principal, str]:
-    name = _check_name(name, "organiser")
-    token = _new_token()
-    try:
-        with platform.transaction() as session:
-            _refuse_confusable(session, Organiser.name, name, "organiser")
-            organiser = Organiser(name=name)
-            session.add(organiser)
-            session.flush()
-            session.add(Token(token_hash=hash_token(token), role="organiser", organiser_id=organiser.id,
-                              label="first"))
-            audit.record(session, actor=None, action="organiser.create", target=f"organiser:{organiser.id}")
-    except IntegrityError:
-        raise Conflict(f"an organiser named {name!r} exists already") from None
-    return Principal("organiser", organiser.id, name), token
+    return _create_holder(platform, role="organiser", model=Organiser, name=name, distinct=Organiser.name)
 
 
 def _refuse_confusable(session, column, name: str, what: str, *, same_ok: bool = False) -> None:
@@ -71,19 +58,26 @@ def _refuse_confusable(session, column, name: str, what: str, *, same_ok: bool =
 
 def create_administrator(platform: Platform, *, name: str) -> tuple[Principal, str]:
     """A platform administrator (on the server's machine only): sees across every challenge."""
-    name = _check_name(name, "administrator")
+    return _create_holder(platform, role="administrator", model=Administrator, name=name)
+
+
+def _create_holder(platform: Platform, *, role: str, model, name: str, distinct=None) -> tuple[Principal, str]:
+    """An organiser or administrator (`model`) named `name`, with its first token (`role`), audited;
+    with `distinct`, a name that looks like one in that column is refused."""
+    name = _check_name(name, role)
     token = _new_token()
     try:
         with platform.transaction() as session:
-            admin = Administrator(name=name)
-            session.add(admin)
+            if distinct is not None:
+                _refuse_confusable(session, distinct, name, role)
+            holder = model(name=name)
+            session.add(holder)
             session.flush()
-            session.add(Token(token_hash=hash_token(token), role="administrator", administrator_id=admin.id,
-                              label="first"))
-            audit.record(session, actor=None, action="administrator.create", target=f"administrator:{admin.id}")
+            session.add(Token(token_hash=hash_token(token), role=role, label="first", **{f"{role}_id": holder.id}))
+            audit.record(session, actor=None, action=f"{role}.create", target=f"{role}:{holder.id}")
     except IntegrityError:
-        raise Conflict(f"an administrator named {name!r} exists already") from None
-    return Principal("administrator", admin.id, name), token
+        raise Conflict(f"an {role} named {name!r} exists already") from None
+    return Principal(role, holder.id, name), token
 
 
 def _factory(session, name: str) -> Factory:
