@@ -5,7 +5,17 @@ statistic reads.
 Nothing here reads the environment, prints, or knows about the web or the database.
 """
 
-from evaluators._aggregation import KINDS, Aggregation, check_values, mean, paired_values, point, ratio, whole_set
+from evaluators._aggregation import (
+    KINDS,
+    Aggregation,
+    check_values,
+    fingerprint_values,
+    mean,
+    paired_values,
+    point,
+    ratio,
+    whole_set,
+)
 from evaluators._registry import (
     Metric,
     MetricError,
@@ -15,6 +25,7 @@ from evaluators._registry import (
     register_metric,
 )
 from evaluators._predictions import InvalidPredictions, loads_strict, parse_predictions
+from evaluators._scores import InvalidScores, ScoreRule, ScoreTable, parse_scores
 from evaluators import _metrics  # noqa: F401,E402  (registers the built-in metrics)
 from evaluators._bootstrap import (  # noqa: E402
     Interval,
@@ -30,8 +41,13 @@ from evaluators._paired import Differences, derive_seed, differences, loss_at_sc
 
 __all__ = [
     "KINDS",
+    "InvalidScores",
+    "ScoreRule",
+    "ScoreTable",
+    "parse_scores",
     "Aggregation",
     "check_values",
+    "fingerprint_values",
     "interval_from_values",
     "losses_from_values",
     "mean",

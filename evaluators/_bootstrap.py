@@ -117,10 +117,3 @@ def item_losses(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any
     return losses_from_values(metric.aggregation.kind, metric.per_item(predictions, labels),
                               higher_is_better=metric.higher_is_better)
 
-
-def placements(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
-    """DeLong's placement values (see evaluators/_wholeset.py)."""
-    from evaluators import _metrics as m
-    from evaluators._wholeset import placements as of
-
-    return of(m.as_float_array(predictions), m._binary(labels))

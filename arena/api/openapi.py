@@ -77,6 +77,7 @@ FAILURE_REASONS = [
     "output_too_large",
     "not_ready",
     "infrastructure",
+    "scorer_failed",
 ]
 
 

@@ -71,6 +71,7 @@ class Ticket:
     secondary_metrics: tuple[str, ...] = ()
     protocol: str = "batch"
     session_limits: SessionLimits | None = None  # the interactive protocol's limits
+    scorer: dict | None = None  # an organiser's scoring container (arena/services/scoring.py)
 
     @property
     def on_sample(self) -> bool:
@@ -101,6 +102,7 @@ class Verdict:
     outcome: RunOutcome | None = None
     log: bytes | None = None
     splits: dict[str, SplitScore] = field(default_factory=dict)
+    scorer_log: bytes | None = None  # sealed; for the organisers only
 
 
 def limits_from(given: dict) -> Limits:
@@ -169,6 +171,7 @@ def ticket_for(session, job: Job, *, worker: str) -> Ticket:
         public_fraction=challenge.public_fraction, secondary_metrics=tuple(challenge.secondary_metrics or ()),
         protocol=challenge.protocol,
         session_limits=session_limits_from(challenge.limits) if challenge.protocol == "interactive" else None,
+        scorer=challenge.scorer,
     )
 
 
@@ -189,8 +192,10 @@ def staged_bytes(platform: Platform, ticket: Ticket) -> int:
 def folder_bytes(platform: Platform, ticket: Ticket) -> int:
     """The size of a job's memory folder: what is staged, what the container may write (the output
     cap), and for an interactive run the driver's answers besides (as much again)."""
+    from arena.services import scoring  # it imports this module
+
     room = platform.settings.max_predictions_bytes * (2 if ticket.protocol == "interactive" else 1)
-    return staged_bytes(platform, ticket) + room + 2**20
+    return staged_bytes(platform, ticket) + room + 2**20 + scoring.extra_bytes(platform, ticket)
 
 
 def _make_folder(platform: Platform, ticket: Ticket) -> JobFolder:
@@ -310,7 +315,9 @@ def answers_path(folder: JobFolder, protocol: str) -> Path:
 
 
 def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, outcome) -> Verdict:
-    metric = evaluators.get_metric(ticket.metric)
+    from arena.services import scoring  # it imports this module
+
+    metric = scoring.challenge_metric(metric=ticket.metric, scorer=ticket.scorer)
     labels: dict[str, object] = {}
     for raw in _label_lines(platform, ticket, key):
         if raw.strip():
@@ -332,6 +339,8 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
     except OSError:
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail="predictions.jsonl could not be opened as a regular file")
+    if ticket.scorer is not None:
+        return scoring.score_with_container(platform, ticket, folder, key, outcome, ids=list(labels))
     try:
         splits = _split_scores(ticket, metric, list(labels), predictions, list(labels.values()), key)
     except (evaluators.MetricError, ValueError, OverflowError, TypeError):
@@ -438,8 +447,11 @@ def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, ou
     as a local run. The predictions go to a job folder in memory, wiped afterwards."""
     folder = None
     try:
+        from arena.services import scoring  # it imports this module
+
         folder = JobFolder.create(root=platform.settings.job_root, job_id=ticket.job_id,
-                                  size_bytes=platform.settings.max_predictions_bytes + 2**20,
+                                  size_bytes=platform.settings.max_predictions_bytes + 2**20
+                                  + scoring.extra_bytes(platform, ticket),
                                   use_tmpfs=platform.settings.job_tmpfs)
         save_predictions(answers_path(folder, ticket.protocol))
         key = open_key(platform, ticket.hidden_set)
@@ -482,14 +494,19 @@ def _keep_output(platform: Platform, ticket: Ticket, folder: JobFolder, key: Dat
 
 
 # -- recording --------------------------------------------------------------------------------------
-def _requeue_or_fail(platform: Platform, session, job: Job, submission: Submission) -> None:
-    if job.attempt < platform.settings.max_attempts:
+def _requeue_or_fail(platform: Platform, session, job: Job, submission: Submission,
+                     reason: str = "infrastructure") -> None:
+    from arena.services import scoring  # it imports this module
+
+    scorer = reason == scoring.SCORER_FAILED  # a bad scorer run is re-queued once
+    if job.attempt < (min(scoring.SCORER_ATTEMPTS, platform.settings.max_attempts) if scorer
+                      else platform.settings.max_attempts):
         session.add(Job(id="job-" + secrets.token_hex(8), submission_id=submission.id,
                         attempt=job.attempt + 1))
         submission.status = "queued"
         return
-    submission.status, submission.failure_reason = "failed", "infrastructure"
-    submission.failure_detail = (
+    submission.status, submission.failure_reason = "failed", reason if scorer else "infrastructure"
+    submission.failure_detail = scoring.TEAM_DETAIL if scorer else (
         "the platform could not run this submission; the organisers have been told, "
         "and it does not count against your quota"
     )
@@ -508,12 +525,12 @@ def record(platform: Platform, ticket: Ticket, verdict: Verdict) -> bool:
         job.status = "failed" if verdict.status == "retry" else "done"
         job.finished_at, job.outcome = now, verdict.reason or verdict.status
         job.exit_code = outcome.exit_code if outcome else None
-        job.log = verdict.log
+        job.log, job.scorer_log = verdict.log, verdict.scorer_log
         job.duration_s = round(outcome.duration_s) if outcome else None
         submission.updated_at = now
         if verdict.status == "retry":
             job.error = verdict.detail
-            _requeue_or_fail(platform, session, job, submission)
+            _requeue_or_fail(platform, session, job, submission, verdict.reason or "infrastructure")
         elif verdict.status == "scored":
             submission.status = "scored"
             _record_results(platform, session, ticket, submission, job, verdict)
@@ -570,7 +587,8 @@ def _log_result(platform: Platform, session, ticket: Ticket, submission, row: Re
         "ci_high": row.ci_high if shown else None, "n_items": row.n_items,
         "item_scores_sha256": row.item_scores_sha256 if shown else None,
         "secondary": _rounded(row.secondary) if shown else None,
-        "hidden_set": ticket.hidden_set.id, "hidden_set_root": ticket.hidden_set.root})
+        "hidden_set": ticket.hidden_set.id, "hidden_set_root": ticket.hidden_set.root,
+        **({"scorer_image": ticket.scorer["image_digest"]} if ticket.scorer else {})})
 
 
 def _rounded(secondary: dict | None) -> dict | None:

@@ -19,6 +19,7 @@ from arena.timeutil import iso, next_utc_midnight, utcnow
 from hidden_sets import unseal
 
 INFRASTRUCTURE = "infrastructure"
+PLATFORM_FAILURES = (INFRASTRUCTURE, "scorer_failed")  # never the team's doing: never counted
 
 
 KINDS = ("hidden", "sample")
@@ -35,7 +36,7 @@ def _check_kind(session, challenge, kind: str) -> None:
 def _counted(challenge):
     """Platform failures never use up quota; a model's failures do unless the organiser says not."""
     if challenge.count_failures:
-        return (Submission.failure_reason.is_(None)) | (Submission.failure_reason != INFRASTRUCTURE)
+        return (Submission.failure_reason.is_(None)) | (Submission.failure_reason.not_in(PLATFORM_FAILURES))
     return Submission.status != "failed"
 
 

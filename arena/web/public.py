@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import render_template
 
-import evaluators
 from arena.services import challenges, leaderboard, publiclog, rounds
 from arena.web._views import bp, platform
 from arena.web.charts import history_chart, whiskers
@@ -43,7 +42,7 @@ def embed(slug: str):
 def team_history(slug: str, team: str):
     detail = challenges.describe_challenge(platform(), slug=slug)
     found = leaderboard.history(platform(), slug=slug, team=team)
-    higher = evaluators.get_metric(detail["metric"]).higher_is_better
+    higher = detail["higher_is_better"]
     return render_template("history.html", challenge=detail, history=found,
                            chart=history_chart(found["released"], higher=higher))
 
