@@ -121,6 +121,13 @@ def _summary_properties() -> dict[str, Schema]:
         "protocol": {"type": "string", "enum": ["batch", "interactive"],
                      "description": "batch: /input to /output (docs/container-protocol.md); interactive: a "
                                     "chat API on /run/arena/model.sock (docs/interactive-protocol.md)"},
+        "higher_is_better": BOOLEAN,
+        "scorer": _nullable(_obj({
+            "image": {"type": "string", "description": "the scorer image's digest (sha256:…)"},
+            "aggregation": {"type": "string", "enum": ["mean", "ratio"]},
+            "range": {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2},
+            "secondary": {"type": "array", "items": STRING},
+        }, description="the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric")),
         "teams": {"type": "integer", "minimum": 0, "description": "teams that have submitted"},
     }
 
@@ -861,6 +868,23 @@ def _paths() -> dict[str, Any]:
                     "one file part per bundle file, named by its path, and each assets/ folder as one "
                     "uncompressed tar (docs/challenge-bundle.md)",
                 ),
+                parameters=[{"name": "scorer_digest", "in": "query", "required": False,
+                             "schema": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+                             "description": "with a `scorer:` in challenge.yaml: the digest of the scorer "
+                                            "image, uploaded first through /api/uploads"}],
+            ),
+        },
+        "/api/challenges/{slug}/scorer": {
+            "put": _op(
+                "setScorer",
+                "challenges",
+                "Pin a new scorer image (the challenge's own organiser); logged",
+                {200: _json(_obj({"slug": STRING, "scorer_image": STRING}), "pinned")},
+                (400, 404),
+                roles=("organiser",),
+                parameters=[SLUG],
+                body=_json_body({"type": "object", "required": ["image_digest"],
+                                 "properties": {"image_digest": {"type": "string"}}}),
             ),
         },
         "/api/challenges/{slug}": {
@@ -1233,7 +1257,7 @@ def _paths() -> dict[str, Any]:
                 "Declare a resumable image upload",
                 {201: _json(upload, "started")},
                 (400, 413),
-                roles=("team",),
+                roles=("team", "organiser"),
                 body=_json_body(
                     {
                         "type": "object",
@@ -1257,7 +1281,7 @@ def _paths() -> dict[str, Any]:
                 "How many bytes the server has",
                 {200: _json(upload, "the upload")},
                 (404,),
-                roles=("team",),
+                roles=("team", "organiser"),
                 parameters=[UPLOAD_ID],
             ),
             "put": _upload_conflicts(
@@ -1267,7 +1291,7 @@ def _paths() -> dict[str, Any]:
                     "The next part, at the offset the server has",
                     {200: _json(upload, "appended")},
                     (400, 404, 409, 413),
-                    roles=("team",),
+                    roles=("team", "organiser"),
                     parameters=[
                         UPLOAD_ID,
                         {
@@ -1293,7 +1317,7 @@ def _paths() -> dict[str, Any]:
                     "Check the size, digest and tarball; store the image",
                     {200: _json(upload, "complete")},
                     (400, 404, 409),
-                    roles=("team",),
+                    roles=("team", "organiser"),
                     parameters=[UPLOAD_ID],
                 )
             ),

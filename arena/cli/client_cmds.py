@@ -60,10 +60,58 @@ def challenge_create(bundle_dir: Path, as_json: bool) -> None:
     The bundle is streamed up in one request, each assets/ folder as one tar, with a progress bar
     on a terminal. The server validates the whole bundle and encrypts the hidden set at once; on
     any problem nothing is created and the error names the file and line. Prints the slug.
+
+    When challenge.yaml declares a scoring container (`scorer: {image: NAME, …}`, see
+    docs/scorer-protocol.md), the image NAME is first exported from the local Docker engine
+    (`docker save`) and uploaded in resumable parts, like a team's image; the challenge is then
+    pinned to its digest. A `sha256:…` digest as the image names one uploaded before.
     """
+    client = _client()
+    scorer = _declared_scorer_image(bundle_dir)
+    digest = _upload_scorer(client, scorer, quiet=as_json) if scorer else None
     with _upload_progress(as_json) as progress:
-        made = _client().create_challenge(bundle_dir, progress=progress)
+        made = client.create_challenge(bundle_dir, progress=progress, scorer_digest=digest)
     _emit(made, as_json, lambda d: d["slug"])
+
+
+def _declared_scorer_image(bundle_dir: Path) -> str | None:
+    """scorer.image of the bundle's challenge.yaml, if any (the server checks the rest)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load((bundle_dir / "challenge.yaml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return None  # the server names the problem
+    scorer = doc.get("scorer") if isinstance(doc, dict) else None
+    image = scorer.get("image") if isinstance(scorer, dict) else None
+    return image if isinstance(image, str) and image else None
+
+
+def _upload_scorer(client: ArenaClient, image: str, *, quiet: bool) -> str:
+    """The digest of the scorer image: exported and uploaded, or as given."""
+    if image.startswith("sha256:"):
+        return image
+    with tempfile.TemporaryDirectory(prefix="arena-scorer-") as folder:
+        tarball, sha256 = _export(image, Path(folder), quiet=quiet)
+        return _upload(client, tarball, sha256, quiet=quiet)
+
+
+@challenge.command("set-scorer")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.argument("image")
+@json_option
+@friendly
+def challenge_set_scorer(challenge_slug: str, image: str, as_json: bool) -> None:
+    """Pin a new scoring container IMAGE for CHALLENGE (one declared with `scorer:`).
+
+    IMAGE is a local Docker image (exported with `docker save` and uploaded in resumable parts;
+    run the command again to resume) or the `sha256:…` digest of one uploaded before. The change
+    is written to the public log, so `arena verify` knows which scorer produced each result.
+    """
+    client = _client()
+    digest = _upload_scorer(client, image, quiet=as_json)
+    made = client.set_scorer(challenge_slug, digest)
+    _emit(made, as_json, lambda d: f"{d['slug']}: scorer {d['scorer_image']}")
 
 
 @contextmanager
@@ -409,19 +457,25 @@ def status(submission_id: str, as_json: bool) -> None:
 @click.argument("submission_id")
 @click.option("--predictions", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the run's predictions.jsonl to this file (sample runs).")
+@click.option("--scorer", "scorer", is_flag=True,
+              help="Organisers: print what the challenge's scoring container printed instead.")
 @json_option
 @friendly
-def logs(submission_id: str, predictions: Path | None, as_json: bool) -> None:
+def logs(submission_id: str, predictions: Path | None, scorer: bool, as_json: bool) -> None:
     """Print what the container printed (the last 64 KiB) for a run on the sample set.
 
     Runs on hidden data never show their logs or predictions to teams: they could carry hidden
-    inputs out. Organisers can read the (encrypted) logs of every run.
+    inputs out. Organisers can read the (encrypted) logs of every run, and with --scorer what
+    the challenge's scoring container printed (never shown to a team).
     """
     client = _client()
     found = client.log(submission_id)
     if predictions:
         predictions.write_bytes(client.predictions(submission_id))
-    _emit(found, as_json, lambda d: d["log"] if d["log"] is not None else "(no log kept yet)")
+    key = "scorer_log" if scorer else "log"
+    if scorer and key not in found:
+        raise click.ClickException("only the challenge's organisers may read what its scorer printed")
+    _emit(found, as_json, lambda d: d[key] if d[key] is not None else "(no log kept yet)")
 
 
 @click.command()

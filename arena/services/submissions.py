@@ -236,13 +236,25 @@ def get_log(platform: Platform, *, principal: Principal, submission_id: str) -> 
                               .order_by(Job.attempt.desc()).limit(1)).first()
         raw = job.log if job is not None else None
         if raw is not None and submission.kind != "sample":
-            hidden = session.get(HiddenSet, submission.hidden_set_id)
-            key = platform.hidden_sets.open_data_key(key_id=hidden.data_key_id,
-                                                     master_key_id=hidden.master_key_id,
-                                                     wrapped=hidden.wrapped_key)
-            raw = unseal(key.key, purpose=f"log/{job.id}", sealed=raw)
-        return {"id": submission.id, "kind": submission.kind, "status": submission.status,
-                "log": None if raw is None else raw.decode("utf-8", errors="replace")}
+            raw = unseal(_data_key(platform, session, submission).key, purpose=f"log/{job.id}", sealed=raw)
+        found = {"id": submission.id, "kind": submission.kind, "status": submission.status,
+                 "log": None if raw is None else raw.decode("utf-8", errors="replace")}
+        if principal.role == "organiser":  # what a scoring container printed: never for a team
+            found["scorer_log"] = _scorer_log(platform, session, submission, job)
+        return found
+
+
+def _data_key(platform: Platform, session, submission: Submission):
+    hidden = session.get(HiddenSet, submission.hidden_set_id)
+    return platform.hidden_sets.open_data_key(key_id=hidden.data_key_id, master_key_id=hidden.master_key_id,
+                                              wrapped=hidden.wrapped_key)
+
+
+def _scorer_log(platform: Platform, session, submission: Submission, job: Job | None) -> str | None:
+    if job is None or job.scorer_log is None:
+        return None
+    raw = unseal(_data_key(platform, session, submission).key, purpose=f"scorer-log/{job.id}", sealed=job.scorer_log)
+    return raw.decode("utf-8", errors="replace")
 
 
 def sample_predictions(platform: Platform, *, principal: Principal, submission_id: str):

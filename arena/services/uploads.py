@@ -41,7 +41,8 @@ def part_path(platform: Platform, upload_id: str):
     return platform.upload_dir / f"{upload_id}.part"
 
 
-def start(platform: Platform, *, team_id: int, size: int, sha256: str) -> dict:
+def start(platform: Platform, *, team_id: int | None, size: int, sha256: str, organiser_id: int | None = None) -> dict:
+    """An upload of a team's image, or (team_id None) of an organiser's scorer image."""
     if not HEX64.fullmatch(sha256):
         raise BadRequest("'sha256' must be the tarball's SHA-256, as 64 lowercase hex digits")
     if size <= 0:
@@ -50,31 +51,33 @@ def start(platform: Platform, *, team_id: int, size: int, sha256: str) -> dict:
         raise PayloadTooLarge(f"'size' must be from 1 byte to this server's limit of "
                               f"{platform.settings.max_image_bytes // 1024**2} MiB")
     platform.upload_dir.mkdir(parents=True, exist_ok=True)
-    upload = Upload(id="up-" + secrets.token_hex(10), team_id=team_id, size=size, sha256=sha256, received=0)
+    upload = Upload(id="up-" + secrets.token_hex(10), team_id=team_id, organiser_id=organiser_id if team_id is None
+                    else None, size=size, sha256=sha256, received=0)
     part_path(platform, upload.id).touch()
     with platform.transaction() as session:
         session.add(upload)
     return _view(upload)
 
 
-def _own(session, team_id: int, upload_id: str) -> Upload:
+def _own(session, team_id: int | None, upload_id: str, organiser_id: int | None = None) -> Upload:
     upload = session.get(Upload, upload_id)
-    if upload is None or upload.team_id != team_id:
+    if upload is None or upload.team_id != team_id or (team_id is None and upload.organiser_id != organiser_id):
         raise NotFound(f"no upload {upload_id!r} of your team; start one with POST /api/uploads")
     return upload
 
 
-def status(platform: Platform, *, team_id: int, upload_id: str) -> dict:
+def status(platform: Platform, *, team_id: int | None, upload_id: str, organiser_id: int | None = None) -> dict:
     with platform.sessions() as session:
-        return _view(_own(session, team_id, upload_id))
+        return _view(_own(session, team_id, upload_id, organiser_id))
 
 
-def append(platform: Platform, *, team_id: int, upload_id: str, offset: int, stream: BinaryIO) -> dict:
+def append(platform: Platform, *, team_id: int | None, upload_id: str, offset: int, stream: BinaryIO,
+           organiser_id: int | None = None) -> dict:
     """Write the part at `offset`, which must be what the server has received so far."""
-    status(platform, team_id=team_id, upload_id=upload_id)  # ownership first: no lock for strangers
+    status(platform, team_id=team_id, upload_id=upload_id, organiser_id=organiser_id)  # ownership first
     with _lock(upload_id):
         with platform.sessions() as session:
-            upload = _own(session, team_id, upload_id)
+            upload = _own(session, team_id, upload_id, organiser_id)
         if upload.image_digest is not None:
             raise Conflict("this upload is complete already")
         if offset != upload.received:
@@ -104,12 +107,12 @@ def _write_part(platform: Platform, upload: Upload, stream: BinaryIO) -> int:
     return written
 
 
-def complete(platform: Platform, *, team_id: int, upload_id: str) -> dict:
+def complete(platform: Platform, *, team_id: int | None, upload_id: str, organiser_id: int | None = None) -> dict:
     """Check size and digest, check the tarball, store the image once: then it can be submitted."""
-    status(platform, team_id=team_id, upload_id=upload_id)  # ownership first: no lock for strangers
+    status(platform, team_id=team_id, upload_id=upload_id, organiser_id=organiser_id)  # ownership first
     with _lock(upload_id):
         with platform.sessions() as session:
-            upload = _own(session, team_id, upload_id)
+            upload = _own(session, team_id, upload_id, organiser_id)
         if upload.image_digest is not None:
             return _view(upload)
         if upload.received != upload.size:
