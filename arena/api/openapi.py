@@ -522,7 +522,10 @@ def _schemas() -> dict[str, Schema]:
                 "kind": {"type": "string", "enum": ["hidden", "sample"]},
                 "status": {"type": "string", "enum": SUBMISSION_STATUSES},
                 "log": _nullable(STRING),
-            }
+                "scorer_log": {**_nullable(STRING), "description": "organisers only: what the scoring "
+                                                                   "container printed"},
+            },
+            required=["id", "kind", "status", "log"],
         ),
         "TeamCreated": _obj(
             {
