@@ -206,6 +206,8 @@ class Result(Base):
     ci_low: Mapped[float | None] = mapped_column(Float)  # 95% bootstrap interval, seeded by the result
     ci_high: Mapped[float | None] = mapped_column(Float)
     item_scores_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Each labelled slice's score and interval (services/slices.py); shown, never ranked.
+    slices: Mapped[dict | None] = mapped_column(JSON)
     # The Ladder, for public results: whether the score was released, and the value released.
     released: Mapped[bool | None] = mapped_column(Boolean)
     released_score: Mapped[float | None] = mapped_column(Float)

@@ -425,7 +425,12 @@ def _schemas() -> dict[str, Schema]:
                 "secondary": {"type": ["object", "null"], "description": "each secondary metric's "
                               "{score, ci_low, ci_high} on the public split (null where it could not score)",
                               "additionalProperties": {"type": ["object", "null"]}},
-            }
+                "slices": {"type": ["object", "null"], "description": "each labelled slice's {score, ci_low, "
+                           "ci_high, n_items} on the public split, for slices of at least 30 items; shown, "
+                           "never ranked", "additionalProperties": {"type": "object"}},
+            },
+            required=["rank", "team", "factories", "score", "submission_id", "ci_low", "ci_high", "rank_band",
+                      "method_card", "secondary"],
         ),
         "Leaderboard": _obj(
             {

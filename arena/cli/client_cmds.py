@@ -488,10 +488,24 @@ def leaderboard(challenge_slug: str, as_json: bool) -> None:
 
     def human(b: dict) -> str:
         head = f"{b['title']} — {b['metric']} ({'higher' if b['higher_is_better'] else 'lower'} is better)"
-        rows = [f"{e['rank']:>4}  {e['score']:.4f}  {e['team']}" for e in b["entries"]]
+        rows = [row for e in b["entries"] for row in _board_rows(e)]
         return "\n".join([head, *rows] if rows else [head, "no scored submission yet"])
 
     _emit(board, as_json, human)
+
+
+def _interval(found: dict) -> str:
+    if found.get("ci_low") is None:
+        return " " * 18
+    return f"[{found['ci_low']:.4f}, {found['ci_high']:.4f}]"
+
+
+def _board_rows(entry: dict) -> list[str]:
+    """An entry: rank, score, 95% interval, rank band and team; then each slice's score."""
+    rows = [f"{entry['rank']:>4}  {entry['score']:.4f} {_interval(entry)}  band {entry['rank_band']:<3} {entry['team']}"]
+    for name, found in sorted((entry.get("slices") or {}).items()):
+        rows.append(f"{'':>6}{found['score']:.4f} {_interval(found)}  slice {name} ({found['n_items']} items)")
+    return rows
 
 
 @click.group("log")

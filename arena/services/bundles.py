@@ -17,6 +17,7 @@ from arena.errors import BadRequest
 from arena.streams import UnpackError, UnpackLimits, unpack_assets
 from arena.services.rules import parse_rules
 from arena.services.scorers import challenge_metric, parse_scorer, primary_name
+from arena.services.slices import MAX_SLICES, slice_problem
 from hidden_sets import asset_name_problem, references
 from sandbox import check_item_input
 
@@ -185,8 +186,13 @@ def iter_jsonl(path: Path, name: str) -> Iterator[tuple[int, dict]]:
 
 
 def _item_id(obj: dict, number: int, name: str, value_key: str) -> str:
-    if set(obj) != {"id", value_key}:
-        raise _fail(f"{name} line {number}: each line holds exactly the keys 'id' and '{value_key}'")
+    if value_key == "label" and set(obj) == {"id", "label", "slice"}:
+        problem = slice_problem(obj["slice"])
+        if problem:
+            raise _fail(f"{name} line {number}: {problem}")
+    elif set(obj) != {"id", value_key}:
+        extra = " (and, for labels, optionally 'slice')" if value_key == "label" else ""
+        raise _fail(f"{name} line {number}: each line holds exactly the keys 'id' and '{value_key}'{extra}")
     item_id = obj["id"]
     if not isinstance(item_id, str) or not item_id or len(item_id) > MAX_ID_LENGTH:
         raise _fail(f"{name} line {number}: 'id' must be a non-empty string of at most "
@@ -266,8 +272,12 @@ def _asset_limits(where: str, name: str, count: int, size: int, total: int) -> N
 def check_labels(path: Path, name: str, inputs: dict[str, int], metric: evaluators.Metric) -> None:
     seen: set[str] = set()
     classes: set[bool] = set()
+    slices: set[str] = set()
     for number, obj in iter_jsonl(path, name):
         item_id = _item_id(obj, number, name, "label")
+        slices.add(obj.get("slice", ""))
+        if len(slices) > MAX_SLICES + 1:
+            raise _fail(f"{name} line {number}: more than {MAX_SLICES} distinct slices")
         if item_id in seen:
             raise _fail(f"{name} line {number}: duplicate id")
         if item_id not in inputs:

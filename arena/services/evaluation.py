@@ -30,6 +30,7 @@ from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
 from arena.platform import Platform
 from arena.services import assets, publiclog, queue
 from arena.services.images import image_path
+from arena.services.slices import slice_scores
 from arena.timeutil import utcnow
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -87,6 +88,7 @@ class SplitScore:
     item_scores: np.ndarray = field(repr=False)
     item_losses: np.ndarray = field(repr=False)  # what the Ladder compares: lower is better
     secondary: dict = field(default_factory=dict)  # {metric: {score, ci_low, ci_high}}; None if unscorable
+    slices: dict = field(default_factory=dict)  # {slice: {score, ci_low, ci_high, n_items}} (services/slices.py)
 
     @property
     def digest(self) -> str:
@@ -319,10 +321,12 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
 
     metric = scoring.challenge_metric(metric=ticket.metric, scorer=ticket.scorer)
     labels: dict[str, object] = {}
+    item_slices: list[str | None] = []
     for raw in _label_lines(platform, ticket, key):
         if raw.strip():
             item = json.loads(raw)
             labels[item["id"]] = item["label"]
+            item_slices.append(item.get("slice"))
     path = answers_path(folder, ticket.protocol)
     if not path.exists() and not path.is_symlink():
         return Verdict("failed", reason="invalid_output", outcome=outcome,
@@ -340,9 +344,10 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail="predictions.jsonl could not be opened as a regular file")
     if ticket.scorer is not None:
-        return scoring.score_with_container(platform, ticket, folder, key, outcome, ids=list(labels))
+        return scoring.score_with_container(platform, ticket, folder, key, outcome, ids=list(labels),
+                                            item_slices=item_slices)
     try:
-        splits = _split_scores(ticket, metric, list(labels), predictions, list(labels.values()), key)
+        splits = _split_scores(ticket, metric, list(labels), predictions, list(labels.values()), key, item_slices)
     except (evaluators.MetricError, ValueError, OverflowError, TypeError):
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail=f"the predictions could not be scored with {metric.name}")
@@ -350,13 +355,16 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
     return Verdict("scored", score=shown.score, outcome=outcome, splits=splits)
 
 
-def _one_split(ticket: Ticket, metric, name: str, predictions: list, gold: list) -> SplitScore:
+def _one_split(ticket: Ticket, metric, name: str, predictions: list, gold: list, names: list) -> SplitScore:
     seed = int.from_bytes(hashlib.sha256(f"{ticket.submission_id}/{name}".encode()).digest()[:8], "big")
     found = evaluators.bootstrap_interval(metric, predictions, gold, seed=seed, resamples=BOOTSTRAP_RESAMPLES)
     low, high = (found.low, found.high) if np.isfinite([found.low, found.high]).all() else (None, None)
+    by_slice = slice_scores(names, lambda picks: evaluators.bootstrap_interval(
+        metric, [predictions[i] for i in picks], [gold[i] for i in picks], seed=seed, resamples=BOOTSTRAP_RESAMPLES))
     return SplitScore(found.score, low, high, len(gold), evaluators.item_scores(metric, predictions, gold),
                       evaluators.item_losses(metric, predictions, gold),
-                      {name: _secondary(name, predictions, gold, seed) for name in ticket.secondary_metrics})
+                      {name: _secondary(name, predictions, gold, seed) for name in ticket.secondary_metrics},
+                      by_slice)
 
 
 def _secondary(name: str, predictions: list, gold: list, seed: int) -> dict | None:
@@ -381,16 +389,17 @@ def split_key(key: DataKey, set_id: str) -> bytes:
 
 
 def _split_scores(ticket: Ticket, metric, ids: list, predictions: list, gold: list,
-                  key: DataKey) -> dict[str, SplitScore]:
+                  key: DataKey, names: list) -> dict[str, SplitScore]:
     """Sample runs: one split. Hidden runs: the public split (the board) and the private one."""
     if ticket.on_sample:
-        return {"sample": _one_split(ticket, metric, "sample", predictions, gold)}
+        return {"sample": _one_split(ticket, metric, "sample", predictions, gold, names)}
     mask = evaluators.split_mask(ids, key=split_key(key, ticket.hidden_set.id),
                                  public_fraction=ticket.public_fraction)
     out = {}
     for name, chosen in (("public", mask), ("private", ~mask if len(ids) > 1 else mask)):
         picks = np.flatnonzero(chosen)
-        out[name] = _one_split(ticket, metric, name, [predictions[i] for i in picks], [gold[i] for i in picks])
+        out[name] = _one_split(ticket, metric, name, [predictions[i] for i in picks], [gold[i] for i in picks],
+                               [names[i] for i in picks])
     return out
 
 
@@ -566,7 +575,8 @@ def _record_results(platform: Platform, session, ticket: Ticket, submission, job
         row = Result(submission_id=submission.id, job_id=job.id, split=name, score=split.score,
                      n_items=split.n_items, hidden_set_id=ticket.hidden_set.id,
                      hidden_set_root=ticket.hidden_set.root, ci_low=split.low, ci_high=split.high,
-                     item_scores_sha256=split.digest, secondary=split.secondary or None)
+                     item_scores_sha256=split.digest, secondary=split.secondary or None,
+                     slices=split.slices or None)
         if name in ("public", "private"):  # per-item losses: for the Ladder, and the round's paired tests
             row.item_scores = split.item_losses.astype("<f8").tobytes()
         if name == "public":
@@ -587,6 +597,7 @@ def _log_result(platform: Platform, session, ticket: Ticket, submission, row: Re
         "ci_high": row.ci_high if shown else None, "n_items": row.n_items,
         "item_scores_sha256": row.item_scores_sha256 if shown else None,
         "secondary": _rounded(row.secondary) if shown else None,
+        **({"slices": _rounded(row.slices) if shown else None} if row.slices else {}),
         "hidden_set": ticket.hidden_set.id, "hidden_set_root": ticket.hidden_set.root,
         **({"scorer_image": ticket.scorer["image_digest"]} if ticket.scorer else {})})
 

@@ -57,7 +57,8 @@ def rank_results(log_entries: list[dict], *, higher: bool) -> list[dict]:
         entries.append({"rank": entries[-1]["rank"] if previous == result["score"] else position,
                         "team": result["team"], "score": result["score"],
                         "submission_id": result["submission"], "ci_low": result.get("ci_low"),
-                        "ci_high": result.get("ci_high"), "secondary": result.get("secondary")})
+                        "ci_high": result.get("ci_high"), "secondary": result.get("secondary"),
+                        "slices": result.get("slices")})
         previous = result["score"]
     rank_bands(entries, higher)
     return entries

@@ -27,6 +27,7 @@ from arena.services import assets, audit, evaluation, publiclog
 from arena.services.images import image_path
 from arena.services.lookups import get_challenge
 from arena.services.scorers import challenge_metric
+from arena.services.slices import slice_scores
 from hidden_sets import DataKey, seal
 from sandbox import (
     JobFolder,
@@ -144,7 +145,7 @@ def read_table(platform: Platform, ticket, scorer: ScorerFolder, ids: list[str])
 
 
 def score_with_container(platform: Platform, ticket, folder: JobFolder, key: DataKey, outcome: RunOutcome,
-                         *, ids: list[str]) -> evaluation.Verdict:
+                         *, ids: list[str], item_slices: list[str | None]) -> evaluation.Verdict:
     """Run the scorer on a team's validated predictions; a scored verdict, or a retry with the
     organiser-facing reason (`scorer_failed`)."""
     scorer = _stage(platform, ticket, folder, key)
@@ -159,7 +160,7 @@ def score_with_container(platform: Platform, ticket, folder: JobFolder, key: Dat
     if problem is not None:
         return evaluation.Verdict("retry", reason=SCORER_FAILED, detail=problem[:300], outcome=outcome,
                                   scorer_log=sealed)
-    splits = split_scores(ticket, table, ids, key)
+    splits = split_scores(ticket, table, ids, key, item_slices)
     shown = splits["sample" if ticket.on_sample else "public"]
     return evaluation.Verdict("scored", score=shown.score, outcome=outcome, splits=splits, scorer_log=sealed)
 
@@ -173,7 +174,7 @@ def _interval(kind: str, values: np.ndarray, seed: int) -> evaluators.Interval:
     return evaluators.interval_from_values(kind, values, seed=seed, resamples=evaluation.BOOTSTRAP_RESAMPLES)
 
 
-def one_split(ticket, name: str, table: evaluators.ScoreTable) -> evaluation.SplitScore:
+def one_split(ticket, name: str, table: evaluators.ScoreTable, names: list) -> evaluation.SplitScore:
     """A split's score, interval, digest values and Ladder losses, from the declared rule."""
     seed = _seed(ticket, name)
     found = _interval(table.kind, table.values, seed)
@@ -186,16 +187,18 @@ def one_split(ticket, name: str, table: evaluators.ScoreTable) -> evaluation.Spl
     return evaluation.SplitScore(
         found.score, low, high, len(table.values),
         evaluators.fingerprint_values(table.kind, table.values),
-        evaluators.losses_from_values(table.kind, table.values, higher_is_better=higher), secondary)
+        evaluators.losses_from_values(table.kind, table.values, higher_is_better=higher), secondary,
+        slice_scores(names, lambda picks: _interval(table.kind, table.values[picks], seed)))
 
 
-def split_scores(ticket, table: evaluators.ScoreTable, ids: list[str], key: DataKey) -> dict:
+def split_scores(ticket, table: evaluators.ScoreTable, ids: list[str], key: DataKey, names: list) -> dict:
     """Sample runs: one split. Hidden runs: the public split (the board) and the private one."""
     if ticket.on_sample:
-        return {"sample": one_split(ticket, "sample", table)}
+        return {"sample": one_split(ticket, "sample", table, names)}
     mask = evaluators.split_mask(ids, key=evaluation.split_key(key, ticket.hidden_set.id),
                                  public_fraction=ticket.public_fraction)
     out = {}
     for name, chosen in (("public", mask), ("private", ~mask if len(ids) > 1 else mask)):
-        out[name] = one_split(ticket, name, table.take(np.flatnonzero(chosen)))
+        picks = np.flatnonzero(chosen)
+        out[name] = one_split(ticket, name, table.take(picks), [names[i] for i in picks])
     return out

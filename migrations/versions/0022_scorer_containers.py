@@ -1,4 +1,4 @@
-"""scoring containers: a challenge's scorer, organisers' uploads, the scorer's log
+"""scoring containers: a challenge's scorer, organisers' uploads, the scorer's log; slices
 
 Revision ID: 0022
 Revises: 0016
@@ -22,9 +22,13 @@ def upgrade() -> None:
         batch.alter_column("team_id", existing_type=sa.Integer(), nullable=True)
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(sa.Column("scorer_log", sa.LargeBinary(), nullable=True))
+    with op.batch_alter_table("results") as batch:
+        batch.add_column(sa.Column("slices", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("results") as batch:
+        batch.drop_column("slices")
     with op.batch_alter_table("jobs") as batch:
         batch.drop_column("scorer_log")
     op.execute("DELETE FROM uploads WHERE team_id IS NULL")
