@@ -110,7 +110,7 @@ ensure_browser() {
 }
 
 build_examples() {
-  say "building the example model images"
+  say "building the example model and scorer images"
   "$VENV/bin/python" "$ROOT/examples/build_images.py" --base "$BASE_IMAGE"
 }
 

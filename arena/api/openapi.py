@@ -158,8 +158,11 @@ def _round_schemas() -> dict[str, Schema]:
         "factories": {"type": "array", "items": {"type": "array", "items": STRING, "minItems": 2, "maxItems": 2}},
         "misses_before": {"type": "integer", "minimum": 0}, "vs_baseline": _nullable(differences),
         "open_source": {"type": "boolean", "description": "the counted submission's method card says open source"},
+        "slices": {"type": "object", "description": "each labelled slice's {score, ci_low, ci_high, n_items} on "
+                   "the private split (slices of at least 30 items); shown, never ranked or paid",
+                   "additionalProperties": {"type": "object"}},
     })
-    evidence["required"] = [k for k in evidence["required"] if k != "open_source"]
+    evidence["required"] = [k for k in evidence["required"] if k not in ("open_source", "slices")]
     round_rule = _obj({"number": INTEGER, "name": STRING, "start": _nullable(TIMESTAMP), "end": TIMESTAMP,
                        "pool_cents": cents, "pool_gpu_minutes": minutes})
     summary = {

@@ -270,6 +270,8 @@ def _team_evidence(session, *, item: Round, team: Team, baseline: dict | None, b
     row = _private(session, counted.id)
     entry.update(submission=counted.id, score=row.score, ci_low=row.ci_low, ci_high=row.ci_high,
                  open_source=bool((counted.method_card or {}).get("open_source")))
+    if row.slices:  # shown in the report; only the primary score decides
+        entry["slices"] = row.slices
     losses = _losses(row)
     if baseline is not None and baseline["score"] is not None:
         reference = base_losses if base_losses is not None else np.full(len(losses), evaluators.loss_at_score(
