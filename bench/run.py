@@ -12,6 +12,8 @@ slurm: see bench/slurm_bench.py (dispatch through Arena's Slurm executor vs a ba
 web: see bench/web_bench.py (the leaderboard page and JSON at 10,000 submissions vs a static file).
 assets: see bench/assets_bench.py (staging binary assets into a job folder vs a plain copy; peak memory).
 interactive: see bench/interactive_bench.py (the interactive driver vs a bare HTTP client on the socket).
+scorer: see bench/scorer_bench.py (a scoring container per job vs a built-in metric; statistics from
+1M per-item scores vs scipy.stats.bootstrap).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -181,6 +183,7 @@ MODULES = {
     "web": ("bench.web_bench", "bench_web", "print_web", lambda a: []),
     "assets": ("bench.assets_bench", "bench_assets", "print_assets", lambda a: [min(a.repeats, 5)]),
     "interactive": ("bench.interactive_bench", "bench_interactive", "print_interactive", lambda a: [min(a.repeats, 5)]),
+    "scorer": ("bench.scorer_bench", "bench_scorer", "print_scorer", lambda a: [min(a.repeats, 5)]),
 }
 
 
@@ -195,7 +198,8 @@ def _run_module(name: str, args) -> list[dict]:
     return found if isinstance(found, list) else [found]
 
 
-ALL = ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", "assets", "interactive"]
+ALL = ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", "assets", "interactive",
+       "scorer"]
 
 
 def main() -> None:
