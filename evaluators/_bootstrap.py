@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from evaluators._aggregation import MAX_BINS, draws_of, fingerprint_values, mean_draws, paired_values, point
+from evaluators._aggregation import (
+    MAX_BINS,
+    draws_of,
+    fingerprint_values,
+    mean_draws,
+    paired_values,
+    point,
+)
 from evaluators._registry import Metric
 
 __all__ = ["MAX_BINS", "Interval", "bootstrap_interval", "interval_from_values", "item_losses", "item_scores",

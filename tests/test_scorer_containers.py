@@ -11,17 +11,16 @@ import secrets
 from pathlib import Path
 
 import pytest
+from conftest import BASE_IMAGE
+from helpers import make_bundle, write_jsonl
 from sqlalchemy import select
 
 from arena import create_app
 from arena.db import upgrade
 from arena.models import Image, Job, Submission, Upload
-
 from arena.services import accounts, evaluation, publiclog, submissions
 from arena.services.accounts import Principal
 from arena.services.challenges import create_challenge
-from conftest import BASE_IMAGE
-from helpers import make_bundle, write_jsonl
 from sandbox import build_image
 
 pytestmark = pytest.mark.docker

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import arena, serve_arena
 
 from arena.timeutil import iso, utcnow
-from helpers import arena, serve_arena
 
 pytestmark = pytest.mark.docker
 

@@ -7,8 +7,11 @@ import json
 
 import numpy as np
 import pytest
+from helpers import make_bundle, make_image_tarball, write_jsonl
 from sqlalchemy import select
+from test_evaluation import run_with, write
 
+import evaluators
 from arena.errors import BadRequest
 from arena.models import Result
 from arena.services import leaderboard, publiclog
@@ -17,10 +20,6 @@ from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.slices import MIN_SLICE_ITEMS, slice_scores
 from arena.services.submissions import create_submission
-from helpers import make_bundle, make_image_tarball, write_jsonl
-from test_evaluation import run_with, write
-
-import evaluators
 
 N = 400
 SLICES = ["en"] * 200 + ["fr"] * 180 + ["de"] * 20  # "de" is too small to be shown

@@ -86,7 +86,7 @@ def _fib(n: int) -> int:
 
 def _max_gap(xs: list) -> int:
     ordered = sorted(xs)
-    return max((b - a for a, b in zip(ordered, ordered[1:])), default=0)
+    return max((b - a for a, b in zip(ordered, ordered[1:], strict=False)), default=0)
 
 
 def task(function: str, prompt: str, signature: str, cases: list, solve) -> dict:

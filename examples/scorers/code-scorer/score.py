@@ -89,7 +89,7 @@ def score(item: dict, prediction, label: dict) -> dict:
     else:
         returned = run(prediction, item["input"]["function"], [t["args"] for t in tests])
     passed = 0 if returned is None else sum(
-        isinstance(r, dict) and r.get("value") == t["expected"] for r, t in zip(returned, tests))
+        isinstance(r, dict) and r.get("value") == t["expected"] for r, t in zip(returned, tests, strict=True))
     return {"id": item["id"], "score": float(passed == len(tests)), "secondary": {"tests_passed": passed / len(tests)}}
 
 
