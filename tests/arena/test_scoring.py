@@ -10,13 +10,13 @@ import re
 
 import numpy as np
 import pytest
+from helpers import make_bundle, make_image_tarball
 
 import evaluators
 from arena.errors import BadRequest, Forbidden
 from arena.services import accounts, publiclog, scoring
 from arena.services.bundles import load_bundle
 from arena.services.challenges import create_challenge
-from helpers import make_bundle, make_image_tarball
 
 SCORER = {"image": "my-org/scorer", "aggregation": "mean", "range": [0, 1]}
 
