@@ -81,3 +81,15 @@ def test_a_bad_slice_is_refused(tmp_path, slice_value, message):
     write_jsonl(root / "labels.jsonl", [{"id": f"i{i}", "label": "odd", "slice": slice_value} for i in range(4)])
     with pytest.raises(BadRequest, match=message):
         load_bundle(root)
+
+
+def test_the_board_page_shows_each_slice(platform, client, organiser_token, team_token, tmp_path):
+    create_challenge(platform, organiser_id=1, bundle_dir=sliced_bundle(tmp_path / "b"))
+    path = tmp_path / "img.tar"
+    make_image_tarball(path)
+    with path.open("rb") as stream:
+        image = receive_image(platform, stream=stream)
+    create_submission(platform, team_id=1, slug="toy", image_digest=image.digest)
+    run_with(platform, write(predictions()))
+    page = client.get("/challenges/toy").get_data(as_text=True)
+    assert "slice en (" in page and "slice fr (" in page and "slice de" not in page
