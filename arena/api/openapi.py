@@ -428,7 +428,7 @@ def _schemas() -> dict[str, Schema]:
                 "secondary": {"type": ["object", "null"], "description": "each secondary metric's "
                               "{score, ci_low, ci_high} on the public split (null where it could not score)",
                               "additionalProperties": {"type": ["object", "null"]}},
-                "slices": {"type": ["object", "null"], "description": "each labelled slice's {score, ci_low, "
+                "slices": {"type": "object", "description": "only where labels carry slices: each labelled slice's {score, ci_low, "
                            "ci_high, n_items} on the public split, for slices of at least 30 items; shown, "
                            "never ranked", "additionalProperties": {"type": "object"}},
             },

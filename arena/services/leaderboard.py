@@ -58,7 +58,7 @@ def rank_results(log_entries: list[dict], *, higher: bool) -> list[dict]:
                         "team": result["team"], "score": result["score"],
                         "submission_id": result["submission"], "ci_low": result.get("ci_low"),
                         "ci_high": result.get("ci_high"), "secondary": result.get("secondary"),
-                        "slices": result.get("slices")})
+                        **({"slices": result["slices"]} if result.get("slices") else {})})
         previous = result["score"]
     rank_bands(entries, higher)
     return entries
