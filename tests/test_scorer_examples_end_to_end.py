@@ -109,7 +109,9 @@ def test_chat_judge_grades_the_chat_models_answers_end_to_end(server, tmp_path):
     board = json.loads(arena(server, "leaderboard", "chat-judge", "--json").stdout)
     entry = board["entries"][0]
     assert board["metric"] == "judged" and entry["team"] == "Chatters"
-    assert entry["ci_low"] <= entry["score"] <= entry["ci_high"] and entry["ci_low"] < entry["ci_high"]
+    assert entry["ci_low"] <= entry["score"] <= entry["ci_high"]
+    if entry["score"] < 1.0:  # the secret split may leave all the model's misses private
+        assert entry["ci_low"] < entry["ci_high"]
     assert set(entry["secondary"]) == {"contains_reference"}
     closed = close_and_verify(server, tmp_path, "chat-judge", organiser)
     assert [s["team"] for s in closed["report"]["standings"]] == ["Chatters"]
