@@ -123,12 +123,18 @@ class ArenaClient:
             body.progress = lambda n: progress(n, len(body))
         return self._request("POST", path, data=body, headers={"Content-Type": content_type}, timeout=3600)
 
-    def create_challenge(self, bundle_dir: Path, progress: Callable[[int, int], None] | None = None) -> dict:
+    def create_challenge(self, bundle_dir: Path, progress: Callable[[int, int], None] | None = None,
+                         scorer_digest: str | None = None) -> dict:
         names = ["challenge.yaml", "inputs.jsonl", "labels.jsonl",
                  "sample/inputs.jsonl", "sample/labels.jsonl"]
-        return self._upload_folder("/api/challenges", bundle_dir, names,
+        path = f"/api/challenges?scorer_digest={scorer_digest}" if scorer_digest else "/api/challenges"
+        return self._upload_folder(path, bundle_dir, names,
                                    {"assets.tar": bundle_dir / "assets", "sample/assets.tar": bundle_dir / "sample/assets"},
                                    progress)
+
+    def set_scorer(self, slug: str, image_digest: str) -> dict:
+        """Pin a new scorer image (uploaded first with `upload_tarball`) for a challenge."""
+        return self._request("PUT", f"/api/challenges/{slug}/scorer", json={"image_digest": image_digest})
 
     def add_version(self, slug: str, folder: Path, progress: Callable[[int, int], None] | None = None) -> dict:
         return self._upload_folder(f"/api/challenges/{slug}/versions", folder, ["inputs.jsonl", "labels.jsonl"],

@@ -109,6 +109,9 @@ class Challenge(Base):
     secondary_metrics: Mapped[list | None] = mapped_column(JSON)
     # "batch" (v1: /input and /output) or "interactive" (v2: a chat API on a unix socket)
     protocol: Mapped[str] = mapped_column(String(16), default="batch", server_default="batch")
+    # An organiser's scoring container (protocol v3), pinned by digest: {"image_digest", "image_id",
+    # "aggregation", "higher_is_better", "range", "secondary", "limits"}; None: the built-in `metric`.
+    scorer: Mapped[dict | None] = mapped_column(JSON)
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -206,6 +209,7 @@ class Job(Base):
     # The tail of the container's output: sealed under the set's data key for hidden runs
     # (organisers only), plain for sample runs (the team's own debugging).
     log: Mapped[bytes | None] = mapped_column(LargeBinary)
+    scorer_log: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed; for organisers only
     exit_code: Mapped[int | None] = mapped_column(Integer)
     duration_s: Mapped[float | None] = mapped_column(Float)
     # Where it ran: "local" (a worker's own engine) or "slurm" (a batch job on a GPU node).
@@ -229,6 +233,8 @@ class Result(Base):
     ci_low: Mapped[float | None] = mapped_column(Float)  # 95% bootstrap interval, seeded by the result
     ci_high: Mapped[float | None] = mapped_column(Float)
     item_scores_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Each labelled slice's score and interval (services/slices.py); shown, never ranked.
+    slices: Mapped[dict | None] = mapped_column(JSON)
     # The Ladder, for public results: whether the score was released, and the value released.
     released: Mapped[bool | None] = mapped_column(Boolean)
     released_score: Mapped[float | None] = mapped_column(Float)
@@ -254,7 +260,8 @@ class Upload(Base):
 
     __tablename__ = "uploads"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    organiser_id: Mapped[int | None] = mapped_column(ForeignKey("organisers.id"))  # a scorer image's
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     received: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -16,6 +16,8 @@ load: see bench/load_bench.py (teams submitting through the CLI to two workers v
 ratelimit: see bench/ratelimit_bench.py (authenticated requests with the limits counted in the database vs off).
 log: see bench/log_bench.py (checkpoint and inclusion proof on a 1,000,000-entry log vs recomputing the
 root from all leaves; the whole log audited from its tiles; proof sizes).
+scorer: see bench/scorer_bench.py (a scoring container per job vs a built-in metric; statistics from
+1M per-item scores vs scipy.stats.bootstrap).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -188,6 +190,7 @@ MODULES = {
     "load": ("bench.load_bench", "bench_load", "print_load", lambda a: []),
     "ratelimit": ("bench.ratelimit_bench", "bench_ratelimit", "print_ratelimit", lambda a: [min(a.repeats, 5)]),
     "log": ("bench.log_bench", "bench_log", "print_log", lambda a: [min(a.repeats, 5)]),
+    "scorer": ("bench.scorer_bench", "bench_scorer", "print_scorer", lambda a: [min(a.repeats, 5)]),
 }
 
 
@@ -203,7 +206,7 @@ def _run_module(name: str, args) -> list[dict]:
 
 
 ALL = ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", "assets", "interactive",
-       "load", "ratelimit", "log"]
+       "load", "ratelimit", "log", "scorer"]
 
 
 def main() -> None:

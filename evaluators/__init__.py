@@ -1,8 +1,21 @@
-"""Pure metrics: registered functions of (predictions, labels) -> score.
+"""Pure metrics: registered functions of (predictions, labels) -> score, each with its declared
+aggregation (`mean`, `ratio` or `whole_set`; see evaluators/_aggregation.py), which every
+statistic reads.
 
 Nothing here reads the environment, prints, or knows about the web or the database.
 """
 
+from evaluators._aggregation import (
+    KINDS,
+    Aggregation,
+    check_values,
+    fingerprint_values,
+    mean,
+    paired_values,
+    point,
+    ratio,
+    whole_set,
+)
 from evaluators._registry import (
     Metric,
     MetricError,
@@ -12,18 +25,37 @@ from evaluators._registry import (
     register_metric,
 )
 from evaluators._predictions import InvalidPredictions, loads_strict, parse_predictions
+from evaluators._scores import InvalidScores, ScoreRule, ScoreTable, parse_scores
 from evaluators import _metrics  # noqa: F401,E402  (registers the built-in metrics)
 from evaluators._bootstrap import (  # noqa: E402
     Interval,
     bootstrap_interval,
+    interval_from_values,
     item_losses,
     item_scores,
+    losses_from_values,
     paired_differences,
 )
-from evaluators._ladder import ladder_improves, on_grid, split_mask  # noqa: E402
+from evaluators._ladder import ladder_improves, on_grid, sign_test_p, split_mask  # noqa: E402
 from evaluators._paired import Differences, derive_seed, differences, loss_at_score, p_value  # noqa: E402
 
 __all__ = [
+    "KINDS",
+    "InvalidScores",
+    "ScoreRule",
+    "ScoreTable",
+    "parse_scores",
+    "Aggregation",
+    "check_values",
+    "fingerprint_values",
+    "interval_from_values",
+    "losses_from_values",
+    "mean",
+    "paired_values",
+    "point",
+    "ratio",
+    "sign_test_p",
+    "whole_set",
     "Differences",
     "derive_seed",
     "differences",

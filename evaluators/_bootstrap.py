@@ -1,12 +1,12 @@
-"""Seeded, reproducible bootstrap intervals, computed from sufficient statistics.
+"""Seeded, reproducible bootstrap intervals, by each metric's declared aggregation.
 
-A bootstrap resample of n items is a multinomial draw of how often each item is taken. Where a
-metric is a mean of per-item scores, only how often each *distinct score* is taken matters, so
-the draw is multinomial over the distinct values (exact; binned into at most `MAX_BINS` quantile
-bins when there are more values, which moves the interval by far less than its own noise). Where
-a metric is a function of the confusion matrix, the draw is multinomial over its cells. Either way
-one resample costs O(bins), not O(n): 1,000 resamples of a million predictions take milliseconds.
-Metrics without a shortcut resample item indices (O(n) each).
+A bootstrap resample of n items is a multinomial draw of how often each item is taken. For a
+`mean` metric only how often each *distinct score* is taken matters, so the draw is multinomial
+over the distinct values (exact; binned into at most `MAX_BINS` quantile bins when there are
+more). For a `ratio` metric the same holds for distinct (numerator, denominator) pairs. Either
+way one resample costs O(bins), not O(n): 1,000 resamples of a million items take milliseconds.
+A `whole_set` metric brings its own rule (confusion cells, DeLong placements ...), or resamples
+item indices (O(n) each). See evaluators/_aggregation.py.
 """
 
 from __future__ import annotations
@@ -17,10 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from evaluators import _metrics as m
+from evaluators._aggregation import (
+    MAX_BINS,
+    draws_of,
+    fingerprint_values,
+    mean_draws,
+    paired_values,
+    point,
+)
 from evaluators._registry import Metric
 
-MAX_BINS = 2048
+__all__ = ["MAX_BINS", "Interval", "bootstrap_interval", "interval_from_values", "item_losses", "item_scores",
+           "losses_from_values", "paired_differences"]
 
 
 @dataclass(frozen=True)
@@ -31,55 +39,6 @@ class Interval:
     level: float
     resamples: int
     method: str
-
-
-def _per_item_scores(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray | None:
-    """Per-item scores whose mean is the metric, where the metric is such a mean."""
-    name = metric.name
-    if name == "accuracy":
-        return m.equal_items(predictions, labels)
-    if name == "top_k_accuracy":
-        return np.fromiter((m._canonical(g) in {m._canonical(c) for c in p}
-                            for p, g in zip(predictions, labels)), float)
-    if name == "exact_match":
-        return np.fromiter((max(m.normalise_answer(p) == m.normalise_answer(g) for g in m._answers(gold))
-                            for p, gold in zip(predictions, labels)), float)
-    if name == "token_f1":
-        return np.fromiter((max(m._token_f1(p, g) for g in m._answers(gold))
-                            for p, gold in zip(predictions, labels)), float)
-    if name == "mae":
-        return np.abs(m.as_float_array(predictions) - m.as_float_array(labels))
-    if name == "log_loss":
-        gold = m._binary(labels)
-        p = np.clip(m.as_float_array(predictions), 1e-15, 1 - 1e-15)
-        return -(gold * np.log(p) + (1 - gold) * np.log(1 - p))
-    return None
-
-
-def _bins(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(bin means, bin probabilities): exact when there are few distinct values."""
-    distinct, counts = np.unique(values, return_counts=True)
-    if len(distinct) <= MAX_BINS:
-        return distinct, counts / counts.sum()
-    order = np.sort(values)
-    edges = np.linspace(0, len(order), MAX_BINS + 1).astype(np.int64)
-    sums = np.add.reduceat(order, edges[:-1])
-    sizes = np.diff(edges)
-    return sums / sizes, sizes / sizes.sum()
-
-
-def _mean_draws(values: np.ndarray, n: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    means, probabilities = _bins(values)
-    counts = rng.multinomial(n, probabilities, size=resamples)
-    return counts @ means / n
-
-
-def _confusion_draws(metric: Metric, predictions, labels, resamples: int, rng) -> np.ndarray:
-    matrix = m._confusion(predictions, labels)
-    k, n = matrix.shape[0], int(matrix.sum())
-    counts = rng.multinomial(n, matrix.ravel() / n, size=resamples).reshape(resamples, k, k)
-    average = "macro" if metric.name == "macro_f1" else "micro"
-    return np.array([m.f1_from_confusion(c, average=average) for c in counts])
 
 
 def _index_draws(metric: Metric, predictions, labels, resamples: int, rng) -> np.ndarray:
@@ -97,74 +56,71 @@ def _index_draws(metric: Metric, predictions, labels, resamples: int, rng) -> np
 
 def draws(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any], *, resamples: int,
           rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """The metric on each bootstrap resample, and which method computed them."""
-    scores = _per_item_scores(metric, predictions, labels)
-    if scores is not None:
-        return _mean_draws(scores, len(labels), resamples, rng), "multinomial over per-item scores"
-    if metric.name in ("macro_f1", "micro_f1"):
-        return _confusion_draws(metric, predictions, labels, resamples, rng), "multinomial over confusion cells"
-    if metric.name == "rmse":
-        squared = (m.as_float_array(predictions) - m.as_float_array(labels)) ** 2
-        return np.sqrt(_mean_draws(squared, len(labels), resamples, rng)), "multinomial over squared errors"
+    """The metric on each bootstrap resample, and which rule computed them."""
+    rule = metric.aggregation
+    if rule.kind != "whole_set":
+        return draws_of(rule.kind, metric.per_item(predictions, labels), resamples, rng), rule.rule
+    if rule.draws is not None:
+        return np.asarray(rule.draws(predictions, labels, resamples, rng), dtype=np.float64), rule.rule
     return _index_draws(metric, predictions, labels, resamples, rng), "index resampling"
+
+
+def _percentiles(score: float, values: np.ndarray, level: float) -> tuple[float, float]:
+    """The percentile interval, widened to cover the score itself where a skewed or degenerate
+    bootstrap distribution would leave it outside; NaN when no resample was finite."""
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return np.nan, np.nan
+    alpha = (1 - level) / 2
+    low, high = np.quantile(values, [alpha, 1 - alpha])
+    return float(min(low, score)), float(max(high, score))
 
 
 def bootstrap_interval(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any], *,
                        seed: int, resamples: int = 1000, level: float = 0.95) -> Interval:
     """Percentile interval of the metric over `resamples` bootstrap resamples, seeded."""
     rng = np.random.default_rng(seed)
+    score = metric.score(predictions, labels)
     with np.errstate(all="ignore"):
         values, method = draws(metric, predictions, labels, resamples=resamples, rng=rng)
-    values = values[np.isfinite(values)]
-    alpha = (1 - level) / 2
-    low, high = np.quantile(values, [alpha, 1 - alpha]) if len(values) else (np.nan, np.nan)
-    return Interval(metric.score(predictions, labels), float(low), float(high), level, resamples, method)
+    low, high = _percentiles(score, values, level)
+    return Interval(score, low, high, level, resamples, method)
+
+
+def interval_from_values(kind: str, values: np.ndarray, *, seed: int, resamples: int = 1000,
+                         level: float = 0.95) -> Interval:
+    """The interval of a `mean` or `ratio` metric from its per-item values alone (a scoring
+    container's output): the same rule as for a built-in metric that declares it."""
+    rng = np.random.default_rng(seed)
+    score = point(kind, values)
+    with np.errstate(all="ignore"):
+        found = draws_of(kind, values, resamples, rng)
+    low, high = _percentiles(score, found, level)
+    return Interval(score, low, high, level, resamples, f"{kind}: multinomial over per-item values")
 
 
 def paired_differences(values_a: np.ndarray, values_b: np.ndarray, *, seed: int,
                        resamples: int = 1000, statistic: Callable[[np.ndarray], float] = np.mean) -> np.ndarray:
     """Bootstrap of mean(a - b) over items, the same resampled items for both submissions."""
     diff = np.asarray(values_a, float) - np.asarray(values_b, float)
-    return _mean_draws(diff, len(diff), resamples, np.random.default_rng(seed))
+    return mean_draws(diff, resamples, np.random.default_rng(seed))
 
 
 def item_scores(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
-    """Per-item scores: the metric's own where it is a mean of them; otherwise 1 where the
-    prediction equals the label and 0 where not (enough to fingerprint what was scored)."""
-    scores = _per_item_scores(metric, predictions, labels)
-    if scores is None:
-        scores = m.equal_items(predictions, labels)
-    return scores
+    """One number per item, for the published digest of what was scored: the per-item score
+    (`mean`), numerator / denominator (`ratio`), or the pseudo-value (`whole_set`)."""
+    return fingerprint_values(metric.aggregation.kind, metric.per_item(predictions, labels))
+
+
+def losses_from_values(kind: str, values: np.ndarray, *, higher_is_better: bool) -> np.ndarray:
+    """Per-item losses (lower is better) whose mean is the metric, or minus it when higher is
+    better: what the Ladder, KPI tests and rank bands compare item by item."""
+    paired = paired_values(kind, values)
+    return -paired if higher_is_better else paired
 
 
 def item_losses(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
-    """Per-item losses (lower is better), for paired comparisons such as the Ladder: the metric's
-    own per-item scores where it is a mean of them (negated when higher is better), squared errors
-    for rmse and r2, placement values for AUROC (negated), and misses (1 - hit) for other metrics
-    of the whole set such as macro F1."""
-    if metric.name in ("rmse", "r2"):
-        return (m.as_float_array(predictions) - m.as_float_array(labels)) ** 2
-    if metric.name == "auroc":
-        return -placements(predictions, labels)
-    scores = _per_item_scores(metric, predictions, labels)
-    if scores is None:
-        return 1.0 - m.equal_items(predictions, labels)
-    return -scores if metric.higher_is_better else scores
+    """Per-item losses by the metric's declared aggregation (see `losses_from_values`)."""
+    return losses_from_values(metric.aggregation.kind, metric.per_item(predictions, labels),
+                              higher_is_better=metric.higher_is_better)
 
-
-def placements(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
-    """DeLong's placement values: for a positive, the share of negatives it outscores; for a
-    negative, the share of positives that outscore it (ties count half). Their mean over all
-    items is the AUROC, so AUROC comparisons can be made item by item."""
-    gold, score = m._binary(labels).astype(bool), m.as_float_array(predictions)
-    positives, negatives = np.sort(score[gold]), np.sort(score[~gold])
-    if len(positives) == 0 or len(negatives) == 0:
-        raise m.MetricError("auroc needs both positive and negative labels")
-    out = np.empty(len(score))
-    below = np.searchsorted(negatives, score[gold], side="left")
-    equal = np.searchsorted(negatives, score[gold], side="right") - below
-    out[gold] = (below + 0.5 * equal) / len(negatives)
-    above = len(positives) - np.searchsorted(positives, score[~gold], side="right")
-    equal = np.searchsorted(positives, score[~gold], side="right") - np.searchsorted(positives, score[~gold], side="left")
-    out[~gold] = (above + 0.5 * equal) / len(positives)
-    return out

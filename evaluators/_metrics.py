@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from evaluators import _wholeset as w
+from evaluators._aggregation import mean, ratio, whole_set
 from evaluators._registry import MetricError, as_float_array, register_metric
 
 
@@ -51,6 +53,7 @@ def _scalar_label(value: Any) -> str | None:
     higher_is_better=True,
     description="Share of items whose prediction equals the label exactly (JSON equality).",
     validate_prediction=_scalar_label,
+    aggregation=mean(lambda p, g: equal_items(p, g)),
 )
 def accuracy(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
     return float(np.mean(equal_items(predictions, labels)))
@@ -67,6 +70,7 @@ def equal_items(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray
     higher_is_better=False,
     description="Mean absolute error between numeric predictions and labels.",
     validate_prediction=_finite_number,
+    aggregation=mean(lambda p, g: np.abs(as_float_array(p) - as_float_array(g))),
 )
 def mae(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
     return float(np.mean(np.abs(as_float_array(predictions) - as_float_array(labels))))
@@ -77,6 +81,9 @@ def mae(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
     higher_is_better=False,
     description="Root mean squared error between numeric predictions and labels.",
     validate_prediction=_finite_number,
+    aggregation=whole_set(pseudo_values=lambda p, g: w.rmse_values(_squared_errors(p, g)),
+                          draws=lambda p, g, b, rng: w.rmse_draws(_squared_errors(p, g), b, rng),
+                          rule="multinomial over squared errors"),
 )
 def rmse(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
     diff = as_float_array(predictions) - as_float_array(labels)
@@ -120,6 +127,9 @@ def f1_from_confusion(matrix: np.ndarray, *, average: str, gold_classes: np.ndar
 
 @register_metric(
     name="macro_f1", higher_is_better=True, validate_prediction=_scalar_label,
+    aggregation=whole_set(pseudo_values=lambda p, g: w.macro_f1_values(*_classes(p, g)),
+                          draws=lambda p, g, b, rng: w.confusion_draws(_confusion(p, g), b, rng, f1_from_confusion),
+                          rule="multinomial over confusion cells"),
     description="F1 per class (classes seen in labels or predictions), averaged with equal weight.",
 )
 def macro_f1(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
@@ -128,6 +138,8 @@ def macro_f1(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
 
 @register_metric(
     name="micro_f1", higher_is_better=True, validate_prediction=_scalar_label,
+    # per item: 2 TP / (2 TP + FP + FN); a hit adds 2 to both, a miss adds 0 and 2 (one FP, one FN)
+    aggregation=ratio(lambda p, g: np.stack([2 * equal_items(p, g), np.full(len(g), 2.0)], axis=1)),
     description="F1 over all decisions pooled (equals accuracy for single-label classification).",
 )
 def micro_f1(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
@@ -147,10 +159,15 @@ def _ranked_list(value: Any) -> str | None:
     name="top_k_accuracy", higher_is_better=True, validate_prediction=_ranked_list,
     validate_label=_scalar_label,
     description=f"Share of items whose label is among the prediction's candidates (at most {TOP_K}).",
+    aggregation=mean(lambda p, g: _top_k_hits(p, g)),
 )
 def top_k_accuracy(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
-    hits = [_canonical(g) in {_canonical(c) for c in p} for p, g in zip(predictions, labels)]
-    return float(np.mean(hits))
+    return float(np.mean(_top_k_hits(predictions, labels)))
+
+
+def _top_k_hits(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
+    return np.fromiter((_canonical(g) in {_canonical(c) for c in p} for p, g in zip(predictions, labels)),
+                       float, count=len(labels))
 
 
 # -- text ---------------------------------------------------------------------------------------------
@@ -193,18 +210,29 @@ def _token_f1(prediction: str, gold: str) -> float:
     name="exact_match", higher_is_better=True, validate_prediction=_text, validate_label=_gold_text,
     description="Share of items whose normalised prediction equals a normalised gold answer "
                 "(the label is a string or a list of acceptable strings).",
+    aggregation=mean(lambda p, g: _exact_matches(p, g)),
 )
 def exact_match(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
-    return float(np.mean([max(normalise_answer(p) == normalise_answer(g) for g in _answers(gold))
-                          for p, gold in zip(predictions, labels)]))
+    return float(np.mean(_exact_matches(predictions, labels)))
+
+
+def _exact_matches(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
+    return np.fromiter((max(normalise_answer(p) == normalise_answer(g) for g in _answers(gold))
+                        for p, gold in zip(predictions, labels)), float, count=len(labels))
 
 
 @register_metric(
     name="token_f1", higher_is_better=True, validate_prediction=_text, validate_label=_gold_text,
     description="SQuAD token F1 of the prediction against the best-matching gold answer, averaged.",
+    aggregation=mean(lambda p, g: _token_f1s(p, g)),
 )
 def token_f1(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
-    return float(np.mean([max(_token_f1(p, g) for g in _answers(gold)) for p, gold in zip(predictions, labels)]))
+    return float(np.mean(_token_f1s(predictions, labels)))
+
+
+def _token_f1s(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
+    return np.fromiter((max(_token_f1(p, g) for g in _answers(gold)) for p, gold in zip(predictions, labels)),
+                       float, count=len(labels))
 
 
 def _zero_one(value: Any) -> str | None:
@@ -214,6 +242,7 @@ def _zero_one(value: Any) -> str | None:
 # -- regression and scores -------------------------------------------------------------------------
 @register_metric(
     name="r2", higher_is_better=True, validate_prediction=_finite_number,
+    aggregation=whole_set(pseudo_values=lambda p, g: w.r2_values(as_float_array(p), as_float_array(g))),
     description="Coefficient of determination of numeric predictions (1 is perfect).",
 )
 def r2(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
@@ -234,6 +263,9 @@ def _binary(labels: Sequence[Any]) -> np.ndarray:
 
 @register_metric(
     name="auroc", higher_is_better=True, validate_prediction=_finite_number, validate_label=_zero_one,
+    aggregation=whole_set(pseudo_values=lambda p, g: w.placements(as_float_array(p), _binary(g)),
+                          draws=lambda p, g, b, rng: w.delong_draws(as_float_array(p), _binary(g), b, rng),
+                          rule="DeLong placements, resampled within each class"),
     description="Area under the ROC curve; labels 0/1, the prediction a score (higher: more positive).",
 )
 def auroc(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
@@ -268,8 +300,17 @@ def _probability(value: Any) -> str | None:
     name="log_loss", higher_is_better=False, validate_prediction=_probability, validate_label=_zero_one,
     description="Binary cross-entropy; labels 0/1, the prediction the probability of 1 "
                 "(clipped to [1e-15, 1 - 1e-15]).",
+    aggregation=mean(lambda p, g: _log_losses(p, g)),
 )
 def log_loss(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
+    return float(np.mean(_log_losses(predictions, labels)))
+
+
+def _log_losses(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
     gold = _binary(labels)
     p = np.clip(as_float_array(predictions), 1e-15, 1 - 1e-15)
-    return float(-np.mean(gold * np.log(p) + (1 - gold) * np.log(1 - p)))
+    return -(gold * np.log(p) + (1 - gold) * np.log(1 - p))
+
+
+def _squared_errors(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
+    return (as_float_array(predictions) - as_float_array(labels)) ** 2

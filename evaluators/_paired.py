@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluators._bootstrap import MAX_BINS
+from evaluators._aggregation import MAX_BINS
 from evaluators._registry import Metric
 
 ALTERNATIVES = ("greater", "two-sided")
@@ -85,17 +85,8 @@ def p_value(found: Differences, *, seed: int, resamples: int, alternative: str =
     return float(min(1.0, 2 * min(at_most, at_least)))
 
 
-def loss_at_score(metric: Metric, score: float) -> float | None:
-    """The per-item loss (as in `item_losses`) whose mean gives `score`, where one exists without
-    the labels: a fixed baseline score can then be compared item by item. None for metrics such
-    as macro F1 or R² that are not a function of a mean loss alone."""
-    name = metric.name
-    if name in ("accuracy", "top_k_accuracy", "exact_match", "token_f1", "auroc"):
-        return -float(score)
-    if name == "micro_f1":  # single-label micro F1 is accuracy; its loss is a miss
-        return 1.0 - float(score)
-    if name in ("mae", "log_loss"):
-        return float(score)
-    if name == "rmse":
-        return float(score) ** 2
-    return None
+def loss_at_score(metric: Metric, score: float) -> float:
+    """The per-item loss (as in `item_losses`) of a submission scoring `score` on every item:
+    every declared aggregation gives per-item values whose mean is the metric, so a fixed
+    baseline score is compared item by item as the constant vector of this loss."""
+    return -float(score) if metric.higher_is_better else float(score)

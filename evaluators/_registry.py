@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from evaluators._aggregation import Aggregation, check_kind, check_values
+
 ScoreFn = Callable[[Sequence[Any], Sequence[Any]], float]
 ValidateFn = Callable[[Any], str | None]
 
@@ -24,6 +26,16 @@ class Metric:
     validate_prediction: ValidateFn
     description: str
     validate_label: ValidateFn
+    aggregation: Aggregation
+
+    def per_item(self, predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
+        """The per-item values of the metric's declared aggregation (see evaluators/_aggregation.py)."""
+        with np.errstate(all="ignore"):
+            values = self.aggregation.per_item(predictions, labels)
+        try:
+            return check_values(self.aggregation.kind, values)
+        except ValueError as exc:
+            raise MetricError(f"{self.name}: {exc}") from None
 
     def score(self, predictions: Sequence[Any], labels: Sequence[Any]) -> float:
         if len(predictions) != len(labels):
@@ -49,17 +61,22 @@ def register_metric(
     name: str,
     higher_is_better: bool,
     description: str,
+    aggregation: Aggregation,
     validate_prediction: ValidateFn = _accept_any,
     validate_label: ValidateFn | None = None,
 ) -> Callable[[ScoreFn], ScoreFn]:
-    """Register `fn` under `name`; a second metric with the same name is refused. Labels are
-    checked like predictions unless `validate_label` says otherwise."""
+    """Register `fn` under `name` with how it aggregates (`evaluators.mean(per_item)`,
+    `evaluators.ratio(per_item)` or `evaluators.whole_set(...)`); a second metric with the same
+    name is refused. Labels are checked like predictions unless `validate_label` says otherwise."""
+    if not isinstance(aggregation, Aggregation):
+        raise TypeError(f"metric {name!r}: aggregation must be evaluators.mean(...), ratio(...) or whole_set(...)")
+    check_kind(aggregation.kind)
 
     def decorate(fn: ScoreFn) -> ScoreFn:
         if name in _REGISTRY:
             raise ValueError(f"metric {name!r} is registered already")
         _REGISTRY[name] = Metric(name, higher_is_better, fn, validate_prediction, description,
-                                 validate_label or validate_prediction)
+                                 validate_label or validate_prediction, aggregation)
         return fn
 
     return decorate

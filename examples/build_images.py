@@ -1,4 +1,5 @@
-"""Build the example model images (arena-example/NAME:latest) from examples/models/*/."""
+"""Build the example model images (arena-example/NAME:latest) from examples/models/*/, and the
+example scorer images (protocol v3) from examples/scorers/*/."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sandbox import build_image  # noqa: E402
 
 MODELS = Path(__file__).resolve().parent / "models"
+SCORERS = Path(__file__).resolve().parent / "scorers"
 BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static (scripts/setup.sh installs it)
 
 
@@ -36,7 +38,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base", default="arena/python-base:bookworm", help="base image to build FROM")
     args = parser.parse_args()
-    for folder in sorted(p for p in MODELS.iterdir() if (p / "Dockerfile").exists()):
+    folders = [*MODELS.iterdir(), *SCORERS.iterdir()]
+    for folder in sorted((p for p in folders if (p / "Dockerfile").exists()), key=lambda p: p.name):
         tag = f"arena-example/{folder.name}:latest"
         if folder.name == "tiny":
             image_id = build_tiny(folder, tag)

@@ -23,6 +23,15 @@ from sandbox._interactive import SessionFailure, SessionLimits, check_item_input
 from sandbox._gpus import GpuAllocator, parse_gpu_setting
 from sandbox._jobfolder import JobFolder, sweep_job_folders
 from sandbox._session import SOCKET_NAME, run_interactive
+from sandbox._scoring import (
+    SCORER_PROTOCOL,
+    ScorerFolder,
+    ScoresUnreadable,
+    prepare_scorer_folder,
+    publish_inputs,
+    score_lines,
+    scorer_spec,
+)
 from sandbox._tarball import ImageTarball, inspect_image_tarball
 
 __all__ = [
@@ -33,7 +42,14 @@ __all__ = [
     "ImageError",
     "ImageNotFound",
     "ImageTarball",
+    "SCORER_PROTOCOL",
     "SOCKET_NAME",
+    "ScorerFolder",
+    "ScoresUnreadable",
+    "prepare_scorer_folder",
+    "publish_inputs",
+    "score_lines",
+    "scorer_spec",
     "JobFolder",
     "Limits",
     "RunOutcome",

@@ -8,8 +8,8 @@ from flask import Blueprint, Response, request, send_file
 
 from arena.api._auth import MAX_ID, json_body, platform, principal, require, scratch_dir, whole_number
 from arena.errors import BadRequest, NotFound
-from arena.services import (assets, challenges, commitments, images, leaderboard, registrations, submissions,
-                            tenancy)
+from arena.services import (assets, challenges, commitments, images, leaderboard, registrations, scoring,
+                            submissions, tenancy)
 from arena.streams import tar_chunks, tar_length
 from arena.api._multipart import receive_parts
 from arena.services.bundles import ASSET_PARTS, BUNDLE_FILES, SAMPLE_FILES
@@ -37,12 +37,21 @@ def create():
     try:
         _save_parts(folder)
         made = challenges.create_challenge(platform(), organiser_id=principal().id, bundle_dir=folder,
-                                           actor=principal())
+                                           actor=principal(), scorer_digest=request.args.get("scorer_digest"))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {"slug": made.slug, "hidden_set": made.hidden_set_id, "n_items": made.n_items,
             "n_sample_items": made.n_sample_items, "root": made.root, "n_assets": made.n_assets,
             "n_sample_assets": made.n_sample_assets}, 201
+
+
+@bp.put("/<slug>/scorer")
+@require("organiser")
+def set_scorer(slug: str):
+    """Pin a new scorer image (JSON {"image_digest": …}, uploaded through /api/uploads first)."""
+    digest = json_body().get("image_digest")  # checked once the caller is known to run the challenge
+    return scoring.set_scorer(platform(), organiser_id=principal().id, slug=slug, image_digest=digest,
+                              actor=principal())
 
 
 @bp.post("/<slug>/versions")

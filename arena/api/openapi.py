@@ -77,6 +77,7 @@ FAILURE_REASONS = [
     "output_too_large",
     "not_ready",
     "infrastructure",
+    "scorer_failed",
 ]
 
 
@@ -120,6 +121,13 @@ def _summary_properties() -> dict[str, Schema]:
         "protocol": {"type": "string", "enum": ["batch", "interactive"],
                      "description": "batch: /input to /output (docs/container-protocol.md); interactive: a "
                                     "chat API on /run/arena/model.sock (docs/interactive-protocol.md)"},
+        "higher_is_better": BOOLEAN,
+        "scorer": _nullable(_obj({
+            "image": {"type": "string", "description": "the scorer image's digest (sha256:…)"},
+            "aggregation": {"type": "string", "enum": ["mean", "ratio"]},
+            "range": {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2},
+            "secondary": {"type": "array", "items": STRING},
+        }, description="the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric")),
         "teams": {"type": "integer", "minimum": 0, "description": "teams that have submitted"},
     }
 
@@ -150,8 +158,11 @@ def _round_schemas() -> dict[str, Schema]:
         "factories": {"type": "array", "items": {"type": "array", "items": STRING, "minItems": 2, "maxItems": 2}},
         "misses_before": {"type": "integer", "minimum": 0}, "vs_baseline": _nullable(differences),
         "open_source": {"type": "boolean", "description": "the counted submission's method card says open source"},
+        "slices": {"type": "object", "description": "each labelled slice's {score, ci_low, ci_high, n_items} on "
+                   "the private split (slices of at least 30 items); shown, never ranked or paid",
+                   "additionalProperties": {"type": "object"}},
     })
-    evidence["required"] = [k for k in evidence["required"] if k != "open_source"]
+    evidence["required"] = [k for k in evidence["required"] if k not in ("open_source", "slices")]
     round_rule = _obj({"number": INTEGER, "name": STRING, "start": _nullable(TIMESTAMP), "end": TIMESTAMP,
                        "pool_cents": cents, "pool_gpu_minutes": minutes})
     summary = {
@@ -449,7 +460,12 @@ def _schemas() -> dict[str, Schema]:
                 "secondary": {"type": ["object", "null"], "description": "each secondary metric's "
                               "{score, ci_low, ci_high} on the public split (null where it could not score)",
                               "additionalProperties": {"type": ["object", "null"]}},
-            }
+                "slices": {"type": "object", "description": "only where labels carry slices: each labelled slice's {score, ci_low, "
+                           "ci_high, n_items} on the public split, for slices of at least 30 items; shown, "
+                           "never ranked", "additionalProperties": {"type": "object"}},
+            },
+            required=["rank", "team", "factories", "score", "submission_id", "ci_low", "ci_high", "rank_band",
+                      "method_card", "secondary"],
         ),
         "Leaderboard": _obj(
             {
@@ -557,6 +573,8 @@ def _schemas() -> dict[str, Schema]:
                            "status": {"type": "string", "enum": SUBMISSION_STATUSES},
                            "failure_reason": _nullable({"type": "string", "enum": FAILURE_REASONS}),
                            "failure_detail": _nullable(STRING), "log": _nullable(STRING),
+                           "scorer_log": {**_nullable(STRING), "description": "what the scoring container "
+                                                                              "printed, if the challenge has one"},
                            "read": _ref("LogRead")}),
         "Organiser": _obj({"id": INTEGER, "name": STRING}),
         "ChallengeOrganisers": _obj({
@@ -592,7 +610,10 @@ def _schemas() -> dict[str, Schema]:
                 "failure_reason": _nullable({"type": "string", "enum": FAILURE_REASONS}),
                 "failure_detail": _nullable(STRING),
                 "log": _nullable(STRING),
-            }
+                "scorer_log": {**_nullable(STRING), "description": "organisers only: what the scoring "
+                                                                   "container printed"},
+            },
+            required=["id", "kind", "status", "log"],
         ),
         "TeamCreated": _obj(
             {
@@ -968,6 +989,23 @@ def _paths() -> dict[str, Any]:
                     "one file part per bundle file, named by its path, and each assets/ folder as one "
                     "uncompressed tar (docs/challenge-bundle.md)",
                 ),
+                parameters=[{"name": "scorer_digest", "in": "query", "required": False,
+                             "schema": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+                             "description": "with a `scorer:` in challenge.yaml: the digest of the scorer "
+                                            "image, uploaded first through /api/uploads"}],
+            ),
+        },
+        "/api/challenges/{slug}/scorer": {
+            "put": _op(
+                "setScorer",
+                "challenges",
+                "Pin a new scorer image (the challenge's own organiser); logged",
+                {200: _json(_obj({"slug": STRING, "scorer_image": STRING}), "pinned")},
+                (400, 404),
+                roles=("organiser",),
+                parameters=[SLUG],
+                body=_json_body({"type": "object", "required": ["image_digest"],
+                                 "properties": {"image_digest": {"type": "string"}}}),
             ),
         },
         "/api/challenges/{slug}": {
@@ -1381,7 +1419,7 @@ def _paths() -> dict[str, Any]:
                 "Declare a resumable image upload",
                 {201: _json(upload, "started")},
                 (400, 413),
-                roles=("team",),
+                roles=("team", "organiser"),
                 body=_json_body(
                     {
                         "type": "object",
@@ -1405,7 +1443,7 @@ def _paths() -> dict[str, Any]:
                 "How many bytes the server has",
                 {200: _json(upload, "the upload")},
                 (404,),
-                roles=("team",),
+                roles=("team", "organiser"),
                 parameters=[UPLOAD_ID],
             ),
             "put": _upload_conflicts(
@@ -1415,7 +1453,7 @@ def _paths() -> dict[str, Any]:
                     "The next part, at the offset the server has",
                     {200: _json(upload, "appended")},
                     (400, 404, 409, 413),
-                    roles=("team",),
+                    roles=("team", "organiser"),
                     parameters=[
                         UPLOAD_ID,
                         {
@@ -1441,7 +1479,7 @@ def _paths() -> dict[str, Any]:
                     "Check the size, digest and tarball; store the image",
                     {200: _json(upload, "complete")},
                     (400, 404, 409),
-                    roles=("team",),
+                    roles=("team", "organiser"),
                     parameters=[UPLOAD_ID],
                 )
             ),

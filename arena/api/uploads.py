@@ -1,4 +1,5 @@
-"""Resumable uploads of image tarballs, for large images over bad links."""
+"""Resumable uploads of image tarballs, for large images over bad links: a team's model images,
+and an organiser's scorer images (container protocol v3)."""
 
 from flask import Blueprint, request
 
@@ -9,37 +10,41 @@ from arena.services import uploads
 bp = Blueprint("api_uploads", __name__, url_prefix="/api/uploads")
 
 
+def _owner() -> dict:
+    who = principal()
+    return {"team_id": who.id} if who.role == "team" else {"team_id": None, "organiser_id": who.id}
+
+
 @bp.post("")
-@require("team")
+@require("team", "organiser")
 def start():
     """Declare an upload: {"size": bytes, "sha256": hex}. Then PUT parts, then complete."""
     body = json_body()
     size, sha256 = body.get("size"), body.get("sha256")
     if not isinstance(size, int) or isinstance(size, bool) or not isinstance(sha256, str):
         raise BadRequest('send {"size": <bytes>, "sha256": "<64 hex digits>"}')
-    return uploads.start(platform(), team_id=principal().id, size=size, sha256=sha256.lower()), 201
+    return uploads.start(platform(), size=size, sha256=sha256.lower(), **_owner()), 201
 
 
 @bp.get("/<upload_id>")
-@require("team")
+@require("team", "organiser")
 def status(upload_id: str):
     """How many bytes the server has: resume from there."""
-    return uploads.status(platform(), team_id=principal().id, upload_id=upload_id)
+    return uploads.status(platform(), upload_id=upload_id, **_owner())
 
 
 @bp.put("/<upload_id>")
-@require("team")
+@require("team", "organiser")
 def part(upload_id: str):
     """The next part, as the raw body, at ?offset= the server's received count."""
     offset = request.args.get("offset", type=int)
     if offset is None or offset < 0:
         raise BadRequest("give ?offset=N: the number of bytes the server has (GET the upload to see)")
-    return uploads.append(platform(), team_id=principal().id, upload_id=upload_id, offset=offset,
-                          stream=request.stream)
+    return uploads.append(platform(), upload_id=upload_id, offset=offset, stream=request.stream, **_owner())
 
 
 @bp.post("/<upload_id>/complete")
-@require("team")
+@require("team", "organiser")
 def complete(upload_id: str):
     """Check the size and SHA-256, check the tarball, and store the image for submitting."""
-    return uploads.complete(platform(), team_id=principal().id, upload_id=upload_id)
+    return uploads.complete(platform(), upload_id=upload_id, **_owner())

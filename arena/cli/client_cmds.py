@@ -61,10 +61,58 @@ def challenge_create(bundle_dir: Path, as_json: bool) -> None:
     The bundle is streamed up in one request, each assets/ folder as one tar, with a progress bar
     on a terminal. The server validates the whole bundle and encrypts the hidden set at once; on
     any problem nothing is created and the error names the file and line. Prints the slug.
+
+    When challenge.yaml declares a scoring container (`scorer: {image: NAME, …}`, see
+    docs/scorer-protocol.md), the image NAME is first exported from the local Docker engine
+    (`docker save`) and uploaded in resumable parts, like a team's image; the challenge is then
+    pinned to its digest. A `sha256:…` digest as the image names one uploaded before.
     """
+    client = _client()
+    scorer = _declared_scorer_image(bundle_dir)
+    digest = _upload_scorer(client, scorer, quiet=as_json) if scorer else None
     with _upload_progress(as_json) as progress:
-        made = _client().create_challenge(bundle_dir, progress=progress)
+        made = client.create_challenge(bundle_dir, progress=progress, scorer_digest=digest)
     _emit(made, as_json, lambda d: d["slug"])
+
+
+def _declared_scorer_image(bundle_dir: Path) -> str | None:
+    """scorer.image of the bundle's challenge.yaml, if any (the server checks the rest)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load((bundle_dir / "challenge.yaml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return None  # the server names the problem
+    scorer = doc.get("scorer") if isinstance(doc, dict) else None
+    image = scorer.get("image") if isinstance(scorer, dict) else None
+    return image if isinstance(image, str) and image else None
+
+
+def _upload_scorer(client: ArenaClient, image: str, *, quiet: bool) -> str:
+    """The digest of the scorer image: exported and uploaded, or as given."""
+    if image.startswith("sha256:"):
+        return image
+    with tempfile.TemporaryDirectory(prefix="arena-scorer-") as folder:
+        tarball, sha256 = _export(image, Path(folder), quiet=quiet)
+        return _upload(client, tarball, sha256, quiet=quiet)
+
+
+@challenge.command("set-scorer")
+@click.argument("challenge_slug", metavar="CHALLENGE")
+@click.argument("image")
+@json_option
+@friendly
+def challenge_set_scorer(challenge_slug: str, image: str, as_json: bool) -> None:
+    """Pin a new scoring container IMAGE for CHALLENGE (one declared with `scorer:`).
+
+    IMAGE is a local Docker image (exported with `docker save` and uploaded in resumable parts;
+    run the command again to resume) or the `sha256:…` digest of one uploaded before. The change
+    is written to the public log, so `arena verify` knows which scorer produced each result.
+    """
+    client = _client()
+    digest = _upload_scorer(client, image, quiet=as_json)
+    made = client.set_scorer(challenge_slug, digest)
+    _emit(made, as_json, lambda d: f"{d['slug']}: scorer {d['scorer_image']}")
 
 
 @contextmanager
@@ -456,22 +504,29 @@ def status(submission_id: str, as_json: bool) -> None:
 @click.option("--reason", metavar="TEXT",
               help="Organisers: why you read this hidden run's log (10-500 characters; recorded, "
                    "and shown to the team).")
+@click.option("--scorer", "scorer", is_flag=True,
+              help="Organisers: print what the challenge's scoring container printed instead.")
 @json_option
 @friendly
-def logs(submission_id: str, predictions: Path | None, reason: str | None, as_json: bool) -> None:
+def logs(submission_id: str, predictions: Path | None, reason: str | None, scorer: bool, as_json: bool) -> None:
     """Print what the container printed (the last 64 KiB) for a run on the sample set.
 
     Runs on hidden data never show their logs or predictions to teams: they could carry hidden
     inputs out. The challenge's organisers (and the platform administrator) read a hidden run's
     log only with --reason "...": each read is recorded in the audit trail with who read it and
-    why, and the team sees it on its dashboard and in `arena status --json`.
+    why, and the team sees it on its dashboard and in `arena status --json`. With --scorer,
+    organisers read what the challenge's scoring container printed instead (never shown to a team).
     """
     client = _client()
+    found = client.read_hidden_log(submission_id, reason) if reason is not None else client.log(submission_id)
+    if scorer:
+        if "scorer_log" not in found:
+            raise click.ClickException("only the challenge's organisers may read what its scorer printed")
+        _emit(found, as_json, lambda d: d["scorer_log"] if d["scorer_log"] is not None else "(no scorer log kept)")
+        return
     if reason is not None:
-        found = client.read_hidden_log(submission_id, reason)
         _emit(found, as_json, lambda d: d["log"] if d["log"] is not None else "(no log kept)")
         return
-    found = client.log(submission_id)
     if predictions:
         predictions.write_bytes(client.predictions(submission_id))
     _emit(found, as_json, _log_text)
@@ -499,10 +554,24 @@ def leaderboard(challenge_slug: str, as_json: bool) -> None:
 
     def human(b: dict) -> str:
         head = f"{b['title']} — {b['metric']} ({'higher' if b['higher_is_better'] else 'lower'} is better)"
-        rows = [f"{e['rank']:>4}  {e['score']:.4f}  {e['team']}" for e in b["entries"]]
+        rows = [row for e in b["entries"] for row in _board_rows(e)]
         return "\n".join([head, *rows] if rows else [head, "no scored submission yet"])
 
     _emit(board, as_json, human)
+
+
+def _interval(found: dict) -> str:
+    if found.get("ci_low") is None:
+        return " " * 18
+    return f"[{found['ci_low']:.4f}, {found['ci_high']:.4f}]"
+
+
+def _board_rows(entry: dict) -> list[str]:
+    """An entry: rank, score, 95% interval, rank band and team; then each slice's score."""
+    rows = [f"{entry['rank']:>4}  {entry['score']:.4f} {_interval(entry)}  band {entry['rank_band']:<3} {entry['team']}"]
+    for name, found in sorted((entry.get("slices") or {}).items()):
+        rows.append(f"{'':>6}{found['score']:.4f} {_interval(found)}  slice {name} ({found['n_items']} items)")
+    return rows
 
 
 @click.group("log")

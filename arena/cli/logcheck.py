@@ -21,7 +21,7 @@ from arena.tlog import (
 from hidden_sets._merkle import leaf_hash, verify_inclusion
 
 KINDS = ("challenge.open", "hidden_set.version", "submission.receipt", "result", "method_card",
-         "round.report", "rounds.add")
+         "round.report", "rounds.add", "challenge.scorer")
 BODY_KEYS = {"seq", "kind", "challenge", "at", "prev", "data"}
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 HEAD_TYPE = "arena.log-tree-head/v1"

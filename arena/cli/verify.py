@@ -96,6 +96,16 @@ def report(summary: dict, *, as_json: bool, failed: str, ok: str) -> None:
         raise SystemExit(1)
 
 
+def _print_details(summary: dict) -> None:
+    """Which scorer images produced the results, and each team's slices with their intervals."""
+    for image in summary["scorers"]:
+        click.echo(f"scorer image: {image}")
+    for team, found in summary["slices"].items():
+        for name, value in sorted(found.items()):
+            interval = "" if value["ci_low"] is None else f" [{value['ci_low']:.4f}, {value['ci_high']:.4f}]"
+            click.echo(f"slice {name} of {team}: {value['score']:.4f}{interval} ({value['n_items']} items)")
+
+
 def _board_problems(document: dict) -> list[str]:
     from arena.services.leaderboard import BOARD_KEYS, rank_results
 
@@ -167,6 +177,41 @@ def _round_problems(document: dict) -> list[str]:
     return problems
 
 
+def _scorer_problems(document: dict) -> list[str]:
+    """A challenge scored by a scoring container: each result names the scorer image (by digest)
+    that the log had pinned for the challenge when the result was logged."""
+    slug, pinned, problems = document["challenge"], None, []
+    for entry in document["entries"]:
+        body = entry["body"]
+        if body.get("challenge") != slug:
+            continue
+        if body["kind"] == "challenge.open":
+            pinned = (body["data"].get("scorer") or {}).get("image")
+        elif body["kind"] == "challenge.scorer":
+            pinned = body["data"]["scorer_image"]
+        elif body["kind"] == "result" and body["data"].get("scorer_image") != pinned:
+            problems.append(f"result of {body['data']['submission']}: scored by {body['data'].get('scorer_image')}, "
+                            f"but the log had pinned {pinned}")
+    return problems
+
+
+def scorers(document: dict) -> list[str]:
+    """The scorer images the log pinned for the challenge, in order."""
+    slug, found = document["challenge"], []
+    for entry in document["entries"]:
+        body = entry["body"]
+        if body.get("challenge") == slug and body["kind"] == "challenge.open" and body["data"].get("scorer"):
+            found.append(body["data"]["scorer"]["image"])
+        elif body.get("challenge") == slug and body["kind"] == "challenge.scorer":
+            found.append(body["data"]["scorer_image"])
+    return found
+
+
+def slices(document: dict) -> dict[str, dict]:
+    """Each board entry's slices, as logged with its released result."""
+    return {e["team"]: e["slices"] for e in document["leaderboard"]["entries"] if e.get("slices")}
+
+
 def rules_in_force(mine: list[dict], opening: dict, number) -> tuple[dict | None, dict | None]:
     """The rules of round `number`: those of the `rounds.add` entry that added it (and that
     entry), else those logged when the challenge opened (and None)."""
@@ -205,7 +250,7 @@ def check_log(document: dict, *, public_key: str | None = None, witnesses: list 
     problems += logcheck.state_problems(state, log)
     if receipts is not None:
         problems += logcheck.receipt_problems(receipts, log, key)
-    return problems + _board_problems(document) + _round_problems(document), log
+    return problems + _board_problems(document) + _round_problems(document) + _scorer_problems(document), log
 
 
 def verify_log_document(document: dict, *, public_key: str | None = None, **checks) -> list[str]:
@@ -307,7 +352,9 @@ def verify_log(export_file: Path, public_key: str | None, witness_values: tuple[
     summary = {"ok": not problems, "challenge": document.get("challenge"),
                "entries": len(document["entries"]), "round_reports": len(round_reports(document)),
                "witnessed_size": log.witnessed, "receipts": len(_kept(receipts_dir) or {}),
-               "problems": problems}
+               "scorers": scorers(document), "slices": slices(document), "problems": problems}
+    if not as_json and not problems:
+        _print_details(summary)
     extra = (f"; {minimum} witness(es) cosigned its first {log.witnessed} entries" if minimum else "") + (
         f"; {summary['receipts']} kept receipt(s) proven in the log" if receipts_dir else "")
     report(summary, as_json=as_json, failed=str(summary["challenge"]),

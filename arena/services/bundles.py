@@ -17,6 +17,8 @@ from arena.errors import BadRequest
 from arena.streams import UnpackError, UnpackLimits, unpack_assets
 from arena.services.names import normalise, unsafe_character
 from arena.services.rules import parse_rules
+from arena.services.scorers import challenge_metric, parse_scorer, primary_name
+from arena.services.slices import MAX_SLICES, slice_problem
 from hidden_sets import asset_name_problem, references
 from sandbox import check_item_input
 
@@ -45,7 +47,7 @@ INTERACTIVE_LIMITS: dict[str, tuple[type, float, float, float]] = {
 PROTOCOLS = ("batch", "interactive")
 TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending",
              "registration", "count_failures", "public_fraction", "rounds", "kpi", "rewards", "secondary_metrics",
-             "protocol"}
+             "protocol", "scorer"}
 # Binary assets (assets/ in a bundle, referenced from items): the limits of one hidden set.
 MAX_ASSET_FILES = 100_000
 MAX_ASSET_FILE_BYTES = 4 * 1024**3
@@ -72,6 +74,7 @@ class Bundle:
     rules: dict | None = None
     secondary_metrics: list[str] = field(default_factory=list)
     protocol: str = "batch"
+    scorer: dict | None = None  # a scoring container (protocol v3), as declared: image by name or digest
     assets: dict[str, int] = field(default_factory=dict, repr=False)  # name -> size
     sample_assets: dict[str, int] = field(default_factory=dict, repr=False)
     ids: list[str] = field(default_factory=list, repr=False)
@@ -198,8 +201,13 @@ def iter_jsonl(path: Path, name: str) -> Iterator[tuple[int, dict]]:
 
 
 def _item_id(obj: dict, number: int, name: str, value_key: str) -> str:
-    if set(obj) != {"id", value_key}:
-        raise _fail(f"{name} line {number}: each line holds exactly the keys 'id' and '{value_key}'")
+    if value_key == "label" and set(obj) == {"id", "label", "slice"}:
+        problem = slice_problem(obj["slice"])
+        if problem:
+            raise _fail(f"{name} line {number}: {problem}")
+    elif set(obj) != {"id", value_key}:
+        extra = " (and, for labels, optionally 'slice')" if value_key == "label" else ""
+        raise _fail(f"{name} line {number}: each line holds exactly the keys 'id' and '{value_key}'{extra}")
     item_id = obj["id"]
     if not isinstance(item_id, str) or not item_id or len(item_id) > MAX_ID_LENGTH:
         raise _fail(f"{name} line {number}: 'id' must be a non-empty string of at most "
@@ -279,8 +287,12 @@ def _asset_limits(where: str, name: str, count: int, size: int, total: int) -> N
 def check_labels(path: Path, name: str, inputs: dict[str, int], metric: evaluators.Metric) -> None:
     seen: set[str] = set()
     classes: set[bool] = set()
+    slices: set[str] = set()
     for number, obj in iter_jsonl(path, name):
         item_id = _item_id(obj, number, name, "label")
+        slices.add(obj.get("slice", ""))
+        if len(slices) > MAX_SLICES + 1:
+            raise _fail(f"{name} line {number}: more than {MAX_SLICES} distinct slices")
         if item_id in seen:
             raise _fail(f"{name} line {number}: duplicate id")
         if item_id not in inputs:
@@ -315,10 +327,6 @@ def load_bundle(root: Path) -> Bundle:
     slug = _text(doc, "slug", required=True, limit=64)
     if not SLUG_RE.match(slug):
         raise _fail("slug must be 3-64 characters of lowercase letters, digits and hyphens")
-    try:
-        metric = evaluators.get_metric(_text(doc, "metric", required=True, limit=64))
-    except evaluators.MetricError as exc:
-        raise _fail(str(exc)) from None
     title = _text(doc, "title", required=True, limit=200)
     _refuse_unsafe(title, "title")
     title = normalise(title)
@@ -326,6 +334,8 @@ def load_bundle(root: Path) -> Bundle:
     _refuse_unsafe(description, "description", allow="\n\t")
     protocol = _protocol(doc)
     limits, quota, pending = _limits(doc, protocol), _quota(doc), _whole(doc, "max_pending", 3, 100)
+    scorer = parse_scorer(doc.get("scorer"), limits=limits, check_limit=_limit)
+    metric = _primary_metric(doc, scorer)
     registration = doc.get("registration", "open")
     if registration not in ("open", "approval"):
         raise _fail("registration must be 'open' (any team may take part) or 'approval' "
@@ -339,7 +349,10 @@ def load_bundle(root: Path) -> Bundle:
                     "such as public_fraction: 0.3")
     rules = parse_rules(doc, metric.name)
     secondary = _secondary_metrics(doc, metric.name)
-    if protocol == "interactive":
+    if scorer is not None and secondary:
+        raise _fail("a challenge with a scorer declares its secondary scores in scorer.secondary, "
+                    "not secondary_metrics")
+    if protocol == "interactive" and scorer is None:
         _text_metrics([metric.name, *secondary])
     shape = check_item_input if protocol == "interactive" else None
     assets = scan_assets(root, "")
@@ -361,8 +374,18 @@ def load_bundle(root: Path) -> Bundle:
         has_sample=has_sample, n_sample_items=n_sample, max_pending=pending,
         registration=registration, count_failures=count_failures, public_fraction=float(fraction),
         rules=rules, secondary_metrics=secondary, protocol=protocol, assets=assets,
-        sample_assets=sample_assets, ids=list(inputs),
+        sample_assets=sample_assets, ids=list(inputs), scorer=scorer,
     )
+
+
+def _primary_metric(doc: dict, scorer: dict | None) -> evaluators.Metric:
+    """The built-in metric named by `metric`, or, with a scorer, the scorer's primary score."""
+    if scorer is not None:
+        return challenge_metric(metric=primary_name(doc), scorer=scorer)
+    try:
+        return evaluators.get_metric(_text(doc, "metric", required=True, limit=64))
+    except evaluators.MetricError as exc:
+        raise _fail(str(exc)) from None
 
 
 MAX_SECONDARY = 5
@@ -384,7 +407,7 @@ def _secondary_metrics(doc: dict, primary: str) -> list[str]:
     return list(given)
 
 
-def load_version_files(root: Path, metric_name: str, protocol: str = "batch") -> tuple[int, dict[str, int]]:
+def load_version_files(root: Path, metric: evaluators.Metric, protocol: str = "batch") -> tuple[int, dict[str, int]]:
     """Validate a new hidden-set version (inputs.jsonl, labels.jsonl, and assets/ if its items
     reference any); returns its size and its assets."""
     for name in ("inputs.jsonl", "labels.jsonl"):
@@ -393,7 +416,7 @@ def load_version_files(root: Path, metric_name: str, protocol: str = "batch") ->
     assets = scan_assets(root, "")
     inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl", assets=assets,
                          check_input=check_item_input if protocol == "interactive" else None)
-    check_labels(root / "labels.jsonl", "labels.jsonl", inputs, evaluators.get_metric(metric_name))
+    check_labels(root / "labels.jsonl", "labels.jsonl", inputs, metric)
     return len(inputs), assets
 
 

@@ -10,18 +10,19 @@ from pathlib import Path
 from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 
-from arena.errors import Conflict, Forbidden
+from arena.errors import BadRequest, Conflict, Forbidden
 from arena.files import private_copy, private_folder
 from arena.models import Challenge, HiddenSet, Registration, Submission
 from arena.platform import Platform
 from arena.timeutil import utcnow
 from hidden_sets import DataKey
 import evaluators
-from arena.services import assets, audit, commitments, permissions, publiclog, tenancy
+from arena.services import assets, audit, commitments, permissions, publiclog, scoring, tenancy
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.lookups import current_hidden_set, get_challenge
 from arena.services.names import refuse_confusable
 from arena.services.rounds import add_rounds, check_schedule, check_version_change
+from arena.services.scorers import challenge_metric, metric_of
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,29 @@ def _discard_files(platform: Platform, slug: str | None, set_id: str) -> None:
         shutil.rmtree(platform.sample_dir / slug, ignore_errors=True)
 
 
-def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor=None) -> CreatedChallenge:
+def _pinned_scorer(platform: Platform, bundle: Bundle, organiser_id: int, scorer_digest: str | None) -> dict | None:
+    """The bundle's scorer, pinned to an image this organiser uploaded: `scorer_digest`, or the
+    digest written as scorer.image."""
+    if bundle.scorer is None:
+        if scorer_digest:
+            raise BadRequest("a scorer image was sent, but challenge.yaml declares no scorer")
+        return None
+    digest = scorer_digest or bundle.scorer["image"]
+    if not scoring.DIGEST_RE.fullmatch(digest):
+        raise BadRequest(f"upload the scorer image {bundle.scorer['image']!r} first and give its digest "
+                         "(`arena challenge create` does both)")
+    with platform.sessions() as session:
+        return scoring.pin(bundle.scorer, scoring.pinned_image(session, organiser_id=organiser_id, image_digest=digest))
+
+
+def _scorer_entry(scorer: dict) -> dict:
+    """What the public log says of a scorer: its image, by digest, and how it aggregates."""
+    return {"scorer": {"image": scorer["image_digest"], "aggregation": scorer["aggregation"],
+                       "range": scorer["range"], "secondary": scorer["secondary"]}}
+
+
+def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor=None,
+                     scorer_digest: str | None = None) -> CreatedChallenge:
     """Validate the bundle, encrypt and commit its hidden set, and record it: all, or nothing. The
     organiser `organiser_id` owns it."""
     if actor is not None and not permissions.may_create_challenge(actor):
@@ -97,6 +120,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already; choose another slug")
     with platform.sessions() as session:
         refuse_confusable(session, Challenge.title, bundle.title, "challenge title")
+    scorer = _pinned_scorer(platform, bundle, organiser_id, scorer_digest)
     set_id = "hs-" + secrets.token_hex(8)
     try:
         data_key, root = _ingest_set(platform, folder=bundle.root, set_id=set_id, asset_names=list(bundle.assets))
@@ -108,7 +132,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 max_pending=bundle.max_pending, registration=bundle.registration,
                 count_failures=bundle.count_failures, public_fraction=bundle.public_fraction,
                 organiser_id=organiser_id, rules=bundle.rules, secondary_metrics=bundle.secondary_metrics,
-                protocol=bundle.protocol,
+                protocol=bundle.protocol, scorer=scorer,
             )
             session.add(challenge)
             session.flush()
@@ -123,9 +147,10 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
             publiclog.append(platform, session, kind="challenge.open", challenge=bundle.slug, data={
                 "title": bundle.title, "metric": bundle.metric, "hidden_set": set_id, "version": 1,
                 "n_items": bundle.n_items, "root": root,
-                "higher_is_better": evaluators.get_metric(bundle.metric).higher_is_better,
+                "higher_is_better": challenge_metric(metric=bundle.metric, scorer=scorer).higher_is_better,
                 "rules": bundle.rules, "secondary_metrics": bundle.secondary_metrics,
-                "protocol": bundle.protocol, "n_assets": len(bundle.assets)})
+                "protocol": bundle.protocol, "n_assets": len(bundle.assets),
+                **(_scorer_entry(scorer) if scorer else {})})
     except IntegrityError:
         _discard_files(platform, bundle.slug, set_id)
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already") from None
@@ -152,7 +177,7 @@ def add_version(platform: Platform, *, slug: str, folder: Path, organiser_id: in
         challenge = tenancy.run_challenge(session, who=tenancy.acting(actor, organiser_id), slug=slug,
                                           what=CHANGE_SET)
         check_version_change(session, challenge=challenge)
-        metric, version = challenge.metric, current_hidden_set(session, challenge.id).version + 1
+        metric, version = metric_of(challenge), current_hidden_set(session, challenge.id).version + 1
         protocol = challenge.protocol
     n_items, asset_sizes = load_version_files(folder, metric, protocol)
     set_id = "hs-" + secrets.token_hex(8)
@@ -196,6 +221,8 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "rules": challenge.rules,
         "secondary_metrics": challenge.secondary_metrics or [],
         "protocol": challenge.protocol,
+        "higher_is_better": metric_of(challenge).higher_is_better,
+        "scorer": _scorer_entry(challenge.scorer)["scorer"] if challenge.scorer else None,
         "teams": n_teams,
     }
 

@@ -28,6 +28,7 @@ from arena.files import private_copy, private_folder
 from arena.platform import Platform
 from arena.services import assets, leases, publiclog, queue
 from arena.services.images import image_path
+from arena.services.slices import slice_scores
 from arena.timeutil import utcnow
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -69,6 +70,7 @@ class Ticket:
     secondary_metrics: tuple[str, ...] = ()
     protocol: str = "batch"
     session_limits: SessionLimits | None = None  # the interactive protocol's limits
+    scorer: dict | None = None  # an organiser's scoring container (arena/services/scoring.py)
 
     @property
     def on_sample(self) -> bool:
@@ -84,6 +86,7 @@ class SplitScore:
     item_scores: np.ndarray = field(repr=False)
     item_losses: np.ndarray = field(repr=False)  # what the Ladder compares: lower is better
     secondary: dict = field(default_factory=dict)  # {metric: {score, ci_low, ci_high}}; None if unscorable
+    slices: dict = field(default_factory=dict)  # {slice: {score, ci_low, ci_high, n_items}} (services/slices.py)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Verdict:
     outcome: RunOutcome | None = None
     log: bytes | None = None
     splits: dict[str, SplitScore] = field(default_factory=dict)
+    scorer_log: bytes | None = None  # sealed; for the organisers only
 
 
 def limits_from(given: dict) -> Limits:
@@ -163,6 +167,7 @@ def ticket_for(session, job: Job, *, worker: str) -> Ticket:
         public_fraction=challenge.public_fraction, secondary_metrics=tuple(challenge.secondary_metrics or ()),
         protocol=challenge.protocol,
         session_limits=session_limits_from(challenge.limits) if challenge.protocol == "interactive" else None,
+        scorer=challenge.scorer,
     )
 
 
@@ -183,8 +188,10 @@ def staged_bytes(platform: Platform, ticket: Ticket) -> int:
 def folder_bytes(platform: Platform, ticket: Ticket) -> int:
     """The size of a job's memory folder: what is staged, what the container may write (the output
     cap), and for an interactive run the driver's answers besides (as much again)."""
+    from arena.services import scoring  # it imports this module
+
     room = platform.settings.max_predictions_bytes * (2 if ticket.protocol == "interactive" else 1)
-    return staged_bytes(platform, ticket) + room + 2**20
+    return staged_bytes(platform, ticket) + room + 2**20 + scoring.extra_bytes(platform, ticket)
 
 
 def _make_folder(platform: Platform, ticket: Ticket) -> JobFolder:
@@ -304,12 +311,16 @@ def answers_path(folder: JobFolder, protocol: str) -> Path:
 
 
 def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, outcome) -> Verdict:
-    metric = evaluators.get_metric(ticket.metric)
+    from arena.services import scoring  # it imports this module
+
+    metric = scoring.challenge_metric(metric=ticket.metric, scorer=ticket.scorer)
     labels: dict[str, object] = {}
+    item_slices: list[str | None] = []
     for raw in _label_lines(platform, ticket, key):
         if raw.strip():
             item = json.loads(raw)
             labels[item["id"]] = item["label"]
+            item_slices.append(item.get("slice"))
     path = answers_path(folder, ticket.protocol)
     if not path.exists() and not path.is_symlink():
         return Verdict("failed", reason="invalid_output", outcome=outcome,
@@ -326,8 +337,11 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
     except OSError:
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail="predictions.jsonl could not be opened as a regular file")
+    if ticket.scorer is not None:
+        return scoring.score_with_container(platform, ticket, folder, key, outcome, ids=list(labels),
+                                            item_slices=item_slices)
     try:
-        splits = _split_scores(ticket, metric, list(labels), predictions, list(labels.values()), key)
+        splits = _split_scores(ticket, metric, list(labels), predictions, list(labels.values()), key, item_slices)
     except (evaluators.MetricError, ValueError, OverflowError, TypeError):
         return Verdict("failed", reason="invalid_output", outcome=outcome,
                        detail=f"the predictions could not be scored with {metric.name}")
@@ -335,13 +349,16 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
     return Verdict("scored", score=shown.score, outcome=outcome, splits=splits)
 
 
-def _one_split(ticket: Ticket, metric, name: str, predictions: list, gold: list) -> SplitScore:
+def _one_split(ticket: Ticket, metric, name: str, predictions: list, gold: list, names: list) -> SplitScore:
     seed = int.from_bytes(hashlib.sha256(f"{ticket.submission_id}/{name}".encode()).digest()[:8], "big")
     found = evaluators.bootstrap_interval(metric, predictions, gold, seed=seed, resamples=BOOTSTRAP_RESAMPLES)
     low, high = (found.low, found.high) if np.isfinite([found.low, found.high]).all() else (None, None)
+    by_slice = slice_scores(names, lambda picks: evaluators.bootstrap_interval(
+        metric, [predictions[i] for i in picks], [gold[i] for i in picks], seed=seed, resamples=BOOTSTRAP_RESAMPLES))
     return SplitScore(found.score, low, high, len(gold), evaluators.item_scores(metric, predictions, gold),
                       evaluators.item_losses(metric, predictions, gold),
-                      {name: secondary_score(name, predictions, gold, seed) for name in ticket.secondary_metrics})
+                      {name: secondary_score(name, predictions, gold, seed) for name in ticket.secondary_metrics},
+                      by_slice)
 
 
 def secondary_score(name: str, predictions: list, gold: list, seed: int) -> dict | None:
@@ -366,16 +383,17 @@ def split_key(key: DataKey, set_id: str) -> bytes:
 
 
 def _split_scores(ticket: Ticket, metric, ids: list, predictions: list, gold: list,
-                  key: DataKey) -> dict[str, SplitScore]:
+                  key: DataKey, names: list) -> dict[str, SplitScore]:
     """Sample runs: one split. Hidden runs: the public split (the board) and the private one."""
     if ticket.on_sample:
-        return {"sample": _one_split(ticket, metric, "sample", predictions, gold)}
+        return {"sample": _one_split(ticket, metric, "sample", predictions, gold, names)}
     mask = evaluators.split_mask(ids, key=split_key(key, ticket.hidden_set.id),
                                  public_fraction=ticket.public_fraction)
     out = {}
     for name, chosen in (("public", mask), ("private", ~mask if len(ids) > 1 else mask)):
         picks = np.flatnonzero(chosen)
-        out[name] = _one_split(ticket, metric, name, [predictions[i] for i in picks], [gold[i] for i in picks])
+        out[name] = _one_split(ticket, metric, name, [predictions[i] for i in picks], [gold[i] for i in picks],
+                               [names[i] for i in picks])
     return out
 
 
@@ -432,8 +450,11 @@ def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, ou
     as a local run. The predictions go to a job folder in memory, wiped afterwards."""
     folder = None
     try:
+        from arena.services import scoring  # it imports this module
+
         folder = JobFolder.create(root=platform.settings.job_root, job_id=ticket.job_id,
-                                  size_bytes=platform.settings.max_predictions_bytes + 2**20,
+                                  size_bytes=platform.settings.max_predictions_bytes + 2**20
+                                  + scoring.extra_bytes(platform, ticket),
                                   use_tmpfs=platform.settings.job_tmpfs)
         save_predictions(answers_path(folder, ticket.protocol))
         key = open_key(platform, ticket.hidden_set)
@@ -502,7 +523,7 @@ def _record(platform: Platform, session, ticket: Ticket, verdict: Verdict) -> bo
     submission = session.get(Submission, ticket.submission_id, with_for_update={"of": Submission})
     _close_job(job, verdict)
     if verdict.status == "retry":
-        leases.requeue_or_fail(platform, session, job)
+        _requeue_or_fail(platform, session, job, verdict.reason)
     elif submission.status == "scored" or leases.has_result(session, submission.id):
         job.outcome = "superseded"  # another attempt recorded this submission's result first
         log.warning("job %s: submission %s has a result already; this verdict is kept on the job only",
@@ -513,6 +534,19 @@ def _record(platform: Platform, session, ticket: Ticket, verdict: Verdict) -> bo
     else:
         submission.status, submission.updated_at = "failed", utcnow()
         submission.failure_reason, submission.failure_detail = verdict.reason, verdict.detail
+
+
+def _requeue_or_fail(platform: Platform, session, job: Job, reason: str | None) -> None:
+    """A platform failure re-queues the job (up to the platform's attempts); a scorer that failed
+    re-queues it once, then fails it as the scorer's fault, never counted against the team."""
+    from arena.services import scoring  # it imports this module
+
+    if reason == scoring.SCORER_FAILED:
+        leases.requeue_or_fail(platform, session, job,
+                               attempts=min(scoring.SCORER_ATTEMPTS, platform.settings.max_attempts),
+                               failure=(scoring.SCORER_FAILED, scoring.TEAM_DETAIL))
+    else:
+        leases.requeue_or_fail(platform, session, job)
     return True
 
 
@@ -521,7 +555,7 @@ def _close_job(job: Job, verdict: Verdict) -> None:
     job.status = "failed" if verdict.status == "retry" else "done"
     job.finished_at, job.outcome = utcnow(), verdict.reason or verdict.status
     job.exit_code = outcome.exit_code if outcome else None
-    job.log = verdict.log
+    job.log, job.scorer_log = verdict.log, verdict.scorer_log
     job.duration_s = round(outcome.duration_s) if outcome else None
     if verdict.status == "retry":
         job.error = verdict.detail
@@ -555,7 +589,7 @@ def _record_results(platform: Platform, session, ticket: Ticket, submission, job
                      hidden_set_root=ticket.hidden_set.root, ci_low=split.low, ci_high=split.high,
                      item_scores_sha256=publiclog.scores_digest(split.item_scores, salt=publiclog.scores_salt(
                          platform, submission_id=submission.id, split=name)),
-                     secondary=split.secondary or None)
+                     secondary=split.secondary or None, slices=split.slices or None)
         if name in ("public", "private"):  # per-item losses: for the Ladder, and the round's paired tests
             row.item_scores = split.item_losses.astype("<f8").tobytes()
         if name == "public":
@@ -576,7 +610,9 @@ def _log_result(platform: Platform, session, ticket: Ticket, submission, row: Re
         "ci_high": row.ci_high if shown else None, "n_items": row.n_items,
         "item_scores_sha256": row.item_scores_sha256 if shown else None,
         "secondary": _rounded(row.secondary) if shown else None,
-        "hidden_set": ticket.hidden_set.id, "hidden_set_root": ticket.hidden_set.root})
+        **({"slices": _rounded(row.slices) if shown else None} if row.slices else {}),
+        "hidden_set": ticket.hidden_set.id, "hidden_set_root": ticket.hidden_set.root,
+        **({"scorer_image": ticket.scorer["image_digest"]} if ticket.scorer else {})})
 
 
 def _rounded(secondary: dict | None) -> dict | None:

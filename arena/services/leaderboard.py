@@ -10,11 +10,11 @@ import io
 
 from sqlalchemy import func, select
 
-import evaluators
 from arena.models import LogEntry, Team
 from arena.platform import Platform
 from arena.services import publiclog
 from arena.services.lookups import get_challenge
+from arena.services.scorers import metric_of
 
 BOARD_KEYS = ("rank", "team", "score", "submission_id", "ci_low", "ci_high", "rank_band")
 
@@ -57,7 +57,8 @@ def rank_results(log_entries: list[dict], *, higher: bool) -> list[dict]:
         entries.append({"rank": entries[-1]["rank"] if previous == result["score"] else position,
                         "team": result["team"], "score": result["score"],
                         "submission_id": result["submission"], "ci_low": result.get("ci_low"),
-                        "ci_high": result.get("ci_high"), "secondary": result.get("secondary")})
+                        "ci_high": result.get("ci_high"), "secondary": result.get("secondary"),
+                        **({"slices": result["slices"]} if result.get("slices") else {})})
         previous = result["score"]
     rank_bands(entries, higher)
     return entries
@@ -68,9 +69,9 @@ def leaderboard(platform: Platform, *, slug: str, log_entries: list[dict] | None
     is a pure function of the log, the challenge and its teams (names and factories never change)."""
     with platform.sessions() as session:
         challenge = get_challenge(session, slug)
-        higher = evaluators.get_metric(challenge.metric).higher_is_better
+        higher = metric_of(challenge).higher_is_better
         title, metric = challenge.title, challenge.metric
-        secondary = list(challenge.secondary_metrics or [])
+        secondary = list(challenge.secondary_metrics or (challenge.scorer or {}).get("secondary") or [])
         tip = session.scalar(select(func.max(LogEntry.seq))) if log_entries is None else None
     if tip is not None and (found := platform.memo.get(("leaderboard", slug))) and found[0] == tip:
         return copy.deepcopy(found[1])

@@ -180,25 +180,26 @@ def _other_live_job(session, job: Job) -> bool:
         Job.submission_id == job.submission_id, Job.id != job.id, Job.status.in_(LIVE)))))
 
 
-def requeue_or_fail(platform: Platform, session, job: Job) -> str:
+def requeue_or_fail(platform: Platform, session, job: Job, *, attempts: int | None = None,
+                    failure: tuple[str, str] | None = None) -> str:
     """After `job` ended without a verdict of the model's (a platform failure or a lapse): queue
     the next attempt, or fail the submission after the last one (never counted against the
     team). Nothing happens to a submission that has a result or another live job. Call with the
-    job already marked ended, in the transaction that did so; returns what was done."""
+    job already marked ended, in the transaction that did so; returns what was done. `attempts`
+    (default: the platform's) and `failure` (reason, detail for the team) let a caller such as a
+    failed scorer run set its own."""
     submission = session.get(Submission, job.submission_id, with_for_update={"of": Submission})
     if submission.status == "scored" or has_result(session, submission.id):
         return "kept"  # scored stays scored, whatever later attempts do
     if _other_live_job(session, job):
         return "kept"  # someone re-queued this lapse already
-    if job.attempt < platform.settings.max_attempts:
+    if job.attempt < (platform.settings.max_attempts if attempts is None else attempts):
         session.add(Job(id="job-" + secrets.token_hex(8), submission_id=submission.id, attempt=job.attempt + 1))
         submission.status, submission.updated_at = "queued", utcnow()
         return "requeued"
-    submission.status, submission.failure_reason = "failed", "infrastructure"
-    submission.failure_detail = (
-        "the platform could not run this submission; the organisers have been told, "
-        "and it does not count against your quota"
-    )
+    submission.status, (submission.failure_reason, submission.failure_detail) = "failed", failure or (
+        "infrastructure", "the platform could not run this submission; the organisers have been told, "
+        "and it does not count against your quota")
     submission.updated_at = utcnow()
     return "failed"
 

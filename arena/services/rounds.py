@@ -26,6 +26,7 @@ from arena.services import audit, payout, publiclog
 from arena.services.lookups import current_hidden_set, get_challenge
 from arena.services.tenancy import run_challenge
 from arena.services.rules import parse_time
+from arena.services.scorers import metric_of
 from arena.timeutil import iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ def _counted(session, *, item: Round, team_id: int) -> Submission | None:
     """A team's counted submission in a round: of those it selected (or, selecting none, its best
     on the public split), the one with the best private score; ties go to the earliest."""
     challenge = session.get(Challenge, item.challenge_id)
-    higher = evaluators.get_metric(challenge.metric).higher_is_better
+    higher = metric_of(challenge).higher_is_better
     scored = list(session.scalars(select(Submission).where(
         Submission.round_id == item.id, Submission.team_id == team_id, Submission.kind == "hidden",
         Submission.status == "scored", Submission.hidden_set_id == item.hidden_set_id)
@@ -287,6 +288,8 @@ def _team_evidence(session, *, item: Round, team: Team, baseline: dict | None, b
     row = _private(session, counted.id)
     entry.update(submission=counted.id, score=row.score, ci_low=row.ci_low, ci_high=row.ci_high,
                  open_source=bool((counted.method_card or {}).get("open_source")))
+    if row.slices:  # shown in the report; only the primary score decides
+        entry["slices"] = row.slices
     losses = _losses(row)
     if baseline is not None and baseline["score"] is not None:
         reference = base_losses if base_losses is not None else np.full(len(losses), evaluators.loss_at_score(
@@ -297,7 +300,7 @@ def _team_evidence(session, *, item: Round, team: Team, baseline: dict | None, b
 
 
 def _report(platform: Platform, session, *, challenge: Challenge, item: Round, now: datetime) -> dict:
-    metric = evaluators.get_metric(challenge.metric)
+    metric = metric_of(challenge)
     rounds = _rounds(session, challenge.id)
     hidden = session.get(HiddenSet, item.hidden_set_id) if item.hidden_set_id else None
     baseline, base_losses = _baseline(session, challenge=challenge, item=item, metric=metric)

@@ -26,7 +26,6 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-import evaluators
 from arena.errors import BadRequest
 from arena.services.allocation import RULES
 from arena.timeutil import iso
@@ -154,9 +153,6 @@ def _baseline(value: Any, metric: str) -> dict:
     score = baseline["score"]
     if isinstance(score, bool) or not isinstance(score, int | float) or score != score or abs(score) > 1e12:
         raise _fail("kpi.baseline.score must be a number, as in {score: 0.6}")
-    if evaluators.loss_at_score(evaluators.get_metric(metric), float(score)) is None:
-        raise _fail(f"a fixed baseline score cannot be compared item by item for {metric}; "
-                    "declare a baseline team instead (kpi.baseline.team)")
     return {"score": float(score)}
 
 

@@ -20,6 +20,7 @@ from arena.timeutil import iso, next_utc_midnight, utcnow
 from hidden_sets import unseal
 
 INFRASTRUCTURE = "infrastructure"
+PLATFORM_FAILURES = (INFRASTRUCTURE, "scorer_failed")  # never the team's doing: never counted
 
 
 KINDS = ("hidden", "sample")
@@ -36,7 +37,7 @@ def _check_kind(session, challenge, kind: str) -> None:
 def _counted(challenge):
     """Platform failures never use up quota; a model's failures do unless the organiser says not."""
     if challenge.count_failures:
-        return (Submission.failure_reason.is_(None)) | (Submission.failure_reason != INFRASTRUCTURE)
+        return (Submission.failure_reason.is_(None)) | (Submission.failure_reason.not_in(PLATFORM_FAILURES))
     return Submission.status != "failed"
 
 
@@ -336,7 +337,11 @@ def get_log(platform: Platform, *, principal: Principal, submission_id: str) -> 
         submission = _visible(session, principal, submission_id)
         if submission.kind != "sample":
             raise Forbidden(HIDDEN_LOGS if principal.role == "team" else READ_WITH_REASON)
-        return _log_view(submission, _last_log(session, submission)[1])
+        job, raw = _last_log(session, submission)
+        found = _log_view(submission, raw)
+        if principal.role != "team":  # what a scoring container printed: never for a team
+            found["scorer_log"] = _scorer_log(platform, session, submission, job)
+        return found
 
 
 def check_reason(reason) -> str:
@@ -369,12 +374,14 @@ def read_hidden_log(platform: Platform, *, principal: Principal, submission_id: 
                                                      master_key_id=hidden.master_key_id,
                                                      wrapped=hidden.wrapped_key)
             raw = unseal(key.key, purpose=f"log/{job.id}", sealed=raw)
+        found = _log_view(submission, raw)
+        found["scorer_log"] = _scorer_log(platform, session, submission, job)
         at = utcnow()
         session.add(AuditEvent(at=at, actor=audit.actor_name(principal), action=LOG_READ,
                                target=f"submission:{submission.id}",
                                detail={"reason": reason, "organisation": _organisation(principal),
                                        "challenge": submission.challenge.slug, "job": job.id if job else None}))
-        return {**_log_view(submission, raw),
+        return {**found,
                 "read": {"at": iso(at), "organisation": _organisation(principal), "reason": reason}}
 
 
@@ -403,6 +410,19 @@ def team_log_reads(platform: Platform, *, team_id: int) -> list[dict]:
             select(Submission).where(Submission.id.in_(list(reads))))} if reads else {}
     found = [{"submission": sid, "challenge": slugs[sid], **read} for sid, items in reads.items() for read in items]
     return sorted(found, key=lambda r: r["at"], reverse=True)
+
+
+def _data_key(platform: Platform, session, submission: Submission):
+    hidden = session.get(HiddenSet, submission.hidden_set_id)
+    return platform.hidden_sets.open_data_key(key_id=hidden.data_key_id, master_key_id=hidden.master_key_id,
+                                              wrapped=hidden.wrapped_key)
+
+
+def _scorer_log(platform: Platform, session, submission: Submission, job: Job | None) -> str | None:
+    if job is None or job.scorer_log is None:
+        return None
+    raw = unseal(_data_key(platform, session, submission).key, purpose=f"scorer-log/{job.id}", sealed=job.scorer_log)
+    return raw.decode("utf-8", errors="replace")
 
 
 def sample_predictions(platform: Platform, *, principal: Principal, submission_id: str):

@@ -15,7 +15,7 @@ import time
 from datetime import timedelta
 from typing import BinaryIO
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 
 from arena.db import advisory_lock
 from arena.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QuotaExceeded
@@ -45,7 +45,8 @@ def part_path(platform: Platform, upload_id: str):
     return platform.upload_dir / f"{upload_id}.part"
 
 
-def start(platform: Platform, *, team_id: int, size: int, sha256: str) -> dict:
+def start(platform: Platform, *, team_id: int | None, size: int, sha256: str, organiser_id: int | None = None) -> dict:
+    """An upload of a team's image, or (team_id None) of an organiser's scorer image."""
     if not HEX64.fullmatch(sha256):
         raise BadRequest("'sha256' must be the tarball's SHA-256, as 64 lowercase hex digits")
     if size <= 0:
@@ -54,26 +55,32 @@ def start(platform: Platform, *, team_id: int, size: int, sha256: str) -> dict:
         raise PayloadTooLarge(f"'size' must be from 1 byte to this server's limit of "
                               f"{platform.settings.max_image_bytes // 1024**2} MiB")
     private_folder(platform.upload_dir)
-    upload = Upload(id="up-" + secrets.token_hex(10), team_id=team_id, size=size, sha256=sha256, received=0)
+    upload = Upload(id="up-" + secrets.token_hex(10), team_id=team_id, organiser_id=organiser_id if team_id is None
+                    else None, size=size, sha256=sha256, received=0)
     with platform.transaction() as session:
-        advisory_lock(session, f"uploads/{team_id}")  # two starts at once cannot both take the last room
-        _check_room(platform, session, team_id, size)
+        owner = f"team-{team_id}" if team_id is not None else f"organiser-{organiser_id}"
+        advisory_lock(session, f"uploads/{owner}")  # two starts at once cannot both take the last room
+        _check_room(platform, session, team_id, size, organiser_id)
         session.add(upload)
         part_path(platform, upload.id).touch(mode=FILE_MODE)
     return _view(upload)
 
 
-def _open_uploads(session, team_id: int):
+def _open_uploads(session, team_id: int | None, organiser_id: int | None = None):
     """The team's uploads that no submission of the team has used yet (incomplete, or complete
-    and never submitted): what the caps count."""
+    and never submitted): what the caps count. An organiser's (scorer images): those not yet
+    complete."""
+    if team_id is None:
+        return select(Upload).where(Upload.team_id.is_(None), Upload.organiser_id == organiser_id,
+                                    Upload.image_digest.is_(None))
     submitted = exists().where(Submission.team_id == Upload.team_id,
                                Submission.image_digest == Upload.image_digest)
     return select(Upload).where(Upload.team_id == team_id, ~submitted)
 
 
-def _check_room(platform: Platform, session, team_id: int, size: int) -> None:
+def _check_room(platform: Platform, session, team_id: int | None, size: int, organiser_id: int | None = None) -> None:
     settings = platform.settings
-    held = session.scalars(_open_uploads(session, team_id)).all()
+    held = session.scalars(_open_uploads(session, team_id, organiser_id)).all()
     if len(held) >= settings.team_max_open_uploads:
         raise QuotaExceeded(f"your team has {len(held)} uploads not yet submitted, the most this server "
                             f"keeps; submit them, or wait: unsubmitted uploads are removed "
@@ -92,24 +99,25 @@ def _retry(settings, held: list[Upload]) -> dict[str, str]:
     return {"Retry-After": str(max(1, int(wait.total_seconds()) + 60))}
 
 
-def _own(session, team_id: int, upload_id: str) -> Upload:
+def _own(session, team_id: int | None, upload_id: str, organiser_id: int | None = None) -> Upload:
     upload = session.get(Upload, upload_id)
-    if upload is None or upload.team_id != team_id:
+    if upload is None or upload.team_id != team_id or (team_id is None and upload.organiser_id != organiser_id):
         raise NotFound(f"no upload {upload_id!r} of your team; start one with POST /api/uploads")
     return upload
 
 
-def status(platform: Platform, *, team_id: int, upload_id: str) -> dict:
+def status(platform: Platform, *, team_id: int | None, upload_id: str, organiser_id: int | None = None) -> dict:
     with platform.sessions() as session:
-        return _view(_own(session, team_id, upload_id))
+        return _view(_own(session, team_id, upload_id, organiser_id))
 
 
-def append(platform: Platform, *, team_id: int, upload_id: str, offset: int, stream: BinaryIO) -> dict:
+def append(platform: Platform, *, team_id: int | None, upload_id: str, offset: int, stream: BinaryIO,
+           organiser_id: int | None = None) -> dict:
     """Write the part at `offset`, which must be what the server has received so far."""
-    status(platform, team_id=team_id, upload_id=upload_id)  # ownership first: no lock for strangers
+    status(platform, team_id=team_id, upload_id=upload_id, organiser_id=organiser_id)  # ownership first
     with _lock(upload_id):
         with platform.sessions() as session:
-            upload = _own(session, team_id, upload_id)
+            upload = _own(session, team_id, upload_id, organiser_id)
         if upload.image_digest is not None:
             raise Conflict("this upload is complete already")
         if offset != upload.received:
@@ -139,12 +147,12 @@ def _write_part(platform: Platform, upload: Upload, stream: BinaryIO) -> int:
     return written
 
 
-def complete(platform: Platform, *, team_id: int, upload_id: str) -> dict:
+def complete(platform: Platform, *, team_id: int | None, upload_id: str, organiser_id: int | None = None) -> dict:
     """Check size and digest, check the tarball, store the image once: then it can be submitted."""
-    status(platform, team_id=team_id, upload_id=upload_id)  # ownership first: no lock for strangers
+    status(platform, team_id=team_id, upload_id=upload_id, organiser_id=organiser_id)  # ownership first
     with _lock(upload_id):
         with platform.sessions() as session:
-            upload = _own(session, team_id, upload_id)
+            upload = _own(session, team_id, upload_id, organiser_id)
         if upload.image_digest is not None:
             return _view(upload)
         if upload.received != upload.size:
@@ -191,9 +199,14 @@ def sweep_stale(platform: Platform) -> int:
 
 
 def _unsubmitted_before(cutoff):
+    """Teams' uploads no submission used; organisers' (scorer images) only while incomplete: a
+    complete one may be pinned as a challenge's scorer, and its image must stay."""
     submitted = exists().where(Submission.team_id == Upload.team_id,
                                Submission.image_digest == Upload.image_digest)
-    return select(Upload.id, Upload.image_digest).where(Upload.created_at < cutoff, ~submitted)
+    return select(Upload.id, Upload.image_digest).where(
+        Upload.created_at < cutoff,
+        or_(and_(Upload.team_id.is_not(None), ~submitted),
+            and_(Upload.team_id.is_(None), Upload.image_digest.is_(None))))
 
 
 def _forget_unused_image(platform: Platform, session, digest: str) -> None:

@@ -43,7 +43,7 @@ def embed(slug: str):
 def team_history(slug: str, team: str):
     detail = challenges.describe_challenge(platform(), slug=slug)
     found = leaderboard.history(platform(), slug=slug, team=team)
-    higher = evaluators.get_metric(detail["metric"]).higher_is_better
+    higher = detail["higher_is_better"]
     return render_template("history.html", challenge=detail, history=found,
                            chart=history_chart(found["released"], higher=higher))
 

@@ -128,6 +128,9 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("get", "/api/challenges/{slug}/organisers"): runs(),
     ("post", "/api/challenges/{slug}/organisers"): runs((201,)),  # the owner; co-organisers cannot
     ("delete", "/api/challenges/{slug}/organisers/{organiser_id}"): runs(),
+    # A scorer image is pinned by the challenge's organisers (an image each uploaded); this one has
+    # no scorer to replace (400), past the check that the caller runs it.
+    ("put", "/api/challenges/{slug}/scorer"): answers((400,), owner=OK),
     # Submissions: the team's own; the challenge's organisers; the administrator.
     # ?challenge= the target: a team sees its own there, another organiser is refused.
     ("get", "/api/submissions"): answers((200,), team=OK, other_team=OK, owner=OK, administrator=OK),
@@ -142,10 +145,13 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("post", "/api/challenges/{slug}/submissions"): any_team((201,)),
     ("post", "/api/challenges/{slug}/registration"): any_team((201,)),
     ("get", "/api/challenges/{slug}/can-submit"): any_team((200,)),
-    ("post", "/api/uploads"): any_team((201,)),
-    ("get", "/api/uploads/{upload_id}"): own_team_only((200,)),
-    ("put", "/api/uploads/{upload_id}"): own_team_only((200, 409)),
-    ("post", "/api/uploads/{upload_id}/complete"): own_team_only((200, 409)),
+    # Uploads: teams (their images) and organisers (scorer images); each sees only its own.
+    ("post", "/api/uploads"): answers((201,), team=OK, other_team=OK, owner=OK, other_organiser=OK),
+    ("get", "/api/uploads/{upload_id}"): answers((200,), team=OK, other_team=404, owner=404, other_organiser=404),
+    ("put", "/api/uploads/{upload_id}"): answers((200, 409), team=OK, other_team=404, owner=404,
+                                                 other_organiser=404),
+    ("post", "/api/uploads/{upload_id}/complete"): answers((200, 409), team=OK, other_team=404, owner=404,
+                                                           other_organiser=404),
     # A GPU node: its own job's credential, only for that job, only while it runs.
     ("get", "/api/node/jobs/{job_id}"): node_only(),
     ("get", "/api/node/jobs/{job_id}/image"): node_only(),
@@ -286,6 +292,7 @@ def _call(method: str, template: str, target: Tenant, world: dict, helper_id: in
         ("post", "/api/uploads"): {"size": 10, "sha256": "0" * 64},
         ("post", "/api/challenges/{slug}/rounds"): {"rounds": []},
         ("post", "/api/log/cosignatures"): {},
+        ("put", "/api/challenges/{slug}/scorer"): {"image_digest": "sha256:" + "0" * 64},
     }
     if (method, template) in bodies:
         call.json = bodies[(method, template)]

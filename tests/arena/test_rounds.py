@@ -268,11 +268,13 @@ def test_bad_rules_are_refused_with_a_clear_message(world, change, message):
         rounds.list_rounds(world.platform, slug="toy")
 
 
-def test_a_fixed_baseline_is_refused_for_macro_f1(world, tmp_path):
+def test_a_fixed_baseline_serves_every_aggregation_even_macro_f1(world, tmp_path):
+    """Every declared aggregation has per-item values averaging to the metric (macro F1's are
+    pseudo-values), so a fixed baseline score is the constant vector for any metric."""
     bundle = make_bundle(tmp_path / "f1", n=10, metric="macro_f1",
                          extra=rules(kpi={"baseline": {"score": 0.5}}))
-    with pytest.raises(BadRequest, match="declare a baseline team instead"):
-        create_challenge(world.platform, organiser_id=world.organiser.id, bundle_dir=bundle)
+    created = create_challenge(world.platform, organiser_id=world.organiser.id, bundle_dir=bundle)
+    assert created.n_items == 10
 
 
 def test_pages_show_the_rules_and_each_closed_round(world, client):

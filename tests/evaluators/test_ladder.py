@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from evaluators import ladder_improves, on_grid, split_mask
 
@@ -77,3 +78,32 @@ def test_losses_point_the_right_way_for_every_kind_of_metric():
     for name in ("accuracy", "macro_f1"):
         right, wrong = item_losses(get_metric(name), labels, labels), item_losses(get_metric(name), ["b"] * 3, labels)
         assert right.mean() < wrong.mean()
+
+
+def test_changes_on_up_to_a_handful_of_items_never_move_a_board():
+    rng = np.random.default_rng(5)
+    best = (rng.random(1000) < 0.30).astype(float)
+    wrong = np.flatnonzero(best == 1)
+    for k in range(1, 6):
+        new = best.copy()
+        new[wrong[:k]] = 0  # k items now answered correctly, nothing else changed
+        diff = new - best
+        assert diff.mean() < -diff.std() / np.sqrt(diff.size)  # the one-error step alone would release it
+        assert not ladder_improves(best, new), k
+    new = best.copy()
+    new[wrong[:12]] = 0
+    assert ladder_improves(best, new)  # a dozen items better, none worse: a real change
+
+
+def test_the_sign_test_refuses_a_gain_that_trades_items():
+    from evaluators import sign_test_p
+
+    assert sign_test_p(5, 0) == 1 / 32 and sign_test_p(0, 0) == 1.0
+    assert sign_test_p(3, 3) == pytest.approx(0.65625)
+    assert sign_test_p(6000, 5000) < 1e-15 < sign_test_p(5000, 5000)
+    best = np.zeros(1000)
+    new = best.copy()
+    new[:40] = -1.0  # forty items a little better
+    new[40:80] = 0.5  # forty items worse, but by less each: the mean improves
+    assert (new - best).mean() < -(new - best).std() / np.sqrt(1000)
+    assert not ladder_improves(best, new)

@@ -25,7 +25,8 @@ def test_unknown_metric_names_the_known_ones():
 
 def test_registry_refuses_a_duplicate_name():
     with pytest.raises(ValueError, match="registered already"):
-        register_metric(name="accuracy", higher_is_better=True, description="again")(lambda p, g: 0.0)
+        register_metric(name="accuracy", higher_is_better=True, description="again",
+                        aggregation=evaluators.mean(lambda p, g: [0.0] * len(g)))(lambda p, g: 0.0)
 
 
 def test_score_refuses_mismatched_or_empty_input():
