@@ -21,6 +21,7 @@ class Settings:
     signing_key_file: Path | None = None
     runner: str = "docker"
     docker_runtime: str | None = None
+    podman_user: str | None = None  # rootless Podman run as this user when the platform runs as root
     job_root: Path = Path("/dev/shm/arena-jobs")
     scratch_dir: Path = Path("/dev/shm/arena-scratch")
     job_tmpfs: bool = False
@@ -82,6 +83,7 @@ def load_settings(
         signing_key_file=Path(env["ARENA_SIGNING_KEY_FILE"]) if env.get("ARENA_SIGNING_KEY_FILE") else None,
         runner=env.get("ARENA_RUNNER", "docker"),
         docker_runtime=env.get("ARENA_DOCKER_RUNTIME") or None,
+        podman_user=env.get("ARENA_PODMAN_USER") or None,
         job_root=Path(env.get("ARENA_JOB_ROOT", f"/dev/shm/arena-jobs/{instance}")),
         scratch_dir=Path(env.get("ARENA_SCRATCH_DIR", "/dev/shm/arena-scratch")),
         job_tmpfs=_bool(env.get("ARENA_JOB_TMPFS", "1" if os.geteuid() == 0 else "0")),

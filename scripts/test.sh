@@ -4,7 +4,7 @@
 # and API tests once more on PostgreSQL. Extra arguments go to both pytest runs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ARENA_SETUP_SERVICES=${ARENA_SETUP_SERVICES-postgres slurm browser} bash "$ROOT/scripts/setup.sh"
+ARENA_SETUP_SERVICES=${ARENA_SETUP_SERVICES-postgres slurm browser podman} bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 "$ROOT/.venv/bin/python" -m pytest "$@"
 echo "[arena tests] the service and API tests again, on PostgreSQL"

@@ -192,8 +192,9 @@ def folder_bytes(platform: Platform, ticket: Ticket) -> int:
 
 def _make_folder(platform: Platform, ticket: Ticket) -> JobFolder:
     settings = platform.settings
+    owner = getattr(platform.runner, "folder_owner", None)  # a rootless runner's user
     return JobFolder.create(root=settings.job_root, job_id=ticket.job_id, size_bytes=folder_bytes(platform, ticket),
-                            use_tmpfs=settings.job_tmpfs)
+                            use_tmpfs=settings.job_tmpfs, owner=owner() if owner else None)
 
 
 def open_key(platform: Platform, hidden: HiddenSet) -> DataKey:
