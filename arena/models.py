@@ -97,6 +97,9 @@ class Challenge(Base):
     secondary_metrics: Mapped[list | None] = mapped_column(JSON)
     # "batch" (v1: /input and /output) or "interactive" (v2: a chat API on a unix socket)
     protocol: Mapped[str] = mapped_column(String(16), default="batch", server_default="batch")
+    # What the challenge's images may be built for, and which GPU vendors its jobs may use (see
+    # services/sites.py); None: linux/amd64 and NVIDIA, as before platforms were declared.
+    hardware: Mapped[dict | None] = mapped_column(JSON)
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -132,6 +135,7 @@ class Image(Base):
     digest: Mapped[str] = mapped_column(String(71), primary_key=True)
     image_id: Mapped[str] = mapped_column(String(71))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+    architecture: Mapped[str] = mapped_column(String(16), default="amd64", server_default="amd64")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -190,6 +194,7 @@ class Job(Base):
     # Where it ran: "local" (a worker's own engine) or "slurm" (a batch job on a GPU node).
     executor: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
     external_id: Mapped[str | None] = mapped_column(String(40))  # the Slurm job id
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)  # the site agent's
 
 
 class Result(Base):
@@ -274,6 +279,19 @@ class Round(Base):
     hidden_set_id: Mapped[str | None] = mapped_column(ForeignKey("hidden_sets.id"))
     report: Mapped[dict | None] = mapped_column(JSON)
     log_seq: Mapped[int | None] = mapped_column(Integer)
+
+
+class Site(Base):
+    """An HPC site whose agent pulls jobs (services/sites.py); its credential is kept as a hash."""
+
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    capabilities: Mapped[dict | None] = mapped_column(JSON)  # as its agent last advertised them
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class NodeCredential(Base):

@@ -460,6 +460,16 @@ def _schemas() -> dict[str, Schema]:
             "assets": {"type": "boolean", "description": "whether to fetch /assets"},
         }),
         "NodeResultAccepted": _obj({"job": STRING, "recorded": BOOLEAN}),
+        "SiteHeartbeat": _obj({"site": STRING, "capabilities": {"type": "object"}}),
+        "SiteClaim": _obj({"job": STRING, "partition": STRING, "node_token": STRING, "lease_s": NUMBER,
+                           "time_seconds": INTEGER, "cpus": INTEGER, "memory_mb": INTEGER, "gpus": INTEGER,
+                           "gpu_vendor": _nullable(STRING), "architecture": STRING}),
+        "SiteRenewed": _obj({"job": STRING, "running": BOOLEAN}),
+        "SiteEnded": _obj({"job": STRING, "requeued": BOOLEAN}),
+        "ChallengeQueue": _obj({"jobs": {"type": "array", "items": _obj({
+            "job": STRING, "submission": STRING, "status": {"type": "string", "enum": ["queued", "running"]},
+            "executor": STRING, "site": _nullable(STRING), "created_at": TIMESTAMP,
+            "waiting_reason": _nullable(STRING)})}}),
         "LogEntry": _obj(
             {
                 "body": _obj(
@@ -660,6 +670,16 @@ def _path_param(name: str, schema: Schema | None = None, description: str = "") 
 
 
 SLUG = {**_path_param("slug", description="the challenge's slug"), "example": "gpu-faults"}
+def _site_op(op_id: str, summary: str, ok: dict, errors: tuple[int, ...] = (400, 401), body: dict | None = None,
+             job: bool = False) -> dict:
+    """An operation for `arena site-agent`: the bearer is a site credential."""
+    params = [_path_param("job_id", description="job- and 16 hex digits")] if job else None
+    op = _op(op_id, "sites", summary, ok, errors, parameters=params, body=body)
+    op["security"] = [{"siteCredential": []}]
+    op["x-arena-roles"] = ["site"]
+    return op
+
+
 def _node_op(op_id: str, summary: str, ok: dict, errors: tuple[int, ...] = (401,), body: dict | None = None) -> dict:
     """An operation for `arena node-run`: the bearer is a one-job node credential, not a token."""
     op = _op(op_id, "nodes", summary, ok, errors, parameters=[_path_param("job_id", description="job- and 16 hex digits")],
@@ -871,6 +891,32 @@ def _paths() -> dict[str, Any]:
                 (404,),
                 parameters=[SLUG],
             ),
+        },
+        "/api/site/heartbeat": {
+            "post": _site_op("siteHeartbeat", "The site's capabilities (partitions, architectures, GPUs, runtime)",
+                             {200: _json(_ref("SiteHeartbeat"), "recorded")},
+                             body=_json_body(_obj({"capabilities": {"type": "object"}}))),
+        },
+        "/api/site/claim": {
+            "post": _site_op("siteClaim", "The next job that one of the site's partitions fits",
+                             {200: _json(_ref("SiteClaim"), "a job, with its node credential"),
+                              204: {"description": "no job waits that this site can run"}}),
+        },
+        "/api/site/jobs/{job_id}/renew": {
+            "post": _site_op("siteRenew", "The job's Slurm job still lives: extend its lease",
+                             {200: _json(_ref("SiteRenewed"), "renewed, or running: false"),}, (400, 401, 404),
+                             body=_json_body(_obj({"external_id": STRING}, required=[])), job=True),
+        },
+        "/api/site/jobs/{job_id}/ended": {
+            "post": _site_op("siteEnded", "The job's Slurm job ended without a result: re-queue it",
+                             {200: _json(_ref("SiteEnded"), "re-queued (or its result came first)")}, (400, 401, 404),
+                             body=_json_body(_obj({"state": STRING})), job=True),
+        },
+        "/api/challenges/{slug}/queue": {
+            "get": _op("challengeQueue", "challenges",
+                       "Queued and running jobs; why a queued one waits (the challenge's own organiser)",
+                       {200: _json(_ref("ChallengeQueue"), "the jobs")}, (404,), roles=("organiser",),
+                       parameters=[SLUG]),
         },
         "/api/node/jobs/{job_id}": {
             "get": _node_op("nodeJob", "The job's spec (its node credential only)",
@@ -1316,7 +1362,7 @@ def build_spec() -> dict:
         },
         "tags": [
             {"name": name}
-            for name in ("meta", "tokens", "challenges", "rounds", "submissions", "teams", "uploads", "nodes")
+            for name in ("meta", "tokens", "challenges", "rounds", "submissions", "teams", "uploads", "nodes", "sites")
         ],
         "paths": _paths(),
         "components": {
@@ -1327,6 +1373,11 @@ def build_spec() -> dict:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "an organiser or team token (arena_...)",
+                },
+                "siteCredential": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a site agent's credential (arena_site_...), made by `arena admin create-site`",
                 },
                 "nodeCredential": {
                     "type": "http",
