@@ -34,7 +34,8 @@ class Settings:
     worker_poll_s: float = 1.0
     max_attempts: int = 3
     team_max_running: int = 2  # a team's jobs running at once, on all workers together
-    # Where evaluations run: "local" (this machine's engine) or "slurm" (batch jobs on GPU nodes).
+    # Where evaluations run: "local" (this machine's engine), "slurm" (batch jobs on GPU nodes) or
+    # "sites" (site agents pull them: services/sites.py; this machine keeps leases and rounds).
     executor: str = "local"
     node_url: str = "http://127.0.0.1:8000"  # how GPU nodes reach this platform's API
     slurm_partition: str | None = None
@@ -121,3 +122,9 @@ def client_url(environ: Mapping[str, str] | None = None) -> str:
 def client_token(environ: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if environ is None else environ
     return env.get("ARENA_TOKEN") or None
+
+
+def site_token(environ: Mapping[str, str] | None = None) -> str | None:
+    """A site agent's credential (`arena site-agent`), when not given in a file."""
+    env = os.environ if environ is None else environ
+    return env.get("ARENA_SITE_TOKEN") or None

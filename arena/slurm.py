@@ -16,6 +16,7 @@ past the challenge's time limit is stopped by node-run's sandbox and reported: t
 
 from __future__ import annotations
 
+import getpass
 import logging
 import math
 import shlex
@@ -107,6 +108,12 @@ class SlurmCli:
                 if field.startswith("JobState="):
                     found[job_id] = field.split("=", 1)[1]
         return found
+
+    def mine(self, *, prefix: str) -> dict[str, str]:
+        """This user's Slurm jobs whose names start with `prefix`: {job id: name}."""
+        out = self._run(["squeue", "-h", "-u", getpass.getuser(), "-o", "%i %j"])
+        rows = (line.split(None, 1) for line in out.splitlines())
+        return {row[0]: row[1] for row in rows if len(row) == 2 and row[1].startswith(prefix)}
 
     def cancel(self, job_id: str) -> None:
         try:

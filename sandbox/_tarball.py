@@ -75,7 +75,8 @@ def inspect_image_tarball(path: Path, *, architectures: tuple[str, ...] = ("amd6
     config = json.loads(config_bytes)
     arch = config.get("architecture", "")
     if arch not in architectures:
-        raise ImageError(f"the image is built for {arch or 'an unknown architecture'}; build it for amd64")
+        raise ImageError(f"the image is built for {arch or 'an unknown architecture'}; build it for "
+                         f"{' or '.join(architectures)} (docker build --platform linux/{architectures[0]})")
     _check_run_config(config.get("config") or {})
     return ImageTarball(image_id="sha256:" + expected, architecture=arch, layers=len(entry.get("Layers", [])))
 

@@ -120,6 +120,10 @@ def _summary_properties() -> dict[str, Schema]:
         "protocol": {"type": "string", "enum": ["batch", "interactive"],
                      "description": "batch: /input to /output (docs/container-protocol.md); interactive: a "
                                     "chat API on /run/arena/model.sock (docs/interactive-protocol.md)"},
+        "platforms": {"type": "array", "items": {"type": "string", "enum": ["linux/amd64", "linux/arm64"]},
+                      "description": "what the challenge's images may be built for"},
+        "gpu_vendors": {"type": "array", "items": {"type": "string", "enum": ["nvidia", "amd"]},
+                        "description": "GPU vendors its GPU jobs may run on"},
         "teams": {"type": "integer", "minimum": 0, "description": "teams that have submitted"},
     }
 
@@ -438,8 +442,9 @@ def _schemas() -> dict[str, Schema]:
                 "error": _nullable(STRING),
                 "exit_code": _nullable(INTEGER),
                 "duration_s": _nullable(NUMBER),
-                "executor": {"type": "string", "enum": ["local", "slurm"]},
+                "executor": {"type": "string", "enum": ["local", "slurm", "site"]},
                 "external_id": {"type": ["string", "null"], "description": "the Slurm job id"},
+                "site": {"type": ["string", "null"], "description": "the site whose agent ran it"},
                 "started_at": _nullable(TIMESTAMP),
                 "finished_at": _nullable(TIMESTAMP),
             }

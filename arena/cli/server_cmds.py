@@ -154,6 +154,51 @@ def create_organiser(name: str, as_json: bool) -> None:
         click.echo(token)
 
 
+@admin.command("create-site")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def create_site(name: str, as_json: bool) -> None:
+    """Create the HPC site NAME (e.g. lumi-g) and print its agent's credential, shown once: give it
+    to the site's HPC team for `arena site-agent`. Only its hash is stored; the act is audited."""
+    from arena.services import sites
+
+    site, token = _run(lambda: sites.create_site(_platform(), name=name))
+    if as_json:
+        click.echo(json.dumps({"site": site["name"], "token": token}))
+    else:
+        click.echo(f"Site {site['name']!r} created. Credential (shown once, keep it safe):", err=True)
+        click.echo(token)
+
+
+@admin.command("revoke-site")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def revoke_site(name: str, as_json: bool) -> None:
+    """Revoke site NAME's credential: its agent is refused from its next call, and its running jobs
+    are re-queued when their leases lapse (never counted against a team). Audited."""
+    from arena.services import sites
+
+    site = _run(lambda: sites.revoke_site(_platform(), name=name))
+    click.echo(json.dumps(site) if as_json else f"revoked site {site['name']}")
+
+
+@admin.command("sites")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def list_sites(as_json: bool) -> None:
+    """The sites, their agents' last call and advertised partitions."""
+    from arena.services import sites
+
+    rows = sites.list_sites(_platform())
+    if as_json:
+        click.echo(json.dumps({"sites": rows}))
+        return
+    for row in rows:
+        parts = ", ".join(f"{p['name']} ({p['architecture']}, {p['gpus_per_node']} {p['gpu_vendor'] or 'no'} GPU)"
+                          for p in (row["capabilities"] or {}).get("partitions", []))
+        state = "revoked" if row["revoked"] else f"last seen {row['last_seen_at'] or 'never'}"
+        click.echo(f"{row['name']:<20} {state:<40} {parts}")
+
+
 @click.group()
 def db() -> None:
     """Database schema (Alembic migrations)."""
@@ -222,6 +267,7 @@ def _run(action):
 
 def register(group: click.Group) -> None:
     from arena.cli.node_cmds import node_run
+    from arena.cli.site_cmds import site_agent
 
-    for command in (serve, worker, admin, db, keys, node_run):
+    for command in (serve, worker, admin, db, keys, node_run, site_agent):
         group.add_command(command)

@@ -102,7 +102,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 max_pending=bundle.max_pending, registration=bundle.registration,
                 count_failures=bundle.count_failures, public_fraction=bundle.public_fraction,
                 organiser_id=organiser_id, rules=bundle.rules, secondary_metrics=bundle.secondary_metrics,
-                protocol=bundle.protocol,
+                protocol=bundle.protocol, hardware=bundle.hardware,
             )
             session.add(challenge)
             session.flush()
@@ -187,6 +187,8 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "rules": challenge.rules,
         "secondary_metrics": challenge.secondary_metrics or [],
         "protocol": challenge.protocol,
+        "platforms": (challenge.hardware or {}).get("platforms") or ["linux/amd64"],
+        "gpu_vendors": (challenge.hardware or {}).get("gpu_vendors") or ["nvidia"],
         "teams": n_teams,
     }
 
