@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import time
 from dataclasses import dataclass, field
 
 import requests
@@ -22,6 +23,7 @@ from arena.slurm import ALIVE, BatchRequest, SlurmCli, SlurmError
 
 log = logging.getLogger("arena.site")
 JOB_PREFIX = "arena-"
+GRACE_S = 60.0  # a Slurm job whose result is in may take this long to finish (node-run cleans up)
 
 
 class AgentError(Exception):
@@ -101,6 +103,7 @@ class SiteAgent:
         self.slurm = slurm
         self.relay = relay  # told which jobs it may serve
         self.jobs: dict[str, str] = {}  # Arena job id -> Slurm job id
+        self.done: dict[str, float] = {}  # jobs the platform has finished with -> since when
         self.max_jobs = int(config.capabilities.get("max_jobs", 100))
         self.prefix = JOB_PREFIX  # arena-<site>-: set once the platform says which site this is
 
@@ -131,15 +134,25 @@ class SiteAgent:
             return
         for job_id, slurm_id in list(self.jobs.items()):
             state = states.get(slurm_id, "UNKNOWN").split()[0].rstrip("+")
-            if state in ALIVE:
+            if job_id in self.done:
+                self._wind_down(job_id, slurm_id, alive=state in ALIVE)
+            elif state in ALIVE:
                 if not self.client.renew(job_id, slurm_id)["running"]:
-                    self.slurm.cancel(slurm_id)  # its result is in, or the platform took it back
-                    self._forget(job_id)
+                    self.done[job_id] = time.monotonic()  # its result is in, or the platform took it back
                 continue
             answer = self.client.ended(job_id, state)
             if answer["requeued"]:
                 log.warning("job %s: Slurm job %s ended %s without a result; re-queued", job_id, slurm_id, state)
             self._forget(job_id)
+
+    def _wind_down(self, job_id: str, slurm_id: str, *, alive: bool) -> None:
+        """A job the platform no longer runs: let its Slurm job end by itself, or cancel it after
+        the grace period (it was taken back, or node-run hangs)."""
+        if alive and time.monotonic() - self.done[job_id] < GRACE_S:
+            return
+        if alive:
+            self.slurm.cancel(slurm_id)
+        self._forget(job_id)
 
     def claim_one(self) -> bool:
         claimed = self.client.claim()
@@ -167,6 +180,7 @@ class SiteAgent:
 
     def _forget(self, job_id: str) -> None:
         self.jobs.pop(job_id, None)
+        self.done.pop(job_id, None)
         if self.relay is not None:
             self.relay.forbid(job_id)
 
