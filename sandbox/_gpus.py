@@ -88,9 +88,9 @@ class GpuAllocator:
         amd = [g for g in gpus if g.vendor == "amd"]
         flags: list[str] = []
         env: dict[str, str] = {}
-        if amd:
-            paths = [self._kfd, *(g.render for g in amd)]
-            flags += [f"--device={p}" if engine == "podman" else f"{p}:{p}:rwm" for p in paths]
+        if amd:  # host path -> the path ROCm expects in the container
+            paths = [(self._kfd, KFD), *((g.render, f"/dev/dri/{g.render.rsplit('/', 1)[-1]}") for g in amd)]
+            flags += [f"--device={h}:{c}" if engine == "podman" else f"{h}:{c}:rwm" for h, c in paths]
             env["ROCR_VISIBLE_DEVICES"] = ",".join(g.id for g in amd)
         if nvidia and engine == "podman":
             flags += [f"--device=nvidia.com/gpu={i}" for i in nvidia]

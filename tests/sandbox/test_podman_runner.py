@@ -122,7 +122,8 @@ def test_amd_and_nvidia_devices_become_podman_flags():
     gpus = GpuAllocator(["amd:0:/dev/dri/renderD128", "amd:1:/dev/dri/renderD129", "nvidia:3"], kfd="/dev/kfd")
     taken = gpus.acquire("job-a", 2)
     assert gpus.options(taken, engine="podman") == (
-        ["--device=/dev/kfd", "--device=/dev/dri/renderD128", "--device=/dev/dri/renderD129"],
+        ["--device=/dev/kfd:/dev/kfd", "--device=/dev/dri/renderD128:/dev/dri/renderD128",
+         "--device=/dev/dri/renderD129:/dev/dri/renderD129"],
         {"ROCR_VISIBLE_DEVICES": "0,1"})
     assert gpus.options(gpus.acquire("job-b", 1), engine="podman") == (["--device=nvidia.com/gpu=3"], {})
 
