@@ -136,7 +136,8 @@ class SiteAgent:
             state = states.get(slurm_id, "UNKNOWN").split()[0].rstrip("+")
             if job_id in self.done:
                 self._wind_down(job_id, slurm_id, alive=state in ALIVE)
-            elif state in ALIVE:
+                continue
+            if state in ALIVE:
                 if not self.client.renew(job_id, slurm_id)["running"]:
                     self.done[job_id] = time.monotonic()  # its result is in, or the platform took it back
                 continue
