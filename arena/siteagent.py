@@ -68,8 +68,9 @@ class SiteClient:
     def claim(self) -> dict | None:
         return self._post("/claim")
 
-    def renew(self, job_id: str, external_id: str) -> dict:
-        return self._post(f"/jobs/{job_id}/renew", {"external_id": external_id})
+    def renew(self, jobs: dict[str, str]) -> dict:
+        """Renew the leases of {job id: Slurm job id} in one call."""
+        return self._post("/renew", {"jobs": jobs})
 
     def ended(self, job_id: str, state: str) -> dict:
         return self._post(f"/jobs/{job_id}/ended", {"state": state[:40]})
@@ -132,19 +133,24 @@ class SiteAgent:
         except SlurmError as exc:
             log.warning("could not read the Slurm queue: %s", exc)
             return
+        alive: dict[str, str] = {}
         for job_id, slurm_id in list(self.jobs.items()):
             state = states.get(slurm_id, "UNKNOWN").split()[0].rstrip("+")
             if job_id in self.done:
                 self._wind_down(job_id, slurm_id, alive=state in ALIVE)
-                continue
-            if state in ALIVE:
-                if not self.client.renew(job_id, slurm_id)["running"]:
-                    self.done[job_id] = time.monotonic()  # its result is in, or the platform took it back
-                continue
-            answer = self.client.ended(job_id, state)
-            if answer["requeued"]:
-                log.warning("job %s: Slurm job %s ended %s without a result; re-queued", job_id, slurm_id, state)
-            self._forget(job_id)
+            elif state in ALIVE:
+                alive[job_id] = slurm_id
+            else:
+                self._ended(job_id, slurm_id, state)
+        if alive:  # one call for all of them
+            for job_id in self.client.renew(alive)["stopped"]:
+                self.done.setdefault(job_id, time.monotonic())  # its result is in, or it was taken back
+
+    def _ended(self, job_id: str, slurm_id: str, state: str) -> None:
+        """Its Slurm job ended while the platform still ran it: no result came; re-queued."""
+        if self.client.ended(job_id, state)["requeued"]:
+            log.warning("job %s: Slurm job %s ended %s without a result; re-queued", job_id, slurm_id, state)
+        self._forget(job_id)
 
     def _wind_down(self, job_id: str, slurm_id: str, *, alive: bool) -> None:
         """A job the platform no longer runs: let its Slurm job end by itself, or cancel it after
@@ -175,7 +181,7 @@ class SiteAgent:
             self._forget(job_id)
             return False  # stop this pass: a broken partition must not burn the queue
         self.jobs[job_id] = slurm_id
-        self.client.renew(job_id, slurm_id)
+        self.client.renew({job_id: slurm_id})
         log.info("job %s: Slurm job %s on partition %s", job_id, slurm_id, claimed["partition"])
         return True
 

@@ -13,6 +13,9 @@ web: see bench/web_bench.py (the leaderboard page and JSON at 10,000 submissions
 assets: see bench/assets_bench.py (staging binary assets into a job folder vs a plain copy; peak memory).
 interactive: see bench/interactive_bench.py (the interactive driver vs a bare HTTP client on the socket).
 load: see bench/load_bench.py (teams submitting through the CLI to two workers vs one worker alone).
+sites: see bench/sites_bench.py (a job through a site agent and Slurm vs a bare sbatch of the same run).
+podman: see bench/sites_bench.py (the rootless Podman runner vs a bare `podman run` with the same flags).
+sites_scale: see bench/sites_scale.py (5 sites x 1,000 GPUs polling the central API at the busiest hour).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -183,6 +186,9 @@ MODULES = {
     "assets": ("bench.assets_bench", "bench_assets", "print_assets", lambda a: [min(a.repeats, 5)]),
     "interactive": ("bench.interactive_bench", "bench_interactive", "print_interactive", lambda a: [min(a.repeats, 5)]),
     "load": ("bench.load_bench", "bench_load", "print_load", lambda a: []),
+    "sites": ("bench.sites_bench", "bench_sites", "print_sites", lambda a: [min(a.repeats, 5)]),
+    "podman": ("bench.sites_bench", "bench_podman", "print_podman", lambda a: [min(a.repeats, 9)]),
+    "sites_scale": ("bench.sites_scale", "bench_sites_scale", "print_sites_scale", lambda a: []),
 }
 
 
@@ -198,7 +204,7 @@ def _run_module(name: str, args) -> list[dict]:
 
 
 ALL = ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", "assets", "interactive",
-       "load"]
+       "load", "sites", "podman", "sites_scale"]
 
 
 def main() -> None:

@@ -469,7 +469,8 @@ def _schemas() -> dict[str, Schema]:
         "SiteClaim": _obj({"job": STRING, "partition": STRING, "node_token": STRING, "lease_s": NUMBER,
                            "time_seconds": INTEGER, "cpus": INTEGER, "memory_mb": INTEGER, "gpus": INTEGER,
                            "gpu_vendor": _nullable(STRING), "architecture": STRING}),
-        "SiteRenewed": _obj({"job": STRING, "running": BOOLEAN}),
+        "SiteRenewed": _obj({"running": {"type": "array", "items": STRING},
+                             "stopped": {"type": "array", "items": STRING}}),
         "SiteEnded": _obj({"job": STRING, "requeued": BOOLEAN}),
         "ChallengeQueue": _obj({"jobs": {"type": "array", "items": _obj({
             "job": STRING, "submission": STRING, "status": {"type": "string", "enum": ["queued", "running"]},
@@ -907,10 +908,12 @@ def _paths() -> dict[str, Any]:
                              {200: _json(_ref("SiteClaim"), "a job, with its node credential"),
                               204: {"description": "no job waits that this site can run"}}),
         },
-        "/api/site/jobs/{job_id}/renew": {
-            "post": _site_op("siteRenew", "The job's Slurm job still lives: extend its lease",
-                             {200: _json(_ref("SiteRenewed"), "renewed, or running: false"),}, (400, 401, 404),
-                             body=_json_body(_obj({"external_id": STRING}, required=[])), job=True),
+        "/api/site/renew": {
+            "post": _site_op("siteRenew", "These jobs' Slurm jobs still live: extend their leases, in one call",
+                             {200: _json(_ref("SiteRenewed"), "renewed, and those the platform no longer runs")},
+                             (400, 401, 404),
+                             body=_json_body(_obj({"jobs": {"type": "object", "maxProperties": 10000,
+                                                            "additionalProperties": _nullable(STRING)}}))),
         },
         "/api/site/jobs/{job_id}/ended": {
             "post": _site_op("siteEnded", "The job's Slurm job ended without a result: re-queue it",

@@ -33,13 +33,17 @@ def claim():
     return claimed if claimed is not None else Response(status=204)
 
 
-@bp.post(f"/jobs/{JOB}/renew")
-def renew(job_id: str):
-    """{"external_id": "<Slurm job id>"}: the job's Slurm job still lives; extends its lease."""
-    external = json_body().get("external_id")
-    if external is not None and not (isinstance(external, str) and external.isdigit() and len(external) <= 40):
-        raise BadRequest("external_id must be the Slurm job id (digits)")
-    return sites.renew(platform(), site=_site(), job_id=job_id, external_id=external)
+@bp.post("/renew")
+def renew():
+    """{"jobs": {"<job id>": "<Slurm job id>", ...}}: these Slurm jobs still live; extends their
+    leases in one call, and names those the platform no longer runs."""
+    site = _site()
+    jobs = json_body().get("jobs")
+    if not isinstance(jobs, dict) or len(jobs) > sites.MAX_RENEW or not all(
+            isinstance(k, str) and len(k) <= 40 and (v is None or isinstance(v, str) and v.isdigit() and len(v) <= 40)
+            for k, v in jobs.items()):
+        raise BadRequest(f'send {{"jobs": {{"<job id>": "<Slurm job id>"}}}}, at most {sites.MAX_RENEW} jobs')
+    return sites.renew(platform(), site=site, jobs=jobs)
 
 
 @bp.post(f"/jobs/{JOB}/ended")

@@ -222,18 +222,29 @@ def _own_running(session, site: Site, job_id: str) -> Job:
     return job
 
 
-def renew(platform: Platform, *, site: Site, job_id: str, external_id: str | None = None) -> dict:
-    """Extend a running job's lease (its Slurm job still lives); running: false tells the agent
-    to cancel it (its result is in, or it was taken back)."""
+MAX_RENEW = 10_000  # jobs renewed in one call: one call a pass, whatever the site's size
+
+
+def renew(platform: Platform, *, site: Site, jobs: dict[str, str | None]) -> dict:
+    """Extend the leases of the site's jobs whose Slurm jobs still live ({job id: Slurm job id}),
+    in one call; `stopped` names those the platform no longer runs (their result is in, or they
+    were taken back): the agent lets their Slurm jobs end. A job of another site is refused."""
+    until, running, stopped = utcnow() + timedelta(seconds=platform.settings.lease_s), [], []
     with platform.transaction() as session:
-        job = _own_running(session, site, job_id)
-        if external_id and job.external_id is None:
-            job.external_id = external_id[:40]
-        if job.status != "running":
-            return {"job": job_id, "running": False}
-        job.lease_expires_at = utcnow() + timedelta(seconds=platform.settings.lease_s)
+        rows = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(list(jobs))))}
+        for job_id, external_id in jobs.items():
+            job = rows.get(job_id)
+            if job is None or job.site_id != site.id:
+                raise NotFound(f"job {job_id} is not one of this site's")
+            if external_id and job.external_id is None:
+                job.external_id = external_id[:40]
+            if job.status == "running":
+                job.lease_expires_at = until
+                running.append(job_id)
+            else:
+                stopped.append(job_id)
         session.get(Site, site.id).last_seen_at = utcnow()
-    return {"job": job_id, "running": True}
+    return {"running": running, "stopped": stopped}
 
 
 def ended(platform: Platform, *, site: Site, job_id: str, state: str) -> dict:

@@ -27,9 +27,9 @@ class FakePlatform:
         return {"job": job, "partition": "standard-g", "node_token": f"arena_node_{job}", "time_seconds": 130,
                 "cpus": 2, "memory_mb": 2048, "gpus": 1}
 
-    def renew(self, job_id, external_id):
-        self.calls.append(("renew", job_id, external_id))
-        return {"job": job_id, "running": job_id in self.running}
+    def renew(self, jobs):
+        self.calls.append(("renew", dict(jobs)))
+        return {"running": [j for j in jobs if j in self.running], "stopped": [j for j in jobs if j not in self.running]}
 
     def ended(self, job_id, state):
         self.calls.append(("ended", job_id, state))
@@ -80,6 +80,8 @@ def test_claims_up_to_max_jobs_submits_with_the_job_s_request_and_follows():
     slurm.state["101"] = "NODE_FAIL"  # job-a's Slurm job died: reported, and a place frees up
     agent.step()
     assert ("ended", "job-a", "NODE_FAIL") in platform.calls and set(agent.jobs) == {"job-b", "job-c"}
+    agent.step()
+    assert platform.calls[-1] == ("renew", {"job-b": "102", "job-c": "103"})  # one call for all
 
 
 def test_a_job_the_platform_finished_is_left_to_end_then_forgotten():

@@ -153,16 +153,18 @@ def test_the_agent_api_needs_its_credential_and_its_own_jobs(platform, client, t
     claimed = client.post("/api/site/claim", headers=auth(token)).get_json()
     assert client.post("/api/site/claim", headers=auth(token)).status_code == 204
     job = claimed["job"]
-    stolen = client.post(f"/api/site/jobs/{job}/renew", json={}, headers=auth(other))
+    stolen = client.post("/api/site/renew", json={"jobs": {job: None}}, headers=auth(other))
     assert stolen.status_code == 404
-    renewed = client.post(f"/api/site/jobs/{job}/renew", json={"external_id": "42"}, headers=auth(token)).get_json()
-    assert renewed == {"job": job, "running": True}
+    assert client.post("/api/site/renew", json={"jobs": ["x"]}, headers=auth(token)).status_code == 400
+    renewed = client.post("/api/site/renew", json={"jobs": {job: "42"}}, headers=auth(token)).get_json()
+    assert renewed == {"running": [job], "stopped": []}
     ended = client.post(f"/api/site/jobs/{job}/ended", json={"state": "NODE_FAIL"}, headers=auth(token)).get_json()
     assert ended == {"job": job, "requeued": True}
     with platform.sessions() as session:
         first = session.get(Job, job)
         assert (first.status, first.outcome, first.external_id) == ("failed", "infrastructure", "42")
         assert "NODE_FAIL" in first.error
-    assert client.post(f"/api/site/jobs/{job}/renew", json={}, headers=auth(token)).get_json()["running"] is False
+    assert client.post("/api/site/renew", json={"jobs": {job: "42"}}, headers=auth(token)).get_json() == {
+        "running": [], "stopped": [job]}
     with pytest.raises(NotFound):
         sites.revoke_site(platform, name="gamma")
