@@ -294,6 +294,23 @@ class Site(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class ComputeGrant(Base):
+    """A closed round's GPU-minutes for one factory, granted into its Slurm account's
+    GrpTRESMins (services/grants.py): once per challenge, round and factory."""
+
+    __tablename__ = "compute_grants"
+    __table_args__ = (UniqueConstraint("challenge_id", "round_number", "factory"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"), index=True)
+    round_number: Mapped[int] = mapped_column(Integer)
+    factory: Mapped[str] = mapped_column(String(200))
+    account: Mapped[str] = mapped_column(String(64), index=True)
+    gpu_minutes: Mapped[int] = mapped_column(BigInteger)
+    report_seq: Mapped[int] = mapped_column(BigInteger)  # the log entry of the signed round report
+    report_leaf_hash: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class NodeCredential(Base):
     """A bearer credential for one job on one GPU node, stored as its SHA-256: valid only for
     that job, only while it runs, and never after its result is in (or its Slurm job ended)."""

@@ -122,6 +122,36 @@ class SlurmCli:
             log.warning("could not cancel Slurm job %s: %s", job_id, exc)
 
 
+class SacctmgrCli:
+    """`sacctmgr`, as a seam: accounts and their GPU-minute limits in Slurm's accounting database."""
+
+    def __init__(self, command: str = "sacctmgr") -> None:
+        self.command = shlex.split(command)
+
+    def _run(self, *args: str) -> str:
+        return SlurmCli._run([*self.command, "--immediate", *args])
+
+    def ensure_account(self, name: str, *, description: str) -> None:
+        out = self._run("--noheader", "--parsable2", "show", "account", name, "format=Account")
+        if name not in out.split():
+            self._run("add", "account", name, f"Description={description[:100]}", "Organization=arena")
+
+    def set_gpu_minutes(self, name: str, minutes: int) -> None:
+        self._run("modify", "account", f"name={name}", "set", f"GrpTRESMins=gres/gpu={minutes}")
+
+    def gpu_minutes(self, name: str) -> int | None:
+        """The account's own GrpTRESMins for gres/gpu (None when unset or no such account)."""
+        out = self._run("--noheader", "--parsable2", "show", "assoc", f"account={name}", "format=User,GrpTRESMins")
+        for line in out.splitlines():
+            user, _, tres = line.partition("|")
+            if user:
+                continue  # a user's association under the account, not the account's own
+            for field in tres.split(","):
+                if field.startswith("gres/gpu="):
+                    return int(field.split("=", 1)[1])
+        return None
+
+
 def node_command(platform: Platform) -> str:
     configured = platform.settings.slurm_node_command
     if configured:

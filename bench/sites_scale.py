@@ -130,7 +130,7 @@ def measure_calls(queued: int = 1000, renewed: int = 1000, repeats: int = 20) ->
         app = create_app({"home": work / "home", "database_url": f"sqlite:///{work}/arena.db",
                           "master_key_file": work / "home" / "master.key", "RUNNER": FakeRunner(),
                           "job_root": Path(f"/dev/shm/arena-sites-scale-{os.getpid()}"), "team_max_running": 10**6,
-                          "rate_limit_per_minute": 0})
+                          "rate_limit_per_minute": 0, "lease_s": 3600.0})
         platform = app.extensions["arena"]
         upgrade(platform.engine)
         bundle = write_bundle(work / "bundle", 10)

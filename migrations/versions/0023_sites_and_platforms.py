@@ -1,4 +1,4 @@
-"""site agents (sites, jobs.site_id), image architectures, challenge platforms
+"""site agents (sites, jobs.site_id), image architectures, challenge platforms, compute grants
 
 Revision ID: 0023
 Revises: 0017
@@ -32,9 +32,23 @@ def upgrade() -> None:
         batch.add_column(sa.Column("architecture", sa.String(16), nullable=False, server_default="amd64"))
     with op.batch_alter_table("challenges") as batch:
         batch.add_column(sa.Column("hardware", sa.JSON(), nullable=True))
+    op.create_table(
+        "compute_grants",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("challenge_id", sa.Integer(), sa.ForeignKey("challenges.id"), nullable=False, index=True),
+        sa.Column("round_number", sa.Integer(), nullable=False),
+        sa.Column("factory", sa.String(200), nullable=False),
+        sa.Column("account", sa.String(64), nullable=False, index=True),
+        sa.Column("gpu_minutes", sa.BigInteger(), nullable=False),
+        sa.Column("report_seq", sa.BigInteger(), nullable=False),
+        sa.Column("report_leaf_hash", sa.String(64), nullable=False),
+        sa.Column("granted_at", sa.DateTime(), nullable=False),
+        sa.UniqueConstraint("challenge_id", "round_number", "factory"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("compute_grants")
     with op.batch_alter_table("challenges") as batch:
         batch.drop_column("hardware")
     with op.batch_alter_table("images") as batch:
