@@ -49,6 +49,7 @@ class Settings:
     rate_limit_per_minute: int = 600  # per token and API process; 0 turns it off
     lease_s: float = 30.0  # a running job's lease; its worker's lease keeper renews it every quarter of this
     embedded_worker: bool = True
+    metrics_token: str | None = None  # required by /metrics when set
 
     @property
     def blob_dir(self) -> Path:
@@ -107,6 +108,7 @@ def load_settings(
         slurm_sbatch=env.get("ARENA_SLURM_SBATCH", "sbatch"),
         slurm_log_dir=env.get("ARENA_SLURM_LOG_DIR", "/tmp"),
         worker_memory_mb=int(env.get("ARENA_WORKER_MEMORY_MB", "0")),
+        metrics_token=env.get("ARENA_METRICS_TOKEN") or None,
     )
     if overrides:
         known = {f.name for f in fields(Settings)}
@@ -128,3 +130,10 @@ def site_token(environ: Mapping[str, str] | None = None) -> str | None:
     """A site agent's credential (`arena site-agent`), when not given in a file."""
     env = os.environ if environ is None else environ
     return env.get("ARENA_SITE_TOKEN") or None
+
+
+def log_format(environ: Mapping[str, str] | None = None) -> str:
+    """ARENA_LOG_FORMAT for the commands that log (serve, worker, site-agent): text or json."""
+    env = os.environ if environ is None else environ
+    value = env.get("ARENA_LOG_FORMAT", "text").strip().lower()
+    return value if value in ("text", "json") else "text"

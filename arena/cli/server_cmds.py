@@ -15,9 +15,26 @@ from hidden_sets import HiddenSetError
 
 
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from arena.config import log_format
+
+    setup_logging(log_format())
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def setup_logging(style: str) -> None:
+    """Plain lines, or with ARENA_LOG_FORMAT=json one JSON object a line (python-json-logger):
+    time, level, logger, message, and any `extra` fields."""
+    handler = logging.StreamHandler(sys.stderr)
+    if style == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                           rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
 
 
 def _platform():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shlex
 import shutil
 import signal
@@ -87,7 +86,10 @@ def site_agent(capabilities_file: str, token_file: str | None, relay_listen: str
     from arena.siterelay import Relay
     from arena.slurm import SlurmCli
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    from arena.cli.server_cmds import setup_logging
+    from arena.config import log_format
+
+    setup_logging(log_format())
     capabilities = _capabilities(capabilities_file)
     host, _, port = relay_listen.rpartition(":")
     if not host or not port.isdigit():
