@@ -24,6 +24,7 @@ from arena.slurm import ALIVE, BatchRequest, SlurmCli, SlurmError
 log = logging.getLogger("arena.site")
 JOB_PREFIX = "arena-"
 GRACE_S = 60.0  # a Slurm job whose result is in may take this long to finish (node-run cleans up)
+HEARTBEAT_S = 30.0  # at most one heartbeat this often (the platform counts a site active for 10 min)
 
 
 class AgentError(Exception):
@@ -107,6 +108,8 @@ class SiteAgent:
         self.done: dict[str, float] = {}  # jobs the platform has finished with -> since when
         self.max_jobs = int(config.capabilities.get("max_jobs", 100))
         self.prefix = JOB_PREFIX  # arena-<site>-: set once the platform says which site this is
+        self.lease_s = 30.0  # the platform's lease, as its claims say; renewals every quarter of it
+        self._heartbeat_at = self._renewed_at = float("-inf")
 
     def start(self) -> None:
         """Say what the site can run; cancel Slurm jobs a previous agent left (their jobs are
@@ -117,8 +120,10 @@ class SiteAgent:
             self.slurm.cancel(slurm_id)
 
     def step(self) -> int:
-        """One pass: heartbeat, follow, claim; returns how many jobs it submitted."""
-        self.client.heartbeat(self.config.capabilities)
+        """One pass: heartbeat (when due), follow, claim; returns how many jobs it submitted."""
+        if time.monotonic() - self._heartbeat_at >= HEARTBEAT_S:
+            self.client.heartbeat(self.config.capabilities)
+            self._heartbeat_at = time.monotonic()
         self.follow()
         submitted = 0
         while len(self.jobs) < self.max_jobs and self.claim_one():
@@ -142,9 +147,10 @@ class SiteAgent:
                 alive[job_id] = slurm_id
             else:
                 self._ended(job_id, slurm_id, state)
-        if alive:  # one call for all of them
+        if alive and time.monotonic() - self._renewed_at >= self.lease_s / 4:  # one call for all of them
             for job_id in self.client.renew(alive)["stopped"]:
                 self.done.setdefault(job_id, time.monotonic())  # its result is in, or it was taken back
+            self._renewed_at = time.monotonic()
 
     def _ended(self, job_id: str, slurm_id: str, state: str) -> None:
         """Its Slurm job ended while the platform still ran it: no result came; re-queued."""
@@ -166,6 +172,7 @@ class SiteAgent:
         if claimed is None:
             return False
         job_id = claimed["job"]
+        self.lease_s = float(claimed.get("lease_s") or self.lease_s)
         if self.relay is not None:
             self.relay.allow(job_id)
         request = BatchRequest(

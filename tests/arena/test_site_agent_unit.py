@@ -64,6 +64,7 @@ def _agent(platform, slurm) -> SiteAgent:
     config = AgentConfig(url="https://arena.example", capabilities=CAPS, relay_url="http://login01:8181",
                          node_env={"ARENA_RUNNER": "podman"}, account="project_465000000")
     agent = SiteAgent(config, client=platform, slurm=slurm)
+    agent.lease_s = 0.0  # renew at every pass (a real lease: every quarter of it)
     agent.start()
     return agent
 
@@ -107,3 +108,13 @@ def test_the_batch_script_quotes_what_it_exports():
     config = AgentConfig(url="u", capabilities=CAPS, relay_url="http://x", node_env={"A": "it's; rm -rf /"})
     script = batch_script(config, job_id="job-a", node_token="arena_node_t")
     assert "export A='it'\"'\"'s; rm -rf /'" in script and script.endswith("exec arena node-run\n")
+
+
+def test_renewals_come_every_quarter_lease_and_heartbeats_every_half_minute():
+    platform, slurm = FakePlatform(["job-a"]), FakeSlurm()
+    agent = _agent(platform, slurm)
+    agent.lease_s = 30.0
+    for _ in range(5):
+        agent.step()
+    assert sum(1 for c in platform.calls if c[0] == "renew") == 2  # after sbatch, then one pass: no more
+    assert sum(1 for c in platform.calls if c[0] == "heartbeat") == 2  # start, then the first pass
