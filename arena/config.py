@@ -21,6 +21,7 @@ class Settings:
     signing_key_file: Path | None = None
     runner: str = "docker"
     docker_runtime: str | None = None
+    podman_user: str | None = None  # rootless Podman run as this user when the platform runs as root
     job_root: Path = Path("/dev/shm/arena-jobs")
     scratch_dir: Path = Path("/dev/shm/arena-scratch")
     job_tmpfs: bool = False
@@ -33,7 +34,8 @@ class Settings:
     worker_poll_s: float = 1.0
     max_attempts: int = 3
     team_max_running: int = 2  # a team's jobs running at once, on all workers together
-    # Where evaluations run: "local" (this machine's engine) or "slurm" (batch jobs on GPU nodes).
+    # Where evaluations run: "local" (this machine's engine), "slurm" (batch jobs on GPU nodes) or
+    # "sites" (site agents pull them: services/sites.py; this machine keeps leases and rounds).
     executor: str = "local"
     node_url: str = "http://127.0.0.1:8000"  # how GPU nodes reach this platform's API
     slurm_partition: str | None = None
@@ -59,6 +61,7 @@ class Settings:
     log_origin: str = "arena.localhost/log"
     # The witnesses whose cosignatures the platform collects: C2SP vkeys (name+id+key), 0x04 keys.
     witness_keys: tuple[str, ...] = ()
+    metrics_token: str | None = None  # required by /metrics when set
 
     @property
     def blob_dir(self) -> Path:
@@ -105,6 +108,7 @@ def load_settings(
         signing_key_file=Path(env["ARENA_SIGNING_KEY_FILE"]) if env.get("ARENA_SIGNING_KEY_FILE") else None,
         runner=env.get("ARENA_RUNNER", "docker"),
         docker_runtime=env.get("ARENA_DOCKER_RUNTIME") or None,
+        podman_user=env.get("ARENA_PODMAN_USER") or None,
         job_root=Path(env.get("ARENA_JOB_ROOT", f"/dev/shm/arena-jobs/{instance}")),
         scratch_dir=Path(env.get("ARENA_SCRATCH_DIR", "/dev/shm/arena-scratch")),
         job_tmpfs=_bool(env.get("ARENA_JOB_TMPFS", "1" if os.geteuid() == 0 else "0")),
@@ -134,6 +138,7 @@ def load_settings(
         worker_memory_mb=int(env.get("ARENA_WORKER_MEMORY_MB", "0")),
         log_origin=env.get("ARENA_LOG_ORIGIN", "arena.localhost/log").strip().rstrip("/"),
         witness_keys=tuple(env.get("ARENA_WITNESS_KEYS", "").split()),
+        metrics_token=env.get("ARENA_METRICS_TOKEN") or None,
     )
     if overrides:
         known = {f.name for f in fields(Settings)}
@@ -161,3 +166,16 @@ def client_url(environ: Mapping[str, str] | None = None) -> str:
 def client_token(environ: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if environ is None else environ
     return env.get("ARENA_TOKEN") or None
+
+
+def site_token(environ: Mapping[str, str] | None = None) -> str | None:
+    """A site agent's credential (`arena site-agent`), when not given in a file."""
+    env = os.environ if environ is None else environ
+    return env.get("ARENA_SITE_TOKEN") or None
+
+
+def log_format(environ: Mapping[str, str] | None = None) -> str:
+    """ARENA_LOG_FORMAT for the commands that log (serve, worker, site-agent): text or json."""
+    env = os.environ if environ is None else environ
+    value = env.get("ARENA_LOG_FORMAT", "text").strip().lower()
+    return value if value in ("text", "json") else "text"

@@ -112,6 +112,9 @@ class Challenge(Base):
     # An organiser's scoring container (protocol v3), pinned by digest: {"image_digest", "image_id",
     # "aggregation", "higher_is_better", "range", "secondary", "limits"}; None: the built-in `metric`.
     scorer: Mapped[dict | None] = mapped_column(JSON)
+    # What the challenge's images may be built for, and which GPU vendors its jobs may use (see
+    # services/sites.py); None: linux/amd64 and NVIDIA, as before platforms were declared.
+    hardware: Mapped[dict | None] = mapped_column(JSON)
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -156,6 +159,7 @@ class Image(Base):
     digest: Mapped[str] = mapped_column(String(71), primary_key=True)
     image_id: Mapped[str] = mapped_column(String(71))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+    architecture: Mapped[str] = mapped_column(String(16), default="amd64", server_default="amd64")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -215,6 +219,7 @@ class Job(Base):
     # Where it ran: "local" (a worker's own engine) or "slurm" (a batch job on a GPU node).
     executor: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
     external_id: Mapped[str | None] = mapped_column(String(40))  # the Slurm job id
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)  # the site agent's
 
 
 class Result(Base):
@@ -305,6 +310,36 @@ class Round(Base):
     # The rules of a round added to a running challenge, as logged with its addition (kpi,
     # rewards, resamples, and the schedule added with it); None: the rules logged at the opening.
     rules: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Site(Base):
+    """An HPC site whose agent pulls jobs (services/sites.py); its credential is kept as a hash."""
+
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    capabilities: Mapped[dict | None] = mapped_column(JSON)  # as its agent last advertised them
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ComputeGrant(Base):
+    """A closed round's GPU-minutes for one factory, granted into its Slurm account's
+    GrpTRESMins (services/grants.py): once per challenge, round and factory."""
+
+    __tablename__ = "compute_grants"
+    __table_args__ = (UniqueConstraint("challenge_id", "round_number", "factory"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"), index=True)
+    round_number: Mapped[int] = mapped_column(Integer)
+    factory: Mapped[str] = mapped_column(String(200))
+    account: Mapped[str] = mapped_column(String(64), index=True)
+    gpu_minutes: Mapped[int] = mapped_column(BigInteger)
+    report_seq: Mapped[int] = mapped_column(BigInteger)  # the log entry of the signed round report
+    report_leaf_hash: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class NodeCredential(Base):

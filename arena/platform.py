@@ -92,6 +92,9 @@ def build_platform(settings: Settings, *, runner: Runner | None = None) -> Platf
         if settings.runner == "docker":
             options = {"runtime": settings.docker_runtime, "instance": settings.instance_id,
                        "gpus": GpuAllocator(parse_gpu_setting(settings.gpus))}
+        elif settings.runner == "podman":
+            options = {"user": settings.podman_user, "instance": settings.instance_id,
+                       "gpus": GpuAllocator(parse_gpu_setting(settings.gpus))}
         runner = make_runner(settings.runner, **options)
     signer = load_or_create_signer(settings.signing_key_path)
     return Platform(settings, engine, make_sessionmaker(engine), store, runner, signer,

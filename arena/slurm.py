@@ -16,6 +16,7 @@ past the challenge's time limit is stopped by node-run's sandbox and reported: t
 
 from __future__ import annotations
 
+import getpass
 import logging
 import math
 import shlex
@@ -108,11 +109,47 @@ class SlurmCli:
                     found[job_id] = field.split("=", 1)[1]
         return found
 
+    def mine(self, *, prefix: str) -> dict[str, str]:
+        """This user's Slurm jobs whose names start with `prefix`: {job id: name}."""
+        out = self._run(["squeue", "-h", "-u", getpass.getuser(), "-o", "%i %j"])
+        rows = (line.split(None, 1) for line in out.splitlines())
+        return {row[0]: row[1] for row in rows if len(row) == 2 and row[1].startswith(prefix)}
+
     def cancel(self, job_id: str) -> None:
         try:
             self._run(["scancel", job_id])
         except SlurmError as exc:
             log.warning("could not cancel Slurm job %s: %s", job_id, exc)
+
+
+class SacctmgrCli:
+    """`sacctmgr`, as a seam: accounts and their GPU-minute limits in Slurm's accounting database."""
+
+    def __init__(self, command: str = "sacctmgr") -> None:
+        self.command = shlex.split(command)
+
+    def _run(self, *args: str) -> str:
+        return SlurmCli._run([*self.command, "--immediate", *args])
+
+    def ensure_account(self, name: str, *, description: str) -> None:
+        out = self._run("--noheader", "--parsable2", "show", "account", name, "format=Account")
+        if name not in out.split():
+            self._run("add", "account", name, f"Description={description[:100]}", "Organization=arena")
+
+    def set_gpu_minutes(self, name: str, minutes: int) -> None:
+        self._run("modify", "account", f"name={name}", "set", f"GrpTRESMins=gres/gpu={minutes}")
+
+    def gpu_minutes(self, name: str) -> int | None:
+        """The account's own GrpTRESMins for gres/gpu (None when unset or no such account)."""
+        out = self._run("--noheader", "--parsable2", "show", "assoc", f"account={name}", "format=User,GrpTRESMins")
+        for line in out.splitlines():
+            user, _, tres = line.partition("|")
+            if user:
+                continue  # a user's association under the account, not the account's own
+            for field in tres.split(","):
+                if field.startswith("gres/gpu="):
+                    return int(field.split("=", 1)[1])
+        return None
 
 
 def node_command(platform: Platform) -> str:

@@ -82,9 +82,14 @@ class Worker:
     def on_slurm(self) -> bool:
         return self.platform.settings.executor == "slurm"
 
+    @property
+    def on_sites(self) -> bool:
+        """Site agents pull the jobs (services/sites.py): this process only keeps the books."""
+        return self.platform.settings.executor == "sites"
+
     def start_up(self) -> None:
         """Clean what a crashed run left: expired leases, job folders, containers."""
-        if self.on_slurm:  # this machine runs no containers: the nodes do
+        if self.on_slurm or self.on_sites:  # this machine runs no containers: the nodes do
             from arena.services.uploads import sweep_stale
 
             leases.recover_expired_jobs(self.platform)
@@ -101,6 +106,10 @@ class Worker:
         """Run jobs one after another until the queue is empty; returns how many ran."""
         if self.on_slurm:
             return self._drain_slurm()
+        if self.on_sites:  # the agents run the jobs
+            leases.recover_expired_jobs(self.platform)
+            rounds.finalize_due(self.platform)
+            return 0
         count = 0
         while self.run_once():
             count += 1
@@ -165,12 +174,33 @@ class Worker:
             stop.wait(self.platform.settings.slurm_poll_s)
         log.info("worker %s stopped", self.name)
 
+    def _keep_books_forever(self, stop: threading.Event) -> None:
+        """With site agents: re-queue lapsed leases (a lost agent's jobs), close rounds, sweep
+        stale uploads; the agents claim and run the jobs."""
+        from arena.services.uploads import sweep_stale
+
+        log.info("worker %s started: site agents run the jobs; this one keeps leases and rounds", self.name)
+        next_sweep = time.monotonic()
+        while not stop.is_set():
+            try:
+                leases.recover_expired_jobs(self.platform)
+                rounds.finalize_due(self.platform)
+                if time.monotonic() > next_sweep:
+                    sweep_stale(self.platform)
+                    next_sweep = time.monotonic() + SWEEP_EVERY_S
+            except Exception:
+                log.exception("book-keeping loop error; continuing")
+            stop.wait(self.platform.settings.worker_poll_s)
+        log.info("worker %s stopped", self.name)
+
     def run_forever(self, stop: threading.Event) -> None:
         """Keep claiming jobs that fit the free capacity and run them side by side (or, with the
         Slurm executor, hand them to Slurm and follow them)."""
         self.start_up()
         if self.on_slurm:
             return self._dispatch_forever(stop)
+        if self.on_sites:
+            return self._keep_books_forever(stop)
         log.info("worker %s started (capacity: %.1f CPUs, %d MiB, %d GPUs)", self.name,
                  self.capacity.cpus, self.capacity.memory_mb, self.capacity.gpus)
         slots = max(1, int(self.capacity.cpus * 10))

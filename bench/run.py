@@ -18,6 +18,9 @@ log: see bench/log_bench.py (checkpoint and inclusion proof on a 1,000,000-entry
 root from all leaves; the whole log audited from its tiles; proof sizes).
 scorer: see bench/scorer_bench.py (a scoring container per job vs a built-in metric; statistics from
 1M per-item scores vs scipy.stats.bootstrap).
+sites: see bench/sites_bench.py (a job through a site agent and Slurm vs a bare sbatch of the same run).
+podman: see bench/sites_bench.py (the rootless Podman runner vs a bare `podman run` with the same flags).
+sites_scale: see bench/sites_scale.py (5 sites x 1,000 GPUs polling the central API at the busiest hour).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -191,6 +194,9 @@ MODULES = {
     "ratelimit": ("bench.ratelimit_bench", "bench_ratelimit", "print_ratelimit", lambda a: [min(a.repeats, 5)]),
     "log": ("bench.log_bench", "bench_log", "print_log", lambda a: [min(a.repeats, 5)]),
     "scorer": ("bench.scorer_bench", "bench_scorer", "print_scorer", lambda a: [min(a.repeats, 5)]),
+    "sites": ("bench.sites_bench", "bench_sites", "print_sites", lambda a: [min(a.repeats, 5)]),
+    "podman": ("bench.sites_bench", "bench_podman", "print_podman", lambda a: [min(a.repeats, 9)]),
+    "sites_scale": ("bench.sites_scale", "bench_sites_scale", "print_sites_scale", lambda a: []),
 }
 
 
@@ -206,7 +212,7 @@ def _run_module(name: str, args) -> list[dict]:
 
 
 ALL = ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", "assets", "interactive",
-       "load", "ratelimit", "log", "scorer"]
+       "load", "ratelimit", "log", "scorer", "sites", "podman", "sites_scale"]
 
 
 def main() -> None:

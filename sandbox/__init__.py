@@ -20,7 +20,7 @@ from sandbox._base import (
 )
 from sandbox._fake import FakeRunner
 from sandbox._interactive import SessionFailure, SessionLimits, check_item_input, drive
-from sandbox._gpus import GpuAllocator, parse_gpu_setting
+from sandbox._gpus import Gpu, GpuAllocator, detect_amd, parse_gpu_setting
 from sandbox._jobfolder import JobFolder, sweep_job_folders
 from sandbox._session import SOCKET_NAME, run_interactive
 from sandbox._scoring import (
@@ -38,6 +38,7 @@ __all__ = [
     "CONTAINER_GID",
     "CONTAINER_UID",
     "FakeRunner",
+    "Gpu",
     "GpuAllocator",
     "ImageError",
     "ImageNotFound",
@@ -60,6 +61,7 @@ __all__ = [
     "SessionLimits",
     "build_image",
     "check_item_input",
+    "detect_amd",
     "drive",
     "export_image",
     "inspect_image_tarball",
@@ -96,14 +98,19 @@ def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = N
 
 
 def make_runner(name: str, **options: object) -> Runner:
-    """Build the runner named in configuration: 'docker' or 'fake'."""
+    """Build the runner named in configuration: 'docker', 'podman' (rootless) or 'fake'."""
     if name == "docker":
         from sandbox._docker import DockerRunner
 
         return DockerRunner(**options)  # type: ignore[arg-type]
+    if name == "podman":
+        from sandbox._podman import PodmanRunner
+
+        options.pop("runtime", None)  # Podman's OCI runtime is the site's containers.conf choice
+        return PodmanRunner(**options)  # type: ignore[arg-type]
     if name == "fake":
         return FakeRunner()
-    raise ValueError(f"unknown runner {name!r}; use 'docker' or 'fake'")
+    raise ValueError(f"unknown runner {name!r}; use 'docker', 'podman' or 'fake'")
 
 
 def local_image_id(name: str) -> str:

@@ -133,6 +133,7 @@ class DockerRunner:
     def _create(self, spec: RunSpec, devices: list[str] | None = None):
         limits = spec.limits
         mem = f"{limits.memory_mb}m"
+        amd_paths, gpu_env = self.gpus.options(devices or [], engine="docker")
         options = dict(
             image=spec.image_id,
             user=f"{CONTAINER_UID}:{CONTAINER_GID}",
@@ -157,15 +158,17 @@ class DockerRunner:
                 Mount("/output", str(spec.output_dir), type="bind", read_only=False),
                 *([Mount("/run/arena", str(spec.run_dir), type="bind", read_only=False)] if spec.run_dir else []),
             ],
-            environment=spec.environment,
+            environment={**spec.environment, **gpu_env},
             labels={MANAGED_LABEL: "1", JOB_LABEL: spec.job_id, INSTANCE_LABEL: self._instance},
             log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
             detach=True,
         )
         if self._runtime:
             options["runtime"] = self._runtime
-        if devices:
-            options["device_requests"] = [DeviceRequest(device_ids=devices, capabilities=[["gpu"]])]
+        if nvidia := self.gpus.nvidia(devices or []):
+            options["device_requests"] = [DeviceRequest(device_ids=nvidia, capabilities=[["gpu"]])]
+        if amd_paths:
+            options["devices"] = amd_paths
         try:
             return self.client.containers.create(**options)
         except DockerImageNotFound:

@@ -36,9 +36,12 @@ class JobFolder:
         return self.path / "run"
 
     @classmethod
-    def create(cls, *, root: Path, job_id: str, size_bytes: int, use_tmpfs: bool) -> JobFolder:
+    def create(cls, *, root: Path, job_id: str, size_bytes: int, use_tmpfs: bool,
+               owner: tuple[int, int] | None = None) -> JobFolder:
+        """`owner`: who owns the writable folders (a rootless runner's user, onto whom the
+        container's uid is mapped); by default the container's uid where the platform is root."""
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(root, 0o700)
+        os.chmod(root, 0o711 if owner else 0o700)  # a rootless runner's user must traverse it
         path = root / job_id
         path.mkdir(mode=0o711)
         folder = cls(path, mounted=False)
@@ -46,7 +49,7 @@ class JobFolder:
             if use_tmpfs:
                 _mount_tmpfs(path, size_bytes)
                 folder = cls(path, mounted=True)
-            _prepare(folder)
+            _prepare(folder, owner)
         except BaseException:
             folder.wipe()
             raise
@@ -66,14 +69,16 @@ class JobFolder:
         wipe_path(self.path)
 
 
-def _prepare(folder: JobFolder) -> None:
+def _prepare(folder: JobFolder, owner: tuple[int, int] | None) -> None:
     os.chmod(folder.path, 0o711)
     folder.input.mkdir(mode=0o755)
     os.chmod(folder.input, 0o755)
     for writable in (folder.output, folder.run):
         writable.mkdir(mode=0o700)
+        if owner is not None and owner[0] == os.geteuid():
+            continue  # a rootless runner as this very user: 0700 and its own already
         if os.geteuid() == 0:
-            os.chown(writable, CONTAINER_UID, CONTAINER_GID)
+            os.chown(writable, *(owner or (CONTAINER_UID, CONTAINER_GID)))
         else:
             os.chmod(writable, 0o777)  # development without root: the container's uid differs
 

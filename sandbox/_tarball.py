@@ -113,7 +113,8 @@ def inspect_image_tarball(path: Path, *, architectures: tuple[str, ...] = ("amd6
     arch = config.get("architecture", "")
     if not isinstance(arch, str) or arch not in architectures:
         shown = arch if isinstance(arch, str) and arch else "an unknown architecture"
-        raise ImageError(f"the image is built for {shown[:40]}; build it for amd64")
+        raise ImageError(f"the image is built for {shown[:40]}; build it for "
+                         f"{' or '.join(architectures)} (docker build --platform linux/{architectures[0]})")
     _check_run_config(config.get("config") or {})
     return ImageTarball(image_id="sha256:" + expected, architecture=arch, layers=layers)
 

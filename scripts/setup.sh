@@ -115,6 +115,38 @@ ensure_node() {
   say "Node.js $(node --version) ready (verifiers/js)"
 }
 
+# Rootless Podman for the Podman runner's tests: Debian's podman 4.3 (with uidmap for the user
+# namespace, fuse-overlayfs for its storage, catatonit for --init), and an unprivileged user with
+# subordinate ids that runs it. Where / is not a shared mount (a container without systemd), mounts
+# made after podman started (the job folders' tmpfs) would stay invisible to it: make it shared,
+# as systemd does on any ordinary host.
+PODMAN_USER=${ARENA_TEST_PODMAN_USER:-arena-podman}
+
+ensure_podman() {
+  command -v podman >/dev/null 2>&1 && command -v newuidmap >/dev/null 2>&1 && [ -x /usr/libexec/podman/catatonit ] || {
+    say "installing Debian's podman, uidmap, slirp4netns, fuse-overlayfs and catatonit"
+    apt_install podman uidmap slirp4netns fuse-overlayfs catatonit
+  }
+  need_root "creating the user $PODMAN_USER"
+  id "$PODMAN_USER" >/dev/null 2>&1 || useradd --create-home --shell /usr/sbin/nologin "$PODMAN_USER"
+  grep -q "^$PODMAN_USER:" /etc/subuid || usermod --add-subuids 200000-265535 --add-subgids 200000-265535 "$PODMAN_USER"
+  local home conf
+  home=$(getent passwd "$PODMAN_USER" | cut -d: -f6)
+  conf="$home/.config/containers/storage.conf"
+  if [ ! -f "$conf" ]; then
+    mkdir -p "$(dirname "$conf")"
+    printf '[storage]\ndriver = "overlay"\n[storage.options.overlay]\nmount_program = "/usr/bin/fuse-overlayfs"\n' > "$conf"
+    chown -R "$PODMAN_USER:" "$home/.config"
+  fi
+  if [ "$(findmnt -no PROPAGATION /)" != shared ]; then
+    say "making / a shared mount (podman's rootless containers then see new job folders)"
+    mount --make-rshared /
+    (cd / && runuser -u "$PODMAN_USER" -- podman system migrate >/dev/null 2>&1) || true
+  fi
+  (cd / && runuser -u "$PODMAN_USER" -- podman info >/dev/null 2>&1) || die "rootless podman does not run as $PODMAN_USER"
+  say "rootless Podman $(podman --version | awk '{print $3}') runs as $PODMAN_USER"
+}
+
 build_examples() {
   # The tiny example model needs a static busybox (Debian's busybox-static, about 1 MB).
   dpkg -s busybox-static >/dev/null 2>&1 || { say "installing Debian's busybox-static"; apt_install busybox-static; }
@@ -132,7 +164,8 @@ for service in ${ARENA_SETUP_SERVICES:-}; do
     postgres) ensure_postgres ;;
     slurm) bash "$ROOT/scripts/slurm.sh" ;;
     browser) ensure_browser ;;
-    *) die "unknown service $service in ARENA_SETUP_SERVICES (known: postgres slurm browser)" ;;
+    podman) ensure_podman ;;
+    *) die "unknown service $service in ARENA_SETUP_SERVICES (known: postgres slurm browser podman)" ;;
   esac
 done
 say "set-up complete"

@@ -4,7 +4,9 @@
 # and API tests once more on PostgreSQL. Extra arguments go to both pytest runs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ARENA_SETUP_SERVICES=${ARENA_SETUP_SERVICES-postgres slurm browser} bash "$ROOT/scripts/setup.sh"
+# Slurm with its accounting database (slurmdbd on MariaDB), for `arena rewards grant`.
+export ARENA_SLURM_ACCOUNTING=${ARENA_SLURM_ACCOUNTING-1}
+ARENA_SETUP_SERVICES=${ARENA_SETUP_SERVICES-postgres slurm browser podman} bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 "$ROOT/.venv/bin/python" -m pytest "$@"
 echo "[arena tests] the service and API tests again, on PostgreSQL"

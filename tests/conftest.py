@@ -172,6 +172,52 @@ def docker_engine():
     return docker.from_env()
 
 
+# -- rootless Podman ---------------------------------------------------------------------------------
+PODMAN_USER = os.environ.get("ARENA_TEST_PODMAN_USER", "arena-podman")
+
+
+def _podman_problem() -> str | None:
+    import pwd
+    import shutil as _shutil
+    import subprocess
+
+    if _shutil.which("podman") is None:
+        return "no podman here; run ARENA_SETUP_SERVICES=podman scripts/setup.sh"
+    try:
+        pwd.getpwnam(PODMAN_USER)
+    except KeyError:
+        return f"no user {PODMAN_USER} for rootless Podman; run ARENA_SETUP_SERVICES=podman scripts/setup.sh"
+    argv = ["runuser", "-u", PODMAN_USER, "--", "podman", "info"] if os.geteuid() == 0 else ["podman", "info"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd="/")
+    return None if done.returncode == 0 else f"rootless podman does not run: {done.stderr.strip()[-200:]}"
+
+
+@pytest.fixture(scope="session")
+def podman_runner_user():
+    """The unprivileged user rootless Podman runs as (None when the tests are not root). Under CI
+    a missing Podman fails the test instead of skipping it."""
+    problem = _podman_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return PODMAN_USER if os.geteuid() == 0 else None
+
+
+def load_into_podman(runner, names: list[str]) -> None:
+    """Docker's images `names`, saved in one tarball (shared layers once) and loaded into Podman."""
+    import subprocess
+    import tempfile
+
+    missing = [n for n in names if not runner.has_image(n)]
+    if not missing:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        tarball = Path(tmp) / "images.tar"
+        subprocess.run(["docker", "save", "-o", str(tarball), *missing], check=True)
+        runner.ensure_image(image_id=missing[0], tarball=tarball)
+
+
 # -- Slurm -------------------------------------------------------------------------------------------
 def _slurm_problem() -> str | None:
     import subprocess

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request, send_file
 from arena.api._auth import MAX_ID, json_body, platform, principal, require, scratch_dir, whole_number
 from arena.errors import BadRequest, NotFound
 from arena.services import (assets, challenges, commitments, images, leaderboard, registrations, scoring,
-                            submissions, tenancy)
+                            sites, submissions, tenancy)
 from arena.streams import tar_chunks, tar_length
 from arena.api._multipart import receive_parts
 from arena.services.bundles import ASSET_PARTS, BUNDLE_FILES, SAMPLE_FILES
@@ -181,6 +181,13 @@ def register(slug: str):
 @require("organiser", "administrator")
 def list_registrations(slug: str):
     return {"registrations": registrations.list_registrations(platform(), organiser=principal(), slug=slug)}
+
+
+@bp.get("/<slug>/queue")
+@require("organiser", "administrator")
+def queue(slug: str):
+    """The challenge's queued and running jobs; a queued job no active site can run says why."""
+    return {"jobs": sites.challenge_queue(platform(), organiser=principal(), slug=slug)}
 
 
 @bp.post("/<slug>/registrations/<int(max=2147483647):team_id>")

@@ -128,6 +128,10 @@ def _summary_properties() -> dict[str, Schema]:
             "range": {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2},
             "secondary": {"type": "array", "items": STRING},
         }, description="the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric")),
+        "platforms": {"type": "array", "items": {"type": "string", "enum": ["linux/amd64", "linux/arm64"]},
+                      "description": "what the challenge's images may be built for"},
+        "gpu_vendors": {"type": "array", "items": {"type": "string", "enum": ["nvidia", "amd"]},
+                        "description": "GPU vendors its GPU jobs may run on"},
         "teams": {"type": "integer", "minimum": 0, "description": "teams that have submitted"},
     }
 
@@ -486,8 +490,9 @@ def _schemas() -> dict[str, Schema]:
                 "error": _nullable(STRING),
                 "exit_code": _nullable(INTEGER),
                 "duration_s": _nullable(NUMBER),
-                "executor": {"type": "string", "enum": ["local", "slurm"]},
+                "executor": {"type": "string", "enum": ["local", "slurm", "site"]},
                 "external_id": {"type": ["string", "null"], "description": "the Slurm job id"},
+                "site": {"type": ["string", "null"], "description": "the site whose agent ran it"},
                 "started_at": _nullable(TIMESTAMP),
                 "finished_at": _nullable(TIMESTAMP),
             }
@@ -508,6 +513,17 @@ def _schemas() -> dict[str, Schema]:
             "assets": {"type": "boolean", "description": "whether to fetch /assets"},
         }),
         "NodeResultAccepted": _obj({"job": STRING, "recorded": BOOLEAN}),
+        "SiteHeartbeat": _obj({"site": STRING, "capabilities": {"type": "object"}}),
+        "SiteClaim": _obj({"job": STRING, "partition": STRING, "node_token": STRING, "lease_s": NUMBER,
+                           "time_seconds": INTEGER, "cpus": INTEGER, "memory_mb": INTEGER, "gpus": INTEGER,
+                           "gpu_vendor": _nullable(STRING), "architecture": STRING}),
+        "SiteRenewed": _obj({"running": {"type": "array", "items": STRING},
+                             "stopped": {"type": "array", "items": STRING}}),
+        "SiteEnded": _obj({"job": STRING, "requeued": BOOLEAN}),
+        "ChallengeQueue": _obj({"jobs": {"type": "array", "items": _obj({
+            "job": STRING, "submission": STRING, "status": {"type": "string", "enum": ["queued", "running"]},
+            "executor": STRING, "site": _nullable(STRING), "created_at": TIMESTAMP,
+            "waiting_reason": _nullable(STRING)})}}),
         "LogEntry": _obj(
             {
                 "body": _obj(
@@ -760,6 +776,16 @@ def _path_param(name: str, schema: Schema | None = None, description: str = "") 
 
 
 SLUG = {**_path_param("slug", description="the challenge's slug"), "example": "gpu-faults"}
+def _site_op(op_id: str, summary: str, ok: dict, errors: tuple[int, ...] = (400, 401), body: dict | None = None,
+             job: bool = False) -> dict:
+    """An operation for `arena site-agent`: the bearer is a site credential."""
+    params = [_path_param("job_id", description="job- and 16 hex digits")] if job else None
+    op = _op(op_id, "sites", summary, ok, errors, parameters=params, body=body)
+    op["security"] = [{"siteCredential": []}]
+    op["x-arena-roles"] = ["site"]
+    return op
+
+
 def _node_op(op_id: str, summary: str, ok: dict, errors: tuple[int, ...] = (401,), body: dict | None = None) -> dict:
     """An operation for `arena node-run`: the bearer is a one-job node credential, not a token."""
     op = _op(op_id, "nodes", summary, ok, errors, parameters=[_path_param("job_id", description="job- and 16 hex digits")],
@@ -1017,6 +1043,34 @@ def _paths() -> dict[str, Any]:
                 (404,),
                 parameters=[SLUG],
             ),
+        },
+        "/api/site/heartbeat": {
+            "post": _site_op("siteHeartbeat", "The site's capabilities (partitions, architectures, GPUs, runtime)",
+                             {200: _json(_ref("SiteHeartbeat"), "recorded")},
+                             body=_json_body(_obj({"capabilities": {"type": "object"}}))),
+        },
+        "/api/site/claim": {
+            "post": _site_op("siteClaim", "The next job that one of the site's partitions fits",
+                             {200: _json(_ref("SiteClaim"), "a job, with its node credential"),
+                              204: {"description": "no job waits that this site can run"}}),
+        },
+        "/api/site/renew": {
+            "post": _site_op("siteRenew", "These jobs' Slurm jobs still live: extend their leases, in one call",
+                             {200: _json(_ref("SiteRenewed"), "renewed, and those the platform no longer runs")},
+                             (400, 401, 404),
+                             body=_json_body(_obj({"jobs": {"type": "object", "maxProperties": 10000,
+                                                            "additionalProperties": _nullable(STRING)}}))),
+        },
+        "/api/site/jobs/{job_id}/ended": {
+            "post": _site_op("siteEnded", "The job's Slurm job ended without a result: re-queue it",
+                             {200: _json(_ref("SiteEnded"), "re-queued (or its result came first)")}, (400, 401, 404),
+                             body=_json_body(_obj({"state": STRING})), job=True),
+        },
+        "/api/challenges/{slug}/queue": {
+            "get": _op("challengeQueue", "challenges",
+                       "Queued and running jobs; why a queued one waits (the challenge's organisers)",
+                       {200: _json(_ref("ChallengeQueue"), "the jobs")}, (404,), roles=("organiser", "administrator"),
+                       parameters=[SLUG]),
         },
         "/api/node/jobs/{job_id}": {
             "get": _node_op("nodeJob", "The job's spec (its node credential only)",
@@ -1503,7 +1557,7 @@ def build_spec() -> dict:
         },
         "tags": [
             {"name": name}
-            for name in ("meta", "tokens", "challenges", "rounds", "submissions", "teams", "uploads", "nodes")
+            for name in ("meta", "tokens", "challenges", "rounds", "submissions", "teams", "uploads", "nodes", "sites")
         ],
         "paths": _paths(),
         "components": {
@@ -1514,6 +1568,11 @@ def build_spec() -> dict:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "an organiser or team token (arena_...)",
+                },
+                "siteCredential": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a site agent's credential (arena_site_...), made by `arena admin create-site`",
                 },
                 "nodeCredential": {
                     "type": "http",

@@ -81,6 +81,14 @@ def _message(response: requests.Response) -> str:
 
 
 def _gpus() -> list[str]:
+    """The GPUs Slurm gave this job: AMD ones (ROCR_VISIBLE_DEVICES, with their render nodes from
+    the KFD topology) or NVIDIA ones (SLURM_JOB_GPUS or CUDA_VISIBLE_DEVICES)."""
+    from sandbox import detect_amd
+
+    amd = os.environ.get("ROCR_VISIBLE_DEVICES")
+    if amd:
+        wanted = {g.strip() for g in amd.split(",") if g.strip()}
+        return [str(gpu) for gpu in detect_amd() if gpu.id in wanted]
     given = os.environ.get("SLURM_JOB_GPUS") or os.environ.get("CUDA_VISIBLE_DEVICES") or ""
     return [g.strip() for g in given.split(",") if g.strip()]
 
@@ -142,9 +150,9 @@ def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) 
             tarball = Path(tmp) / "image.tar"
             client.download("/image", tarball)
             runner.ensure_image(image_id=spec["image_id"], tarball=tarball)
-    folder = JobFolder.create(root=job_root, job_id=spec["job"],
-                              size_bytes=int(spec["folder_bytes"]),
-                              use_tmpfs=use_tmpfs)
+    owner = getattr(runner, "folder_owner", None)  # a rootless runner's user
+    folder = JobFolder.create(root=job_root, job_id=spec["job"], size_bytes=int(spec["folder_bytes"]),
+                              use_tmpfs=use_tmpfs, owner=owner() if owner else None)
     try:
         _stage(client, spec, folder)
         outcome, produced, failure = _run(runner, spec, folder)
@@ -186,5 +194,12 @@ def node_run() -> None:
     signal.signal(signal.SIGTERM, stop)
     client = NodeClient(os.environ["ARENA_NODE_URL"], os.environ["ARENA_NODE_JOB"], os.environ["ARENA_NODE_TOKEN"])
     root = Path(os.environ.get("ARENA_NODE_JOB_ROOT", "/dev/shm/arena-node"))
-    run_job(client, job_root=root, runner_for=lambda runtime: make_runner(
-        "docker", instance="node", runtime=runtime, gpus=GpuAllocator(_gpus())), use_tmpfs=os.geteuid() == 0)
+    engine = os.environ.get("ARENA_RUNNER", "docker")  # the site's choice: docker, or podman (rootless)
+    if engine not in ("docker", "podman"):
+        raise click.ClickException(f"ARENA_RUNNER={engine!r}: a node runs docker or podman")
+
+    def runner_for(runtime):
+        options = {"runtime": runtime} if engine == "docker" else {"user": os.environ.get("ARENA_PODMAN_USER") or None}
+        return make_runner(engine, instance="node", gpus=GpuAllocator(_gpus()), **options)
+
+    run_job(client, job_root=root, runner_for=runner_for, use_tmpfs=os.geteuid() == 0)

@@ -134,7 +134,24 @@ def round_readmit(challenge_slug: str, team: str, as_json: bool) -> None:
     _emit(found, as_json, lambda d: f"{d['team']} may take part in {d['challenge']} again")
 
 
-@click.command("rewards")
+class _RewardsGroup(click.Group):
+    """`arena rewards CHALLENGE` shows a round's report (the `show` command); `arena rewards grant`
+    and `arena rewards check` (on the server machine) turn reports into Slurm accounting limits."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands:
+            return "show", self.commands["show"], args
+        return super().resolve_command(ctx, args)
+
+
+@click.group("rewards", cls=_RewardsGroup)
+def rewards_group() -> None:
+    """Closed rounds' awards: `arena rewards CHALLENGE` shows the payout report; `arena rewards
+    grant CHALLENGE --round N` grants its GPU-minutes into Slurm accounting (server machine);
+    `arena rewards check` compares Slurm's limits with the grants."""
+
+
+@rewards_group.command("show")
 @click.argument("challenge_slug", metavar="CHALLENGE")
 @click.option("--round", "number", type=click.IntRange(1), help="The round; default the latest closed one.")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -176,4 +193,4 @@ def _human_report(report: dict) -> str:
 
 def register(group: click.Group) -> None:
     group.add_command(round_group)
-    group.add_command(rewards)
+    group.add_command(rewards_group)

@@ -16,9 +16,26 @@ from hidden_sets import HiddenSetError
 
 
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from arena.config import log_format
+
+    setup_logging(log_format())
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def setup_logging(style: str) -> None:
+    """Plain lines, or with ARENA_LOG_FORMAT=json one JSON object a line (python-json-logger):
+    time, level, logger, message, and any `extra` fields."""
+    handler = logging.StreamHandler(sys.stderr)
+    if style == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                           rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
 
 
 init_option = click.option(
@@ -257,6 +274,116 @@ def create_administrator(name: str, init: bool, as_json: bool) -> None:
         click.echo(token)
 
 
+@admin.command("create-site")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def create_site(name: str, as_json: bool) -> None:
+    """Create the HPC site NAME (e.g. lumi-g) and print its agent's credential, shown once: give it
+    to the site's HPC team for `arena site-agent`. Only its hash is stored; the act is audited."""
+    from arena.services import sites
+
+    site, token = _run(lambda: sites.create_site(_platform(), name=name))
+    if as_json:
+        click.echo(json.dumps({"site": site["name"], "token": token}))
+    else:
+        click.echo(f"Site {site['name']!r} created. Credential (shown once, keep it safe):", err=True)
+        click.echo(token)
+
+
+@admin.command("revoke-site")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def revoke_site(name: str, as_json: bool) -> None:
+    """Revoke site NAME's credential: its agent is refused from its next call, and its running jobs
+    are re-queued when their leases lapse (never counted against a team). Audited."""
+    from arena.services import sites
+
+    site = _run(lambda: sites.revoke_site(_platform(), name=name))
+    click.echo(json.dumps(site) if as_json else f"revoked site {site['name']}")
+
+
+@admin.command("sites")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def list_sites(as_json: bool) -> None:
+    """The sites, their agents' last call and advertised partitions."""
+    from arena.services import sites
+
+    rows = sites.list_sites(_platform())
+    if as_json:
+        click.echo(json.dumps({"sites": rows}))
+        return
+    for row in rows:
+        parts = ", ".join(f"{p['name']} ({p['architecture']}, {p['gpus_per_node']} {p['gpu_vendor'] or 'no'} GPU)"
+                          for p in (row["capabilities"] or {}).get("partitions", []))
+        state = "revoked" if row["revoked"] else f"last seen {row['last_seen_at'] or 'never'}"
+        click.echo(f"{row['name']:<20} {state:<40} {parts}")
+
+
+def _accounts(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for value in values:
+        factory, sep, account = value.rpartition("=")
+        if not sep or not factory or not account:
+            raise click.BadParameter(f"{value!r} is not FACTORY=ACCOUNT", param_hint="--account")
+        out[factory] = account
+    return out
+
+
+@click.command("grant")
+@click.argument("challenge")
+@click.option("--round", "number", required=True, type=click.IntRange(1, 10**6), help="The closed round's number.")
+@click.option("--account-prefix", default="arena-", show_default=True,
+              help="A factory's Slurm account is this prefix and its name in lowercase ('LUMI' -> arena-lumi)...")
+@click.option("--account", "accounts", multiple=True, metavar="FACTORY=ACCOUNT", help="...unless mapped here (repeatable).")
+@click.option("--sacctmgr", default="sacctmgr", show_default=True, help="The sacctmgr command (with its SLURM_CONF, say).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def rewards_grant(challenge: str, number: int, account_prefix: str, accounts: tuple[str, ...], sacctmgr: str,
+                  as_json: bool) -> None:
+    """Grant round N's GPU-minutes (from its signed report) to each factory's Slurm account: sets
+    GrpTRESMins=gres/gpu=TOTAL, the sum of every grant to that account, with sacctmgr. Running it
+    again changes nothing; each grant is audited and names the report's log entry."""
+    from arena.services import grants
+    from arena.slurm import SacctmgrCli, SlurmError
+
+    try:
+        done = _run(lambda: grants.grant(_platform(), slug=challenge, number=number, sacctmgr=SacctmgrCli(sacctmgr),
+                                         prefix=account_prefix, overrides=_accounts(accounts)))
+    except SlurmError as exc:
+        raise click.ClickException(f"sacctmgr failed: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(done))
+        return
+    click.echo(f"{challenge} round {number} (report: log entry {done['report']['seq']})")
+    for row in done["factories"]:
+        state = "granted" if row["new"] else "already granted"
+        click.echo(f"  {row['factory']:<24} {row['gpu_minutes']:>10} GPU-minutes -> {row['account']} ({state})")
+    for account, minutes in done["limits"].items():
+        click.echo(f"  {account}: GrpTRESMins=gres/gpu={minutes}")
+
+
+@click.command("check")
+@click.option("--sacctmgr", default="sacctmgr", show_default=True, help="The sacctmgr command.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def rewards_check(sacctmgr: str, as_json: bool) -> None:
+    """Compare each granted account's limit in Slurm with the sum of its grants (exit 1 on a
+    difference)."""
+    from arena.services import grants
+    from arena.slurm import SacctmgrCli, SlurmError
+
+    try:
+        rows = grants.check(_platform(), sacctmgr=SacctmgrCli(sacctmgr))
+    except SlurmError as exc:
+        raise click.ClickException(f"sacctmgr failed: {exc}") from None
+    if as_json:
+        click.echo(json.dumps({"accounts": rows}))
+    else:
+        for row in rows:
+            click.echo(f"{row['account']:<24} granted {row['granted']:>10}  slurm {row['slurm']}  "
+                       f"{'ok' if row['agrees'] else 'DIFFERS'}")
+    if not all(row["agrees"] for row in rows):
+        sys.exit(1)
+
+
 @click.group()
 def db() -> None:
     """Database schema (Alembic migrations)."""
@@ -331,6 +458,11 @@ def _run(action):
 
 def register(group: click.Group) -> None:
     from arena.cli.node_cmds import node_run
+    from arena.cli.site_cmds import site_agent
 
-    for command in (serve, worker, admin, db, keys, node_run):
+    from arena.cli.round_cmds import rewards_group
+
+    for command in (serve, worker, admin, db, keys, node_run, site_agent):
         group.add_command(command)
+    rewards_group.add_command(rewards_grant)
+    rewards_group.add_command(rewards_check)

@@ -47,7 +47,7 @@ INTERACTIVE_LIMITS: dict[str, tuple[type, float, float, float]] = {
 PROTOCOLS = ("batch", "interactive")
 TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending",
              "registration", "count_failures", "public_fraction", "rounds", "kpi", "rewards", "secondary_metrics",
-             "protocol", "scorer"}
+             "protocol", "scorer", "platforms", "gpu_vendors"}
 # Binary assets (assets/ in a bundle, referenced from items): the limits of one hidden set.
 MAX_ASSET_FILES = 100_000
 MAX_ASSET_FILE_BYTES = 4 * 1024**3
@@ -75,6 +75,7 @@ class Bundle:
     secondary_metrics: list[str] = field(default_factory=list)
     protocol: str = "batch"
     scorer: dict | None = None  # a scoring container (protocol v3), as declared: image by name or digest
+    hardware: dict | None = None  # platforms and GPU vendors (None: linux/amd64, NVIDIA)
     assets: dict[str, int] = field(default_factory=dict, repr=False)  # name -> size
     sample_assets: dict[str, int] = field(default_factory=dict, repr=False)
     ids: list[str] = field(default_factory=list, repr=False)
@@ -155,6 +156,26 @@ def _limits(doc: dict, protocol: str) -> dict[str, float]:
             raise _fail(f"limit(s) {', '.join(only)} belong to 'protocol: interactive' challenges only")
         raise _fail(f"unknown limit(s) {', '.join(unknown)}; known: {', '.join(known)}")
     return {name: _limit(name, given.get(name, spec[3])) for name, spec in known.items()}
+
+
+PLATFORMS = ("linux/amd64", "linux/arm64")
+GPU_VENDORS = ("nvidia", "amd")
+
+
+def _listed(doc: dict, key: str, known: tuple[str, ...], default: list[str]) -> list[str]:
+    value = doc.get(key, default)
+    if not isinstance(value, list) or not value or any(v not in known for v in value) or len(set(value)) != len(value):
+        raise _fail(f"{key} must be a list of distinct values among {', '.join(known)}")
+    return list(value)
+
+
+def _hardware(doc: dict) -> dict | None:
+    """`platforms` the images may be built for (default linux/amd64) and the `gpu_vendors` its GPU
+    jobs may run on (default nvidia); None when neither is given."""
+    if "platforms" not in doc and "gpu_vendors" not in doc:
+        return None
+    return {"platforms": _listed(doc, "platforms", PLATFORMS, ["linux/amd64"]),
+            "gpu_vendors": _listed(doc, "gpu_vendors", GPU_VENDORS, ["nvidia"])}
 
 
 def _text_metrics(names: list[str]) -> None:
@@ -348,6 +369,7 @@ def load_bundle(root: Path) -> Bundle:
         raise _fail("public_fraction must be a number between 0 and 1 (the share of items on the public board), "
                     "such as public_fraction: 0.3")
     rules = parse_rules(doc, metric.name)
+    hardware = _hardware(doc)
     secondary = _secondary_metrics(doc, metric.name)
     if scorer is not None and secondary:
         raise _fail("a challenge with a scorer declares its secondary scores in scorer.secondary, "
@@ -373,7 +395,7 @@ def load_bundle(root: Path) -> Bundle:
         limits=limits, daily_quota=quota, n_items=len(inputs),
         has_sample=has_sample, n_sample_items=n_sample, max_pending=pending,
         registration=registration, count_failures=count_failures, public_fraction=float(fraction),
-        rules=rules, secondary_metrics=secondary, protocol=protocol, assets=assets,
+        rules=rules, secondary_metrics=secondary, protocol=protocol, assets=assets, hardware=hardware,
         sample_assets=sample_assets, ids=list(inputs), scorer=scorer,
     )
 

@@ -132,7 +132,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 max_pending=bundle.max_pending, registration=bundle.registration,
                 count_failures=bundle.count_failures, public_fraction=bundle.public_fraction,
                 organiser_id=organiser_id, rules=bundle.rules, secondary_metrics=bundle.secondary_metrics,
-                protocol=bundle.protocol, scorer=scorer,
+                protocol=bundle.protocol, scorer=scorer, hardware=bundle.hardware,
             )
             session.add(challenge)
             session.flush()
@@ -223,6 +223,8 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "protocol": challenge.protocol,
         "higher_is_better": metric_of(challenge).higher_is_better,
         "scorer": _scorer_entry(challenge.scorer)["scorer"] if challenge.scorer else None,
+        "platforms": (challenge.hardware or {}).get("platforms") or ["linux/amd64"],
+        "gpu_vendors": (challenge.hardware or {}).get("gpu_vendors") or ["nvidia"],
         "teams": n_teams,
     }
 

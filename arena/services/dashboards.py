@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from arena.models import Challenge, HiddenSet, Job, LogEntry, Registration, Submission, Team
 from arena.platform import Platform
-from arena.services import rounds, tenancy
+from arena.services import rounds, sites, tenancy
 from arena.services.submissions import _counted
 from arena.timeutil import iso, next_utc_midnight, utcnow
 
@@ -77,6 +77,9 @@ def console(platform: Platform, *, who) -> dict:
         queue = [{"job": j.id, "submission": s.id, "team": team, "challenge": slug, "kind": s.kind, "status": j.status,
                   "attempt": j.attempt, "executor": j.executor, "external_id": j.external_id, "error": j.error,
                   "outcome": j.outcome, "created_at": iso(j.created_at)} for j, s, team, slug in jobs]
+        waiting = sites.queued_reasons(session, [q["submission"] for q in queue if q["status"] == "queued"])
+        for item in queue:
+            item["waiting_reason"] = waiting.get(item["submission"]) if item["status"] == "queued" else None
         failed = session.execute(
             select(Submission, Team.name, Challenge.slug).join(Team, Team.id == Submission.team_id)
             .join(Challenge, Challenge.id == Submission.challenge_id)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import platform as _platform_module
 import shutil
 import stat
 from collections.abc import Callable, Iterator
@@ -124,13 +125,24 @@ def _fits_anything(_limits: Limits) -> bool:
     return True
 
 
-def claim_next_job(platform: Platform, *, worker: str,
-                   fits: Callable[[Limits], bool] = _fits_anything) -> Ticket | None:
-    """Take the next queued job, in the fair queue's order (arena/services/queue.py), whose limits
-    `fits` the worker's free capacity, with a lease. None when none may start now."""
+HOST_ARCHITECTURE = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+    _platform_module.machine().lower(), _platform_module.machine().lower())
+
+
+def runs_here(needs: dict) -> bool:
+    """Whether this machine's engine (or the central Slurm cluster) can run a job: its image is
+    built for this machine's architecture."""
+    return needs.get("architecture", "amd64") == HOST_ARCHITECTURE
+
+
+def claim_next_job(platform: Platform, *, worker: str, fits: Callable[[Limits], bool] = _fits_anything,
+                   accepts: Callable[[dict], bool] = runs_here) -> Ticket | None:
+    """Take the next queued job, in the fair queue's order (arena/services/queue.py), that this
+    executor `accepts` (its requirements: queue.needs) and whose limits `fits` the worker's free
+    capacity, with a lease. None when none may start now."""
     try:
         with platform.transaction() as session:
-            job_id = queue.pick(session, fits=lambda limits: fits(limits_from(limits)),
+            job_id = queue.pick(session, fits=lambda needs: accepts(needs) and fits(limits_from(needs)),
                                 team_cap=platform.settings.team_max_running)
             return _take(platform, session, job_id, worker) if job_id else None
     except OperationalError:
@@ -196,8 +208,9 @@ def folder_bytes(platform: Platform, ticket: Ticket) -> int:
 
 def _make_folder(platform: Platform, ticket: Ticket) -> JobFolder:
     settings = platform.settings
+    owner = getattr(platform.runner, "folder_owner", None)  # a rootless runner's user
     return JobFolder.create(root=settings.job_root, job_id=ticket.job_id, size_bytes=folder_bytes(platform, ticket),
-                            use_tmpfs=settings.job_tmpfs)
+                            use_tmpfs=settings.job_tmpfs, owner=owner() if owner else None)
 
 
 def open_key(platform: Platform, hidden: HiddenSet) -> DataKey:

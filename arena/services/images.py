@@ -37,6 +37,11 @@ def _stream_to(path, stream: BinaryIO, max_bytes: int) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+# What an upload may be built for; each challenge then says which of these it accepts
+# (challenge.yaml `platforms`), checked when the image is submitted to it.
+ARCHITECTURES = ("amd64", "arm64")
+
+
 def receive_image(platform: Platform, *, stream: BinaryIO) -> Image:
     """Store an uploaded image tarball by its SHA-256; returns its row (new or existing)."""
     private_folder(platform.upload_dir)
@@ -52,7 +57,7 @@ def receive_image(platform: Platform, *, stream: BinaryIO) -> Image:
 def register_tarball(platform: Platform, path, *, hexdigest: str, size: int) -> Image:
     """Check a complete tarball and move it into the image store (once per digest)."""
     try:
-        checked = inspect_image_tarball(path)
+        checked = inspect_image_tarball(path, architectures=ARCHITECTURES)
     except ImageError as exc:
         raise BadRequest(str(exc)) from None
     private_folder(platform.image_dir)
@@ -62,7 +67,7 @@ def register_tarball(platform: Platform, path, *, hexdigest: str, size: int) -> 
     else:
         path.unlink(missing_ok=True)
     return _record(platform, Image(digest=f"sha256:{hexdigest}", image_id=checked.image_id,
-                                   size_bytes=size))
+                                   size_bytes=size, architecture=checked.architecture))
 
 
 def _record(platform: Platform, image: Image) -> Image:

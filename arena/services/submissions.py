@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded, UserFacingError
-from arena.models import AuditEvent, HiddenSet, Job, Result, Round, Submission
+from arena.models import AuditEvent, HiddenSet, Image, Job, Result, Round, Site, Submission
 from arena.platform import Platform
 from arena.services import audit, permissions, publiclog, tenancy
 from arena.services.accounts import Principal
@@ -166,6 +166,7 @@ def _create_submission(platform: Platform, *, team_id: int, slug: str, image_dig
             ensure_registered(session, challenge=challenge, team=actor or Principal("team", team_id, ""))
             _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
             _check_pending(session, challenge=challenge, team_id=team_id)
+            _check_platform(session, challenge=challenge, image_digest=image_digest)
             hidden = current_hidden_set(session, challenge.id)
             round_ = intake_round(session, challenge=challenge, now=utcnow()) if kind == "hidden" else None
             submission = Submission(
@@ -226,12 +227,22 @@ def submission_view(submission: Submission) -> dict:
     }
 
 
+def _check_platform(session, *, challenge, image_digest: str) -> None:
+    """The image is built for one of the platforms the challenge accepts (challenge.yaml)."""
+    image = session.get(Image, image_digest)
+    accepted = (challenge.hardware or {}).get("platforms") or ["linux/amd64"]
+    if image is not None and f"linux/{image.architecture}" not in accepted:
+        raise BadRequest(f"the image is built for linux/{image.architecture}; challenge {challenge.slug!r} accepts "
+                         f"{', '.join(accepted)} (docker build --platform {accepted[0]})")
+
+
 def _attempts(session, submission_id: str) -> list[dict]:
     """Each job of a submission, with what went wrong: for organisers only."""
     jobs = session.scalars(select(Job).where(Job.submission_id == submission_id).order_by(Job.attempt))
     return [{"job": j.id, "attempt": j.attempt, "status": j.status, "outcome": j.outcome,
              "error": j.error, "exit_code": j.exit_code, "duration_s": j.duration_s,
              "executor": j.executor, "external_id": j.external_id,
+             "site": session.get(Site, j.site_id).name if j.site_id else None,
              "started_at": iso(j.started_at), "finished_at": iso(j.finished_at)} for j in jobs]
 
 

@@ -32,12 +32,13 @@ from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select
 
 from arena.models import ChallengeOrganiser, Job, Organiser, Registration, Submission
-from arena.services import accounts, commitments, nodes, rounds, tenancy
+from arena.services import accounts, commitments, nodes, rounds, sites, tenancy
 from arena.services.challenges import create_challenge
 from arena.timeutil import iso, utcnow
 from arena.worker import Worker
 
-ROLES = ("anonymous", "team", "other_team", "owner", "other_organiser", "administrator", "node", "other_node")
+ROLES = ("anonymous", "team", "other_team", "owner", "other_organiser", "administrator", "node", "other_node",
+         "site")
 OK = "ok"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 
@@ -47,10 +48,10 @@ def public(ok=(200,)):
 
 
 def answers(ok, *, anonymous=401, team=403, other_team=403, owner=403, other_organiser=403,
-            administrator=403, node=401, other_node=401):
+            administrator=403, node=401, other_node=401, site=401):
     return {"ok": ok, "anonymous": anonymous, "team": team, "other_team": other_team, "owner": owner,
             "other_organiser": other_organiser, "administrator": administrator, "node": node,
-            "other_node": other_node}
+            "other_node": other_node, "site": site}
 
 
 def runs(ok=(200,), **more):
@@ -81,6 +82,9 @@ def node_only(ok=(200,)):
 def every_token(ok=(200,)):
     return answers(ok, team=OK, other_team=OK, owner=OK, other_organiser=OK, administrator=OK)
 
+
+_only_site = {"site": OK, "team": 401, "other_team": 401, "owner": 401, "other_organiser": 401,
+              "administrator": 401}
 
 MATRIX: dict[tuple[str, str], dict] = {
     ("get", "/api/health"): public(),
@@ -131,6 +135,13 @@ MATRIX: dict[tuple[str, str], dict] = {
     # A scorer image is pinned by the challenge's organisers (an image each uploaded); this one has
     # no scorer to replace (400), past the check that the caller runs it.
     ("put", "/api/challenges/{slug}/scorer"): answers((400,), owner=OK),
+    ("get", "/api/challenges/{slug}/queue"): runs(),
+    # A site agent: its own credential only (any other token is no credential here: 401). Past it,
+    # these bodies are refused (400), there is no job to claim (204), and no job of the site's ended (404).
+    ("post", "/api/site/heartbeat"): answers((400,), **_only_site),
+    ("post", "/api/site/claim"): answers((400, 204), **_only_site),
+    ("post", "/api/site/renew"): answers((200,), **_only_site),
+    ("post", "/api/site/jobs/{job_id}/ended"): answers((404,), **_only_site),
     # Submissions: the team's own; the challenge's organisers; the administrator.
     # ?challenge= the target: a team sees its own there, another organiser is refused.
     ("get", "/api/submissions"): answers((200,), team=OK, other_team=OK, owner=OK, administrator=OK),
@@ -242,7 +253,8 @@ def world(app, platform, client, fake_runner, tmp_path):
             "size": len(tenant.upload_bytes), "sha256": hashlib.sha256(tenant.upload_bytes).hexdigest()})
         tenant.upload = started.json["id"]
         tenant.spare_token = accounts.create_token(platform, actor=tenant.team, label="spare")[0]["id"]
-    return {"tenants": tenants, "admin": admin_token, "image": image, "platform": platform}
+    site_token = sites.create_site(platform, name="matrix-site")[1]
+    return {"tenants": tenants, "admin": admin_token, "image": image, "platform": platform, "site": site_token}
 
 
 # -- one request -----------------------------------------------------------------------------------
@@ -293,6 +305,9 @@ def _call(method: str, template: str, target: Tenant, world: dict, helper_id: in
         ("post", "/api/challenges/{slug}/rounds"): {"rounds": []},
         ("post", "/api/log/cosignatures"): {},
         ("put", "/api/challenges/{slug}/scorer"): {"image_digest": "sha256:" + "0" * 64},
+        ("post", "/api/site/heartbeat"): {"capabilities": "none"},
+        ("post", "/api/site/renew"): {"jobs": {}},
+        ("post", "/api/site/jobs/{job_id}/ended"): {"state": "FAILED"},
     }
     if (method, template) in bodies:
         call.json = bodies[(method, template)]
@@ -366,7 +381,7 @@ def test_every_operation_has_an_entry_and_every_entry_an_operation(client):
             assert allowed == set(ROLES), f"{method} {path} is public in the document"
             continue
         kinds = {"team": "team", "other_team": "team", "owner": "organiser", "other_organiser": "organiser",
-                 "administrator": "administrator", "node": "node", "other_node": "node"}
+                 "administrator": "administrator", "node": "node", "other_node": "node", "site": "site"}
         assert {kinds[r] for r in allowed} <= declared, f"{method} {path}: allowed beyond x-arena-roles"
 
 
@@ -374,7 +389,8 @@ def _tokens(world: dict, target: int) -> dict[str, str | None]:
     mine, theirs = world["tenants"][target], world["tenants"][1 - target]
     return {"anonymous": None, "team": mine.team_token, "other_team": theirs.team_token,
             "owner": mine.organiser_token, "other_organiser": theirs.organiser_token,
-            "administrator": world["admin"], "node": mine.node_token, "other_node": theirs.node_token}
+            "administrator": world["admin"], "node": mine.node_token, "other_node": theirs.node_token,
+            "site": world["site"]}
 
 
 def _leaks(method: str, template: str, role: str, target: Tenant, response) -> list[str]:

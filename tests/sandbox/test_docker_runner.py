@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from conftest import BASE_IMAGE
-from sandbox import CONTAINER_UID, GpuAllocator, Limits, RunSpec, SandboxError, build_image, export_image, parse_gpu_setting
+from sandbox import CONTAINER_UID, Gpu, GpuAllocator, Limits, RunSpec, SandboxError, build_image, export_image, parse_gpu_setting
 from sandbox._docker import MANAGED_LABEL, DockerRunner
 
 pytestmark = pytest.mark.docker
@@ -293,3 +294,24 @@ except OSError as exc:
 """
     outcome, out = run_probe(runner, probe_image, tmp_path, script, max_file_bytes=1_000_000)
     assert outcome.exit_code == 0 and (out / "result").read_text() == "refused 27"
+
+
+def test_amd_gpus_reach_the_container_as_their_own_device_nodes_only(probe_image, tmp_path):
+    """Fake AMD device nodes (character devices like /dev/null): a job with one GPU sees /dev/kfd
+    and its own render node, not its neighbour's, and ROCR_VISIBLE_DEVICES names it."""
+    if os.geteuid() != 0:
+        pytest.skip("making device nodes needs root")
+    dev = tmp_path / "dev"
+    (dev / "dri").mkdir(parents=True)
+    for node in ("kfd", "dri/renderD128", "dri/renderD129"):
+        os.mknod(dev / node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    gpus = [Gpu("amd", "0", str(dev / "dri/renderD128")), Gpu("amd", "1", str(dev / "dri/renderD129"))]
+    runner = DockerRunner(gpus=GpuAllocator(gpus, kfd=str(dev / "kfd")))
+    runner.gpus.acquire("someone-else", 1)  # holds GPU 0
+    outcome, out = run_probe(runner, probe_image, tmp_path, """
+        import os
+        open('/output/seen', 'w').write(' '.join(sorted(os.listdir('/dev/dri'))) + ' ' +
+                                        str(os.path.exists('/dev/kfd')) + ' ' + os.environ['ROCR_VISIBLE_DEVICES'])
+        """, gpus=1)
+    assert outcome.exit_code == 0 and (out / "seen").read_text() == "renderD129 True 1"
+    assert runner.gpus.free() == 1  # GPU 1 is back after the run, GPU 0 still held by the other job
