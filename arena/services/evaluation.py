@@ -547,6 +547,7 @@ def _record(platform: Platform, session, ticket: Ticket, verdict: Verdict) -> bo
     else:
         submission.status, submission.updated_at = "failed", utcnow()
         submission.failure_reason, submission.failure_detail = verdict.reason, verdict.detail
+    return True
 
 
 def _requeue_or_fail(platform: Platform, session, job: Job, reason: str | None) -> None:
@@ -560,7 +561,6 @@ def _requeue_or_fail(platform: Platform, session, job: Job, reason: str | None) 
                                failure=(scoring.SCORER_FAILED, scoring.TEAM_DETAIL))
     else:
         leases.requeue_or_fail(platform, session, job)
-    return True
 
 
 def _close_job(job: Job, verdict: Verdict) -> None:
