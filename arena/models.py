@@ -97,6 +97,9 @@ class Challenge(Base):
     secondary_metrics: Mapped[list | None] = mapped_column(JSON)
     # "batch" (v1: /input and /output) or "interactive" (v2: a chat API on a unix socket)
     protocol: Mapped[str] = mapped_column(String(16), default="batch", server_default="batch")
+    # Agent challenges (protocol "agent"): the declared environment (tools, workdir, score command,
+    # limits) and, once uploaded, "image_digest", the environment image it is pinned to.
+    environment: Mapped[dict | None] = mapped_column(JSON)
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -190,6 +193,9 @@ class Job(Base):
     # Where it ran: "local" (a worker's own engine) or "slurm" (a batch job on a GPU node).
     executor: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
     external_id: Mapped[str | None] = mapped_column(String(40))  # the Slurm job id
+    # An agent run's messages and tool calls (JSON lines): sealed under the set's data key for hidden
+    # runs (the challenge's organiser only), plain for sample runs.
+    trajectory: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Result(Base):

@@ -47,6 +47,8 @@ def _per_item_scores(metric: Metric, predictions: Sequence[Any], labels: Sequenc
     if name == "token_f1":
         return np.fromiter((max(m._token_f1(p, g) for g in m._answers(gold))
                             for p, gold in zip(predictions, labels)), float)
+    if name == "environment_score":
+        return m.as_float_array(predictions)
     if name == "mae":
         return np.abs(m.as_float_array(predictions) - m.as_float_array(labels))
     if name == "log_loss":

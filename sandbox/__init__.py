@@ -7,9 +7,13 @@
 from collections.abc import Iterator
 from pathlib import Path
 
+from sandbox._agent import TOOL_SPECS, AgentLimits, EnvironmentConfig, parse_score
 from sandbox._base import (
     CONTAINER_GID,
     CONTAINER_UID,
+    TOOL_UID,
+    EnvironmentSpec,
+    ExecResult,
     ImageError,
     ImageNotFound,
     Limits,
@@ -19,15 +23,21 @@ from sandbox._base import (
     SandboxError,
 )
 from sandbox._fake import FakeRunner
-from sandbox._interactive import SessionFailure, SessionLimits, check_item_input, drive
+from sandbox._interactive import SessionFailure, SessionLimits, check_agent_input, check_item_input, drive
 from sandbox._gpus import GpuAllocator, parse_gpu_setting
 from sandbox._jobfolder import JobFolder, sweep_job_folders
-from sandbox._session import SOCKET_NAME, run_interactive
+from sandbox._session import SOCKET_NAME, run_agent, run_interactive
 from sandbox._tarball import ImageTarball, inspect_image_tarball
 
 __all__ = [
+    "AgentLimits",
     "CONTAINER_GID",
     "CONTAINER_UID",
+    "EnvironmentConfig",
+    "EnvironmentSpec",
+    "ExecResult",
+    "TOOL_SPECS",
+    "TOOL_UID",
     "FakeRunner",
     "GpuAllocator",
     "ImageError",
@@ -43,12 +53,15 @@ __all__ = [
     "SessionFailure",
     "SessionLimits",
     "build_image",
+    "check_agent_input",
     "check_item_input",
     "drive",
     "export_image",
     "inspect_image_tarball",
     "make_runner",
     "parse_gpu_setting",
+    "parse_score",
+    "run_agent",
     "run_interactive",
     "stream_image",
     "sweep_job_folders",

@@ -8,7 +8,16 @@ from flask import Blueprint, Response, request, send_file
 
 from arena.api._auth import MAX_ID, json_body, platform, principal, require, scratch_dir, whole_number
 from arena.errors import BadRequest, NotFound
-from arena.services import assets, challenges, commitments, images, leaderboard, registrations, submissions
+from arena.services import (
+    assets,
+    challenges,
+    commitments,
+    environments,
+    images,
+    leaderboard,
+    registrations,
+    submissions,
+)
 from arena.streams import tar_chunks, tar_length
 from arena.api._multipart import receive_parts
 from arena.services.bundles import ASSET_PARTS, BUNDLE_FILES, SAMPLE_FILES
@@ -149,6 +158,17 @@ def submit(slug: str):
     made = submissions.create_submission(platform(), team_id=team.id, slug=slug, image_digest=digest,
                                          kind=kind, idempotency_key=key, actor=team)
     return made, 201
+
+
+@bp.put("/<slug>/environment")
+@require("organiser")
+def set_environment(slug: str):
+    """An agent challenge's environment image: the body is its `docker save` tarball, stored by
+    digest like a team's image, and the challenge pinned to that digest."""
+    environments.check_owner(platform(), organiser_id=principal().id, slug=slug)  # before the upload
+    digest = images.receive_image(platform(), stream=request.stream).digest
+    return environments.set_image(platform(), organiser_id=principal().id, slug=slug, image_digest=digest,
+                                  actor=principal())
 
 
 @bp.post("/<slug>/registration")

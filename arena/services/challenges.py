@@ -17,6 +17,7 @@ from arena.timeutil import utcnow
 from hidden_sets import DataKey
 import evaluators
 from arena.services import assets, audit, commitments, publiclog
+from arena.services.environments import public_view
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.lookups import current_hidden_set, get_challenge
 from arena.services.rounds import add_rounds, check_schedule, check_version_change
@@ -102,7 +103,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 max_pending=bundle.max_pending, registration=bundle.registration,
                 count_failures=bundle.count_failures, public_fraction=bundle.public_fraction,
                 organiser_id=organiser_id, rules=bundle.rules, secondary_metrics=bundle.secondary_metrics,
-                protocol=bundle.protocol,
+                protocol=bundle.protocol, environment=bundle.environment,
             )
             session.add(challenge)
             session.flush()
@@ -187,6 +188,7 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "rules": challenge.rules,
         "secondary_metrics": challenge.secondary_metrics or [],
         "protocol": challenge.protocol,
+        "environment": public_view(challenge.environment),
         "teams": n_teams,
     }
 

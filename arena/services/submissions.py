@@ -115,6 +115,9 @@ def create_submission(platform: Platform, *, team_id: int, slug: str, image_dige
                 return submission_view(earlier)
             challenge = get_challenge(session, slug)
             ensure_registered(session, challenge=challenge, team=actor or Principal("team", team_id, ""))
+            if challenge.protocol == "agent" and not (challenge.environment or {}).get("image_digest"):
+                raise Conflict(f"{slug} is an agent challenge whose environment image its organiser has "
+                               "not uploaded yet; try again later")
             _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
             _check_pending(session, challenge=challenge, team_id=team_id)
             hidden = current_hidden_set(session, challenge.id)
