@@ -29,6 +29,8 @@ MAX_TRAJECTORY_BYTES = 32 * 1024**2
 MAX_ITEM_FILES = 1000
 _TEXT = {"type": "string"}
 _KILL_AGENT = ["sh", "-c", "kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; exit 0"]
+# What the agent's processes left in /tmp (only theirs: /tmp is sticky), so the score has room.
+_CLEAR_TMP = ["sh", "-c", "rm -rf /tmp/* /tmp/.[!.]* 2>/dev/null; exit 0"]
 
 
 def _function(name: str, description: str, **properties: dict) -> dict:
@@ -242,10 +244,11 @@ class ItemEnvironment:
 
     # -- scoring
     def score(self) -> float:
-        """Kill every process the agent started, stage the hidden score files, run the score
-        command as the environment's own user; the score of the final state (0 when the command
+        """Kill every process the agent started (and remove its files from /tmp), stage the hidden
+        score files, run the score command as the environment's own user; the score of the final state (0 when the command
         gives no number in [0, 1])."""
         self._exec(_KILL_AGENT, user=TOOL_UID, limit=5)
+        self._exec(_CLEAR_TMP, user=TOOL_UID, limit=10)
         hidden = self._root / "hidden"
         _copy_files(self._score_files, self._files_root, hidden)
         done = self._exec(list(self._config.score_command), user=CONTAINER_UID,

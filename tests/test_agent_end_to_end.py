@@ -46,6 +46,15 @@ def served(images, tmp_path_factory):
         yield env, organiser, team
 
 
+@pytest.fixture(scope="module")
+def pinned(served, images):
+    env, organiser, _team = served
+    made = json.loads(arena(env, "challenge", "set-environment", "repo-repair", images["env"], "--json",
+                            token=organiser).stdout)
+    assert made["image_digest"].startswith("sha256:")
+    return made
+
+
 def submit(env, token, image, *extra):
     done = arena(env, "submit", "repo-repair", image, "--wait", "--json", *extra, token=token, check=False)
     assert done.returncode in (0, 1), done.stderr
@@ -62,11 +71,8 @@ def test_no_submission_before_the_environment_image_is_set(served):
     assert done.returncode == 1 and "environment image" in done.stderr
 
 
-def test_the_example_agent_repairs_what_it_can_and_is_scored_on_the_final_state(served, images):
+def test_the_example_agent_repairs_what_it_can_and_is_scored_on_the_final_state(served, images, pinned):
     env, organiser, team = served
-    pinned = json.loads(arena(env, "challenge", "set-environment", "repo-repair", images["env"], "--json",
-                              token=organiser).stdout)
-    assert pinned["image_digest"].startswith("sha256:")
     sample = submit(env, team, images["agent"], "--sample")
     assert (sample["status"], sample["score"]) == ("scored", 1.0), sample
     steps = trajectory(env, team, sample["id"])  # a sample run's trajectory is the team's to read
@@ -83,19 +89,20 @@ def test_the_example_agent_repairs_what_it_can_and_is_scored_on_the_final_state(
     assert board["metric"] == "environment_score" and board["entries"][0]["team"] == "Fixers"
 
 
-def test_the_hostile_agent_is_contained_with_clear_reasons(served, images):
+def test_the_hostile_agent_is_contained_with_clear_reasons(served, images, pinned):
     env, organiser, team = served
     result = submit(env, team, images["hostile"])
     assert result["status"] == "scored", result  # its attempts are contained, not a crash of the run
     events = trajectory(env, organiser, result["id"])
     tools = [e for e in events if e["event"] == "tool" and e["item"] == "r01"]
     hidden_read, network, disk, watcher, *sleeps = (t["result"] for t in tools)
-    assert "total 0" in hidden_read and "add(2, 3)" not in json.dumps(events[:-5])  # nothing hidden to read
+    assert "cat: '/arena/hidden/*': No such file or directory" in hidden_read  # nothing hidden to read yet
+    assert "add(2, 3)" not in json.dumps([e for e in events if e["event"] != "score"])
     assert network.count("Network is unreachable") == 2 and "dns ->" in network
     assert "No space left on device" in disk
     assert "watcher started" in watcher
     assert sleeps and all("[killed: the command ran past" in s or "tool time are used up" in s for s in sleeps)
     limits = {e["item"]: e["limit"] for e in events if e["event"] == "limit"}
     assert set(limits.values()) <= {"tool_time", "max_tool_calls"} and len(limits) == 5
-    scores = [e for e in events if e["event"] == "score"]
-    assert all(s["score"] == 0.0 for s in scores)  # the watcher died before the hidden tests arrived
+    scores = {e["item"]: e["score"] for e in events if e["event"] == "score"}
+    assert scores == {"r01": 0.0, "r02": 0.0, "r03": 0.0, "r04": 0.5, "r05": 0.0}  # as the repositories were given

@@ -35,8 +35,9 @@ STEPS = [
     ("bash", {"command": "ls -la /arena/hidden; cat /arena/hidden/* 2>&1; "
                          "find / -xdev -name 'test_*.py' 2>/dev/null | grep -v '^/usr' | head"}),
     ("python", {"code": NETWORK}),
-    ("bash", {"command": "dd if=/dev/zero of=/work/fill bs=1M count=100 2>&1 | tail -1; "
-                         "dd if=/dev/zero of=/tmp/fill bs=1M count=2000 2>&1 | tail -1; df -h /work /tmp"}),
+    ("bash", {"command": "dd if=/dev/zero of=/work/fill bs=1M count=100 2>&1 | grep -v records; "
+                         "dd if=/dev/zero of=/tmp/fill bs=1M count=2000 2>&1 | grep -v records; "
+                         "df -h /work /tmp; rm -f /tmp/fill"}),
     ("bash", {"command": "setsid sh -c 'while true; do cat /arena/hidden/*.py >> /work/stolen.txt 2>/dev/null; "
                          "sleep 0.05; done' >/dev/null 2>&1 < /dev/null & echo watcher started"}),
 ]
