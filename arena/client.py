@@ -233,7 +233,7 @@ class ArenaClient:
     def set_environment(self, challenge: str, chunks: Iterable[bytes]) -> dict:
         """Stream an agent challenge's environment image (chunks of `docker save`)."""
         return self._request("PUT", f"/api/challenges/{challenge}/environment", data=chunks,
-                             headers={"Content-Type": "application/x-tar"}, timeout=3600)
+                             headers={"Content-Type": "application/octet-stream"}, timeout=3600)
 
     def trajectory(self, submission_id: str) -> bytes:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}

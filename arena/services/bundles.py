@@ -136,7 +136,7 @@ def _limits(doc: dict, protocol: str) -> dict[str, float]:
     if unknown:
         only = sorted(set(unknown) & set(INTERACTIVE_LIMITS))
         if only:
-            raise _fail(f"limit(s) {', '.join(only)} belong to 'protocol: interactive' (or agent) challenges only")
+            raise _fail(f"limit(s) {', '.join(only)} belong to 'protocol: interactive' challenges only")
         raise _fail(f"unknown limit(s) {', '.join(unknown)}; known: {', '.join(known)}")
     return {name: _limit(name, given.get(name, spec[3])) for name, spec in known.items()}
 
