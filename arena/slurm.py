@@ -157,6 +157,9 @@ class SlurmExecutor:
         ticket = evaluation.claim_next_job(self.platform, worker=f"slurm:{self.name}")
         if ticket is None:
             return False
+        if ticket.protocol == "agent":  # environments are not shipped to GPU nodes yet
+            self._give_back(ticket.job_id, "agent challenges run on a central worker's engine, not through Slurm")
+            return False
         settings = self.platform.settings
         limits = ticket.limits
         lifetime = timedelta(seconds=limits.time_limit_s + settings.slurm_margin_s)

@@ -132,3 +132,18 @@ def test_a_sample_runs_trajectory_is_the_teams(platform, repo):
     submission = run_recorded(platform, repo, "sample", line)
     team = accounts.Principal("team", 1, "Team A")
     assert environments.read_trajectory(platform, principal=team, submission_id=submission) == line
+
+
+def test_the_slurm_executor_leaves_agent_jobs_to_central_workers(platform, repo):
+    from arena.slurm import SlurmExecutor
+    from test_slurm_executor import FakeSlurm
+
+    environments.set_image(platform, organiser_id=1, slug="repo-repair", image_digest=repo)
+    create_submission(platform, team_id=1, slug="repo-repair", image_digest=repo)
+    fake = FakeSlurm()
+    assert SlurmExecutor(platform, name="d1", cli=fake).dispatch_one() is False
+    assert fake.submitted == []  # nothing went to a GPU node
+    with platform.sessions() as session:
+        first = session.scalars(select(Job).order_by(Job.attempt)).first()
+        assert (first.outcome, first.error) == ("infrastructure", "agent challenges run on a central worker's "
+                                                                  "engine, not through Slurm")
