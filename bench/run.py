@@ -13,6 +13,8 @@ web: see bench/web_bench.py (the leaderboard page and JSON at 10,000 submissions
 assets: see bench/assets_bench.py (staging binary assets into a job folder vs a plain copy; peak memory).
 interactive: see bench/interactive_bench.py (the interactive driver vs a bare HTTP client on the socket).
 load: see bench/load_bench.py (teams submitting through the CLI to two workers vs one worker alone).
+agent: see bench/agent_bench.py (an item's environment start and teardown vs a bare docker run + rm of the
+same image; 50 repo-repair items at concurrency 4, environments, tools and scoring included).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -183,6 +185,7 @@ MODULES = {
     "assets": ("bench.assets_bench", "bench_assets", "print_assets", lambda a: [min(a.repeats, 5)]),
     "interactive": ("bench.interactive_bench", "bench_interactive", "print_interactive", lambda a: [min(a.repeats, 5)]),
     "load": ("bench.load_bench", "bench_load", "print_load", lambda a: []),
+    "agent": ("bench.agent_bench", "bench_agent", "print_agent", lambda a: [min(a.repeats, 9)]),
 }
 
 
@@ -198,7 +201,7 @@ def _run_module(name: str, args) -> list[dict]:
 
 
 ALL = ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", "assets", "interactive",
-       "load"]
+       "load", "agent"]
 
 
 def main() -> None:

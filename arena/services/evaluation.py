@@ -212,8 +212,8 @@ def folder_bytes(platform: Platform, ticket: Ticket) -> int:
     """The size of a job's memory folder: what is staged, what the container may write (the output
     cap), and for an interactive run the driver's answers besides (as much again)."""
     room = platform.settings.max_predictions_bytes * (2 if ticket.driven else 1)
-    if ticket.protocol == "agent":  # and the trajectory, as large as the answers
-        room += platform.settings.max_predictions_bytes
+    if ticket.protocol == "agent":  # the trajectory, as large as the answers, and the items' staged files
+        room += platform.settings.max_predictions_bytes + staged_bytes(platform, ticket)
     return staged_bytes(platform, ticket) + room + 2**20
 
 
