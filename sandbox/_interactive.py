@@ -457,7 +457,7 @@ class _Session:
         problem = check_agent_input(value)
         if problem:
             raise ValueError(f"item number {number} has a malformed input: {problem}")
-        rest, files, score_files = split_agent_input(value)
+        rest = split_agent_input(value)[0]
         with self._environment(number, item_id, value) as env:
             env.trajectory.add(item_id, "input", messages=rest.get("messages"), turns=rest.get("turns"),
                                system=rest.get("system"))
