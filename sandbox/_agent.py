@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from sandbox._base import CONTAINER_UID, TOOL_UID, EnvironmentSpec, Limits, Runner
+from sandbox._base import CONTAINER_UID, TOOL_UID, EnvironmentSpec, Limits, Runner, SandboxError
 
 STAGE_DIR = "/arena/stage"
 HIDDEN_DIR = "/arena/hidden"
@@ -171,7 +171,10 @@ class ItemEnvironment:
                                limits=self._config.limits)
         started = time.monotonic()
         self._handle = self._runner.start_environment(spec)
-        self._exec(["cp", "-R", f"{STAGE_DIR}/.", self._config.workdir], user=TOOL_UID, limit=60)
+        copied = self._exec(["cp", "-R", f"{STAGE_DIR}/.", self._config.workdir], user=TOOL_UID, limit=60)
+        if copied.exit_code != 0:
+            raise SandboxError("an item's files could not be copied into its environment's working directory "
+                               "(larger than workdir_mb, or the image lacks cp)")
         self.trajectory.add(self.item_id, "environment", started_s=round(time.monotonic() - started, 3))
 
     def close(self) -> None:

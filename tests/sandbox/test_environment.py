@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BASE_IMAGE
-from sandbox import AgentLimits, EnvironmentConfig, Limits, build_image, parse_score
+from sandbox import AgentLimits, EnvironmentConfig, Limits, SandboxError, build_image, parse_score
 from sandbox._agent import ItemEnvironment, Trajectory
 from sandbox._docker import DockerRunner
 
@@ -109,3 +109,12 @@ def test_score_lines():
     assert parse_score(b"1.5\n") is None
     assert parse_score(b"passed\n") is None
     assert parse_score(b"") is None
+
+
+def test_files_larger_than_the_working_directory_are_the_platforms_failure(env_image, tmp_path):
+    env = environment(env_image, tmp_path, workdir_mb=1)
+    (tmp_path / "files" / "assets" / "question.txt").write_bytes(b"x" * 2 * 1024**2)
+    with pytest.raises(SandboxError, match="larger than workdir_mb"):
+        with env:
+            pass
+    assert not (tmp_path / "work" / "item-1").exists()  # its folders are wiped, its container removed
