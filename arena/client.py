@@ -285,6 +285,22 @@ class ArenaClient:
             self._decode(response)
         return response.content
 
+    def set_environment(self, challenge: str, chunks: Iterable[bytes]) -> dict:
+        """Stream an agent challenge's environment image (chunks of `docker save`)."""
+        return self._request("PUT", f"/api/challenges/{challenge}/environment", data=chunks,
+                             headers={"Content-Type": "application/octet-stream"}, timeout=3600)
+
+    def trajectory(self, submission_id: str) -> bytes:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            response = self.http.get(f"{self.url}/api/submissions/{submission_id}/trajectory",
+                                     headers=headers, timeout=self.timeout)
+        except requests.RequestException:
+            raise ClientError(f"cannot reach Arena at {self.url}") from None
+        if not response.ok:
+            self._decode(response)
+        return response.content
+
     def submission(self, submission_id: str) -> dict:
         return self._request("GET", f"/api/submissions/{submission_id}")
 

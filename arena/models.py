@@ -115,6 +115,9 @@ class Challenge(Base):
     # What the challenge's images may be built for, and which GPU vendors its jobs may use (see
     # services/sites.py); None: linux/amd64 and NVIDIA, as before platforms were declared.
     hardware: Mapped[dict | None] = mapped_column(JSON)
+    # Agent challenges (protocol "agent"): the declared environment (tools, workdir, score command,
+    # limits) and, once uploaded, "image_digest", the environment image it is pinned to.
+    environment: Mapped[dict | None] = mapped_column(JSON)
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -220,6 +223,9 @@ class Job(Base):
     executor: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
     external_id: Mapped[str | None] = mapped_column(String(40))  # the Slurm job id
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)  # the site agent's
+    # An agent run's messages and tool calls (JSON lines): sealed under the set's data key for hidden
+    # runs (the challenge's organiser only), plain for sample runs.
+    trajectory: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Result(Base):

@@ -191,7 +191,10 @@ class SlurmExecutor:
         """Claim the next job and submit it to Slurm; False when none is waiting or room is full."""
         if self._in_flight() >= self.platform.settings.slurm_max_jobs:
             return False
-        ticket = evaluation.claim_next_job(self.platform, worker=f"slurm:{self.name}")
+        # An agent challenge's environments are not shipped to GPU nodes yet: a central worker runs them.
+        ticket = evaluation.claim_next_job(self.platform, worker=f"slurm:{self.name}",
+                                           accepts=lambda needs: evaluation.runs_here(needs)
+                                           and needs.get("protocol") != "agent")
         if ticket is None:
             return False
         settings = self.platform.settings

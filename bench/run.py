@@ -21,6 +21,8 @@ scorer: see bench/scorer_bench.py (a scoring container per job vs a built-in met
 sites: see bench/sites_bench.py (a job through a site agent and Slurm vs a bare sbatch of the same run).
 podman: see bench/sites_bench.py (the rootless Podman runner vs a bare `podman run` with the same flags).
 sites_scale: see bench/sites_scale.py (5 sites x 1,000 GPUs polling the central API at the busiest hour).
+agent: see bench/agent_bench.py (an item's environment start and teardown vs a bare docker run + rm of the
+same image; 50 repo-repair items at concurrency 4, environments, tools and scoring included).
 
 job_overhead: the platform's time from job start (claim) to stored score, for a trivial model on
 1,000 items, against a bare `docker run` of the same image with the same sandbox flags on the same
@@ -197,6 +199,7 @@ MODULES = {
     "sites": ("bench.sites_bench", "bench_sites", "print_sites", lambda a: [min(a.repeats, 5)]),
     "podman": ("bench.sites_bench", "bench_podman", "print_podman", lambda a: [min(a.repeats, 9)]),
     "sites_scale": ("bench.sites_scale", "bench_sites_scale", "print_sites_scale", lambda a: []),
+    "agent": ("bench.agent_bench", "bench_agent", "print_agent", lambda a: [min(a.repeats, 9)]),
 }
 
 
@@ -212,7 +215,7 @@ def _run_module(name: str, args) -> list[dict]:
 
 
 ALL = ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", "assets", "interactive",
-       "load", "ratelimit", "log", "scorer", "sites", "podman", "sites_scale"]
+       "load", "ratelimit", "log", "scorer", "sites", "podman", "sites_scale", "agent"]
 
 
 def main() -> None:

@@ -239,6 +239,28 @@ def _zero_one(value: Any) -> str | None:
     return None if value in (0, 1) else "prediction must be 0 or 1 (or true or false)"
 
 
+def _unit_score(value: Any) -> str | None:
+    problem = _finite_number(value)
+    if problem:
+        return problem
+    return None if 0 <= value <= 1 else "prediction must be a score from 0 to 1"
+
+
+def _full_marks(value: Any) -> str | None:
+    return None if value == 1 and not isinstance(value, bool) else "label must be 1 (the item's full score)"
+
+
+@register_metric(
+    name="environment_score", higher_is_better=True, validate_prediction=_unit_score,
+    validate_label=_full_marks,
+    description="Mean of the per-item scores (0 to 1) that an agent challenge's environment gave its "
+                "final state; every label is 1, the full score.",
+    aggregation=mean(lambda p, g: as_float_array(p)),
+)
+def environment_score(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
+    return float(np.mean(as_float_array(predictions)))
+
+
 # -- regression and scores -------------------------------------------------------------------------
 @register_metric(
     name="r2", higher_is_better=True, validate_prediction=_finite_number,

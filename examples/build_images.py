@@ -1,5 +1,6 @@
 """Build the example model images (arena-example/NAME:latest) from examples/models/*/, and the
-example scorer images (protocol v3) from examples/scorers/*/."""
+example scorer images (protocol v3) from examples/scorers/*/, and agent challenges' environment images
+from examples/environments/*/."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sandbox import build_image  # noqa: E402
 
 MODELS = Path(__file__).resolve().parent / "models"
 SCORERS = Path(__file__).resolve().parent / "scorers"
+ENVIRONMENTS = Path(__file__).resolve().parent / "environments"  # agent challenges' environment images
 BUSYBOX = Path("/bin/busybox")  # Debian's busybox-static (scripts/setup.sh installs it)
 
 
@@ -47,6 +49,10 @@ def main() -> None:
             image_id = build_image(folder, tag=tag, buildargs={"BASE": args.base})
         if image_id:
             print(f"built {tag} ({image_id[:19]})")
+    for folder in sorted(p for p in ENVIRONMENTS.iterdir() if (p / "Dockerfile").exists()):
+        tag = f"arena-example/{folder.name}:latest"
+        image_id = build_image(folder, tag=tag, buildargs={"BASE": args.base})
+        print(f"built {tag} ({image_id[:19]})")
 
 
 if __name__ == "__main__":

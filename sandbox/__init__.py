@@ -7,9 +7,13 @@
 from collections.abc import Iterator
 from pathlib import Path
 
+from sandbox._agent import TOOL_SPECS, AgentLimits, EnvironmentConfig, parse_score
 from sandbox._base import (
     CONTAINER_GID,
     CONTAINER_UID,
+    TOOL_UID,
+    EnvironmentSpec,
+    ExecResult,
     ImageError,
     ImageNotFound,
     Limits,
@@ -19,10 +23,10 @@ from sandbox._base import (
     SandboxError,
 )
 from sandbox._fake import FakeRunner
-from sandbox._interactive import SessionFailure, SessionLimits, check_item_input, drive
+from sandbox._interactive import SessionFailure, SessionLimits, check_agent_input, check_item_input, drive
 from sandbox._gpus import Gpu, GpuAllocator, detect_amd, parse_gpu_setting
 from sandbox._jobfolder import JobFolder, sweep_job_folders
-from sandbox._session import SOCKET_NAME, run_interactive
+from sandbox._session import SOCKET_NAME, run_agent, run_interactive
 from sandbox._scoring import (
     SCORER_PROTOCOL,
     ScorerFolder,
@@ -35,8 +39,14 @@ from sandbox._scoring import (
 from sandbox._tarball import ImageTarball, inspect_image_tarball
 
 __all__ = [
+    "AgentLimits",
     "CONTAINER_GID",
     "CONTAINER_UID",
+    "EnvironmentConfig",
+    "EnvironmentSpec",
+    "ExecResult",
+    "TOOL_SPECS",
+    "TOOL_UID",
     "FakeRunner",
     "Gpu",
     "GpuAllocator",
@@ -60,6 +70,7 @@ __all__ = [
     "SessionFailure",
     "SessionLimits",
     "build_image",
+    "check_agent_input",
     "check_item_input",
     "detect_amd",
     "drive",
@@ -68,6 +79,8 @@ __all__ = [
     "local_image_id",
     "make_runner",
     "parse_gpu_setting",
+    "parse_score",
+    "run_agent",
     "run_interactive",
     "stream_image",
     "sweep_job_folders",

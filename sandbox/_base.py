@@ -10,6 +10,9 @@ from typing import Literal, Protocol
 # Every container runs as this uid:gid, whatever its image says.
 CONTAINER_UID = 65532
 CONTAINER_GID = 65532
+# An agent's tools run in its environment as this uid (the environment's own processes and its
+# score command run as CONTAINER_UID), so that the agent's processes can be killed, and only they.
+TOOL_UID = 65533
 
 
 class SandboxError(Exception):
@@ -50,6 +53,32 @@ class RunSpec:
     run_dir: Path | None = None  # mounted read-write at /run/arena (the interactive protocol's socket)
 
 
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """One item's environment: the organiser's image, started as a server (it sleeps), in the same
+    sandbox as a team's image. `stage_dir` (the item's visible files) is mounted read-only at
+    /arena/stage and `hidden_dir` (empty until scoring) read-only at /arena/hidden; `workdir` is a
+    tmpfs of `workdir_mb`, owned by TOOL_UID."""
+
+    job_id: str
+    name: str  # unique per item: the container's name suffix
+    image_id: str
+    stage_dir: Path
+    hidden_dir: Path
+    workdir: str
+    workdir_mb: int
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int | None  # None when the command was killed at its time limit
+    output: bytes  # stdout and stderr interleaved, at most the cap
+    truncated: bool
+    timed_out: bool
+    duration_s: float
+
+
 Verdict = Literal["exited", "timeout", "out_of_memory"]
 
 
@@ -76,6 +105,17 @@ class Runner(Protocol):
     def stop(self, job_id: str) -> None:
         """Stop the container of `job_id` now, if one runs (its job was taken from this worker);
         `run` then returns as for a container that exited. Nothing happens when none runs."""
+
+    def start_environment(self, spec: EnvironmentSpec) -> str:
+        """Start an item's environment (see EnvironmentSpec); returns its handle."""
+
+    def exec_in(self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float,
+                max_output_bytes: int) -> ExecResult:
+        """Run `argv` in a started environment as `user`, killed at `time_limit_s` (the process
+        group it starts), its output capped at `max_output_bytes`."""
+
+    def stop_environment(self, handle: str) -> None:
+        """Remove an environment and everything in it; nothing happens when it is gone."""
 
     def sweep(self, *, keep: set[str]) -> int:
         """Remove containers of jobs not in `keep` (left by a crash); returns how many. A

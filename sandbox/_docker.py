@@ -20,6 +20,9 @@ from sandbox._gpus import GpuAllocator
 from sandbox._base import (
     CONTAINER_GID,
     CONTAINER_UID,
+    TOOL_UID,
+    EnvironmentSpec,
+    ExecResult,
     ImageNotFound,
     RunOutcome,
     RunSpec,
@@ -30,6 +33,12 @@ MANAGED_LABEL = "arena.managed"
 JOB_LABEL = "arena.job"
 INSTANCE_LABEL = "arena.instance"
 WAIT_SLICE_S = 2.0
+# How a command runs in an environment: killed (with the process group it starts) at its time
+# limit, its output to a file in the environment's own /tmp, of which at most the cap (+1 byte, to
+# tell a cut) comes back. Nothing waits for processes it leaves behind: they hold no pipe to us.
+_EXEC_WRAPPER = ('limit=$0 cap=$1; shift; out=$(mktemp) || exit 125; '
+                 'timeout --signal=KILL "$limit" "$@" >"$out" 2>&1 </dev/null; status=$?; '
+                 'head -c "$cap" "$out"; rm -f "$out"; exit $status')
 
 
 class DockerRunner:
@@ -131,11 +140,34 @@ class DockerRunner:
         return True
 
     def _create(self, spec: RunSpec, devices: list[str] | None = None):
-        limits = spec.limits
-        mem = f"{limits.memory_mb}m"
+        options = self._sandbox(spec.image_id, spec.limits, job_id=spec.job_id)
+        options["mounts"] = [
+            Mount("/input", str(spec.input_dir), type="bind", read_only=True),
+            Mount("/output", str(spec.output_dir), type="bind", read_only=False),
+            *([Mount("/run/arena", str(spec.run_dir), type="bind", read_only=False)] if spec.run_dir else []),
+        ]
         amd_paths, gpu_env = self.gpus.options(devices or [], engine="docker")
+        options["environment"] = {**spec.environment, **gpu_env}
+        if nvidia := self.gpus.nvidia(devices or []):
+            options["device_requests"] = [DeviceRequest(device_ids=nvidia, capabilities=[["gpu"]])]
+        if amd_paths:
+            options["devices"] = amd_paths
+        return self._create_container(options)
+
+    def _create_container(self, options: dict):
+        try:
+            return self.client.containers.create(**options)
+        except DockerImageNotFound:
+            raise SandboxError("the image vanished from the engine before the job started") from None
+        except DockerException as exc:
+            raise SandboxError(f"the Docker engine refused to create the container: {exc}") from None
+
+    def _sandbox(self, image_id: str, limits, *, job_id: str) -> dict:
+        """The hardening every container gets, team image or environment: no network, read-only
+        root, no capabilities, an unprivileged user, memory, CPU, process and file-size limits."""
+        mem = f"{limits.memory_mb}m"
         options = dict(
-            image=spec.image_id,
+            image=image_id,
             user=f"{CONTAINER_UID}:{CONTAINER_GID}",
             network_mode="none",
             read_only=True,
@@ -153,28 +185,54 @@ class DockerRunner:
                 Ulimit(name="nofile", soft=1024, hard=1024),
                 Ulimit(name="fsize", soft=limits.max_file_bytes, hard=limits.max_file_bytes),
             ],
-            mounts=[
-                Mount("/input", str(spec.input_dir), type="bind", read_only=True),
-                Mount("/output", str(spec.output_dir), type="bind", read_only=False),
-                *([Mount("/run/arena", str(spec.run_dir), type="bind", read_only=False)] if spec.run_dir else []),
-            ],
-            environment={**spec.environment, **gpu_env},
-            labels={MANAGED_LABEL: "1", JOB_LABEL: spec.job_id, INSTANCE_LABEL: self._instance},
+            labels={MANAGED_LABEL: "1", JOB_LABEL: job_id, INSTANCE_LABEL: self._instance},
             log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
             detach=True,
         )
         if self._runtime:
             options["runtime"] = self._runtime
-        if nvidia := self.gpus.nvidia(devices or []):
-            options["device_requests"] = [DeviceRequest(device_ids=nvidia, capabilities=[["gpu"]])]
-        if amd_paths:
-            options["devices"] = amd_paths
+        return options
+
+    # -- environments (agent challenges) --------------------------------------------------------
+    def start_environment(self, spec: EnvironmentSpec) -> str:
+        options = self._sandbox(spec.image_id, spec.limits, job_id=spec.job_id)
+        options["tmpfs"] = {**options["tmpfs"], spec.workdir: (
+            f"rw,nosuid,nodev,size={spec.workdir_mb}m,uid={TOOL_UID},gid={TOOL_UID},mode=0755")}
+        options["mounts"] = [Mount("/arena/stage", str(spec.stage_dir), type="bind", read_only=True),
+                             Mount("/arena/hidden", str(spec.hidden_dir), type="bind", read_only=True)]
+        options["entrypoint"] = ["sleep", "infinity"]
+        options["command"] = []
+        options["working_dir"] = spec.workdir
+        options["name"] = f"arena-env-{spec.name}"
+        container = self._create_container(options)
         try:
-            return self.client.containers.create(**options)
-        except DockerImageNotFound:
-            raise SandboxError("the image vanished from the engine before the job started") from None
+            container.start()
         except DockerException as exc:
-            raise SandboxError(f"the Docker engine refused to create the container: {exc}") from None
+            self._remove(container)
+            raise SandboxError(f"the Docker engine failed to start an environment: {exc}") from None
+        return container.id
+
+    def exec_in(self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float,
+                max_output_bytes: int) -> ExecResult:
+        command = ["sh", "-c", _EXEC_WRAPPER, f"{max(time_limit_s, 0.1):.1f}", str(max_output_bytes + 1), *argv]
+        started = time.monotonic()
+        try:
+            exec_id = self.client.api.exec_create(handle, command, user=f"{user}:{user}", workdir=workdir,
+                                                  stdout=True, stderr=True)["Id"]
+            output = self.client.api.exec_start(exec_id)
+            code = self.client.api.exec_inspect(exec_id).get("ExitCode")
+        except (DockerException, requests.RequestException) as exc:
+            raise SandboxError(f"the Docker engine failed to run a command in an environment: {exc}") from None
+        duration = time.monotonic() - started
+        timed_out = code == 137 and duration >= time_limit_s - 0.05
+        truncated = len(output) > max_output_bytes
+        return ExecResult(None if timed_out else code, output[:max_output_bytes], truncated, timed_out, duration)
+
+    def stop_environment(self, handle: str) -> None:
+        try:
+            self.client.containers.get(handle).remove(force=True, v=True)
+        except DockerException:
+            pass  # gone already; else the next sweep removes it (it carries the job's label)
 
     def _wait(self, container, *, deadline: float) -> bool:
         """Wait until the container exits or the deadline passes; returns True on timeout.

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sandbox._base import RunOutcome, RunSpec
+from sandbox._base import EnvironmentSpec, ExecResult, RunOutcome, RunSpec, SandboxError
 
 
 def _echo(item: Any) -> Any:
@@ -49,6 +49,16 @@ class FakeRunner:
 
     def stop(self, job_id: str) -> None:
         self.stopped.append(job_id)
+
+    def start_environment(self, spec: EnvironmentSpec) -> str:
+        raise SandboxError("the fake runner starts no environments; agent challenges need an engine")
+
+    def exec_in(self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float,
+                max_output_bytes: int) -> ExecResult:
+        raise SandboxError("the fake runner has no environments")
+
+    def stop_environment(self, handle: str) -> None:
+        return None
 
     def sweep(self, *, keep: set[str]) -> int:
         return 0

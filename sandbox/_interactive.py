@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+from sandbox._agent import ItemEnvironment, check_files, split_agent_input
+
 CONTAINER_SOCKET = "/run/arena/model.sock"
 MAX_TURNS = 64
 MAX_TOOLS = 32
@@ -100,6 +102,20 @@ def check_item_input(value: Any) -> str | None:
     if "messages" in value:
         return _check_messages(value["messages"])
     return _check_turns(value)
+
+
+def check_agent_input(value: Any) -> str | None:
+    """An agent challenge's item: a conversation ('messages' or 'turns', 'system') as above but
+    without 'tools' (the challenge declares them), and 'files' (staged into the environment's
+    working directory) and 'score_files' (staged at /arena/hidden only for the score command),
+    each {relative path: asset path}."""
+    if not isinstance(value, dict):
+        return "input must hold either 'messages' or 'turns'"
+    if "tools" in value or "tool_results" in value:
+        return "an agent challenge's items take no tools or tool_results: the environment answers tool calls"
+    rest, _files, _score = split_agent_input(value)
+    return check_files(value.get("files"), "files") or check_files(value.get("score_files"), "score_files") \
+        or check_item_input(rest)
 
 
 def _check_tools(value: dict[str, Any]) -> str | None:
@@ -226,6 +242,16 @@ def _health_status(response: http.client.HTTPResponse) -> int:
     return response.status
 
 
+def _usage_tokens(body: bytes) -> int | None:
+    """usage.total_tokens of an answer, when it gives a whole number."""
+    try:
+        usage = json.loads(body.decode("utf-8")).get("usage")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    tokens = usage.get("total_tokens") if isinstance(usage, dict) else None
+    return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0 else None
+
+
 def _completion_text(status: int, body: bytes, *, tools: bool = False) -> tuple[str | None, list[dict]]:
     """The answer's choices[0].message: its content, and the tool calls it asks for (only where
     the item offers tools: then the content may be null); _NotACompletion says what was wrong."""
@@ -288,8 +314,10 @@ class _Session:
     """One model, driven by several worker threads; the first failure stops them all."""
 
     def __init__(self, *, socket_path: Path, limits: SessionLimits, deadline: float,
-                 alive: Callable[[], bool], sink: BinaryIO):
+                 alive: Callable[[], bool], sink: BinaryIO,
+                 environment: Callable[[int, Any, dict], ItemEnvironment] | None = None):
         self._path, self._limits, self._deadline = socket_path, limits, deadline
+        self._environment = environment
         self._alive, self._sink = alive, sink
         self._lock = threading.Lock()  # counters, the sink, open sockets, the first failure
         self._items_lock = threading.Lock()
@@ -406,8 +434,10 @@ class _Session:
         try:
             while (taken := self._take()) is not None:
                 number, (item_id, value) = taken
-                answer = self._drive_item(number, value)
-                self._write(item_id, answer)
+                if self._environment is not None:
+                    self._write(item_id, self._drive_in_environment(number, item_id, value))
+                else:
+                    self._write(item_id, self._drive_item(number, value))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller of drive()
             self._fail(exc)
 
@@ -421,27 +451,45 @@ class _Session:
             self._taken += 1
             return self._taken, entry
 
-    def _drive_item(self, number: int, value: Any) -> str:
-        problem = check_item_input(value)
+    def _drive_in_environment(self, number: int, item_id: Any, value: Any) -> float:
+        """An agent item: its environment is started, the conversation driven with tools that act
+        in it until the agent answers or a limit stops it, then the final state scored."""
+        problem = check_agent_input(value)
+        if problem:
+            raise ValueError(f"item number {number} has a malformed input: {problem}")
+        rest = split_agent_input(value)[0]
+        with self._environment(number, item_id, value) as env:
+            env.trajectory.add(item_id, "input", messages=rest.get("messages"), turns=rest.get("turns"),
+                               system=rest.get("system"))
+            answer = self._drive_item(number, rest, env)
+            env.trajectory.add(item_id, "answer", content=answer, stopped_by=env.stopped, tool_calls=env.calls,
+                               tokens=env.tokens, tool_seconds=round(env.tool_time, 3))
+            return env.score()
+
+    def _drive_item(self, number: int, value: Any, env: ItemEnvironment | None = None) -> str:
+        problem = None if env is not None else check_item_input(value)
         if problem:
             raise ValueError(f"item number {number} has a malformed input: {problem}")
         if "messages" in value:
             messages = [{"role": m["role"], "content": m["content"]} for m in value["messages"]]
-            return self._respond(messages, value)
+            return self._respond(messages, value, env)
         conversation = [{"role": "system", "content": value["system"]}] if "system" in value else []
         answer = ""
         for turn in value["turns"]:
             conversation.append({"role": "user", "content": turn})
-            answer = self._respond(conversation, value)
+            answer = self._respond(conversation, value, env)
         return answer
 
-    def _respond(self, conversation: list[dict], value: dict[str, Any]) -> str:
+    def _respond(self, conversation: list[dict], value: dict[str, Any], env: ItemEnvironment | None = None) -> str:
         """The model's answer to the conversation so far (appended to it). Where the item offers
         tools, each round of tool calls is answered from the item's scripted results and the model
-        is asked again, up to MAX_TOOL_ROUNDS; a model still calling tools then answers ''."""
+        is asked again, up to MAX_TOOL_ROUNDS; a model still calling tools then answers ''.
+        In an environment, its tools act there, and the item's limits end the rounds instead."""
+        if env is not None:
+            return self._respond_in(conversation, env)
         tools = value.get("tools")
         for _round in range(MAX_TOOL_ROUNDS + 1 if tools else 1):
-            content, calls = self._chat(conversation, tools)
+            content, calls, _tokens = self._chat(conversation, tools)
             if not calls:
                 conversation.append({"role": "assistant", "content": content})
                 return content
@@ -450,14 +498,30 @@ class _Session:
                              for call in calls]
         return ""
 
-    def _write(self, item_id: Any, answer: str) -> None:
+    def _respond_in(self, conversation: list[dict], env: ItemEnvironment) -> str:
+        tools = env.tool_specs()
+        while env.stopped is None:
+            content, calls, tokens = self._chat(conversation, tools)
+            conversation.append({"role": "assistant", "content": content, **({"tool_calls": calls} if calls else {})})
+            env.trajectory.add(env.item_id, "assistant", content=content, tool_calls=calls)
+            env.account(tokens=tokens, messages=len(conversation))
+            if not calls:
+                return content
+            for call in calls:
+                conversation.append({"role": "tool", "tool_call_id": call["id"], "content": env.call(call)})
+            env.account(tokens=0, messages=len(conversation))
+        return ""
+
+    def _write(self, item_id: Any, answer: Any) -> None:
         line = (json.dumps({"id": item_id, "prediction": answer}) + "\n").encode("utf-8")
         with self._lock:
             self._sink.write(line)
             self._answered += 1
 
     # -- one chat request
-    def _chat(self, messages: list[dict], tools: list | None = None) -> tuple[str | None, list[dict]]:
+    def _chat(self, messages: list[dict], tools: list | None = None) -> tuple[str | None, list[dict], int]:
+        """The answer's content and tool calls, and its tokens: usage.total_tokens when the model
+        gives it, else the request's and the answer's bytes / 4."""
         with self._lock:
             if self._stop.is_set():
                 raise _Stopped
@@ -480,7 +544,9 @@ class _Session:
             failure = self._request_failure(exc, number=number,
                                             by_deadline=left < self._limits.request_s)
         else:
-            return self._answer_text(status, data, number=number, tools=bool(tools))
+            content, calls = self._answer_text(status, data, number=number, tools=bool(tools))
+            tokens = _usage_tokens(data)
+            return content, calls, tokens if tokens is not None else (len(body) + len(data)) // 4
         raise failure  # outside the except block, so the model's bytes are not chained on
 
     def _answer_text(self, status: int, data: bytes, *, number: int, tools: bool) -> tuple[str | None, list[dict]]:
@@ -537,7 +603,8 @@ class _Session:
 
 
 def drive(*, socket_path: Path, items: Iterable[tuple[str, Any]], limits: SessionLimits,
-          deadline: float, alive: Callable[[], bool], sink: BinaryIO) -> int:
+          deadline: float, alive: Callable[[], bool], sink: BinaryIO,
+          environment: Callable[[int, Any, dict], ItemEnvironment] | None = None) -> int:
     """Wait for GET /health, then drive every (id, input) item and write one line per item to
     `sink`: {"id": ..., "prediction": <final answer>} as JSON and a newline, UTF-8, in any order.
 
@@ -545,8 +612,12 @@ def drive(*, socket_path: Path, items: Iterable[tuple[str, Any]], limits: Sessio
     says whether the container still runs (it is called from worker threads). Returns how many
     items were answered. Raises SessionFailure on the model's fault, ValueError on an item whose
     input is malformed (the platform's fault); no worker thread outlives the call.
+
+    With `environment` (an agent challenge), `environment(number, id, input)` gives each item its
+    ItemEnvironment: the model's tool calls act there, and the line written is the score of the
+    environment's final state instead of the answer.
     """
     session = _Session(socket_path=Path(socket_path), limits=limits, deadline=deadline,
-                       alive=alive, sink=sink)
+                       alive=alive, sink=sink, environment=environment)
     session.wait_until_healthy()
     return session.drive_all(items)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sandbox._agent import EnvironmentConfig, ItemEnvironment, Trajectory, split_agent_input
 from sandbox._base import Runner, RunOutcome, RunSpec
 from sandbox._interactive import SessionFailure, SessionLimits, drive
 
@@ -37,7 +38,7 @@ class _CappedSink:
 
 
 def run_interactive(runner: Runner, spec: RunSpec, *, items: Path, answers: Path, limits: SessionLimits,
-                    max_answers_bytes: int) -> tuple[RunOutcome, SessionFailure | None]:
+                    max_answers_bytes: int, environment=None) -> tuple[RunOutcome, SessionFailure | None]:
     """Run the container in `spec` (its run_dir is where the socket appears) and drive the items of
     `items` (JSON lines of id and input, never mounted into the container); the answers go to
     `answers` as predictions lines, at most `max_answers_bytes` in all. Returns the container's
@@ -52,9 +53,30 @@ def run_interactive(runner: Runner, spec: RunSpec, *, items: Path, answers: Path
         with items.open("rb") as source, answers.open("wb") as sink:
             try:
                 drive(socket_path=spec.run_dir / SOCKET_NAME, items=_items(source), limits=limits,
-                      deadline=deadline, alive=alive, sink=_CappedSink(sink, max_answers_bytes))
+                      deadline=deadline, alive=alive, sink=_CappedSink(sink, max_answers_bytes),
+                      environment=environment)
             except SessionFailure as exc:
                 failures.append(exc)
 
     outcome = runner.run(spec, during=during)
     return outcome, (failures[0] if failures else None)
+
+
+def run_agent(runner: Runner, spec: RunSpec, *, items: Path, answers: Path, limits: SessionLimits,
+              max_answers_bytes: int, config: EnvironmentConfig, files_root: Path, work_root: Path,
+              trajectory: Path) -> tuple[RunOutcome, SessionFailure | None]:
+    """An agent challenge's run: as run_interactive, with one environment per item (its files from
+    `files_root`, the decrypted assets; its folders under `work_root`), its tools answering the
+    model's calls; each answers line holds the item's score. Every message and tool call goes to
+    `trajectory` (JSON lines)."""
+    with trajectory.open("wb") as sink:
+        record = Trajectory(sink)
+
+        def environment(number: int, item_id, value: dict) -> ItemEnvironment:
+            _rest, files, score_files = split_agent_input(value)
+            return ItemEnvironment(runner=runner, config=config, job_id=spec.job_id, number=number,
+                                   item_id=item_id, files=files, score_files=score_files,
+                                   files_root=files_root, work_root=work_root, trajectory=record)
+
+        return run_interactive(runner, spec, items=items, answers=answers, limits=limits,
+                               max_answers_bytes=max_answers_bytes, environment=environment)

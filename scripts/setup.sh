@@ -150,7 +150,7 @@ ensure_podman() {
 build_examples() {
   # The tiny example model needs a static busybox (Debian's busybox-static, about 1 MB).
   dpkg -s busybox-static >/dev/null 2>&1 || { say "installing Debian's busybox-static"; apt_install busybox-static; }
-  say "building the example model and scorer images"
+  say "building the example model, scorer and environment images"
   "$VENV/bin/python" "$ROOT/examples/build_images.py" --base "$BASE_IMAGE"
 }
 

@@ -8,8 +8,8 @@ from flask import Blueprint, Response, request, send_file
 
 from arena.api._auth import MAX_ID, json_body, platform, principal, require, scratch_dir, whole_number
 from arena.errors import BadRequest, NotFound
-from arena.services import (assets, challenges, commitments, images, leaderboard, registrations, scoring,
-                            sites, submissions, tenancy)
+from arena.services import (assets, challenges, commitments, environments, images, leaderboard, registrations,
+                            scoring, sites, submissions, tenancy)
 from arena.streams import tar_chunks, tar_length
 from arena.api._multipart import receive_parts
 from arena.services.bundles import ASSET_PARTS, BUNDLE_FILES, SAMPLE_FILES
@@ -168,6 +168,17 @@ def can_submit(slug: str):
     if kind not in submissions.KINDS:
         raise BadRequest("?kind= must be 'hidden' or 'sample'")
     return submissions.can_submit(platform(), team_id=principal().id, slug=slug, kind=kind)
+
+
+@bp.put("/<slug>/environment")
+@require("organiser")
+def set_environment(slug: str):
+    """An agent challenge's environment image: the body is its `docker save` tarball, stored by
+    digest like a team's image, and the challenge pinned to that digest."""
+    environments.check_owner(platform(), organiser_id=principal().id, slug=slug, actor=principal())  # before the upload
+    digest = images.receive_image(platform(), stream=request.stream).digest
+    return environments.set_image(platform(), organiser_id=principal().id, slug=slug, image_digest=digest,
+                                  actor=principal())
 
 
 @bp.post("/<slug>/registration")

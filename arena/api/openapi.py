@@ -118,9 +118,16 @@ def _summary_properties() -> dict[str, Schema]:
         "rules": {"anyOf": [_ref("Rules"), {"type": "null"}]},
         "secondary_metrics": {"type": "array", "items": STRING,
                               "description": "shown beside the primary metric; only the primary ranks and pays"},
-        "protocol": {"type": "string", "enum": ["batch", "interactive"],
+        "protocol": {"type": "string", "enum": ["batch", "interactive", "agent"],
                      "description": "batch: /input to /output (docs/container-protocol.md); interactive: a "
-                                    "chat API on /run/arena/model.sock (docs/interactive-protocol.md)"},
+                                    "chat API on /run/arena/model.sock (docs/interactive-protocol.md); agent: "
+                                    "the same, with tools acting in an environment per item (docs/agent-protocol.md)"},
+        "environment": _nullable(_obj({
+            "tools": {"type": "array", "items": STRING}, "workdir": STRING,
+            "network": {"type": "string", "enum": ["none"]},
+            "limits": {"type": "object", "additionalProperties": NUMBER},
+            "image_digest": _nullable(STRING)},
+            description="an agent challenge's environment: its tools, per-item limits and pinned image")),
         "higher_is_better": BOOLEAN,
         "scorer": _nullable(_obj({
             "image": {"type": "string", "description": "the scorer image's digest (sha256:…)"},
@@ -503,7 +510,7 @@ def _schemas() -> dict[str, Schema]:
             "image_digest": STRING, "challenge": STRING, "metric": STRING,
             "limits": _obj({"time_limit_seconds": NUMBER, "memory_mb": INTEGER, "cpus": NUMBER,
                             "pids": INTEGER, "gpus": INTEGER}),
-            "protocol": {"type": "string", "enum": ["batch", "interactive"]},
+            "protocol": {"type": "string", "enum": ["batch", "interactive", "agent"]},
             "session": _nullable(_obj({"startup_s": NUMBER, "request_s": NUMBER, "max_answer_bytes": INTEGER,
                                        "concurrency": INTEGER})),
             "staged_bytes": {"type": "integer", "minimum": 0, "description": "inputs and assets, to size the "
@@ -1294,6 +1301,19 @@ def _paths() -> dict[str, Any]:
                 ),
             ),
         },
+        "/api/challenges/{slug}/environment": {
+            "put": _op(
+                "setEnvironment",
+                "challenges",
+                "An agent challenge's environment image (its own organiser): stored by digest and pinned",
+                {200: _json(_obj({"slug": STRING, "image_digest": STRING}), "pinned")},
+                (400, 403, 404, 409, 413),
+                roles=("organiser",),
+                parameters=[SLUG],
+                body={"required": True, "content": {"application/octet-stream": {"schema": BINARY}},
+                      "description": "the `docker save` tarball of the environment's image"},
+            ),
+        },
         "/api/challenges/{slug}/versions": {
             "post": _op(
                 "addVersion",
@@ -1418,6 +1438,23 @@ def _paths() -> dict[str, Any]:
                           {200: _json(_ref("ChallengeOrganisers"), "who runs it now")}, (404,),
                           roles=("organiser", "administrator"),
                           parameters=[SLUG, _path_param("organiser_id", {"type": "integer", "minimum": 0})]),
+        },
+        "/api/submissions/{submission_id}/trajectory": {
+            "get": _op(
+                "getTrajectory",
+                "submissions",
+                "An agent run's messages and tool calls (the challenge's organisers and the administrator, "
+                "audited; teams: sample runs only)",
+                {
+                    200: {
+                        "description": "the trajectory, one JSON object a line (docs/agent-protocol.md)",
+                        "content": {"application/jsonl": {"schema": STRING}},
+                    }
+                },
+                (403, 404, 409),
+                roles=("organiser", "team", "administrator"),
+                parameters=[SUBMISSION_ID],
+            ),
         },
         "/api/submissions/{submission_id}/predictions": {
             "get": _op(

@@ -1,8 +1,8 @@
-from flask import Blueprint, request, send_file
+from flask import Blueprint, Response, request, send_file
 
 from arena.api._auth import json_body, platform, principal, require
 from arena.errors import BadRequest
-from arena.services import rosters, submissions
+from arena.services import environments, rosters, submissions
 
 bp = Blueprint("api_submissions", __name__, url_prefix="/api/submissions")
 
@@ -35,6 +35,16 @@ def log(submission_id: str):
 def predictions(submission_id: str):
     path = submissions.sample_predictions(platform(), principal=principal(), submission_id=submission_id)
     return send_file(path, mimetype="application/jsonl")
+
+
+@bp.get("/<submission_id>/trajectory")
+@require("organiser", "team", "administrator")
+def trajectory(submission_id: str):
+    """An agent run's messages and tool calls, as JSON lines: the challenge's organisers and the
+    administrator (audited), or the team for its sample runs."""
+    data = environments.read_trajectory(platform(), principal=principal(), submission_id=submission_id,
+                                        actor=principal())
+    return Response(data, mimetype="application/jsonl")
 
 
 @bp.post("/<submission_id>/selection")

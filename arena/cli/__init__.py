@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from arena.cli import client_cmds, round_cmds, server_cmds, team_cmds, tenancy_cmds, try_cmd  # noqa: F401 - adds commands
+from arena.cli import agent_cmds, client_cmds, round_cmds, server_cmds, team_cmds, tenancy_cmds, try_cmd  # noqa: F401 - adds commands
 
 HELP = """Arena: secret-benchmark competitions for AI Factories.
 
@@ -41,6 +41,8 @@ Client side (talk to ARENA_URL, default http://127.0.0.1:8000, with ARENA_TOKEN)
   arena rewards CHALLENGE           anyone: a closed round's payout report (--round N, --csv F)
   arena round readmit C TEAM        organiser: let an eliminated team take part again
   arena challenge add-version C DIR organiser: a new hidden-set version between rounds
+  arena challenge set-environment C IMAGE  organiser: an agent challenge's environment image
+  arena trajectory SUBMISSION_ID    organiser: an agent run's messages and tool calls (teams: sample runs)
   arena challenge reveal C --all    organiser: publish the hidden items with their salts
   arena verify-set FILE             anyone: check a reveal against the signed commitment
                                     (--assets DIR: and the published asset files)
@@ -65,3 +67,4 @@ client_cmds.register(main)
 round_cmds.register(main)
 team_cmds.register(main)
 try_cmd.register(main)
+agent_cmds.register(main)

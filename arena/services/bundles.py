@@ -20,7 +20,7 @@ from arena.services.rules import parse_rules
 from arena.services.scorers import challenge_metric, parse_scorer, primary_name
 from arena.services.slices import MAX_SLICES, slice_problem
 from hidden_sets import asset_name_problem, references
-from sandbox import check_item_input
+from sandbox import check_agent_input, check_item_input
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 MAX_ID_LENGTH = 200
@@ -44,10 +44,11 @@ INTERACTIVE_LIMITS: dict[str, tuple[type, float, float, float]] = {
     "max_answer_bytes": (int, 1024, 16 * 1024**2, 64 * 1024),
     "concurrency": (int, 1, 64, 1),
 }
-PROTOCOLS = ("batch", "interactive")
+PROTOCOLS = ("batch", "interactive", "agent")
+AGENT_METRIC = "environment_score"  # an agent item's prediction is the score of its environment's final state
 TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending",
              "registration", "count_failures", "public_fraction", "rounds", "kpi", "rewards", "secondary_metrics",
-             "protocol", "scorer", "platforms", "gpu_vendors"}
+             "protocol", "scorer", "platforms", "gpu_vendors", "environment"}
 # Binary assets (assets/ in a bundle, referenced from items): the limits of one hidden set.
 MAX_ASSET_FILES = 100_000
 MAX_ASSET_FILE_BYTES = 4 * 1024**3
@@ -76,6 +77,7 @@ class Bundle:
     protocol: str = "batch"
     scorer: dict | None = None  # a scoring container (protocol v3), as declared: image by name or digest
     hardware: dict | None = None  # platforms and GPU vendors (None: linux/amd64, NVIDIA)
+    environment: dict | None = None  # agent challenges: the declared environment (environments.py)
     assets: dict[str, int] = field(default_factory=dict, repr=False)  # name -> size
     sample_assets: dict[str, int] = field(default_factory=dict, repr=False)
     ids: list[str] = field(default_factory=list, repr=False)
@@ -148,7 +150,7 @@ def _limits(doc: dict, protocol: str) -> dict[str, float]:
     if not isinstance(given, dict):
         raise _fail("challenge.yaml 'limits' must be a mapping such as "
                     "{time_limit_seconds: 300, memory_mb: 1024, cpus: 1, pids: 128, gpus: 0}")
-    known = {**LIMITS, **INTERACTIVE_LIMITS} if protocol == "interactive" else LIMITS
+    known = {**LIMITS, **INTERACTIVE_LIMITS} if protocol in ("interactive", "agent") else LIMITS
     unknown = sorted(set(map(str, given)) - set(known))
     if unknown:
         only = sorted(set(unknown) & set(INTERACTIVE_LIMITS))
@@ -189,8 +191,9 @@ def _text_metrics(names: list[str]) -> None:
 def _protocol(doc: dict) -> str:
     protocol = doc.get("protocol", "batch")
     if protocol not in PROTOCOLS:
-        raise _fail("protocol must be 'batch' (the container reads /input and writes /output) or "
-                    "'interactive' (it serves a chat API on /run/arena/model.sock)")
+        raise _fail("protocol must be 'batch' (the container reads /input and writes /output), "
+                    "'interactive' (it serves a chat API on /run/arena/model.sock) or 'agent' "
+                    "(interactive, with tools acting in an environment per item)")
     return protocol
 
 
@@ -376,7 +379,11 @@ def load_bundle(root: Path) -> Bundle:
                     "not secondary_metrics")
     if protocol == "interactive" and scorer is None:
         _text_metrics([metric.name, *secondary])
-    shape = check_item_input if protocol == "interactive" else None
+    if protocol == "agent" and scorer is not None:
+        raise _fail("an agent challenge is scored by its environment's score command (environment.score); "
+                    "a scoring container cannot score one yet")
+    environment = _environment(doc, protocol, metric.name, secondary)
+    shape = _shape(protocol)
     assets = scan_assets(root, "")
     inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl", assets=assets, check_input=shape)
     check_labels(root / "labels.jsonl", "labels.jsonl", inputs, metric)
@@ -396,7 +403,7 @@ def load_bundle(root: Path) -> Bundle:
         has_sample=has_sample, n_sample_items=n_sample, max_pending=pending,
         registration=registration, count_failures=count_failures, public_fraction=float(fraction),
         rules=rules, secondary_metrics=secondary, protocol=protocol, assets=assets, hardware=hardware,
-        sample_assets=sample_assets, ids=list(inputs), scorer=scorer,
+        sample_assets=sample_assets, ids=list(inputs), scorer=scorer, environment=environment,
     )
 
 
@@ -411,6 +418,24 @@ def _primary_metric(doc: dict, scorer: dict | None) -> evaluators.Metric:
 
 
 MAX_SECONDARY = 5
+
+
+def _shape(protocol: str) -> Callable[[Any], str | None] | None:
+    return {"interactive": check_item_input, "agent": check_agent_input}.get(protocol)
+
+
+def _environment(doc: dict, protocol: str, metric: str, secondary: list[str]) -> dict | None:
+    """An agent challenge's environment (checked by environments.parse_environment); others have none."""
+    from arena.services.environments import parse_environment
+
+    if protocol != "agent":
+        if "environment" in doc:
+            raise _fail("'environment' belongs to 'protocol: agent' challenges only")
+        return None
+    if metric != AGENT_METRIC or secondary:
+        raise _fail(f"an agent challenge is scored on its environment's final state: metric must be "
+                    f"{AGENT_METRIC}, with no secondary metrics")
+    return parse_environment(doc.get("environment"))
 
 
 def _secondary_metrics(doc: dict, primary: str) -> list[str]:
@@ -437,7 +462,7 @@ def load_version_files(root: Path, metric: evaluators.Metric, protocol: str = "b
             raise _fail(f"{name} is missing; a new version holds inputs.jsonl and labels.jsonl")
     assets = scan_assets(root, "")
     inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl", assets=assets,
-                         check_input=check_item_input if protocol == "interactive" else None)
+                         check_input=_shape(protocol))
     check_labels(root / "labels.jsonl", "labels.jsonl", inputs, metric)
     return len(inputs), assets
 

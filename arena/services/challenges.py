@@ -18,6 +18,7 @@ from arena.timeutil import utcnow
 from hidden_sets import DataKey
 import evaluators
 from arena.services import assets, audit, commitments, permissions, publiclog, scoring, tenancy
+from arena.services.environments import public_view
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.lookups import current_hidden_set, get_challenge
 from arena.services.names import refuse_confusable
@@ -132,7 +133,7 @@ def create_challenge(platform: Platform, *, organiser_id: int, bundle_dir, actor
                 max_pending=bundle.max_pending, registration=bundle.registration,
                 count_failures=bundle.count_failures, public_fraction=bundle.public_fraction,
                 organiser_id=organiser_id, rules=bundle.rules, secondary_metrics=bundle.secondary_metrics,
-                protocol=bundle.protocol, scorer=scorer, hardware=bundle.hardware,
+                protocol=bundle.protocol, scorer=scorer, hardware=bundle.hardware, environment=bundle.environment,
             )
             session.add(challenge)
             session.flush()
@@ -225,6 +226,7 @@ def challenge_summary(challenge: Challenge, n_teams: int) -> dict:
         "scorer": _scorer_entry(challenge.scorer)["scorer"] if challenge.scorer else None,
         "platforms": (challenge.hardware or {}).get("platforms") or ["linux/amd64"],
         "gpu_vendors": (challenge.hardware or {}).get("gpu_vendors") or ["nvidia"],
+        "environment": public_view(challenge.environment),
         "teams": n_teams,
     }
 

@@ -27,7 +27,7 @@ import evaluators
 from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
 from arena.files import private_copy, private_folder
 from arena.platform import Platform
-from arena.services import assets, leases, publiclog, queue
+from arena.services import assets, environments, leases, publiclog, queue
 from arena.services.images import image_path
 from arena.services.slices import slice_scores
 from arena.timeutil import utcnow
@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hidden_sets import DataKey, HiddenSetError, seal
 from sandbox import (
     SOCKET_NAME,
+    EnvironmentConfig,
     JobFolder,
     Limits,
     RunOutcome,
@@ -44,6 +45,7 @@ from sandbox import (
     SandboxError,
     SessionFailure,
     SessionLimits,
+    run_agent,
     run_interactive,
     sweep_job_folders,
 )
@@ -72,10 +74,21 @@ class Ticket:
     protocol: str = "batch"
     session_limits: SessionLimits | None = None  # the interactive protocol's limits
     scorer: dict | None = None  # an organiser's scoring container (arena/services/scoring.py)
+    environment: EnvironmentConfig | None = None  # an agent challenge's environment
+    environment_digest: str | None = None  # its image, as uploaded
 
     @property
     def on_sample(self) -> bool:
         return self.kind == "sample"
+
+    @property
+    def driven(self) -> bool:
+        """Whether the platform drives the container through its socket (protocol v2, agents too)."""
+        return driven(self.protocol)
+
+
+def driven(protocol: str) -> bool:
+    return protocol in ("interactive", "agent")
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,7 @@ class Verdict:
     log: bytes | None = None
     splits: dict[str, SplitScore] = field(default_factory=dict)
     scorer_log: bytes | None = None  # sealed; for the organisers only
+    trajectory: bytes | None = None  # an agent run's; sealed for hidden runs
 
 
 def limits_from(given: dict) -> Limits:
@@ -171,6 +185,7 @@ def ticket_for(session, job: Job, *, worker: str) -> Ticket:
     image = session.get(Image, submission.image_digest)
     hidden = session.get(HiddenSet, submission.hidden_set_id)
     staged = assets.folder_mb(assets_bytes=hidden.assets_bytes, kind=submission.kind)
+    environment, digest = _environment(session, challenge)
     return Ticket(
         job_id=job.id, submission_id=submission.id, attempt=job.attempt, worker=worker,
         image_id=image.image_id, image_digest=image.digest, challenge=challenge.slug,
@@ -178,9 +193,18 @@ def ticket_for(session, job: Job, *, worker: str) -> Ticket:
         hidden_set=hidden, kind=submission.kind,
         public_fraction=challenge.public_fraction, secondary_metrics=tuple(challenge.secondary_metrics or ()),
         protocol=challenge.protocol,
-        session_limits=session_limits_from(challenge.limits) if challenge.protocol == "interactive" else None,
-        scorer=challenge.scorer,
+        session_limits=session_limits_from(challenge.limits) if driven(challenge.protocol) else None,
+        scorer=challenge.scorer, environment=environment, environment_digest=digest,
     )
+
+
+def _environment(session, challenge: Challenge) -> tuple[EnvironmentConfig | None, str | None]:
+    """An agent challenge's environment and the digest of its image (None where it has none)."""
+    digest = (challenge.environment or {}).get("image_digest")
+    if challenge.protocol != "agent" or digest is None:
+        return None, None
+    image = session.get(Image, digest)
+    return environments.environment_config(challenge.environment, image.image_id), digest
 
 
 # -- running ----------------------------------------------------------------------------------------
@@ -202,7 +226,9 @@ def folder_bytes(platform: Platform, ticket: Ticket) -> int:
     cap), and for an interactive run the driver's answers besides (as much again)."""
     from arena.services import scoring  # it imports this module
 
-    room = platform.settings.max_predictions_bytes * (2 if ticket.protocol == "interactive" else 1)
+    room = platform.settings.max_predictions_bytes * (2 if ticket.driven else 1)
+    if ticket.protocol == "agent":  # the trajectory, as large as the answers, and the items' staged files
+        room += platform.settings.max_predictions_bytes + staged_bytes(platform, ticket)
     return staged_bytes(platform, ticket) + room + 2**20 + scoring.extra_bytes(platform, ticket)
 
 
@@ -222,7 +248,13 @@ def open_key(platform: Platform, hidden: HiddenSet) -> DataKey:
 def items_path(folder: JobFolder, protocol: str) -> Path:
     """Where a job's inputs are staged: /input/inputs.jsonl for a batch container; for an
     interactive one, beside the folders it sees (the driver sends it items one at a time)."""
-    return folder.path / "items.jsonl" if protocol == "interactive" else folder.input / "inputs.jsonl"
+    return folder.path / "items.jsonl" if driven(protocol) else folder.input / "inputs.jsonl"
+
+
+def environment_files(folder: JobFolder) -> Path:
+    """Where an agent job's assets are decrypted: beside the folders its container sees; from here
+    each item's declared files reach its environment, never the agent's container."""
+    return folder.path / "environment-files"
 
 
 def _stage_inputs(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey) -> None:
@@ -232,18 +264,25 @@ def _stage_inputs(platform: Platform, ticket: Ticket, folder: JobFolder, key: Da
         shutil.copyfile(sample_file(platform, ticket, "inputs.jsonl"), target)
         with target.open("rb") as staged:
             n_items = sum(1 for line in staged if line.strip())
-        assets.stage_sample(platform, ticket.challenge, folder.input)
+        assets.stage_sample(platform, ticket.challenge, _assets_dir(folder, ticket.protocol))
     else:
         platform.hidden_sets.decrypt_to(set_id=hidden.id, role="inputs", data_key=key, dest=target)
-        assets.stage(platform, hidden, key, folder.input)
+        assets.stage(platform, hidden, key, _assets_dir(folder, ticket.protocol))
         n_items = hidden.n_items
     write_task(folder.input, challenge=ticket.challenge, metric=ticket.metric, n_items=n_items,
                protocol=ticket.protocol)
 
 
+def _assets_dir(folder: JobFolder, protocol: str) -> Path:
+    if protocol != "agent":
+        return folder.input
+    environment_files(folder).mkdir(mode=0o700, exist_ok=True)
+    return environment_files(folder)
+
+
 def write_task(input_dir: Path, *, challenge: str, metric: str, n_items: int, protocol: str) -> None:
     """/input/task.json; protocol 1 (batch) or 2 (interactive, which gets no inputs.jsonl)."""
-    task = {"protocol": 2 if protocol == "interactive" else 1, "challenge": challenge, "metric": metric,
+    task = {"protocol": 2 if driven(protocol) else 1, "challenge": challenge, "metric": metric,
             "n_items": n_items}
     (input_dir / "task.json").write_text(json.dumps(task))
     for name in ("inputs.jsonl", "task.json"):
@@ -320,7 +359,7 @@ def _label_lines(platform: Platform, ticket: Ticket, key: DataKey) -> Iterator[b
 def answers_path(folder: JobFolder, protocol: str) -> Path:
     """Where the predictions are read: the container's /output, or the interactive driver's file
     (outside every folder the container sees)."""
-    return folder.path / "answers.jsonl" if protocol == "interactive" else folder.output / "predictions.jsonl"
+    return folder.path / "answers.jsonl" if driven(protocol) else folder.output / "predictions.jsonl"
 
 
 def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, outcome) -> Verdict:
@@ -412,7 +451,7 @@ def _split_scores(ticket: Ticket, metric, ids: list, predictions: list, gold: li
 
 def run_spec(job_id: str, image_id: str, folder: JobFolder, limits: Limits, protocol: str) -> RunSpec:
     environment = {"ARENA_INPUT_DIR": "/input", "ARENA_OUTPUT_DIR": "/output"}
-    interactive = protocol == "interactive"
+    interactive = driven(protocol)
     if interactive:
         environment["ARENA_MODEL_SOCKET"] = f"/run/arena/{SOCKET_NAME}"
     return RunSpec(job_id=job_id, image_id=image_id, input_dir=folder.input, output_dir=folder.output,
@@ -429,12 +468,9 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
         platform.runner.ensure_image(image_id=ticket.image_id, tarball=tarball)
         spec = run_spec(ticket.job_id, ticket.image_id, folder, ticket.limits, ticket.protocol)
         max_output = platform.settings.max_predictions_bytes
-        if ticket.protocol == "interactive":
+        if ticket.driven:
             try:
-                outcome, failure = run_interactive(
-                    platform.runner, spec, items=items_path(folder, ticket.protocol),
-                    answers=answers_path(folder, ticket.protocol), limits=ticket.session_limits,
-                    max_answers_bytes=max_output)
+                outcome, failure = _drive(platform, ticket, spec, folder)
             except OSError:
                 # The answers could not be written: the job folder is full. When the container
                 # filled it (its /output and /run/arena count), that is the model's doing.
@@ -446,7 +482,8 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
             outcome = platform.runner.run(spec)
             failed = run_failure(outcome, folder, max_output)
         verdict = failed or _score(platform, ticket, folder, key, outcome)
-        return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome))
+        return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome),
+                       trajectory=_keep_trajectory(ticket, folder, key))
     except (SandboxError, HiddenSetError, OSError) as exc:
         log.error("job %s (attempt %d) hit an infrastructure failure: %s",
                   ticket.job_id, ticket.attempt, exc)
@@ -454,6 +491,34 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
     finally:
         if folder is not None:
             folder.wipe()
+
+
+def _drive(platform: Platform, ticket: Ticket, spec: RunSpec, folder: JobFolder):
+    """Run an interactive or agent container under the driver; (outcome, the model's failure)."""
+    common = dict(items=items_path(folder, ticket.protocol), answers=answers_path(folder, ticket.protocol),
+                  limits=ticket.session_limits, max_answers_bytes=platform.settings.max_predictions_bytes)
+    if ticket.protocol != "agent":
+        return run_interactive(platform.runner, spec, **common)
+    if ticket.environment is None:
+        raise SandboxError("the challenge's environment image is not set")
+    platform.runner.ensure_image(image_id=ticket.environment.image_id,
+                                 tarball=image_path(platform, ticket.environment_digest))
+    return run_agent(platform.runner, spec, **common, config=ticket.environment,
+                     files_root=environment_files(folder), work_root=folder.path / "environments",
+                     trajectory=trajectory_path(folder))
+
+
+def trajectory_path(folder: JobFolder) -> Path:
+    return folder.path / "trajectory.jsonl"
+
+
+def _keep_trajectory(ticket: Ticket, folder: JobFolder, key: DataKey) -> bytes | None:
+    """An agent run's trajectory: sealed under the set's key for hidden runs, plain for sample runs."""
+    path = trajectory_path(folder)
+    if ticket.protocol != "agent" or not path.is_file():
+        return None
+    data = path.read_bytes()
+    return data if ticket.on_sample else seal(key.key, purpose=f"trajectory/{ticket.job_id}", data=data)
 
 
 def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, output_too_large: bool,
@@ -474,9 +539,9 @@ def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, ou
         max_output = platform.settings.max_predictions_bytes
         if output_too_large:
             verdict = _too_large(outcome, max_output,
-                                 "/output and /run/arena" if ticket.protocol == "interactive" else "/output")
+                                 "/output and /run/arena" if ticket.driven else "/output")
         else:
-            failed = (session_verdict(failure, outcome, folder, max_output) if ticket.protocol == "interactive"
+            failed = (session_verdict(failure, outcome, folder, max_output) if ticket.driven
                       else run_failure(outcome, folder, max_output))
             verdict = failed or _score(platform, ticket, folder, key, outcome)
         return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome))
@@ -569,6 +634,7 @@ def _close_job(job: Job, verdict: Verdict) -> None:
     job.finished_at, job.outcome = utcnow(), verdict.reason or verdict.status
     job.exit_code = outcome.exit_code if outcome else None
     job.log, job.scorer_log = verdict.log, verdict.scorer_log
+    job.trajectory = verdict.trajectory
     job.duration_s = round(outcome.duration_s) if outcome else None
     if verdict.status == "retry":
         job.error = verdict.detail

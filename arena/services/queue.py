@@ -39,10 +39,12 @@ def order(candidates: list[tuple[str, int, datetime, dict]], running: dict[int, 
     return sorted(candidates, key=lambda c: (running.get(c[1], 0), c[2], c[0]))
 
 
-def needs(limits: dict, staged_mb: int, architecture: str, hardware: dict | None) -> dict:
-    """A queued job's requirements, as `fits` sees them."""
+def needs(limits: dict, staged_mb: int, architecture: str, hardware: dict | None, protocol: str = "batch") -> dict:
+    """A queued job's requirements, as `fits` sees them (an agent challenge's environments run only
+    on a central worker's engine)."""
     vendors = (hardware or {}).get("gpu_vendors") or ["nvidia"]
-    return {**limits, "folder_mb": staged_mb, "architecture": architecture or "amd64", "gpu_vendors": vendors}
+    return {**limits, "folder_mb": staged_mb, "architecture": architecture or "amd64", "gpu_vendors": vendors,
+            "protocol": protocol}
 
 
 def pick(session, *, fits: Callable[[dict], bool], team_cap: int) -> str | None:
@@ -52,7 +54,7 @@ def pick(session, *, fits: Callable[[dict], bool], team_cap: int) -> str | None:
     queued = (select(Job.id.label("job_id"), Submission.team_id.label("team_id"), Job.created_at.label("created_at"),
                      Challenge.limits.label("limits"), Submission.kind.label("kind"),
                      HiddenSet.assets_bytes.label("assets_bytes"), Image.architecture.label("architecture"),
-                     Challenge.hardware.label("hardware"), place)
+                     Challenge.hardware.label("hardware"), Challenge.protocol.label("protocol"), place)
               .join(Submission, Job.submission_id == Submission.id).join(Challenge, Submission.challenge_id == Challenge.id)
               .join(HiddenSet, Submission.hidden_set_id == HiddenSet.id)
               .outerjoin(Image, Submission.image_digest == Image.digest)
@@ -60,14 +62,16 @@ def pick(session, *, fits: Callable[[dict], bool], team_cap: int) -> str | None:
     # Each team's oldest few, not the oldest jobs overall: a burst of thousands from one team
     # must not hide every other team's jobs from the claim.
     rows = session.execute(select(queued.c.job_id, queued.c.team_id, queued.c.created_at, queued.c.limits,
-                                  queued.c.kind, queued.c.assets_bytes, queued.c.architecture, queued.c.hardware)
+                                  queued.c.kind, queued.c.assets_bytes, queued.c.architecture, queued.c.hardware,
+                                  queued.c.protocol)
                            .where(queued.c.place <= HEADS)).all()
     if not rows:
         return None
     # What a job needs: the challenge's limits, the memory its staged assets take, the image's
     # architecture and the GPU vendors the challenge allows (where it may run: services/sites.py).
-    candidates = [(job_id, team, created, needs(limits, folder_mb(assets_bytes=assets, kind=kind), arch, hardware))
-                  for job_id, team, created, limits, kind, assets, arch, hardware in rows]
+    candidates = [(job_id, team, created,
+                   needs(limits, folder_mb(assets_bytes=assets, kind=kind), arch, hardware, protocol))
+                  for job_id, team, created, limits, kind, assets, arch, hardware, protocol in rows]
     running = _running(session)
     for job_id, team_id, _created, limits in order(candidates, running):
         if running.get(team_id, 0) >= team_cap or not fits(limits):
@@ -83,10 +87,10 @@ def queued_needs(session, submission_ids: list[str]) -> dict[str, dict]:
     """The requirements of the queued jobs of these submissions, by submission id."""
     rows = session.execute(
         select(Job.submission_id, Challenge.limits, Submission.kind, HiddenSet.assets_bytes, Image.architecture,
-               Challenge.hardware)
+               Challenge.hardware, Challenge.protocol)
         .join(Submission, Job.submission_id == Submission.id).join(Challenge, Submission.challenge_id == Challenge.id)
         .join(HiddenSet, Submission.hidden_set_id == HiddenSet.id)
         .outerjoin(Image, Submission.image_digest == Image.digest)
         .where(Job.status == "queued", Job.submission_id.in_(submission_ids))).all()
-    return {sid: needs(limits, folder_mb(assets_bytes=assets, kind=kind), arch, hardware)
-            for sid, limits, kind, assets, arch, hardware in rows}
+    return {sid: needs(limits, folder_mb(assets_bytes=assets, kind=kind), arch, hardware, protocol)
+            for sid, limits, kind, assets, arch, hardware, protocol in rows}

@@ -143,6 +143,7 @@ def _misfit(needs: dict, part: dict) -> tuple[int, str | None]:
     gpus, arch = int(needs.get("gpus", 0)), needs.get("architecture", "amd64")
     vendors = needs.get("gpu_vendors") or ["nvidia"]
     checks = [
+        (needs.get("protocol") != "agent", "agent challenges run on a central worker's engine, not at a site"),
         (part["architecture"] == arch, f"no site runs linux/{arch} images"),
         (gpus <= part["gpus_per_node"], f"no site with linux/{arch} has {gpus} GPU(s) on one node"),
         (not gpus or part["gpu_vendor"] in vendors, f"no site with linux/{arch} has {' or '.join(vendors)} GPUs"),

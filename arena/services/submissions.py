@@ -164,6 +164,9 @@ def _create_submission(platform: Platform, *, team_id: int, slug: str, image_dig
                 return submission_view(earlier)
             challenge = get_challenge(session, slug)
             ensure_registered(session, challenge=challenge, team=actor or Principal("team", team_id, ""))
+            if challenge.protocol == "agent" and not (challenge.environment or {}).get("image_digest"):
+                raise Conflict(f"{slug} is an agent challenge whose environment image its organiser has "
+                               "not uploaded yet; try again later")
             _check_quota(session, challenge=challenge, team_id=team_id, kind=kind)
             _check_pending(session, challenge=challenge, team_id=team_id)
             _check_platform(session, challenge=challenge, image_digest=image_digest)

@@ -136,6 +136,12 @@ MATRIX: dict[tuple[str, str], dict] = {
     # no scorer to replace (400), past the check that the caller runs it.
     ("put", "/api/challenges/{slug}/scorer"): answers((400,), owner=OK),
     ("get", "/api/challenges/{slug}/queue"): runs(),
+    # An agent challenge's environment image: its organisers; this one is no agent challenge (409).
+    ("put", "/api/challenges/{slug}/environment"): answers((409,), owner=OK),
+    # A hidden run's trajectory: its challenge's organisers and the administrator (this batch run
+    # kept none: 404); never its team (403); others do not know of it.
+    ("get", "/api/submissions/{submission_id}/trajectory"): answers((404,), owner=OK, administrator=OK,
+                                                                    other_team=404, other_organiser=404),
     # A site agent: its own credential only (any other token is no credential here: 401). Past it,
     # these bodies are refused (400), there is no job to claim (204), and no job of the site's ended (404).
     ("post", "/api/site/heartbeat"): answers((400,), **_only_site),

@@ -1,0 +1,5 @@
+from textutil.case import shout
+
+
+def test_shout():
+    assert shout("hey") == "HEY!"

@@ -1,0 +1,3 @@
+def shout(text):
+    """The text in capitals, with an exclamation mark."""
+    return text.lower() + "!"
