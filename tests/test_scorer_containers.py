@@ -168,7 +168,8 @@ def test_a_scorer_printing_the_labels_reaches_only_the_organisers(images, tmp_pa
     done = _run_until_done(platform, sub_id)
     assert done.status == "scored"
     organiser = Principal("organiser", 1, "Org")
-    seen = submissions.get_log(platform, principal=organiser, submission_id=sub_id)
+    seen = submissions.read_hidden_log(platform, principal=organiser, submission_id=sub_id,
+                                       reason="checking what the scorer printed")
     assert canary in seen["scorer_log"] and canary not in (seen["log"] or "")
     assert "echo model done" in seen["log"]
     shown = json.dumps(submissions.get_submission(platform, principal=team, submission_id=sub_id))

@@ -86,7 +86,8 @@ def test_code_basics_is_scored_by_its_scorer_image_end_to_end(server, tmp_path):
     shown = arena(server, "leaderboard", "code-basics").stdout
     assert "slice strings" in shown and "[0." in shown
 
-    scorer_log = json.loads(arena(server, "logs", first["id"], "--json", token=organiser).stdout)
+    scorer_log = json.loads(arena(server, "logs", first["id"], "--reason", "checking the scorer's output",
+                                  "--json", token=organiser).stdout)
     assert scorer_log["scorer_log"].startswith("code-scorer: 360 items")
     refused = arena(server, "logs", first["id"], "--scorer", token=tokens["Coders"], check=False)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr

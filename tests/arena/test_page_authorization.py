@@ -32,6 +32,8 @@ PAGES: dict[tuple[str, str], dict | str] = {
     ("GET", "/.well-known/arena-keys.json"): PUBLIC,
     ("GET", "/log/checkpoint"): PUBLIC,
     ("GET", "/log/tile/<rest>"): "public binary tiles: tests/arena/test_publiclog.py::test_checkpoint_tiles_and_proofs_routes",
+    ("GET", "/metrics"): "Prometheus text, public unless ARENA_METRICS_TOKEN is set: "
+                         "tests/arena/test_prometheus_metrics.py::test_with_a_metrics_token_a_scrape_must_send_it",
     ("GET", "/sign-in"): PUBLIC,
     ("POST", "/sign-in"): "signing in: tests/arena/test_web.py",
     ("POST", "/sign-out"): "signing out: tests/arena/test_web.py",
