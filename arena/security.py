@@ -28,6 +28,7 @@ LARGE_BODIES: dict[str, Callable[[Settings], int]] = {
     "api_challenges.add_version": lambda s: s.max_bundle_bytes,
     "web.console_new_challenge": lambda s: s.max_bundle_bytes,
     "api_challenges.submit": lambda s: s.max_image_bytes,
+    "api_challenges.set_environment": lambda s: s.max_image_bytes,  # an agent challenge's environment image
     "api_uploads.part": _uploads_part,
     "api_node.result": lambda s: s.max_predictions_bytes + 2 * NODE_LOG_TAIL,
 }

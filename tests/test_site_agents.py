@@ -36,7 +36,7 @@ def _bundle(tmp: Path, slug: str, **changes) -> Path:
     folder = tmp / slug
     shutil.copytree(BUNDLE, folder)
     doc = yaml.safe_load((folder / "challenge.yaml").read_text())
-    doc["slug"] = slug
+    doc["slug"], doc["title"] = slug, f"{doc['title']} ({slug})"  # titles are unique too
     for key, value in changes.items():
         if key == "gpus":
             doc["limits"]["gpus"] = value
