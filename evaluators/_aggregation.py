@@ -92,7 +92,8 @@ def paired_values(kind: str, values: np.ndarray) -> np.ndarray:
         return values
     num, den = values[:, 0], values[:, 1]
     r = num.sum() / den.sum()
-    return r + (num - r * den) / den.mean()
+    linearised: np.ndarray = r + (num - r * den) / den.mean()
+    return linearised
 
 
 def fingerprint_values(kind: str, values: np.ndarray) -> np.ndarray:
@@ -101,7 +102,8 @@ def fingerprint_values(kind: str, values: np.ndarray) -> np.ndarray:
     if kind != "ratio":
         return values
     num, den = values[:, 0], values[:, 1]
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    quotients: np.ndarray = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return quotients
 
 
 # -- resampling --------------------------------------------------------------------------------------
@@ -122,7 +124,8 @@ def mean_draws(values: np.ndarray, resamples: int, rng: np.random.Generator) -> 
     """The mean of `values` on each bootstrap resample: a multinomial draw over distinct values."""
     n = len(values)
     means, probabilities = bins(values)
-    return rng.multinomial(n, probabilities, size=resamples) @ means / n
+    draws: np.ndarray = rng.multinomial(n, probabilities, size=resamples) @ means / n
+    return draws
 
 
 def _ratio_bins(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,7 +145,8 @@ def ratio_draws(values: np.ndarray, resamples: int, rng: np.random.Generator) ->
     pairs, probabilities = _ratio_bins(values)
     counts = rng.multinomial(len(values), probabilities, size=resamples)
     with np.errstate(all="ignore"):
-        return (counts @ pairs[:, 0]) / (counts @ pairs[:, 1])
+        draws: np.ndarray = (counts @ pairs[:, 0]) / (counts @ pairs[:, 1])
+    return draws
 
 
 def draws_of(kind: str, values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:

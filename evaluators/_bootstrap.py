@@ -41,7 +41,8 @@ class Interval:
     method: str
 
 
-def _index_draws(metric: Metric, predictions, labels, resamples: int, rng) -> np.ndarray:
+def _index_draws(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any], resamples: int,
+                 rng: np.random.Generator) -> np.ndarray:
     n = len(labels)
     preds, gold = np.asarray(predictions, dtype=object), np.asarray(labels, dtype=object)
     out = np.empty(resamples)

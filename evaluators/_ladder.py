@@ -53,7 +53,8 @@ def sign_test_p(improved: int, worsened: int) -> float:
     if k == 0:
         return 1.0
     if k <= EXACT_UP_TO:
-        return sum(math.comb(k, i) for i in range(improved, k + 1)) / 2**k
+        # `2**k` with a variable k is typed Any (a negative k would make it a float)
+        return float(sum(math.comb(k, i) for i in range(improved, k + 1)) / 2**k)
     z = (improved - 0.5 - k / 2) / math.sqrt(k / 4)
     return 0.5 * math.erfc(z / math.sqrt(2))
 

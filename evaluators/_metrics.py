@@ -7,7 +7,7 @@ import math
 import re
 import string
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -62,7 +62,8 @@ def accuracy(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
 def equal_items(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
     """Per item, 1.0 where the prediction equals the label (JSON equality: 1 and 1.0 are equal)."""
     pred, gold = _comparable(predictions, labels)
-    return (pred == gold).astype(np.float64)
+    equal: np.ndarray = (pred == gold).astype(np.float64)
+    return equal
 
 
 @register_metric(
@@ -102,12 +103,12 @@ def _classes(predictions: Sequence[Any], labels: Sequence[Any]) -> tuple[np.ndar
 def _comparable(predictions: Sequence[Any], labels: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     if all(type(v) is str for v in predictions) and all(type(v) is str for v in labels):
         return np.asarray(predictions, dtype=object), np.asarray(labels, dtype=object)
-    tag = lambda v: ("s:" + v) if type(v) is str else ("j:" + _canonical(v))  # noqa: E731
+    tag: Callable[[Any], str] = lambda v: ("s:" + v) if type(v) is str else ("j:" + _canonical(v))  # noqa: E731
     return (np.asarray([tag(v) for v in predictions], dtype=object),
             np.asarray([tag(v) for v in labels], dtype=object))
 
 
-def _confusion(predictions, labels) -> np.ndarray:
+def _confusion(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
     pred, gold, n = _classes(predictions, labels)
     return np.bincount(gold * n + pred, minlength=n * n).reshape(n, n)
 
@@ -331,8 +332,10 @@ def log_loss(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
 def _log_losses(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
     gold = _binary(labels)
     p = np.clip(as_float_array(predictions), 1e-15, 1 - 1e-15)
-    return -(gold * np.log(p) + (1 - gold) * np.log(1 - p))
+    losses: np.ndarray = -(gold * np.log(p) + (1 - gold) * np.log(1 - p))
+    return losses
 
 
 def _squared_errors(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
-    return (as_float_array(predictions) - as_float_array(labels)) ** 2
+    squared: np.ndarray = (as_float_array(predictions) - as_float_array(labels)) ** 2
+    return squared

@@ -11,7 +11,9 @@ seed and get the same p-value, bit for bit, with the same numpy.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,11 +38,11 @@ class Differences:
     def mean(self) -> float:
         return float(np.dot(self.values, self.counts) / self.n) if self.n else 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, list[float] | list[int]]:
         return {"values": list(self.values), "counts": list(self.counts)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> Differences:
+    def from_dict(cls, data: Mapping[str, Any]) -> Differences:
         values, counts = data["values"], data["counts"]
         if len(values) != len(counts) or any(not isinstance(c, int) or c < 1 for c in counts):
             raise ValueError("differences need as many values as counts, each count a whole number >= 1")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class ScoreRule:
     secondary: tuple[str, ...] = ()
 
 
-def _number(value, where: str, rule: ScoreRule, *, nonnegative: bool = False) -> float:
+def _number(value: object, where: str, rule: ScoreRule, *, nonnegative: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidScores(f"{where} must be a finite number")
     if not rule.low <= value <= rule.high or (nonnegative and value < 0):
@@ -51,7 +52,7 @@ def _number(value, where: str, rule: ScoreRule, *, nonnegative: bool = False) ->
     return float(value)
 
 
-def _secondary(obj: dict, number: int, rule: ScoreRule) -> dict[str, float]:
+def _secondary(obj: dict[str, Any], number: int, rule: ScoreRule) -> dict[str, float]:
     given = obj.get("secondary", {})
     if not isinstance(given, dict) or set(given) - set(rule.secondary):
         raise InvalidScores(f"line {number}: 'secondary' must map declared secondary score names to numbers")

@@ -19,11 +19,13 @@ def rmse_values(squared: np.ndarray) -> np.ndarray:
     rmse = np.sqrt(mse)
     if rmse == 0:
         return np.zeros_like(squared)
-    return rmse + (squared - mse) / (2 * rmse)
+    values: np.ndarray = rmse + (squared - mse) / (2 * rmse)
+    return values
 
 
 def rmse_draws(squared: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    return np.sqrt(mean_draws(squared, resamples, rng))
+    draws: np.ndarray = np.sqrt(mean_draws(squared, resamples, rng))
+    return draws
 
 
 def r2_values(prediction: np.ndarray, gold: np.ndarray) -> np.ndarray:
@@ -33,7 +35,8 @@ def r2_values(prediction: np.ndarray, gold: np.ndarray) -> np.ndarray:
     a, b = residual.mean(), spread.mean()
     if b == 0:
         return np.full(len(gold), 1.0 if a == 0 else 0.0)
-    return (1 - a / b) - (residual - a) / b + a * (spread - b) / b**2
+    values: np.ndarray = (1 - a / b) - (residual - a) / b + a * (spread - b) / b**2
+    return values
 
 
 def macro_f1_values(pred: np.ndarray, gold: np.ndarray, k: int) -> np.ndarray:
@@ -51,7 +54,8 @@ def macro_f1_values(pred: np.ndarray, gold: np.ndarray, k: int) -> np.ndarray:
     d_miss = np.where(present, -2 * tp / safe**2, 0.0)  # d F1_c / d fp_c, and / d fn_c
     hit = pred == gold
     gradient = np.where(hit, d_tp[gold], d_miss[gold] + d_miss[pred])
-    return macro + len(gold) * gradient / present.sum()
+    values: np.ndarray = macro + len(gold) * gradient / present.sum()
+    return values
 
 
 def confusion_draws(matrix: np.ndarray, resamples: int, rng: np.random.Generator,
@@ -89,4 +93,5 @@ def delong_draws(score: np.ndarray, gold: np.ndarray, resamples: int, rng: np.ra
     values = placements(score, gold)
     gold = gold.astype(bool)
     auc = values[gold].mean()
-    return mean_draws(values[gold], resamples, rng) + mean_draws(values[~gold], resamples, rng) - auc
+    draws: np.ndarray = mean_draws(values[gold], resamples, rng) + mean_draws(values[~gold], resamples, rng) - auc
+    return draws
