@@ -93,5 +93,6 @@ def delong_draws(score: np.ndarray, gold: np.ndarray, resamples: int, rng: np.ra
     values = placements(score, gold)
     gold = gold.astype(bool)
     auc = values[gold].mean()
-    draws: np.ndarray = mean_draws(values[gold], resamples, rng) + mean_draws(values[~gold], resamples, rng) - auc
+    draws: np.ndarray = (mean_draws(values[gold], resamples, rng)
+                         + mean_draws(values[~gold], resamples, rng) - auc)
     return draws

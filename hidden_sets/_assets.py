@@ -58,7 +58,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def committed_assets(items: Iterable[dict]) -> Iterator[tuple[str, str, str]]:
+def committed_assets(items: Iterable[dict[str, Any]]) -> Iterator[tuple[str, str, str]]:
     """(item description, asset name, committed SHA-256 hex) for every asset of revealed items;
     an item whose assets are not a map of names to hashes, or do not name exactly the assets its
     input references, gives one row with an empty name."""
@@ -72,7 +72,7 @@ def committed_assets(items: Iterable[dict]) -> Iterator[tuple[str, str, str]]:
             yield where, name, digest
 
 
-def check_revealed_assets(items: Iterable[dict], folder: Path) -> list[str]:
+def check_revealed_assets(items: Iterable[dict[str, Any]], folder: Path) -> list[str]:
     """Problems with asset files in `folder` (laid out as the bundle's assets/) against the hashes
     the revealed items commit to; empty when every file matches."""
     problems, checked = [], {}

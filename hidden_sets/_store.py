@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from hidden_sets._errors import HiddenSetError
 from hidden_sets._keyring import Keyring
@@ -17,10 +18,16 @@ ROLES = ("inputs", "labels", "salts", "assets")  # "assets": the manifest of the
 ASSET_ROLE = "asset/"  # "asset/<index>": one asset file, the index-th of the manifest
 
 
+class Hasher(Protocol):
+    """What `put` and `decrypt_to` feed the plaintext to: a `hashlib` hash object."""
+
+    def update(self, data: bytes | memoryview, /) -> None: ...
+
+
 class _Hashing:
     """A file wrapper that feeds what passes through it to a hash."""
 
-    def __init__(self, handle, hasher) -> None:
+    def __init__(self, handle: BinaryIO, hasher: Hasher) -> None:
         self.handle, self.hasher = handle, hasher
 
     def read(self, size: int = -1) -> bytes:
@@ -28,7 +35,7 @@ class _Hashing:
         self.hasher.update(data)
         return data
 
-    def write(self, data) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         self.hasher.update(data)
         return self.handle.write(data)
 
@@ -71,7 +78,8 @@ class HiddenSetStore:
             raise HiddenSetError(f"unknown hidden-set file role {role!r}")
         return self.root / set_id / f"{role}.enc"
 
-    def put(self, *, set_id: str, role: str, source: Path, data_key: DataKey, hasher=None) -> int:
+    def put(self, *, set_id: str, role: str, source: Path, data_key: DataKey,
+            hasher: Hasher | None = None) -> int:
         """Encrypt `source` into the store (written aside, then renamed into place); `hasher`, when
         given, is fed the plaintext as it is read (one pass over a large file)."""
         final = self.path(set_id, role)
@@ -95,7 +103,8 @@ class HiddenSetStore:
     def remove_set(self, set_id: str) -> None:
         shutil.rmtree(self.root / set_id, ignore_errors=True)
 
-    def decrypt_to(self, *, set_id: str, role: str, data_key: DataKey, dest: Path, hasher=None) -> int:
+    def decrypt_to(self, *, set_id: str, role: str, data_key: DataKey, dest: Path,
+                   hasher: Hasher | None = None) -> int:
         """Decrypt one file to `dest` (meant to be in a memory-backed job folder); `hasher`, when
         given, is fed the plaintext as it is written.
 
@@ -126,7 +135,7 @@ class HiddenSetStore:
         with self.path(set_id, role).open("rb") as src:
             yield from self._segments(src, set_id, role, data_key)
 
-    def _segments(self, src, set_id: str, role: str, data_key: DataKey) -> Iterator[bytes]:
+    def _segments(self, src: BinaryIO, set_id: str, role: str, data_key: DataKey) -> Iterator[bytes]:
         return decrypt_segments(
             src, data_key=data_key.key, key_id=data_key.id, role=role, set_id=set_id
         )

@@ -18,7 +18,7 @@ import json
 import secrets
 import struct
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -27,6 +27,24 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hidden_sets._errors import IntegrityError
+
+
+class _Source(Protocol):
+    """What the stream functions read from: a binary file, buffered or raw."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _RawSource(_Source, Protocol):
+    """A source `decrypt_stream` can read into its reused buffers."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+class _Sink(Protocol):
+    """What the stream functions write to: a binary file, buffered or raw (which may write short)."""
+
+    def write(self, data: bytes | memoryview, /) -> int | None: ...
 
 MAGIC = b"ARHS"
 VERSION = 1
@@ -46,7 +64,7 @@ def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
     return prefix + struct.pack(">IB", index, 1 if last else 0)
 
 
-def _segments(source: BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
+def _segments(source: _Source, size: int) -> Iterator[tuple[bytes, bool]]:
     """Yield (chunk, is_last), reading one chunk ahead so the last one is known."""
     current = source.read(size)
     while True:
@@ -58,7 +76,7 @@ def _segments(source: BinaryIO, size: int) -> Iterator[tuple[bytes, bool]]:
 
 
 def encrypt_stream(
-    source: BinaryIO, sink: BinaryIO, *, data_key: bytes, key_id: str, role: str, set_id: str
+    source: _Source, sink: BinaryIO, *, data_key: bytes, key_id: str, role: str, set_id: str
 ) -> int:
     """Encrypt `source` into `sink`; returns the number of plaintext bytes."""
     salt, prefix = secrets.token_bytes(32), secrets.token_bytes(7)
@@ -80,7 +98,7 @@ def encrypt_stream(
     return total
 
 
-def _read_header(source: BinaryIO) -> tuple[bytes, dict]:
+def _read_header(source: _Source) -> tuple[bytes, dict[str, Any]]:
     fixed = source.read(7)
     if len(fixed) != 7 or fixed[:4] != MAGIC:
         raise IntegrityError("not an Arena hidden-set file (bad magic)")
@@ -100,7 +118,7 @@ def _read_header(source: BinaryIO) -> tuple[bytes, dict]:
 
 
 def decrypt_segments(
-    source: BinaryIO, *, data_key: bytes, key_id: str, role: str, set_id: str
+    source: _Source, *, data_key: bytes, key_id: str, role: str, set_id: str
 ) -> Iterator[bytes]:
     """Yield verified plaintext segments. Raises IntegrityError on any change.
 
@@ -117,7 +135,7 @@ def decrypt_segments(
             raise _tampered(role, set_id, index) from None
 
 
-def _check_meta(meta: dict, *, key_id: str, role: str, set_id: str) -> None:
+def _check_meta(meta: dict[str, Any], *, key_id: str, role: str, set_id: str) -> None:
     if (meta.get("role"), meta.get("set_id")) != (role, set_id):
         raise IntegrityError(f"this file is not the {role} file of hidden set {set_id}")
     if meta.get("key_id") != key_id:
@@ -125,7 +143,7 @@ def _check_meta(meta: dict, *, key_id: str, role: str, set_id: str) -> None:
 
 
 def decrypt_stream(
-    source: BinaryIO, sink: BinaryIO, *, data_key: bytes, key_id: str, role: str, set_id: str
+    source: _RawSource, sink: _Sink, *, data_key: bytes, key_id: str, role: str, set_id: str
 ) -> int:
     """Decrypt `source` into `sink`, segment by segment, through two reused buffers.
 
@@ -151,7 +169,7 @@ def decrypt_stream(
         sealed, ahead, size, index = ahead, sealed, ahead_size, index + 1
 
 
-def _read_full(source: BinaryIO, buffer: bytearray) -> int:
+def _read_full(source: _RawSource, buffer: bytearray) -> int:
     """Fill `buffer` unless the file ends first (raw reads may return short)."""
     view, filled = memoryview(buffer), 0
     while filled < len(buffer):
@@ -162,7 +180,7 @@ def _read_full(source: BinaryIO, buffer: bytearray) -> int:
     return filled
 
 
-def _write_all(sink: BinaryIO, data: memoryview) -> None:
+def _write_all(sink: _Sink, data: memoryview) -> None:
     while data:
         written = sink.write(data)
         data = data[written if written is not None else len(data):]
