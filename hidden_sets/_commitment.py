@@ -64,7 +64,8 @@ def _describe(item: RevealedItem) -> str:
         return f"item {item.index}"
 
 
-def _per_item(items: Sequence[RevealedItem], root: bytes, tree_size: int, *, need_proofs: bool) -> list[str]:
+def _per_item(items: Sequence[RevealedItem], root: bytes, tree_size: int, *,
+              need_proofs: bool) -> list[str]:
     problems = []
     for item in items:
         try:

@@ -135,7 +135,8 @@ class HiddenSetStore:
         with self.path(set_id, role).open("rb") as src:
             yield from self._segments(src, set_id, role, data_key)
 
-    def _segments(self, src: BinaryIO, set_id: str, role: str, data_key: DataKey) -> Iterator[bytes]:
+    def _segments(self, src: BinaryIO, set_id: str, role: str,
+                  data_key: DataKey) -> Iterator[bytes]:
         return decrypt_segments(
             src, data_key=data_key.key, key_id=data_key.id, role=role, set_id=set_id
         )

@@ -42,7 +42,7 @@ class _RawSource(_Source, Protocol):
 
 
 class _Sink(Protocol):
-    """What the stream functions write to: a binary file, buffered or raw (which may write short)."""
+    """What `decrypt_stream` writes to: a binary file, buffered or raw (raw ones may write short)."""
 
     def write(self, data: bytes | memoryview, /) -> int | None: ...
 
