@@ -115,12 +115,12 @@ def make_runner(name: str, **options: object) -> Runner:
     if name == "docker":
         from sandbox._docker import DockerRunner
 
-        return DockerRunner(**options)  # type: ignore[arg-type]
+        return DockerRunner(**options)  # type: ignore[arg-type]  # its own keywords
     if name == "podman":
         from sandbox._podman import PodmanRunner
 
         options.pop("runtime", None)  # Podman's OCI runtime is the site's containers.conf choice
-        return PodmanRunner(**options)  # type: ignore[arg-type]
+        return PodmanRunner(**options)  # type: ignore[arg-type]  # its own keywords
     if name == "fake":
         return FakeRunner()
     raise ValueError(f"unknown runner {name!r}; use 'docker', 'podman' or 'fake'")
@@ -130,4 +130,5 @@ def local_image_id(name: str) -> str:
     """The id of image `name` in the local engine (ImageNotFound, with what to do, if absent)."""
     from sandbox._docker import _get_image
 
-    return _get_image(name).id
+    image_id: str = _get_image(name).id  # docker's Image (untyped): its id is a str
+    return image_id

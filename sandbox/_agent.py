@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from sandbox._base import CONTAINER_UID, TOOL_UID, EnvironmentSpec, Limits, Runner, SandboxError
+from sandbox._base import (
+    CONTAINER_UID, TOOL_UID, EnvironmentSpec, ExecResult, Limits, Runner, SandboxError,
+)
 
 STAGE_DIR = "/arena/stage"
 HIDDEN_DIR = "/arena/hidden"
@@ -33,7 +35,7 @@ _KILL_AGENT = ["sh", "-c", "kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; exit
 _CLEAR_TMP = ["sh", "-c", "rm -rf /tmp/* /tmp/.[!.]* 2>/dev/null; exit 0"]
 
 
-def _function(name: str, description: str, **properties: dict) -> dict:
+def _function(name: str, description: str, **properties: dict[str, str]) -> dict[str, Any]:
     return {"type": "function", "function": {
         "name": name, "description": description,
         "parameters": {"type": "object", "properties": properties, "required": list(properties)}}}
@@ -74,7 +76,7 @@ class EnvironmentConfig:
     limits: Limits  # the environment container's own memory, CPUs, processes
     agent: AgentLimits = field(default_factory=AgentLimits)
 
-    def tool_specs(self) -> list[dict]:
+    def tool_specs(self) -> list[dict[str, Any]]:
         return [TOOL_SPECS[name] for name in self.tools]
 
 
@@ -100,7 +102,7 @@ def _plain_relative(path: Any) -> bool:
     return not path.startswith("/") and all(p not in ("", ".", "..") for p in parts) and "//" not in path
 
 
-def split_agent_input(value: Any) -> tuple[dict, dict, dict]:
+def split_agent_input(value: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """(conversation part, files, score_files) of an agent item's input."""
     rest = {k: v for k, v in value.items() if k not in ("files", "score_files")}
     return rest, value.get("files") or {}, value.get("score_files") or {}
@@ -145,7 +147,8 @@ class ItemEnvironment:
     """Start, act in, score and remove one item's environment; keeps its per-item limits."""
 
     def __init__(self, *, runner: Runner, config: EnvironmentConfig, job_id: str, number: int,
-                 item_id: Any, files: dict, score_files: dict, files_root: Path, work_root: Path,
+                 item_id: Any, files: dict[str, str], score_files: dict[str, str], files_root: Path,
+                 work_root: Path,
                  trajectory: Trajectory) -> None:
         self._runner, self._config, self._job_id, self._number = runner, config, job_id, number
         self.item_id, self._files, self._score_files = item_id, files, score_files
@@ -155,7 +158,7 @@ class ItemEnvironment:
         self.tool_time = 0.0
         self.stopped: str | None = None  # the limit that stopped the item, if one did
 
-    def tool_specs(self) -> list[dict]:
+    def tool_specs(self) -> list[dict[str, Any]]:
         return self._config.tool_specs()
 
     # -- lifecycle
@@ -194,7 +197,8 @@ class ItemEnvironment:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _exec(self, argv: list[str], *, user: int, limit: float, cap: int = 4096):
+    def _exec(self, argv: list[str], *, user: int, limit: float, cap: int = 4096) -> ExecResult:
+        assert self._handle is not None, "the environment is started (start() sets the handle)"
         return self._runner.exec_in(self._handle, argv, user=user, workdir=self._config.workdir,
                                     time_limit_s=limit, max_output_bytes=cap)
 
@@ -214,7 +218,7 @@ class ItemEnvironment:
             self.trajectory.add(self.item_id, "limit", limit=limit, detail=why)
 
     # -- tools
-    def call(self, call: dict) -> str:
+    def call(self, call: dict[str, Any]) -> str:
         """Execute one tool call in the environment; its result, as the model will read it."""
         name, raw = call["function"]["name"], call["function"]["arguments"]
         result, took = self._call(name, raw)
@@ -262,7 +266,7 @@ class ItemEnvironment:
         return 0.0 if score is None else score
 
 
-def _copy_files(files: dict, files_root: Path, dest: Path) -> None:
+def _copy_files(files: dict[str, str], files_root: Path, dest: Path) -> None:
     """Copy the item's declared asset files (decrypted in the job folder) into a fresh folder that
     only the platform writes; readable by the environment's users."""
     for relative, source in files.items():
@@ -275,7 +279,7 @@ def _copy_files(files: dict, files_root: Path, dest: Path) -> None:
             folder.chmod(0o755)
 
 
-def _arguments(raw: str, keys: tuple[str, ...]) -> dict | str:
+def _arguments(raw: str, keys: tuple[str, ...]) -> dict[str, Any] | str:
     try:
         given = json.loads(raw)
     except (ValueError, RecursionError):
@@ -305,7 +309,7 @@ def _tool_argv(name: str, raw: str) -> list[str] | str:
             base64.b64encode(content).decode(), given["path"]]
 
 
-def _tool_text(done, limit: float) -> str:
+def _tool_text(done: ExecResult, limit: float) -> str:
     text = done.output.decode("utf-8", "replace")
     if done.truncated:
         text += f"\n[output cut at {len(done.output)} bytes]"

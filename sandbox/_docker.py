@@ -10,6 +10,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import docker
 import requests
@@ -24,10 +25,15 @@ from sandbox._base import (
     EnvironmentSpec,
     ExecResult,
     ImageNotFound,
+    Limits,
     RunOutcome,
     RunSpec,
     SandboxError,
 )
+
+if TYPE_CHECKING:  # docker ships no type information: these are Any to mypy, named for the reader
+    from docker.models.containers import Container
+    from docker.models.images import Image
 
 MANAGED_LABEL = "arena.managed"
 JOB_LABEL = "arena.job"
@@ -95,7 +101,8 @@ class DockerRunner:
         finally:
             self.gpus.release(spec.job_id)
 
-    def _run(self, spec: RunSpec, devices: list[str], during) -> RunOutcome:
+    def _run(self, spec: RunSpec, devices: list[str],
+             during: Callable[[Callable[[], bool]], None] | None) -> RunOutcome:
         container = self._create(spec, devices)
         stopped = False
         try:
@@ -119,7 +126,7 @@ class DockerRunner:
             return RunOutcome("out_of_memory", state.get("ExitCode"), duration, tail)
         return RunOutcome("exited", None if stopped else state.get("ExitCode"), duration, tail)
 
-    def _serve(self, container, during) -> bool:
+    def _serve(self, container: Container, during: Callable[[Callable[[], bool]], None]) -> bool:
         """Run `during(alive)` while the container serves, then stop it; returns whether it was
         still running (stopped by the platform, so its exit code means nothing)."""
         def alive() -> bool:
@@ -127,7 +134,8 @@ class DockerRunner:
                 container.reload()
             except DockerException:
                 return False
-            return container.status == "running"
+            status: str = container.status
+            return status == "running"
 
         during(alive)
         if not alive():
@@ -139,7 +147,7 @@ class DockerRunner:
         container.wait(timeout=30)
         return True
 
-    def _create(self, spec: RunSpec, devices: list[str] | None = None):
+    def _create(self, spec: RunSpec, devices: list[str] | None = None) -> Container:
         options = self._sandbox(spec.image_id, spec.limits, job_id=spec.job_id)
         options["mounts"] = [
             Mount("/input", str(spec.input_dir), type="bind", read_only=True),
@@ -154,7 +162,7 @@ class DockerRunner:
             options["devices"] = amd_paths
         return self._create_container(options)
 
-    def _create_container(self, options: dict):
+    def _create_container(self, options: dict[str, Any]) -> Container:
         try:
             return self.client.containers.create(**options)
         except DockerImageNotFound:
@@ -162,7 +170,7 @@ class DockerRunner:
         except DockerException as exc:
             raise SandboxError(f"the Docker engine refused to create the container: {exc}") from None
 
-    def _sandbox(self, image_id: str, limits, *, job_id: str) -> dict:
+    def _sandbox(self, image_id: str, limits: Limits, *, job_id: str) -> dict[str, Any]:
         """The hardening every container gets, team image or environment: no network, read-only
         root, no capabilities, an unprivileged user, memory, CPU, process and file-size limits."""
         mem = f"{limits.memory_mb}m"
@@ -210,7 +218,8 @@ class DockerRunner:
         except DockerException as exc:
             self._remove(container)
             raise SandboxError(f"the Docker engine failed to start an environment: {exc}") from None
-        return container.id
+        handle: str = container.id
+        return handle
 
     def exec_in(self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float,
                 max_output_bytes: int) -> ExecResult:
@@ -234,7 +243,7 @@ class DockerRunner:
         except DockerException:
             pass  # gone already; else the next sweep removes it (it carries the job's label)
 
-    def _wait(self, container, *, deadline: float) -> bool:
+    def _wait(self, container: Container, *, deadline: float) -> bool:
         """Wait until the container exits or the deadline passes; returns True on timeout.
 
         `container.wait(timeout=…)` is only an HTTP read timeout, so the deadline is kept here.
@@ -254,20 +263,22 @@ class DockerRunner:
         container.wait(timeout=30)
         return True
 
-    def _remove(self, container) -> None:
+    def _remove(self, container: Container) -> None:
         try:
             container.remove(force=True, v=True)
         except DockerException:
             pass  # already gone, or being removed by another sweep; else the next sweep removes it
 
-    def _managed(self, **labels: str) -> list:
+    def _managed(self, **labels: str) -> list[Container]:
         """This instance's containers (with `labels`), listed without inspecting each one: a
         container removed meanwhile by another worker's sweep is no error."""
         wanted = [MANAGED_LABEL, f"{INSTANCE_LABEL}={self._instance}", *(f"{k}={v}" for k, v in labels.items())]
         try:
-            return self.client.containers.list(all=True, sparse=True, filters={"label": wanted})
+            found: list[Container] = self.client.containers.list(
+                all=True, sparse=True, filters={"label": wanted})
         except DockerException as exc:
             raise SandboxError(f"the Docker engine failed to list containers: {exc}") from None
+        return found
 
     def stop(self, job_id: str) -> None:
         for container in self._managed(**{JOB_LABEL: job_id}):
@@ -293,7 +304,7 @@ def _client() -> docker.DockerClient:
         raise SandboxError("no Docker engine answers here; start it (see scripts/setup.sh)") from None
 
 
-def _get_image(name: str):
+def _get_image(name: str) -> Image:
     try:
         return _client().images.get(name)
     except DockerImageNotFound:
@@ -321,7 +332,7 @@ def export_image(name: str, dest: Path) -> tuple[str, str, int]:
     return image_id, digest.hexdigest(), size
 
 
-def _save_chunks(image) -> Iterator[bytes]:
+def _save_chunks(image: Image) -> Iterator[bytes]:
     try:
         yield from image.save(chunk_size=1 << 20, named=False)
     except DockerException as exc:
@@ -335,7 +346,8 @@ def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = N
         path=str(context), tag=tag, rm=True, forcerm=True, network_mode="none", buildargs=buildargs,
         nocache=nocache,
     )
-    return image.id
+    image_id: str = image.id
+    return image_id
 
 
 def image_exists(name: str) -> bool:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from sandbox._base import SandboxError
 
@@ -89,7 +90,8 @@ class GpuAllocator:
         flags: list[str] = []
         env: dict[str, str] = {}
         if amd:  # host path -> the path ROCm expects in the container
-            paths = [(self._kfd, KFD), *((g.render, f"/dev/dri/{g.render.rsplit('/', 1)[-1]}") for g in amd)]
+            renders = [cast(str, g.render) for g in amd]  # an AMD Gpu is made with its render node
+            paths = [(self._kfd, KFD), *((r, f"/dev/dri/{r.rsplit('/', 1)[-1]}") for r in renders)]
             flags += [f"--device={h}:{c}" if engine == "podman" else f"{h}:{c}:rwm" for h, c in paths]
             env["ROCR_VISIBLE_DEVICES"] = ",".join(g.id for g in amd)
         if nvidia and engine == "podman":
@@ -114,7 +116,7 @@ def detect_amd(*, sys_root: Path = Path("/sys"), dev_root: Path = Path("/dev")) 
     nodes = sys_root / "class/kfd/kfd/topology/nodes"
     if not (dev_root / "kfd").exists() or not nodes.is_dir():
         return []
-    found = []
+    found: list[Gpu] = []
     for node in sorted(nodes.iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else 1 << 30):
         props = _properties(node / "properties")
         if props.get("simd_count", 0) > 0 and "drm_render_minor" in props:

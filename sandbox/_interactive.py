@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from sandbox._agent import ItemEnvironment, check_files, split_agent_input
 
@@ -39,6 +39,12 @@ _PIECE_BYTES = 64 * 1024
 _NOT_A_SOCKET = f"{CONTAINER_SOCKET} is not a unix socket (a link or another kind of file)"
 _DONE = object()
 T = TypeVar("T")
+
+
+class AnswerSink(Protocol):
+    """Where `drive` writes the answers lines: a binary file, or a wrapper of one."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -252,7 +258,8 @@ def _usage_tokens(body: bytes) -> int | None:
     return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0 else None
 
 
-def _completion_text(status: int, body: bytes, *, tools: bool = False) -> tuple[str | None, list[dict]]:
+def _completion_text(status: int, body: bytes, *,
+                     tools: bool = False) -> tuple[str | None, list[dict[str, Any]]]:
     """The answer's choices[0].message: its content, and the tool calls it asks for (only where
     the item offers tools: then the content may be null); _NotACompletion says what was wrong."""
     if status != 200:
@@ -272,7 +279,7 @@ def _completion_text(status: int, body: bytes, *, tools: bool = False) -> tuple[
     return content, calls
 
 
-def _tool_calls(given: Any) -> list[dict]:
+def _tool_calls(given: Any) -> list[dict[str, Any]]:
     """The tool calls of an answer, as they will be sent back in the conversation."""
     if given is None or given == []:
         return []
@@ -289,7 +296,7 @@ def _tool_calls(given: Any) -> list[dict]:
     return calls
 
 
-def tool_result(value: dict[str, Any], call: dict) -> str:
+def tool_result(value: dict[str, Any], call: dict[str, Any]) -> str:
     """What the item's scripted environment returns for one call (by name and arguments)."""
     try:
         arguments = json.loads(call["function"]["arguments"], parse_constant=_no_constant)
@@ -297,7 +304,8 @@ def tool_result(value: dict[str, Any], call: dict) -> str:
         return "error: the arguments are not JSON"
     for scripted in value.get("tool_results", []):
         if scripted["name"] == call["function"]["name"] and scripted["arguments"] == arguments:
-            return scripted["result"]
+            result: str = scripted["result"]  # a string: _check_tools refused anything else
+            return result
     return NO_RESULT
 
 
@@ -314,8 +322,8 @@ class _Session:
     """One model, driven by several worker threads; the first failure stops them all."""
 
     def __init__(self, *, socket_path: Path, limits: SessionLimits, deadline: float,
-                 alive: Callable[[], bool], sink: BinaryIO,
-                 environment: Callable[[int, Any, dict], ItemEnvironment] | None = None):
+                 alive: Callable[[], bool], sink: AnswerSink,
+                 environment: Callable[[int, Any, dict[str, Any]], ItemEnvironment] | None = None):
         self._path, self._limits, self._deadline = socket_path, limits, deadline
         self._environment = environment
         self._alive, self._sink = alive, sink
@@ -458,6 +466,7 @@ class _Session:
         if problem:
             raise ValueError(f"item number {number} has a malformed input: {problem}")
         rest = split_agent_input(value)[0]
+        assert self._environment is not None  # _work calls this only with an environment
         with self._environment(number, item_id, value) as env:
             env.trajectory.add(item_id, "input", messages=rest.get("messages"), turns=rest.get("turns"),
                                system=rest.get("system"))
@@ -480,7 +489,7 @@ class _Session:
             answer = self._respond(conversation, value, env)
         return answer
 
-    def _respond(self, conversation: list[dict], value: dict[str, Any], env: ItemEnvironment | None = None) -> str:
+    def _respond(self, conversation: list[dict[str, Any]], value: dict[str, Any], env: ItemEnvironment | None = None) -> str:
         """The model's answer to the conversation so far (appended to it). Where the item offers
         tools, each round of tool calls is answered from the item's scripted results and the model
         is asked again, up to MAX_TOOL_ROUNDS; a model still calling tools then answers ''.
@@ -492,13 +501,13 @@ class _Session:
             content, calls, _tokens = self._chat(conversation, tools)
             if not calls:
                 conversation.append({"role": "assistant", "content": content})
-                return content
+                return cast(str, content)  # null only beside tool calls (_completion_text)
             conversation.append({"role": "assistant", "content": content, "tool_calls": calls})
             conversation += [{"role": "tool", "tool_call_id": call["id"], "content": tool_result(value, call)}
                              for call in calls]
         return ""
 
-    def _respond_in(self, conversation: list[dict], env: ItemEnvironment) -> str:
+    def _respond_in(self, conversation: list[dict[str, Any]], env: ItemEnvironment) -> str:
         tools = env.tool_specs()
         while env.stopped is None:
             content, calls, tokens = self._chat(conversation, tools)
@@ -506,7 +515,7 @@ class _Session:
             env.trajectory.add(env.item_id, "assistant", content=content, tool_calls=calls)
             env.account(tokens=tokens, messages=len(conversation))
             if not calls:
-                return content
+                return cast(str, content)  # null only beside tool calls (_completion_text)
             for call in calls:
                 conversation.append({"role": "tool", "tool_call_id": call["id"], "content": env.call(call)})
             env.account(tokens=0, messages=len(conversation))
@@ -519,7 +528,8 @@ class _Session:
             self._answered += 1
 
     # -- one chat request
-    def _chat(self, messages: list[dict], tools: list | None = None) -> tuple[str | None, list[dict], int]:
+    def _chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
+              ) -> tuple[str | None, list[dict[str, Any]], int]:
         """The answer's content and tool calls, and its tokens: usage.total_tokens when the model
         gives it, else the request's and the answer's bytes / 4."""
         with self._lock:
@@ -549,7 +559,8 @@ class _Session:
             return content, calls, tokens if tokens is not None else (len(body) + len(data)) // 4
         raise failure  # outside the except block, so the model's bytes are not chained on
 
-    def _answer_text(self, status: int, data: bytes, *, number: int, tools: bool) -> tuple[str | None, list[dict]]:
+    def _answer_text(self, status: int, data: bytes, *, number: int,
+                     tools: bool) -> tuple[str | None, list[dict[str, Any]]]:
         cap = self._limits.max_answer_bytes
         if len(data) > cap:
             raise SessionFailure("invalid_answer", f"the answer to request {number} was larger "
@@ -603,8 +614,8 @@ class _Session:
 
 
 def drive(*, socket_path: Path, items: Iterable[tuple[str, Any]], limits: SessionLimits,
-          deadline: float, alive: Callable[[], bool], sink: BinaryIO,
-          environment: Callable[[int, Any, dict], ItemEnvironment] | None = None) -> int:
+          deadline: float, alive: Callable[[], bool], sink: AnswerSink,
+          environment: Callable[[int, Any, dict[str, Any]], ItemEnvironment] | None = None) -> int:
     """Wait for GET /health, then drive every (id, input) item and write one line per item to
     `sink`: {"id": ..., "prediction": <final answer>} as JSON and a newline, UTF-8, in any order.
 

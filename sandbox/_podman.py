@@ -18,6 +18,7 @@ See docs/hpc.md.
 from __future__ import annotations
 
 import collections
+import io
 import json
 import os
 import pwd
@@ -27,8 +28,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, cast
 
-from sandbox._base import CONTAINER_GID, CONTAINER_UID, RunOutcome, RunSpec, SandboxError
+from sandbox._base import (
+    CONTAINER_GID, CONTAINER_UID, EnvironmentSpec, ExecResult, RunOutcome, RunSpec, SandboxError,
+)
 from sandbox._gpus import GpuAllocator
 
 MANAGED_LABEL = "arena.managed"
@@ -36,6 +40,7 @@ JOB_LABEL = "arena.job"
 INSTANCE_LABEL = "arena.instance"
 NPROC_MARGIN = 64  # RLIMIT_NPROC counts the podman user's own processes (conmon, podman) too
 KILLED = 137  # 128 + SIGKILL
+During = Callable[[Callable[[], bool]], None]  # see Runner.run
 
 
 class PodmanRunner:
@@ -58,7 +63,8 @@ class PodmanRunner:
                                "unprivileged user with subordinate ids")
         return [self._command, *args]
 
-    def _podman(self, *args: str, stdin=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    def _podman(self, *args: str, stdin: BinaryIO | None = None,
+                timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
         try:
             return subprocess.run(self._argv(*args), stdin=stdin, capture_output=True, timeout=timeout,
                                   cwd="/", env=self._env())
@@ -105,7 +111,7 @@ class PodmanRunner:
             raise SandboxError(f"podman failed to load the image: {_tail(done.stderr)}")
 
     # -- running --------------------------------------------------------------------------------
-    def run(self, spec: RunSpec, during: Callable[[Callable[[], bool]], None] | None = None) -> RunOutcome:
+    def run(self, spec: RunSpec, during: During | None = None) -> RunOutcome:
         devices = self.gpus.acquire(spec.job_id, spec.limits.gpus)
         try:
             return self._run(spec, self.gpus.options(devices, engine="podman"), during)
@@ -114,13 +120,15 @@ class PodmanRunner:
             with self._lock:
                 self._killed.discard(spec.job_id)
 
-    def _run(self, spec: RunSpec, gpu_args: tuple[list[str], dict[str, str]], during) -> RunOutcome:
+    def _run(self, spec: RunSpec, gpu_args: tuple[list[str], dict[str, str]],
+             during: During | None) -> RunOutcome:
         with tempfile.TemporaryDirectory(prefix="arena-podman-") as tmp:
             cidfile = Path(tmp) / "cid"
             os.chmod(tmp, 0o777)  # the podman user writes the container id here
             process = subprocess.Popen(self._argv(*self.run_args(spec, gpu_args, cidfile)), stdin=subprocess.DEVNULL,
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd="/", env=self._env())
-            tail = _Tail(process.stdout, spec.limits.log_tail_bytes)
+            # stdout=PIPE, buffered: a BufferedReader, never None
+            tail = _Tail(cast(io.BufferedReader, process.stdout), spec.limits.log_tail_bytes)
             started = time.monotonic()
             if during is None:
                 timed_out, stopped = self._wait(process, spec, deadline=started + spec.limits.time_limit_s), False
@@ -169,7 +177,7 @@ class PodmanRunner:
     def name(self, job_id: str) -> str:
         return f"arena-{self._instance}-{job_id}"
 
-    def _wait(self, process: subprocess.Popen, spec: RunSpec, *, deadline: float) -> bool:
+    def _wait(self, process: subprocess.Popen[bytes], spec: RunSpec, *, deadline: float) -> bool:
         """Wait for the run to end or the deadline; True on timeout (the container is killed)."""
         try:
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
@@ -179,7 +187,7 @@ class PodmanRunner:
             self._reap(process)
             return True
 
-    def _serve(self, process: subprocess.Popen, spec: RunSpec, during) -> bool:
+    def _serve(self, process: subprocess.Popen[bytes], spec: RunSpec, during: During) -> bool:
         """Run `during(alive)` while the container serves, then stop it; whether it still ran."""
         during(lambda: process.poll() is None)
         if process.poll() is not None:
@@ -188,7 +196,7 @@ class PodmanRunner:
         self._reap(process)
         return True
 
-    def _reap(self, process: subprocess.Popen) -> None:
+    def _reap(self, process: subprocess.Popen[bytes]) -> None:
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -217,11 +225,23 @@ class PodmanRunner:
             self._podman("rm", "--force", "--ignore", "--time=0", *gone, timeout=300)
         return len(gone)
 
+    # -- environments (agent challenges): not under Podman yet ----------------------------------
+    def start_environment(self, spec: EnvironmentSpec) -> str:
+        raise SandboxError("agent challenges' environments run under Docker only; "
+                           "rootless Podman (ARENA_RUNNER=podman) cannot run them yet")
+
+    def exec_in(self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float,
+                max_output_bytes: int) -> ExecResult:
+        raise SandboxError("rootless Podman runs no environments")
+
+    def stop_environment(self, handle: str) -> None:
+        pass  # none is ever started
+
 
 class _Tail:
     """Drains the container's merged stdout and stderr from a thread, keeping the last bytes."""
 
-    def __init__(self, stream, limit: int) -> None:
+    def __init__(self, stream: io.BufferedReader, limit: int) -> None:
         self._chunks: collections.deque[bytes] = collections.deque()
         self._size, self._limit, self._stream = 0, limit, stream
         self._thread = threading.Thread(target=self._drain, daemon=True)

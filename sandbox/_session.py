@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -14,6 +14,7 @@ from sandbox._base import Runner, RunOutcome, RunSpec
 from sandbox._interactive import SessionFailure, SessionLimits, drive
 
 SOCKET_NAME = "model.sock"
+EnvironmentFactory = Callable[[int, Any, dict[str, Any]], ItemEnvironment]  # (number, id, input)
 
 
 def _items(source: BinaryIO) -> Iterator[tuple[str, Any]]:
@@ -38,7 +39,8 @@ class _CappedSink:
 
 
 def run_interactive(runner: Runner, spec: RunSpec, *, items: Path, answers: Path, limits: SessionLimits,
-                    max_answers_bytes: int, environment=None) -> tuple[RunOutcome, SessionFailure | None]:
+                    max_answers_bytes: int, environment: EnvironmentFactory | None = None,
+                    ) -> tuple[RunOutcome, SessionFailure | None]:
     """Run the container in `spec` (its run_dir is where the socket appears) and drive the items of
     `items` (JSON lines of id and input, never mounted into the container); the answers go to
     `answers` as predictions lines, at most `max_answers_bytes` in all. Returns the container's
@@ -46,13 +48,14 @@ def run_interactive(runner: Runner, spec: RunSpec, *, items: Path, answers: Path
     start-up and every item."""
     if spec.run_dir is None:
         raise ValueError("an interactive run needs a run_dir for the model's socket")
+    socket_path = spec.run_dir / SOCKET_NAME
     failures: list[SessionFailure] = []
 
-    def during(alive) -> None:
+    def during(alive: Callable[[], bool]) -> None:
         deadline = time.monotonic() + spec.limits.time_limit_s
         with items.open("rb") as source, answers.open("wb") as sink:
             try:
-                drive(socket_path=spec.run_dir / SOCKET_NAME, items=_items(source), limits=limits,
+                drive(socket_path=socket_path, items=_items(source), limits=limits,
                       deadline=deadline, alive=alive, sink=_CappedSink(sink, max_answers_bytes),
                       environment=environment)
             except SessionFailure as exc:
@@ -72,7 +75,7 @@ def run_agent(runner: Runner, spec: RunSpec, *, items: Path, answers: Path, limi
     with trajectory.open("wb") as sink:
         record = Trajectory(sink)
 
-        def environment(number: int, item_id, value: dict) -> ItemEnvironment:
+        def environment(number: int, item_id: Any, value: dict[str, Any]) -> ItemEnvironment:
             _rest, files, score_files = split_agent_input(value)
             return ItemEnvironment(runner=runner, config=config, job_id=spec.job_id, number=number,
                                    item_id=item_id, files=files, score_files=score_files,

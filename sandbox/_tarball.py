@@ -8,6 +8,7 @@ import posixpath
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from sandbox._base import ImageError
 
@@ -49,7 +50,7 @@ def _check_members(tar: tarfile.TarFile) -> None:
             raise ImageError("the image tarball has a device file or a link that leaves it")
 
 
-def _config_digest(config_name) -> str:
+def _config_digest(config_name: object) -> str:
     if not isinstance(config_name, str) or not _safe_name(config_name):
         raise ImageError("the image tarball's manifest names no sha256 config")
     hexpart = posixpath.basename(config_name).removesuffix(".json")
@@ -58,7 +59,7 @@ def _config_digest(config_name) -> str:
     return hexpart
 
 
-def _manifest_entry(tar: tarfile.TarFile) -> dict:
+def _manifest_entry(tar: tarfile.TarFile) -> dict[str, Any]:
     manifest = json.loads(_read_member(tar, "manifest.json", "manifest"))
     if not isinstance(manifest, list) or len(manifest) != 1:
         raise ImageError("the image tarball must hold exactly one image; save one at a time")
@@ -67,7 +68,7 @@ def _manifest_entry(tar: tarfile.TarFile) -> dict:
     return manifest[0]
 
 
-def _check_layers(tar: tarfile.TarFile, layers, size: int) -> int:
+def _check_layers(tar: tarfile.TarFile, layers: object, size: int) -> int:
     """Every layer the manifest names is a regular file inside the archive, whole."""
     if not isinstance(layers, list) or not all(isinstance(name, str) for name in layers):
         raise ImageError("the image tarball's manifest must list its layers as paths")
@@ -85,7 +86,7 @@ def _check_layers(tar: tarfile.TarFile, layers, size: int) -> int:
     return len(layers)
 
 
-def _parse_config(config_bytes: bytes, expected: str) -> dict:
+def _parse_config(config_bytes: bytes, expected: str) -> dict[str, Any]:
     if hashlib.sha256(config_bytes).hexdigest() != expected:
         raise ImageError("the image config does not match its digest; the tarball is damaged")
     try:
@@ -105,7 +106,8 @@ def inspect_image_tarball(path: Path, *, architectures: tuple[str, ...] = ("amd6
             entry = _manifest_entry(tar)
             config_name = entry.get("Config")
             expected = _config_digest(config_name)
-            config_bytes = _read_member(tar, config_name, "image config")
+            # a str: _config_digest refused anything else
+            config_bytes = _read_member(tar, cast(str, config_name), "image config")
             layers = _check_layers(tar, entry.get("Layers", []), path.stat().st_size)
     except (tarfile.TarError, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError):
         raise ImageError("the upload is not a `docker save` tarball (unreadable tar or manifest)") from None
@@ -119,7 +121,7 @@ def inspect_image_tarball(path: Path, *, architectures: tuple[str, ...] = ("amd6
     return ImageTarball(image_id="sha256:" + expected, architecture=arch, layers=layers)
 
 
-def _check_run_config(run: dict) -> None:
+def _check_run_config(run: dict[str, Any]) -> None:
     """Refuse settings that aim at the host or at the platform rather than at the task."""
     workdir, env = run.get("WorkingDir") or "/", run.get("Env") or []
     if not isinstance(workdir, str) or not isinstance(env, list) or not all(isinstance(e, str) for e in env):
