@@ -10,7 +10,9 @@ import time
 import pytest
 
 from conftest import BASE_IMAGE, load_into_podman
-from sandbox import GpuAllocator, JobFolder, Limits, RunSpec, SandboxError, build_image, make_runner
+from sandbox import (
+    EnvironmentSpec, GpuAllocator, JobFolder, Limits, RunSpec, SandboxError, build_image, make_runner,
+)
 from sandbox._podman import PodmanRunner
 
 pytestmark = [pytest.mark.docker, pytest.mark.podman]
@@ -116,6 +118,17 @@ def test_as_root_without_a_user_it_refuses(image, folder):
         pytest.skip("checks what root is refused")
     with pytest.raises(SandboxError, match="must not run as root"):
         PodmanRunner(instance="x").has_image(image)
+
+
+def test_agent_environments_are_refused_with_a_clear_error(tmp_path):
+    runner = PodmanRunner(user="nobody", instance="x")
+    spec = EnvironmentSpec(job_id="job-e", name="job-e-1", image_id="sha256:" + "0" * 64, stage_dir=tmp_path,
+                           hidden_dir=tmp_path, workdir="/work", workdir_mb=8, limits=Limits())
+    with pytest.raises(SandboxError, match="Docker only"):
+        runner.start_environment(spec)
+    with pytest.raises(SandboxError, match="no environments"):
+        runner.exec_in("none", ["true"], user=1000, workdir="/work", time_limit_s=1, max_output_bytes=10)
+    runner.stop_environment("none")  # nothing to remove, no error
 
 
 def test_amd_and_nvidia_devices_become_podman_flags():
