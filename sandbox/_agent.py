@@ -20,7 +20,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from sandbox._base import (
-    CONTAINER_UID, TOOL_UID, EnvironmentSpec, ExecResult, Limits, Runner, SandboxError,
+    CONTAINER_UID,
+    TOOL_UID,
+    EnvironmentSpec,
+    ExecResult,
+    Limits,
+    Runner,
+    SandboxError,
 )
 
 STAGE_DIR = "/arena/stage"

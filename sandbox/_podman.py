@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from sandbox._base import (
-    CONTAINER_GID, CONTAINER_UID, EnvironmentSpec, ExecResult, RunOutcome, RunSpec, SandboxError,
+    CONTAINER_GID,
+    CONTAINER_UID,
+    EnvironmentSpec,
+    ExecResult,
+    RunOutcome,
+    RunSpec,
+    SandboxError,
 )
 from sandbox._gpus import GpuAllocator
 
