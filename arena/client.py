@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from urllib.parse import quote
@@ -117,7 +118,7 @@ class ArenaClient:
         for part, assets_dir in asset_parts.items():
             if assets_dir.is_dir():
                 entries = [streams.file_entry(name, path) for name, path in _asset_files(assets_dir)]
-                parts.append((part, streams.tar_length(entries), lambda e=entries: streams.tar_chunks(e)))
+                parts.append((part, streams.tar_length(entries), functools.partial(streams.tar_chunks, entries)))
         content_type, body = streams.multipart(parts)
         if progress:
             body.progress = lambda n: progress(n, len(body))

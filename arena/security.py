@@ -45,8 +45,10 @@ def cap_body_size() -> None:
     (and the body is not JSON: a JSON body is read whole, so it always has the global limit)."""
     settings = current_app.extensions["arena"].settings
     larger = LARGE_BODIES.get(request.endpoint or "")
-    streamed = larger is not None and request.mimetype != "application/json"
-    request.max_content_length = larger(settings) if streamed else settings.max_request_bytes
+    if larger is not None and request.mimetype != "application/json":  # streamed
+        request.max_content_length = larger(settings)
+    else:
+        request.max_content_length = settings.max_request_bytes
 
 
 def security_headers(response: Response) -> Response:

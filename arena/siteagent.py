@@ -63,18 +63,25 @@ class SiteClient:
             raise AgentError(f"the platform refused {path}: {response.status_code} {_message(response)}")
         return response.json()
 
+    def _answer(self, path: str, body: dict) -> dict:
+        """A call the platform always answers with an object (never 204 No Content)."""
+        answer = self._post(path, body)
+        if answer is None:
+            raise AgentError(f"the platform answered {path} with no content")
+        return answer
+
     def heartbeat(self, capabilities: dict) -> dict:
-        return self._post("/heartbeat", {"capabilities": capabilities})
+        return self._answer("/heartbeat", {"capabilities": capabilities})
 
     def claim(self) -> dict | None:
         return self._post("/claim")
 
     def renew(self, jobs: dict[str, str]) -> dict:
         """Renew the leases of {job id: Slurm job id} in one call."""
-        return self._post("/renew", {"jobs": jobs})
+        return self._answer("/renew", {"jobs": jobs})
 
     def ended(self, job_id: str, state: str) -> dict:
-        return self._post(f"/jobs/{job_id}/ended", {"state": state[:40]})
+        return self._answer(f"/jobs/{job_id}/ended", {"state": state[:40]})
 
 
 def _message(response: requests.Response) -> str:

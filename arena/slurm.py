@@ -202,7 +202,7 @@ class SlurmExecutor:
         lifetime = timedelta(seconds=limits.time_limit_s + settings.slurm_margin_s)
         with self.platform.transaction() as session:
             token = nodes.issue(session, job_id=ticket.job_id, lifetime=lifetime)
-            job = session.get(Job, ticket.job_id)
+            job = session.get_one(Job, ticket.job_id)
             job.executor = "slurm"
             job.lease_expires_at = utcnow() + timedelta(seconds=max(settings.lease_s, 3 * settings.slurm_poll_s))
         request = BatchRequest(
@@ -221,7 +221,7 @@ class SlurmExecutor:
             self._give_back(ticket.job_id, f"sbatch failed: {exc}"[:300])
             return False
         with self.platform.transaction() as session:
-            session.get(Job, ticket.job_id).external_id = external
+            session.get_one(Job, ticket.job_id).external_id = external
         log.info("job %s: Slurm job %s (submission %s, attempt %d)", ticket.job_id, external,
                  ticket.submission_id, ticket.attempt)
         return True
@@ -246,7 +246,7 @@ class SlurmExecutor:
             state = states.get(external, "UNKNOWN").split()[0].rstrip("+")
             if state in ALIVE:
                 with self.platform.transaction() as session:
-                    job = session.get(Job, job_id)
+                    job = session.get_one(Job, job_id)
                     if job.status == "running":
                         job.lease_expires_at = until
                 continue
@@ -261,7 +261,7 @@ class SlurmExecutor:
             # A conditional update: not at the same time as its result, nor as a lapse's re-queue.
             if not leases.end_if_running(session, job_id, outcome="infrastructure", error=reason):
                 return 0  # its result came in meanwhile, or a sweep took it
-            leases.requeue_or_fail(self.platform, session, session.get(Job, job_id))
+            leases.requeue_or_fail(self.platform, session, session.get_one(Job, job_id))
         log.warning("job %s: %s; re-queued", job_id, reason)
         return 1
 

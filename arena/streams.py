@@ -13,7 +13,7 @@ import tarfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Protocol
 
 from hidden_sets import asset_name_problem
 
@@ -65,6 +65,12 @@ def tar_chunks(entries: list[Entry]) -> Iterator[bytes]:
             raise OSError(f"{entry.name} shrank while it was being sent")
         yield b"\0" * _padding(entry.size)
     yield b"\0" * (2 * BLOCK)
+
+
+class Reader(Protocol):
+    """What `unpack_assets` reads a tar stream from: a binary file, or a `Readable`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class Readable:
@@ -124,13 +130,14 @@ class UnpackLimits:
     max_total_bytes: int
 
 
-def unpack_assets(source: BinaryIO, dest: Path, *, limits: UnpackLimits) -> int:
+def unpack_assets(source: Reader, dest: Path, *, limits: UnpackLimits) -> int:
     """Unpack a tar stream of assets/… into `dest` (which gets dest/assets/…): only folders and
     regular files with valid asset names, within the limits; returns the number of files. On an
     error, what was unpacked stays for the caller to remove (it owns `dest`)."""
     files = total = 0
     try:
-        with tarfile.open(fileobj=source, mode="r|") as archive:
+        # a stream ("r|") is only read; typeshed asks every fileobj for write, seek and tell
+        with tarfile.open(fileobj=source, mode="r|") as archive:  # type: ignore[call-overload]
             for member in archive:
                 name = member.name.removeprefix("./").rstrip("/")
                 if member.isdir() and (name == "assets" or not asset_name_problem(name)):
@@ -142,8 +149,10 @@ def unpack_assets(source: BinaryIO, dest: Path, *, limits: UnpackLimits) -> int:
                     raise UnpackError(f"asset {name!r} {problem}")
                 files, total = files + 1, total + member.size
                 _within(limits, files, member.size, total, name)
+                source_file = archive.extractfile(member)
+                assert source_file is not None  # a regular file's member: its contents
                 try:
-                    _write(archive.extractfile(member), dest / name)
+                    _write(source_file, dest / name)
                 except (FileExistsError, NotADirectoryError):
                     raise UnpackError(f"asset {name!r} appears twice, or as both a file and a folder") from None
     except (tarfile.TarError, EOFError):
@@ -160,7 +169,7 @@ def _within(limits: UnpackLimits, files: int, size: int, total: int, name: str) 
         raise UnpackError(f"the assets total more than {limits.max_total_bytes:,} bytes")
 
 
-def _write(source: BinaryIO, target: Path) -> None:
+def _write(source: IO[bytes], target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "wb") as out:

@@ -14,7 +14,7 @@ import json
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,8 +36,8 @@ class Sample:
     limits: dict
     protocol: str
     secondary_metrics: list[str]
-    write_inputs: object  # callable(path): the sample's inputs.jsonl into path
-    unpack_assets: object | None  # callable(folder): its assets/ into folder, or None
+    write_inputs: Callable[[Path], object]  # the sample's inputs.jsonl into path
+    unpack_assets: Callable[[Path], object] | None  # its assets/ into folder, or None
     labels: bytes = field(repr=False, default=b"")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
@@ -41,7 +41,8 @@ class _TarSink:
     """Feeds a pipe that a thread unpacks from; the unpacker's error comes out at close()."""
 
     def __init__(self, name: str, folder: Path) -> None:
-        read, self._write = os.pipe()
+        read, write = os.pipe()
+        self._write: int | None = write
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._unpack, args=(os.fdopen(read, "rb"), folder, name),
                                         name="arena-unpack", daemon=True)
@@ -83,14 +84,15 @@ def _boundary(content_type: str | None) -> bytes:
     return options["boundary"].encode("latin-1")
 
 
-def receive_parts(stream: BinaryIO, content_type: str | None, *, folder: Path, allowed: set[str]) -> list[str]:
+def receive_parts(stream: IO[bytes], content_type: str | None, *, folder: Path, allowed: set[str]) -> list[str]:
     """Write the file parts of a multipart body into `folder` (assets tars unpacked); returns the
     part names. Raises BadRequest for an unexpected or repeated part, a form field, or a body
     that ends early; the caller removes `folder` on any error."""
     # The decoder keeps only what it has not yet handed out (a part's headers, a boundary's start):
     # a few chunks at most, unless the body is malformed, which the cap then refuses.
     decoder = MultipartDecoder(_boundary(content_type), max_form_memory_size=4 * CHUNK, max_parts=MAX_PARTS)
-    sink, seen, done = None, [], False
+    sink, done = None, False
+    seen: list[str] = []
     try:
         while not done:
             chunk = stream.read(CHUNK)

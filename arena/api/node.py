@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Blueprint, Response, request, send_file
 
 from arena.api._auth import bearer_token, platform
@@ -63,7 +65,7 @@ def result(job_id: str):
         raise BadRequest(f"unexpected file(s) {', '.join(sorted(unknown))}; send predictions and log")
     log_tail = request.files["log"].read(MAX_LOG_TAIL) if "log" in request.files else b""
     uploaded = request.files.get("predictions")
-    if not nodes.spend(platform(), token=bearer_token(), job_id=job_id):
+    if not nodes.spend(platform(), token=cast(str, bearer_token()), job_id=job_id):  # _ticket accepted it
         if nodes.already_received(platform(), token=bearer_token(), job_id=job_id):
             return nodes.repeat_answer(job_id)
         raise Unauthorized(nodes.INVALID)  # revoked or expired while this post came in

@@ -246,7 +246,7 @@ def _schemas() -> dict[str, Schema]:
         "expires_at": _nullable(TIMESTAMP),
         "revoked_at": _nullable(TIMESTAMP),
     }
-    submission = {
+    submission: dict[str, Schema] = {
         "id": {"type": "string", "description": "sub- and 16 hex digits"},
         "kind": {"type": "string", "enum": ["hidden", "sample"]},
         "challenge": {"type": "string", "description": "the challenge's slug"},

@@ -48,7 +48,9 @@ class _Walk:
     """The checks that follow the chain from entry to entry."""
 
     def __init__(self) -> None:
-        self.tree, self.problems, self.previous, self.last_at, self.roots = TreeBuilder(), [], "0" * 64, "", {}
+        self.tree, self.previous, self.last_at = TreeBuilder(), "0" * 64, ""
+        self.problems: list[str] = []
+        self.roots: dict[str, set] = {}  # commitment roots logged, by challenge
 
     def step(self, raw: bytes, body) -> None:
         leaf, index = leaf_hash(raw), self.tree.size

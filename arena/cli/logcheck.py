@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from arena.signing import FORMAT, canonical_bytes, key_id, key_statement, verify_statement
 from arena.tlog import (
@@ -128,13 +129,13 @@ def commitment_problems(document: dict, log: Log, public_key: str) -> list[str]:
     log's key before separate keys) and commits to a root its challenge logged."""
     problems = []
     for commitment in document.get("commitments") or []:
-        statement = commitment.get("statement") or {}
+        statement: dict[str, Any] = commitment.get("statement") or {}
         name = f"commitment v{statement.get('version')} of {statement.get('challenge')}"
         key = log.commitment_keys.get(statement["key_id"]) if "key_id" in statement else public_key
         if key is None or not verify_statement(public_key=key, statement=statement,
                                                signature=commitment.get("signature") or ""):
             problems.append(f"{name}: not signed by a commitment key the log certified")
-        if statement.get("root") not in log.roots.get(statement.get("challenge"), set()):
+        if statement.get("root") not in log.roots.get(statement.get("challenge", ""), set()):
             problems.append(f"{name}: its root is not one the log holds for the challenge")
     return problems
 

@@ -159,7 +159,7 @@ def _round_problems(document: dict) -> list[str]:
 
     slug = document["challenge"]
     mine = [e["body"] for e in document["entries"] if e["body"].get("challenge") == slug]
-    opening = next((b["data"] for b in mine if b["kind"] == "challenge.open"), {})
+    opening: dict = next((b["data"] for b in mine if b["kind"] == "challenge.open"), {})
     receipts = {b["data"]["submission"]: b for b in mine if b["kind"] == "submission.receipt"}
     problems = _addition_problems(mine, opening)
     for report in round_reports(document):

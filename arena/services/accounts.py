@@ -92,7 +92,7 @@ def _factory(session, name: str) -> Factory:
 
 def parse_shares(factories: list[str]) -> list[tuple[str, float | None]]:
     """'NAME' or 'NAME:SHARE' (SHARE a number; shares are normalised to sum to 1)."""
-    parsed = []
+    parsed: list[tuple[str, float | None]] = []
     for entry in factories:
         name, sep, share = entry.rpartition(":") if ":" in entry else (entry, "", "")
         if sep:

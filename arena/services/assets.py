@@ -10,6 +10,7 @@ commitment covers. A node gets them as one tar stream, decrypted as it is sent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -144,4 +145,4 @@ def hidden_entries(platform: Platform, hidden: HiddenSet, key: DataKey) -> list[
             yield plain
         asset.check(hidden, hasher)
 
-    return [Entry(a.name, a.size, lambda a=a: chunks(a)) for a in manifest(platform, hidden, key)]
+    return [Entry(a.name, a.size, functools.partial(chunks, a)) for a in manifest(platform, hidden, key)]

@@ -11,6 +11,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -124,7 +125,8 @@ def build_reveal(platform: Platform, hidden: HiddenSet, ids: list[str] | None) -
     asset_hashes = assets.hashes(platform, hidden, key)
     salts = _decrypted_rows(platform, hidden, key, "salts")
     wanted = None if ids is None else set(ids)
-    leaves, items = [], []
+    leaves: list[bytes] = []
+    items: list[dict[str, Any]] = []
     for index, (row, salt_row) in enumerate(zip(_decrypted_rows(platform, hidden, key, "inputs"), salts)):
         salt = bytes.fromhex(salt_row["salt"])
         data = item_json(row["id"], row["input"], gold[row["id"]], item_assets(row["input"], asset_hashes))

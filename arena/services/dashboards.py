@@ -15,7 +15,8 @@ from arena.timeutil import iso, next_utc_midnight, utcnow
 
 def receipts(platform: Platform, *, submission_ids: list[str]) -> dict[str, dict]:
     """The signed public-log receipt of each hidden submission: seq, leaf hash, signature."""
-    wanted, found = set(submission_ids), {}
+    wanted = set(submission_ids)
+    found: dict[str, dict] = {}
     if not wanted:
         return found
     with platform.sessions() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy.exc import IntegrityError
 
@@ -18,7 +18,7 @@ from sandbox import ImageError, inspect_image_tarball
 CHUNK = 1 << 20
 
 
-def _stream_to(path, stream: BinaryIO, max_bytes: int) -> tuple[str, int]:
+def _stream_to(path, stream: IO[bytes], max_bytes: int) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     with private_open(path) as out:
         while chunk := stream.read(CHUNK):
@@ -42,7 +42,7 @@ def _stream_to(path, stream: BinaryIO, max_bytes: int) -> tuple[str, int]:
 ARCHITECTURES = ("amd64", "arm64")
 
 
-def receive_image(platform: Platform, *, stream: BinaryIO) -> Image:
+def receive_image(platform: Platform, *, stream: IO[bytes]) -> Image:
     """Store an uploaded image tarball by its SHA-256; returns its row (new or existing)."""
     private_folder(platform.upload_dir)
     private_folder(platform.image_dir)

@@ -52,7 +52,8 @@ def rank_results(log_entries: list[dict], *, higher: bool) -> list[dict]:
             best[result["team"]] = result
     ordered = sorted(best.values(), key=lambda r: (-r["score"] if higher else r["score"],
                                                   receipt_order.get(r["submission"], 0)))
-    entries, previous = [], None
+    entries: list[dict] = []
+    previous = None
     for position, result in enumerate(ordered, start=1):
         entries.append({"rank": entries[-1]["rank"] if previous == result["score"] else position,
                         "team": result["team"], "score": result["score"],

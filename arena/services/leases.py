@@ -227,7 +227,7 @@ def recover_expired_jobs(platform: Platform) -> int:
         with platform.transaction() as session:
             if not end_if_running(session, job_id, outcome="lease_expired", lapsed_before=now):
                 continue  # another sweep, or its worker's verdict, came first
-            done = requeue_or_fail(platform, session, session.get(Job, job_id))
+            done = requeue_or_fail(platform, session, session.get_one(Job, job_id))
         taken += 1
         log.warning("job %s: its lease lapsed; %s", job_id,
                     {"requeued": "re-queued", "failed": "no attempts left", "kept": "its submission needs no re-run"}[done])

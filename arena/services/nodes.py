@@ -16,8 +16,9 @@ from dataclasses import asdict
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
 from arena.errors import BadRequest, Unauthorized
 from arena.models import Job, NodeCredential
@@ -79,12 +80,12 @@ def spend(platform: Platform, *, token: str, job_id: str) -> bool:
     exactly one gets True and goes on to score and record; the others are repeats."""
     now = utcnow()
     with platform.transaction() as session:
-        spent = session.execute(
+        spent = cast(CursorResult, session.execute(  # an UPDATE's result
             update(NodeCredential)
             .where(NodeCredential.token_hash == _hash(token), NodeCredential.job_id == job_id,
                    NodeCredential.revoked_at.is_(None), NodeCredential.used_at.is_(None),
                    NodeCredential.expires_at > now)
-            .values(used_at=now, revoked_at=now))
+            .values(used_at=now, revoked_at=now)))
         return spent.rowcount == 1
 
 

@@ -8,6 +8,7 @@ the same transaction as the action it records."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from sqlalchemy import func, select, text
 
@@ -40,6 +41,7 @@ def _commitment_key_certificate(platform: Platform, session) -> dict | None:
     statement signed by the new key and by the key that signed commitments before it (the log's
     own key, the first time). None when the key is already certified."""
     new = platform.commitment_signer
+    assert new is not None  # append asks only where there is a commitment signer
     previous = _certified(session)
     if previous == new.public_key:
         return None
@@ -62,7 +64,7 @@ def append(platform: Platform, session, *, kind: str, challenge: str | None, dat
     at = iso(utcnow())
     if last is not None:
         at = max(at, loads(last.body)["at"])
-    body = {"v": FORMAT, "seq": (last.seq + 1) if last else 0, "kind": kind, "challenge": challenge,
+    body: dict[str, Any] = {"v": FORMAT, "seq": (last.seq + 1) if last else 0, "kind": kind, "challenge": challenge,
             "at": at, "prev": last.leaf_hash if last else GENESIS, "data": data}
     raw = canonical_bytes(body)
     leaf = leaf_hash(raw)

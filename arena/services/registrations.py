@@ -74,7 +74,7 @@ def decide(platform: Platform, *, organiser, slug: str, team_id: int, approve: b
         row.status, row.decided_at = ("approved" if approve else "refused"), utcnow()
         audit.record(session, actor=organiser, action=f"registration.{row.status}",
                      target=f"challenge:{slug}", detail={"team_id": team_id})
-        return _view(row, slug, session.get(Team, team_id).name)
+        return _view(row, slug, session.get_one(Team, team_id).name)
 
 
 def list_registrations(platform: Platform, *, organiser, slug: str) -> list[dict]:

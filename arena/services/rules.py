@@ -209,7 +209,7 @@ def parse_rules(doc: dict, metric: str) -> dict | None:
             if doc.get(key) is not None:
                 raise _fail(f"'{key}' needs 'rounds': rewards and KPIs are decided when a round closes")
         return None
-    rewards = _rewards(doc) if doc.get("rewards") is not None else {
+    rewards: dict[str, Any] = _rewards(doc) if doc.get("rewards") is not None else {
         "rule": "rank_shares", "shares": ["1"], "pool_cents": 0, "pool_gpu_minutes": 0, "require_open_source": False}
     kpi = _kpi(doc, metric)
     if rewards["rule"] == "proportional" and kpi is None:

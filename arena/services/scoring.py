@@ -51,7 +51,7 @@ __all__ = ["SCORER_FAILED", "challenge_metric", "extra_bytes", "score_with_conta
 
 
 # -- the image ------------------------------------------------------------------------------------
-def pinned_image(session, *, organiser_id: int, image_digest: str) -> Image:
+def pinned_image(session, *, organiser_id: int, image_digest: object) -> Image:
     """A scorer image this organiser uploaded (through the resumable uploads), by digest."""
     if not isinstance(image_digest, str) or not DIGEST_RE.fullmatch(image_digest):
         raise BadRequest('send {"image_digest": "sha256:…"}: the digest (sha256: and 64 hex digits) of a '
@@ -69,7 +69,7 @@ def pin(scorer: dict, image: Image) -> dict:
     return {**scorer, "image_digest": image.digest, "image_id": image.image_id}
 
 
-def set_scorer(platform: Platform, *, organiser_id: int, slug: str, image_digest: str, actor=None) -> dict:
+def set_scorer(platform: Platform, *, organiser_id: int, slug: str, image_digest: object, actor=None) -> dict:
     """Pin a new scorer image for a challenge that has a scorer; logged, so `arena verify`
     knows which scorer produced each later result."""
     with platform.transaction() as session:
@@ -138,7 +138,8 @@ def _problem(outcome: RunOutcome, config: dict) -> str | None:
 
 def read_table(platform: Platform, ticket, scorer: ScorerFolder, ids: list[str]) -> evaluators.ScoreTable:
     config = ticket.scorer
-    rule = evaluators.ScoreRule(config["aggregation"], *config["range"], tuple(config["secondary"]))
+    low, high = config["range"]
+    rule = evaluators.ScoreRule(config["aggregation"], low, high, tuple(config["secondary"]))
     lines = score_lines(scorer, platform.settings.max_predictions_bytes)
     return evaluators.parse_scores(lines, ids=ids, rule=rule)
 

@@ -181,7 +181,7 @@ def heartbeat(platform: Platform, *, site: Site, capabilities) -> dict:
     """Record the agent's capabilities and that it is alive."""
     checked = parse_capabilities(capabilities)
     with platform.transaction() as session:
-        row = session.get(Site, site.id)
+        row = session.get_one(Site, site.id)
         row.capabilities, row.last_seen_at = checked, utcnow()
     return {"site": site.name, "capabilities": checked}
 
@@ -206,7 +206,7 @@ def claim(platform: Platform, *, site: Site) -> dict | None:
     lifetime = timedelta(seconds=ticket.limits.time_limit_s + settings.slurm_margin_s)
     with platform.transaction() as session:
         token = nodes.issue(session, job_id=ticket.job_id, lifetime=lifetime)
-        job = session.get(Job, ticket.job_id)
+        job = session.get_one(Job, ticket.job_id)
         job.executor, job.site_id = "site", site.id
         job.lease_expires_at = utcnow() + timedelta(seconds=settings.lease_s)
     limits = ticket.limits
@@ -244,7 +244,7 @@ def renew(platform: Platform, *, site: Site, jobs: dict[str, str | None]) -> dic
                 running.append(job_id)
             else:
                 stopped.append(job_id)
-        session.get(Site, site.id).last_seen_at = utcnow()
+        session.get_one(Site, site.id).last_seen_at = utcnow()
     return {"running": running, "stopped": stopped}
 
 
@@ -257,7 +257,7 @@ def ended(platform: Platform, *, site: Site, job_id: str, state: str) -> dict:
         nodes.revoke(session, job_id=job_id)
         if not leases.end_if_running(session, job_id, outcome="infrastructure", error=reason):
             return {"job": job_id, "requeued": False}  # its result came in meanwhile
-        done = leases.requeue_or_fail(platform, session, session.get(Job, job_id))
+        done = leases.requeue_or_fail(platform, session, session.get_one(Job, job_id))
     return {"job": job_id, "requeued": done == "requeued"}
 
 

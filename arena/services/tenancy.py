@@ -76,7 +76,7 @@ def _changeable(session, *, who, slug: str) -> Challenge:
     return challenge
 
 
-def add_organiser(platform: Platform, *, who, slug: str, name: str) -> dict:
+def add_organiser(platform: Platform, *, who, slug: str, name: object) -> dict:
     """Make the organiser named `name` a co-organiser of `slug`."""
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("name the organiser to add: {\"organiser\": \"<its name>\"}")
@@ -85,7 +85,8 @@ def add_organiser(platform: Platform, *, who, slug: str, name: str) -> dict:
         organiser = session.scalar(select(Organiser).where(Organiser.name == name.strip()))
         if organiser is None:
             raise NotFound(f"no organiser named {name.strip()!r}")
-        if organiser.id == challenge.organiser_id or session.get(ChallengeOrganiser, (challenge.id, organiser.id)):
+        if (organiser.id == challenge.organiser_id
+                or session.get(ChallengeOrganiser, (challenge.id, organiser.id)) is not None):
             raise Conflict(f"{organiser.name!r} organises {slug} already")
         session.add(ChallengeOrganiser(challenge_id=challenge.id, organiser_id=organiser.id, added_at=utcnow()))
         audit.record(session, actor=who, action="challenge.organiser_add", target=f"challenge:{slug}",

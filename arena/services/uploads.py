@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from datetime import timedelta
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy import and_, delete, exists, or_, select, update
 
@@ -111,7 +111,7 @@ def status(platform: Platform, *, team_id: int | None, upload_id: str, organiser
         return _view(_own(session, team_id, upload_id, organiser_id))
 
 
-def append(platform: Platform, *, team_id: int | None, upload_id: str, offset: int, stream: BinaryIO,
+def append(platform: Platform, *, team_id: int | None, upload_id: str, offset: int, stream: IO[bytes],
            organiser_id: int | None = None) -> dict:
     """Write the part at `offset`, which must be what the server has received so far."""
     status(platform, team_id=team_id, upload_id=upload_id, organiser_id=organiser_id)  # ownership first
@@ -130,7 +130,7 @@ def append(platform: Platform, *, team_id: int | None, upload_id: str, offset: i
         return _view(upload)
 
 
-def _write_part(platform: Platform, upload: Upload, stream: BinaryIO) -> int:
+def _write_part(platform: Platform, upload: Upload, stream: IO[bytes]) -> int:
     room = min(upload.size - upload.received, MAX_PART_BYTES)
     written = 0
     with part_path(platform, upload.id).open("r+b") as out:
@@ -170,7 +170,7 @@ def complete(platform: Platform, *, team_id: int | None, upload_id: str, organis
             raise BadRequest("the uploaded bytes do not match the declared SHA-256; start the upload again")
         image = register_tarball(platform, path, hexdigest=upload.sha256, size=upload.size)
         with platform.transaction() as session:
-            session.get(Upload, upload_id).image_digest = image.digest
+            session.get_one(Upload, upload_id).image_digest = image.digest
         upload.image_digest = image.digest
         return _view(upload)
 
