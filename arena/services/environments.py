@@ -8,7 +8,7 @@ digest) and pinned on the challenge by that digest.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import Challenge, Image, Job, Submission
@@ -144,6 +144,7 @@ def set_image(platform: Platform, *, organiser_id: int, slug: str, image_digest:
         challenge = _owned(session, organiser_id=organiser_id, slug=slug, actor=actor)
         if session.get(Image, image_digest) is None:
             raise NotFound(f"no uploaded image {image_digest[:80]!r}; upload it first")
+        assert challenge.environment is not None  # an agent challenge declares its environment
         challenge.environment = {**challenge.environment, "image_digest": image_digest}
         audit.record(session, actor=actor, action="challenge.environment", target=f"challenge:{slug}",
                      detail={"image_digest": image_digest})
@@ -168,7 +169,7 @@ def read_trajectory(platform: Platform, *, principal, submission_id: str, actor=
         submission = session.get(Submission, submission_id)
         if submission is None:
             raise NotFound(f"no submission {submission_id!r}")
-        challenge = session.get(Challenge, submission.challenge_id)
+        challenge = session.get_one(Challenge, submission.challenge_id)
         organiser = principal.role != "team" and permissions.may_read_hidden_log(principal,
                                                                                  tenancy.facts(session, challenge))
         team = principal.role == "team" and submission.team_id == principal.id
@@ -181,6 +182,7 @@ def read_trajectory(platform: Platform, *, principal, submission_id: str, actor=
         job = _latest_with_trajectory(session, submission_id)
         if job is None:
             raise NotFound("this submission has no trajectory (not an agent run, or not run yet)")
+        assert job.trajectory is not None  # selected for having one
         if submission.kind == "sample":
             return job.trajectory
         data = _unseal(platform, submission, job)
@@ -203,6 +205,7 @@ def _unseal(platform: Platform, submission: Submission, job: Job) -> bytes:
     with platform.sessions() as session:
         hidden = session.get(HiddenSet, submission.hidden_set_id)
     try:
-        return unseal(open_key(platform, hidden).key, purpose=f"trajectory/{job.id}", sealed=job.trajectory)
+        return unseal(open_key(platform, hidden).key, purpose=f"trajectory/{job.id}",
+                      sealed=cast(bytes, job.trajectory))  # checked by the caller
     except HiddenSetError:
         raise Conflict("this trajectory could not be opened with the hidden set's key") from None

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select, update
@@ -200,11 +201,12 @@ def ticket_for(session, job: Job, *, worker: str) -> Ticket:
 
 def _environment(session, challenge: Challenge) -> tuple[EnvironmentConfig | None, str | None]:
     """An agent challenge's environment and the digest of its image (None where it has none)."""
-    digest = (challenge.environment or {}).get("image_digest")
+    declared = challenge.environment or {}
+    digest = declared.get("image_digest")
     if challenge.protocol != "agent" or digest is None:
         return None, None
     image = session.get(Image, digest)
-    return environments.environment_config(challenge.environment, image.image_id), digest
+    return environments.environment_config(declared, image.image_id), digest
 
 
 # -- running ----------------------------------------------------------------------------------------
@@ -495,11 +497,12 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
 
 def _drive(platform: Platform, ticket: Ticket, spec: RunSpec, folder: JobFolder):
     """Run an interactive or agent container under the driver; (outcome, the model's failure)."""
-    common = dict(items=items_path(folder, ticket.protocol), answers=answers_path(folder, ticket.protocol),
-                  limits=ticket.session_limits, max_answers_bytes=platform.settings.max_predictions_bytes)
+    common: dict[str, Any] = dict(
+        items=items_path(folder, ticket.protocol), answers=answers_path(folder, ticket.protocol),
+        limits=ticket.session_limits, max_answers_bytes=platform.settings.max_predictions_bytes)
     if ticket.protocol != "agent":
         return run_interactive(platform.runner, spec, **common)
-    if ticket.environment is None:
+    if ticket.environment is None or ticket.environment_digest is None:  # set together
         raise SandboxError("the challenge's environment image is not set")
     platform.runner.ensure_image(image_id=ticket.environment.image_id,
                                  tarball=image_path(platform, ticket.environment_digest))

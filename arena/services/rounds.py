@@ -13,9 +13,10 @@ import csv
 import io
 import logging
 from datetime import datetime
+from typing import cast
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 import evaluators
@@ -53,7 +54,9 @@ def add_rounds(session, *, challenge: Challenge) -> None:
 def rules_of(challenge: Challenge, item: Round) -> dict:
     """The rules that decide a round: those logged with its addition (rounds added to a running
     challenge), else those logged when the challenge opened."""
-    return item.rules if item.rules is not None else challenge.rules
+    rules = item.rules if item.rules is not None else challenge.rules
+    assert rules is not None  # a challenge with rounds has rules
+    return rules
 
 
 def _rounds(session, challenge_id: int) -> list[Round]:
@@ -191,13 +194,15 @@ def _finalize(platform: Platform, *, round_id: int, now: datetime) -> tuple[str,
         if pending or earlier_open:
             item.status = "closing"
             return None
-        challenge = session.get(Challenge, item.challenge_id)
+        challenge = session.get_one(Challenge, item.challenge_id)
         report = _report(platform, session, challenge=challenge, item=item, now=now)
         entry = publiclog.append(platform, session, kind="round.report", challenge=challenge.slug, data=report)
         # Closed only if still unclosed: SQLite ignores FOR UPDATE, so two closers (the worker and a
         # request) may both get here; the second finds it closed and rolls back its log entry.
-        if session.execute(update(Round).where(Round.id == item.id, Round.status != "closed").values(
-                status="closed", closed_at=now, report=report, log_seq=entry["body"]["seq"])).rowcount != 1:
+        closing = cast(CursorResult, session.execute(  # an UPDATE's result
+            update(Round).where(Round.id == item.id, Round.status != "closed").values(
+                status="closed", closed_at=now, report=report, log_seq=entry["body"]["seq"])))
+        if closing.rowcount != 1:
             raise _ClosedMeanwhile
         session.refresh(item)
         _apply_misses(session, challenge=challenge, standings=report["standings"])
@@ -223,8 +228,10 @@ def _apply_misses(session, *, challenge: Challenge, standings: list[dict]) -> No
 
 # --- the evidence ---------------------------------------------------------------------------------
 
-def _private(session, submission_id: str) -> Result | None:
-    return session.scalar(select(Result).where(Result.submission_id == submission_id, Result.split == "private"))
+def _private(session, submission_id: str) -> Result:
+    """The private split's result of a counted (so scored) submission: every one has it."""
+    return session.scalars(select(Result).where(Result.submission_id == submission_id,
+                                                Result.split == "private")).one()
 
 
 def _counted(session, *, item: Round, team_id: int) -> Submission | None:
@@ -248,6 +255,7 @@ def _counted(session, *, item: Round, team_id: int) -> Submission | None:
 
 
 def _losses(row: Result) -> np.ndarray:
+    assert row.item_scores is not None  # a hidden run's result keeps its per-item losses
     return np.frombuffer(row.item_scores, dtype="<f8")
 
 
@@ -379,6 +387,7 @@ def get_report(platform: Platform, *, slug: str, number: int | None = None) -> d
             raise NotFound(f"{which}; a round's report is published when it closes")
         item = closed[-1]
         seq = item.log_seq
+        assert seq is not None  # set when the round closed
     entry = publiclog.entries(platform, start=seq, limit=1)[0]
     return {"report": entry["body"]["data"], "log_entry": {"seq": seq, "leaf_hash": entry["leaf_hash"],
                                                            "signature": entry["signature"]}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -148,7 +149,7 @@ def create_submission(platform: Platform, *, team_id: int, slug: str, image_dige
                       actor: Principal | None = None) -> dict:
     """One submission and its first job, in one transaction; a retried request with the same
     Idempotency-Key gets the first submission back instead of a second one."""
-    arguments = {"team_id": team_id, "slug": slug, "image_digest": image_digest, "kind": kind,
+    arguments: dict[str, Any] = {"team_id": team_id, "slug": slug, "image_digest": image_digest, "kind": kind,
                  "idempotency_key": idempotency_key, "actor": actor}
     try:
         return _create_submission(platform, **arguments)
@@ -383,7 +384,8 @@ def read_hidden_log(platform: Platform, *, principal: Principal, submission_id: 
             raise BadRequest("this is a sample run: its log needs no reason (GET /api/submissions/ID/log)")
         job, raw = _last_log(session, submission)
         if raw is not None:
-            hidden = session.get(HiddenSet, submission.hidden_set_id)
+            hidden = session.get_one(HiddenSet, submission.hidden_set_id)
+            assert job is not None  # the log came from it
             key = platform.hidden_sets.open_data_key(key_id=hidden.data_key_id,
                                                      master_key_id=hidden.master_key_id,
                                                      wrapped=hidden.wrapped_key)
@@ -476,10 +478,10 @@ def select_for_final(platform: Platform, *, principal: Principal, submission_id:
             raise BadRequest("only a scored submission on the hidden set can count for the final ranking")
         round_ = _round_still_open(session, submission, what="choices")
         if selected and not submission.selected:
-            chosen = session.scalar(select(func.count(Submission.id)).where(
+            chosen = session.execute(select(func.count(Submission.id)).where(
                 Submission.team_id == submission.team_id, Submission.challenge_id == submission.challenge_id,
                 Submission.round_id == submission.round_id if round_ else Submission.round_id.is_(None),
-                Submission.selected.is_(True)))
+                Submission.selected.is_(True))).scalar_one()
             if chosen >= MAX_SELECTED:
                 raise Conflict(f"your team has chosen {MAX_SELECTED} submissions already; unselect one first")
         submission.selected = selected
