@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up what the tests need (Docker engine, virtual environment, base and example images,
-# PostgreSQL, a one-node Slurm cluster, Chromium and axe-core), then run the whole test suite on SQLite, and the service
+# PostgreSQL, a one-node Slurm cluster, Chromium and axe-core), type-check with mypy (settings in
+# pyproject.toml), then run the whole test suite on SQLite, and the service
 # and API tests once more on PostgreSQL. Extra arguments go to both pytest runs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,6 +9,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export ARENA_SLURM_ACCOUNTING=${ARENA_SLURM_ACCOUNTING-1}
 ARENA_SETUP_SERVICES=${ARENA_SETUP_SERVICES-postgres slurm browser podman} bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
+echo "[arena tests] type checking: mypy (strict on evaluators/, hidden_sets/, sandbox/; basic on arena/)"
+"$ROOT/.venv/bin/python" -m mypy
 "$ROOT/.venv/bin/python" -m pytest "$@"
 echo "[arena tests] the service and API tests again, on PostgreSQL"
 ARENA_TEST_DATABASE=postgres exec "$ROOT/.venv/bin/python" -m pytest -q -m "not docker and not slurm and not browser" tests/arena "$@"
