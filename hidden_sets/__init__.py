@@ -11,6 +11,7 @@ from hidden_sets._commitment import (
     item_json,
     item_leaf,
 )
+from hidden_sets._derived import split_key
 from hidden_sets._errors import HiddenSetError, IntegrityError, KeyUnavailableError
 from hidden_sets._keyring import Keyring, generate_keyring_file, load_keyring, save_keyring_file
 from hidden_sets._sealed import seal, unseal
@@ -42,6 +43,7 @@ __all__ = [
     "load_keyring",
     "save_keyring_file",
     "seal",
+    "split_key",
     "unseal",
     "verify_inclusion",
 ]

@@ -31,10 +31,8 @@ from arena.services import assets, environments, leases, publiclog, queue
 from arena.services.images import image_path
 from arena.services.slices import slice_scores
 from arena.timeutil import utcnow
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hidden_sets import DataKey, HiddenSetError, seal
+from hidden_sets import DataKey, HiddenSetError, seal, split_key
 from sandbox import (
     SOCKET_NAME,
     EnvironmentConfig,
@@ -427,19 +425,12 @@ def secondary_score(name: str, predictions: list, gold: list, seed: int) -> dict
     return {"score": found.score, "ci_low": found.low if finite else None, "ci_high": found.high if finite else None}
 
 
-def split_key(key: DataKey, set_id: str) -> bytes:
-    """The secret key of a set's public/private split, derived from its data key (which is only
-    ever stored wrapped), so the split is as secret as the set and needs no key of its own."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=f"arena/split/v1|{set_id}".encode()).derive(key.key)
-
-
 def _split_scores(ticket: Ticket, metric, ids: list, predictions: list, gold: list,
                   key: DataKey, names: list) -> dict[str, SplitScore]:
     """Sample runs: one split. Hidden runs: the public split (the board) and the private one."""
     if ticket.on_sample:
         return {"sample": _one_split(ticket, metric, "sample", predictions, gold, names)}
-    mask = evaluators.split_mask(ids, key=split_key(key, ticket.hidden_set.id),
+    mask = evaluators.split_mask(ids, key=split_key(key.key, set_id=ticket.hidden_set.id),
                                  public_fraction=ticket.public_fraction)
     out = {}
     for name, chosen in (("public", mask), ("private", ~mask if len(ids) > 1 else mask)):
