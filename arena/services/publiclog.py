@@ -120,25 +120,6 @@ def size(platform: Platform, session=None) -> int:
     return 0 if last is None else last + 1
 
 
-def export(platform: Platform, *, challenge: str) -> dict:
-    """Everything `arena verify` needs, offline: the whole chain (other challenges' entries too, so
-    the chain and tree can be checked), the signed checkpoint of exactly those entries with the
-    latest cosigned checkpoints, the keys, the challenge's signed commitments, and the board."""
-    from arena.services import logtree
-    from arena.services.commitments import signed_commitments
-    from arena.services.leaderboard import leaderboard
-
-    everything = entries(platform, limit=10**9)
-    board = leaderboard(platform, slug=challenge,
-                        log_entries=[e for e in everything if e["body"]["challenge"] == challenge])
-    return {"format": "arena.log-export/v2", "challenge": challenge, "public_key": platform.signer.public_key,
-            "log_key": logtree.log_vkey(platform), "entries": everything,
-            "tree_head": logtree.tree_head(platform, len(everything)),
-            "checkpoint": logtree.checkpoint(platform, size=len(everything)),
-            "cosigned": logtree.cosigned_checkpoints(platform, up_to=len(everything)),
-            "commitments": signed_commitments(platform, slug=challenge), "leaderboard": board}
-
-
 def scores_digest(values, *, salt: bytes = b"") -> str:
     """SHA-256 of the salt, then the per-item score vector (float64, little-endian), in the hidden
     set's order. Results are salted (`scores_salt`): unsalted, a small split's 0/1 vector could be
