@@ -26,7 +26,7 @@ from sandbox._fake import FakeRunner
 from sandbox._interactive import SessionFailure, SessionLimits, check_agent_input, check_item_input, drive
 from sandbox._gpus import Gpu, GpuAllocator, detect_amd, parse_gpu_setting
 from sandbox._jobfolder import JobFolder, sweep_job_folders
-from sandbox._session import SOCKET_NAME, run_agent, run_interactive
+from sandbox._interactive_run import SOCKET_NAME, run_agent, run_interactive
 from sandbox._scoring import (
     SCORER_PROTOCOL,
     ScorerFolder,

@@ -72,7 +72,7 @@ def append(platform: Platform, session, *, kind: str, challenge: str | None, dat
     session.add(entry)
     _store_nodes(session, body["seq"], leaf)
     session.flush()
-    return published(entry)
+    return entry_document(entry)
 
 
 def _store_nodes(session, seq: int, leaf: bytes) -> None:
@@ -93,7 +93,8 @@ def fetch_nodes(session, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], 
     return {(level, index): bytes(digest) for level, index, digest in rows}
 
 
-def published(entry: LogEntry) -> dict:
+def entry_document(entry: LogEntry) -> dict:
+    """A log entry as the log serves it: its body, leaf hash and signature."""
     return {"body": loads(entry.body), "leaf_hash": entry.leaf_hash, "signature": entry.signature}
 
 
@@ -102,14 +103,14 @@ def entries(platform: Platform, *, challenge: str | None = None, start: int = 0,
         query = select(LogEntry).where(LogEntry.seq >= start).order_by(LogEntry.seq).limit(limit)
         if challenge is not None:
             query = query.where(LogEntry.challenge == challenge)
-        return [published(e) for e in session.scalars(query)]
+        return [entry_document(e) for e in session.scalars(query)]
 
 
 def about(platform: Platform, *, submission: str) -> list[dict]:
     """The receipt, results and method cards logged for one submission, in order."""
     with platform.sessions() as session:
         query = select(LogEntry).where(LogEntry.subject == submission).order_by(LogEntry.seq)
-        return [published(e) for e in session.scalars(query)]
+        return [entry_document(e) for e in session.scalars(query)]
 
 
 def size(platform: Platform, session=None) -> int:
