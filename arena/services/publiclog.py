@@ -17,7 +17,7 @@ from arena.platform import Platform
 from arena.signing import FORMAT, canonical_bytes, key_statement, loads
 from arena.timeutil import iso, utcnow
 from arena.tlog import completed_nodes, needed
-from hidden_sets._merkle import leaf_hash
+from hidden_sets import leaf_hash
 
 GENESIS = "0" * 64
 SUBJECT_KINDS = ("submission.receipt", "result", "method_card")
