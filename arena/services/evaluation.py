@@ -31,7 +31,6 @@ from arena.services import assets, environments, leases, publiclog, queue
 from arena.services.images import image_path
 from arena.services.slices import slice_scores
 from arena.timeutil import utcnow
-
 from hidden_sets import DataKey, HiddenSetError, seal, split_key
 from sandbox import (
     SOCKET_NAME,
