@@ -6,6 +6,8 @@ and memory, the configured partition and account. The batch script, given to sba
 input (no file on this machine), runs `arena node-run` on the node with a credential valid for
 that one job. The node fetches the image and the decrypted inputs, runs the container with the
 same sandbox as a local worker, and posts the outcome and predictions back; scoring stays here.
+An agent job's environments run on the node too, never with their score files: each item's final
+state comes back and is scored here (docs/agent-protocol.md, "Where it runs").
 
 The dispatcher follows its jobs with `squeue` and `scontrol`: while Slurm holds a job, its lease is
 renewed; when a Slurm job ends without having sent a result (node failure, preemption, `scancel`,
