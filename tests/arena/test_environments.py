@@ -20,7 +20,7 @@ from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
 from helpers import make_image_tarball
-from sandbox import RunOutcome, check_agent_input
+from sandbox import RunOutcome, SandboxError, check_agent_input
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples/challenges/repo-repair"
 
@@ -181,3 +181,35 @@ def test_a_job_that_is_no_agent_job_has_no_environment_image(platform, repo):
     ticket = evaluation.claim_next_job(platform, worker="slurm:d1")
     with pytest.raises(Missing, match="no environment image"):
         nodes.environment_image_file(platform, evaluation.replace(ticket, protocol="interactive"))
+
+
+def test_a_node_result_names_its_final_states_plainly():
+    from arena.services import nodes
+
+    class Upload:
+        def __init__(self, filename):
+            self.filename = filename
+
+    assert [name for name, _ in nodes.final_states_from([Upload("item-1.tar.gz"), Upload("item-2.tar.gz")])] == [
+        "item-1.tar.gz", "item-2.tar.gz"]
+    for bad in (["../item-1.tar.gz"], ["item-1.tar.gz", "item-1.tar.gz"], ["labels.jsonl"], [None]):
+        with pytest.raises(BadRequest, match="item-N.tar.gz"):
+            nodes.final_states_from([Upload(name) for name in bad])
+
+
+def test_central_scoring_gives_0_to_an_item_without_a_final_state_and_refuses_strange_answers(tmp_path):
+    from sandbox import FakeRunner, score_final_states
+
+    items, answers, trajectory = tmp_path / "items.jsonl", tmp_path / "answers.jsonl", tmp_path / "t.jsonl"
+    items.write_text(json.dumps({"id": "r01", "input": {"turns": ["x"], "score_files": {"t.py": "assets/t.py"}}}) + "\n")
+    config = environments.environment_config(load_bundle(EXAMPLE).environment, "sha256:env")
+    common = dict(job_id="j", config=config, items=items, answers=answers, states=tmp_path, files_root=tmp_path,
+                  work_root=tmp_path / "work", trajectory=trajectory)
+    for given in (None, "../labels.tar.gz", "item-9.tar.gz"):  # not captured, not a state's name, not sent
+        answers.write_text(json.dumps({"id": "r01", "prediction": given}) + "\n")
+        score_final_states(FakeRunner(), **common)  # no environment is started for any of them
+        assert json.loads(answers.read_text()) == {"id": "r01", "prediction": 0.0}
+    assert [json.loads(line)["score"] for line in trajectory.read_text().splitlines()] == [None, None, None]
+    answers.write_text(json.dumps({"id": "r99", "prediction": "item-1.tar.gz"}) + "\n")
+    with pytest.raises(SandboxError, match="not the job's"):
+        score_final_states(FakeRunner(), **common)
