@@ -71,7 +71,8 @@ def result(job_id: str):
     expected = {"predictions", "log"} | ({"trajectory", "final_states"} if agent else set())
     unknown = set(request.files) - expected
     if unknown:
-        raise BadRequest(f"unexpected file(s) {', '.join(sorted(unknown))}; send {', '.join(sorted(expected))}")
+        wanted = "predictions, log, trajectory and final_states" if agent else "predictions and log"
+        raise BadRequest(f"unexpected file(s) {', '.join(sorted(unknown))}; send {wanted}")
     states = nodes.final_states_from(request.files.getlist("final_states")) if agent else []
     log_tail = request.files["log"].read(MAX_LOG_TAIL) if "log" in request.files else b""
     uploaded = request.files.get("predictions")
