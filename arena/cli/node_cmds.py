@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 import requests
@@ -148,8 +149,8 @@ def _drive(runner, run, spec: dict, folder, answers: Path) -> tuple:
     from arena.services.evaluation import environment_files, items_path, trajectory_path
     from sandbox import SessionLimits, run_agent, run_interactive
 
-    common = dict(items=items_path(folder, spec["protocol"]), answers=answers, limits=SessionLimits(**spec["session"]),
-                  max_answers_bytes=int(spec["max_output_bytes"]))
+    common: dict[str, Any] = dict(items=items_path(folder, spec["protocol"]), answers=answers,
+                                  limits=SessionLimits(**spec["session"]), max_answers_bytes=int(spec["max_output_bytes"]))
     if spec["protocol"] != "agent":
         return run_interactive(runner, run, **common)
     states_folder(folder).mkdir(mode=0o700)

@@ -506,7 +506,7 @@ def _drive(platform: Platform, ticket: Ticket, spec: RunSpec, folder: JobFolder)
                                  tarball=image_path(platform, ticket.environment_digest))
     return run_agent(platform.runner, spec, **common, config=ticket.environment,
                      files_root=environment_files(folder), work_root=folder.path / "environments",
-                     trajectory=trajectory_path(folder))
+                     trajectory=trajectory_path(folder), capture_root=None)
 
 
 def trajectory_path(folder: JobFolder) -> Path:
@@ -590,7 +590,7 @@ def remote_agent_bytes(platform: Platform, ticket: Ticket) -> int:
 def _score_final_states(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey) -> None:
     """Each item's final state, as the node captured it, scored on this engine with the item's
     score files (which never left): the answers become the items' scores, as after a local run."""
-    if ticket.environment is None:
+    if ticket.environment is None or ticket.environment_digest is None:
         raise SandboxError("the challenge's environment image is not set")
     _stage_inputs(platform, ticket, folder, key)
     platform.runner.ensure_image(image_id=ticket.environment.image_id,
