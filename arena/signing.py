@@ -22,8 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from hidden_sets._commitment import canonical_json
-from hidden_sets._keyring import create_exclusive
+from hidden_sets import canonical_json, create_exclusive
 
 FORMAT = 2  # the `"v"` of newly signed statements: RFC 8785 canonical bytes
 JS_SAFE = 2**53 - 1

@@ -6,6 +6,8 @@ and memory, the configured partition and account. The batch script, given to sba
 input (no file on this machine), runs `arena node-run` on the node with a credential valid for
 that one job. The node fetches the image and the decrypted inputs, runs the container with the
 same sandbox as a local worker, and posts the outcome and predictions back; scoring stays here.
+An agent job's environments run on the node too, never with their score files: each item's final
+state comes back and is scored here (docs/agent-protocol.md, "Where it runs").
 
 The dispatcher follows its jobs with `squeue` and `scontrol`: while Slurm holds a job, its lease is
 renewed; when a Slurm job ends without having sent a result (node failure, preemption, `scancel`,
@@ -174,6 +176,15 @@ def batch_script(platform: Platform, *, job_id: str, token: str) -> str:
     ])
 
 
+def environments_mb(platform: Platform, ticket: evaluation.Ticket) -> int:
+    """An agent job's environments on the node: as many at once as the driver's concurrency, each
+    with its memory and its working directory (a tmpfs), and the captured final states."""
+    if ticket.environment is None or ticket.session_limits is None:
+        return 0
+    each = ticket.environment.limits.memory_mb + ticket.environment.agent.workdir_mb
+    return ticket.session_limits.concurrency * each + evaluation.capture_bytes(platform, ticket) // 1024**2
+
+
 class SlurmExecutor:
     """Hands queued jobs to Slurm and follows them; any number of these may run at once."""
 
@@ -191,10 +202,9 @@ class SlurmExecutor:
         """Claim the next job and submit it to Slurm; False when none is waiting or room is full."""
         if self._in_flight() >= self.platform.settings.slurm_max_jobs:
             return False
-        # An agent challenge's environments are not shipped to GPU nodes yet: a central worker runs them.
-        ticket = evaluation.claim_next_job(self.platform, worker=f"slurm:{self.name}",
-                                           accepts=lambda needs: evaluation.runs_here(needs)
-                                           and needs.get("protocol") != "agent")
+        # An agent job runs here too: its environments run on the node without their score files,
+        # and each item's final state comes back to be scored centrally (docs/agent-protocol.md).
+        ticket = evaluation.claim_next_job(self.platform, worker=f"slurm:{self.name}")
         if ticket is None:
             return False
         settings = self.platform.settings
@@ -209,7 +219,8 @@ class SlurmExecutor:
             name=f"arena-{ticket.job_id}", script=batch_script(self.platform, job_id=ticket.job_id, token=token),
             time_minutes=math.ceil((limits.time_limit_s + settings.slurm_margin_s) / 60),
             # the container, node-run and its staging (512 MiB), and the staged assets in memory
-            cpus=max(1, math.ceil(limits.cpus)), memory_mb=limits.memory_mb + 512 + limits.folder_mb, gpus=limits.gpus,
+            cpus=max(1, math.ceil(limits.cpus)), gpus=limits.gpus,
+            memory_mb=limits.memory_mb + 512 + limits.folder_mb + environments_mb(self.platform, ticket),
             partition=settings.slurm_partition, account=settings.slurm_account,
             output=f"{settings.slurm_log_dir}/arena-%j.out")
         try:

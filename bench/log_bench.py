@@ -25,8 +25,7 @@ from arena.models import LogEntry, LogNode
 from arena.services import logtree
 from arena.signing import canonical_bytes, loads
 from arena.tlog import MemoryTree, consistency_proof, inclusion_proof, parse_vkey
-from hidden_sets import TreeBuilder
-from hidden_sets._merkle import leaf_hash
+from hidden_sets import TreeBuilder, leaf_hash
 
 ENTRIES = int(os.environ.get("ARENA_BENCH_LOG_ENTRIES", "1000000"))
 TEMPLATE = ('{"at":"2026-12-02T08:00:00Z","challenge":"bench","data":{"ci_high":0.84,"ci_low":0.78,'

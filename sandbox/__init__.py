@@ -7,7 +7,7 @@
 from collections.abc import Iterator
 from pathlib import Path
 
-from sandbox._agent import TOOL_SPECS, AgentLimits, EnvironmentConfig, parse_score
+from sandbox._agent import MAX_TRAJECTORY_BYTES, TOOL_SPECS, AgentLimits, EnvironmentConfig, parse_score
 from sandbox._base import (
     CONTAINER_GID,
     CONTAINER_UID,
@@ -26,7 +26,7 @@ from sandbox._fake import FakeRunner
 from sandbox._interactive import SessionFailure, SessionLimits, check_agent_input, check_item_input, drive
 from sandbox._gpus import Gpu, GpuAllocator, detect_amd, parse_gpu_setting
 from sandbox._jobfolder import JobFolder, sweep_job_folders
-from sandbox._session import SOCKET_NAME, run_agent, run_interactive
+from sandbox._interactive_run import SOCKET_NAME, STATE_NAME, run_agent, run_interactive, score_final_states
 from sandbox._scoring import (
     SCORER_PROTOCOL,
     ScorerFolder,
@@ -46,6 +46,8 @@ __all__ = [
     "EnvironmentSpec",
     "ExecResult",
     "TOOL_SPECS",
+    "MAX_TRAJECTORY_BYTES",
+    "STATE_NAME",
     "TOOL_UID",
     "FakeRunner",
     "Gpu",
@@ -81,6 +83,7 @@ __all__ = [
     "parse_gpu_setting",
     "parse_score",
     "run_agent",
+    "score_final_states",
     "run_interactive",
     "stream_image",
     "sweep_job_folders",

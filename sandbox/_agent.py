@@ -39,6 +39,11 @@ _TEXT = {"type": "string"}
 _KILL_AGENT = ["sh", "-c", "kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; exit 0"]
 # What the agent's processes left in /tmp (only theirs: /tmp is sticky), so the score has room.
 _CLEAR_TMP = ["sh", "-c", "rm -rf /tmp/* /tmp/.[!.]* 2>/dev/null; exit 0"]
+# The final state of an item's working directory, as a gzipped tar on standard output (a node's run:
+# it is scored centrally, where the score files are); and its restoring there.
+_CAPTURE = ["sh", "-c", 'tar -C "$1" -czf - . 2>/dev/null', "sh"]
+_RESTORE = ["tar", "--no-same-owner", "--warning=no-timestamp", "-xzf"]
+FINAL_STATE = "final-state.tar.gz"
 
 
 def _function(name: str, description: str, **properties: dict[str, str]) -> dict[str, Any]:
@@ -155,10 +160,17 @@ class ItemEnvironment:
     def __init__(self, *, runner: Runner, config: EnvironmentConfig, job_id: str, number: int,
                  item_id: Any, files: dict[str, str], score_files: dict[str, str], files_root: Path,
                  work_root: Path,
-                 trajectory: Trajectory) -> None:
+                 trajectory: Trajectory, capture_to: Path | None = None, restore: Path | None = None) -> None:
+        """`capture_to` (a GPU node's run): the item ends with its final state captured there
+        instead of scored, and `score_files` must be empty. `restore` (the central scoring of a
+        node's run): the environment starts from that captured final state, not from `files`."""
+        if capture_to is not None and score_files:
+            raise ValueError("an item whose final state is captured for central scoring has no score files here")
         self._runner, self._config, self._job_id, self._number = runner, config, job_id, number
         self.item_id, self._files, self._score_files = item_id, files, score_files
         self._files_root, self._root, self.trajectory = files_root, work_root / f"item-{number}", trajectory
+        self._capture_to, self._restore = capture_to, restore
+        self.restored = True
         self._handle: str | None = None
         self.calls = self.tokens = self.messages = 0
         self.tool_time = 0.0
@@ -173,18 +185,36 @@ class ItemEnvironment:
         for folder in (stage, hidden):
             folder.mkdir(parents=True, mode=0o755)
             folder.chmod(0o755)
-        _copy_files(self._files, self._files_root, stage)
+        if self._restore is None:
+            _copy_files(self._files, self._files_root, stage)
+        else:
+            shutil.copyfile(self._restore, stage / FINAL_STATE, follow_symlinks=False)
+            (stage / FINAL_STATE).chmod(0o644)
         spec = EnvironmentSpec(job_id=self._job_id, name=f"{self._job_id}-{self._number}",
                                image_id=self._config.image_id, stage_dir=stage, hidden_dir=hidden,
                                workdir=self._config.workdir, workdir_mb=self._config.agent.workdir_mb,
                                limits=self._config.limits)
         started = time.monotonic()
         self._handle = self._runner.start_environment(spec)
-        copied = self._exec(["cp", "-R", f"{STAGE_DIR}/.", self._config.workdir], user=TOOL_UID, limit=60)
-        if copied.exit_code != 0:
-            raise SandboxError("an item's files could not be copied into its environment's working directory "
-                               "(larger than workdir_mb, or the image lacks cp)")
-        self.trajectory.add(self.item_id, "environment", started_s=round(time.monotonic() - started, 3))
+        if self._restore is None:
+            copied = self._exec(["cp", "-R", f"{STAGE_DIR}/.", self._config.workdir], user=TOOL_UID, limit=60)
+            if copied.exit_code != 0:
+                raise SandboxError("an item's files could not be copied into its environment's working "
+                                   "directory (larger than workdir_mb, or the image lacks cp)")
+            self.trajectory.add(self.item_id, "environment", started_s=round(time.monotonic() - started, 3))
+        else:
+            self.restored = self._restore_state()
+
+    def _restore_state(self) -> bool:
+        """Unpack the captured final state into the working directory (as the agent's user: what it
+        wrote, it may write again). False, with the reason in the trajectory, when it does not fit."""
+        done = self._exec([*_RESTORE, f"{STAGE_DIR}/{FINAL_STATE}", "-C", self._config.workdir], user=TOOL_UID,
+                          limit=60, cap=2000)
+        ok = done.exit_code == 0
+        if not ok:
+            self.trajectory.add(self.item_id, "final_state", restored=False,
+                                detail=_cut(done.output.decode("utf-8", "replace"), 500) or "timed out")
+        return ok
 
     def close(self) -> None:
         if self._handle is not None:
@@ -256,12 +286,44 @@ class ItemEnvironment:
         return _tool_text(done, min(agent.tool_call_s, left)), took
 
     # -- scoring
-    def score(self) -> float:
-        """Kill every process the agent started (and remove its files from /tmp), stage the hidden
-        score files, run the score command as the environment's own user; the score of the final state (0 when the command
-        gives no number in [0, 1])."""
+    def finish(self) -> float | str | None:
+        """The item's end: its score (a local run); on a GPU node, the name of its captured final
+        state (None when it could not be captured), to be scored centrally (score_final_states)."""
+        if self._capture_to is None:
+            return self.score()
+        return self._capture_to.name if self.capture() else None
+
+    def _quiesce(self) -> None:
+        """Kill every process the agent started and remove its files from /tmp."""
         self._exec(_KILL_AGENT, user=TOOL_UID, limit=5)
         self._exec(_CLEAR_TMP, user=TOOL_UID, limit=10)
+
+    def capture(self) -> bool:
+        """Write the working directory's final state (a gzipped tar, at most workdir_mb) to
+        `capture_to`, once the agent's processes are gone; False when it is larger or unreadable."""
+        assert self._capture_to is not None
+        self._quiesce()
+        cap = self._config.agent.workdir_mb * 1024**2
+        done = self._exec([*_CAPTURE, self._config.workdir], user=TOOL_UID, limit=self._config.agent.score_time_s,
+                          cap=cap)
+        ok = done.exit_code in (0, 1) and not done.truncated and not done.timed_out and bool(done.output)
+        if ok:
+            self._capture_to.write_bytes(done.output)
+        self.trajectory.add(self.item_id, "final_state", captured=ok, bytes=len(done.output) if ok else None,
+                            **({} if ok else {"detail": f"the working directory could not be captured (its "
+                                              f"gzipped tar is over {self._config.agent.workdir_mb} MiB, it timed "
+                                              "out, or files in it are unreadable): the item scores 0"}))
+        return ok
+
+    def score(self) -> float:
+        """Kill every process the agent started (and remove its files from /tmp), stage the hidden
+        score files, run the score command as the environment's own user; the score of the final
+        state (0 when the command gives no number in [0, 1], or a restored state did not fit)."""
+        if self._restore is not None and not self.restored:
+            self.trajectory.add(self.item_id, "score", score=None, exit_code=None, timed_out=False,
+                                output="the final state could not be restored")
+            return 0.0
+        self._quiesce()
         hidden = self._root / "hidden"
         _copy_files(self._score_files, self._files_root, hidden)
         done = self._exec(list(self._config.score_command), user=CONTAINER_UID,

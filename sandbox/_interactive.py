@@ -459,9 +459,10 @@ class _Session:
             self._taken += 1
             return self._taken, entry
 
-    def _drive_in_environment(self, number: int, item_id: Any, value: Any) -> float:
+    def _drive_in_environment(self, number: int, item_id: Any, value: Any) -> float | str | None:
         """An agent item: its environment is started, the conversation driven with tools that act
-        in it until the agent answers or a limit stops it, then the final state scored."""
+        in it until the agent answers or a limit stops it, then the final state scored (on a GPU
+        node: captured, to be scored centrally)."""
         problem = check_agent_input(value)
         if problem:
             raise ValueError(f"item number {number} has a malformed input: {problem}")
@@ -473,7 +474,7 @@ class _Session:
             answer = self._drive_item(number, rest, env)
             env.trajectory.add(item_id, "answer", content=answer, stopped_by=env.stopped, tool_calls=env.calls,
                                tokens=env.tokens, tool_seconds=round(env.tool_time, 3))
-            return env.score()
+            return env.finish()
 
     def _drive_item(self, number: int, value: Any, env: ItemEnvironment | None = None) -> str:
         problem = None if env is not None else check_item_input(value)

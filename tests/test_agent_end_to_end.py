@@ -106,3 +106,70 @@ def test_the_hostile_agent_is_contained_with_clear_reasons(served, images, pinne
     assert set(limits.values()) <= {"tool_time", "max_tool_calls"} and len(limits) == 5
     scores = {e["item"]: e["score"] for e in events if e["event"] == "score"}
     assert scores == {"r01": 0.0, "r02": 0.0, "r03": 0.0, "r04": 0.5, "r05": 0.0}  # as the repositories were given
+
+
+# -- through the Slurm executor: the agent and its environments on the node, the scoring here ------
+@pytest.fixture(scope="module")
+def slurm_served(images, slurm_cluster, tmp_path_factory):
+    """`arena serve` dispatching with sbatch to the one-node cluster. A seam on the node: node-run
+    runs this worktree's code with its job folders under a watched root, every path seen there
+    (polled while it runs) written to `seen`."""
+    from helpers import ARENA
+
+    home = tmp_path_factory.mktemp("repo-slurm-home")
+    node_root, seen = Path(f"/dev/shm/arena-node-watch-{home.name}"), home / "node-paths.txt"
+    wrapper = home / "node-run.sh"
+    wrapper.write_text(f"#!/bin/sh\nexport PYTHONPATH={ROOT} ARENA_NODE_JOB_ROOT={node_root}\n"
+                       f"( while :; do find {node_root} >> {seen} 2>/dev/null; sleep 0.1; done ) & watcher=$!\n"
+                       f'{ARENA} "$@"; status=$?\nkill $watcher\nexit $status\n')
+    bundle = shutil.copytree(ROOT / "examples/challenges/repo-repair", home / "bundle")
+    config = yaml.safe_load((bundle / "challenge.yaml").read_text())
+    config["environment"]["limits"].update(tool_time_limit_seconds=12, tool_call_time_limit_seconds=3)
+    (bundle / "challenge.yaml").write_text(yaml.safe_dump(config))
+    extra = {"ARENA_EXECUTOR": "slurm", "ARENA_SLURM_POLL_SECONDS": "1", "ARENA_SLURM_LOG_DIR": str(home),
+             "ARENA_SLURM_MARGIN_SECONDS": "60", "ARENA_SLURM_NODE_COMMAND": f"sh {wrapper}"}
+    with serve_arena(home, extra) as env:
+        organiser = json.loads(arena(env, "admin", "create-organiser", "Slurm Agents", "--json").stdout)["token"]
+        arena(env, "challenge", "create", str(bundle), token=organiser)
+        team = json.loads(arena(env, "team", "create", "Node Fixers", "--json", token=organiser).stdout)["token"]
+        arena(env, "challenge", "set-environment", "repo-repair", images["env"], token=organiser)
+        yield env, organiser, team, seen
+    shutil.rmtree(node_root, ignore_errors=True)
+
+
+def attempts(env, token, submission_id) -> list[dict]:
+    return json.loads(arena(env, "status", submission_id, "--json", token=token).stdout)["attempts"]
+
+
+@pytest.mark.slurm
+def test_through_slurm_the_node_runs_the_agent_and_the_hidden_tests_score_it_here(slurm_served, images):
+    env, organiser, team, seen = slurm_served
+    sample = submit(env, team, images["agent"], "--sample")
+    assert (sample["status"], sample["score"]) == ("scored", 1.0), sample
+    hidden = submit(env, team, images["agent"])
+    assert hidden["status"] == "scored", hidden
+    assert [a["executor"] for a in attempts(env, organiser, hidden["id"])] == ["slurm"]
+    events = trajectory(env, organiser, hidden["id"])
+    scores = {e["item"]: e["score"] for e in events if e["event"] == "score"}
+    assert scores == {"r01": 1.0, "r02": 1.0, "r03": 1.0, "r04": 0.5, "r05": 0.0}  # as the local run's
+    assert {e["item"] for e in events if e["event"] == "final_state" and e["captured"]} == set(scores)
+    paths = set(seen.read_text().split())
+    assert any(p.endswith("/environment-files/assets/r01/repo/calc/arith.py") for p in paths)  # the watch saw
+    assert any("/final-states/item-" in p for p in paths)
+    leaked = [p for p in paths if "/hidden/" in p and not p.endswith("/hidden")]
+    assert leaked == [] and not [p for p in paths if "test_r0" in p]  # no score file ever on the node
+
+
+@pytest.mark.slurm
+def test_through_slurm_the_hostile_agent_is_contained_too(slurm_served, images):
+    env, organiser, team, _seen = slurm_served
+    result = submit(env, team, images["hostile"])
+    assert result["status"] == "scored", result
+    events = trajectory(env, organiser, result["id"])
+    tools = [e for e in events if e["event"] == "tool" and e["item"] == "r01"]
+    hidden_read, network, disk, _watcher, *_sleeps = (t["result"] for t in tools)
+    assert "cat: '/arena/hidden/*': No such file or directory" in hidden_read
+    assert "add(2, 3)" not in json.dumps([e for e in events if e["event"] != "score"])
+    assert network.count("Network is unreachable") == 2 and "No space left on device" in disk
+    scores = {e["item"]: e["score"] for e in events if e["event"] == "score"}
+    assert scores == {"r01": 0.0, "r02": 0.0, "r03": 0.0, "r04": 0.5, "r05": 0.0}

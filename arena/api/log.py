@@ -7,7 +7,7 @@ from flask import Blueprint, Response, request
 
 from arena.api._auth import MAX_ID, platform
 from arena.errors import BadRequest, NotFound, PayloadTooLarge
-from arena.services import logtree, publiclog
+from arena.services import logexport, logtree, publiclog
 from arena.services.challenges import describe_challenge
 from arena.tlog import parse_tile_path
 
@@ -84,7 +84,7 @@ def cosigned():
 def export(slug: str):
     """Everything needed to check this challenge's board offline with `arena verify`."""
     describe_challenge(platform(), slug=slug)
-    return publiclog.export(platform(), challenge=slug)
+    return logexport.document(platform(), challenge=slug)
 
 
 def _text(body: str | bytes, mimetype: str, max_age: int) -> Response:

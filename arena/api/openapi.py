@@ -518,6 +518,10 @@ def _schemas() -> dict[str, Schema]:
             "folder_bytes": {"type": "integer", "minimum": 0, "description": "the size to give the job's memory "
                                                                               "folder: staged files and output room"},
             "assets": {"type": "boolean", "description": "whether to fetch /assets"},
+            "environment": _nullable({"type": "object", "description": (
+                "an agent job's environment (image_id, image_digest, tools, workdir, limits, agent limits; "
+                "no score command): fetch /environment-image, run each item's environment here and send "
+                "each item's final state back as final_states")}),
         }),
         "NodeResultAccepted": _obj({"job": STRING, "recorded": BOOLEAN}),
         "SiteHeartbeat": _obj({"site": STRING, "capabilities": {"type": "object"}}),
@@ -1088,6 +1092,11 @@ def _paths() -> dict[str, Any]:
                             {200: {"description": "a `docker save` tarball",
                                    "content": {"application/x-tar": {"schema": BINARY}}}}),
         },
+        "/api/node/jobs/{job_id}/environment-image": {
+            "get": _node_op("nodeEnvironmentImage", "An agent job's environment image tarball",
+                            {200: {"description": "a `docker save` tarball",
+                                   "content": {"application/x-tar": {"schema": BINARY}}}}, (401, 404)),
+        },
         "/api/node/jobs/{job_id}/inputs": {
             "get": _node_op("nodeInputs", "The job's inputs, decrypted as they stream",
                             {200: {"description": "inputs.jsonl",
@@ -1109,7 +1118,11 @@ def _paths() -> dict[str, Any]:
                                      "session_reason": {"type": "string", "enum": [
                                          "not_ready", "timeout", "invalid_answer", "model_stopped"]},
                                      "session_detail": STRING,
-                                     "predictions": BINARY, "log": BINARY},
+                                     "predictions": BINARY, "log": BINARY,
+                                     "trajectory": {**BINARY, "description": "an agent run's trajectory"},
+                                     "final_states": {"type": "array", "items": BINARY, "description": (
+                                         "an agent run's items' final states, gzipped tars named "
+                                         "item-N.tar.gz, scored centrally")}},
                                  "required": ["verdict"]}}}}),
         },
         "/api/challenges/{slug}/rounds": {

@@ -12,8 +12,7 @@ import click
 
 from arena.cli import logcheck
 from arena.tlog import TILE_WIDTH, NoteError, NoteKey, open_checkpoint, tile_path, unbundle
-from hidden_sets import TreeBuilder
-from hidden_sets._merkle import leaf_hash
+from hidden_sets import TreeBuilder, leaf_hash
 
 Fetch = Callable[[str], bytes]
 

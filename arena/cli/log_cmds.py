@@ -11,7 +11,7 @@ import click
 from arena.cli.client_cmds import friendly, json_option
 from arena.client import ArenaClient
 from arena.tlog import Checkpoint, NoteError, NoteKey, open_checkpoint, parse_vkey
-from hidden_sets._merkle import verify_consistency, verify_inclusion
+from hidden_sets import verify_consistency, verify_inclusion
 
 log_key_option = click.option(
     "--log-key", help="The log's verifier key (name+id+base64) you trust; default: the one the server "

@@ -19,7 +19,7 @@ from arena.tlog import (
     parse_vkey,
     signed_by,
 )
-from hidden_sets._merkle import leaf_hash, verify_inclusion
+from hidden_sets import leaf_hash, verify_inclusion
 
 KINDS = ("challenge.open", "hidden_set.version", "submission.receipt", "result", "method_card",
          "round.report", "rounds.add", "challenge.scorer")

@@ -16,8 +16,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 import requests
@@ -66,7 +67,7 @@ class NodeClient:
             for chunk in response.iter_content(CHUNK):
                 out.write(chunk)
 
-    def send(self, fields: dict, files: dict) -> dict:
+    def send(self, fields: dict, files: list) -> dict:
         response = self.http.post(self.base + "/result", data=fields, files=files, timeout=(10, 600))
         if response.status_code != 200:
             raise click.ClickException(f"the platform refused the result: {response.status_code} {_message(response)}")
@@ -101,8 +102,10 @@ def _predictions(folder, path: Path, limit: int) -> tuple[Path | None, bool]:
 
 
 def _stage(client: NodeClient, spec: dict, folder) -> None:
-    """The job's inputs (to /input, or beside it for an interactive run), its assets, task.json."""
-    from arena.services.evaluation import items_path, write_task
+    """The job's inputs (to /input, or beside it for an interactive run), its assets (for an agent
+    run, beside the folders the model sees: its environments take their files from there),
+    task.json. An agent job's items come without their score files: those never reach a node."""
+    from arena.services.evaluation import environment_files, items_path, write_task
 
     target = items_path(folder, spec["protocol"])
     client.download("/inputs", target)
@@ -111,32 +114,76 @@ def _stage(client: NodeClient, spec: dict, folder) -> None:
     if spec["assets"]:
         try:
             with client.stream("/assets") as raw:
-                unpack_assets(raw, folder.input, limits=ASSET_LIMITS)
+                unpack_assets(raw, _assets_dir(spec, folder, environment_files), limits=ASSET_LIMITS)
         except (UnpackError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:  # cut short
             raise click.ClickException(f"the job's assets did not arrive whole: {exc}") from None
     write_task(folder.input, challenge=spec["challenge"], metric=spec["metric"], n_items=n_items,
                protocol=spec["protocol"])
 
 
+def _assets_dir(spec: dict, folder, environment_files) -> Path:
+    if spec["protocol"] != "agent":
+        return folder.input
+    environment_files(folder).mkdir(mode=0o700, exist_ok=True)
+    return environment_files(folder)
+
+
+def _environment(spec: dict):
+    """An agent job's environment, as the platform declared it (no score command: the node never
+    scores, it captures each item's final state)."""
+    from sandbox import AgentLimits, EnvironmentConfig, Limits
+
+    given = spec["environment"]
+    return EnvironmentConfig(image_id=given["image_id"], tools=tuple(given["tools"]), score_command=(),
+                             workdir=given["workdir"], limits=Limits(**given["limits"]),
+                             agent=AgentLimits(**given["agent"]))
+
+
+def states_folder(folder) -> Path:
+    return folder.path / "final-states"
+
+
+def _drive(runner, run, spec: dict, folder, answers: Path) -> tuple:
+    """Drive an interactive or agent container here; (outcome, protocol failure). An agent run's
+    environments run on this node too, each item's final state captured for central scoring."""
+    from arena.services.evaluation import environment_files, items_path, trajectory_path
+    from sandbox import SessionLimits, run_agent, run_interactive
+
+    common: dict[str, Any] = dict(items=items_path(folder, spec["protocol"]), answers=answers,
+                                  limits=SessionLimits(**spec["session"]), max_answers_bytes=int(spec["max_output_bytes"]))
+    if spec["protocol"] != "agent":
+        return run_interactive(runner, run, **common)
+    states_folder(folder).mkdir(mode=0o700)
+    return run_agent(runner, run, **common, config=_environment(spec), files_root=environment_files(folder),
+                     work_root=folder.path / "environments", trajectory=trajectory_path(folder),
+                     capture_root=states_folder(folder))
+
+
 def _run(runner, spec: dict, folder) -> tuple:
     """Run the container (a batch run, or an interactive one driven here); (outcome, predictions
     file, protocol failure)."""
-    from arena.services.evaluation import answers_path, items_path, limits_from, run_spec
-    from sandbox import RunOutcome, SessionLimits, run_interactive
+    from arena.services.evaluation import answers_path, driven, limits_from, run_spec
+    from sandbox import RunOutcome
 
     run = run_spec(spec["job"], spec["image_id"], folder, limits_from(spec["limits"]), spec["protocol"])
     answers = answers_path(folder, spec["protocol"])
-    if spec["protocol"] != "interactive":
+    if not driven(spec["protocol"]):
         return runner.run(run), answers, None
     try:
-        outcome, failure = run_interactive(runner, run, items=items_path(folder, "interactive"), answers=answers,
-                                           limits=SessionLimits(**spec["session"]),
-                                           max_answers_bytes=int(spec["max_output_bytes"]))
+        outcome, failure = _drive(runner, run, spec, folder, answers)
     except OSError:  # the job folder is full: the model's doing if it wrote past the cap (reported so)
         if folder.output_bytes() <= int(spec["max_output_bytes"]):
             raise
         outcome, failure = RunOutcome("exited", None, 0.0), None
     return outcome, answers, failure
+
+
+def _fetch_image(client: NodeClient, runner, image_id: str, path: str) -> None:
+    if not runner.has_image(image_id):
+        with tempfile.TemporaryDirectory(prefix="arena-image-") as tmp:
+            tarball = Path(tmp) / "image.tar"
+            client.download(path, tarball)
+            runner.ensure_image(image_id=image_id, tarball=tarball)
 
 
 def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) -> dict:
@@ -145,11 +192,9 @@ def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) 
     spec = client.spec()
     runner = runner_for(spec.get("runtime"))
     log.info("job %s: %s run for %s", spec["job"], spec["kind"], spec["challenge"])
-    if not runner.has_image(spec["image_id"]):
-        with tempfile.TemporaryDirectory(prefix="arena-image-") as tmp:
-            tarball = Path(tmp) / "image.tar"
-            client.download("/image", tarball)
-            runner.ensure_image(image_id=spec["image_id"], tarball=tarball)
+    _fetch_image(client, runner, spec["image_id"], "/image")
+    if spec.get("environment"):
+        _fetch_image(client, runner, spec["environment"]["image_id"], "/environment-image")
     owner = getattr(runner, "folder_owner", None)  # a rootless runner's user
     folder = JobFolder.create(root=job_root, job_id=spec["job"], size_bytes=int(spec["folder_bytes"]),
                               use_tmpfs=use_tmpfs, owner=owner() if owner else None)
@@ -161,20 +206,30 @@ def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) 
                   "duration_s": f"{outcome.duration_s:.3f}", "output_too_large": "true" if too_large else "false"}
         if failure is not None:
             fields.update(session_reason=failure.reason, session_detail=failure.detail)
-        files = {"log": ("log", outcome.log_tail)}
-        handle = predictions.open("rb") if predictions and not too_large else None
-        try:
-            if handle:
-                files["predictions"] = ("predictions.jsonl", handle)
+        with ExitStack() as opened:
+            files = [("log", ("log", outcome.log_tail))]
+            if predictions and not too_large:
+                files.append(("predictions", ("predictions.jsonl", opened.enter_context(predictions.open("rb")))))
+            if spec["protocol"] == "agent":
+                files += _agent_files(folder, opened)
             answer = client.send(fields, files)
-        finally:
-            if handle:
-                handle.close()
         log.info("job %s: %s, sent (%s)", spec["job"], outcome.verdict,
                  "recorded" if answer.get("recorded") else "not recorded: the job was taken back")
         return answer
     finally:
         folder.wipe()
+
+
+def _agent_files(folder, opened: ExitStack) -> list:
+    """An agent run's trajectory and each item's captured final state, to be scored centrally."""
+    from arena.services.evaluation import trajectory_path
+
+    files = []
+    if trajectory_path(folder).is_file():
+        files.append(("trajectory", ("trajectory.jsonl", opened.enter_context(trajectory_path(folder).open("rb")))))
+    for state in sorted(states_folder(folder).glob("item-*.tar.gz")):
+        files.append(("final_states", (state.name, opened.enter_context(state.open("rb")))))
+    return files
 
 
 @click.command("node-run")

@@ -30,7 +30,7 @@ from arena.tlog import (
     parse_vkey,
     split_note,
 )
-from hidden_sets._merkle import verify_consistency
+from hidden_sets import verify_consistency
 
 
 class Refused(Exception):

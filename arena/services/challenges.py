@@ -259,5 +259,5 @@ def describe_challenge(platform: Platform, *, slug: str) -> dict:
         summary.update(hidden_set_version=hidden.version, n_items=hidden.n_items,
                        has_sample=hidden.has_sample, n_assets=hidden.n_assets,
                        n_sample_assets=len(assets.sample_entries(platform, slug)),
-                       commitment=commitments.published(platform, hidden))
+                       commitment=commitments.commitment_document(platform, hidden))
         return summary

@@ -88,7 +88,8 @@ def public_key_of(platform: Platform, commitment: dict | None) -> str:
     return platform.signer.public_key
 
 
-def published(platform: Platform, hidden: HiddenSet) -> dict:
+def commitment_document(platform: Platform, hidden: HiddenSet) -> dict:
+    """A hidden-set version's commitment as it is shown: the statement, its signature and key."""
     return {"version": hidden.version, "n_items": hidden.n_items, "root": hidden.root,
             "statement": hidden.commitment, "signature": hidden.commitment_signature,
             "public_key": public_key_of(platform, hidden.commitment), "revealed": hidden.revealed_at is not None}
@@ -99,7 +100,7 @@ def signed_commitments(platform: Platform, *, slug: str) -> list[dict]:
     with platform.sessions() as session:
         challenge = get_challenge(session, slug)
         query = select(HiddenSet).where(HiddenSet.challenge_id == challenge.id).order_by(HiddenSet.version)
-        return [published(platform, hidden) for hidden in session.scalars(query)]
+        return [commitment_document(platform, hidden) for hidden in session.scalars(query)]
 
 
 # -- reveal -----------------------------------------------------------------------------------------

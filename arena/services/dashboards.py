@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from arena.models import Challenge, HiddenSet, Job, LogEntry, Registration, Submission, Team
 from arena.platform import Platform
 from arena.services import rounds, sites, tenancy
-from arena.services.submissions import _counted
+from arena.services.submissions import counts_against_quota
 from arena.timeutil import iso, next_utc_midnight, utcnow
 
 
@@ -41,7 +41,7 @@ def quotas(platform: Platform, *, team_id: int) -> list[dict]:
             for kind in ("hidden", "sample"):
                 used = session.scalar(select(func.count(Submission.id)).where(
                     Submission.challenge_id == challenge.id, Submission.team_id == team_id, Submission.kind == kind,
-                    Submission.created_at >= day_start, _counted(challenge)))
+                    Submission.created_at >= day_start, counts_against_quota(challenge)))
                 out.append({"challenge": challenge.slug, "registration": status, "kind": kind, "used": used,
                             "left": max(0, challenge.daily_quota - used), "quota": challenge.daily_quota,
                             "resets_at": iso(next_utc_midnight(now))})

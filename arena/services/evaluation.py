@@ -32,10 +32,7 @@ from arena.services import assets, environments, leases, publiclog, queue
 from arena.services.images import image_path
 from arena.services.slices import slice_scores
 from arena.timeutil import utcnow
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from hidden_sets import DataKey, HiddenSetError, seal
+from hidden_sets import DataKey, HiddenSetError, seal, split_key
 from sandbox import (
     SOCKET_NAME,
     EnvironmentConfig,
@@ -48,6 +45,7 @@ from sandbox import (
     SessionLimits,
     run_agent,
     run_interactive,
+    score_final_states,
     sweep_job_folders,
 )
 
@@ -429,19 +427,12 @@ def secondary_score(name: str, predictions: list, gold: list, seed: int) -> dict
     return {"score": found.score, "ci_low": found.low if finite else None, "ci_high": found.high if finite else None}
 
 
-def split_key(key: DataKey, set_id: str) -> bytes:
-    """The secret key of a set's public/private split, derived from its data key (which is only
-    ever stored wrapped), so the split is as secret as the set and needs no key of its own."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=f"arena/split/v1|{set_id}".encode()).derive(key.key)
-
-
 def _split_scores(ticket: Ticket, metric, ids: list, predictions: list, gold: list,
                   key: DataKey, names: list) -> dict[str, SplitScore]:
     """Sample runs: one split. Hidden runs: the public split (the board) and the private one."""
     if ticket.on_sample:
         return {"sample": _one_split(ticket, metric, "sample", predictions, gold, names)}
-    mask = evaluators.split_mask(ids, key=split_key(key, ticket.hidden_set.id),
+    mask = evaluators.split_mask(ids, key=split_key(key.key, set_id=ticket.hidden_set.id),
                                  public_fraction=ticket.public_fraction)
     out = {}
     for name, chosen in (("public", mask), ("private", ~mask if len(ids) > 1 else mask)):
@@ -508,7 +499,7 @@ def _drive(platform: Platform, ticket: Ticket, spec: RunSpec, folder: JobFolder)
                                  tarball=image_path(platform, ticket.environment_digest))
     return run_agent(platform.runner, spec, **common, config=ticket.environment,
                      files_root=environment_files(folder), work_root=folder.path / "environments",
-                     trajectory=trajectory_path(folder))
+                     trajectory=trajectory_path(folder), capture_root=None)
 
 
 def trajectory_path(folder: JobFolder) -> Path:
@@ -525,19 +516,26 @@ def _keep_trajectory(ticket: Ticket, folder: JobFolder, key: DataKey) -> bytes |
 
 
 def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, output_too_large: bool,
-                  save_predictions: Callable[[Path], None], failure: SessionFailure | None = None) -> Verdict:
+                  save_predictions: Callable[[Path], None], failure: SessionFailure | None = None,
+                  save_agent: Callable[[Path, Path], None] | None = None) -> Verdict:
     """Score what a GPU node sent back (its container's outcome and predictions, or an interactive
     model's answers and protocol failure) here, where the labels are: the same checks and scoring
-    as a local run. The predictions go to a job folder in memory, wiped afterwards."""
+    as a local run. The predictions go to a job folder in memory, wiped afterwards. An agent run
+    sends its trajectory and each item's final state besides (`save_agent(trajectory, states)`):
+    each state is scored here, where the score files are (score_final_states)."""
     folder = None
     try:
         from arena.services import scoring  # it imports this module
 
         folder = JobFolder.create(root=platform.settings.job_root, job_id=ticket.job_id,
                                   size_bytes=platform.settings.max_predictions_bytes + 2**20
-                                  + scoring.extra_bytes(platform, ticket),
+                                  + scoring.extra_bytes(platform, ticket) + remote_agent_bytes(platform, ticket),
                                   use_tmpfs=platform.settings.job_tmpfs)
         save_predictions(answers_path(folder, ticket.protocol))
+        if ticket.protocol == "agent":
+            (folder.path / "final-states").mkdir(mode=0o700)
+            if save_agent is not None:
+                save_agent(trajectory_path(folder), folder.path / "final-states")
         key = open_key(platform, ticket.hidden_set)
         max_output = platform.settings.max_predictions_bytes
         if output_too_large:
@@ -546,14 +544,57 @@ def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, ou
         else:
             failed = (session_verdict(failure, outcome, folder, max_output) if ticket.driven
                       else run_failure(outcome, folder, max_output))
+            if failed is None and ticket.protocol == "agent":
+                _score_final_states(platform, ticket, folder, key)
             verdict = failed or _score(platform, ticket, folder, key, outcome)
-        return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome))
+        return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome),
+                       trajectory=_keep_trajectory(ticket, folder, key))
     except (SandboxError, HiddenSetError, OSError) as exc:
         log.error("job %s: could not score what its node sent: %s", ticket.job_id, exc)
         return Verdict("retry", reason="infrastructure", detail=str(exc)[:300])
     finally:
         if folder is not None:
             folder.wipe()
+
+
+def item_count(platform: Platform, ticket: Ticket) -> int:
+    if not ticket.on_sample:
+        return ticket.hidden_set.n_items
+    with sample_file(platform, ticket, "inputs.jsonl").open("rb") as staged:
+        return sum(1 for line in staged if line.strip())
+
+
+def capture_bytes(platform: Platform, ticket: Ticket) -> int:
+    """Room for an agent run's captured final states: each item's, at most its workdir_mb."""
+    if ticket.protocol != "agent" or ticket.environment is None:
+        return 0
+    return item_count(platform, ticket) * (ticket.environment.agent.workdir_mb * 1024**2 + 4096)
+
+
+def remote_agent_bytes(platform: Platform, ticket: Ticket) -> int:
+    """What scoring a node's agent run takes here beyond its answers: the trajectory, the final
+    states (twice: as sent, and staged for its environment), the items and their files decrypted."""
+    if ticket.protocol != "agent":
+        return 0
+    return (platform.settings.max_predictions_bytes + 2 * capture_bytes(platform, ticket)
+            + 2 * staged_bytes(platform, ticket))
+
+
+def _score_final_states(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey) -> None:
+    """Each item's final state, as the node captured it, scored on this engine with the item's
+    score files (which never left): the answers become the items' scores, as after a local run."""
+    if ticket.environment is None or ticket.environment_digest is None:
+        raise SandboxError("the challenge's environment image is not set")
+    _stage_inputs(platform, ticket, folder, key)
+    platform.runner.ensure_image(image_id=ticket.environment.image_id,
+                                 tarball=image_path(platform, ticket.environment_digest))
+    try:
+        score_final_states(platform.runner, job_id=ticket.job_id, config=ticket.environment,
+                           items=items_path(folder, ticket.protocol), answers=answers_path(folder, ticket.protocol),
+                           states=folder.path / "final-states", files_root=environment_files(folder),
+                           work_root=folder.path / "environments", trajectory=trajectory_path(folder))
+    except (ValueError, KeyError, TypeError) as exc:  # the node's answers file, not as node-run writes it
+        raise SandboxError(f"the node's answers could not be read: {type(exc).__name__}") from None
 
 
 SAMPLE_PREDICTIONS_CAP = 16 * 1024**2

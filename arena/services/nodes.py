@@ -11,6 +11,7 @@ key.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import asdict
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from typing import cast
 
 from sqlalchemy import CursorResult, update
 
-from arena.errors import BadRequest, Unauthorized
+from arena.errors import BadRequest, NotFound, Unauthorized
 from arena.models import Job, NodeCredential
 from arena.platform import Platform
 from arena.services import assets, evaluation
@@ -103,8 +104,19 @@ def spec(platform: Platform, ticket: evaluation.Ticket) -> dict:
             "limits": {"time_limit_seconds": limits.time_limit_s, "memory_mb": limits.memory_mb,
                        "cpus": limits.cpus, "pids": limits.pids, "gpus": limits.gpus},
             "protocol": ticket.protocol, "session": asdict(ticket.session_limits) if ticket.session_limits else None,
-            "staged_bytes": evaluation.staged_bytes(platform, ticket), "folder_bytes": evaluation.folder_bytes(platform, ticket),
-            "assets": _has_assets(platform, ticket)}
+            "staged_bytes": evaluation.staged_bytes(platform, ticket),
+            "folder_bytes": evaluation.folder_bytes(platform, ticket) + evaluation.capture_bytes(platform, ticket),
+            "assets": _has_assets(platform, ticket), "environment": _environment(ticket)}
+
+
+def _environment(ticket: evaluation.Ticket) -> dict | None:
+    """An agent job's environment, as the node runs it: its image, tools, workdir and limits;
+    not its score command (the node never scores: it sends each item's final state back)."""
+    if ticket.protocol != "agent" or ticket.environment is None:
+        return None
+    config = ticket.environment
+    return {"image_id": config.image_id, "image_digest": ticket.environment_digest, "tools": list(config.tools),
+            "workdir": config.workdir, "limits": asdict(config.limits), "agent": asdict(config.agent)}
 
 
 def _has_assets(platform: Platform, ticket: evaluation.Ticket) -> bool:
@@ -118,7 +130,12 @@ def image_file(platform: Platform, ticket: evaluation.Ticket) -> Path:
 
 
 def input_lines(platform: Platform, ticket: evaluation.Ticket) -> Iterator[bytes]:
-    """The job's inputs, decrypted segment by segment as they are sent: never written here."""
+    """The job's inputs, decrypted segment by segment as they are sent: never written here. An
+    agent item goes without its `score_files`: they are its labels, and never leave."""
+    if ticket.protocol == "agent":
+        for line in _lines(platform, ticket):
+            yield _without_score_files(line)
+        return
     if ticket.on_sample:
         with evaluation.sample_file(platform, ticket, "inputs.jsonl").open("rb") as handle:
             yield from handle
@@ -127,13 +144,55 @@ def input_lines(platform: Platform, ticket: evaluation.Ticket) -> Iterator[bytes
     yield from platform.hidden_sets.iter_plaintext(set_id=ticket.hidden_set.id, role="inputs", data_key=key)
 
 
+def _lines(platform: Platform, ticket: evaluation.Ticket) -> Iterator[bytes]:
+    """The job's inputs, one whole line at a time."""
+    if ticket.on_sample:
+        with evaluation.sample_file(platform, ticket, "inputs.jsonl").open("rb") as handle:
+            yield from handle
+        return
+    key = evaluation.open_key(platform, ticket.hidden_set)
+    yield from platform.hidden_sets.iter_lines(set_id=ticket.hidden_set.id, role="inputs", data_key=key)
+
+
+def _without_score_files(line: bytes) -> bytes:
+    if not line.strip():
+        return b""
+    row = json.loads(line)
+    if isinstance(row.get("input"), dict):
+        row["input"].pop("score_files", None)
+    return (json.dumps(row) + "\n").encode()
+
+
+def score_only_assets(platform: Platform, ticket: evaluation.Ticket) -> set[str]:
+    """The assets an agent job's items name only among their `score_files`: never sent to a node."""
+    scored: set[str] = set()
+    shown: set[str] = set()
+    for line in _lines(platform, ticket):
+        value = json.loads(line).get("input") if line.strip() else None
+        if isinstance(value, dict):
+            scored.update((value.get("score_files") or {}).values())
+            shown.update((value.get("files") or {}).values())
+    return scored - shown
+
+
 def asset_stream(platform: Platform, ticket: evaluation.Ticket) -> tuple[int, Iterator[bytes]]:
-    """The job's assets as one tar (length, chunks), decrypted as it is sent: never written here."""
+    """The job's assets as one tar (length, chunks), decrypted as it is sent: never written here.
+    An agent job's score files stay here."""
     if ticket.on_sample:
         entries = assets.sample_entries(platform, ticket.challenge)
     else:
         entries = assets.hidden_entries(platform, ticket.hidden_set, evaluation.open_key(platform, ticket.hidden_set))
+    if ticket.protocol == "agent":
+        withheld = score_only_assets(platform, ticket)
+        entries = [entry for entry in entries if entry.name not in withheld]
     return tar_length(entries), tar_chunks(entries)
+
+
+def environment_image_file(platform: Platform, ticket: evaluation.Ticket) -> Path:
+    """An agent job's environment image tarball (as the organiser uploaded it)."""
+    if ticket.protocol != "agent" or ticket.environment_digest is None:
+        raise NotFound("this job has no environment image: it is not an agent challenge's")
+    return image_path(platform, ticket.environment_digest)
 
 
 VERDICTS = ("exited", "timeout", "out_of_memory")
@@ -166,12 +225,29 @@ def session_failure_from(form) -> SessionFailure | None:
     return SessionFailure(reason, detail)
 
 
+def agent_result_bytes(platform: Platform, ticket: evaluation.Ticket) -> int:
+    """What an agent run's result carries beyond answers and log: its trajectory, its final states."""
+    from sandbox import MAX_TRAJECTORY_BYTES
+
+    return MAX_TRAJECTORY_BYTES + evaluation.capture_bytes(platform, ticket) + 2**20
+
+
+def final_states_from(uploads: list) -> list[tuple[str, object]]:
+    """The final states a node sent (files named item-N.tar.gz, each once), checked."""
+    from sandbox import STATE_NAME
+
+    names = [upload.filename or "" for upload in uploads]
+    if len(set(names)) != len(names) or not all(STATE_NAME.fullmatch(name) for name in names):
+        raise BadRequest("final_states must be files named item-N.tar.gz, each once")
+    return list(zip(names, uploads, strict=True))
+
+
 def finish(platform: Platform, ticket: evaluation.Ticket, *, outcome: RunOutcome, output_too_large: bool,
-           log_tail: bytes, save_predictions, failure: SessionFailure | None = None) -> dict:
+           log_tail: bytes, save_predictions, failure: SessionFailure | None = None, save_agent=None) -> dict:
     """Score and record what the node sent; the caller has spent the credential (`spend`)."""
     outcome = RunOutcome(outcome.verdict, outcome.exit_code, outcome.duration_s, log_tail)
     verdict = evaluation.finish_remote(platform, ticket, outcome=outcome, output_too_large=output_too_large,
-                                       save_predictions=save_predictions, failure=failure)
+                                       save_predictions=save_predictions, failure=failure, save_agent=save_agent)
     recorded = evaluation.record(platform, ticket, verdict)
     with platform.transaction() as session:
         revoke(session, job_id=ticket.job_id)

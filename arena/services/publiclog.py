@@ -18,7 +18,7 @@ from arena.platform import Platform
 from arena.signing import FORMAT, canonical_bytes, key_statement, loads
 from arena.timeutil import iso, utcnow
 from arena.tlog import completed_nodes, needed
-from hidden_sets._merkle import leaf_hash
+from hidden_sets import leaf_hash
 
 GENESIS = "0" * 64
 SUBJECT_KINDS = ("submission.receipt", "result", "method_card")
@@ -74,7 +74,7 @@ def append(platform: Platform, session, *, kind: str, challenge: str | None, dat
     session.add(entry)
     _store_nodes(session, body["seq"], leaf)
     session.flush()
-    return published(entry)
+    return entry_document(entry)
 
 
 def _store_nodes(session, seq: int, leaf: bytes) -> None:
@@ -95,7 +95,8 @@ def fetch_nodes(session, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], 
     return {(level, index): bytes(digest) for level, index, digest in rows}
 
 
-def published(entry: LogEntry) -> dict:
+def entry_document(entry: LogEntry) -> dict:
+    """A log entry as the log serves it: its body, leaf hash and signature."""
     return {"body": loads(entry.body), "leaf_hash": entry.leaf_hash, "signature": entry.signature}
 
 
@@ -104,14 +105,14 @@ def entries(platform: Platform, *, challenge: str | None = None, start: int = 0,
         query = select(LogEntry).where(LogEntry.seq >= start).order_by(LogEntry.seq).limit(limit)
         if challenge is not None:
             query = query.where(LogEntry.challenge == challenge)
-        return [published(e) for e in session.scalars(query)]
+        return [entry_document(e) for e in session.scalars(query)]
 
 
 def about(platform: Platform, *, submission: str) -> list[dict]:
     """The receipt, results and method cards logged for one submission, in order."""
     with platform.sessions() as session:
         query = select(LogEntry).where(LogEntry.subject == submission).order_by(LogEntry.seq)
-        return [published(e) for e in session.scalars(query)]
+        return [entry_document(e) for e in session.scalars(query)]
 
 
 def size(platform: Platform, session=None) -> int:
@@ -120,25 +121,6 @@ def size(platform: Platform, session=None) -> int:
             return size(platform, session)
     last = session.scalar(select(func.max(LogEntry.seq)))
     return 0 if last is None else last + 1
-
-
-def export(platform: Platform, *, challenge: str) -> dict:
-    """Everything `arena verify` needs, offline: the whole chain (other challenges' entries too, so
-    the chain and tree can be checked), the signed checkpoint of exactly those entries with the
-    latest cosigned checkpoints, the keys, the challenge's signed commitments, and the board."""
-    from arena.services import logtree
-    from arena.services.commitments import signed_commitments
-    from arena.services.leaderboard import leaderboard
-
-    everything = entries(platform, limit=10**9)
-    board = leaderboard(platform, slug=challenge,
-                        log_entries=[e for e in everything if e["body"]["challenge"] == challenge])
-    return {"format": "arena.log-export/v2", "challenge": challenge, "public_key": platform.signer.public_key,
-            "log_key": logtree.log_vkey(platform), "entries": everything,
-            "tree_head": logtree.tree_head(platform, len(everything)),
-            "checkpoint": logtree.checkpoint(platform, size=len(everything)),
-            "cosigned": logtree.cosigned_checkpoints(platform, up_to=len(everything)),
-            "commitments": signed_commitments(platform, slug=challenge), "leaderboard": board}
 
 
 def scores_digest(values, *, salt: bytes = b"") -> str:

@@ -40,8 +40,8 @@ def order(candidates: list[tuple[str, int, datetime, dict]], running: dict[int, 
 
 
 def needs(limits: dict, staged_mb: int, architecture: str, hardware: dict | None, protocol: str = "batch") -> dict:
-    """A queued job's requirements, as `fits` sees them (an agent challenge's environments run only
-    on a central worker's engine)."""
+    """A queued job's requirements, as `fits` sees them (its protocol: site agents leave an agent
+    challenge's jobs to central workers and the Slurm executor)."""
     vendors = (hardware or {}).get("gpu_vendors") or ["nvidia"]
     return {**limits, "folder_mb": staged_mb, "architecture": architecture or "amd64", "gpu_vendors": vendors,
             "protocol": protocol}

@@ -234,7 +234,7 @@ def _private(session, submission_id: str) -> Result:
                                                 Result.split == "private")).one()
 
 
-def _counted(session, *, item: Round, team_id: int) -> Submission | None:
+def _counted_submission(session, *, item: Round, team_id: int) -> Submission | None:
     """A team's counted submission in a round: of those it selected (or, selecting none, its best
     on the public split), the one with the best private score; ties go to the earliest."""
     challenge = session.get(Challenge, item.challenge_id)
@@ -278,7 +278,7 @@ def _baseline(session, *, challenge: Challenge, item: Round, metric) -> tuple[di
         return {"score": kpi["baseline"]["score"], "team": None, "submission": None}, None
     name = kpi["baseline"]["team"]
     team = session.scalar(select(Team).where(Team.name == name))
-    counted = _counted(session, item=item, team_id=team.id) if team else None
+    counted = _counted_submission(session, item=item, team_id=team.id) if team else None
     if counted is None:
         return {"score": None, "team": name, "submission": None}, None
     row = _private(session, counted.id)
@@ -290,7 +290,7 @@ def _team_evidence(session, *, item: Round, team: Team, baseline: dict | None, b
     entry = {"team": team.name, "submission": None, "score": None, "ci_low": None, "ci_high": None, "open_source": False,
              "factories": [[m.factory.name, repr(m.share)] for m in sorted(team.members, key=lambda m: m.factory.name)],
              "misses_before": registration.kpi_misses if registration else 0, "vs_baseline": None}
-    counted = _counted(session, item=item, team_id=team.id)
+    counted = _counted_submission(session, item=item, team_id=team.id)
     if counted is None:
         return entry
     row = _private(session, counted.id)

@@ -27,7 +27,7 @@ from arena.services import assets, audit, evaluation, publiclog, tenancy
 from arena.services.images import image_path
 from arena.services.scorers import challenge_metric
 from arena.services.slices import slice_scores
-from hidden_sets import DataKey, seal
+from hidden_sets import DataKey, seal, split_key
 from sandbox import (
     JobFolder,
     Limits,
@@ -195,7 +195,7 @@ def split_scores(ticket, table: evaluators.ScoreTable, ids: list[str], key: Data
     """Sample runs: one split. Hidden runs: the public split (the board) and the private one."""
     if ticket.on_sample:
         return {"sample": one_split(ticket, "sample", table, names)}
-    mask = evaluators.split_mask(ids, key=evaluation.split_key(key, ticket.hidden_set.id),
+    mask = evaluators.split_mask(ids, key=split_key(key.key, set_id=ticket.hidden_set.id),
                                  public_fraction=ticket.public_fraction)
     out = {}
     for name, chosen in (("public", mask), ("private", ~mask if len(ids) > 1 else mask)):

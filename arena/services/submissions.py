@@ -35,8 +35,9 @@ def _check_kind(session, challenge, kind: str) -> None:
         raise BadRequest(f"challenge {challenge.slug!r} has no public sample set to run on")
 
 
-def _counted(challenge):
-    """Platform failures never use up quota; a model's failures do unless the organiser says not."""
+def counts_against_quota(challenge):
+    """The SQL condition on submissions that use up the daily quota. Platform failures never use up
+    quota; a model's failures do unless the organiser says not."""
     if challenge.count_failures:
         return (Submission.failure_reason.is_(None)) | (Submission.failure_reason.not_in(PLATFORM_FAILURES))
     return Submission.status != "failed"
@@ -53,7 +54,7 @@ def _check_quota(session, *, challenge, team_id: int, kind: str = "hidden") -> N
             Submission.team_id == team_id,
             Submission.kind == kind,
             Submission.created_at >= day_start,
-            _counted(challenge),
+            counts_against_quota(challenge),
         )
     )
     if used >= challenge.daily_quota:
@@ -103,7 +104,8 @@ def _usage(session, *, challenge, team_id: int, kind: str) -> dict:
     now = utcnow()
     used = session.scalar(select(func.count(Submission.id)).where(
         Submission.challenge_id == challenge.id, Submission.team_id == team_id, Submission.kind == kind,
-        Submission.created_at >= now.replace(hour=0, minute=0, second=0, microsecond=0), _counted(challenge)))
+        Submission.created_at >= now.replace(hour=0, minute=0, second=0, microsecond=0),
+        counts_against_quota(challenge)))
     pending = session.scalar(select(func.count(Submission.id)).where(
         Submission.challenge_id == challenge.id, Submission.team_id == team_id,
         Submission.status.in_(("queued", "running"))))

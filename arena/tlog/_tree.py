@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 
-from hidden_sets._merkle import node_hash
+from hidden_sets import node_hash
 
 HashAt = Callable[[int, int], bytes]
 EMPTY_ROOT = hashlib.sha256(b"").digest()

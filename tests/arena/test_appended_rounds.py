@@ -13,7 +13,7 @@ from sqlalchemy import select
 from arena.cli.verify import verify_log_document
 from arena.errors import BadRequest, Forbidden
 from arena.models import Round
-from arena.services import accounts, programme, publiclog, rounds
+from arena.services import accounts, logexport, programme, publiclog, rounds
 from arena.timeutil import iso, utcnow
 from test_rounds import World, by_team, fake_runner  # noqa: F401 - the scripted models' runner
 
@@ -69,7 +69,7 @@ def test_appended_rounds_pay_and_verify_like_the_first(world):
     assert (teams["Alpha"]["gpu_minutes"], teams["Beta"]["gpu_minutes"]) == (68, 22)
     first = rounds.get_report(world.platform, slug="toy", number=1)["report"]
     assert by_team(first)["Alpha"]["cents"] == 100_000 and by_team(first)["Beta"]["cents"] == 0
-    assert verify_log_document(publiclog.export(world.platform, challenge="toy")) == []
+    assert verify_log_document(logexport.document(world.platform, challenge="toy")) == []
 
 
 def test_a_report_with_rules_other_than_those_in_force_fails_verify(world):
@@ -80,7 +80,7 @@ def test_a_report_with_rules_other_than_those_in_force_fails_verify(world):
     time.sleep(1.1)
     world.submit("Alpha", None)
     rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
-    document = publiclog.export(world.platform, challenge="toy")
+    document = logexport.document(world.platform, challenge="toy")
     assert verify_log_document(document) == []
     # Round 2's report decided by the opening's rules (no KPI) instead of those added with it:
     forged = copy.deepcopy(document)

@@ -174,6 +174,7 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("get", "/api/node/jobs/{job_id}/image"): node_only(),
     ("get", "/api/node/jobs/{job_id}/inputs"): node_only(),
     ("get", "/api/node/jobs/{job_id}/assets"): node_only(),
+    ("get", "/api/node/jobs/{job_id}/environment-image"): node_only((404,)),  # its job is no agent job
     # An empty form: past the credential, the verdict is missing (400), and the job goes on.
     ("post", "/api/node/jobs/{job_id}/result"): node_only((400,)),
 }

@@ -3,6 +3,7 @@ who may read a trajectory (the organiser, audited; the team for sample runs only
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -19,7 +20,7 @@ from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
 from helpers import make_image_tarball
-from sandbox import RunOutcome, check_agent_input
+from sandbox import RunOutcome, SandboxError, check_agent_input
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples/challenges/repo-repair"
 
@@ -134,14 +135,81 @@ def test_a_sample_runs_trajectory_is_the_teams(platform, repo):
     assert environments.read_trajectory(platform, principal=team, submission_id=submission) == line
 
 
-def test_the_slurm_executor_leaves_agent_jobs_to_central_workers(platform, repo):
+def test_the_slurm_executor_sends_agent_jobs_to_a_node_with_room_for_their_environments(platform, repo):
     from arena.slurm import SlurmExecutor
     from test_slurm_executor import FakeSlurm
 
     environments.set_image(platform, organiser_id=1, slug="repo-repair", image_digest=repo)
     create_submission(platform, team_id=1, slug="repo-repair", image_digest=repo)
     fake = FakeSlurm()
-    assert SlurmExecutor(platform, name="d1", cli=fake).dispatch_one() is False
-    assert fake.submitted == []  # nothing went to a GPU node
-    with platform.sessions() as session:  # never claimed: it waits for a central worker, no attempt spent
-        assert [(j.status, j.attempt, j.worker) for j in session.scalars(select(Job))] == [("queued", 1, None)]
+    assert SlurmExecutor(platform, name="d1", cli=fake).dispatch_one() is True
+    (request,) = fake.submitted
+    # the model (256) and node-run (512), two environments at once (256 MiB and a 16 MiB workdir
+    # each), and the five items' final states (16 MiB each, at most), besides the staged assets
+    assert request.memory_mb >= 256 + 512 + 2 * (256 + 16) + 5 * 16
+    with platform.sessions() as session:
+        assert [(j.status, j.executor) for j in session.scalars(select(Job))] == [("running", "slurm")]
+
+
+def test_a_node_gets_the_environment_but_never_an_items_score_files(platform, repo):
+    from arena.services import nodes
+    from arena.services.bundles import ASSET_LIMITS
+    from arena.streams import unpack_assets
+
+    environments.set_image(platform, organiser_id=1, slug="repo-repair", image_digest=repo)
+    create_submission(platform, team_id=1, slug="repo-repair", image_digest=repo)
+    ticket = evaluation.claim_next_job(platform, worker="slurm:d1")
+    spec = nodes.spec(platform, ticket)
+    assert spec["environment"]["tools"] == ["bash", "python", "read_file", "write_file"]
+    assert "score_command" not in spec["environment"]  # the node never scores
+    assert nodes.environment_image_file(platform, ticket).is_file()
+    items = [json.loads(line) for line in nodes.input_lines(platform, ticket) if line.strip()]
+    assert len(items) == 5 and all("score_files" not in item["input"] and item["input"]["files"] for item in items)
+    _length, chunks = nodes.asset_stream(platform, ticket)
+    target = Path(platform.settings.job_root) / "unpacked"
+    unpack_assets(io.BytesIO(b"".join(chunks)), target, limits=ASSET_LIMITS)
+    sent = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
+    assert "assets/r01/repo/calc/arith.py" in sent and not [name for name in sent if "/hidden/" in name]
+
+
+def test_a_job_that_is_no_agent_job_has_no_environment_image(platform, repo):
+    from arena.errors import NotFound as Missing
+    from arena.services import nodes
+
+    environments.set_image(platform, organiser_id=1, slug="repo-repair", image_digest=repo)
+    create_submission(platform, team_id=1, slug="repo-repair", image_digest=repo)
+    ticket = evaluation.claim_next_job(platform, worker="slurm:d1")
+    with pytest.raises(Missing, match="no environment image"):
+        nodes.environment_image_file(platform, evaluation.replace(ticket, protocol="interactive"))
+
+
+def test_a_node_result_names_its_final_states_plainly():
+    from arena.services import nodes
+
+    class Upload:
+        def __init__(self, filename):
+            self.filename = filename
+
+    assert [name for name, _ in nodes.final_states_from([Upload("item-1.tar.gz"), Upload("item-2.tar.gz")])] == [
+        "item-1.tar.gz", "item-2.tar.gz"]
+    for bad in (["../item-1.tar.gz"], ["item-1.tar.gz", "item-1.tar.gz"], ["labels.jsonl"], [None]):
+        with pytest.raises(BadRequest, match="item-N.tar.gz"):
+            nodes.final_states_from([Upload(name) for name in bad])
+
+
+def test_central_scoring_gives_0_to_an_item_without_a_final_state_and_refuses_strange_answers(tmp_path):
+    from sandbox import FakeRunner, score_final_states
+
+    items, answers, trajectory = tmp_path / "items.jsonl", tmp_path / "answers.jsonl", tmp_path / "t.jsonl"
+    items.write_text(json.dumps({"id": "r01", "input": {"turns": ["x"], "score_files": {"t.py": "assets/t.py"}}}) + "\n")
+    config = environments.environment_config(load_bundle(EXAMPLE).environment, "sha256:env")
+    common = dict(job_id="j", config=config, items=items, answers=answers, states=tmp_path, files_root=tmp_path,
+                  work_root=tmp_path / "work", trajectory=trajectory)
+    for given in (None, "../labels.tar.gz", "item-9.tar.gz"):  # not captured, not a state's name, not sent
+        answers.write_text(json.dumps({"id": "r01", "prediction": given}) + "\n")
+        score_final_states(FakeRunner(), **common)  # no environment is started for any of them
+        assert json.loads(answers.read_text()) == {"id": "r01", "prediction": 0.0}
+    assert [json.loads(line)["score"] for line in trajectory.read_text().splitlines()] == [None, None, None]
+    answers.write_text(json.dumps({"id": "r99", "prediction": "item-1.tar.gz"}) + "\n")
+    with pytest.raises(SandboxError, match="not the job's"):
+        score_final_states(FakeRunner(), **common)

@@ -31,7 +31,7 @@ from arena.tlog import (
     tile_path,
     unbundle,
 )
-from hidden_sets._merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
+from hidden_sets import leaf_hash, root_of, verify_consistency, verify_inclusion
 
 VECTORS = json.loads((Path(__file__).parents[2] / "verifiers" / "vectors.json").read_text())
 

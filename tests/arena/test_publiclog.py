@@ -137,7 +137,7 @@ def test_checkpoint_tiles_and_proofs_routes(client, export):
     import base64
 
     from arena.tlog import open_checkpoint, parse_vkey, unbundle
-    from hidden_sets._merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
+    from hidden_sets import leaf_hash, root_of, verify_consistency, verify_inclusion
 
     keys = client.get("/.well-known/arena-keys.json").json
     log_key = parse_vkey(keys["log"]["vkey"])
@@ -209,7 +209,7 @@ def _resigned(platform, doc, mutate):
     re-head everything after it. The signatures then verify; only other checks can catch it."""
     from arena.signing import canonical_bytes
     from arena.tlog import MemoryTree
-    from hidden_sets._merkle import leaf_hash
+    from hidden_sets import leaf_hash
 
     mutate(doc)
     previous = "0" * 64

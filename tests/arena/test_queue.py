@@ -12,7 +12,7 @@ from arena import create_app
 from arena.cli.verify import verify_log_document
 from arena.db import upgrade
 from arena.models import Job, Submission
-from arena.services import accounts, evaluation, publiclog, queue
+from arena.services import accounts, evaluation, logexport, queue
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
@@ -97,6 +97,6 @@ def test_racing_workers_on_postgresql_take_each_job_once(postgres_database, tmp_
         assert len({j.worker for j in jobs}) > 1  # they really raced
         statuses = {s.status for s in session.scalars(select(Submission))}
     assert statuses == {"scored"} and sum(len(v) for v in made.values()) == 40
-    document = publiclog.export(platform, challenge="toy")
+    document = logexport.document(platform, challenge="toy")
     assert verify_log_document(document) == []  # concurrent appends: one chain, no gaps
     platform.engine.dispose()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import Registration
 from arena.cli.verify import round_reports, verify_log_document
-from arena.services import accounts, payout, publiclog, registrations, rounds
+from arena.services import accounts, logexport, payout, registrations, rounds
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission, select_for_final, set_method_card
@@ -160,7 +160,7 @@ def test_two_rounds_with_a_tie_a_miss_and_an_elimination(world):
     with pytest.raises(Conflict, match="not eliminated"):
         rounds.readmit(world.platform, organiser=world.organiser, slug="toy", team="Delta")
 
-    document = publiclog.export(world.platform, challenge="toy")
+    document = logexport.document(world.platform, challenge="toy")
     assert verify_log_document(document) == []
     assert [r["round"] for r in round_reports(document)] == [1, 2]
 
@@ -330,7 +330,7 @@ def test_verify_checks_the_open_source_flag_against_the_logged_card(world):
     set_method_card(world.platform, principal=world.teams["Open"], submission_id=made, card={
         "name": "n", "code_url": "https://example.eu/c", "licence": "MIT", "open_source": True})
     rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
-    document = publiclog.export(world.platform, challenge="toy")
+    document = logexport.document(world.platform, challenge="toy")
     assert verify_log_document(document) == []
     from arena.cli.verify import _round_problems
 

@@ -26,7 +26,7 @@ def env_image(docker_engine, tmp_path_factory):
     return build_image(context, tag="arena-test/environment:latest")
 
 
-def environment(env_image, tmp_path: Path, *, trajectory=None, **agent) -> ItemEnvironment:
+def environment(env_image, tmp_path: Path, *, trajectory=None, item: dict | None = None, **agent) -> ItemEnvironment:
     (tmp_path / "files" / "assets").mkdir(parents=True, exist_ok=True)
     (tmp_path / "files" / "assets" / "question.txt").write_text("what is 6 * 7?\n")
     (tmp_path / "files" / "assets" / "expected.txt").write_text("42\n")
@@ -36,11 +36,11 @@ def environment(env_image, tmp_path: Path, *, trajectory=None, **agent) -> ItemE
         limits=Limits(memory_mb=128, pids=32, tmp_mb=8),
         agent=AgentLimits(**{"tool_call_s": 3, "tool_time_s": 8, "workdir_mb": 4, "max_tool_output_bytes": 2048,
                              **agent}))
+    given = {"files": {"question.txt": "assets/question.txt"}, "score_files": {"expected.txt": "assets/expected.txt"},
+             **(item or {})}
     return ItemEnvironment(runner=DockerRunner(), config=config, job_id="job-env-" + secrets.token_hex(4),
-                           number=1, item_id="q1", files={"question.txt": "assets/question.txt"},
-                           score_files={"expected.txt": "assets/expected.txt"},
-                           files_root=tmp_path / "files", work_root=tmp_path / "work",
-                           trajectory=trajectory or Trajectory(io.BytesIO()))
+                           number=1, item_id="q1", files_root=tmp_path / "files", work_root=tmp_path / "work",
+                           trajectory=trajectory or Trajectory(io.BytesIO()), **given)
 
 
 def bash(env: ItemEnvironment, command: str) -> str:
@@ -118,3 +118,37 @@ def test_files_larger_than_the_working_directory_are_the_platforms_failure(env_i
         with env:
             pass
     assert not (tmp_path / "work" / "item-1").exists()  # its folders are wiped, its container removed
+
+
+def test_a_final_state_captured_without_score_files_scores_elsewhere_as_in_place(env_image, tmp_path):
+    """A GPU node's item: no score files, its final state captured; the central scoring restores
+    it in a fresh environment, stages the score files there and scores it as a local run would."""
+    state, sink = tmp_path / "states" / "item-1.tar.gz", io.BytesIO()
+    state.parent.mkdir()
+    with environment(env_image, tmp_path, trajectory=Trajectory(sink),
+                     item={"score_files": {}, "capture_to": state}) as node:
+        assert "wrote 3 bytes" in tool(node, "write_file", path="answer.txt", content="42\n")
+        assert bash(node, "ls /arena/hidden | wc -l") == "0\n"
+        assert node.finish() == "item-1.tar.gz"
+    with environment(env_image, tmp_path, trajectory=Trajectory(sink),
+                     item={"files": {}, "restore": state}) as central:
+        assert central.score() == 1.0
+    events = [json.loads(line) for line in sink.getvalue().splitlines()]
+    assert [e["event"] for e in events] == ["environment", "tool", "tool", "final_state", "score"]
+    assert events[3]["captured"] is True and events[-1]["score"] == 1.0
+
+
+def test_a_final_state_that_cannot_be_captured_or_restored_scores_0(env_image, tmp_path):
+    state, sink = tmp_path / "item-1.tar.gz", io.BytesIO()
+    with environment(env_image, tmp_path, trajectory=Trajectory(sink),
+                     item={"score_files": {}, "capture_to": state}) as node:
+        bash(node, "echo 42 > answer.txt; chmod 000 answer.txt")  # unreadable: tar fails
+        assert node.finish() is None and not state.exists()
+    state.write_bytes(b"not a tar")
+    with environment(env_image, tmp_path, trajectory=Trajectory(sink),
+                     item={"files": {}, "restore": state}) as central:
+        assert central.score() == 0.0
+    events = [json.loads(line) for line in sink.getvalue().splitlines()]
+    assert events[-3]["event"] == "final_state" and events[-3]["captured"] is False
+    assert events[-2] == {**events[-2], "event": "final_state", "restored": False}
+    assert events[-1]["score"] is None
