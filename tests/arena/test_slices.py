@@ -56,7 +56,11 @@ def test_each_large_enough_slice_gets_a_score_and_interval(platform, organiser_t
         found = rows[split].slices
         assert set(found) == {"en", "fr"}, found  # "de" has fewer than 30 items in either split
         assert found["en"]["score"] == 1.0 and found["en"]["n_items"] >= MIN_SLICE_ITEMS
-        assert found["fr"]["ci_low"] < 0.5 < found["fr"]["ci_high"]
+        # Half the French items are right; which of them fall in a split is the split key's draw,
+        # so the split's share is near, not at, one half (0.5 itself lies outside a 95% interval
+        # about one time in twenty): the interval holds the slice's own score.
+        assert 0.25 < found["fr"]["score"] < 0.75
+        assert found["fr"]["ci_low"] < found["fr"]["score"] < found["fr"]["ci_high"]
     board = leaderboard.leaderboard(platform, slug="toy")
     assert board["entries"][0]["slices"]["fr"]["n_items"] == rows["public"].slices["fr"]["n_items"]
     logged = [e["body"]["data"] for e in publiclog.entries(platform, challenge="toy") if e["body"]["kind"] == "result"]
