@@ -29,8 +29,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.request_class = ArenaRequest
     settings = load_settings(overrides=overrides)
     app.extensions["arena"] = build_platform(settings, runner=runner)
-    app.extensions["arena.ratelimit"] = RateLimiter(platform=app.extensions["arena"],
-                                                    per_minute=settings.rate_limit_per_minute)
+    app.extensions["arena.ratelimit"] = RateLimiter(
+        platform=app.extensions["arena"], per_minute=settings.rate_limit_per_minute
+    )
     security.init_app(app)
     api.init_app(app)
     web.init_app(app)

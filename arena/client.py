@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import os
 import time
-from urllib.parse import quote
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -64,16 +64,19 @@ class ArenaClient:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:
-            response = self.http.request(method, self.url + path, headers=headers,
-                                         timeout=kwargs.pop("timeout", self.timeout), **kwargs)
+            response = self.http.request(
+                method, self.url + path, headers=headers, timeout=kwargs.pop("timeout", self.timeout), **kwargs
+            )
         except requests.ConnectionError:
-            raise ClientError(f"cannot reach Arena at {self.url}; is `arena serve` running there? "
-                              "(set ARENA_URL to another address)") from None
+            raise ClientError(
+                f"cannot reach Arena at {self.url}; is `arena serve` running there? (set ARENA_URL to another address)"
+            ) from None
         except requests.Timeout:
             raise ClientError(f"Arena at {self.url} did not answer in time; try again") from None
         except requests.RequestException as exc:
-            raise ClientError(f"the connection to Arena at {self.url} failed ({type(exc).__name__}); "
-                              "try again") from None
+            raise ClientError(
+                f"the connection to Arena at {self.url} failed ({type(exc).__name__}); try again"
+            ) from None
         return response
 
     def raw(self, path: str) -> bytes:
@@ -87,8 +90,7 @@ class ArenaClient:
         return self.raw(path).decode()
 
     def post_note(self, path: str, note: str) -> dict:
-        return self._request("POST", path, data=note.encode(),
-                             headers={"Content-Type": "text/plain; charset=utf-8"})
+        return self._request("POST", path, data=note.encode(), headers={"Content-Type": "text/plain; charset=utf-8"})
 
     @staticmethod
     def _decode(response: requests.Response) -> Any:
@@ -99,14 +101,18 @@ class ArenaClient:
         if response.ok and body is not None:
             return body
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            raise ClientError(body["error"].get("message", "the server refused the request"),
-                              response.status_code)
-        raise ClientError(f"the server answered {response.status_code} {response.reason}",
-                          response.status_code)
+            raise ClientError(body["error"].get("message", "the server refused the request"), response.status_code)
+        raise ClientError(f"the server answered {response.status_code} {response.reason}", response.status_code)
 
     # -- organisers -------------------------------------------------------------------------------
-    def _upload_folder(self, path: str, folder: Path, names: list[str], asset_parts: dict[str, Path],
-                       progress: Callable[[int, int], None] | None) -> dict:
+    def _upload_folder(
+        self,
+        path: str,
+        folder: Path,
+        names: list[str],
+        asset_parts: dict[str, Path],
+        progress: Callable[[int, int], None] | None,
+    ) -> dict:
         """POST the files of `folder` as one multipart body, streamed from disk (never held in
         memory), with each assets/ folder as one uncompressed tar part. `progress(sent, total)`
         is told of each block sent (its bytes) and the body's length."""
@@ -124,22 +130,31 @@ class ArenaClient:
             body.progress = lambda n: progress(n, len(body))
         return self._request("POST", path, data=body, headers={"Content-Type": content_type}, timeout=3600)
 
-    def create_challenge(self, bundle_dir: Path, progress: Callable[[int, int], None] | None = None,
-                         scorer_digest: str | None = None) -> dict:
-        names = ["challenge.yaml", "inputs.jsonl", "labels.jsonl",
-                 "sample/inputs.jsonl", "sample/labels.jsonl"]
+    def create_challenge(
+        self, bundle_dir: Path, progress: Callable[[int, int], None] | None = None, scorer_digest: str | None = None
+    ) -> dict:
+        names = ["challenge.yaml", "inputs.jsonl", "labels.jsonl", "sample/inputs.jsonl", "sample/labels.jsonl"]
         path = f"/api/challenges?scorer_digest={scorer_digest}" if scorer_digest else "/api/challenges"
-        return self._upload_folder(path, bundle_dir, names,
-                                   {"assets.tar": bundle_dir / "assets", "sample/assets.tar": bundle_dir / "sample/assets"},
-                                   progress)
+        return self._upload_folder(
+            path,
+            bundle_dir,
+            names,
+            {"assets.tar": bundle_dir / "assets", "sample/assets.tar": bundle_dir / "sample/assets"},
+            progress,
+        )
 
     def set_scorer(self, slug: str, image_digest: str) -> dict:
         """Pin a new scorer image (uploaded first with `upload_tarball`) for a challenge."""
         return self._request("PUT", f"/api/challenges/{slug}/scorer", json={"image_digest": image_digest})
 
     def add_version(self, slug: str, folder: Path, progress: Callable[[int, int], None] | None = None) -> dict:
-        return self._upload_folder(f"/api/challenges/{slug}/versions", folder, ["inputs.jsonl", "labels.jsonl"],
-                                   {"assets.tar": folder / "assets"}, progress)
+        return self._upload_folder(
+            f"/api/challenges/{slug}/versions",
+            folder,
+            ["inputs.jsonl", "labels.jsonl"],
+            {"assets.tar": folder / "assets"},
+            progress,
+        )
 
     def reveal(self, slug: str, ids: list[str] | None, version: int | None = None) -> dict:
         body: dict = {"all": True} if ids is None else {"ids": ids}
@@ -154,8 +169,9 @@ class ArenaClient:
     def download_sample(self, slug: str, name: str, write: Callable[[Iterator[bytes]], None]) -> None:
         """GET a file of the public sample set, handing its body to `write` as chunks."""
         try:
-            with self.http.get(f"{self.url}/api/challenges/{slug}/sample/{name}", stream=True,
-                               timeout=self.timeout) as response:
+            with self.http.get(
+                f"{self.url}/api/challenges/{slug}/sample/{name}", stream=True, timeout=self.timeout
+            ) as response:
                 if not response.ok:
                     self._decode(response)
                 write(response.iter_content(1 << 20))
@@ -183,8 +199,7 @@ class ArenaClient:
     # -- teams ------------------------------------------------------------------------------------
     def can_submit(self, challenge: str, kind: str = "hidden") -> dict:
         """The pre-flight: whether this team may submit now, and if not, why (nothing changes)."""
-        return self._request("GET", f"/api/challenges/{quote(challenge, safe='')}/can-submit",
-                             params={"kind": kind})
+        return self._request("GET", f"/api/challenges/{quote(challenge, safe='')}/can-submit", params={"kind": kind})
 
     def submissions(self, challenge: str | None = None) -> dict:
         """Submissions, newest first; for a team, also its receipts and its quota left today."""
@@ -200,8 +215,13 @@ class ArenaClient:
         self.download_sample(slug, "labels.jsonl", chunks.extend)
         return b"".join(chunks)
 
-    def submit_image(self, challenge: str, chunks: Iterable[bytes],
-                     progress: Callable[[int], None] | None = None, kind: str = "hidden") -> dict:
+    def submit_image(
+        self,
+        challenge: str,
+        chunks: Iterable[bytes],
+        progress: Callable[[int], None] | None = None,
+        kind: str = "hidden",
+    ) -> dict:
         """Stream an image tarball (chunks of `docker save`) as the body of one request."""
 
         def body() -> Iterator[bytes]:
@@ -211,8 +231,12 @@ class ArenaClient:
                 yield chunk
 
         return self._request(
-            "POST", f"/api/challenges/{challenge}/submissions", data=body(), params={"kind": kind},
-            headers={"Content-Type": "application/x-tar"}, timeout=3600,
+            "POST",
+            f"/api/challenges/{challenge}/submissions",
+            data=body(),
+            params={"kind": kind},
+            headers={"Content-Type": "application/x-tar"},
+            timeout=3600,
         )
 
     # -- resumable uploads --------------------------------------------------------------------------
@@ -223,15 +247,29 @@ class ArenaClient:
         return self._request("GET", f"/api/uploads/{upload_id}")
 
     def put_part(self, upload_id: str, offset: int, data: bytes) -> dict:
-        return self._request("PUT", f"/api/uploads/{upload_id}", params={"offset": offset}, data=data,
-                             headers={"Content-Type": "application/octet-stream"}, timeout=600)
+        return self._request(
+            "PUT",
+            f"/api/uploads/{upload_id}",
+            params={"offset": offset},
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=600,
+        )
 
     def complete_upload(self, upload_id: str) -> dict:
         return self._request("POST", f"/api/uploads/{upload_id}/complete", timeout=3600)
 
-    def upload_tarball(self, tarball: Path, sha256: str, *, upload_id: str | None = None,
-                       progress: Callable[[int], None] | None = None, part_bytes: int = 16 * 1024**2,
-                       retries: int = 8, pause_s: float = 1.0) -> dict:
+    def upload_tarball(
+        self,
+        tarball: Path,
+        sha256: str,
+        *,
+        upload_id: str | None = None,
+        progress: Callable[[int], None] | None = None,
+        part_bytes: int = 16 * 1024**2,
+        retries: int = 8,
+        pause_s: float = 1.0,
+    ) -> dict:
         """Send a tarball in parts, resuming after dropped connections; returns the completed upload."""
         size = tarball.stat().st_size
         state = self.upload_status(upload_id) if upload_id else self.start_upload(size, sha256)
@@ -253,11 +291,17 @@ class ArenaClient:
                     state = self.upload_status(state["id"])  # resume where the server is
         return self.complete_upload(state["id"])
 
-    def submit_digest(self, challenge: str, image_digest: str, *, kind: str = "hidden",
-                      idempotency_key: str | None = None) -> dict:
+    def submit_digest(
+        self, challenge: str, image_digest: str, *, kind: str = "hidden", idempotency_key: str | None = None
+    ) -> dict:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        return self._request("POST", f"/api/challenges/{challenge}/submissions", params={"kind": kind},
-                             json={"image_digest": image_digest}, headers=headers)
+        return self._request(
+            "POST",
+            f"/api/challenges/{challenge}/submissions",
+            params={"kind": kind},
+            json={"image_digest": image_digest},
+            headers=headers,
+        )
 
     def log(self, submission_id: str) -> dict:
         return self._request("GET", f"/api/submissions/{submission_id}/log")
@@ -278,8 +322,9 @@ class ArenaClient:
     def predictions(self, submission_id: str) -> bytes:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            response = self.http.get(f"{self.url}/api/submissions/{submission_id}/predictions",
-                                     headers=headers, timeout=self.timeout)
+            response = self.http.get(
+                f"{self.url}/api/submissions/{submission_id}/predictions", headers=headers, timeout=self.timeout
+            )
         except requests.RequestException:
             raise ClientError(f"cannot reach Arena at {self.url}") from None
         if not response.ok:
@@ -288,14 +333,20 @@ class ArenaClient:
 
     def set_environment(self, challenge: str, chunks: Iterable[bytes]) -> dict:
         """Stream an agent challenge's environment image (chunks of `docker save`)."""
-        return self._request("PUT", f"/api/challenges/{challenge}/environment", data=chunks,
-                             headers={"Content-Type": "application/octet-stream"}, timeout=3600)
+        return self._request(
+            "PUT",
+            f"/api/challenges/{challenge}/environment",
+            data=chunks,
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=3600,
+        )
 
     def trajectory(self, submission_id: str) -> bytes:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            response = self.http.get(f"{self.url}/api/submissions/{submission_id}/trajectory",
-                                     headers=headers, timeout=self.timeout)
+            response = self.http.get(
+                f"{self.url}/api/submissions/{submission_id}/trajectory", headers=headers, timeout=self.timeout
+            )
         except requests.RequestException:
             raise ClientError(f"cannot reach Arena at {self.url}") from None
         if not response.ok:
@@ -305,8 +356,14 @@ class ArenaClient:
     def submission(self, submission_id: str) -> dict:
         return self._request("GET", f"/api/submissions/{submission_id}")
 
-    def wait(self, submission_id: str, *, poll_s: float = 1.0, timeout_s: float = 3600,
-             on_change: Callable[[dict], None] | None = None) -> dict:
+    def wait(
+        self,
+        submission_id: str,
+        *,
+        poll_s: float = 1.0,
+        timeout_s: float = 3600,
+        on_change: Callable[[dict], None] | None = None,
+    ) -> dict:
         deadline, last = time.monotonic() + timeout_s, None
         while True:
             state = self.submission(submission_id)
@@ -316,8 +373,10 @@ class ArenaClient:
             if last in TERMINAL:
                 return state
             if time.monotonic() > deadline:
-                raise ClientError(f"submission {submission_id} is still {last} after {timeout_s:.0f} s; "
-                                  f"follow it with `arena status {submission_id}`")
+                raise ClientError(
+                    f"submission {submission_id} is still {last} after {timeout_s:.0f} s; "
+                    f"follow it with `arena status {submission_id}`"
+                )
             time.sleep(poll_s)
 
     # -- public -----------------------------------------------------------------------------------
@@ -339,15 +398,15 @@ class ArenaClient:
         return self._request("GET", f"/api/challenges/{quote(challenge, safe='')}/rewards", params=params)
 
     def close_round(self, challenge: str, *, early: bool = False) -> dict:
-        return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/rounds/close",
-                             json={"early": early})
+        return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/rounds/close", json={"early": early})
 
     def add_rounds(self, challenge: str, doc: dict) -> dict:
         return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/rounds", json=doc)
 
     def readmit(self, challenge: str, team: str) -> dict:
-        return self._request("POST", f"/api/challenges/{quote(challenge, safe='')}/teams/"
-                                     f"{quote(team, safe='')}/readmit")
+        return self._request(
+            "POST", f"/api/challenges/{quote(challenge, safe='')}/teams/{quote(team, safe='')}/readmit"
+        )
 
     def set_method_card(self, submission_id: str, card: dict) -> dict:
         return self._request("PUT", f"/api/submissions/{quote(submission_id, safe='')}/method-card", json=card)

@@ -92,9 +92,7 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
     """Settings from `ARENA_*` environment variables, then `overrides` (for tests)."""
     env = os.environ if environ is None else environ
     home = Path(env.get("ARENA_HOME", "./var")).resolve()

@@ -44,5 +44,4 @@ def register_error_handlers(app: Flask) -> None:
     def internal_error(exc: Exception):
         reference = secrets.token_hex(6)
         log.exception("internal error, reference %s", reference)
-        return _answer(500, "internal", f"internal error; the operators can trace it by "
-                                         f"reference {reference}")
+        return _answer(500, "internal", f"internal error; the operators can trace it by reference {reference}")

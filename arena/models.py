@@ -199,9 +199,15 @@ class Job(Base):
 
     __tablename__ = "jobs"
     # One live attempt per submission: a lapse is re-queued once, whoever notices it.
-    __table_args__ = (Index("uq_jobs_one_live_per_submission", "submission_id", unique=True,
-                            sqlite_where=text("status IN ('queued', 'running')"),
-                            postgresql_where=text("status IN ('queued', 'running')")),)
+    __table_args__ = (
+        Index(
+            "uq_jobs_one_live_per_submission",
+            "submission_id",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
@@ -250,7 +256,9 @@ class Result(Base):
     released: Mapped[bool | None] = mapped_column(Boolean)
     released_score: Mapped[float | None] = mapped_column(Float)
     item_scores: Mapped[bytes | None] = mapped_column(LargeBinary)
-    secondary: Mapped[dict | None] = mapped_column(JSON)  # {metric: {score, ci_low, ci_high}}  # per-item losses, float64 (hidden runs)
+    secondary: Mapped[dict | None] = mapped_column(
+        JSON
+    )  # {metric: {score, ci_low, ci_high}}  # per-item losses, float64 (hidden runs)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

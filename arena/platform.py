@@ -84,19 +84,34 @@ def build_platform(settings: Settings, *, runner: Runner | None = None) -> Platf
     for name in evaluators.load_plugins():
         log.info("loaded the organisers' metric plugin %s", name)
     engine = make_engine(settings.database_url)
-    store = HiddenSetStore(root=settings.blob_dir / "hidden-sets", keyring=_keyring(settings),
-                           reload=lambda: load_keyring(path=settings.master_key_file,
-                                                       env_value=settings.master_key_env))
+    store = HiddenSetStore(
+        root=settings.blob_dir / "hidden-sets",
+        keyring=_keyring(settings),
+        reload=lambda: load_keyring(path=settings.master_key_file, env_value=settings.master_key_env),
+    )
     if runner is None:
         options = {}
         if settings.runner == "docker":
-            options = {"runtime": settings.docker_runtime, "instance": settings.instance_id,
-                       "gpus": GpuAllocator(parse_gpu_setting(settings.gpus))}
+            options = {
+                "runtime": settings.docker_runtime,
+                "instance": settings.instance_id,
+                "gpus": GpuAllocator(parse_gpu_setting(settings.gpus)),
+            }
         elif settings.runner == "podman":
-            options = {"user": settings.podman_user, "instance": settings.instance_id,
-                       "gpus": GpuAllocator(parse_gpu_setting(settings.gpus))}
+            options = {
+                "user": settings.podman_user,
+                "instance": settings.instance_id,
+                "gpus": GpuAllocator(parse_gpu_setting(settings.gpus)),
+            }
         runner = make_runner(settings.runner, **options)
     signer = load_or_create_signer(settings.signing_key_path)
-    return Platform(settings, engine, make_sessionmaker(engine), store, runner, signer,
-                    commitment_signer=load_or_create_signer(settings.commitment_key_path),
-                    session_secret=load_or_create_secret(settings.session_key_path))
+    return Platform(
+        settings,
+        engine,
+        make_sessionmaker(engine),
+        store,
+        runner,
+        signer,
+        commitment_signer=load_or_create_signer(settings.commitment_key_path),
+        session_secret=load_or_create_secret(settings.session_key_path),
+    )

@@ -35,15 +35,21 @@ class RateLimiter:
         window = int(window)
         with self.platform.transaction() as session:
             count = _count(session, key, window)
-            previous = session.scalar(select(RateCounter.count).where(
-                RateCounter.key == key, RateCounter.window == window - 1)) or 0
+            previous = (
+                session.scalar(
+                    select(RateCounter.count).where(RateCounter.key == key, RateCounter.window == window - 1)
+                )
+                or 0
+            )
             if count == 1:
-                session.execute(delete(RateCounter).where(RateCounter.key == key,
-                                                          RateCounter.window < window - 1))
+                session.execute(delete(RateCounter).where(RateCounter.key == key, RateCounter.window < window - 1))
             if count + previous * (1 - into / WINDOW_S) <= self.limit:
                 return 0.0
-            session.execute(update(RateCounter).where(RateCounter.key == key, RateCounter.window == window)
-                            .values(count=RateCounter.count - 1))
+            session.execute(
+                update(RateCounter)
+                .where(RateCounter.key == key, RateCounter.window == window)
+                .values(count=RateCounter.count - 1)
+            )
         return _wait(count, previous, into, self.limit)
 
 
@@ -51,8 +57,9 @@ def _count(session, key: str, window: int) -> int:
     """Add one to the key's counter of this window, atomically; returns the new count."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     insert = dialect.insert(RateCounter).values(key=key, window=window, count=1)
-    upsert = insert.on_conflict_do_update(index_elements=[RateCounter.key, RateCounter.window],
-                                          set_={"count": RateCounter.count + 1})
+    upsert = insert.on_conflict_do_update(
+        index_elements=[RateCounter.key, RateCounter.window], set_={"count": RateCounter.count + 1}
+    )
     return session.execute(upsert.returning(RateCounter.count)).scalar_one()
 
 

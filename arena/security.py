@@ -35,8 +35,10 @@ LARGE_BODIES: dict[str, Callable[[Settings], int]] = {
 
 # Pages load their own style sheet and script and nothing else; no page may be framed but the
 # embeddable leaderboard, which any site may frame.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
+)
 FRAMEABLE = {"web.embed"}
 
 
@@ -53,8 +55,7 @@ def cap_body_size() -> None:
 
 def security_headers(response: Response) -> Response:
     frameable = request.endpoint in FRAMEABLE
-    response.headers.setdefault("Content-Security-Policy",
-                                CSP.format(ancestors="*" if frameable else "'none'"))
+    response.headers.setdefault("Content-Security-Policy", CSP.format(ancestors="*" if frameable else "'none'"))
     if not frameable:
         response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -71,8 +71,9 @@ class Signer:
     def derive(self, label: str) -> bytes:
         """A secret for another purpose, derived from this key (kept for keys that have no
         separate session key file; see arena.platform)."""
-        raw = self.key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                     serialization.NoEncryption())
+        raw = self.key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
         return hmac.new(raw, f"arena/{label}".encode(), hashlib.sha256).digest()
 
     def sign(self, statement: dict) -> str:
@@ -90,8 +91,7 @@ def load_or_create_signer(path: Path) -> Signer:
             raise ValueError(f"{path} does not hold an Ed25519 private key")
         return Signer(key)
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     if not create_exclusive(path, pem):  # several processes starting at once: the first one's key
         return load_or_create_signer(path)
     return Signer(key)
@@ -111,8 +111,14 @@ def load_or_create_secret(path: Path) -> bytes:
 
 def key_statement(*, role: str, public_key: str, previous: str | None) -> dict:
     """What a `log.key` entry's two signatures are over: the new key's, and the previous key's."""
-    return {"v": FORMAT, "type": "arena.key/v1", "role": role, "public_key": public_key,
-            "key_id": key_id(public_key), "previous": previous}
+    return {
+        "v": FORMAT,
+        "type": "arena.key/v1",
+        "role": role,
+        "public_key": public_key,
+        "key_id": key_id(public_key),
+        "previous": previous,
+    }
 
 
 def verify_statement(*, public_key: str, statement: dict, signature: str) -> bool:

@@ -93,16 +93,22 @@ def _message(response: requests.Response) -> str:
 
 def batch_script(config: AgentConfig, *, job_id: str, node_token: str) -> str:
     """node-run against the relay, with the job's credential: nothing of the site's own."""
-    exports = {**config.node_env, "ARENA_NODE_URL": config.relay_url, "ARENA_NODE_JOB": job_id,
-               "ARENA_NODE_TOKEN": node_token}
-    return "\n".join([
-        "#!/bin/sh",
-        "# Arena evaluation job (site agent): one container on this node, predictions back via the relay.",
-        "set -e",
-        *(f"export {key}={shlex.quote(value)}" for key, value in exports.items()),
-        f"exec {config.node_command} node-run",
-        "",
-    ])
+    exports = {
+        **config.node_env,
+        "ARENA_NODE_URL": config.relay_url,
+        "ARENA_NODE_JOB": job_id,
+        "ARENA_NODE_TOKEN": node_token,
+    }
+    return "\n".join(
+        [
+            "#!/bin/sh",
+            "# Arena evaluation job (site agent): one container on this node, predictions back via the relay.",
+            "set -e",
+            *(f"export {key}={shlex.quote(value)}" for key, value in exports.items()),
+            f"exec {config.node_command} node-run",
+            "",
+        ]
+    )
 
 
 class SiteAgent:
@@ -183,10 +189,16 @@ class SiteAgent:
         if self.relay is not None:
             self.relay.allow(job_id)
         request = BatchRequest(
-            name=f"{self.prefix}{job_id}", script=batch_script(self.config, job_id=job_id, node_token=claimed["node_token"]),
-            time_minutes=max(1, -(-int(claimed["time_seconds"]) // 60)), cpus=int(claimed["cpus"]),
-            memory_mb=int(claimed["memory_mb"]), gpus=int(claimed["gpus"]), partition=claimed["partition"],
-            account=self.config.account, output=f"{self.config.log_dir}/arena-%j.out")
+            name=f"{self.prefix}{job_id}",
+            script=batch_script(self.config, job_id=job_id, node_token=claimed["node_token"]),
+            time_minutes=max(1, -(-int(claimed["time_seconds"]) // 60)),
+            cpus=int(claimed["cpus"]),
+            memory_mb=int(claimed["memory_mb"]),
+            gpus=int(claimed["gpus"]),
+            partition=claimed["partition"],
+            account=self.config.account,
+            output=f"{self.config.log_dir}/arena-%j.out",
+        )
         try:
             slurm_id = self.slurm.submit(request)
         except SlurmError as exc:
@@ -215,4 +227,3 @@ class SiteAgent:
             except SlurmError as exc:
                 log.error("Slurm: %s", exc)
             stop.wait(self.config.poll_s)
-

@@ -91,8 +91,9 @@ def _handler(relay: Relay):
                 headers.update({"Content-Type": self.headers.get("Content-Type", ""), "Content-Length": str(length)})
                 body = _Limited(self.rfile, length)
             try:
-                upstream = relay.http.request(method, relay.upstream + self.path, headers=headers, data=body,
-                                              stream=True, timeout=(10, 600))
+                upstream = relay.http.request(
+                    method, relay.upstream + self.path, headers=headers, data=body, stream=True, timeout=(10, 600)
+                )
             except requests.RequestException as exc:
                 return self._refuse(502, f"the platform did not answer: {type(exc).__name__}")
             with upstream:
@@ -138,4 +139,3 @@ class _Limited:
 
     def __len__(self) -> int:
         return self._left
-

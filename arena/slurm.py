@@ -37,8 +37,21 @@ from arena.services import evaluation, leases, nodes
 from arena.timeutil import utcnow
 
 log = logging.getLogger("arena.slurm")
-ALIVE = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "STAGE_OUT",
-         "SIGNALING", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD", "STOPPED"}
+ALIVE = {
+    "PENDING",
+    "CONFIGURING",
+    "RUNNING",
+    "COMPLETING",
+    "SUSPENDED",
+    "REQUEUED",
+    "RESIZING",
+    "STAGE_OUT",
+    "SIGNALING",
+    "REQUEUE_HOLD",
+    "REQUEUE_FED",
+    "RESV_DEL_HOLD",
+    "STOPPED",
+}
 
 
 class SlurmError(Exception):
@@ -75,9 +88,19 @@ class SlurmCli:
         return done.stdout
 
     def submit(self, request: BatchRequest) -> str:
-        args = [*self.sbatch_command, "--parsable", f"--job-name={request.name}", f"--time={request.time_minutes}",
-                "--nodes=1", "--ntasks=1", f"--cpus-per-task={request.cpus}", f"--mem={request.memory_mb}M",
-                f"--output={request.output}", "--no-requeue", "--export=NONE"]
+        args = [
+            *self.sbatch_command,
+            "--parsable",
+            f"--job-name={request.name}",
+            f"--time={request.time_minutes}",
+            "--nodes=1",
+            "--ntasks=1",
+            f"--cpus-per-task={request.cpus}",
+            f"--mem={request.memory_mb}M",
+            f"--output={request.output}",
+            "--no-requeue",
+            "--export=NONE",
+        ]
         if request.gpus:
             args.append(f"--gres=gpu:{request.gpus}")
         if request.partition:
@@ -164,16 +187,18 @@ def node_command(platform: Platform) -> str:
 
 def batch_script(platform: Platform, *, job_id: str, token: str) -> str:
     """The batch script: node-run with the job's credential in its environment, nothing else."""
-    return "\n".join([
-        "#!/bin/sh",
-        "# Arena evaluation job: runs one container on this node and sends its predictions back.",
-        "set -e",
-        f"export ARENA_NODE_URL={shlex.quote(platform.settings.node_url)}",
-        f"export ARENA_NODE_JOB={shlex.quote(job_id)}",
-        f"export ARENA_NODE_TOKEN={shlex.quote(token)}",
-        f"exec {node_command(platform)} node-run",
-        "",
-    ])
+    return "\n".join(
+        [
+            "#!/bin/sh",
+            "# Arena evaluation job: runs one container on this node and sends its predictions back.",
+            "set -e",
+            f"export ARENA_NODE_URL={shlex.quote(platform.settings.node_url)}",
+            f"export ARENA_NODE_JOB={shlex.quote(job_id)}",
+            f"export ARENA_NODE_TOKEN={shlex.quote(token)}",
+            f"exec {node_command(platform)} node-run",
+            "",
+        ]
+    )
 
 
 def environments_mb(platform: Platform, ticket: evaluation.Ticket) -> int:
@@ -216,13 +241,17 @@ class SlurmExecutor:
             job.executor = "slurm"
             job.lease_expires_at = utcnow() + timedelta(seconds=max(settings.lease_s, 3 * settings.slurm_poll_s))
         request = BatchRequest(
-            name=f"arena-{ticket.job_id}", script=batch_script(self.platform, job_id=ticket.job_id, token=token),
+            name=f"arena-{ticket.job_id}",
+            script=batch_script(self.platform, job_id=ticket.job_id, token=token),
             time_minutes=math.ceil((limits.time_limit_s + settings.slurm_margin_s) / 60),
             # the container, node-run and its staging (512 MiB), and the staged assets in memory
-            cpus=max(1, math.ceil(limits.cpus)), gpus=limits.gpus,
+            cpus=max(1, math.ceil(limits.cpus)),
+            gpus=limits.gpus,
             memory_mb=limits.memory_mb + 512 + limits.folder_mb + environments_mb(self.platform, ticket),
-            partition=settings.slurm_partition, account=settings.slurm_account,
-            output=f"{settings.slurm_log_dir}/arena-%j.out")
+            partition=settings.slurm_partition,
+            account=settings.slurm_account,
+            output=f"{settings.slurm_log_dir}/arena-%j.out",
+        )
         try:
             external = self.cli.submit(request)
         except SlurmError as exc:
@@ -233,8 +262,13 @@ class SlurmExecutor:
             return False
         with self.platform.transaction() as session:
             session.get_one(Job, ticket.job_id).external_id = external
-        log.info("job %s: Slurm job %s (submission %s, attempt %d)", ticket.job_id, external,
-                 ticket.submission_id, ticket.attempt)
+        log.info(
+            "job %s: Slurm job %s (submission %s, attempt %d)",
+            ticket.job_id,
+            external,
+            ticket.submission_id,
+            ticket.attempt,
+        )
         return True
 
     # -- following ------------------------------------------------------------------------------
@@ -242,8 +276,12 @@ class SlurmExecutor:
         """Renew the leases of jobs Slurm still holds; re-queue those whose Slurm job ended without
         a result. Returns how many were re-queued."""
         with self.platform.sessions() as session:
-            jobs = {j.id: j.external_id for j in session.scalars(
-                select(Job).where(Job.status == "running", Job.executor == "slurm", Job.external_id.is_not(None)))}
+            jobs = {
+                j.id: j.external_id
+                for j in session.scalars(
+                    select(Job).where(Job.status == "running", Job.executor == "slurm", Job.external_id.is_not(None))
+                )
+            }
         if not jobs:
             return 0
         try:
@@ -252,7 +290,9 @@ class SlurmExecutor:
             log.warning("could not read the Slurm queue: %s", exc)
             return 0
         requeued = 0
-        until = utcnow() + timedelta(seconds=max(self.platform.settings.lease_s, 3 * self.platform.settings.slurm_poll_s))
+        until = utcnow() + timedelta(
+            seconds=max(self.platform.settings.lease_s, 3 * self.platform.settings.slurm_poll_s)
+        )
         for job_id, external in jobs.items():
             state = states.get(external, "UNKNOWN").split()[0].rstrip("+")
             if state in ALIVE:
@@ -282,9 +322,18 @@ class SlurmExecutor:
         credentials are refused already: their jobs are no longer running."""
         since = utcnow() - timedelta(hours=1)
         with self.platform.sessions() as session:
-            orphans = {j.id: j.external_id for j in session.scalars(select(Job).where(
-                Job.executor == "slurm", Job.status == "failed", Job.outcome == "lease_expired",
-                Job.external_id.is_not(None), Job.finished_at >= since))}
+            orphans = {
+                j.id: j.external_id
+                for j in session.scalars(
+                    select(Job).where(
+                        Job.executor == "slurm",
+                        Job.status == "failed",
+                        Job.outcome == "lease_expired",
+                        Job.external_id.is_not(None),
+                        Job.finished_at >= since,
+                    )
+                )
+            }
         if not orphans:
             return 0
         try:

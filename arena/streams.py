@@ -104,13 +104,18 @@ class Readable:
 def multipart(parts: list[tuple[str, int, Callable[[], Iterable[bytes]]]]) -> tuple[str, Readable]:
     """(content type, body) for form parts named by (name, length, chunks)."""
     boundary = "arena-" + secrets.token_hex(16)
-    heads = [(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n"
-              "Content-Type: application/octet-stream\r\n\r\n").encode() for name, _n, _c in parts]
+    heads = [
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        for name, _n, _c in parts
+    ]
     tail = f"--{boundary}--\r\n".encode()
-    length = sum(len(h) + n + 2 for h, (_name, n, _c) in zip(heads, parts)) + len(tail)
+    length = sum(len(h) + n + 2 for h, (_name, n, _c) in zip(heads, parts, strict=False)) + len(tail)
 
     def chunks() -> Iterator[bytes]:
-        for head, (_name, _n, body) in zip(heads, parts):
+        for head, (_name, _n, body) in zip(heads, parts, strict=False):
             yield head
             yield from body()
             yield b"\r\n"

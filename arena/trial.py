@@ -21,7 +21,7 @@ from pathlib import Path
 import evaluators
 from arena.config import Settings
 from arena.services import evaluation
-from sandbox import JobFolder, RunOutcome, Runner, run_interactive
+from sandbox import JobFolder, Runner, RunOutcome, run_interactive
 
 MAX_PREDICTIONS_BYTES = Settings.max_predictions_bytes  # the platform's default cap
 SEED = 0  # the local run's bootstrap seed: any fixed one; the platform seeds by submission
@@ -81,13 +81,15 @@ def _stage(sample: Sample, folder: JobFolder) -> int:
     if sample.unpack_assets is not None:
         sample.unpack_assets(folder.input)
     n_items = _count_items(target)
-    evaluation.write_task(folder.input, challenge=sample.slug, metric=sample.metric, n_items=n_items,
-                          protocol=sample.protocol)
+    evaluation.write_task(
+        folder.input, challenge=sample.slug, metric=sample.metric, n_items=n_items, protocol=sample.protocol
+    )
     return n_items
 
 
-def _run(runner: Runner, sample: Sample, folder: JobFolder, image_id: str,
-         job_id: str) -> tuple[RunOutcome, dict | None]:
+def _run(
+    runner: Runner, sample: Sample, folder: JobFolder, image_id: str, job_id: str
+) -> tuple[RunOutcome, dict | None]:
     """Run the container as the platform would; returns its outcome and its failure, if any."""
     limits = evaluation.limits_from(sample.limits)
     spec = evaluation.run_spec(job_id, image_id, folder, limits, sample.protocol)
@@ -95,9 +97,13 @@ def _run(runner: Runner, sample: Sample, folder: JobFolder, image_id: str,
         outcome = runner.run(spec)
         return outcome, _failure(evaluation.run_failure(outcome, folder, MAX_PREDICTIONS_BYTES))
     outcome, failure = run_interactive(
-        runner, spec, items=evaluation.items_path(folder, sample.protocol),
+        runner,
+        spec,
+        items=evaluation.items_path(folder, sample.protocol),
         answers=evaluation.answers_path(folder, sample.protocol),
-        limits=evaluation.session_limits_from(sample.limits), max_answers_bytes=MAX_PREDICTIONS_BYTES)
+        limits=evaluation.session_limits_from(sample.limits),
+        max_answers_bytes=MAX_PREDICTIONS_BYTES,
+    )
     return outcome, _failure(evaluation.session_verdict(failure, outcome, folder, MAX_PREDICTIONS_BYTES))
 
 
@@ -119,28 +125,42 @@ def _score(sample: Sample, folder: JobFolder) -> dict:
     metric = evaluators.get_metric(sample.metric)
     gold = _labels(sample.labels)
     try:
-        predictions = evaluators.parse_predictions(_lines(evaluation.answers_path(folder, sample.protocol)),
-                                                   ids=list(gold), metric=metric)
+        predictions = evaluators.parse_predictions(
+            _lines(evaluation.answers_path(folder, sample.protocol)), ids=list(gold), metric=metric
+        )
     except evaluators.InvalidPredictions as exc:
         return {"status": "failed", "failure_reason": "invalid_output", "failure_detail": str(exc)}
     except OverflowError:
-        return {"status": "failed", "failure_reason": "output_too_large",
-                "failure_detail": f"predictions.jsonl is larger than {MAX_PREDICTIONS_BYTES // 1024**2} MiB"}
+        return {
+            "status": "failed",
+            "failure_reason": "output_too_large",
+            "failure_detail": f"predictions.jsonl is larger than {MAX_PREDICTIONS_BYTES // 1024**2} MiB",
+        }
     try:
-        found = evaluators.bootstrap_interval(metric, predictions, list(gold.values()), seed=SEED,
-                                              resamples=evaluation.BOOTSTRAP_RESAMPLES)
+        found = evaluators.bootstrap_interval(
+            metric, predictions, list(gold.values()), seed=SEED, resamples=evaluation.BOOTSTRAP_RESAMPLES
+        )
     except (evaluators.MetricError, ValueError, OverflowError, TypeError):
-        return {"status": "failed", "failure_reason": "invalid_output",
-                "failure_detail": f"the predictions could not be scored with {metric.name}"}
-    secondary = {name: evaluation.secondary_score(name, predictions, list(gold.values()), SEED)
-                 for name in sample.secondary_metrics}
+        return {
+            "status": "failed",
+            "failure_reason": "invalid_output",
+            "failure_detail": f"the predictions could not be scored with {metric.name}",
+        }
+    secondary = {
+        name: evaluation.secondary_score(name, predictions, list(gold.values()), SEED)
+        for name in sample.secondary_metrics
+    }
     finite = all(x == x and abs(x) != float("inf") for x in (found.low, found.high))
-    return {"status": "scored", "score": found.score, "ci_low": found.low if finite else None,
-            "ci_high": found.high if finite else None, "secondary": secondary or None}
+    return {
+        "status": "scored",
+        "score": found.score,
+        "ci_low": found.low if finite else None,
+        "ci_high": found.high if finite else None,
+        "secondary": secondary or None,
+    }
 
 
-def try_image(runner: Runner, sample: Sample, *, image: str, image_id: str,
-              keep: Path | None = None) -> TrialResult:
+def try_image(runner: Runner, sample: Sample, *, image: str, image_id: str, keep: Path | None = None) -> TrialResult:
     """Run `image_id` on the sample in a fresh job folder (removed afterwards; with `keep`, the
     folder's input/ and output/ are copied there first), and score it."""
     root = Path(tempfile.mkdtemp(prefix="arena-try-"))
@@ -149,9 +169,15 @@ def try_image(runner: Runner, sample: Sample, *, image: str, image_id: str,
         folder = JobFolder.create(root=root, job_id=job_id, size_bytes=0, use_tmpfs=False)
         n_items = _stage(sample, folder)
         outcome, failed = _run(runner, sample, folder, image_id, job_id)
-        result = TrialResult(challenge=sample.slug, image=image, status="failed", n_items=n_items,
-                             exit_code=outcome.exit_code, duration_s=round(outcome.duration_s, 3),
-                             log=outcome.log_tail.decode("utf-8", errors="replace"))
+        result = TrialResult(
+            challenge=sample.slug,
+            image=image,
+            status="failed",
+            n_items=n_items,
+            exit_code=outcome.exit_code,
+            duration_s=round(outcome.duration_s, 3),
+            log=outcome.log_tail.decode("utf-8", errors="replace"),
+        )
         for key, value in ({"status": "failed", **failed} if failed else _score(sample, folder)).items():
             setattr(result, key, value)
         if keep is not None:

@@ -46,8 +46,11 @@ class Capacity:
 
     def fits(self, limits: Limits) -> bool:
         with self._lock:
-            return (limits.cpus <= self.cpus + 1e-9 and limits.memory_mb + limits.folder_mb <= self.memory_mb
-                    and limits.gpus <= self.gpus)
+            return (
+                limits.cpus <= self.cpus + 1e-9
+                and limits.memory_mb + limits.folder_mb <= self.memory_mb
+                and limits.gpus <= self.gpus
+            )
 
     def take(self, limits: Limits) -> None:
         with self._lock:
@@ -65,14 +68,15 @@ class Capacity:
 def machine_capacity(platform: Platform) -> Capacity:
     settings = platform.settings
     gpus = getattr(getattr(platform.runner, "gpus", None), "total", 0)
-    return Capacity(cpus=settings.worker_cpus or float(os.cpu_count() or 1),
-                    memory_mb=settings.worker_memory_mb or _machine_memory_mb() * 3 // 4,
-                    gpus=gpus)
+    return Capacity(
+        cpus=settings.worker_cpus or float(os.cpu_count() or 1),
+        memory_mb=settings.worker_memory_mb or _machine_memory_mb() * 3 // 4,
+        gpus=gpus,
+    )
 
 
 class Worker:
-    def __init__(self, platform: Platform, *, name: str | None = None,
-                 capacity: Capacity | None = None) -> None:
+    def __init__(self, platform: Platform, *, name: str | None = None, capacity: Capacity | None = None) -> None:
         self.platform = platform
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.capacity = capacity or machine_capacity(platform)
@@ -156,8 +160,11 @@ class Worker:
         from arena.slurm import SlurmExecutor
 
         executor = SlurmExecutor(self.platform, name=self.name)
-        log.info("worker %s started: dispatching to Slurm (at most %d jobs in flight)", self.name,
-                 self.platform.settings.slurm_max_jobs)
+        log.info(
+            "worker %s started: dispatching to Slurm (at most %d jobs in flight)",
+            self.name,
+            self.platform.settings.slurm_max_jobs,
+        )
         next_sweep = time.monotonic() + SWEEP_EVERY_S
         while not stop.is_set():
             try:
@@ -201,8 +208,13 @@ class Worker:
             return self._dispatch_forever(stop)
         if self.on_sites:
             return self._keep_books_forever(stop)
-        log.info("worker %s started (capacity: %.1f CPUs, %d MiB, %d GPUs)", self.name,
-                 self.capacity.cpus, self.capacity.memory_mb, self.capacity.gpus)
+        log.info(
+            "worker %s started (capacity: %.1f CPUs, %d MiB, %d GPUs)",
+            self.name,
+            self.capacity.cpus,
+            self.capacity.memory_mb,
+            self.capacity.gpus,
+        )
         slots = max(1, int(self.capacity.cpus * 10))
         next_sweep = time.monotonic() + SWEEP_EVERY_S
         with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="arena-job") as pool:

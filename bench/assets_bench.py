@@ -56,9 +56,14 @@ def _bundle(folder: Path, files: int, size: int) -> Path:
 
 
 def _platform(work: Path):
-    settings = load_settings(overrides={"home": work / "home", "database_url": f"sqlite:///{work}/arena.db",
-                                        "master_key_file": work / "home" / "master.key",
-                                        "scratch_dir": work / "scratch"})
+    settings = load_settings(
+        overrides={
+            "home": work / "home",
+            "database_url": f"sqlite:///{work}/arena.db",
+            "master_key_file": work / "home" / "master.key",
+            "scratch_dir": work / "scratch",
+        }
+    )
     platform = build_platform(settings)
     upgrade(platform.engine)
     return platform
@@ -116,9 +121,17 @@ def bench_stage(shape: str, repeats: int) -> dict:
             staged.append(_timed(lambda: _stage(platform, hidden, key)))
     c, s = statistics.median(copied), statistics.median(staged)
     total = files * size
-    return {"name": f"assets_stage_{shape}", "files": files, "mib": round(total / MIB, 1), "repeats": repeats,
-            "baseline": "shutil.copyfile of the plaintext files", "baseline_median_s": round(c, 4),
-            "arena_median_s": round(s, 4), "arena_mib_s": round(total / MIB / s, 1), "ratio": round(c / s, 3)}
+    return {
+        "name": f"assets_stage_{shape}",
+        "files": files,
+        "mib": round(total / MIB, 1),
+        "repeats": repeats,
+        "baseline": "shutil.copyfile of the plaintext files",
+        "baseline_median_s": round(c, 4),
+        "arena_median_s": round(s, 4),
+        "arena_mib_s": round(total / MIB / s, 1),
+        "ratio": round(c / s, 3),
+    }
 
 
 def _measure_peak(files: int, size: int, queue) -> None:
@@ -141,16 +154,20 @@ def bench_peak_memory() -> dict:
         growth[files * size // MIB] = queue.get(timeout=600) / 1024
         child.join()
     small, large = sorted(growth)
-    return {"name": "assets_peak_memory", "set_mib": [small, large],
-            "growth_mib": [round(growth[small], 1), round(growth[large], 1)],
-            "ratio": round(growth[large] / max(growth[small], 0.1), 2)}
+    return {
+        "name": "assets_peak_memory",
+        "set_mib": [small, large],
+        "growth_mib": [round(growth[small], 1), round(growth[large], 1)],
+        "ratio": round(growth[large] / max(growth[small], 0.1), 2),
+    }
 
 
 def _body(source: Path):
     from arena import streams
 
-    entries = [streams.file_entry(p.relative_to(source.parent).as_posix(), p)
-               for p in sorted(source.rglob("*")) if p.is_file()]
+    entries = [
+        streams.file_entry(p.relative_to(source.parent).as_posix(), p) for p in sorted(source.rglob("*")) if p.is_file()
+    ]
     return streams.multipart([("assets.tar", streams.tar_length(entries), lambda: streams.tar_chunks(entries))])
 
 
@@ -160,10 +177,15 @@ def _werkzeug_upload(source: Path, target: Path) -> None:
     from arena.services.bundles import save_part
 
     content_type, body = _body(source)
-    environ = {"wsgi.input": body, "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body)),
-               "REQUEST_METHOD": "POST"}
+    environ = {
+        "wsgi.input": body,
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "REQUEST_METHOD": "POST",
+    }
     _stream, _form, files = parse_form_data(
-        environ, stream_factory=lambda *args, **kwargs: tempfile.TemporaryFile(dir=target.parent))
+        environ, stream_factory=lambda *args, **kwargs: tempfile.TemporaryFile(dir=target.parent)
+    )
     for name, storage in files.items():
         save_part(target, name, storage.stream)
         storage.close()
@@ -208,32 +230,43 @@ def bench_upload_scratch() -> dict:
         _peak_scratch(_arena_upload, source / "assets")  # warm-up
         werkzeug = _peak_scratch(_werkzeug_upload, source / "assets")
         arena = _peak_scratch(_arena_upload, source / "assets")
-    return {"name": "assets_upload_scratch", "mib": 256, "baseline": "werkzeug form parser, then unpack",
-            "baseline_scratch_mib": round(werkzeug[0], 1), "arena_scratch_mib": round(arena[0], 1),
-            "baseline_rss_growth_mib": round(werkzeug[1], 1), "arena_rss_growth_mib": round(arena[1], 1),
-            "ratio": round(werkzeug[0] / arena[0], 2)}
+    return {
+        "name": "assets_upload_scratch",
+        "mib": 256,
+        "baseline": "werkzeug form parser, then unpack",
+        "baseline_scratch_mib": round(werkzeug[0], 1),
+        "arena_scratch_mib": round(arena[0], 1),
+        "baseline_rss_growth_mib": round(werkzeug[1], 1),
+        "arena_rss_growth_mib": round(arena[1], 1),
+        "ratio": round(werkzeug[0] / arena[0], 2),
+    }
 
 
 def bench_assets(repeats: int) -> list[dict]:
-    return [bench_stage("large", repeats), bench_stage("small", repeats), bench_peak_memory(),
-            bench_upload_scratch()]
+    return [bench_stage("large", repeats), bench_stage("small", repeats), bench_peak_memory(), bench_upload_scratch()]
 
 
 def print_assets(results: list[dict]) -> None:
     for result in results:
         if result["name"] == "assets_upload_scratch":
-            print(f"assets upload of {result['mib']} MiB: peak scratch (memory) {result['arena_scratch_mib']} MiB "
-                  f"streamed vs {result['baseline_scratch_mib']} MiB with Werkzeug's parser (×{result['ratio']} "
-                  f"less); process memory growth {result['arena_rss_growth_mib']} vs "
-                  f"{result['baseline_rss_growth_mib']} MiB")
+            print(
+                f"assets upload of {result['mib']} MiB: peak scratch (memory) {result['arena_scratch_mib']} MiB "
+                f"streamed vs {result['baseline_scratch_mib']} MiB with Werkzeug's parser (×{result['ratio']} "
+                f"less); process memory growth {result['arena_rss_growth_mib']} vs "
+                f"{result['baseline_rss_growth_mib']} MiB"
+            )
         elif result["name"] == "assets_peak_memory":
             small, large = result["set_mib"]
-            print(f"assets peak memory, ingest then staging: {result['growth_mib'][0]} MiB for a {small} MiB set, "
-                  f"{result['growth_mib'][1]} MiB for a {large} MiB set (×{result['ratio']} for 8× the data)")
+            print(
+                f"assets peak memory, ingest then staging: {result['growth_mib'][0]} MiB for a {small} MiB set, "
+                f"{result['growth_mib'][1]} MiB for a {large} MiB set (×{result['ratio']} for 8× the data)"
+            )
         else:
-            print(f"{result['name']}: {result['files']:,} files, {result['mib']} MiB: staged in "
-                  f"{result['arena_median_s']} s ({result['arena_mib_s']} MiB/s, decrypt + hash check) vs "
-                  f"plain copy {result['baseline_median_s']} s: ratio {result['ratio']} (1.0 = as fast as a copy)")
+            print(
+                f"{result['name']}: {result['files']:,} files, {result['mib']} MiB: staged in "
+                f"{result['arena_median_s']} s ({result['arena_mib_s']} MiB/s, decrypt + hash check) vs "
+                f"plain copy {result['baseline_median_s']} s: ratio {result['ratio']} (1.0 = as fast as a copy)"
+            )
 
 
 if __name__ == "__main__":

@@ -64,8 +64,13 @@ def _ingest(work: Path, source: Path, queue) -> None:
     before = _peak_kib()
     started = time.perf_counter()
     store.put(set_id="hs-bench", role="inputs", source=source, data_key=key)
-    queue.put({"seconds": time.perf_counter() - started, "growth_kib": _peak_kib() - before,
-               "key": (key.id, key.master_key_id, key.wrapped)})
+    queue.put(
+        {
+            "seconds": time.perf_counter() - started,
+            "growth_kib": _peak_kib() - before,
+            "key": (key.id, key.master_key_id, key.wrapped),
+        }
+    )
 
 
 def _decrypt(work: Path, dest: Path, key_fields, queue) -> None:
@@ -132,13 +137,25 @@ def bench_hidden_sets(size_mib: int = 1024, repeats: int = 3) -> list[dict]:
         shutil.rmtree(memory, ignore_errors=True)
     r, a, w = statistics.median(raw), statistics.median(arena), statistics.median(plain)
     return [
-        {"name": "decrypt_throughput", "size_mib": size_mib, "repeats": repeats,
-         "baseline": "raw AES-256-GCM in memory", "baseline_median_s": round(r, 3),
-         "arena_median_s": round(a, 3), "ratio": round(r / a, 3),
-         "arena_mib_per_s": round(size_mib / a, 1), "goal": ">= 0.7",
-         "plain_write_median_s": round(w, 3), "ratio_to_plain_write": round(w / a, 3)},
-        {"name": "peak_memory", "size_mib": size_mib,
-         "ingest_growth_mib": round(ingest["growth_kib"] / 1024, 1),
-         "decrypt_growth_mib": round(max(decrypt_growth) / 1024, 1),
-         "ingest_seconds": round(ingest["seconds"], 3), "goal": "< 64 MiB"},
+        {
+            "name": "decrypt_throughput",
+            "size_mib": size_mib,
+            "repeats": repeats,
+            "baseline": "raw AES-256-GCM in memory",
+            "baseline_median_s": round(r, 3),
+            "arena_median_s": round(a, 3),
+            "ratio": round(r / a, 3),
+            "arena_mib_per_s": round(size_mib / a, 1),
+            "goal": ">= 0.7",
+            "plain_write_median_s": round(w, 3),
+            "ratio_to_plain_write": round(w / a, 3),
+        },
+        {
+            "name": "peak_memory",
+            "size_mib": size_mib,
+            "ingest_growth_mib": round(ingest["growth_kib"] / 1024, 1),
+            "decrypt_growth_mib": round(max(decrypt_growth) / 1024, 1),
+            "ingest_seconds": round(ingest["seconds"], 3),
+            "goal": "< 64 MiB",
+        },
     ]

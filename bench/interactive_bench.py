@@ -2,7 +2,8 @@
 HTTP client on the same unix socket, the same server and the same requests.
 
 The server is the example model (examples/models/chat/serve.py) in a process of its own, as a
-container would be, without the container (the engine's cost is job_overhead's subject). The baseline sends each item's chat request with http.client over a plain AF_UNIX
+container would be, without the container (the engine's cost is job_overhead's subject). The baseline
+sends each item's chat request with http.client over a plain AF_UNIX
 connection and takes the answer as it comes: no socket check, no deadlines, no size cap, no
 validation. The driver adds all of those, the conversation of multi-turn items, and its thread
 pool. Reported as baseline time / driver time per item (1.0: the checks cost nothing), at
@@ -43,16 +44,26 @@ class _UnixConnection(http.client.HTTPConnection):
 def _bare(path: Path) -> None:
     for _id, item in ITEMS:
         connection = _UnixConnection(str(path))
-        connection.request("POST", "/v1/chat/completions", json.dumps({"messages": item["messages"]}),
-                           {"Content-Type": "application/json"})
+        connection.request(
+            "POST",
+            "/v1/chat/completions",
+            json.dumps({"messages": item["messages"]}),
+            {"Content-Type": "application/json"},
+        )
         json.loads(connection.getresponse().read())
         connection.close()
 
 
 def _driven(path: Path, concurrency: int) -> None:
     limits = SessionLimits(startup_s=10, request_s=10, max_answer_bytes=65536, concurrency=concurrency)
-    answered = drive(socket_path=path, items=iter(ITEMS), limits=limits, deadline=time.monotonic() + 600,
-                     alive=lambda: True, sink=io.BytesIO())
+    answered = drive(
+        socket_path=path,
+        items=iter(ITEMS),
+        limits=limits,
+        deadline=time.monotonic() + 600,
+        alive=lambda: True,
+        sink=io.BytesIO(),
+    )
     assert answered == len(ITEMS)
 
 
@@ -65,8 +76,9 @@ def _timed(fn) -> float:
 def bench_interactive(repeats: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="arena-bench-chat-") as tmp:
         path = Path(tmp) / "model.sock"
-        server = subprocess.Popen([sys.executable, str(SERVE)], env={**os.environ, "ARENA_MODEL_SOCKET": str(path)},
-                                  stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, str(SERVE)], env={**os.environ, "ARENA_MODEL_SOCKET": str(path)}, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 30
         while not path.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -82,17 +94,26 @@ def bench_interactive(repeats: int) -> dict:
             server.wait(timeout=30)
     b, d1, d4 = (statistics.median(x) for x in (bare, one, four))
     n = len(ITEMS)
-    return {"name": "interactive_driver", "items": n, "repeats": repeats, "baseline": "bare http.client on the socket",
-            "baseline_ms_per_item": round(1000 * b / n, 3), "driver_ms_per_item": round(1000 * d1 / n, 3),
-            "driver4_ms_per_item": round(1000 * d4 / n, 3), "ratio": round(b / d1, 3),
-            "concurrency4_speedup": round(d1 / d4, 2)}
+    return {
+        "name": "interactive_driver",
+        "items": n,
+        "repeats": repeats,
+        "baseline": "bare http.client on the socket",
+        "baseline_ms_per_item": round(1000 * b / n, 3),
+        "driver_ms_per_item": round(1000 * d1 / n, 3),
+        "driver4_ms_per_item": round(1000 * d4 / n, 3),
+        "ratio": round(b / d1, 3),
+        "concurrency4_speedup": round(d1 / d4, 2),
+    }
 
 
 def print_interactive(result: dict) -> None:
-    print(f"interactive driver: {result['items']} chat items through the example model on a unix socket: "
-          f"driver {result['driver_ms_per_item']} ms/item vs bare http.client {result['baseline_ms_per_item']} "
-          f"ms/item: ratio {result['ratio']} (1.0 = the checks cost nothing); concurrency 4: "
-          f"{result['driver4_ms_per_item']} ms/item (×{result['concurrency4_speedup']})")
+    print(
+        f"interactive driver: {result['items']} chat items through the example model on a unix socket: "
+        f"driver {result['driver_ms_per_item']} ms/item vs bare http.client {result['baseline_ms_per_item']} "
+        f"ms/item: ratio {result['ratio']} (1.0 = the checks cost nothing); concurrency 4: "
+        f"{result['driver4_ms_per_item']} ms/item (×{result['concurrency4_speedup']})"
+    )
 
 
 if __name__ == "__main__":

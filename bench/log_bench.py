@@ -28,16 +28,27 @@ from arena.tlog import MemoryTree, consistency_proof, inclusion_proof, parse_vke
 from hidden_sets import TreeBuilder, leaf_hash
 
 ENTRIES = int(os.environ.get("ARENA_BENCH_LOG_ENTRIES", "1000000"))
-TEMPLATE = ('{"at":"2026-12-02T08:00:00Z","challenge":"bench","data":{"ci_high":0.84,"ci_low":0.78,'
-            '"hidden_set":"hs","hidden_set_root":"%s","item_scores_sha256":null,"metric":"accuracy",'
-            '"n_items":90,"released":true,"score":0.8123,"secondary":null,"split":"public",'
-            '"submission":"sub-%016x","team":"Team %03d"},"kind":"result","prev":"%s","seq":%d,"v":2}')
+TEMPLATE = (
+    '{"at":"2026-12-02T08:00:00Z","challenge":"bench","data":{"ci_high":0.84,"ci_low":0.78,'
+    '"hidden_set":"hs","hidden_set_root":"%s","item_scores_sha256":null,"metric":"accuracy",'
+    '"n_items":90,"released":true,"score":0.8123,"secondary":null,"split":"public",'
+    '"submission":"sub-%016x","team":"Team %03d"},"kind":"result","prev":"%s","seq":%d,"v":2}'
+)
 ROOT = "ab" * 32
 
 
 def _opening(prev: str) -> bytes:
-    return canonical_bytes({"v": 2, "seq": 0, "kind": "challenge.open", "challenge": "bench",
-                            "at": "2026-12-02T08:00:00Z", "prev": prev, "data": {"root": ROOT}})
+    return canonical_bytes(
+        {
+            "v": 2,
+            "seq": 0,
+            "kind": "challenge.open",
+            "challenge": "bench",
+            "at": "2026-12-02T08:00:00Z",
+            "prev": prev,
+            "data": {"root": ROOT},
+        }
+    )
 
 
 def _bodies(n: int):
@@ -60,9 +71,16 @@ def seed(platform, n: int) -> list[bytes]:
             leaf = leaf_hash(raw)
             leaves.append(leaf)
             tree.append(leaf)
-            batch.append({"seq": seq, "kind": "result" if seq else "challenge.open", "challenge": "bench",
-                          "body": raw.decode(), "leaf_hash": leaf.hex(),
-                          "signature": platform.signer.sign(loads(raw)) if seq % 1000 == 0 else "-" * 88})
+            batch.append(
+                {
+                    "seq": seq,
+                    "kind": "result" if seq else "challenge.open",
+                    "challenge": "bench",
+                    "body": raw.decode(),
+                    "leaf_hash": leaf.hex(),
+                    "signature": platform.signer.sign(loads(raw)) if seq % 1000 == 0 else "-" * 88,
+                }
+            )
             if len(batch) == 20000:
                 session.execute(insert(LogEntry), batch)
                 batch = []
@@ -70,7 +88,7 @@ def seed(platform, n: int) -> list[bytes]:
             session.execute(insert(LogEntry), batch)
         nodes = [{"level": lv, "index": i, "hash": h} for (lv, i), h in tree.nodes.items()]
         for start in range(0, len(nodes), 50000):
-            session.execute(insert(LogNode), nodes[start:start + 50000])
+            session.execute(insert(LogNode), nodes[start : start + 50000])
     return leaves
 
 
@@ -96,21 +114,33 @@ def _p99(values: list[float]) -> float:
 def _proof_sizes(leaves: list[bytes]) -> list[dict]:
     sizes, tree = [], MemoryTree()
     marks = [m for m in (10**3, 10**4, 10**5, 10**6) if m <= len(leaves)]
-    for leaf in leaves[:marks[-1]] if marks else []:
+    for leaf in leaves[: marks[-1]] if marks else []:
         tree.append(leaf)
         if tree.size in marks:
             n = tree.size
-            sizes.append({"size": n, "log2": math.ceil(math.log2(n)),
-                          "inclusion_hashes": len(inclusion_proof(tree.hash_at, n // 2, n)),
-                          "consistency_hashes": len(consistency_proof(tree.hash_at, n // 2 + 1, n))})
+            sizes.append(
+                {
+                    "size": n,
+                    "log2": math.ceil(math.log2(n)),
+                    "inclusion_hashes": len(inclusion_proof(tree.hash_at, n // 2, n)),
+                    "consistency_hashes": len(consistency_proof(tree.hash_at, n // 2 + 1, n)),
+                }
+            )
     return sizes
 
 
 def bench_log(rounds: int = 5, calls: int = 60) -> dict:
     with tempfile.TemporaryDirectory(prefix="arena-log-bench-") as folder:
         home = Path(folder)
-        app = create_app({"TESTING": True, "home": home, "database_url": f"sqlite:///{home}/arena.db",
-                          "master_key_file": home / "master.key", "runner": "fake"})
+        app = create_app(
+            {
+                "TESTING": True,
+                "home": home,
+                "database_url": f"sqlite:///{home}/arena.db",
+                "master_key_file": home / "master.key",
+                "runner": "fake",
+            }
+        )
         platform = app.extensions["arena"]
         upgrade(platform.engine)
         seed_s = _timed(lambda: leaves.extend(seed(platform, ENTRIES))) if (leaves := []) == [] else 0
@@ -119,39 +149,62 @@ def bench_log(rounds: int = 5, calls: int = 60) -> dict:
         for _ in range(rounds):  # interleaved: baseline, then a block of each
             baseline_s.append(_timed(lambda: _recompute_root(platform)))
             checkpoint_s += [_timed(lambda: client.get("/log/checkpoint")) for _ in range(calls)]
-            inclusion_s += [_timed(lambda: client.get(f"/api/log/proof/inclusion?seq={rng.randrange(ENTRIES)}"))
-                            for _ in range(calls)]
+            inclusion_s += [
+                _timed(lambda: client.get(f"/api/log/proof/inclusion?seq={rng.randrange(ENTRIES)}"))
+                for _ in range(calls)
+            ]
         assert _recompute_root(platform) == logtree.root_at(platform)[1]
         key = parse_vkey(client.get("/.well-known/arena-keys.json").json["log"]["vkey"])
-        audit_s = _timed(lambda: found.append(audit(lambda p: client.get(f"/log/{p}").data, key))) \
-            if (found := []) == [] else 0
+        audit_s = (
+            _timed(lambda: found.append(audit(lambda p: client.get(f"/log/{p}").data, key)))
+            if (found := []) == []
+            else 0
+        )
         assert found[0] == (ENTRIES, []), found[0][1][:3]
         platform.engine.dispose()
     baseline = statistics.median(baseline_s)
-    return {"name": "log", "entries": ENTRIES, "seed_s": seed_s,
-            "checkpoint_p99_ms": _p99(checkpoint_s) * 1e3, "inclusion_p99_ms": _p99(inclusion_s) * 1e3,
-            "checkpoint_median_ms": statistics.median(checkpoint_s) * 1e3,
-            "inclusion_median_ms": statistics.median(inclusion_s) * 1e3,
-            "recompute_median_ms": baseline * 1e3, "recompute_p99_ms": _p99(baseline_s) * 1e3,
-            "ratio_recompute_over_checkpoint": baseline / _p99(checkpoint_s),
-            "ratio_recompute_over_inclusion": baseline / _p99(inclusion_s),
-            "audit_tiles_s": audit_s, "audit_over_recompute": audit_s / baseline,
-            "proof_sizes": _proof_sizes(leaves), "goals": "checkpoint and inclusion p99 < 5 ms; audit < 30 s"}
+    return {
+        "name": "log",
+        "entries": ENTRIES,
+        "seed_s": seed_s,
+        "checkpoint_p99_ms": _p99(checkpoint_s) * 1e3,
+        "inclusion_p99_ms": _p99(inclusion_s) * 1e3,
+        "checkpoint_median_ms": statistics.median(checkpoint_s) * 1e3,
+        "inclusion_median_ms": statistics.median(inclusion_s) * 1e3,
+        "recompute_median_ms": baseline * 1e3,
+        "recompute_p99_ms": _p99(baseline_s) * 1e3,
+        "ratio_recompute_over_checkpoint": baseline / _p99(checkpoint_s),
+        "ratio_recompute_over_inclusion": baseline / _p99(inclusion_s),
+        "audit_tiles_s": audit_s,
+        "audit_over_recompute": audit_s / baseline,
+        "proof_sizes": _proof_sizes(leaves),
+        "goals": "checkpoint and inclusion p99 < 5 ms; audit < 30 s",
+    }
 
 
 def print_log(result: dict) -> None:
     print(f"public log of {result['entries']:,} entries (seeded in {result['seed_s']:.0f} s)")
-    print(f"  checkpoint p99                 {result['checkpoint_p99_ms']:.2f} ms "
-          f"(median {result['checkpoint_median_ms']:.2f} ms)")
-    print(f"  inclusion proof p99            {result['inclusion_p99_ms']:.2f} ms "
-          f"(median {result['inclusion_median_ms']:.2f} ms)")
-    print(f"  baseline: root from all leaves {result['recompute_median_ms']:.0f} ms median, "
-          f"{result['recompute_p99_ms']:.0f} ms p99")
+    print(
+        f"  checkpoint p99                 {result['checkpoint_p99_ms']:.2f} ms "
+        f"(median {result['checkpoint_median_ms']:.2f} ms)"
+    )
+    print(
+        f"  inclusion proof p99            {result['inclusion_p99_ms']:.2f} ms "
+        f"(median {result['inclusion_median_ms']:.2f} ms)"
+    )
+    print(
+        f"  baseline: root from all leaves {result['recompute_median_ms']:.0f} ms median, "
+        f"{result['recompute_p99_ms']:.0f} ms p99"
+    )
     print(f"  ratio baseline / checkpoint    {result['ratio_recompute_over_checkpoint']:.0f}x")
     print(f"  ratio baseline / inclusion     {result['ratio_recompute_over_inclusion']:.0f}x")
-    print(f"  whole log audited from tiles   {result['audit_tiles_s']:.1f} s "
-          f"({result['audit_over_recompute']:.1f}x the baseline's one root)")
+    print(
+        f"  whole log audited from tiles   {result['audit_tiles_s']:.1f} s "
+        f"({result['audit_over_recompute']:.1f}x the baseline's one root)"
+    )
     for row in result["proof_sizes"]:
-        print(f"  size {row['size']:>9,}: inclusion {row['inclusion_hashes']} hashes, consistency "
-              f"{row['consistency_hashes']} hashes (log2 n = {row['log2']}; 32 bytes each)")
+        print(
+            f"  size {row['size']:>9,}: inclusion {row['inclusion_hashes']} hashes, consistency "
+            f"{row['consistency_hashes']} hashes (log2 n = {row['log2']}; 32 bytes each)"
+        )
     print(f"  goals: {result['goals']}")

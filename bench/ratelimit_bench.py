@@ -21,8 +21,15 @@ def _app(home: Path, database_url: str):
     from arena import create_app
     from arena.db import upgrade
 
-    app = create_app({"home": home, "database_url": database_url, "master_key_file": home / "master.key",
-                      "runner": "fake", "rate_limit_per_minute": 10**9})
+    app = create_app(
+        {
+            "home": home,
+            "database_url": database_url,
+            "master_key_file": home / "master.key",
+            "runner": "fake",
+            "rate_limit_per_minute": 10**9,
+        }
+    )
     upgrade(app.extensions["arena"].engine)
     return app
 
@@ -47,9 +54,14 @@ def _measure(database_url: str, home: Path, repeats: int) -> dict:
         on.append(_per_request_ms(client, token, limiter, 10**9))
     app.extensions["arena"].engine.dispose()
     baseline, counted = statistics.median(off), statistics.median(on)
-    return {"benchmark": "ratelimit", "database": database_url.split(":", 1)[0].split("+")[0],
-            "requests": REQUESTS, "off_ms_per_request": round(baseline, 3),
-            "counted_ms_per_request": round(counted, 3), "ratio": round(baseline / counted, 2)}
+    return {
+        "benchmark": "ratelimit",
+        "database": database_url.split(":", 1)[0].split("+")[0],
+        "requests": REQUESTS,
+        "off_ms_per_request": round(baseline, 3),
+        "counted_ms_per_request": round(counted, 3),
+        "ratio": round(baseline / counted, 2),
+    }
 
 
 def bench_ratelimit(repeats: int = 5) -> list[dict]:
@@ -63,9 +75,11 @@ def bench_ratelimit(repeats: int = 5) -> list[dict]:
 
 def print_ratelimit(results: list[dict]) -> None:
     for result in results:
-        print(f"rate limits in the database ({result['database']}): {result['requests']} authenticated "
-              f"requests, counted {result['counted_ms_per_request']} ms/request vs limit off "
-              f"{result['off_ms_per_request']} ms/request: ratio {result['ratio']} (1.0 = counting costs nothing)")
+        print(
+            f"rate limits in the database ({result['database']}): {result['requests']} authenticated "
+            f"requests, counted {result['counted_ms_per_request']} ms/request vs limit off "
+            f"{result['off_ms_per_request']} ms/request: ratio {result['ratio']} (1.0 = counting costs nothing)"
+        )
 
 
 if __name__ == "__main__":

@@ -68,7 +68,8 @@ def write_bundle(folder: Path, items: int) -> Path:
     folder.mkdir(parents=True)
     (folder / "challenge.yaml").write_text(
         "slug: bench\ntitle: Bench\nmetric: accuracy\ndaily_quota: 1000\n"
-        "limits: {time_limit_seconds: 60, memory_mb: 512, cpus: 1, pids: 64}\n")
+        "limits: {time_limit_seconds: 60, memory_mb: 512, cpus: 1, pids: 64}\n"
+    )
     with (folder / "inputs.jsonl").open("w") as inputs, (folder / "labels.jsonl").open("w") as labels:
         for i in range(items):
             inputs.write(json.dumps({"id": f"i{i}", "input": {"x": i}}) + "\n")
@@ -81,7 +82,8 @@ def trivial_image(work: Path) -> str:
     context.mkdir()
     (context / "predict.py").write_text(TRIVIAL)
     (context / "Dockerfile").write_text(
-        f'FROM {BASE}\nCOPY predict.py /app/predict.py\nENTRYPOINT ["python3", "/app/predict.py"]\n')
+        f'FROM {BASE}\nCOPY predict.py /app/predict.py\nENTRYPOINT ["python3", "/app/predict.py"]\n'
+    )
     return build_image(context, tag="arena-bench/trivial:latest")
 
 
@@ -91,12 +93,42 @@ def bare_run(image_id: str, inputs: Path, work: Path) -> float:
     out.mkdir()
     os.chown(out, CONTAINER_UID, CONTAINER_GID) if os.geteuid() == 0 else os.chmod(out, 0o777)
     command = [
-        "docker", "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
-        "--security-opt", "no-new-privileges", "--init", "--user", f"{CONTAINER_UID}:{CONTAINER_GID}",
-        "--memory", "512m", "--memory-swap", "512m", "--pids-limit", "64", "--cpus", "1",
-        "--tmpfs", "/tmp:rw,nosuid,nodev,size=256m,mode=1777", "--shm-size", "64m",
-        "--ulimit", "core=0", "--ulimit", "nofile=1024:1024", "--ulimit", f"fsize={1024**3}",
-        "-v", f"{inputs}:/input:ro", "-v", f"{out}:/output", image_id,
+        "docker",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--init",
+        "--user",
+        f"{CONTAINER_UID}:{CONTAINER_GID}",
+        "--memory",
+        "512m",
+        "--memory-swap",
+        "512m",
+        "--pids-limit",
+        "64",
+        "--cpus",
+        "1",
+        "--tmpfs",
+        "/tmp:rw,nosuid,nodev,size=256m,mode=1777",
+        "--shm-size",
+        "64m",
+        "--ulimit",
+        "core=0",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        f"fsize={1024**3}",
+        "-v",
+        f"{inputs}:/input:ro",
+        "-v",
+        f"{out}:/output",
+        image_id,
     ]
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
@@ -115,8 +147,11 @@ def arena_run(platform, team_id: int, digest: str) -> float:
 def prepare(platform, work: Path, items: int) -> tuple[int, str, str, Path]:
     """A challenge of `items`, a team, the trivial image uploaded, and its inputs as plain files
     for the bare baseline: (team id, image id, image digest, inputs folder)."""
-    create_challenge(platform, organiser_id=accounts.create_organiser(platform, name="Bench")[0].id,
-                     bundle_dir=write_bundle(work / "bundle", items))
+    create_challenge(
+        platform,
+        organiser_id=accounts.create_organiser(platform, name="Bench")[0].id,
+        bundle_dir=write_bundle(work / "bundle", items),
+    )
     team_id = accounts.create_team(platform, name="Bench team", factories=[])[0].id
     image_id = trivial_image(work)
     export_image(image_id, work / "image.tar")
@@ -130,10 +165,14 @@ def prepare(platform, work: Path, items: int) -> tuple[int, str, str, Path]:
 
 
 def bench_job_overhead(work: Path, repeats: int, items: int) -> dict:
-    settings = load_settings(overrides={
-        "home": work / "home", "database_url": f"sqlite:///{work}/arena.db",
-        "master_key_file": work / "home" / "master.key", "job_root": Path(f"/dev/shm/arena-bench-{os.getpid()}"),
-    })
+    settings = load_settings(
+        overrides={
+            "home": work / "home",
+            "database_url": f"sqlite:///{work}/arena.db",
+            "master_key_file": work / "home" / "master.key",
+            "job_root": Path(f"/dev/shm/arena-bench-{os.getpid()}"),
+        }
+    )
     platform = build_platform(settings)
     upgrade(platform.engine)
     team_id, image_id, digest, inputs = prepare(platform, work, items)
@@ -145,13 +184,22 @@ def bench_job_overhead(work: Path, repeats: int, items: int) -> dict:
         arena.append(arena_run(platform, team_id, digest))
     shutil.rmtree(settings.job_root, ignore_errors=True)
     b, a = statistics.median(bare), statistics.median(arena)
-    return {"name": "job_overhead", "items": items, "repeats": repeats, "baseline": "bare docker run",
-            "baseline_median_s": round(b, 4), "arena_median_s": round(a, 4), "ratio": round(a / b, 3)}
+    return {
+        "name": "job_overhead",
+        "items": items,
+        "repeats": repeats,
+        "baseline": "bare docker run",
+        "baseline_median_s": round(b, 4),
+        "arena_median_s": round(a, 4),
+        "ratio": round(a / b, 3),
+    }
 
 
 def print_job_overhead(result: dict) -> None:
-    print(f"job_overhead: job start → stored score, trivial model, {result['items']:,} items, "
-          f"median of {result['repeats']} runs each, alternating")
+    print(
+        f"job_overhead: job start → stored score, trivial model, {result['items']:,} items, "
+        f"median of {result['repeats']} runs each, alternating"
+    )
     print(f"  bare docker run (same flags)   {result['baseline_median_s']:.3f} s")
     print(f"  arena job                      {result['arena_median_s']:.3f} s")
     print(f"  ratio arena / bare             {result['ratio']:.2f}x")
@@ -159,28 +207,23 @@ def print_job_overhead(result: dict) -> None:
 
 def print_hidden_sets(results: list[dict]) -> None:
     speed, memory = results
-    print(f"decrypt_throughput: {speed['size_mib']} MiB into a memory-backed job folder, "
-          f"median of {speed['repeats']}")
+    print(f"decrypt_throughput: {speed['size_mib']} MiB into a memory-backed job folder, median of {speed['repeats']}")
     print(f"  raw AES-256-GCM in memory      {speed['baseline_median_s']:.3f} s")
-    print(f"  arena decrypt to job folder    {speed['arena_median_s']:.3f} s "
-          f"({speed['arena_mib_per_s']:.0f} MiB/s)")
+    print(f"  arena decrypt to job folder    {speed['arena_median_s']:.3f} s ({speed['arena_mib_per_s']:.0f} MiB/s)")
     print(f"  plain write of the plaintext   {speed['plain_write_median_s']:.3f} s (the floor for a file)")
     print(f"  ratio raw / arena              {speed['ratio']:.2f} (goal {speed['goal']})")
     print(f"  ratio plain write / arena      {speed['ratio_to_plain_write']:.2f}")
     print(f"peak_memory: {memory['size_mib']} MiB set, growth of peak resident memory")
-    print(f"  ingest (encrypt into store)    {memory['ingest_growth_mib']:.1f} MiB "
-          f"({memory['ingest_seconds']:.2f} s)")
+    print(f"  ingest (encrypt into store)    {memory['ingest_growth_mib']:.1f} MiB ({memory['ingest_seconds']:.2f} s)")
     print(f"  decrypt into job folder        {memory['decrypt_growth_mib']:.1f} MiB (goal {memory['goal']})")
 
 
 def print_upload(result: dict) -> None:
     print(f"upload: a {result['size_mib']} MiB image tarball through the API, median of {result['repeats']}")
     print(f"  plain copy on the same disk    {result['baseline_median_s']:.3f} s")
-    print(f"  arena upload (hash, store)     {result['arena_median_s']:.3f} s "
-          f"({result['arena_mib_per_s']:.0f} MiB/s)")
+    print(f"  arena upload (hash, store)     {result['arena_median_s']:.3f} s ({result['arena_mib_per_s']:.0f} MiB/s)")
     print(f"  ratio copy / arena             {result['ratio']:.2f} (goal {result['goal']})")
-    print(f"  server peak memory growth      {result['server_peak_growth_mib']:.1f} MiB "
-          f"(goal {result['memory_goal']})")
+    print(f"  server peak memory growth      {result['server_peak_growth_mib']:.1f} MiB (goal {result['memory_goal']})")
 
 
 # name: (module, its bench function, its printer, the bench function's arguments from the options)
@@ -214,14 +257,31 @@ def _run_module(name: str, args) -> list[dict]:
     return found if isinstance(found, list) else [found]
 
 
-ALL = ["job_overhead", "hidden_sets", "upload", "metrics", "rounds", "scale", "slurm", "web", "assets", "interactive",
-       "load", "ratelimit", "log", "scorer", "sites", "podman", "sites_scale", "agent"]
+ALL = [
+    "job_overhead",
+    "hidden_sets",
+    "upload",
+    "metrics",
+    "rounds",
+    "scale",
+    "slurm",
+    "web",
+    "assets",
+    "interactive",
+    "load",
+    "ratelimit",
+    "log",
+    "scorer",
+    "sites",
+    "podman",
+    "sites_scale",
+    "agent",
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmarks", nargs="*", choices=[*ALL, []],
-                        default=[], help="which to run (default: all)")
+    parser.add_argument("benchmarks", nargs="*", choices=[*ALL, []], default=[], help="which to run (default: all)")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--items", type=int, default=1000, help="items for job_overhead")
     parser.add_argument("--size-mib", type=int, default=1024, help="set size for hidden_sets")

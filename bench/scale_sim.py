@@ -57,8 +57,10 @@ def workload(*, challenges: int = 20, teams_per: int = 200, per_day: int = 5, se
                 start = int(rng.uniform(8 * 60, 20 * 60))
                 times = [start] * per_day
             else:
-                times = [int(rng.uniform(16 * 60, 19 * 60)) if rng.random() < 0.35 else int(rng.uniform(7 * 60, 23 * 60))
-                         for _ in range(per_day)]
+                times = [
+                    int(rng.uniform(16 * 60, 19 * 60)) if rng.random() < 0.35 else int(rng.uniform(7 * 60, 23 * 60))
+                    for _ in range(per_day)
+                ]
             for arrival in times:
                 runtime = int(min(60, max(1, rng.lognormal(np.log(median_of[c]), 0.6))))
                 jobs.append((arrival, job_id, team, int(gpus_of[c]), runtime))
@@ -87,7 +89,7 @@ def simulate(jobs, *, gpus: int, policy: str, team_cap: int = 2) -> Sim:
             if policy == "fifo":
                 candidates = sorted((job for q in queued.values() for job in q), key=lambda j: (j[2], j[0]))
             else:
-                candidates = queue.order([job for q in queued.values() for job in list(q)[:queue.HEADS]], running)
+                candidates = queue.order([job for q in queued.values() for job in list(q)[: queue.HEADS]], running)
             sim.order_seconds.append(time.perf_counter() - started)
             for job_id, team, created, info in candidates:
                 if info["gpus"] > free:
@@ -116,8 +118,11 @@ def summary(sim: Sim, bursty: set[int]) -> dict:
     steady = [w for team, ws in sim.waits.items() if team not in bursty for w in ws]
     burst = [w for team, ws in sim.waits.items() if team in bursty for w in ws]
     return {
-        "jobs": len(waits), "p50_wait_min": float(np.percentile(waits, 50)), "p95_wait_min": float(np.percentile(waits, 95)),
-        "max_wait_min": max(waits), "steady_teams_p95_min": float(np.percentile(steady, 95)),
+        "jobs": len(waits),
+        "p50_wait_min": float(np.percentile(waits, 50)),
+        "p95_wait_min": float(np.percentile(waits, 95)),
+        "max_wait_min": max(waits),
+        "steady_teams_p95_min": float(np.percentile(steady, 95)),
         "bursty_teams_p95_min": float(np.percentile(burst, 95)),
         "jain_mean_wait": jain([statistics.mean(ws) + 1 for ws in sim.waits.values()]),
         "gpu_use": sim.busy_gpu_minutes / (sim.gpus * DAY_MIN),
@@ -129,20 +134,34 @@ def bench_scale(gpus: int = 1000) -> list[dict]:
     jobs, bursty = workload()
     fifo = summary(simulate(jobs, gpus=gpus, policy="fifo"), bursty)
     fair = summary(simulate(jobs, gpus=gpus, policy="arena"), bursty)
-    return [{"benchmark": "scale_day", "policy": "fifo (baseline)", **fifo},
-            {"benchmark": "scale_day", "policy": "arena fair queue", **fair,
-             "steady_p95_ratio_fifo_over_arena": (fifo["steady_teams_p95_min"] + 1) / (fair["steady_teams_p95_min"] + 1)}]
+    return [
+        {"benchmark": "scale_day", "policy": "fifo (baseline)", **fifo},
+        {
+            "benchmark": "scale_day",
+            "policy": "arena fair queue",
+            **fair,
+            "steady_p95_ratio_fifo_over_arena": (fifo["steady_teams_p95_min"] + 1) / (fair["steady_teams_p95_min"] + 1),
+        },
+    ]
 
 
 def print_scale(results: list[dict]) -> None:
     fifo, fair = results
-    print(f"scale: one day, 20 challenges x 200 teams x 5 submissions, and a 50-job burst per challenge "
-          f"({fifo['jobs']:,} jobs) on 1,000 GPUs")
-    print(f"  {'policy':<18} {'p50':>6} {'p95':>6} {'max':>6} {'steady p95':>11} {'bursty p95':>11} "
-          f"{'Jain':>6} {'GPU use':>8} {'order p95':>10}")
+    print(
+        f"scale: one day, 20 challenges x 200 teams x 5 submissions, and a 50-job burst per challenge "
+        f"({fifo['jobs']:,} jobs) on 1,000 GPUs"
+    )
+    print(
+        f"  {'policy':<18} {'p50':>6} {'p95':>6} {'max':>6} {'steady p95':>11} {'bursty p95':>11} "
+        f"{'Jain':>6} {'GPU use':>8} {'order p95':>10}"
+    )
     for r in results:
-        print(f"  {r['policy']:<18} {r['p50_wait_min']:>6.0f} {r['p95_wait_min']:>6.0f} {r['max_wait_min']:>6.0f} "
-              f"{r['steady_teams_p95_min']:>11.0f} {r['bursty_teams_p95_min']:>11.0f} {r['jain_mean_wait']:>6.3f} "
-              f"{r['gpu_use']:>8.1%} {r['order_ms_p95']:>8.1f}ms")
-    print(f"  waits in minutes; steady teams' p95 wait, fifo / arena (+1 min): "
-          f"{fair['steady_p95_ratio_fifo_over_arena']:.2f}x")
+        print(
+            f"  {r['policy']:<18} {r['p50_wait_min']:>6.0f} {r['p95_wait_min']:>6.0f} {r['max_wait_min']:>6.0f} "
+            f"{r['steady_teams_p95_min']:>11.0f} {r['bursty_teams_p95_min']:>11.0f} {r['jain_mean_wait']:>6.3f} "
+            f"{r['gpu_use']:>8.1%} {r['order_ms_p95']:>8.1f}ms"
+        )
+    print(
+        f"  waits in minutes; steady teams' p95 wait, fifo / arena (+1 min): "
+        f"{fair['steady_p95_ratio_fifo_over_arena']:.2f}x"
+    )

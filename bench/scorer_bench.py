@@ -54,9 +54,16 @@ with open("/input/predictions.jsonl") as src, open("/output/scores.jsonl", "w") 
 
 def _bundle(folder: Path, slug: str, scorer: bool) -> Path:
     folder.mkdir(parents=True)
-    config = {"slug": slug, "title": slug, "daily_quota": 1000, "max_pending": 100,
-              "limits": {"time_limit_seconds": 60, "memory_mb": 512, "cpus": 1, "pids": 64}}
-    config.update({"metric": "agreement", "scorer": {"image": "arena-bench/scorer"}} if scorer else {"metric": "accuracy"})
+    config = {
+        "slug": slug,
+        "title": slug,
+        "daily_quota": 1000,
+        "max_pending": 100,
+        "limits": {"time_limit_seconds": 60, "memory_mb": 512, "cpus": 1, "pids": 64},
+    }
+    config.update(
+        {"metric": "agreement", "scorer": {"image": "arena-bench/scorer"}} if scorer else {"metric": "accuracy"}
+    )
     (folder / "challenge.yaml").write_text(json.dumps(config))
     with (folder / "inputs.jsonl").open("w") as inputs, (folder / "labels.jsonl").open("w") as labels:
         for i in range(N_ITEMS):
@@ -70,7 +77,9 @@ def _upload_scorer(platform, work: Path, organiser_id: int) -> str:
     context = work / "scorer"
     context.mkdir()
     (context / "score.py").write_text(TRIVIAL_SCORER)
-    (context / "Dockerfile").write_text(f'FROM {BASE}\nCOPY score.py /app/score.py\nENTRYPOINT ["python3", "/app/score.py"]\n')
+    (context / "Dockerfile").write_text(
+        f'FROM {BASE}\nCOPY score.py /app/score.py\nENTRYPOINT ["python3", "/app/score.py"]\n'
+    )
     image_id = build_image(context, tag="arena-bench/scorer:latest")
     tarball = work / "scorer.tar"
     _id, sha256, size = export_image(image_id, tarball)
@@ -90,16 +99,22 @@ def _timed_run(platform, team_id: int, slug: str, digest: str) -> float:
 def bench_scorer_overhead(repeats: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="arena-bench-scorer-") as tmp:
         work = Path(tmp)
-        settings = load_settings(overrides={
-            "home": work / "home", "database_url": f"sqlite:///{work}/arena.db",
-            "master_key_file": work / "home" / "master.key", "job_root": Path(f"/dev/shm/arena-bench-sc-{os.getpid()}")})
+        settings = load_settings(
+            overrides={
+                "home": work / "home",
+                "database_url": f"sqlite:///{work}/arena.db",
+                "master_key_file": work / "home" / "master.key",
+                "job_root": Path(f"/dev/shm/arena-bench-sc-{os.getpid()}"),
+            }
+        )
         platform = build_platform(settings)
         upgrade(platform.engine)
         organiser = accounts.create_organiser(platform, name="Bench")[0].id
         digest = _upload_scorer(platform, work, organiser)
         create_challenge(platform, organiser_id=organiser, bundle_dir=_bundle(work / "builtin", "builtin", False))
-        create_challenge(platform, organiser_id=organiser, bundle_dir=_bundle(work / "scored", "scored", True),
-                         scorer_digest=digest)
+        create_challenge(
+            platform, organiser_id=organiser, bundle_dir=_bundle(work / "scored", "scored", True), scorer_digest=digest
+        )
         team = accounts.create_team(platform, name="Bench team", factories=[])[0].id
         export_image(trivial_image(work), work / "model.tar")
         with (work / "model.tar").open("rb") as stream:
@@ -112,9 +127,17 @@ def bench_scorer_overhead(repeats: int) -> dict:
         shutil.rmtree(settings.job_root, ignore_errors=True)
         platform.engine.dispose()
     b, s = statistics.median(builtin), statistics.median(scored)
-    return {"name": "scorer_overhead", "items": N_ITEMS, "repeats": repeats, "baseline": "built-in accuracy",
-            "baseline_median_s": round(b, 3), "scorer_median_s": round(s, 3), "added_s": round(s - b, 3),
-            "ratio": round(s / b, 2), "goal": "added <= 0.5 s per job"}
+    return {
+        "name": "scorer_overhead",
+        "items": N_ITEMS,
+        "repeats": repeats,
+        "baseline": "built-in accuracy",
+        "baseline_median_s": round(b, 3),
+        "scorer_median_s": round(s, 3),
+        "added_s": round(s - b, 3),
+        "ratio": round(s / b, 2),
+        "goal": "added <= 0.5 s per job",
+    }
 
 
 def _arena_statistics(kind: str, values: np.ndarray) -> float:
@@ -130,22 +153,39 @@ def _scipy_seconds(per_item: np.ndarray) -> float:
     from scipy import stats
 
     started = time.perf_counter()
-    stats.bootstrap((per_item,), np.mean, n_resamples=SCIPY_RESAMPLES, batch=2, method="percentile",
-                    vectorized=True, random_state=np.random.default_rng(0))
+    stats.bootstrap(
+        (per_item,),
+        np.mean,
+        n_resamples=SCIPY_RESAMPLES,
+        batch=2,
+        method="percentile",
+        vectorized=True,
+        random_state=np.random.default_rng(0),
+    )
     return (time.perf_counter() - started) * RESAMPLES / SCIPY_RESAMPLES
 
 
 def bench_scorer_statistics() -> list[dict]:
     rng = np.random.default_rng(20261202)
-    cases = {"mean": rng.beta(2, 5, N_SCORES),
-             "ratio": np.stack([rng.integers(0, 20, N_SCORES), rng.integers(1, 21, N_SCORES)], axis=1).astype(float)}
+    cases = {
+        "mean": rng.beta(2, 5, N_SCORES),
+        "ratio": np.stack([rng.integers(0, 20, N_SCORES), rng.integers(1, 21, N_SCORES)], axis=1).astype(float),
+    }
     rows = []
     for kind, values in cases.items():
         arena = min(_arena_statistics(kind, values) for _ in range(3))
         scipy_s = _scipy_seconds(values if kind == "mean" else evaluators.paired_values(kind, values))
-        rows.append({"name": f"scorer_statistics/{kind}", "n": N_SCORES, "resamples": RESAMPLES,
-                     "arena_s": round(arena, 3), "scipy_bootstrap_s_extrapolated": round(scipy_s, 1),
-                     "speedup_vs_scipy": round(scipy_s / arena, 1), "goal": "< 0.5 s and >= 50x scipy"})
+        rows.append(
+            {
+                "name": f"scorer_statistics/{kind}",
+                "n": N_SCORES,
+                "resamples": RESAMPLES,
+                "arena_s": round(arena, 3),
+                "scipy_bootstrap_s_extrapolated": round(scipy_s, 1),
+                "speedup_vs_scipy": round(scipy_s / arena, 1),
+                "goal": "< 0.5 s and >= 50x scipy",
+            }
+        )
     return rows
 
 
@@ -155,13 +195,22 @@ def bench_scorer(repeats: int) -> list[dict]:
 
 def print_scorer(rows: list[dict]) -> None:
     overhead, *stats = rows
-    print(f"scorer_overhead: a team's run + the scoring container vs the same run scored by accuracy, "
-          f"{overhead['items']:,} items, median of {overhead['repeats']} each, alternating")
+    print(
+        f"scorer_overhead: a team's run + the scoring container vs the same run scored by accuracy, "
+        f"{overhead['items']:,} items, median of {overhead['repeats']} each, alternating"
+    )
     print(f"  built-in metric                {overhead['baseline_median_s']:.3f} s")
     print(f"  scoring container              {overhead['scorer_median_s']:.3f} s")
-    print(f"  added per job                  {overhead['added_s']:.3f} s ({overhead['ratio']:.2f}x; goal {overhead['goal']})")
-    print(f"scorer_statistics: interval ({RESAMPLES} resamples), losses and digest values from {N_SCORES:,} "
-          f"per-item scores (scipy timed at {SCIPY_RESAMPLES} resamples, scaled to {RESAMPLES})")
+    print(
+        f"  added per job                  {overhead['added_s']:.3f} s "
+        f"({overhead['ratio']:.2f}x; goal {overhead['goal']})"
+    )
+    print(
+        f"scorer_statistics: interval ({RESAMPLES} resamples), losses and digest values from {N_SCORES:,} "
+        f"per-item scores (scipy timed at {SCIPY_RESAMPLES} resamples, scaled to {RESAMPLES})"
+    )
     for r in stats:
-        print(f"  {r['name'][18:]:<6} arena {r['arena_s']:.3f} s   scipy ~{r['scipy_bootstrap_s_extrapolated']:.0f} s "
-              f"({r['speedup_vs_scipy']:.0f}x; goal {r['goal']})")
+        print(
+            f"  {r['name'][18:]:<6} arena {r['arena_s']:.3f} s   scipy ~{r['scipy_bootstrap_s_extrapolated']:.0f} s "
+            f"({r['speedup_vs_scipy']:.0f}x; goal {r['goal']})"
+        )

@@ -33,8 +33,13 @@ from arena.slurm import SlurmCli
 from bench.run import prepare
 from bench.slurm_bench import _bare_once, _free_port, _serve
 
-CAPABILITIES = {"runtime": "docker", "max_jobs": 4, "partitions": [
-    {"name": "arena", "architecture": "amd64", "cpus_per_node": os.cpu_count() or 1, "memory_mb_per_node": 8192}]}
+CAPABILITIES = {
+    "runtime": "docker",
+    "max_jobs": 4,
+    "partitions": [
+        {"name": "arena", "architecture": "amd64", "cpus_per_node": os.cpu_count() or 1, "memory_mb_per_node": 8192}
+    ],
+}
 PODMAN_USER = os.environ.get("ARENA_TEST_PODMAN_USER", "arena-podman")
 
 
@@ -57,9 +62,16 @@ def bench_sites(repeats: int = 5, items: int = 1000) -> dict:
         work = Path(tmp)
         os.chmod(work, 0o755)
         port = _free_port()
-        app = create_app({"home": work / "home", "database_url": f"sqlite:///{work}/arena.db",
-                          "master_key_file": work / "home" / "master.key", "executor": "sites",
-                          "job_root": Path(f"/dev/shm/arena-sites-bench-{os.getpid()}"), "team_max_running": 100})
+        app = create_app(
+            {
+                "home": work / "home",
+                "database_url": f"sqlite:///{work}/arena.db",
+                "master_key_file": work / "home" / "master.key",
+                "executor": "sites",
+                "job_root": Path(f"/dev/shm/arena-sites-bench-{os.getpid()}"),
+                "team_max_running": 100,
+            }
+        )
         platform = app.extensions["arena"]
         upgrade(platform.engine)
         server = _serve(app, port)
@@ -67,10 +79,15 @@ def bench_sites(repeats: int = 5, items: int = 1000) -> dict:
         _view, token = sites.create_site(platform, name="bench-site")
         relay = Relay(upstream=f"http://127.0.0.1:{port}")
         relay.start()
-        config = AgentConfig(url=f"http://127.0.0.1:{port}", capabilities=CAPABILITIES,
-                             relay_url=f"http://127.0.0.1:{relay.port}", node_command=_arena_command(),
-                             node_env={"ARENA_NODE_JOB_ROOT": f"/dev/shm/arena-sites-bench-node-{os.getpid()}"},
-                             log_dir=str(work), poll_s=0.05)
+        config = AgentConfig(
+            url=f"http://127.0.0.1:{port}",
+            capabilities=CAPABILITIES,
+            relay_url=f"http://127.0.0.1:{relay.port}",
+            node_command=_arena_command(),
+            node_env={"ARENA_NODE_JOB_ROOT": f"/dev/shm/arena-sites-bench-node-{os.getpid()}"},
+            log_dir=str(work),
+            poll_s=0.05,
+        )
         agent = SiteAgent(config, client=SiteClient(config.url, token), slurm=SlurmCli(), relay=relay)
         agent.start()
         _bare_once(image_id, inputs, work)  # warm-up both paths
@@ -84,9 +101,17 @@ def bench_sites(repeats: int = 5, items: int = 1000) -> dict:
         platform.engine.dispose()
         shutil.rmtree(platform.settings.job_root, ignore_errors=True)
     b, a = statistics.median(bare), statistics.median(arena)
-    return {"name": "site_agent", "items": items, "repeats": repeats, "baseline": "bare sbatch of the same docker run",
-            "baseline_median_s": round(b, 3), "arena_median_s": round(a, 3), "ratio": round(a / b, 3),
-            "overhead_s": round(a - b, 3), "goal": "<= 1.2"}
+    return {
+        "name": "site_agent",
+        "items": items,
+        "repeats": repeats,
+        "baseline": "bare sbatch of the same docker run",
+        "baseline_median_s": round(b, 3),
+        "arena_median_s": round(a, 3),
+        "ratio": round(a / b, 3),
+        "overhead_s": round(a - b, 3),
+        "goal": "<= 1.2",
+    }
 
 
 def _arena_command() -> str:
@@ -96,12 +121,16 @@ def _arena_command() -> str:
 
 
 def print_sites(result: dict) -> None:
-    print(f"sites: one evaluation through a site agent and Slurm, trivial model, {result['items']:,} items, "
-          f"median of {result['repeats']} each, alternating")
+    print(
+        f"sites: one evaluation through a site agent and Slurm, trivial model, {result['items']:,} items, "
+        f"median of {result['repeats']} each, alternating"
+    )
     print(f"  bare sbatch of the same docker run               {result['baseline_median_s']:.3f} s")
     print(f"  arena (claim, sbatch, node-run via the relay)    {result['arena_median_s']:.3f} s")
-    print(f"  ratio arena / bare                               {result['ratio']:.2f}x "
-          f"(+{result['overhead_s']:.2f} s a job; goal {result['goal']})")
+    print(
+        f"  ratio arena / bare                               {result['ratio']:.2f}x "
+        f"(+{result['overhead_s']:.2f} s a job; goal {result['goal']})"
+    )
 
 
 # -- rootless Podman ---------------------------------------------------------------------------------
@@ -122,19 +151,30 @@ def bench_podman(repeats: int = 5, items: int = 1000) -> dict:
 
         def once(bare: bool) -> float:
             job = f"job-{time.monotonic_ns():016x}"[-20:]
-            folder = JobFolder.create(root=root, job_id=job, size_bytes=64 << 20, use_tmpfs=os.geteuid() == 0,
-                                      owner=runner.folder_owner())
+            folder = JobFolder.create(
+                root=root, job_id=job, size_bytes=64 << 20, use_tmpfs=os.geteuid() == 0, owner=runner.folder_owner()
+            )
             try:
                 shutil.copy(work / "bundle" / "inputs.jsonl", folder.input / "inputs.jsonl")
                 os.chmod(folder.input / "inputs.jsonl", 0o644)
-                spec = RunSpec(job_id=job, image_id=image_id, input_dir=folder.input, output_dir=folder.output,
-                               limits=Limits(time_limit_s=60, memory_mb=512, pids=64))
+                spec = RunSpec(
+                    job_id=job,
+                    image_id=image_id,
+                    input_dir=folder.input,
+                    output_dir=folder.output,
+                    limits=Limits(time_limit_s=60, memory_mb=512, pids=64),
+                )
                 started = time.perf_counter()
                 if bare:  # the container id goes where the podman user may write it, as the runner does
                     with tempfile.TemporaryDirectory() as cids:
                         os.chmod(cids, 0o777)
-                        subprocess.run(runner._argv(*runner.run_args(spec, ([], {}), Path(cids) / "cid")), check=True,
-                                       capture_output=True, cwd="/", env=runner._env())
+                        subprocess.run(
+                            runner._argv(*runner.run_args(spec, ([], {}), Path(cids) / "cid")),
+                            check=True,
+                            capture_output=True,
+                            cwd="/",
+                            env=runner._env(),
+                        )
                 else:
                     assert runner.run(spec).exit_code == 0
                 return time.perf_counter() - started
@@ -148,14 +188,23 @@ def bench_podman(repeats: int = 5, items: int = 1000) -> dict:
             arena.append(once(False))
         shutil.rmtree(root, ignore_errors=True)
     b, a = statistics.median(bare), statistics.median(arena)
-    return {"name": "podman_rootless", "items": items, "repeats": repeats,
-            "baseline": "bare podman run, same flags, same user", "baseline_median_s": round(b, 3),
-            "arena_median_s": round(a, 3), "ratio": round(a / b, 3), "goal": "<= 1.3"}
+    return {
+        "name": "podman_rootless",
+        "items": items,
+        "repeats": repeats,
+        "baseline": "bare podman run, same flags, same user",
+        "baseline_median_s": round(b, 3),
+        "arena_median_s": round(a, 3),
+        "ratio": round(a / b, 3),
+        "goal": "<= 1.3",
+    }
 
 
 def print_podman(result: dict) -> None:
-    print(f"podman: one rootless container run, trivial model, {result['items']:,} items, median of "
-          f"{result['repeats']} each, alternating")
+    print(
+        f"podman: one rootless container run, trivial model, {result['items']:,} items, median of "
+        f"{result['repeats']} each, alternating"
+    )
     print(f"  bare podman run (same flags, same user)   {result['baseline_median_s']:.3f} s")
     print(f"  arena's Podman runner                     {result['arena_median_s']:.3f} s")
     print(f"  ratio arena / bare                        {result['ratio']:.2f}x (goal {result['goal']})")

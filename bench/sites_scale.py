@@ -69,12 +69,19 @@ def simulate(*, poll_s: float = 5.0, hours: float = 3.0, seed: int = 7) -> dict:
         calls[minute] += taken + 1  # one claim per job, and the one that finds none
     busy = slice(60, 120)
     peak_waits = [w for at, w in waits if 3600 <= at < 7200]
-    return {"sites": SITES, "gpus": SITES * NODES * GPUS_PER_NODE, "poll_s": poll_s, "jobs": len(arrivals),
-            "busiest_hour_jobs": sum(1 for a in arrivals if 3600 <= a[0] < 7200),
-            "claim_wait_p50_s": round(_pct(peak_waits, 50), 1), "claim_wait_p95_s": round(_pct(peak_waits, 95), 1),
-            "claim_wait_p99_s": round(_pct(peak_waits, 99), 1),
-            "calls_per_s_busiest_hour": round(sum(calls[busy]) / 3600, 2),
-            "calls_per_s_busiest_minute": round(max(calls[busy]) / 60, 2), "left_queued": len(queue)}
+    return {
+        "sites": SITES,
+        "gpus": SITES * NODES * GPUS_PER_NODE,
+        "poll_s": poll_s,
+        "jobs": len(arrivals),
+        "busiest_hour_jobs": sum(1 for a in arrivals if 3600 <= a[0] < 7200),
+        "claim_wait_p50_s": round(_pct(peak_waits, 50), 1),
+        "claim_wait_p95_s": round(_pct(peak_waits, 95), 1),
+        "claim_wait_p99_s": round(_pct(peak_waits, 99), 1),
+        "calls_per_s_busiest_hour": round(sum(calls[busy]) / 3600, 2),
+        "calls_per_s_busiest_minute": round(max(calls[busy]) / 60, 2),
+        "left_queued": len(queue),
+    }
 
 
 def _claim(queue: list, free: list[int], running: list, when: float, waits: list) -> int:
@@ -107,8 +114,10 @@ def _tarball(salt: str) -> bytes:
     digest = hashlib.sha256(config).hexdigest()
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
-        for name, data in ((f"blobs/sha256/{digest}", config),
-                           ("manifest.json", json.dumps([{"Config": f"blobs/sha256/{digest}", "Layers": []}]).encode())):
+        for name, data in (
+            (f"blobs/sha256/{digest}", config),
+            ("manifest.json", json.dumps([{"Config": f"blobs/sha256/{digest}", "Layers": []}]).encode()),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -127,16 +136,27 @@ def measure_calls(queued: int = 1000, renewed: int = 1000, repeats: int = 20) ->
 
     with tempfile.TemporaryDirectory(prefix="arena-sites-scale-") as tmp:
         work = Path(tmp)
-        app = create_app({"home": work / "home", "database_url": f"sqlite:///{work}/arena.db",
-                          "master_key_file": work / "home" / "master.key", "RUNNER": FakeRunner(),
-                          "job_root": Path(f"/dev/shm/arena-sites-scale-{os.getpid()}"), "team_max_running": 10**6,
-                          "rate_limit_per_minute": 0, "lease_s": 3600.0})
+        app = create_app(
+            {
+                "home": work / "home",
+                "database_url": f"sqlite:///{work}/arena.db",
+                "master_key_file": work / "home" / "master.key",
+                "RUNNER": FakeRunner(),
+                "job_root": Path(f"/dev/shm/arena-sites-scale-{os.getpid()}"),
+                "team_max_running": 10**6,
+                "rate_limit_per_minute": 0,
+                "lease_s": 3600.0,
+            }
+        )
         platform = app.extensions["arena"]
         upgrade(platform.engine)
         bundle = write_bundle(work / "bundle", 10)
-        (bundle / "challenge.yaml").write_text((bundle / "challenge.yaml").read_text().replace(
-            "daily_quota: 1000", "daily_quota: 1000\nmax_pending: 100"))
-        create_challenge(platform, organiser_id=accounts.create_organiser(platform, name="Scale")[0].id, bundle_dir=bundle)
+        (bundle / "challenge.yaml").write_text(
+            (bundle / "challenge.yaml").read_text().replace("daily_quota: 1000", "daily_quota: 1000\nmax_pending: 100")
+        )
+        create_challenge(
+            platform, organiser_id=accounts.create_organiser(platform, name="Scale")[0].id, bundle_dir=bundle
+        )
         for t in range((queued + renewed) // 100 + 1):
             team = accounts.create_team(platform, name=f"Team {t}", factories=[])[0]
             digest = receive_image(platform, stream=io.BytesIO(_tarball(f"t{t}"))).digest
@@ -145,9 +165,24 @@ def measure_calls(queued: int = 1000, renewed: int = 1000, repeats: int = 20) ->
         _view, token = sites.create_site(platform, name="scale")
         headers = {"Authorization": f"Bearer {token}"}
         client = app.test_client()
-        caps = {"runtime": "podman", "partitions": [{"name": "g", "architecture": "amd64", "gpu_vendor": "nvidia",
-                                                     "gpus_per_node": 8, "cpus_per_node": 64, "memory_mb_per_node": 512000}]}
-        cost = {"heartbeat": _timed(lambda: client.post("/api/site/heartbeat", json={"capabilities": caps}, headers=headers), repeats)}
+        caps = {
+            "runtime": "podman",
+            "partitions": [
+                {
+                    "name": "g",
+                    "architecture": "amd64",
+                    "gpu_vendor": "nvidia",
+                    "gpus_per_node": 8,
+                    "cpus_per_node": 64,
+                    "memory_mb_per_node": 512000,
+                }
+            ],
+        }
+        cost = {
+            "heartbeat": _timed(
+                lambda: client.post("/api/site/heartbeat", json={"capabilities": caps}, headers=headers), repeats
+            )
+        }
         claimed: dict[str, str] = {}
 
         def claim():
@@ -181,12 +216,20 @@ def bench_sites_scale() -> dict:
 
 
 def print_sites_scale(result: dict) -> None:
-    print(f"sites_scale: {result['sites']} sites x {result['gpus'] // result['sites']:,} GPUs, agents polling every "
-          f"{result['poll_s']:.0f} s; {result['busiest_hour_jobs']:,} jobs in the busiest hour")
-    print(f"  claim wait (queued -> claimed), busiest hour  p50 {result['claim_wait_p50_s']} s, "
-          f"p95 {result['claim_wait_p95_s']} s, p99 {result['claim_wait_p99_s']} s")
-    print(f"  central API calls                             {result['calls_per_s_busiest_hour']}/s over the hour, "
-          f"{result['calls_per_s_busiest_minute']}/s at its busiest minute")
-    print(f"  measured cost (SQLite, {result['queued']:,} queued)       heartbeat {result['heartbeat_ms']} ms, "
-          f"claim {result['claim_ms']} ms, renew of 1,000 jobs {result['renew_1000_ms']} ms")
+    print(
+        f"sites_scale: {result['sites']} sites x {result['gpus'] // result['sites']:,} GPUs, agents polling every "
+        f"{result['poll_s']:.0f} s; {result['busiest_hour_jobs']:,} jobs in the busiest hour"
+    )
+    print(
+        f"  claim wait (queued -> claimed), busiest hour  p50 {result['claim_wait_p50_s']} s, "
+        f"p95 {result['claim_wait_p95_s']} s, p99 {result['claim_wait_p99_s']} s"
+    )
+    print(
+        f"  central API calls                             {result['calls_per_s_busiest_hour']}/s over the hour, "
+        f"{result['calls_per_s_busiest_minute']}/s at its busiest minute"
+    )
+    print(
+        f"  measured cost (SQLite, {result['queued']:,} queued)       heartbeat {result['heartbeat_ms']} ms, "
+        f"claim {result['claim_ms']} ms, renew of 1,000 jobs {result['renew_1000_ms']} ms"
+    )
     print(f"  central busy cores at the busiest minute      {result['central_busy_cores_busiest_minute']}")

@@ -14,8 +14,8 @@ import shlex
 import shutil
 import statistics
 import subprocess
-import tempfile
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -65,14 +65,24 @@ def _bare_once(image_id: str, inputs: Path, work: Path) -> float:
     (polled as often as Arena's path is: sbatch --wait's own polling would add seconds)."""
     marker = work / f"bare-done-{time.monotonic_ns()}"
     script = work / "bare.sh"
-    script.write_text("#!/bin/sh\n" + shlex.join([
-        sys.executable, "-c",
-        "import sys; sys.path.insert(0, %r); from bench.run import bare_run; from pathlib import Path; "
-        "bare_run(%r, Path(%r), Path(%r)); Path(%r).touch()" % (
-            str(Path(__file__).resolve().parent.parent), image_id, str(inputs), str(work), str(marker))]) + "\n")
+    script.write_text(
+        "#!/bin/sh\n"
+        + shlex.join(
+            [
+                sys.executable,
+                "-c",
+                f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r}); "
+                "from bench.run import bare_run; from pathlib import Path; "
+                f"bare_run({image_id!r}, Path({str(inputs)!r}), Path({str(work)!r})); Path({str(marker)!r}).touch()",
+            ]
+        )
+        + "\n"
+    )
     started = time.perf_counter()
-    subprocess.run(["sbatch", "--quiet", f"--output={work}/bare-%j.out", "--cpus-per-task=1", "--mem=1024M",
-                    str(script)], check=True)
+    subprocess.run(
+        ["sbatch", "--quiet", f"--output={work}/bare-%j.out", "--cpus-per-task=1", "--mem=1024M", str(script)],
+        check=True,
+    )
     while not marker.exists():
         time.sleep(0.05)
     return time.perf_counter() - started
@@ -86,10 +96,18 @@ def bench_slurm(repeats: int = 5, items: int = 1000) -> dict:
         work = Path(tmp)
         os.chmod(work, 0o755)
         port = _free_port()
-        app = create_app({"node_url": f"http://127.0.0.1:{port}", "home": work / "home", "database_url": f"sqlite:///{work}/arena.db",
-                          "master_key_file": work / "home" / "master.key", "executor": "slurm",
-                          "job_root": Path(f"/dev/shm/arena-slurm-bench-{os.getpid()}"), "slurm_log_dir": str(work),
-                          "team_max_running": 100})
+        app = create_app(
+            {
+                "node_url": f"http://127.0.0.1:{port}",
+                "home": work / "home",
+                "database_url": f"sqlite:///{work}/arena.db",
+                "master_key_file": work / "home" / "master.key",
+                "executor": "slurm",
+                "job_root": Path(f"/dev/shm/arena-slurm-bench-{os.getpid()}"),
+                "slurm_log_dir": str(work),
+                "team_max_running": 100,
+            }
+        )
         platform = app.extensions["arena"]
         upgrade(platform.engine)
         server = _serve(app, port)
@@ -106,15 +124,27 @@ def bench_slurm(repeats: int = 5, items: int = 1000) -> dict:
         platform.engine.dispose()
         shutil.rmtree(platform.settings.job_root, ignore_errors=True)
     b, a = statistics.median(bare), statistics.median(arena)
-    return {"name": "slurm_dispatch", "items": items, "repeats": repeats, "baseline": "bare sbatch of the same docker run",
-            "baseline_median_s": round(b, 3), "arena_median_s": round(a, 3), "ratio": round(a / b, 3),
-            "overhead_s": round(a - b, 3), "plain_docker_run_s": round(local, 3)}
+    return {
+        "name": "slurm_dispatch",
+        "items": items,
+        "repeats": repeats,
+        "baseline": "bare sbatch of the same docker run",
+        "baseline_median_s": round(b, 3),
+        "arena_median_s": round(a, 3),
+        "ratio": round(a / b, 3),
+        "overhead_s": round(a - b, 3),
+        "plain_docker_run_s": round(local, 3),
+    }
 
 
 def print_slurm(result: dict) -> None:
-    print(f"slurm: one evaluation through Slurm, trivial model, {result['items']:,} items, median of "
-          f"{result['repeats']} each, alternating")
+    print(
+        f"slurm: one evaluation through Slurm, trivial model, {result['items']:,} items, median of "
+        f"{result['repeats']} each, alternating"
+    )
     print(f"  bare sbatch of the same docker run          {result['baseline_median_s']:.3f} s")
     print(f"  arena (sbatch, node-run, score centrally)   {result['arena_median_s']:.3f} s")
-    print(f"  ratio arena / bare                          {result['ratio']:.2f}x "
-          f"(+{result['overhead_s']:.2f} s a job; the docker run alone takes {result['plain_docker_run_s']:.2f} s)")
+    print(
+        f"  ratio arena / bare                          {result['ratio']:.2f}x "
+        f"(+{result['overhead_s']:.2f} s a job; the docker run alone takes {result['plain_docker_run_s']:.2f} s)"
+    )

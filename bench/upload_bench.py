@@ -65,8 +65,13 @@ def _reset_peak(pid: int) -> None:
 def bench_upload(size_mib: int = 1024, repeats: int = 3) -> dict:
     work = Path(tempfile.mkdtemp(prefix="arena-bench-upload-"))
     port = _free_port()
-    env = {**os.environ, "ARENA_HOME": str(work / "home"), "ARENA_RUNNER": "fake",
-           "ARENA_EMBEDDED_WORKER": "0", "ARENA_MAX_ATTEMPTS": "3"}
+    env = {
+        **os.environ,
+        "ARENA_HOME": str(work / "home"),
+        "ARENA_RUNNER": "fake",
+        "ARENA_EMBEDDED_WORKER": "0",
+        "ARENA_MAX_ATTEMPTS": "3",
+    }
     log = (work / "serve.log").open("w")
     server = subprocess.Popen([ARENA, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
     try:
@@ -77,18 +82,31 @@ def bench_upload(size_mib: int = 1024, repeats: int = 3) -> dict:
                     break
             except requests.RequestException:
                 time.sleep(0.1)
-        organiser = json.loads(subprocess.run([ARENA, "admin", "create-organiser", "Bench", "--json"], env=env,
-                                              capture_output=True, text=True, check=True).stdout)["token"]
+        organiser = json.loads(
+            subprocess.run(
+                [ARENA, "admin", "create-organiser", "Bench", "--json"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )["token"]
         bundle = work / "bundle"
         bundle.mkdir()
-        (bundle / "challenge.yaml").write_text("slug: bench\ntitle: Bench\nmetric: accuracy\ndaily_quota: 1000\n"
-                                               "max_pending: 100\n")
+        (bundle / "challenge.yaml").write_text(
+            "slug: bench\ntitle: Bench\nmetric: accuracy\ndaily_quota: 1000\nmax_pending: 100\n"
+        )
         (bundle / "inputs.jsonl").write_text('{"id": "a", "input": 1}\n')
         (bundle / "labels.jsonl").write_text('{"id": "a", "label": 1}\n')
-        subprocess.run([ARENA, "challenge", "create", str(bundle)], env={**env, "ARENA_URL": url,
-                       "ARENA_TOKEN": organiser}, check=True, capture_output=True)
-        team = requests.post(f"{url}/api/teams", json={"name": "Bench"},
-                             headers={"Authorization": f"Bearer {organiser}"}).json()["token"]
+        subprocess.run(
+            [ARENA, "challenge", "create", str(bundle)],
+            env={**env, "ARENA_URL": url, "ARENA_TOKEN": organiser},
+            check=True,
+            capture_output=True,
+        )
+        team = requests.post(
+            f"{url}/api/teams", json={"name": "Bench"}, headers={"Authorization": f"Bearer {organiser}"}
+        ).json()["token"]
         tarball = work / "image.tar"
         make_tarball(tarball, size_mib)
         copies, uploads, growth = [], [], []
@@ -103,10 +121,16 @@ def bench_upload(size_mib: int = 1024, repeats: int = 3) -> dict:
             before = _peak_kib(server.pid)
             started = time.perf_counter()
             with tarball.open("rb") as body:
-                answer = requests.post(f"{url}/api/challenges/bench/submissions", data=body, timeout=600,
-                                       headers={"Authorization": f"Bearer {team}",
-                                                "Content-Type": "application/x-tar",
-                                                "Idempotency-Key": f"bench-{attempt}"})
+                answer = requests.post(
+                    f"{url}/api/challenges/bench/submissions",
+                    data=body,
+                    timeout=600,
+                    headers={
+                        "Authorization": f"Bearer {team}",
+                        "Content-Type": "application/x-tar",
+                        "Idempotency-Key": f"bench-{attempt}",
+                    },
+                )
             uploads.append(time.perf_counter() - started)
             growth.append(_peak_kib(server.pid) - before)
             assert answer.status_code == 201, answer.text
@@ -118,8 +142,16 @@ def bench_upload(size_mib: int = 1024, repeats: int = 3) -> dict:
         log.close()
         shutil.rmtree(work, ignore_errors=True)
     copy, upload = sorted(copies)[len(copies) // 2], sorted(uploads)[len(uploads) // 2]
-    return {"name": "upload", "size_mib": size_mib, "repeats": repeats,
-            "baseline": "plain copy of the file on the same disk", "baseline_median_s": round(copy, 3),
-            "arena_median_s": round(upload, 3), "ratio": round(copy / upload, 3),
-            "arena_mib_per_s": round(size_mib / upload, 1), "goal": ">= 0.5",
-            "server_peak_growth_mib": round(max(growth) / 1024, 1), "memory_goal": "< 64 MiB"}
+    return {
+        "name": "upload",
+        "size_mib": size_mib,
+        "repeats": repeats,
+        "baseline": "plain copy of the file on the same disk",
+        "baseline_median_s": round(copy, 3),
+        "arena_median_s": round(upload, 3),
+        "ratio": round(copy / upload, 3),
+        "arena_mib_per_s": round(size_mib / upload, 1),
+        "goal": ">= 0.5",
+        "server_peak_growth_mib": round(max(growth) / 1024, 1),
+        "memory_goal": "< 64 MiB",
+    }

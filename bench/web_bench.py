@@ -28,26 +28,58 @@ ARENA = str(Path(sys.executable).parent / "arena")
 
 def seed(home: Path, *, teams: int, submissions: int) -> None:
     """Receipts and released results in the public log (what the board is computed from)."""
-    settings = load_settings(overrides={"home": home, "database_url": f"sqlite:///{home}/arena.db",
-                                        "master_key_file": home / "master.key"})
+    settings = load_settings(
+        overrides={"home": home, "database_url": f"sqlite:///{home}/arena.db", "master_key_file": home / "master.key"}
+    )
     platform = build_platform(settings)
     upgrade(platform.engine)
-    create_challenge(platform, organiser_id=accounts.create_organiser(platform, name="Bench")[0].id,
-                     bundle_dir=write_bundle(home / "bundle", 300))
-    names = [accounts.create_team(platform, name=f"Team {i:03d}", factories=[f"Factory {i % 37}"])[0].name
-             for i in range(teams)]
+    create_challenge(
+        platform,
+        organiser_id=accounts.create_organiser(platform, name="Bench")[0].id,
+        bundle_dir=write_bundle(home / "bundle", 300),
+    )
+    names = [
+        accounts.create_team(platform, name=f"Team {i:03d}", factories=[f"Factory {i % 37}"])[0].name
+        for i in range(teams)
+    ]
     for start in range(0, submissions, 1000):
         with platform.transaction() as session:
             for i in range(start, min(start + 1000, submissions)):
                 team = names[i % teams]
                 score = round(0.5 + 0.4 * ((i * 7919) % 1000) / 1000, 4)
-                publiclog.append(platform, session, kind="submission.receipt", challenge="bench", data={
-                    "submission": f"sub-{i:016x}", "team": team, "image_digest": "sha256:" + "0" * 64,
-                    "hidden_set": "hs", "round": None})
-                publiclog.append(platform, session, kind="result", challenge="bench", data={
-                    "submission": f"sub-{i:016x}", "team": team, "split": "public", "metric": "accuracy",
-                    "score": score, "released": True, "ci_low": score - 0.03, "ci_high": score + 0.03,
-                    "n_items": 90, "item_scores_sha256": "0" * 64, "hidden_set": "hs", "hidden_set_root": "0" * 64})
+                publiclog.append(
+                    platform,
+                    session,
+                    kind="submission.receipt",
+                    challenge="bench",
+                    data={
+                        "submission": f"sub-{i:016x}",
+                        "team": team,
+                        "image_digest": "sha256:" + "0" * 64,
+                        "hidden_set": "hs",
+                        "round": None,
+                    },
+                )
+                publiclog.append(
+                    platform,
+                    session,
+                    kind="result",
+                    challenge="bench",
+                    data={
+                        "submission": f"sub-{i:016x}",
+                        "team": team,
+                        "split": "public",
+                        "metric": "accuracy",
+                        "score": score,
+                        "released": True,
+                        "ci_low": score - 0.03,
+                        "ci_high": score + 0.03,
+                        "n_items": 90,
+                        "item_scores_sha256": "0" * 64,
+                        "hidden_set": "hs",
+                        "hidden_set_root": "0" * 64,
+                    },
+                )
     assert Submission  # the board needs no submission rows: it is computed from the log
     platform.engine.dispose()
 
@@ -94,10 +126,19 @@ def bench_web(*, teams: int = 200, submissions: int = 10_000, per_path: int = 10
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        env = {**os.environ, "ARENA_HOME": str(home), "ARENA_EMBEDDED_WORKER": "0", "ARENA_RUNNER": "fake",
-               "ARENA_RATE_LIMIT_PER_MINUTE": "0"}
-        server = subprocess.Popen([ARENA, "serve", "--port", str(port), "--no-worker"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "ARENA_HOME": str(home),
+            "ARENA_EMBEDDED_WORKER": "0",
+            "ARENA_RUNNER": "fake",
+            "ARENA_RATE_LIMIT_PER_MINUTE": "0",
+        }
+        server = subprocess.Popen(
+            [ARENA, "serve", "--port", str(port), "--no-worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
@@ -113,8 +154,13 @@ def bench_web(*, teams: int = 200, submissions: int = 10_000, per_path: int = 10
             server.terminate()
             server.wait(timeout=30)
     static = statistics.median(times[paths[0]])
-    out = {"name": "web_leaderboard", "teams": teams, "submissions": submissions, "requests_each": per_path,
-           "concurrency": concurrency}
+    out = {
+        "name": "web_leaderboard",
+        "teams": teams,
+        "submissions": submissions,
+        "requests_each": per_path,
+        "concurrency": concurrency,
+    }
     for label, path in (("static", paths[0]), ("page", paths[1]), ("json", paths[2])):
         out[f"{label}_p50_ms"] = round(1000 * statistics.median(times[path]), 2)
         out[f"{label}_p99_ms"] = round(1000 * _pct(times[path], 0.99), 2)
@@ -124,8 +170,14 @@ def bench_web(*, teams: int = 200, submissions: int = 10_000, per_path: int = 10
 
 
 def print_web(result: dict) -> None:
-    print(f"web: the leaderboard with {result['submissions']:,} submissions from {result['teams']} teams, "
-          f"{result['requests_each']} requests each, {result['concurrency']} at a time, interleaved")
-    for label, name in (("static", "static file (baseline)"), ("page", "leaderboard page"), ("json", "leaderboard JSON")):
+    print(
+        f"web: the leaderboard with {result['submissions']:,} submissions from {result['teams']} teams, "
+        f"{result['requests_each']} requests each, {result['concurrency']} at a time, interleaved"
+    )
+    for label, name in (
+        ("static", "static file (baseline)"),
+        ("page", "leaderboard page"),
+        ("json", "leaderboard JSON"),
+    ):
         print(f"  {name:<24} p50 {result[f'{label}_p50_ms']:>8.2f} ms   p99 {result[f'{label}_p99_ms']:>8.2f} ms")
     print(f"  ratio to the static file (p50): page {result['page_ratio_p50']}x, JSON {result['json_ratio_p50']}x")

@@ -5,6 +5,7 @@ statistic reads.
 Nothing here reads the environment, prints, or knows about the web or the database.
 """
 
+from evaluators import _metrics  # noqa: F401,E402  (registers the built-in metrics)
 from evaluators._aggregation import (
     KINDS,
     Aggregation,
@@ -16,17 +17,6 @@ from evaluators._aggregation import (
     ratio,
     whole_set,
 )
-from evaluators._registry import (
-    Metric,
-    MetricError,
-    get_metric,
-    load_plugins,
-    metric_names,
-    register_metric,
-)
-from evaluators._predictions import InvalidPredictions, loads_strict, parse_predictions
-from evaluators._scores import InvalidScores, ScoreRule, ScoreTable, parse_scores
-from evaluators import _metrics  # noqa: F401,E402  (registers the built-in metrics)
 from evaluators._bootstrap import (  # noqa: E402
     Interval,
     bootstrap_interval,
@@ -38,6 +28,16 @@ from evaluators._bootstrap import (  # noqa: E402
 )
 from evaluators._ladder import ladder_improves, on_grid, sign_test_p, split_mask  # noqa: E402
 from evaluators._paired import Differences, derive_seed, differences, loss_at_score, p_value  # noqa: E402
+from evaluators._predictions import InvalidPredictions, loads_strict, parse_predictions
+from evaluators._registry import (
+    Metric,
+    MetricError,
+    get_metric,
+    load_plugins,
+    metric_names,
+    register_metric,
+)
+from evaluators._scores import InvalidScores, ScoreRule, ScoreTable, parse_scores
 
 __all__ = [
     "KINDS",

@@ -27,8 +27,16 @@ from evaluators._aggregation import (
 )
 from evaluators._registry import Metric
 
-__all__ = ["MAX_BINS", "Interval", "bootstrap_interval", "interval_from_values", "item_losses", "item_scores",
-           "losses_from_values", "paired_differences"]
+__all__ = [
+    "MAX_BINS",
+    "Interval",
+    "bootstrap_interval",
+    "interval_from_values",
+    "item_losses",
+    "item_scores",
+    "losses_from_values",
+    "paired_differences",
+]
 
 
 @dataclass(frozen=True)
@@ -41,8 +49,9 @@ class Interval:
     method: str
 
 
-def _index_draws(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any], resamples: int,
-                 rng: np.random.Generator) -> np.ndarray:
+def _index_draws(
+    metric: Metric, predictions: Sequence[Any], labels: Sequence[Any], resamples: int, rng: np.random.Generator
+) -> np.ndarray:
     n = len(labels)
     preds, gold = np.asarray(predictions, dtype=object), np.asarray(labels, dtype=object)
     out = np.empty(resamples)
@@ -55,8 +64,9 @@ def _index_draws(metric: Metric, predictions: Sequence[Any], labels: Sequence[An
     return out
 
 
-def draws(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any], *, resamples: int,
-          rng: np.random.Generator) -> tuple[np.ndarray, str]:
+def draws(
+    metric: Metric, predictions: Sequence[Any], labels: Sequence[Any], *, resamples: int, rng: np.random.Generator
+) -> tuple[np.ndarray, str]:
     """The metric on each bootstrap resample, and which rule computed them."""
     rule = metric.aggregation
     if rule.kind != "whole_set":
@@ -77,8 +87,15 @@ def _percentiles(score: float, values: np.ndarray, level: float) -> tuple[float,
     return float(min(low, score)), float(max(high, score))
 
 
-def bootstrap_interval(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any], *,
-                       seed: int, resamples: int = 1000, level: float = 0.95) -> Interval:
+def bootstrap_interval(
+    metric: Metric,
+    predictions: Sequence[Any],
+    labels: Sequence[Any],
+    *,
+    seed: int,
+    resamples: int = 1000,
+    level: float = 0.95,
+) -> Interval:
     """Percentile interval of the metric over `resamples` bootstrap resamples, seeded."""
     rng = np.random.default_rng(seed)
     score = metric.score(predictions, labels)
@@ -88,8 +105,9 @@ def bootstrap_interval(metric: Metric, predictions: Sequence[Any], labels: Seque
     return Interval(score, low, high, level, resamples, method)
 
 
-def interval_from_values(kind: str, values: np.ndarray, *, seed: int, resamples: int = 1000,
-                         level: float = 0.95) -> Interval:
+def interval_from_values(
+    kind: str, values: np.ndarray, *, seed: int, resamples: int = 1000, level: float = 0.95
+) -> Interval:
     """The interval of a `mean` or `ratio` metric from its per-item values alone (a scoring
     container's output): the same rule as for a built-in metric that declares it."""
     rng = np.random.default_rng(seed)
@@ -100,8 +118,14 @@ def interval_from_values(kind: str, values: np.ndarray, *, seed: int, resamples:
     return Interval(score, low, high, level, resamples, f"{kind}: multinomial over per-item values")
 
 
-def paired_differences(values_a: np.ndarray, values_b: np.ndarray, *, seed: int,
-                       resamples: int = 1000, statistic: Callable[[np.ndarray], float] = np.mean) -> np.ndarray:
+def paired_differences(
+    values_a: np.ndarray,
+    values_b: np.ndarray,
+    *,
+    seed: int,
+    resamples: int = 1000,
+    statistic: Callable[[np.ndarray], float] = np.mean,
+) -> np.ndarray:
     """Bootstrap of mean(a - b) over items, the same resampled items for both submissions."""
     diff = np.asarray(values_a, float) - np.asarray(values_b, float)
     return mean_draws(diff, resamples, np.random.default_rng(seed))
@@ -122,6 +146,6 @@ def losses_from_values(kind: str, values: np.ndarray, *, higher_is_better: bool)
 
 def item_losses(metric: Metric, predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
     """Per-item losses by the metric's declared aggregation (see `losses_from_values`)."""
-    return losses_from_values(metric.aggregation.kind, metric.per_item(predictions, labels),
-                              higher_is_better=metric.higher_is_better)
-
+    return losses_from_values(
+        metric.aggregation.kind, metric.per_item(predictions, labels), higher_is_better=metric.higher_is_better
+    )

@@ -33,8 +33,9 @@ def split_mask(ids: Sequence[str], *, key: bytes, public_fraction: float) -> np.
     if n == 1:
         return np.ones(1, dtype=bool)
     public = min(max(1, round(public_fraction * n)), n - 1)
-    draws = np.array([int.from_bytes(hmac.new(key, i.encode(), hashlib.sha256).digest()[:8], "big")
-                      for i in ids], dtype=np.uint64)
+    draws = np.array(
+        [int.from_bytes(hmac.new(key, i.encode(), hashlib.sha256).digest()[:8], "big") for i in ids], dtype=np.uint64
+    )
     mask = np.zeros(n, dtype=bool)
     mask[np.argsort(draws, kind="stable")[:public]] = True
     return mask

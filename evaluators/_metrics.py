@@ -82,9 +82,11 @@ def mae(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
     higher_is_better=False,
     description="Root mean squared error between numeric predictions and labels.",
     validate_prediction=_finite_number,
-    aggregation=whole_set(pseudo_values=lambda p, g: w.rmse_values(_squared_errors(p, g)),
-                          draws=lambda p, g, b, rng: w.rmse_draws(_squared_errors(p, g), b, rng),
-                          rule="multinomial over squared errors"),
+    aggregation=whole_set(
+        pseudo_values=lambda p, g: w.rmse_values(_squared_errors(p, g)),
+        draws=lambda p, g, b, rng: w.rmse_draws(_squared_errors(p, g), b, rng),
+        rule="multinomial over squared errors",
+    ),
 )
 def rmse(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
     diff = as_float_array(predictions) - as_float_array(labels)
@@ -96,16 +98,18 @@ def _classes(predictions: Sequence[Any], labels: Sequence[Any]) -> tuple[np.ndar
     """Map values (by JSON equality) to class indices shared by predictions and labels."""
     pred, gold = _comparable(predictions, labels)
     index = {c: i for i, c in enumerate(sorted(set(pred) | set(gold)))}
-    return (np.fromiter(map(index.__getitem__, pred), dtype=np.int64, count=len(pred)),
-            np.fromiter(map(index.__getitem__, gold), dtype=np.int64, count=len(gold)), len(index))
+    return (
+        np.fromiter(map(index.__getitem__, pred), dtype=np.int64, count=len(pred)),
+        np.fromiter(map(index.__getitem__, gold), dtype=np.int64, count=len(gold)),
+        len(index),
+    )
 
 
 def _comparable(predictions: Sequence[Any], labels: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     if all(type(v) is str for v in predictions) and all(type(v) is str for v in labels):
         return np.asarray(predictions, dtype=object), np.asarray(labels, dtype=object)
     tag: Callable[[Any], str] = lambda v: ("s:" + v) if type(v) is str else ("j:" + _canonical(v))  # noqa: E731
-    return (np.asarray([tag(v) for v in predictions], dtype=object),
-            np.asarray([tag(v) for v in labels], dtype=object))
+    return (np.asarray([tag(v) for v in predictions], dtype=object), np.asarray([tag(v) for v in labels], dtype=object))
 
 
 def _confusion(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
@@ -127,10 +131,14 @@ def f1_from_confusion(matrix: np.ndarray, *, average: str, gold_classes: np.ndar
 
 
 @register_metric(
-    name="macro_f1", higher_is_better=True, validate_prediction=_scalar_label,
-    aggregation=whole_set(pseudo_values=lambda p, g: w.macro_f1_values(*_classes(p, g)),
-                          draws=lambda p, g, b, rng: w.confusion_draws(_confusion(p, g), b, rng, f1_from_confusion),
-                          rule="multinomial over confusion cells"),
+    name="macro_f1",
+    higher_is_better=True,
+    validate_prediction=_scalar_label,
+    aggregation=whole_set(
+        pseudo_values=lambda p, g: w.macro_f1_values(*_classes(p, g)),
+        draws=lambda p, g, b, rng: w.confusion_draws(_confusion(p, g), b, rng, f1_from_confusion),
+        rule="multinomial over confusion cells",
+    ),
     description="F1 per class (classes seen in labels or predictions), averaged with equal weight.",
 )
 def macro_f1(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
@@ -138,7 +146,9 @@ def macro_f1(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
 
 
 @register_metric(
-    name="micro_f1", higher_is_better=True, validate_prediction=_scalar_label,
+    name="micro_f1",
+    higher_is_better=True,
+    validate_prediction=_scalar_label,
     # per item: 2 TP / (2 TP + FP + FN); a hit adds 2 to both, a miss adds 0 and 2 (one FP, one FN)
     aggregation=ratio(lambda p, g: np.stack([2 * equal_items(p, g), np.full(len(g), 2.0)], axis=1)),
     description="F1 over all decisions pooled (equals accuracy for single-label classification).",
@@ -157,7 +167,9 @@ def _ranked_list(value: Any) -> str | None:
 
 
 @register_metric(
-    name="top_k_accuracy", higher_is_better=True, validate_prediction=_ranked_list,
+    name="top_k_accuracy",
+    higher_is_better=True,
+    validate_prediction=_ranked_list,
     validate_label=_scalar_label,
     description=f"Share of items whose label is among the prediction's candidates (at most {TOP_K}).",
     aggregation=mean(lambda p, g: _top_k_hits(p, g)),
@@ -167,8 +179,11 @@ def top_k_accuracy(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
 
 
 def _top_k_hits(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
-    return np.fromiter((_canonical(g) in {_canonical(c) for c in p} for p, g in zip(predictions, labels)),
-                       float, count=len(labels))
+    return np.fromiter(
+        (_canonical(g) in {_canonical(c) for c in p} for p, g in zip(predictions, labels, strict=True)),
+        float,
+        count=len(labels),
+    )
 
 
 # -- text ---------------------------------------------------------------------------------------------
@@ -208,9 +223,12 @@ def _token_f1(prediction: str, gold: str) -> float:
 
 
 @register_metric(
-    name="exact_match", higher_is_better=True, validate_prediction=_text, validate_label=_gold_text,
+    name="exact_match",
+    higher_is_better=True,
+    validate_prediction=_text,
+    validate_label=_gold_text,
     description="Share of items whose normalised prediction equals a normalised gold answer "
-                "(the label is a string or a list of acceptable strings).",
+    "(the label is a string or a list of acceptable strings).",
     aggregation=mean(lambda p, g: _exact_matches(p, g)),
 )
 def exact_match(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
@@ -218,12 +236,21 @@ def exact_match(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
 
 
 def _exact_matches(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
-    return np.fromiter((max(normalise_answer(p) == normalise_answer(g) for g in _answers(gold))
-                        for p, gold in zip(predictions, labels)), float, count=len(labels))
+    return np.fromiter(
+        (
+            max(normalise_answer(p) == normalise_answer(g) for g in _answers(gold))
+            for p, gold in zip(predictions, labels, strict=True)
+        ),
+        float,
+        count=len(labels),
+    )
 
 
 @register_metric(
-    name="token_f1", higher_is_better=True, validate_prediction=_text, validate_label=_gold_text,
+    name="token_f1",
+    higher_is_better=True,
+    validate_prediction=_text,
+    validate_label=_gold_text,
     description="SQuAD token F1 of the prediction against the best-matching gold answer, averaged.",
     aggregation=mean(lambda p, g: _token_f1s(p, g)),
 )
@@ -232,8 +259,11 @@ def token_f1(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
 
 
 def _token_f1s(predictions: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
-    return np.fromiter((max(_token_f1(p, g) for g in _answers(gold)) for p, gold in zip(predictions, labels)),
-                       float, count=len(labels))
+    return np.fromiter(
+        (max(_token_f1(p, g) for g in _answers(gold)) for p, gold in zip(predictions, labels, strict=True)),
+        float,
+        count=len(labels),
+    )
 
 
 def _zero_one(value: Any) -> str | None:
@@ -252,10 +282,12 @@ def _full_marks(value: Any) -> str | None:
 
 
 @register_metric(
-    name="environment_score", higher_is_better=True, validate_prediction=_unit_score,
+    name="environment_score",
+    higher_is_better=True,
+    validate_prediction=_unit_score,
     validate_label=_full_marks,
     description="Mean of the per-item scores (0 to 1) that an agent challenge's environment gave its "
-                "final state; every label is 1, the full score.",
+    "final state; every label is 1, the full score.",
     aggregation=mean(lambda p, g: as_float_array(p)),
 )
 def environment_score(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
@@ -264,7 +296,9 @@ def environment_score(predictions: Sequence[Any], labels: Sequence[Any]) -> floa
 
 # -- regression and scores -------------------------------------------------------------------------
 @register_metric(
-    name="r2", higher_is_better=True, validate_prediction=_finite_number,
+    name="r2",
+    higher_is_better=True,
+    validate_prediction=_finite_number,
     aggregation=whole_set(pseudo_values=lambda p, g: w.r2_values(as_float_array(p), as_float_array(g))),
     description="Coefficient of determination of numeric predictions (1 is perfect).",
 )
@@ -285,10 +319,15 @@ def _binary(labels: Sequence[Any]) -> np.ndarray:
 
 
 @register_metric(
-    name="auroc", higher_is_better=True, validate_prediction=_finite_number, validate_label=_zero_one,
-    aggregation=whole_set(pseudo_values=lambda p, g: w.placements(as_float_array(p), _binary(g)),
-                          draws=lambda p, g, b, rng: w.delong_draws(as_float_array(p), _binary(g), b, rng),
-                          rule="DeLong placements, resampled within each class"),
+    name="auroc",
+    higher_is_better=True,
+    validate_prediction=_finite_number,
+    validate_label=_zero_one,
+    aggregation=whole_set(
+        pseudo_values=lambda p, g: w.placements(as_float_array(p), _binary(g)),
+        draws=lambda p, g, b, rng: w.delong_draws(as_float_array(p), _binary(g), b, rng),
+        rule="DeLong placements, resampled within each class",
+    ),
     description="Area under the ROC curve; labels 0/1, the prediction a score (higher: more positive).",
 )
 def auroc(predictions: Sequence[Any], labels: Sequence[Any]) -> float:
@@ -307,7 +346,7 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
     boundaries = np.flatnonzero(np.diff(sorted_values)) + 1
     starts = np.concatenate(([0], boundaries))
     ends = np.concatenate((boundaries, [len(values)]))
-    for start, end in zip(starts, ends):
+    for start, end in zip(starts, ends, strict=False):
         ranks[order[start:end]] = (start + end + 1) / 2
     return ranks
 
@@ -320,9 +359,12 @@ def _probability(value: Any) -> str | None:
 
 
 @register_metric(
-    name="log_loss", higher_is_better=False, validate_prediction=_probability, validate_label=_zero_one,
+    name="log_loss",
+    higher_is_better=False,
+    validate_prediction=_probability,
+    validate_label=_zero_one,
     description="Binary cross-entropy; labels 0/1, the prediction the probability of 1 "
-                "(clipped to [1e-15, 1 - 1e-15]).",
+    "(clipped to [1e-15, 1 - 1e-15]).",
     aggregation=mean(lambda p, g: _log_losses(p, g)),
 )
 def log_loss(predictions: Sequence[Any], labels: Sequence[Any]) -> float:

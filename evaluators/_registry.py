@@ -75,8 +75,15 @@ def register_metric(
     def decorate(fn: ScoreFn) -> ScoreFn:
         if name in _REGISTRY:
             raise ValueError(f"metric {name!r} is registered already")
-        _REGISTRY[name] = Metric(name, higher_is_better, fn, validate_prediction, description,
-                                 validate_label or validate_prediction, aggregation)
+        _REGISTRY[name] = Metric(
+            name,
+            higher_is_better,
+            fn,
+            validate_prediction,
+            description,
+            validate_label or validate_prediction,
+            aggregation,
+        )
         return fn
 
     return decorate

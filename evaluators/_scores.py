@@ -74,8 +74,11 @@ def _parse_line(raw: bytes, number: int, rule: ScoreRule) -> tuple[str, tuple[fl
     allowed = {"id", *fields, *(("secondary",) if rule.secondary else ())}
     if not isinstance(obj, dict) or not {"id", *fields} <= set(obj) <= allowed:
         keys = ", ".join(repr(k) for k in ("id", *fields))
-        raise InvalidScores(f"line {number}: must be an object with {keys}"
-                            + (" and 'secondary'" if rule.secondary else "") + ", nothing else")
+        raise InvalidScores(
+            f"line {number}: must be an object with {keys}"
+            + (" and 'secondary'" if rule.secondary else "")
+            + ", nothing else"
+        )
     if not isinstance(obj["id"], str):
         raise InvalidScores(f"line {number}: 'id' must be a string")
     values = tuple(_number(obj[f], f"line {number}: {f!r}", rule, nonnegative=f == "denominator") for f in fields)

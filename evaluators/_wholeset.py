@@ -58,8 +58,9 @@ def macro_f1_values(pred: np.ndarray, gold: np.ndarray, k: int) -> np.ndarray:
     return values
 
 
-def confusion_draws(matrix: np.ndarray, resamples: int, rng: np.random.Generator,
-                    f1: Callable[..., float]) -> np.ndarray:
+def confusion_draws(
+    matrix: np.ndarray, resamples: int, rng: np.random.Generator, f1: Callable[..., float]
+) -> np.ndarray:
     """Macro F1 on each resample: a multinomial draw over the confusion matrix's cells."""
     k, n = matrix.shape[0], int(matrix.sum())
     counts = rng.multinomial(n, matrix.ravel() / n, size=resamples).reshape(resamples, k, k)
@@ -93,6 +94,5 @@ def delong_draws(score: np.ndarray, gold: np.ndarray, resamples: int, rng: np.ra
     values = placements(score, gold)
     gold = gold.astype(bool)
     auc = values[gold].mean()
-    draws: np.ndarray = (mean_draws(values[gold], resamples, rng)
-                         + mean_draws(values[~gold], resamples, rng) - auc)
+    draws: np.ndarray = mean_draws(values[gold], resamples, rng) + mean_draws(values[~gold], resamples, rng) - auc
     return draws

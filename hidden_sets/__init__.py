@@ -4,7 +4,8 @@ Knows nothing of the web, the database, or the sandbox. Plaintext labels are onl
 to the caller in memory; plaintext inputs are only ever written to a folder the caller names.
 """
 
-from hidden_sets._assets import check_revealed_assets, name_problem as asset_name_problem, references
+from hidden_sets._assets import check_revealed_assets, references
+from hidden_sets._assets import name_problem as asset_name_problem
 from hidden_sets._commitment import (
     RevealedItem,
     canonical_json,
@@ -15,7 +16,6 @@ from hidden_sets._commitment import (
 from hidden_sets._derived import split_key
 from hidden_sets._errors import HiddenSetError, IntegrityError, KeyUnavailableError
 from hidden_sets._keyring import Keyring, create_exclusive, generate_keyring_file, load_keyring, save_keyring_file
-from hidden_sets._sealed import seal, unseal
 from hidden_sets._merkle import (
     TreeBuilder,
     inclusion_proofs,
@@ -25,8 +25,9 @@ from hidden_sets._merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from hidden_sets._stream import SEGMENT_SIZE, decrypt_stream, encrypt_stream
+from hidden_sets._sealed import seal, unseal
 from hidden_sets._store import ASSET_ROLE, DataKey, HiddenSetStore
+from hidden_sets._stream import SEGMENT_SIZE, decrypt_stream, encrypt_stream
 
 __all__ = [
     "ASSET_ROLE",

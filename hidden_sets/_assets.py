@@ -25,12 +25,13 @@ def name_problem(name: str) -> str | None:
     """Why `name` cannot be an asset name (a relative path under assets/), or None."""
     if not name.startswith(PREFIX) or len(name) > MAX_NAME:
         return f"must start with {PREFIX!r} and be at most {MAX_NAME} characters"
-    parts = name[len(PREFIX):].split("/")
+    parts = name[len(PREFIX) :].split("/")
     if len(parts) > MAX_DEPTH:
         return f"is nested more than {MAX_DEPTH - 1} folders deep below assets/"
     if not all(_SEGMENT.match(part) for part in parts):
-        return ("must be made of folder and file names of letters, digits, '.', '_' and '-' "
-                "(not starting with '.' or '-')")
+        return (
+            "must be made of folder and file names of letters, digits, '.', '_' and '-' (not starting with '.' or '-')"
+        )
     return None
 
 
@@ -64,8 +65,11 @@ def committed_assets(items: Iterable[dict[str, Any]]) -> Iterator[tuple[str, str
     input references, gives one row with an empty name."""
     for item in items:
         where, assets = f"item {str(item.get('id'))[:80]!r}", item.get("assets") or {}
-        if (not isinstance(assets, dict) or not all(isinstance(v, str) for v in assets.values())
-                or set(assets) != references(item.get("input"))):
+        if (
+            not isinstance(assets, dict)
+            or not all(isinstance(v, str) for v in assets.values())
+            or set(assets) != references(item.get("input"))
+        ):
             yield where, "", ""
             continue
         for name, digest in sorted(assets.items()):
@@ -78,8 +82,9 @@ def check_revealed_assets(items: Iterable[dict[str, Any]], folder: Path) -> list
     problems, checked = [], {}
     for where, name, digest in committed_assets(items):
         if not name:
-            problems.append(f"{where}: its committed assets are not the assets its input references, "
-                            "each with a SHA-256 hash")
+            problems.append(
+                f"{where}: its committed assets are not the assets its input references, each with a SHA-256 hash"
+            )
             continue
         if name_problem(name):
             problems.append(f"{where}: asset name {name[:80]!r} is not a valid asset path")

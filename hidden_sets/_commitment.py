@@ -19,8 +19,7 @@ SALT_BYTES = 32
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode()
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def item_json(item_id: str, item_input: Any, label: Any, assets: dict[str, str] | None = None) -> bytes:
@@ -64,8 +63,7 @@ def _describe(item: RevealedItem) -> str:
         return f"item {item.index}"
 
 
-def _per_item(items: Sequence[RevealedItem], root: bytes, tree_size: int, *,
-              need_proofs: bool) -> list[str]:
+def _per_item(items: Sequence[RevealedItem], root: bytes, tree_size: int, *, need_proofs: bool) -> list[str]:
     problems = []
     for item in items:
         try:
@@ -75,8 +73,8 @@ def _per_item(items: Sequence[RevealedItem], root: bytes, tree_size: int, *,
             continue
         if canonical != item.item:
             problems.append(f"{_describe(item)}: not in canonical JSON form")
-        elif need_proofs and not verify_inclusion(index=item.index, tree_size=tree_size,
-                                                  leaf=item_leaf(item.salt, item.item),
-                                                  proof=item.proof, root=root):
+        elif need_proofs and not verify_inclusion(
+            index=item.index, tree_size=tree_size, leaf=item_leaf(item.salt, item.item), proof=item.proof, root=root
+        ):
             problems.append(f"{_describe(item)}: does not match the committed root")
     return problems

@@ -100,8 +100,9 @@ def verify_inclusion(*, index: int, tree_size: int, leaf: bytes, proof: Sequence
     return sn == 0 and digest == root
 
 
-def verify_consistency(*, old_size: int, new_size: int, old_root: bytes, new_root: bytes,
-                       proof: Sequence[bytes]) -> bool:
+def verify_consistency(
+    *, old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
     """RFC 9162 section 2.1.4.2: the tree of `new_size` leaves extends the one of `old_size`."""
     if not 0 <= old_size <= new_size:
         return False

@@ -51,8 +51,7 @@ class DataKey:
 class HiddenSetStore:
     """Stores encrypted set files under `root/<set_id>/<role>.enc`."""
 
-    def __init__(self, *, root: Path, keyring: Keyring,
-                 reload: Callable[[], Keyring] | None = None) -> None:
+    def __init__(self, *, root: Path, keyring: Keyring, reload: Callable[[], Keyring] | None = None) -> None:
         self.root = root
         self.keyring = keyring
         self._reload = reload
@@ -72,14 +71,13 @@ class HiddenSetStore:
         return DataKey(id=key_id, master_key_id=master_key_id, wrapped=wrapped, key=key)
 
     def path(self, set_id: str, role: str) -> Path:
-        if role.startswith(ASSET_ROLE) and role[len(ASSET_ROLE):].isdigit():
-            return self.root / set_id / "assets" / f"{int(role[len(ASSET_ROLE):]):07d}.enc"
+        if role.startswith(ASSET_ROLE) and role[len(ASSET_ROLE) :].isdigit():
+            return self.root / set_id / "assets" / f"{int(role[len(ASSET_ROLE) :]):07d}.enc"
         if role not in ROLES:
             raise HiddenSetError(f"unknown hidden-set file role {role!r}")
         return self.root / set_id / f"{role}.enc"
 
-    def put(self, *, set_id: str, role: str, source: Path, data_key: DataKey,
-            hasher: Hasher | None = None) -> int:
+    def put(self, *, set_id: str, role: str, source: Path, data_key: DataKey, hasher: Hasher | None = None) -> int:
         """Encrypt `source` into the store (written aside, then renamed into place); `hasher`, when
         given, is fed the plaintext as it is read (one pass over a large file)."""
         final = self.path(set_id, role)
@@ -87,11 +85,17 @@ class HiddenSetStore:
         final.parent.mkdir(exist_ok=True, mode=0o700)  # only this platform may read the sets
         partial = final.with_suffix(".partial")
         try:
-            with source.open("rb") as src, os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                                                             0o600), "wb") as dst:
+            with (
+                source.open("rb") as src,
+                os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as dst,
+            ):
                 size = encrypt_stream(
-                    _Hashing(src, hasher) if hasher else src, dst,
-                    data_key=data_key.key, key_id=data_key.id, role=role, set_id=set_id,
+                    _Hashing(src, hasher) if hasher else src,
+                    dst,
+                    data_key=data_key.key,
+                    key_id=data_key.id,
+                    role=role,
+                    set_id=set_id,
                 )
                 dst.flush()
                 os.fsync(dst.fileno())
@@ -103,8 +107,7 @@ class HiddenSetStore:
     def remove_set(self, set_id: str) -> None:
         shutil.rmtree(self.root / set_id, ignore_errors=True)
 
-    def decrypt_to(self, *, set_id: str, role: str, data_key: DataKey, dest: Path,
-                   hasher: Hasher | None = None) -> int:
+    def decrypt_to(self, *, set_id: str, role: str, data_key: DataKey, dest: Path, hasher: Hasher | None = None) -> int:
         """Decrypt one file to `dest` (meant to be in a memory-backed job folder); `hasher`, when
         given, is fed the plaintext as it is written.
 
@@ -112,8 +115,14 @@ class HiddenSetStore:
         """
         try:
             with self.path(set_id, role).open("rb", buffering=0) as src, dest.open("wb", buffering=0) as dst:
-                return decrypt_stream(src, _Hashing(dst, hasher) if hasher else dst, data_key=data_key.key,
-                                      key_id=data_key.id, role=role, set_id=set_id)
+                return decrypt_stream(
+                    src,
+                    _Hashing(dst, hasher) if hasher else dst,
+                    data_key=data_key.key,
+                    key_id=data_key.id,
+                    role=role,
+                    set_id=set_id,
+                )
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
@@ -135,8 +144,5 @@ class HiddenSetStore:
         with self.path(set_id, role).open("rb") as src:
             yield from self._segments(src, set_id, role, data_key)
 
-    def _segments(self, src: BinaryIO, set_id: str, role: str,
-                  data_key: DataKey) -> Iterator[bytes]:
-        return decrypt_segments(
-            src, data_key=data_key.key, key_id=data_key.id, role=role, set_id=set_id
-        )
+    def _segments(self, src: BinaryIO, set_id: str, role: str, data_key: DataKey) -> Iterator[bytes]:
+        return decrypt_segments(src, data_key=data_key.key, key_id=data_key.id, role=role, set_id=set_id)

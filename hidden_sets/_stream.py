@@ -46,6 +46,7 @@ class _Sink(Protocol):
 
     def write(self, data: bytes | memoryview, /) -> int | None: ...
 
+
 MAGIC = b"ARHS"
 VERSION = 1
 SEGMENT_SIZE = 1 << 20
@@ -75,9 +76,7 @@ def _segments(source: _Source, size: int) -> Iterator[tuple[bytes, bool]]:
         current = following
 
 
-def encrypt_stream(
-    source: _Source, sink: BinaryIO, *, data_key: bytes, key_id: str, role: str, set_id: str
-) -> int:
+def encrypt_stream(source: _Source, sink: BinaryIO, *, data_key: bytes, key_id: str, role: str, set_id: str) -> int:
     """Encrypt `source` into `sink`; returns the number of plaintext bytes."""
     salt, prefix = secrets.token_bytes(32), secrets.token_bytes(7)
     meta = {
@@ -117,9 +116,7 @@ def _read_header(source: _Source) -> tuple[bytes, dict[str, Any]]:
     return fixed + body, meta
 
 
-def decrypt_segments(
-    source: _Source, *, data_key: bytes, key_id: str, role: str, set_id: str
-) -> Iterator[bytes]:
+def decrypt_segments(source: _Source, *, data_key: bytes, key_id: str, role: str, set_id: str) -> Iterator[bytes]:
     """Yield verified plaintext segments. Raises IntegrityError on any change.
 
     Segments are yielded as they verify: a caller that writes them out must discard what it
@@ -142,9 +139,7 @@ def _check_meta(meta: dict[str, Any], *, key_id: str, role: str, set_id: str) ->
         raise IntegrityError(f"this file was encrypted under data key {meta.get('key_id')!r}")
 
 
-def decrypt_stream(
-    source: _RawSource, sink: _Sink, *, data_key: bytes, key_id: str, role: str, set_id: str
-) -> int:
+def decrypt_stream(source: _RawSource, sink: _Sink, *, data_key: bytes, key_id: str, role: str, set_id: str) -> int:
     """Decrypt `source` into `sink`, segment by segment, through two reused buffers.
 
     A segment is written only after its tag verified; on an error, what was written before it
@@ -160,8 +155,14 @@ def decrypt_stream(
     while True:
         ahead_size = _read_full(source, ahead)
         last = ahead_size == 0
-        written = _open_into(key, _nonce(meta["prefix_bytes"], index, last), header,
-                             memoryview(sealed)[:size], plain, where=(role, set_id, index))
+        written = _open_into(
+            key,
+            _nonce(meta["prefix_bytes"], index, last),
+            header,
+            memoryview(sealed)[:size],
+            plain,
+            where=(role, set_id, index),
+        )
         _write_all(sink, memoryview(plain)[:written])
         total += written
         if last:
@@ -183,11 +184,12 @@ def _read_full(source: _RawSource, buffer: bytearray) -> int:
 def _write_all(sink: _Sink, data: memoryview) -> None:
     while data:
         written = sink.write(data)
-        data = data[written if written is not None else len(data):]
+        data = data[written if written is not None else len(data) :]
 
 
-def _open_into(key: bytes, nonce: bytes, header: bytes, sealed: memoryview, out: bytearray,
-               *, where: tuple[str, str, int]) -> int:
+def _open_into(
+    key: bytes, nonce: bytes, header: bytes, sealed: memoryview, out: bytearray, *, where: tuple[str, str, int]
+) -> int:
     if len(sealed) < TAG_SIZE:
         raise _tampered(*where)
     decryptor = Cipher(algorithms.AES(key), modes.GCM(nonce, bytes(sealed[-TAG_SIZE:]))).decryptor()

@@ -23,10 +23,10 @@ from sandbox._base import (
     SandboxError,
 )
 from sandbox._fake import FakeRunner
-from sandbox._interactive import SessionFailure, SessionLimits, check_agent_input, check_item_input, drive
 from sandbox._gpus import Gpu, GpuAllocator, detect_amd, parse_gpu_setting
-from sandbox._jobfolder import JobFolder, sweep_job_folders
+from sandbox._interactive import SessionFailure, SessionLimits, check_agent_input, check_item_input, drive
 from sandbox._interactive_run import SOCKET_NAME, STATE_NAME, run_agent, run_interactive, score_final_states
+from sandbox._jobfolder import JobFolder, sweep_job_folders
 from sandbox._scoring import (
     SCORER_PROTOCOL,
     ScorerFolder,
@@ -104,8 +104,7 @@ def stream_image(name: str) -> tuple[str, int, Iterator[bytes]]:
     return _stream(name)
 
 
-def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None,
-                nocache: bool = False) -> str:
+def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None, nocache: bool = False) -> str:
     """Build an image from a folder, with no network; returns its id. `nocache`: build every
     step afresh (a cached step may come from a build for another architecture)."""
     from sandbox._docker import build_image as _build

@@ -47,20 +47,32 @@ FINAL_STATE = "final-state.tar.gz"
 
 
 def _function(name: str, description: str, **properties: dict[str, str]) -> dict[str, Any]:
-    return {"type": "function", "function": {
-        "name": name, "description": description,
-        "parameters": {"type": "object", "properties": properties, "required": list(properties)}}}
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {"type": "object", "properties": properties, "required": list(properties)},
+        },
+    }
 
 
 TOOL_SPECS = {
-    "bash": _function("bash", "Run a bash command in the task's environment (working directory: the "
-                      "repository); returns its output (stdout and stderr) and exit code.", command=_TEXT),
-    "python": _function("python", "Run Python 3 code in the task's environment; returns its output.",
-                        code=_TEXT),
-    "read_file": _function("read_file", "Read a text file of the environment (a path relative to the "
-                           "working directory, or absolute).", path=_TEXT),
-    "write_file": _function("write_file", "Write (create or replace) a text file of the environment.",
-                            path=_TEXT, content=_TEXT),
+    "bash": _function(
+        "bash",
+        "Run a bash command in the task's environment (working directory: the "
+        "repository); returns its output (stdout and stderr) and exit code.",
+        command=_TEXT,
+    ),
+    "python": _function("python", "Run Python 3 code in the task's environment; returns its output.", code=_TEXT),
+    "read_file": _function(
+        "read_file",
+        "Read a text file of the environment (a path relative to the working directory, or absolute).",
+        path=_TEXT,
+    ),
+    "write_file": _function(
+        "write_file", "Write (create or replace) a text file of the environment.", path=_TEXT, content=_TEXT
+    ),
 }
 
 
@@ -157,10 +169,22 @@ def _cut(text: str, limit: int = 4096) -> str:
 class ItemEnvironment:
     """Start, act in, score and remove one item's environment; keeps its per-item limits."""
 
-    def __init__(self, *, runner: Runner, config: EnvironmentConfig, job_id: str, number: int,
-                 item_id: Any, files: dict[str, str], score_files: dict[str, str], files_root: Path,
-                 work_root: Path,
-                 trajectory: Trajectory, capture_to: Path | None = None, restore: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        runner: Runner,
+        config: EnvironmentConfig,
+        job_id: str,
+        number: int,
+        item_id: Any,
+        files: dict[str, str],
+        score_files: dict[str, str],
+        files_root: Path,
+        work_root: Path,
+        trajectory: Trajectory,
+        capture_to: Path | None = None,
+        restore: Path | None = None,
+    ) -> None:
         """`capture_to` (a GPU node's run): the item ends with its final state captured there
         instead of scored, and `score_files` must be empty. `restore` (the central scoring of a
         node's run): the environment starts from that captured final state, not from `files`."""
@@ -190,17 +214,25 @@ class ItemEnvironment:
         else:
             shutil.copyfile(self._restore, stage / FINAL_STATE, follow_symlinks=False)
             (stage / FINAL_STATE).chmod(0o644)
-        spec = EnvironmentSpec(job_id=self._job_id, name=f"{self._job_id}-{self._number}",
-                               image_id=self._config.image_id, stage_dir=stage, hidden_dir=hidden,
-                               workdir=self._config.workdir, workdir_mb=self._config.agent.workdir_mb,
-                               limits=self._config.limits)
+        spec = EnvironmentSpec(
+            job_id=self._job_id,
+            name=f"{self._job_id}-{self._number}",
+            image_id=self._config.image_id,
+            stage_dir=stage,
+            hidden_dir=hidden,
+            workdir=self._config.workdir,
+            workdir_mb=self._config.agent.workdir_mb,
+            limits=self._config.limits,
+        )
         started = time.monotonic()
         self._handle = self._runner.start_environment(spec)
         if self._restore is None:
             copied = self._exec(["cp", "-R", f"{STAGE_DIR}/.", self._config.workdir], user=TOOL_UID, limit=60)
             if copied.exit_code != 0:
-                raise SandboxError("an item's files could not be copied into its environment's working "
-                                   "directory (larger than workdir_mb, or the image lacks cp)")
+                raise SandboxError(
+                    "an item's files could not be copied into its environment's working "
+                    "directory (larger than workdir_mb, or the image lacks cp)"
+                )
             self.trajectory.add(self.item_id, "environment", started_s=round(time.monotonic() - started, 3))
         else:
             self.restored = self._restore_state()
@@ -208,12 +240,17 @@ class ItemEnvironment:
     def _restore_state(self) -> bool:
         """Unpack the captured final state into the working directory (as the agent's user: what it
         wrote, it may write again). False, with the reason in the trajectory, when it does not fit."""
-        done = self._exec([*_RESTORE, f"{STAGE_DIR}/{FINAL_STATE}", "-C", self._config.workdir], user=TOOL_UID,
-                          limit=60, cap=2000)
+        done = self._exec(
+            [*_RESTORE, f"{STAGE_DIR}/{FINAL_STATE}", "-C", self._config.workdir], user=TOOL_UID, limit=60, cap=2000
+        )
         ok = done.exit_code == 0
         if not ok:
-            self.trajectory.add(self.item_id, "final_state", restored=False,
-                                detail=_cut(done.output.decode("utf-8", "replace"), 500) or "timed out")
+            self.trajectory.add(
+                self.item_id,
+                "final_state",
+                restored=False,
+                detail=_cut(done.output.decode("utf-8", "replace"), 500) or "timed out",
+            )
         return ok
 
     def close(self) -> None:
@@ -235,8 +272,9 @@ class ItemEnvironment:
 
     def _exec(self, argv: list[str], *, user: int, limit: float, cap: int = 4096) -> ExecResult:
         assert self._handle is not None, "the environment is started (start() sets the handle)"
-        return self._runner.exec_in(self._handle, argv, user=user, workdir=self._config.workdir,
-                                    time_limit_s=limit, max_output_bytes=cap)
+        return self._runner.exec_in(
+            self._handle, argv, user=user, workdir=self._config.workdir, time_limit_s=limit, max_output_bytes=cap
+        )
 
     # -- limits
     def account(self, *, tokens: int, messages: int) -> None:
@@ -258,9 +296,14 @@ class ItemEnvironment:
         """Execute one tool call in the environment; its result, as the model will read it."""
         name, raw = call["function"]["name"], call["function"]["arguments"]
         result, took = self._call(name, raw)
-        self.trajectory.add(self.item_id, "tool", name=_cut(name, 100), arguments=_cut(raw),
-                            result=_cut(result, self._config.agent.max_tool_output_bytes + 200),
-                            seconds=round(took, 3))
+        self.trajectory.add(
+            self.item_id,
+            "tool",
+            name=_cut(name, 100),
+            arguments=_cut(raw),
+            result=_cut(result, self._config.agent.max_tool_output_bytes + 200),
+            seconds=round(took, 3),
+        )
         return result
 
     def _call(self, name: str, raw: str) -> tuple[str, float]:
@@ -279,8 +322,7 @@ class ItemEnvironment:
         if isinstance(argv, str):
             return argv, 0.0
         started = time.monotonic()
-        done = self._exec(argv, user=TOOL_UID, limit=min(agent.tool_call_s, left),
-                          cap=agent.max_tool_output_bytes)
+        done = self._exec(argv, user=TOOL_UID, limit=min(agent.tool_call_s, left), cap=agent.max_tool_output_bytes)
         took = time.monotonic() - started
         self.tool_time += took
         return _tool_text(done, min(agent.tool_call_s, left)), took
@@ -304,15 +346,27 @@ class ItemEnvironment:
         assert self._capture_to is not None
         self._quiesce()
         cap = self._config.agent.workdir_mb * 1024**2
-        done = self._exec([*_CAPTURE, self._config.workdir], user=TOOL_UID, limit=self._config.agent.score_time_s,
-                          cap=cap)
+        done = self._exec(
+            [*_CAPTURE, self._config.workdir], user=TOOL_UID, limit=self._config.agent.score_time_s, cap=cap
+        )
         ok = done.exit_code in (0, 1) and not done.truncated and not done.timed_out and bool(done.output)
         if ok:
             self._capture_to.write_bytes(done.output)
-        self.trajectory.add(self.item_id, "final_state", captured=ok, bytes=len(done.output) if ok else None,
-                            **({} if ok else {"detail": f"the working directory could not be captured (its "
-                                              f"gzipped tar is over {self._config.agent.workdir_mb} MiB, it timed "
-                                              "out, or files in it are unreadable): the item scores 0"}))
+        self.trajectory.add(
+            self.item_id,
+            "final_state",
+            captured=ok,
+            bytes=len(done.output) if ok else None,
+            **(
+                {}
+                if ok
+                else {
+                    "detail": f"the working directory could not be captured (its "
+                    f"gzipped tar is over {self._config.agent.workdir_mb} MiB, it timed "
+                    "out, or files in it are unreadable): the item scores 0"
+                }
+            ),
+        )
         return ok
 
     def score(self) -> float:
@@ -320,17 +374,33 @@ class ItemEnvironment:
         score files, run the score command as the environment's own user; the score of the final
         state (0 when the command gives no number in [0, 1], or a restored state did not fit)."""
         if self._restore is not None and not self.restored:
-            self.trajectory.add(self.item_id, "score", score=None, exit_code=None, timed_out=False,
-                                output="the final state could not be restored")
+            self.trajectory.add(
+                self.item_id,
+                "score",
+                score=None,
+                exit_code=None,
+                timed_out=False,
+                output="the final state could not be restored",
+            )
             return 0.0
         self._quiesce()
         hidden = self._root / "hidden"
         _copy_files(self._score_files, self._files_root, hidden)
-        done = self._exec(list(self._config.score_command), user=CONTAINER_UID,
-                          limit=self._config.agent.score_time_s, cap=MAX_SCORE_OUTPUT)
+        done = self._exec(
+            list(self._config.score_command),
+            user=CONTAINER_UID,
+            limit=self._config.agent.score_time_s,
+            cap=MAX_SCORE_OUTPUT,
+        )
         score = None if done.timed_out else parse_score(done.output)
-        self.trajectory.add(self.item_id, "score", score=score, exit_code=done.exit_code,
-                            timed_out=done.timed_out, output=_cut(done.output.decode("utf-8", "replace")))
+        self.trajectory.add(
+            self.item_id,
+            "score",
+            score=score,
+            exit_code=done.exit_code,
+            timed_out=done.timed_out,
+            output=_cut(done.output.decode("utf-8", "replace")),
+        )
         return 0.0 if score is None else score
 
 
@@ -359,8 +429,7 @@ def _arguments(raw: str, keys: tuple[str, ...]) -> dict[str, Any] | str:
 
 def _tool_argv(name: str, raw: str) -> list[str] | str:
     """The command that carries out one tool call, or an error for the model."""
-    keys = {"bash": ("command",), "python": ("code",), "read_file": ("path",),
-            "write_file": ("path", "content")}[name]
+    keys = {"bash": ("command",), "python": ("code",), "read_file": ("path",), "write_file": ("path", "content")}[name]
     given = _arguments(raw, keys)
     if isinstance(given, str):
         return given
@@ -373,8 +442,14 @@ def _tool_argv(name: str, raw: str) -> list[str] | str:
     content = given["content"].encode("utf-8", "replace")
     if len(content) > MAX_WRITE_BYTES:
         return f"error: write_file takes at most {MAX_WRITE_BYTES} bytes at once"
-    return ["sh", "-c", 'printf %s "$1" | base64 -d > "$2" && echo "wrote $(wc -c < "$2") bytes"', "sh",
-            base64.b64encode(content).decode(), given["path"]]
+    return [
+        "sh",
+        "-c",
+        'printf %s "$1" | base64 -d > "$2" && echo "wrote $(wc -c < "$2") bytes"',
+        "sh",
+        base64.b64encode(content).decode(),
+        given["path"],
+    ]
 
 
 def _tool_text(done: ExecResult, limit: float) -> str:

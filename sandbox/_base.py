@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Literal, Protocol
 
 # Every container runs as this uid:gid, whatever its image says.
@@ -109,8 +109,9 @@ class Runner(Protocol):
     def start_environment(self, spec: EnvironmentSpec) -> str:
         """Start an item's environment (see EnvironmentSpec); returns its handle."""
 
-    def exec_in(self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float,
-                max_output_bytes: int) -> ExecResult:
+    def exec_in(
+        self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float, max_output_bytes: int
+    ) -> ExecResult:
         """Run `argv` in a started environment as `user`, killed at `time_limit_s` (the process
         group it starts), its output capped at `max_output_bytes`."""
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import docker
 import requests
-from docker.errors import APIError, DockerException, ImageNotFound as DockerImageNotFound
+from docker.errors import APIError, DockerException
+from docker.errors import ImageNotFound as DockerImageNotFound
 from docker.types import DeviceRequest, LogConfig, Mount, Ulimit
 
-from sandbox._gpus import GpuAllocator
 from sandbox._base import (
     CONTAINER_GID,
     CONTAINER_UID,
@@ -30,6 +30,7 @@ from sandbox._base import (
     RunSpec,
     SandboxError,
 )
+from sandbox._gpus import GpuAllocator
 
 if TYPE_CHECKING:  # docker ships no type information: these are Any to mypy, named for the reader
     from docker.models.containers import Container
@@ -42,14 +43,22 @@ WAIT_SLICE_S = 2.0
 # How a command runs in an environment: killed (with the process group it starts) at its time
 # limit, its output to a file in the environment's own /tmp, of which at most the cap (+1 byte, to
 # tell a cut) comes back. Nothing waits for processes it leaves behind: they hold no pipe to us.
-_EXEC_WRAPPER = ('limit=$0 cap=$1; shift; out=$(mktemp) || exit 125; '
-                 'timeout --signal=KILL "$limit" "$@" >"$out" 2>&1 </dev/null; status=$?; '
-                 'head -c "$cap" "$out"; rm -f "$out"; exit $status')
+_EXEC_WRAPPER = (
+    "limit=$0 cap=$1; shift; out=$(mktemp) || exit 125; "
+    'timeout --signal=KILL "$limit" "$@" >"$out" 2>&1 </dev/null; status=$?; '
+    'head -c "$cap" "$out"; rm -f "$out"; exit $status'
+)
 
 
 class DockerRunner:
-    def __init__(self, *, base_url: str | None = None, runtime: str | None = None,
-                 instance: str = "default", gpus: GpuAllocator | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        runtime: str | None = None,
+        instance: str = "default",
+        gpus: GpuAllocator | None = None,
+    ) -> None:
         self._base_url = base_url
         self._runtime = runtime
         self._instance = instance
@@ -101,8 +110,9 @@ class DockerRunner:
         finally:
             self.gpus.release(spec.job_id)
 
-    def _run(self, spec: RunSpec, devices: list[str],
-             during: Callable[[Callable[[], bool]], None] | None) -> RunOutcome:
+    def _run(
+        self, spec: RunSpec, devices: list[str], during: Callable[[Callable[[], bool]], None] | None
+    ) -> RunOutcome:
         container = self._create(spec, devices)
         stopped = False
         try:
@@ -129,6 +139,7 @@ class DockerRunner:
     def _serve(self, container: Container, during: Callable[[Callable[[], bool]], None]) -> bool:
         """Run `during(alive)` while the container serves, then stop it; returns whether it was
         still running (stopped by the platform, so its exit code means nothing)."""
+
         def alive() -> bool:
             try:
                 container.reload()
@@ -204,10 +215,14 @@ class DockerRunner:
     # -- environments (agent challenges) --------------------------------------------------------
     def start_environment(self, spec: EnvironmentSpec) -> str:
         options = self._sandbox(spec.image_id, spec.limits, job_id=spec.job_id)
-        options["tmpfs"] = {**options["tmpfs"], spec.workdir: (
-            f"rw,nosuid,nodev,size={spec.workdir_mb}m,uid={TOOL_UID},gid={TOOL_UID},mode=0755")}
-        options["mounts"] = [Mount("/arena/stage", str(spec.stage_dir), type="bind", read_only=True),
-                             Mount("/arena/hidden", str(spec.hidden_dir), type="bind", read_only=True)]
+        options["tmpfs"] = {
+            **options["tmpfs"],
+            spec.workdir: (f"rw,nosuid,nodev,size={spec.workdir_mb}m,uid={TOOL_UID},gid={TOOL_UID},mode=0755"),
+        }
+        options["mounts"] = [
+            Mount("/arena/stage", str(spec.stage_dir), type="bind", read_only=True),
+            Mount("/arena/hidden", str(spec.hidden_dir), type="bind", read_only=True),
+        ]
         options["entrypoint"] = ["sleep", "infinity"]
         options["command"] = []
         options["working_dir"] = spec.workdir
@@ -221,13 +236,15 @@ class DockerRunner:
         handle: str = container.id
         return handle
 
-    def exec_in(self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float,
-                max_output_bytes: int) -> ExecResult:
+    def exec_in(
+        self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float, max_output_bytes: int
+    ) -> ExecResult:
         command = ["sh", "-c", _EXEC_WRAPPER, f"{max(time_limit_s, 0.1):.1f}", str(max_output_bytes + 1), *argv]
         started = time.monotonic()
         try:
-            exec_id = self.client.api.exec_create(handle, command, user=f"{user}:{user}", workdir=workdir,
-                                                  stdout=True, stderr=True)["Id"]
+            exec_id = self.client.api.exec_create(
+                handle, command, user=f"{user}:{user}", workdir=workdir, stdout=True, stderr=True
+            )["Id"]
             output = self.client.api.exec_start(exec_id)
             code = self.client.api.exec_inspect(exec_id).get("ExitCode")
         except (DockerException, requests.RequestException) as exc:
@@ -274,8 +291,7 @@ class DockerRunner:
         container removed meanwhile by another worker's sweep is no error."""
         wanted = [MANAGED_LABEL, f"{INSTANCE_LABEL}={self._instance}", *(f"{k}={v}" for k, v in labels.items())]
         try:
-            found: list[Container] = self.client.containers.list(
-                all=True, sparse=True, filters={"label": wanted})
+            found: list[Container] = self.client.containers.list(all=True, sparse=True, filters={"label": wanted})
         except DockerException as exc:
             raise SandboxError(f"the Docker engine failed to list containers: {exc}") from None
         return found
@@ -339,11 +355,15 @@ def _save_chunks(image: Image) -> Iterator[bytes]:
         raise SandboxError(f"the Docker engine failed to export the image: {exc}") from None
 
 
-def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None,
-                nocache: bool = False) -> str:
+def build_image(context: Path, *, tag: str, buildargs: dict[str, str] | None = None, nocache: bool = False) -> str:
     """Build an image from a folder without network access; returns the image id."""
     image, _logs = _client().images.build(
-        path=str(context), tag=tag, rm=True, forcerm=True, network_mode="none", buildargs=buildargs,
+        path=str(context),
+        tag=tag,
+        rm=True,
+        forcerm=True,
+        network_mode="none",
+        buildargs=buildargs,
         nocache=nocache,
     )
     image_id: str = image.id

@@ -18,8 +18,7 @@ def _echo(item: Any) -> Any:
 class FakeRunner:
     """Writes one prediction per input line, `predict(input)`; records the specs it ran."""
 
-    def __init__(self, predict: Callable[[Any], Any] = _echo, exit_code: int = 0,
-                 log: bytes = b"") -> None:
+    def __init__(self, predict: Callable[[Any], Any] = _echo, exit_code: int = 0, log: bytes = b"") -> None:
         self.predict = predict
         self.exit_code = exit_code
         self.log = log
@@ -53,8 +52,9 @@ class FakeRunner:
     def start_environment(self, spec: EnvironmentSpec) -> str:
         raise SandboxError("the fake runner starts no environments; agent challenges need an engine")
 
-    def exec_in(self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float,
-                max_output_bytes: int) -> ExecResult:
+    def exec_in(
+        self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float, max_output_bytes: int
+    ) -> ExecResult:
         raise SandboxError("the fake runner has no environments")
 
     def stop_environment(self, handle: str) -> None:

@@ -67,8 +67,9 @@ class GpuAllocator:
             if job_id in self._held:
                 raise SandboxError(f"job {job_id} holds GPUs already")
             if count > len(self._free):
-                raise SandboxError(f"the job needs {count} GPU(s); this node has {len(self._free)} "
-                                   f"free of {self.total}")
+                raise SandboxError(
+                    f"the job needs {count} GPU(s); this node has {len(self._free)} free of {self.total}"
+                )
             taken, self._free = self._free[:count], self._free[count:]
             self._held[job_id] = taken
             return [g.id for g in taken]
@@ -103,8 +104,9 @@ def detect_nvidia() -> list[Gpu]:
     """The node's NVIDIA GPU indices from nvidia-smi; none where there is no NVIDIA driver."""
     if shutil.which("nvidia-smi") is None:
         return []
-    done = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True, timeout=30
+    )
     if done.returncode != 0:
         return []
     return [Gpu("nvidia", line.strip()) for line in done.stdout.splitlines() if line.strip()]

@@ -120,8 +120,11 @@ def check_agent_input(value: Any) -> str | None:
     if "tools" in value or "tool_results" in value:
         return "an agent challenge's items take no tools or tool_results: the environment answers tool calls"
     rest, _files, _score = split_agent_input(value)
-    return check_files(value.get("files"), "files") or check_files(value.get("score_files"), "score_files") \
+    return (
+        check_files(value.get("files"), "files")
+        or check_files(value.get("score_files"), "score_files")
         or check_item_input(rest)
+    )
 
 
 def _check_tools(value: dict[str, Any]) -> str | None:
@@ -131,12 +134,19 @@ def _check_tools(value: dict[str, Any]) -> str | None:
         return "tool_results needs tools beside it"
     tools = value.get("tools", [])
     if not isinstance(tools, list) or len(tools) > MAX_TOOLS or not all(_tool_name(t) for t in tools):
-        return (f"tools must be a list of at most {MAX_TOOLS} function tools "
-                '({"type": "function", "function": {"name": ..., ...}})')
+        return (
+            f"tools must be a list of at most {MAX_TOOLS} function tools "
+            '({"type": "function", "function": {"name": ..., ...}})'
+        )
     results = value.get("tool_results", [])
     if not isinstance(results, list) or not all(
-            isinstance(r, dict) and set(r) == {"name", "arguments", "result"} and isinstance(r["name"], str)
-            and isinstance(r["arguments"], dict) and isinstance(r["result"], str) for r in results):
+        isinstance(r, dict)
+        and set(r) == {"name", "arguments", "result"}
+        and isinstance(r["name"], str)
+        and isinstance(r["arguments"], dict)
+        and isinstance(r["result"], str)
+        for r in results
+    ):
         return 'tool_results must be a list of {"name", "arguments" (an object), "result" (a string)}'
     return None
 
@@ -222,8 +232,7 @@ def _connect(socket_path: Path, *, until: float) -> _TimedSocket:
 
 
 def _request_bytes(method: str, target: str, body: bytes | None) -> bytes:
-    head = [f"{method} {target} HTTP/1.1", "Host: localhost", "Connection: close",
-            "Accept: application/json"]
+    head = [f"{method} {target} HTTP/1.1", "Host: localhost", "Connection: close", "Accept: application/json"]
     if body is not None:
         head += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
     return ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + (body or b"")
@@ -258,8 +267,7 @@ def _usage_tokens(body: bytes) -> int | None:
     return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0 else None
 
 
-def _completion_text(status: int, body: bytes, *,
-                     tools: bool = False) -> tuple[str | None, list[dict[str, Any]]]:
+def _completion_text(status: int, body: bytes, *, tools: bool = False) -> tuple[str | None, list[dict[str, Any]]]:
     """The answer's choices[0].message: its content, and the tool calls it asks for (only where
     the item offers tools: then the content may be null); _NotACompletion says what was wrong."""
     if status != 200:
@@ -288,11 +296,20 @@ def _tool_calls(given: Any) -> list[dict[str, Any]]:
     calls = []
     for call in given:
         function = call.get("function") if isinstance(call, dict) else None
-        if not (isinstance(function, dict) and isinstance(call.get("id"), str)
-                and isinstance(function.get("name"), str) and isinstance(function.get("arguments"), str)):
+        if not (
+            isinstance(function, dict)
+            and isinstance(call.get("id"), str)
+            and isinstance(function.get("name"), str)
+            and isinstance(function.get("arguments"), str)
+        ):
             raise _NotACompletion("a tool call lacks a string id, function.name or function.arguments")
-        calls.append({"id": call["id"], "type": "function",
-                      "function": {"name": function["name"], "arguments": function["arguments"]}})
+        calls.append(
+            {
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": function["name"], "arguments": function["arguments"]},
+            }
+        )
     return calls
 
 
@@ -321,9 +338,16 @@ def _seconds(value: float) -> str:
 class _Session:
     """One model, driven by several worker threads; the first failure stops them all."""
 
-    def __init__(self, *, socket_path: Path, limits: SessionLimits, deadline: float,
-                 alive: Callable[[], bool], sink: AnswerSink,
-                 environment: Callable[[int, Any, dict[str, Any]], ItemEnvironment] | None = None):
+    def __init__(
+        self,
+        *,
+        socket_path: Path,
+        limits: SessionLimits,
+        deadline: float,
+        alive: Callable[[], bool],
+        sink: AnswerSink,
+        environment: Callable[[int, Any, dict[str, Any]], ItemEnvironment] | None = None,
+    ):
         self._path, self._limits, self._deadline = socket_path, limits, deadline
         self._environment = environment
         self._alive, self._sink = alive, sink
@@ -337,8 +361,15 @@ class _Session:
         self._taken = self._requests = self._answered = 0
 
     # -- connections
-    def _exchange(self, method: str, target: str, body: bytes | None, *, until: float,
-                  read: Callable[[http.client.HTTPResponse], T]) -> T:
+    def _exchange(
+        self,
+        method: str,
+        target: str,
+        body: bytes | None,
+        *,
+        until: float,
+        read: Callable[[http.client.HTTPResponse], T],
+    ) -> T:
         sock = _connect(self._path, until=until)
         try:
             self._track(sock)
@@ -388,19 +419,23 @@ class _Session:
             appeared = appeared or state != "missing"
             denied = state == "denied"
             if not self._alive():
-                raise SessionFailure("model_stopped", "the container exited before it answered "
-                                                      f"GET /health on {CONTAINER_SOCKET}")
+                raise SessionFailure(
+                    "model_stopped", f"the container exited before it answered GET /health on {CONTAINER_SOCKET}"
+                )
             time.sleep(max(0.0, min(_POLL_S, end - time.monotonic())))
         waited = _seconds(end - start)
         if not appeared:
-            raise SessionFailure("not_ready", f"the model never created {CONTAINER_SOCKET} "
-                                              f"within {waited} s")
+            raise SessionFailure("not_ready", f"the model never created {CONTAINER_SOCKET} within {waited} s")
         if denied:
-            raise SessionFailure("not_ready", f"{CONTAINER_SOCKET} refused the platform's connection "
-                                              "(permission denied): create it writable by all users "
-                                              "(mode 0666)")
-        raise SessionFailure("not_ready", f"the model did not answer GET /health on "
-                                          f"{CONTAINER_SOCKET} within {waited} s")
+            raise SessionFailure(
+                "not_ready",
+                f"{CONTAINER_SOCKET} refused the platform's connection "
+                "(permission denied): create it writable by all users "
+                "(mode 0666)",
+            )
+        raise SessionFailure(
+            "not_ready", f"the model did not answer GET /health on {CONTAINER_SOCKET} within {waited} s"
+        )
 
     def _probe_health(self, *, until: float) -> str:
         """'ready', 'missing' (no socket yet) or 'failed' (anything else: not yet)."""
@@ -423,8 +458,7 @@ class _Session:
         threads: list[threading.Thread] = []
         try:
             for number in range(self._limits.concurrency):
-                threads.append(threading.Thread(target=self._work, daemon=True,
-                                                name=f"arena-drive-{number}"))
+                threads.append(threading.Thread(target=self._work, daemon=True, name=f"arena-drive-{number}"))
                 threads[-1].start()
             for thread in threads:
                 thread.join()
@@ -469,11 +503,19 @@ class _Session:
         rest = split_agent_input(value)[0]
         assert self._environment is not None  # _work calls this only with an environment
         with self._environment(number, item_id, value) as env:
-            env.trajectory.add(item_id, "input", messages=rest.get("messages"), turns=rest.get("turns"),
-                               system=rest.get("system"))
+            env.trajectory.add(
+                item_id, "input", messages=rest.get("messages"), turns=rest.get("turns"), system=rest.get("system")
+            )
             answer = self._drive_item(number, rest, env)
-            env.trajectory.add(item_id, "answer", content=answer, stopped_by=env.stopped, tool_calls=env.calls,
-                               tokens=env.tokens, tool_seconds=round(env.tool_time, 3))
+            env.trajectory.add(
+                item_id,
+                "answer",
+                content=answer,
+                stopped_by=env.stopped,
+                tool_calls=env.calls,
+                tokens=env.tokens,
+                tool_seconds=round(env.tool_time, 3),
+            )
             return env.finish()
 
     def _drive_item(self, number: int, value: Any, env: ItemEnvironment | None = None) -> str:
@@ -490,7 +532,9 @@ class _Session:
             answer = self._respond(conversation, value, env)
         return answer
 
-    def _respond(self, conversation: list[dict[str, Any]], value: dict[str, Any], env: ItemEnvironment | None = None) -> str:
+    def _respond(
+        self, conversation: list[dict[str, Any]], value: dict[str, Any], env: ItemEnvironment | None = None
+    ) -> str:
         """The model's answer to the conversation so far (appended to it). Where the item offers
         tools, each round of tool calls is answered from the item's scripted results and the model
         is asked again, up to MAX_TOOL_ROUNDS; a model still calling tools then answers ''.
@@ -504,8 +548,9 @@ class _Session:
                 conversation.append({"role": "assistant", "content": content})
                 return cast(str, content)  # null only beside tool calls (_completion_text)
             conversation.append({"role": "assistant", "content": content, "tool_calls": calls})
-            conversation += [{"role": "tool", "tool_call_id": call["id"], "content": tool_result(value, call)}
-                             for call in calls]
+            conversation += [
+                {"role": "tool", "tool_call_id": call["id"], "content": tool_result(value, call)} for call in calls
+            ]
         return ""
 
     def _respond_in(self, conversation: list[dict[str, Any]], env: ItemEnvironment) -> str:
@@ -529,8 +574,11 @@ class _Session:
             self._answered += 1
 
     # -- one chat request
-    def _chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
-              ) -> tuple[str | None, list[dict[str, Any]], int]:
+    def _chat(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+    ) -> tuple[str | None, list[dict[str, Any]], int]:
         """The answer's content and tool calls, and its tokens: usage.total_tokens when the model
         gives it, else the request's and the answer's bytes / 4."""
         with self._lock:
@@ -549,29 +597,35 @@ class _Session:
         cap = self._limits.max_answer_bytes
         try:
             status, data = self._exchange(
-                "POST", "/v1/chat/completions", body, until=now + min(self._limits.request_s, left),
-                read=lambda response: (response.status, _read_capped(response, cap=cap)))
+                "POST",
+                "/v1/chat/completions",
+                body,
+                until=now + min(self._limits.request_s, left),
+                read=lambda response: (response.status, _read_capped(response, cap=cap)),
+            )
         except Exception as exc:  # noqa: BLE001 - sorted below, raised outside this block
-            failure = self._request_failure(exc, number=number,
-                                            by_deadline=left < self._limits.request_s)
+            failure = self._request_failure(exc, number=number, by_deadline=left < self._limits.request_s)
         else:
             content, calls = self._answer_text(status, data, number=number, tools=bool(tools))
             tokens = _usage_tokens(data)
             return content, calls, tokens if tokens is not None else (len(body) + len(data)) // 4
         raise failure  # outside the except block, so the model's bytes are not chained on
 
-    def _answer_text(self, status: int, data: bytes, *, number: int,
-                     tools: bool) -> tuple[str | None, list[dict[str, Any]]]:
+    def _answer_text(
+        self, status: int, data: bytes, *, number: int, tools: bool
+    ) -> tuple[str | None, list[dict[str, Any]]]:
         cap = self._limits.max_answer_bytes
         if len(data) > cap:
-            raise SessionFailure("invalid_answer", f"the answer to request {number} was larger "
-                                                   f"than the cap of {cap} bytes")
+            raise SessionFailure(
+                "invalid_answer", f"the answer to request {number} was larger than the cap of {cap} bytes"
+            )
         try:
             return _completion_text(status, data, tools=tools)
         except _NotACompletion as exc:
             what = str(exc)
-        raise SessionFailure("invalid_answer", f"the answer to request {number} was not an "
-                                               f"OpenAI chat completion ({what})")
+        raise SessionFailure(
+            "invalid_answer", f"the answer to request {number} was not an OpenAI chat completion ({what})"
+        )
 
     def _request_failure(self, exc: Exception, *, number: int, by_deadline: bool) -> BaseException:
         if self._stop.is_set() or isinstance(exc, _Stopped):
@@ -579,26 +633,25 @@ class _Session:
         if isinstance(exc, TimeoutError):
             if by_deadline:
                 return self._job_timeout()
-            return SessionFailure("timeout", f"the model did not answer request {number} "
-                                             f"within {_seconds(self._limits.request_s)} s")
+            return SessionFailure(
+                "timeout", f"the model did not answer request {number} within {_seconds(self._limits.request_s)} s"
+            )
         if isinstance(exc, _NotASocket):
             return SessionFailure("invalid_answer", _NOT_A_SOCKET)
         if isinstance(exc, (OSError, http.client.IncompleteRead)):
             return self._closed(exc, number=number)
         if isinstance(exc, http.client.HTTPException):
-            return SessionFailure("invalid_answer", f"the answer to request {number} was not "
-                                                    "an HTTP response")
+            return SessionFailure("invalid_answer", f"the answer to request {number} was not an HTTP response")
         return exc
 
     def _closed(self, exc: Exception, *, number: int) -> SessionFailure:
         if not self._still_alive():
-            return SessionFailure("model_stopped", "the container exited while serving "
-                                                   f"({self._answered} items answered)")
+            return SessionFailure(
+                "model_stopped", f"the container exited while serving ({self._answered} items answered)"
+            )
         if isinstance(exc, FileNotFoundError):
-            return SessionFailure("invalid_answer", f"the model removed {CONTAINER_SOCKET} "
-                                                    f"before request {number}")
-        return SessionFailure("invalid_answer", "the model closed the connection without "
-                                                f"answering request {number}")
+            return SessionFailure("invalid_answer", f"the model removed {CONTAINER_SOCKET} before request {number}")
+        return SessionFailure("invalid_answer", f"the model closed the connection without answering request {number}")
 
     def _still_alive(self) -> bool:
         """alive(), asked twice a moment apart: a container that just died may still show."""
@@ -610,13 +663,21 @@ class _Session:
     def _job_timeout(self) -> SessionFailure:
         answered = self._answered
         counted = f"{answered} of {self._total}" if self._total is not None else f"{answered} items"
-        return SessionFailure("timeout", "the model did not answer every item within the job's "
-                                         f"time limit ({counted} answered)")
+        return SessionFailure(
+            "timeout", f"the model did not answer every item within the job's time limit ({counted} answered)"
+        )
 
 
-def drive(*, socket_path: Path, items: Iterable[tuple[str, Any]], limits: SessionLimits,
-          deadline: float, alive: Callable[[], bool], sink: AnswerSink,
-          environment: Callable[[int, Any, dict[str, Any]], ItemEnvironment] | None = None) -> int:
+def drive(
+    *,
+    socket_path: Path,
+    items: Iterable[tuple[str, Any]],
+    limits: SessionLimits,
+    deadline: float,
+    alive: Callable[[], bool],
+    sink: AnswerSink,
+    environment: Callable[[int, Any, dict[str, Any]], ItemEnvironment] | None = None,
+) -> int:
     """Wait for GET /health, then drive every (id, input) item and write one line per item to
     `sink`: {"id": ..., "prediction": <final answer>} as JSON and a newline, UTF-8, in any order.
 
@@ -629,7 +690,8 @@ def drive(*, socket_path: Path, items: Iterable[tuple[str, Any]], limits: Sessio
     ItemEnvironment: the model's tool calls act there, and the line written is the score of the
     environment's final state instead of the answer.
     """
-    session = _Session(socket_path=Path(socket_path), limits=limits, deadline=deadline,
-                       alive=alive, sink=sink, environment=environment)
+    session = _Session(
+        socket_path=Path(socket_path), limits=limits, deadline=deadline, alive=alive, sink=sink, environment=environment
+    )
     session.wait_until_healthy()
     return session.drive_all(items)

@@ -34,14 +34,23 @@ class _CappedSink:
     def write(self, data: bytes) -> int:
         self.written += len(data)
         if self.written > self.cap:
-            raise SessionFailure("invalid_answer", f"the answers total more than {self.cap:,} bytes, "
-                                                   "the platform's cap on a run's predictions")
+            raise SessionFailure(
+                "invalid_answer",
+                f"the answers total more than {self.cap:,} bytes, the platform's cap on a run's predictions",
+            )
         return self.handle.write(data)
 
 
-def run_interactive(runner: Runner, spec: RunSpec, *, items: Path, answers: Path, limits: SessionLimits,
-                    max_answers_bytes: int, environment: EnvironmentFactory | None = None,
-                    ) -> tuple[RunOutcome, SessionFailure | None]:
+def run_interactive(
+    runner: Runner,
+    spec: RunSpec,
+    *,
+    items: Path,
+    answers: Path,
+    limits: SessionLimits,
+    max_answers_bytes: int,
+    environment: EnvironmentFactory | None = None,
+) -> tuple[RunOutcome, SessionFailure | None]:
     """Run the container in `spec` (its run_dir is where the socket appears) and drive the items of
     `items` (JSON lines of id and input, never mounted into the container); the answers go to
     `answers` as predictions lines, at most `max_answers_bytes` in all. Returns the container's
@@ -56,9 +65,15 @@ def run_interactive(runner: Runner, spec: RunSpec, *, items: Path, answers: Path
         deadline = time.monotonic() + spec.limits.time_limit_s
         with items.open("rb") as source, answers.open("wb") as sink:
             try:
-                drive(socket_path=socket_path, items=_items(source), limits=limits,
-                      deadline=deadline, alive=alive, sink=_CappedSink(sink, max_answers_bytes),
-                      environment=environment)
+                drive(
+                    socket_path=socket_path,
+                    items=_items(source),
+                    limits=limits,
+                    deadline=deadline,
+                    alive=alive,
+                    sink=_CappedSink(sink, max_answers_bytes),
+                    environment=environment,
+                )
             except SessionFailure as exc:
                 failures.append(exc)
 
@@ -66,9 +81,20 @@ def run_interactive(runner: Runner, spec: RunSpec, *, items: Path, answers: Path
     return outcome, (failures[0] if failures else None)
 
 
-def run_agent(runner: Runner, spec: RunSpec, *, items: Path, answers: Path, limits: SessionLimits,
-              max_answers_bytes: int, config: EnvironmentConfig, files_root: Path, work_root: Path,
-              trajectory: Path, capture_root: Path | None = None) -> tuple[RunOutcome, SessionFailure | None]:
+def run_agent(
+    runner: Runner,
+    spec: RunSpec,
+    *,
+    items: Path,
+    answers: Path,
+    limits: SessionLimits,
+    max_answers_bytes: int,
+    config: EnvironmentConfig,
+    files_root: Path,
+    work_root: Path,
+    trajectory: Path,
+    capture_root: Path | None = None,
+) -> tuple[RunOutcome, SessionFailure | None]:
     """An agent challenge's run: as run_interactive, with one environment per item (its files from
     `files_root`, the decrypted assets; its folders under `work_root`), its tools answering the
     model's calls; each answers line holds the item's score. Every message and tool call goes to
@@ -81,19 +107,46 @@ def run_agent(runner: Runner, spec: RunSpec, *, items: Path, answers: Path, limi
         def environment(number: int, item_id: Any, value: dict[str, Any]) -> ItemEnvironment:
             _rest, files, score_files = split_agent_input(value)
             capture = None if capture_root is None else capture_root / f"item-{number}.tar.gz"
-            return ItemEnvironment(runner=runner, config=config, job_id=spec.job_id, number=number,
-                                   item_id=item_id, files=files, score_files=score_files if capture is None else {},
-                                   files_root=files_root, work_root=work_root, trajectory=record, capture_to=capture)
+            return ItemEnvironment(
+                runner=runner,
+                config=config,
+                job_id=spec.job_id,
+                number=number,
+                item_id=item_id,
+                files=files,
+                score_files=score_files if capture is None else {},
+                files_root=files_root,
+                work_root=work_root,
+                trajectory=record,
+                capture_to=capture,
+            )
 
-        return run_interactive(runner, spec, items=items, answers=answers, limits=limits,
-                               max_answers_bytes=max_answers_bytes, environment=environment)
+        return run_interactive(
+            runner,
+            spec,
+            items=items,
+            answers=answers,
+            limits=limits,
+            max_answers_bytes=max_answers_bytes,
+            environment=environment,
+        )
 
 
 STATE_NAME = re.compile(r"item-[0-9]{1,7}\.tar\.gz")
 
 
-def score_final_states(runner: Runner, *, job_id: str, config: EnvironmentConfig, items: Path, answers: Path,
-                       states: Path, files_root: Path, work_root: Path, trajectory: Path) -> None:
+def score_final_states(
+    runner: Runner,
+    *,
+    job_id: str,
+    config: EnvironmentConfig,
+    items: Path,
+    answers: Path,
+    states: Path,
+    files_root: Path,
+    work_root: Path,
+    trajectory: Path,
+) -> None:
     """Score a GPU node's agent run where the score files are: for each answered item, its
     environment is started from the final state the node captured (in `states`), the item's
     `score_files` (from `files_root`) are staged and the score command run, exactly as at the end of
@@ -110,10 +163,25 @@ def score_final_states(runner: Runner, *, job_id: str, config: EnvironmentConfig
         raise SandboxError("the node's answers name items twice, or items that are not the job's")
     with trajectory.open("ab") as sink:
         record = Trajectory(sink)
-        scores = [(item_id, _score_state(runner, job_id=job_id, config=config, number=number, item_id=item_id,
-                                         state=state, states=states, score_files=score_files[item_id],
-                                         files_root=files_root, work_root=work_root, record=record))
-                  for number, (item_id, state) in enumerate(rows, start=1)]
+        scores = [
+            (
+                item_id,
+                _score_state(
+                    runner,
+                    job_id=job_id,
+                    config=config,
+                    number=number,
+                    item_id=item_id,
+                    state=state,
+                    states=states,
+                    score_files=score_files[item_id],
+                    files_root=files_root,
+                    work_root=work_root,
+                    record=record,
+                ),
+            )
+            for number, (item_id, state) in enumerate(rows, start=1)
+        ]
     with answers.open("wb") as sink:
         for item_id, score in scores:
             sink.write((json.dumps({"id": item_id, "prediction": score}) + "\n").encode())
@@ -124,16 +192,42 @@ def _items_of(items: Path) -> Iterator[tuple[str, Any]]:
         yield from _items(source)
 
 
-def _score_state(runner: Runner, *, job_id: str, config: EnvironmentConfig, number: int, item_id: Any,
-                 state: Any, states: Path, score_files: dict[str, str], files_root: Path,
-                 work_root: Path,
-                 record: Trajectory) -> float:
+def _score_state(
+    runner: Runner,
+    *,
+    job_id: str,
+    config: EnvironmentConfig,
+    number: int,
+    item_id: Any,
+    state: Any,
+    states: Path,
+    score_files: dict[str, str],
+    files_root: Path,
+    work_root: Path,
+    record: Trajectory,
+) -> float:
     path = states / state if isinstance(state, str) and STATE_NAME.fullmatch(state) else None
     if path is None or not path.is_file() or path.is_symlink():
-        record.add(item_id, "score", score=None, exit_code=None, timed_out=False,
-                   output="no final state of this item came back from the node")
+        record.add(
+            item_id,
+            "score",
+            score=None,
+            exit_code=None,
+            timed_out=False,
+            output="no final state of this item came back from the node",
+        )
         return 0.0
-    with ItemEnvironment(runner=runner, config=config, job_id=job_id, number=number, item_id=item_id, files={},
-                         score_files=score_files, files_root=files_root, work_root=work_root,
-                         trajectory=record, restore=path) as env:
+    with ItemEnvironment(
+        runner=runner,
+        config=config,
+        job_id=job_id,
+        number=number,
+        item_id=item_id,
+        files={},
+        score_files=score_files,
+        files_root=files_root,
+        work_root=work_root,
+        trajectory=record,
+        restore=path,
+    ) as env:
         return env.score()

@@ -36,8 +36,9 @@ class JobFolder:
         return self.path / "run"
 
     @classmethod
-    def create(cls, *, root: Path, job_id: str, size_bytes: int, use_tmpfs: bool,
-               owner: tuple[int, int] | None = None) -> JobFolder:
+    def create(
+        cls, *, root: Path, job_id: str, size_bytes: int, use_tmpfs: bool, owner: tuple[int, int] | None = None
+    ) -> JobFolder:
         """`owner`: who owns the writable folders (a rootless runner's user, onto whom the
         container's uid is mapped); by default the container's uid where the platform is root."""
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -86,8 +87,9 @@ def _prepare(folder: JobFolder, owner: tuple[int, int] | None) -> None:
 def _mount_tmpfs(path: Path, size_bytes: int) -> None:
     size_kib = max(size_bytes // 1024 + 1024, 4096)
     options = f"size={size_kib}k,mode=0711,nosuid,nodev,noexec"
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "arena-job", str(path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "arena-job", str(path)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise SandboxError(f"could not mount the job's tmpfs: {done.stderr.strip()}")
 

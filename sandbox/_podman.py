@@ -50,8 +50,14 @@ During = Callable[[Callable[[], bool]], None]  # see Runner.run
 
 
 class PodmanRunner:
-    def __init__(self, *, command: str = "podman", user: str | None = None, instance: str = "default",
-                 gpus: GpuAllocator | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        command: str = "podman",
+        user: str | None = None,
+        instance: str = "default",
+        gpus: GpuAllocator | None = None,
+    ) -> None:
         self._command = command
         self._user = user
         self._instance = instance
@@ -65,15 +71,19 @@ class PodmanRunner:
         if self._user:
             return ["runuser", "-u", self._user, "--", self._command, *args]
         if os.geteuid() == 0:
-            raise SandboxError("rootless Podman must not run as root: set ARENA_PODMAN_USER to an "
-                               "unprivileged user with subordinate ids")
+            raise SandboxError(
+                "rootless Podman must not run as root: set ARENA_PODMAN_USER to an "
+                "unprivileged user with subordinate ids"
+            )
         return [self._command, *args]
 
-    def _podman(self, *args: str, stdin: BinaryIO | None = None,
-                timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    def _podman(
+        self, *args: str, stdin: BinaryIO | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[bytes]:
         try:
-            return subprocess.run(self._argv(*args), stdin=stdin, capture_output=True, timeout=timeout,
-                                  cwd="/", env=self._env())
+            return subprocess.run(
+                self._argv(*args), stdin=stdin, capture_output=True, timeout=timeout, cwd="/", env=self._env()
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SandboxError(f"podman {args[0]} failed: {type(exc).__name__}") from None
 
@@ -126,13 +136,18 @@ class PodmanRunner:
             with self._lock:
                 self._killed.discard(spec.job_id)
 
-    def _run(self, spec: RunSpec, gpu_args: tuple[list[str], dict[str, str]],
-             during: During | None) -> RunOutcome:
+    def _run(self, spec: RunSpec, gpu_args: tuple[list[str], dict[str, str]], during: During | None) -> RunOutcome:
         with tempfile.TemporaryDirectory(prefix="arena-podman-") as tmp:
             cidfile = Path(tmp) / "cid"
             os.chmod(tmp, 0o777)  # the podman user writes the container id here
-            process = subprocess.Popen(self._argv(*self.run_args(spec, gpu_args, cidfile)), stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd="/", env=self._env())
+            process = subprocess.Popen(
+                self._argv(*self.run_args(spec, gpu_args, cidfile)),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd="/",
+                env=self._env(),
+            )
             # stdout=PIPE, buffered: a BufferedReader, never None
             tail = _Tail(cast(io.BufferedReader, process.stdout), spec.limits.log_tail_bytes)
             started = time.monotonic()
@@ -158,22 +173,41 @@ class PodmanRunner:
         """`podman run` with the sandbox's flags (also what the benchmark's bare run uses)."""
         limits = spec.limits
         device_flags, gpu_env = gpu_args
-        args = ["run", "--rm", f"--name={self.name(spec.job_id)}", f"--cidfile={cidfile}",
-                "--network=none", "--read-only", "--cap-drop=ALL", "--security-opt=no-new-privileges",
-                f"--userns=keep-id:uid={CONTAINER_UID},gid={CONTAINER_GID}", f"--user={CONTAINER_UID}:{CONTAINER_GID}",
-                "--init", "--pull=never", "--log-driver=none", "--shm-size=64m",
-                f"--tmpfs=/tmp:rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777",
-                "--ulimit=core=0:0", "--ulimit=nofile=1024:1024",
-                f"--ulimit=fsize={limits.max_file_bytes}:{limits.max_file_bytes}",
-                f"--ulimit=nproc={limits.pids + NPROC_MARGIN}:{limits.pids + NPROC_MARGIN}",
-                f"--ulimit=data={limits.memory_mb << 20}:{limits.memory_mb << 20}",
-                f"--mount=type=bind,src={spec.input_dir},dst=/input,ro=true",
-                f"--mount=type=bind,src={spec.output_dir},dst=/output",
-                f"--label={MANAGED_LABEL}=1", f"--label={JOB_LABEL}={spec.job_id}",
-                f"--label={INSTANCE_LABEL}={self._instance}", *device_flags]
+        args = [
+            "run",
+            "--rm",
+            f"--name={self.name(spec.job_id)}",
+            f"--cidfile={cidfile}",
+            "--network=none",
+            "--read-only",
+            "--cap-drop=ALL",
+            "--security-opt=no-new-privileges",
+            f"--userns=keep-id:uid={CONTAINER_UID},gid={CONTAINER_GID}",
+            f"--user={CONTAINER_UID}:{CONTAINER_GID}",
+            "--init",
+            "--pull=never",
+            "--log-driver=none",
+            "--shm-size=64m",
+            f"--tmpfs=/tmp:rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777",
+            "--ulimit=core=0:0",
+            "--ulimit=nofile=1024:1024",
+            f"--ulimit=fsize={limits.max_file_bytes}:{limits.max_file_bytes}",
+            f"--ulimit=nproc={limits.pids + NPROC_MARGIN}:{limits.pids + NPROC_MARGIN}",
+            f"--ulimit=data={limits.memory_mb << 20}:{limits.memory_mb << 20}",
+            f"--mount=type=bind,src={spec.input_dir},dst=/input,ro=true",
+            f"--mount=type=bind,src={spec.output_dir},dst=/output",
+            f"--label={MANAGED_LABEL}=1",
+            f"--label={JOB_LABEL}={spec.job_id}",
+            f"--label={INSTANCE_LABEL}={self._instance}",
+            *device_flags,
+        ]
         if self.cgroup_limits():
-            args += [f"--memory={limits.memory_mb}m", f"--memory-swap={limits.memory_mb}m",
-                     f"--pids-limit={limits.pids}", f"--cpus={limits.cpus}"]
+            args += [
+                f"--memory={limits.memory_mb}m",
+                f"--memory-swap={limits.memory_mb}m",
+                f"--pids-limit={limits.pids}",
+                f"--cpus={limits.cpus}",
+            ]
         if spec.run_dir:
             args.append(f"--mount=type=bind,src={spec.run_dir},dst=/run/arena")
         for key, value in {**spec.environment, **gpu_env}.items():
@@ -218,8 +252,13 @@ class PodmanRunner:
         self._kill(job_id)  # an error only means that it is gone already; `run` sees it ended
 
     def _managed(self) -> list[tuple[str, str | None]]:
-        done = self._podman("ps", "--all", "--format=json", f"--filter=label={INSTANCE_LABEL}={self._instance}",
-                            f"--filter=label={MANAGED_LABEL}=1")
+        done = self._podman(
+            "ps",
+            "--all",
+            "--format=json",
+            f"--filter=label={INSTANCE_LABEL}={self._instance}",
+            f"--filter=label={MANAGED_LABEL}=1",
+        )
         if done.returncode != 0:
             raise SandboxError(f"podman failed to list containers: {_tail(done.stderr)}")
         rows = json.loads(done.stdout or b"[]") or []
@@ -233,11 +272,14 @@ class PodmanRunner:
 
     # -- environments (agent challenges): not under Podman yet ----------------------------------
     def start_environment(self, spec: EnvironmentSpec) -> str:
-        raise SandboxError("agent challenges' environments run under Docker only; "
-                           "rootless Podman (ARENA_RUNNER=podman) cannot run them yet")
+        raise SandboxError(
+            "agent challenges' environments run under Docker only; "
+            "rootless Podman (ARENA_RUNNER=podman) cannot run them yet"
+        )
 
-    def exec_in(self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float,
-                max_output_bytes: int) -> ExecResult:
+    def exec_in(
+        self, handle: str, argv: list[str], *, user: int, workdir: str, time_limit_s: float, max_output_bytes: int
+    ) -> ExecResult:
         raise SandboxError("rootless Podman runs no environments")
 
     def stop_environment(self, handle: str) -> None:
@@ -265,7 +307,7 @@ class _Tail:
         self._thread.join(timeout=30)
 
     def value(self) -> bytes:
-        return b"".join(self._chunks)[-self._limit:] if self._limit else b""
+        return b"".join(self._chunks)[-self._limit :] if self._limit else b""
 
 
 def _bare(image_id: str) -> str:

@@ -63,10 +63,15 @@ def publish_inputs(folder: ScorerFolder) -> None:
 
 
 def scorer_spec(*, job_id: str, image_id: str, folder: ScorerFolder, limits: Limits) -> RunSpec:
-    environment = {"ARENA_INPUT_DIR": "/input", "ARENA_OUTPUT_DIR": "/output",
-                   "ARENA_PROTOCOL": str(SCORER_PROTOCOL)}
-    return RunSpec(job_id=job_id, image_id=image_id, input_dir=folder.input, output_dir=folder.output,
-                   limits=limits, environment=environment)
+    environment = {"ARENA_INPUT_DIR": "/input", "ARENA_OUTPUT_DIR": "/output", "ARENA_PROTOCOL": str(SCORER_PROTOCOL)}
+    return RunSpec(
+        job_id=job_id,
+        image_id=image_id,
+        input_dir=folder.input,
+        output_dir=folder.output,
+        limits=limits,
+        environment=environment,
+    )
 
 
 def output_bytes(folder: ScorerFolder) -> int:

@@ -14,8 +14,16 @@ from sandbox._base import ImageError
 
 MAX_METADATA_BYTES = 8 * 1024 * 1024
 # Loader variables that make every process load or trust code the platform did not choose.
-LOADER_VARIABLES = ("LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_DEBUG", "LD_PROFILE",
-                    "PYTHONSTARTUP", "PYTHONINSPECT", "BASH_ENV")
+LOADER_VARIABLES = (
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "LD_DEBUG",
+    "LD_PROFILE",
+    "PYTHONSTARTUP",
+    "PYTHONINSPECT",
+    "BASH_ENV",
+)
 
 
 @dataclass(frozen=True)
@@ -115,8 +123,10 @@ def inspect_image_tarball(path: Path, *, architectures: tuple[str, ...] = ("amd6
     arch = config.get("architecture", "")
     if not isinstance(arch, str) or arch not in architectures:
         shown = arch if isinstance(arch, str) and arch else "an unknown architecture"
-        raise ImageError(f"the image is built for {shown[:40]}; build it for "
-                         f"{' or '.join(architectures)} (docker build --platform linux/{architectures[0]})")
+        raise ImageError(
+            f"the image is built for {shown[:40]}; build it for "
+            f"{' or '.join(architectures)} (docker build --platform linux/{architectures[0]})"
+        )
     _check_run_config(config.get("config") or {})
     return ImageTarball(image_id="sha256:" + expected, architecture=arch, layers=layers)
 

@@ -45,7 +45,10 @@ def _postgres_problem() -> str | None:
             connection.execute(text("select 1"))
         engine.dispose()
     except Exception as exc:  # noqa: BLE001 - any failure means: no usable server
-        return f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); run ARENA_SETUP_SERVICES=postgres scripts/setup.sh"
+        return (
+            f"no PostgreSQL at {POSTGRES_URL} ({type(exc).__name__}); "
+            "run ARENA_SETUP_SERVICES=postgres scripts/setup.sh"
+        )
     return None
 
 
@@ -74,7 +77,7 @@ def postgres_database(postgres_server):
     try:
         # The test's own connections are closed by now; an autovacuum worker (not ours to
         # terminate) may still be on it for a moment: try again, then leave it to the next CI run.
-        for attempt in range(20):
+        for _attempt in range(20):
             try:
                 with admin.connect() as connection:
                     connection.execute(text(f'drop database if exists "{name}"'))
@@ -95,12 +98,17 @@ def database_url(request, tmp_path) -> str:
 
 @pytest.fixture
 def app(tmp_path, job_root, fake_runner, database_url):
-    app = create_app({
-        "TESTING": True, "home": tmp_path / "home", "database_url": database_url,
-        "master_key_file": tmp_path / "home" / "master.key", "job_root": job_root,
-        "scratch_dir": job_root.parent / f"{job_root.name}-scratch",
-        "RUNNER": fake_runner,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "home": tmp_path / "home",
+            "database_url": database_url,
+            "master_key_file": tmp_path / "home" / "master.key",
+            "job_root": job_root,
+            "scratch_dir": job_root.parent / f"{job_root.name}-scratch",
+            "RUNNER": fake_runner,
+        }
+    )
     upgrade(app.extensions["arena"].engine)
     yield app
     app.extensions["arena"].engine.dispose()

@@ -41,8 +41,13 @@ def make_bundle(
 ) -> Path:
     """A valid bundle: item i has input {"x": i} and label labels[i] (default: "even"/"odd")."""
     root.mkdir(parents=True, exist_ok=True)
-    config = {"slug": slug, "title": f"Toy {slug}", "metric": metric,
-              "limits": {"time_limit_seconds": 30, "memory_mb": 256}, **(extra or {})}
+    config = {
+        "slug": slug,
+        "title": f"Toy {slug}",
+        "metric": metric,
+        "limits": {"time_limit_seconds": 30, "memory_mb": 256},
+        **(extra or {}),
+    }
     (root / "challenge.yaml").write_text(yaml.safe_dump(config))
     gold = labels if labels is not None else ["even" if i % 2 == 0 else "odd" for i in range(n)]
     write_jsonl(root / "inputs.jsonl", [{"id": f"i{i}", "input": {"x": i}} for i in range(n)])
@@ -59,8 +64,9 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def make_image_tarball(path: Path, *, arch: str = "amd64", images: int = 1, salt: str = "",
-                       run: dict | None = None) -> str:
+def make_image_tarball(
+    path: Path, *, arch: str = "amd64", images: int = 1, salt: str = "", run: dict | None = None
+) -> str:
     """A minimal `docker save`-shaped tarball; returns the image id it declares."""
     config = json.dumps({"architecture": arch, "os": "linux", "salt": salt, "config": run or {}}).encode()
     digest = hashlib.sha256(config).hexdigest()
@@ -78,17 +84,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_arena(home: Path, extra_env: dict | None = None, serve_args: tuple[str, ...] = (),
-                workers: int = 0) -> Iterator[dict]:
+def serve_arena(
+    home: Path, extra_env: dict | None = None, serve_args: tuple[str, ...] = (), workers: int = 0
+) -> Iterator[dict]:
     """`arena serve` as a real process on a free port (with `serve_args`, and `workers` separate
     `arena worker` processes); yields the environment to reach it (the workers' process ids in
     ARENA_TEST_WORKER_PIDS)."""
     port = free_port()
     tag = secrets.token_hex(4)
-    env = {**os.environ, "ARENA_HOME": str(home), "ARENA_URL": f"http://127.0.0.1:{port}",
-           "ARENA_NODE_URL": f"http://127.0.0.1:{port}",
-           "ARENA_JOB_ROOT": f"/dev/shm/arena-e2e-{tag}", "ARENA_SCRATCH_DIR": f"/dev/shm/arena-e2e-{tag}-scratch",
-           "XDG_STATE_HOME": str(home / "client-state")}  # what the CLI keeps (uploads, receipts)
+    env = {
+        **os.environ,
+        "ARENA_HOME": str(home),
+        "ARENA_URL": f"http://127.0.0.1:{port}",
+        "ARENA_NODE_URL": f"http://127.0.0.1:{port}",
+        "ARENA_JOB_ROOT": f"/dev/shm/arena-e2e-{tag}",
+        "ARENA_SCRATCH_DIR": f"/dev/shm/arena-e2e-{tag}-scratch",
+        "XDG_STATE_HOME": str(home / "client-state"),
+    }  # what the CLI keeps (uploads, receipts)
     env.pop("ARENA_TOKEN", None)
     env.update(extra_env or {})
     log = (home / "serve.log").open("w")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import BASE_IMAGE
 from helpers import arena, serve_arena
+
 from sandbox import build_image
 
 pytestmark = pytest.mark.docker
@@ -26,8 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def images(docker_engine):
     tags = {}
-    for name, folder in (("env", "environments/repo-env"), ("agent", "models/repo-agent"),
-                         ("hostile", "models/hostile-agent")):
+    for name, folder in (
+        ("env", "environments/repo-env"),
+        ("agent", "models/repo-agent"),
+        ("hostile", "models/hostile-agent"),
+    ):
         tags[name] = f"arena-test/repo-{name}:latest"
         build_image(ROOT / "examples" / folder, tag=tags[name], buildargs={"BASE": BASE_IMAGE})
     return tags
@@ -49,8 +52,9 @@ def served(images, tmp_path_factory):
 @pytest.fixture(scope="module")
 def pinned(served, images):
     env, organiser, _team = served
-    made = json.loads(arena(env, "challenge", "set-environment", "repo-repair", images["env"], "--json",
-                            token=organiser).stdout)
+    made = json.loads(
+        arena(env, "challenge", "set-environment", "repo-repair", images["env"], "--json", token=organiser).stdout
+    )
     assert made["image_digest"].startswith("sha256:")
     return made
 
@@ -84,7 +88,13 @@ def test_the_example_agent_repairs_what_it_can_and_is_scored_on_the_final_state(
     assert refused.returncode == 1 and "never shown to teams" in refused.stderr
     events = trajectory(env, organiser, hidden["id"])
     scores = {e["item"]: e["score"] for e in events if e["event"] == "score"}
-    assert scores == {"r01": 1.0, "r02": 1.0, "r03": 1.0, "r04": 0.5, "r05": 0.0}  # r04: one of its two tests passes as given
+    assert scores == {
+        "r01": 1.0,
+        "r02": 1.0,
+        "r03": 1.0,
+        "r04": 0.5,
+        "r05": 0.0,
+    }  # r04: one of its two tests passes as given
     board = json.loads(arena(env, "leaderboard", "repo-repair", "--json").stdout)
     assert board["metric"] == "environment_score" and board["entries"][0]["team"] == "Fixers"
 
@@ -119,15 +129,22 @@ def slurm_served(images, slurm_cluster, tmp_path_factory):
     home = tmp_path_factory.mktemp("repo-slurm-home")
     node_root, seen = Path(f"/dev/shm/arena-node-watch-{home.name}"), home / "node-paths.txt"
     wrapper = home / "node-run.sh"
-    wrapper.write_text(f"#!/bin/sh\nexport PYTHONPATH={ROOT} ARENA_NODE_JOB_ROOT={node_root}\n"
-                       f"( while :; do find {node_root} >> {seen} 2>/dev/null; sleep 0.1; done ) & watcher=$!\n"
-                       f'{ARENA} "$@"; status=$?\nkill $watcher\nexit $status\n')
+    wrapper.write_text(
+        f"#!/bin/sh\nexport PYTHONPATH={ROOT} ARENA_NODE_JOB_ROOT={node_root}\n"
+        f"( while :; do find {node_root} >> {seen} 2>/dev/null; sleep 0.1; done ) & watcher=$!\n"
+        f'{ARENA} "$@"; status=$?\nkill $watcher\nexit $status\n'
+    )
     bundle = shutil.copytree(ROOT / "examples/challenges/repo-repair", home / "bundle")
     config = yaml.safe_load((bundle / "challenge.yaml").read_text())
     config["environment"]["limits"].update(tool_time_limit_seconds=12, tool_call_time_limit_seconds=3)
     (bundle / "challenge.yaml").write_text(yaml.safe_dump(config))
-    extra = {"ARENA_EXECUTOR": "slurm", "ARENA_SLURM_POLL_SECONDS": "1", "ARENA_SLURM_LOG_DIR": str(home),
-             "ARENA_SLURM_MARGIN_SECONDS": "60", "ARENA_SLURM_NODE_COMMAND": f"sh {wrapper}"}
+    extra = {
+        "ARENA_EXECUTOR": "slurm",
+        "ARENA_SLURM_POLL_SECONDS": "1",
+        "ARENA_SLURM_LOG_DIR": str(home),
+        "ARENA_SLURM_MARGIN_SECONDS": "60",
+        "ARENA_SLURM_NODE_COMMAND": f"sh {wrapper}",
+    }
     with serve_arena(home, extra) as env:
         organiser = json.loads(arena(env, "admin", "create-organiser", "Slurm Agents", "--json").stdout)["token"]
         arena(env, "challenge", "create", str(bundle), token=organiser)

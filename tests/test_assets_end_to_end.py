@@ -12,11 +12,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_IMAGE
 from helpers import arena, make_bundle, serve_arena, write_jsonl
-from sandbox import build_image
 from test_canary import holding
+
+from sandbox import build_image
 
 pytestmark = pytest.mark.docker
 
@@ -64,7 +64,8 @@ def image_model(docker_engine, tmp_path_factory):
     folder = tmp_path_factory.mktemp("image-model")
     (folder / "predict.py").write_text(IMAGE_MODEL)
     (folder / "Dockerfile").write_text(
-        f'FROM {BASE_IMAGE}\nCOPY predict.py /app/predict.py\nENTRYPOINT ["python3", "/app/predict.py"]\n')
+        f'FROM {BASE_IMAGE}\nCOPY predict.py /app/predict.py\nENTRYPOINT ["python3", "/app/predict.py"]\n'
+    )
     build_image(folder, tag="arena-test/image-model:latest")
     return "arena-test/image-model"
 
@@ -80,15 +81,15 @@ def test_assets_reach_the_container_and_no_plaintext_is_left(image_model, tmp_pa
         assert made["n_items"] == 24
         shutil.rmtree(work)  # the organiser's own plaintext copy, outside the platform
         team = json.loads(arena(env, "team", "create", "Radiology", "--json", token=organiser["token"]).stdout)
-        sample = json.loads(arena(env, "submit", "scans", image_model, "--sample", "--wait", "--json",
-                                  token=team["token"]).stdout)
+        sample = json.loads(
+            arena(env, "submit", "scans", image_model, "--sample", "--wait", "--json", token=team["token"]).stdout
+        )
         assert (sample["status"], sample["score"]) == ("scored", 1.0)
         local = home / "sample-copy"
         arena(env, "challenge", "get-sample", "scans", str(local))
         assert (local / "assets/demo.raw").read_bytes() == bytes([250]) + b"public sample"
         assert sorted(p.name for p in local.iterdir()) == ["assets", "inputs.jsonl", "task.json"]  # never labels
-        result = json.loads(arena(env, "submit", "scans", image_model, "--wait", "--json",
-                                  token=team["token"]).stdout)
+        result = json.loads(arena(env, "submit", "scans", image_model, "--wait", "--json", token=team["token"]).stdout)
         assert result["status"] == "scored", result
         shown = json.loads(arena(env, "challenge", "list", "--json").stdout)
         scan_roots = [home, Path(env["ARENA_JOB_ROOT"]), Path(env["ARENA_SCRATCH_DIR"])]

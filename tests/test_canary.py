@@ -12,10 +12,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from arena.config import load_settings
 from conftest import BASE_IMAGE
 from helpers import arena, make_bundle, serve_arena
+
+from arena.config import load_settings
 from sandbox import build_image
 
 pytestmark = pytest.mark.docker
@@ -55,7 +55,7 @@ def holding(canary: bytes, roots: list[Path]) -> list[str]:
                         if canary in tail + chunk:
                             found.append(str(path))
                             break
-                        tail = chunk[-len(canary):]
+                        tail = chunk[-len(canary) :]
             except OSError:
                 continue
     return found
@@ -71,7 +71,8 @@ def test_no_plaintext_is_left_anywhere(docker_engine, tmp_path_factory):
     (work / "model").mkdir()
     (work / "model" / "predict.py").write_text(LEAKY_MODEL)
     (work / "model" / "Dockerfile").write_text(
-        f'FROM {BASE_IMAGE}\nCOPY predict.py /app/predict.py\nENTRYPOINT ["python3", "/app/predict.py"]\n')
+        f'FROM {BASE_IMAGE}\nCOPY predict.py /app/predict.py\nENTRYPOINT ["python3", "/app/predict.py"]\n'
+    )
     build_image(work / "model", tag="arena-test/leaky:latest")
 
     home = tmp_path_factory.mktemp("canary-home")
@@ -80,8 +81,9 @@ def test_no_plaintext_is_left_anywhere(docker_engine, tmp_path_factory):
         arena(env, "challenge", "create", str(bundle), token=organiser["token"])
         shutil.rmtree(work)  # the organiser's own plaintext copy, outside the platform
         team = json.loads(arena(env, "team", "create", "Leaky", "--json", token=organiser["token"]).stdout)
-        result = json.loads(arena(env, "submit", "canary", "arena-test/leaky", "--wait", "--json",
-                                  token=team["token"]).stdout)
+        result = json.loads(
+            arena(env, "submit", "canary", "arena-test/leaky", "--wait", "--json", token=team["token"]).stdout
+        )
         assert (result["status"], result["score"]) == ("scored", 0.0)
         scan_roots = [home, Path(env["ARENA_JOB_ROOT"]), Path(env["ARENA_SCRATCH_DIR"])]
         mine = f"arena.instance={load_settings(environ=env).instance_id}"

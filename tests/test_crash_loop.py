@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from helpers import ARENA, arena, free_port
 from sqlalchemy import create_engine, text
 
 from arena.config import load_settings
-from helpers import ARENA, arena, free_port
 
 pytestmark = pytest.mark.docker
 ROUNDS = 20
@@ -44,9 +44,12 @@ def start(env: dict, log) -> subprocess.Popen:
 
 def post(env: dict, token: str, digest: str, key: str) -> str | None:
     try:
-        answer = requests.post(f"{env['ARENA_URL']}/api/challenges/crash/submissions",
-                               json={"image_digest": digest}, timeout=5,
-                               headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key})
+        answer = requests.post(
+            f"{env['ARENA_URL']}/api/challenges/crash/submissions",
+            json={"image_digest": digest},
+            timeout=5,
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+        )
     except requests.RequestException:
         return None  # killed mid-request: retried with the same key later
     assert answer.status_code in (200, 201), answer.text
@@ -58,9 +61,16 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(docker_engine, tm
     home = tmp_path / "home"
     tag = secrets.token_hex(4)
     port = str(free_port())
-    env = {**os.environ, "ARENA_HOME": str(home), "PORT": port, "ARENA_URL": f"http://127.0.0.1:{port}",
-           "ARENA_LEASE_SECONDS": "2", "ARENA_MAX_ATTEMPTS": "50", "ARENA_JOB_ROOT": f"/dev/shm/arena-crash-{tag}",
-           "ARENA_SCRATCH_DIR": f"/dev/shm/arena-crash-{tag}-scratch"}
+    env = {
+        **os.environ,
+        "ARENA_HOME": str(home),
+        "PORT": port,
+        "ARENA_URL": f"http://127.0.0.1:{port}",
+        "ARENA_LEASE_SECONDS": "2",
+        "ARENA_MAX_ATTEMPTS": "50",
+        "ARENA_JOB_ROOT": f"/dev/shm/arena-crash-{tag}",
+        "ARENA_SCRATCH_DIR": f"/dev/shm/arena-crash-{tag}-scratch",
+    }
     env.pop("ARENA_TOKEN", None)
     bundle = tmp_path / "bundle"
     shutil.copytree(BUNDLE, bundle)
@@ -97,16 +107,23 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(docker_engine, tm
 
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
-            listed = requests.get(f"{env['ARENA_URL']}/api/submissions?challenge=crash", timeout=5,
-                                  headers={"Authorization": f"Bearer {team}"}).json()["submissions"]
+            listed = requests.get(
+                f"{env['ARENA_URL']}/api/submissions?challenge=crash",
+                timeout=5,
+                headers={"Authorization": f"Bearer {team}"},
+            ).json()["submissions"]
             by_id = {row["id"]: row["status"] for row in listed}
             states = [by_id.get(i) for i in ids]
             if all(s in ("scored", "failed") for s in states):
                 break
             time.sleep(1)
-        failed = [requests.get(f"{env['ARENA_URL']}/api/submissions/{i}", timeout=5,
-                               headers={"Authorization": f"Bearer {organiser}"}).json()
-                  for i, s in zip(ids, states) if s != "scored"]
+        failed = [
+            requests.get(
+                f"{env['ARENA_URL']}/api/submissions/{i}", timeout=5, headers={"Authorization": f"Bearer {organiser}"}
+            ).json()
+            for i, s in zip(ids, states, strict=False)
+            if s != "scored"
+        ]
         assert states.count("scored") == len(ids), failed
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -121,8 +138,9 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(docker_engine, tm
 
     engine = create_engine(f"sqlite:///{home}/arena.db")
     with engine.connect() as connection:
-        per_split = connection.execute(text(
-            "SELECT submission_id, split, count(*) FROM results GROUP BY submission_id, split")).all()
+        per_split = connection.execute(
+            text("SELECT submission_id, split, count(*) FROM results GROUP BY submission_id, split")
+        ).all()
         running = connection.execute(text("SELECT count(*) FROM jobs WHERE status = 'running'")).scalar()
         total = connection.execute(text("SELECT count(*) FROM submissions")).scalar()
         rerun = connection.execute(text("SELECT count(*) FROM jobs WHERE outcome = 'lease_expired'")).scalar()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from helpers import arena, free_port, serve_arena
 
 pytestmark = pytest.mark.docker
@@ -28,21 +27,32 @@ def server(docker_engine, tmp_path_factory):
 
 def test_the_walking_skeleton(server):
     organiser = json.loads(arena(server, "admin", "create-organiser", "Demo Organiser", "--json").stdout)
-    made = json.loads(arena(server, "challenge", "create", str(BUNDLE), "--json",
-                            token=organiser["token"]).stdout)
+    made = json.loads(arena(server, "challenge", "create", str(BUNDLE), "--json", token=organiser["token"]).stdout)
     assert made["slug"] == "gpu-faults" and made["n_items"] == 500
 
     tokens = {}
-    for team, factories in (("Good", ["LUMI AI Factory"]), ("Weak", ["MareNostrum", "IT4LIA"]),
-                            ("Broken", ["Broken Bytes"])):
+    for team, factories in (
+        ("Good", ["LUMI AI Factory"]),
+        ("Weak", ["MareNostrum", "IT4LIA"]),
+        ("Broken", ["Broken Bytes"]),
+    ):
         args = [a for f in factories for a in ("--factory", f)]
-        tokens[team] = json.loads(arena(server, "team", "create", team, *args, "--json",
-                                        token=organiser["token"]).stdout)["token"]
+        tokens[team] = json.loads(
+            arena(server, "team", "create", team, *args, "--json", token=organiser["token"]).stdout
+        )["token"]
 
     results = {}
     for team, image in (("Good", "good"), ("Weak", "weak"), ("Broken", "broken")):
-        done = arena(server, "submit", "gpu-faults", f"arena-example/{image}", "--wait", "--json",
-                     token=tokens[team], check=False)
+        done = arena(
+            server,
+            "submit",
+            "gpu-faults",
+            f"arena-example/{image}",
+            "--wait",
+            "--json",
+            token=tokens[team],
+            check=False,
+        )
         assert done.returncode == (1 if team == "Broken" else 0), done.stderr
         assert "Traceback" not in done.stderr
         results[team] = json.loads(done.stdout)
@@ -58,7 +68,9 @@ def test_the_walking_skeleton(server):
     board = json.loads(arena(server, "leaderboard", "gpu-faults", "--json").stdout)
     assert (board["challenge"], board["metric"], board["higher_is_better"]) == ("gpu-faults", "accuracy", True)
     assert [(e["rank"], e["team"], e["submission_id"]) for e in board["entries"]] == [
-        (1, "Good", results["Good"]["id"]), (2, "Weak", results["Weak"]["id"])]
+        (1, "Good", results["Good"]["id"]),
+        (2, "Weak", results["Weak"]["id"]),
+    ]
 
     status = json.loads(arena(server, "status", broken["id"], "--json", token=tokens["Broken"]).stdout)
     assert status["failure_reason"] == "invalid_output"
@@ -69,17 +81,42 @@ def test_the_walking_skeleton(server):
     assert hidden_log.returncode == 1 and "never shown to teams" in hidden_log.stderr
     unexplained = arena(server, "logs", results["Good"]["id"], token=organiser["token"], check=False)
     assert unexplained.returncode == 1 and "--reason" in unexplained.stderr
-    organiser_log = json.loads(arena(server, "logs", results["Good"]["id"], "--reason", "checking the skeleton run",
-                                     "--json", token=organiser["token"]).stdout)
+    organiser_log = json.loads(
+        arena(
+            server,
+            "logs",
+            results["Good"]["id"],
+            "--reason",
+            "checking the skeleton run",
+            "--json",
+            token=organiser["token"],
+        ).stdout
+    )
     assert organiser_log["log"].startswith("good model: 500 items")
     told = arena(server, "status", results["Good"]["id"], token=tokens["Good"]).stdout
     assert "its log was read" in told and "by Demo Organiser: checking the skeleton run" in told
 
-    debug = json.loads(arena(server, "submit", "gpu-faults", "arena-example/broken", "--sample", "--wait",
-                             "--json", token=tokens["Broken"]).stdout)
+    debug = json.loads(
+        arena(
+            server,
+            "submit",
+            "gpu-faults",
+            "arena-example/broken",
+            "--sample",
+            "--wait",
+            "--json",
+            token=tokens["Broken"],
+        ).stdout
+    )
     assert (debug["kind"], debug["status"]) == ("sample", "scored")
-    shown = arena(server, "logs", debug["id"], "--predictions", str(Path(server["ARENA_HOME"]) / "p.jsonl"),
-                  token=tokens["Broken"])
+    shown = arena(
+        server,
+        "logs",
+        debug["id"],
+        "--predictions",
+        str(Path(server["ARENA_HOME"]) / "p.jsonl"),
+        token=tokens["Broken"],
+    )
     assert "broken model: stopped after 100 items" in shown.stdout
     assert len((Path(server["ARENA_HOME"]) / "p.jsonl").read_text().splitlines()) == 20
     board_after = json.loads(arena(server, "leaderboard", "gpu-faults", "--json").stdout)
@@ -88,7 +125,9 @@ def test_the_walking_skeleton(server):
     exported = Path(server["ARENA_HOME"]) / "log.json"
     arena(server, "log", "export", "gpu-faults", "-o", str(exported))
     verified = arena(server, "verify", str(exported))
-    assert verified.stdout.startswith("OK:") and "leaderboard is exactly what the logged results imply" in verified.stdout
+    assert (
+        verified.stdout.startswith("OK:") and "leaderboard is exactly what the logged results imply" in verified.stdout
+    )
     assert all(e["ci_low"] <= e["score"] <= e["ci_high"] for e in board_after["entries"])
 
     page = requests.get(f"{server['ARENA_URL']}/challenges/gpu-faults", timeout=10).text
@@ -96,8 +135,9 @@ def test_the_walking_skeleton(server):
     browser = requests.Session()  # the sign-in form: its CSRF token, then the team's token
     form = browser.get(f"{server['ARENA_URL']}/sign-in?role=team", timeout=10).text
     csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
-    team_view = browser.post(f"{server['ARENA_URL']}/sign-in", data={"csrf": csrf, "role": "team",
-                                                                    "token": tokens["Broken"]}, timeout=10).text
+    team_view = browser.post(
+        f"{server['ARENA_URL']}/sign-in", data={"csrf": csrf, "role": "team", "token": tokens["Broken"]}, timeout=10
+    ).text
     assert "invalid_output" in team_view and "400 of 500 items have no prediction" in team_view
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import BASE_IMAGE
 from helpers import arena, serve_arena
+
 from sandbox import build_image
 
 pytestmark = pytest.mark.docker
@@ -25,8 +25,11 @@ MODES = ("good", "hang", "garbage", "silent")
 @pytest.fixture(scope="module")
 def chat_images(docker_engine):
     for mode in MODES:
-        build_image(ROOT / "examples/models/chat", tag=f"arena-test/chat-{mode}:latest",
-                    buildargs={"BASE": BASE_IMAGE, "MODE": mode})
+        build_image(
+            ROOT / "examples/models/chat",
+            tag=f"arena-test/chat-{mode}:latest",
+            buildargs={"BASE": BASE_IMAGE, "MODE": mode},
+        )
     return {mode: f"arena-test/chat-{mode}" for mode in MODES}
 
 
@@ -68,11 +71,14 @@ def test_the_example_model_answers_every_item_and_is_scored(served, chat_images)
     assert arena(env, "verify", str(exported)).stdout.startswith("OK:")  # the public can check this board too
 
 
-@pytest.mark.parametrize("mode, reason, words", [
-    ("hang", "timeout", "did not answer request"),
-    ("garbage", "invalid_output", "not an OpenAI chat completion"),
-    ("silent", "not_ready", "never created /run/arena/model.sock within 5 s"),
-])
+@pytest.mark.parametrize(
+    "mode, reason, words",
+    [
+        ("hang", "timeout", "did not answer request"),
+        ("garbage", "invalid_output", "not an OpenAI chat completion"),
+        ("silent", "not_ready", "never created /run/arena/model.sock within 5 s"),
+    ],
+)
 def test_a_model_that_breaks_the_protocol_fails_with_a_clear_reason(served, chat_images, mode, reason, words):
     env, token = served
     result = submit(env, token, chat_images[mode])

@@ -41,8 +41,11 @@ def test_lower_layers_never_import_arena_or_each_other():
 
 
 def test_exactly_one_module_imports_docker():
-    users = [p.relative_to(ROOT).as_posix() for p in python_files("arena", "evaluators", "sandbox", "hidden_sets")
-             if "docker" in imported_modules(p)]
+    users = [
+        p.relative_to(ROOT).as_posix()
+        for p in python_files("arena", "evaluators", "sandbox", "hidden_sets")
+        if "docker" in imported_modules(p)
+    ]
     assert users == ["sandbox/_docker.py"]
 
 
@@ -214,15 +217,19 @@ def server_side(module: str | None) -> bool:
     return module in ("arena.db", "arena.models") or (module or "").startswith("arena.services")
 
 
-GAP = pytest.mark.xfail(strict=True, raises=AssertionError,
-                        reason="issue 15: the evaluation package and the pure domain package")
+GAP = pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="issue 15: the evaluation package and the pure domain package"
+)
 
 
-@pytest.mark.parametrize("entry", [
-    "arena.client",  # the thin API client
-    pytest.param("arena.cli.node_cmds", marks=GAP),  # the GPU-node program (node-run)
-    pytest.param("arena.cli.client_cmds", marks=GAP),  # the team CLI
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "arena.client",  # the thin API client
+        pytest.param("arena.cli.node_cmds", marks=GAP),  # the GPU-node program (node-run)
+        pytest.param("arena.cli.client_cmds", marks=GAP),  # the team CLI
+    ],
+)
 def test_node_program_and_team_cli_import_neither_services_nor_the_database(entry):
     via = module_level_closure(entry)
     ways_in = [_chain(via, m) for m in sorted(via) if server_side(m) and not server_side(via[m])]

@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from helpers import arena, make_bundle, serve_arena
 from sqlalchemy import create_engine, func, select
 
 from arena.client import ArenaClient
 from arena.models import Job, LogEntry, Result, Submission
 from arena.services.leases import MAX_STRETCH
-from helpers import arena, make_bundle, serve_arena
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
 
@@ -49,8 +49,9 @@ def submit(server: dict, token: str, state_home: Path) -> tuple[float, int, str]
     """One team's `arena submit`, from a home of its own (its resumable-upload state)."""
     state_home.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    done = arena({**server, "XDG_STATE_HOME": str(state_home)}, "submit", "load", TINY, "--json",
-                 token=token, check=False)
+    done = arena(
+        {**server, "XDG_STATE_HOME": str(state_home)}, "submit", "load", TINY, "--json", token=token, check=False
+    )
     return time.monotonic() - started, done.returncode, done.stderr
 
 
@@ -59,8 +60,11 @@ def pause_a_worker_past_its_lease(engine, pid: int, stop: threading.Event) -> li
     for (a loaded machine stretches leases up to MAX_STRETCH of them), and let it go on."""
     while not stop.is_set():
         with engine.connect() as connection:
-            running = connection.execute(select(Job.id).where(
-                Job.status == "running", Job.worker.like(f"%:{pid}:%"))).scalars().all()
+            running = (
+                connection.execute(select(Job.id).where(Job.status == "running", Job.worker.like(f"%:{pid}:%")))
+                .scalars()
+                .all()
+            )
         if running:
             os.kill(pid, signal.SIGSTOP)
             try:
@@ -86,13 +90,19 @@ def wait_until_done(engine, deadline_s: float) -> dict[str, int]:
 def test_every_submission_is_scored_exactly_once_under_load(tiny_image, postgres_database, tmp_path, request):
     engine = create_engine(postgres_database)
     request.addfinalizer(engine.dispose)  # also when an assertion fails: no connection left to the collector
-    env = {"ARENA_DATABASE_URL": postgres_database, "ARENA_EMBEDDED_WORKER": "0",
-           "ARENA_LEASE_SECONDS": str(LEASE_S)}
+    env = {"ARENA_DATABASE_URL": postgres_database, "ARENA_EMBEDDED_WORKER": "0", "ARENA_LEASE_SECONDS": str(LEASE_S)}
     home = tmp_path / "home"
     home.mkdir()
-    bundle = make_bundle(tmp_path / "bundle", slug="load", n=20,
-                         extra={"daily_quota": 10, "max_pending": 5, "limits": {
-                             "time_limit_seconds": 60, "memory_mb": 128, "cpus": 0.5, "pids": 32}})
+    bundle = make_bundle(
+        tmp_path / "bundle",
+        slug="load",
+        n=20,
+        extra={
+            "daily_quota": 10,
+            "max_pending": 5,
+            "limits": {"time_limit_seconds": 60, "memory_mb": 128, "cpus": 0.5, "pids": 32},
+        },
+    )
     try:
         with serve_arena(home, env, serve_args=("--workers", "2"), workers=2) as server:
             organiser = json.loads(arena(server, "admin", "create-organiser", "Load", "--json").stdout)["token"]
@@ -103,8 +113,7 @@ def test_every_submission_is_scored_exactly_once_under_load(tiny_image, postgres
             with ThreadPoolExecutor(max_workers=1) as pauser:
                 paused = pauser.submit(pause_a_worker_past_its_lease, engine, pid, stop)
                 with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
-                    submits = list(pool.map(lambda i: submit(server, tokens[i], tmp_path / f"state-{i}"),
-                                            range(TEAMS)))
+                    submits = list(pool.map(lambda i: submit(server, tokens[i], tmp_path / f"state-{i}"), range(TEAMS)))
                 refused = [(code, err) for _, code, err in submits if code != 0]
                 assert refused == [], refused[:3]  # before waiting for submissions that were never made
                 final = wait_until_done(engine, deadline_s=600)
@@ -115,12 +124,14 @@ def test_every_submission_is_scored_exactly_once_under_load(tiny_image, postgres
     assert final == {"scored": TEAMS}, final
     assert taken_over, "the paused worker never held a running job"
     with engine.connect() as connection:
-        per_split = connection.execute(select(Result.submission_id, Result.split, func.count())
-                                       .group_by(Result.submission_id, Result.split)).all()
+        per_split = connection.execute(
+            select(Result.submission_id, Result.split, func.count()).group_by(Result.submission_id, Result.split)
+        ).all()
         logged = connection.execute(select(LogEntry.body).where(LogEntry.kind == "result")).scalars().all()
         lapsed = connection.execute(select(Job.id).where(Job.outcome == "lease_expired")).scalars().all()
-        live = connection.execute(select(func.count()).select_from(Job).where(
-            Job.status.in_(("queued", "running")))).scalar()
+        live = connection.execute(
+            select(func.count()).select_from(Job).where(Job.status.in_(("queued", "running")))
+        ).scalar()
     assert len(per_split) == 2 * TEAMS and {count for *_, count in per_split} == {1}
     logged_for = [json.loads(body)["data"]["submission"] for body in logged]
     assert len(logged_for) == len(set(logged_for)) == TEAMS  # one result entry per submission, none twice

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from helpers import arena, serve_arena
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
@@ -23,11 +22,16 @@ def test_gunicorn_postgresql_and_separate_workers(docker_engine, postgres_databa
         assert "with 3 gunicorn workers" in served
         organiser = json.loads(arena(server, "admin", "create-organiser", "Prod", "--json").stdout)["token"]
         arena(server, "challenge", "create", str(BUNDLE), token=organiser)
-        tokens = {team: json.loads(arena(server, "team", "create", team, "--json", token=organiser).stdout)["token"]
-                  for team in ("Good", "Weak")}
+        tokens = {
+            team: json.loads(arena(server, "team", "create", team, "--json", token=organiser).stdout)["token"]
+            for team in ("Good", "Weak")
+        }
         for team, model in (("Good", "good"), ("Weak", "weak")):
-            done = json.loads(arena(server, "submit", "gpu-faults", f"arena-example/{model}", "--wait", "--json",
-                                    token=tokens[team]).stdout)
+            done = json.loads(
+                arena(
+                    server, "submit", "gpu-faults", f"arena-example/{model}", "--wait", "--json", token=tokens[team]
+                ).stdout
+            )
             assert done["status"] == "scored"
         board = json.loads(arena(server, "leaderboard", "gpu-faults", "--json").stdout)
         assert [e["team"] for e in board["entries"]] == ["Good", "Weak"]

@@ -11,6 +11,7 @@ import subprocess
 from datetime import timedelta
 
 import pytest
+from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select
 
 from arena.models import AuditEvent
@@ -21,7 +22,6 @@ from arena.services.submissions import create_submission
 from arena.slurm import SacctmgrCli
 from arena.timeutil import iso, utcnow
 from arena.worker import Worker
-from helpers import make_bundle, make_image_tarball
 from sandbox import FakeRunner
 
 pytestmark = pytest.mark.slurm
@@ -64,13 +64,26 @@ def _closed_rounds(platform, tmp_path) -> None:
     """A challenge of two rounds; two teams (one an alliance of two factories) score in each."""
     now = utcnow()
     organiser = accounts.create_organiser(platform, name="Org")[0]
-    create_challenge(platform, organiser_id=organiser.id, bundle_dir=make_bundle(
-        tmp_path / "bundle", n=N, labels=LABELS, extra={
-            "rounds": [{"start": iso(now - timedelta(minutes=5)), "end": iso(now + timedelta(hours=1)), "gpu_hours": 10},
-                       {"end": iso(now + timedelta(hours=2)), "gpu_hours": 5}],
-            "rewards": {"rule": "rank_shares", "shares": [0.7, 0.3], "gpu_hours": 10}}))
-    teams = [accounts.create_team(platform, name="Alpha", factories=["LUMI:0.6", "IT4LIA:0.4"])[0],
-             accounts.create_team(platform, name="Beta", factories=["MareNostrum"])[0]]
+    create_challenge(
+        platform,
+        organiser_id=organiser.id,
+        bundle_dir=make_bundle(
+            tmp_path / "bundle",
+            n=N,
+            labels=LABELS,
+            extra={
+                "rounds": [
+                    {"start": iso(now - timedelta(minutes=5)), "end": iso(now + timedelta(hours=1)), "gpu_hours": 10},
+                    {"end": iso(now + timedelta(hours=2)), "gpu_hours": 5},
+                ],
+                "rewards": {"rule": "rank_shares", "shares": [0.7, 0.3], "gpu_hours": 10},
+            },
+        ),
+    )
+    teams = [
+        accounts.create_team(platform, name="Alpha", factories=["LUMI:0.6", "IT4LIA:0.4"])[0],
+        accounts.create_team(platform, name="Beta", factories=["MareNostrum"])[0],
+    ]
     for number in (1, 2):
         for team in teams:
             path = tmp_path / f"{team.name}{number}.tar"
@@ -105,8 +118,10 @@ def test_a_closed_round_becomes_gpu_minutes_in_slurm_accounting_once(platform, t
     with platform.sessions() as session:
         audited = session.scalars(select(AuditEvent).where(AuditEvent.action == "rewards.grant")).all()
     assert len(audited) == len(won) + len(second)
-    assert {e.detail["report_seq"] for e in audited} == {first["log_entry"]["seq"],
-                                                         rounds.get_report(platform, slug="toy", number=2)["log_entry"]["seq"]}
+    assert {e.detail["report_seq"] for e in audited} == {
+        first["log_entry"]["seq"],
+        rounds.get_report(platform, slug="toy", number=2)["log_entry"]["seq"],
+    }
     # A limit changed behind Arena's back shows up in the check.
     sacctmgr.set_gpu_minutes(f"{prefix}lumi", 1)
     assert [r["account"] for r in grants.check(platform, sacctmgr=sacctmgr) if not r["agrees"]] == [f"{prefix}lumi"]
@@ -114,10 +129,24 @@ def test_a_closed_round_becomes_gpu_minutes_in_slurm_accounting_once(platform, t
 
 def test_the_cli_grants_and_refuses_an_open_round_clearly(platform, tmp_path, sacctmgr, prefix):
     _closed_rounds(platform, tmp_path)
-    env = {**os.environ, "ARENA_HOME": str(platform.settings.home), "ARENA_DATABASE_URL": platform.settings.database_url,
-           "ARENA_MASTER_KEY_FILE": str(platform.settings.master_key_file)}
-    command = [str(__import__("helpers").ARENA), "rewards", "grant", "toy", "--account-prefix", prefix,
-               "--account", f"MareNostrum={prefix}bsc", "--sacctmgr", f"env SLURM_CONF={ACCT_CONF} sacctmgr"]
+    env = {
+        **os.environ,
+        "ARENA_HOME": str(platform.settings.home),
+        "ARENA_DATABASE_URL": platform.settings.database_url,
+        "ARENA_MASTER_KEY_FILE": str(platform.settings.master_key_file),
+    }
+    command = [
+        str(__import__("helpers").ARENA),
+        "rewards",
+        "grant",
+        "toy",
+        "--account-prefix",
+        prefix,
+        "--account",
+        f"MareNostrum={prefix}bsc",
+        "--sacctmgr",
+        f"env SLURM_CONF={ACCT_CONF} sacctmgr",
+    ]
     done = subprocess.run([*command, "--round", "1", "--json"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     accounts_set = json.loads(done.stdout)["limits"]

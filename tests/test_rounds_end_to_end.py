@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import arena, serve_arena
 
 from arena.timeutil import iso, utcnow
-from helpers import arena, serve_arena
 
 pytestmark = pytest.mark.docker
 
@@ -34,17 +34,21 @@ def bundle_with_rounds(folder: Path) -> Path:
     shutil.copytree(BUNDLE, folder)
     config = yaml.safe_load((folder / "challenge.yaml").read_text())
     now = utcnow()
-    config.update({
-        "slug": "gpu-faults-rounds",
-        # 90% of the items rank the rounds: each model's private score is then within a hair of
-        # its score on the whole set (good 0.952, fair 0.904, weak 0.836), whatever the secret
-        # split, so the verdicts against the 0.86 baseline do not depend on it.
-        "public_fraction": 0.1,
-        "rounds": [{"name": "Winter", "start": iso(now - timedelta(minutes=1)), "end": iso(now + timedelta(hours=1))},
-                   {"name": "Spring", "end": iso(now + timedelta(hours=2)), "euros": 5000.01, "gpu_hours": 50}],
-        "kpi": {"baseline": {"score": 0.86}, "alpha": 0.05, "eliminate_after": 2},
-        "rewards": {"rule": "rank_band_split", "shares": [0.5, 0.3, 0.2], "euros": 10000, "gpu_hours": 100},
-    })
+    config.update(
+        {
+            "slug": "gpu-faults-rounds",
+            # 90% of the items rank the rounds: each model's private score is then within a hair of
+            # its score on the whole set (good 0.952, fair 0.904, weak 0.836), whatever the secret
+            # split, so the verdicts against the 0.86 baseline do not depend on it.
+            "public_fraction": 0.1,
+            "rounds": [
+                {"name": "Winter", "start": iso(now - timedelta(minutes=1)), "end": iso(now + timedelta(hours=1))},
+                {"name": "Spring", "end": iso(now + timedelta(hours=2)), "euros": 5000.01, "gpu_hours": 50},
+            ],
+            "kpi": {"baseline": {"score": 0.86}, "alpha": 0.05, "eliminate_after": 2},
+            "rewards": {"rule": "rank_band_split", "shares": [0.5, 0.3, 0.2], "euros": 10000, "gpu_hours": 100},
+        }
+    )
     (folder / "challenge.yaml").write_text(yaml.safe_dump(config))
     return folder
 
@@ -55,18 +59,26 @@ def standings(report: dict) -> dict[str, dict]:
 
 def test_two_rounds_of_rewards(server, tmp_path):
     organiser = json.loads(arena(server, "admin", "create-organiser", "Rounds Organiser", "--json").stdout)["token"]
-    made = json.loads(arena(server, "challenge", "create", str(bundle_with_rounds(tmp_path / "b")), "--json",
-                            token=organiser).stdout)
+    made = json.loads(
+        arena(server, "challenge", "create", str(bundle_with_rounds(tmp_path / "b")), "--json", token=organiser).stdout
+    )
     slug = made["slug"]
     tokens = {}
-    for team, factories in (("Alpha", ["LUMI:0.6", "IT4LIA:0.4"]), ("Beta", ["MareNostrum"]),
-                            ("Gamma", ["MeluXina"]), ("Delta", ["Leonardo"])):
+    for team, factories in (
+        ("Alpha", ["LUMI:0.6", "IT4LIA:0.4"]),
+        ("Beta", ["MareNostrum"]),
+        ("Gamma", ["MeluXina"]),
+        ("Delta", ["Leonardo"]),
+    ):
         args = [a for f in factories for a in ("--factory", f)]
-        tokens[team] = json.loads(arena(server, "team", "create", team, *args, "--json", token=organiser).stdout)["token"]
+        tokens[team] = json.loads(arena(server, "team", "create", team, *args, "--json", token=organiser).stdout)[
+            "token"
+        ]
 
     def submit(team: str, model: str, check: bool = True):
-        return arena(server, "submit", slug, f"arena-example/{model}", "--wait", "--json", token=tokens[team],
-                     check=check)
+        return arena(
+            server, "submit", slug, f"arena-example/{model}", "--wait", "--json", token=tokens[team], check=check
+        )
 
     # Winter: Alpha and Beta run the same model (a tie), Gamma a fair one, Delta a weak one.
     for team, model in (("Alpha", "good"), ("Beta", "good"), ("Gamma", "fair"), ("Delta", "weak")):
@@ -85,7 +97,9 @@ def test_two_rounds_of_rewards(server, tmp_path):
     assert [teams[t]["cents"] for t in ("Alpha", "Beta", "Gamma", "Delta")] == [400_000, 400_000, 200_000, 0]
     assert [teams[t]["gpu_minutes"] for t in ("Alpha", "Beta", "Gamma", "Delta")] == [2400, 2400, 1200, 0]
     assert {f["factory"]: (f["cents"], f["gpu_minutes"]) for f in teams["Alpha"]["factories"]} == {
-        "LUMI": (240_000, 1440), "IT4LIA": (160_000, 960)}
+        "LUMI": (240_000, 1440),
+        "IT4LIA": (160_000, 960),
+    }
     assert (teams["Delta"]["misses"], teams["Delta"]["eliminated"]) == (1, False)
     table = arena(server, "rewards", slug, "--csv", str(tmp_path / "winter.csv")).stdout
     assert "Winter" in table and "4000.00" in table
@@ -94,14 +108,34 @@ def test_two_rounds_of_rewards(server, tmp_path):
     # Spring opened when Winter closed. Beta sits it out; Delta misses again and is eliminated.
     # Alpha describes its entry with a method card; a card that breaks the rules is refused
     # before anything is uploaded.
-    (tmp_path / "card.yaml").write_text("name: Thermal rules\ncode_url: https://git.example.eu/alpha\n"
-                                        "licence: Apache-2.0\nopen_source: true\n")
+    (tmp_path / "card.yaml").write_text(
+        "name: Thermal rules\ncode_url: https://git.example.eu/alpha\nlicence: Apache-2.0\nopen_source: true\n"
+    )
     (tmp_path / "bad.yaml").write_text("name: Secret\nopen_source: true\n")
-    bad = arena(server, "submit", slug, "arena-example/good", "--method-card", str(tmp_path / "bad.yaml"),
-                token=tokens["Alpha"], check=False)
+    bad = arena(
+        server,
+        "submit",
+        slug,
+        "arena-example/good",
+        "--method-card",
+        str(tmp_path / "bad.yaml"),
+        token=tokens["Alpha"],
+        check=False,
+    )
     assert bad.returncode == 1 and "needs its code_url and its licence" in bad.stderr
-    carded = json.loads(arena(server, "submit", slug, "arena-example/good", "--method-card", str(tmp_path / "card.yaml"),
-                              "--wait", "--json", token=tokens["Alpha"]).stdout)
+    carded = json.loads(
+        arena(
+            server,
+            "submit",
+            slug,
+            "arena-example/good",
+            "--method-card",
+            str(tmp_path / "card.yaml"),
+            "--wait",
+            "--json",
+            token=tokens["Alpha"],
+        ).stdout
+    )
     assert carded["status"] == "scored" and carded["method_card"]["licence"] == "Apache-2.0"
     for team, model in (("Gamma", "fair"), ("Delta", "weak")):
         assert json.loads(submit(team, model).stdout)["status"] == "scored"
@@ -116,7 +150,9 @@ def test_two_rounds_of_rewards(server, tmp_path):
     assert (teams["Alpha"]["cents"], teams["Gamma"]["cents"]) == (312_501, 187_500)
     assert (teams["Alpha"]["gpu_minutes"], teams["Gamma"]["gpu_minutes"]) == (1875, 1125)
     assert {f["factory"]: (f["cents"], f["gpu_minutes"]) for f in teams["Alpha"]["factories"]} == {
-        "LUMI": (187_501, 1125), "IT4LIA": (125_000, 750)}
+        "LUMI": (187_501, 1125),
+        "IT4LIA": (125_000, 750),
+    }
 
     eliminated = submit("Delta", "weak", check=False)
     assert eliminated.returncode == 1 and "eliminated" in eliminated.stderr

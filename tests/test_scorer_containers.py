@@ -71,37 +71,74 @@ with open("/output/scores.jsonl", "w") as out:
 def _image(folder: Path, name: str, source: str, tag: str) -> str:
     folder.mkdir()
     (folder / name).write_text(source)
-    (folder / "Dockerfile").write_text(f'FROM {BASE_IMAGE}\nCOPY {name} /app/{name}\nENTRYPOINT ["python3", "/app/{name}"]\n')
+    (folder / "Dockerfile").write_text(
+        f'FROM {BASE_IMAGE}\nCOPY {name} /app/{name}\nENTRYPOINT ["python3", "/app/{name}"]\n'
+    )
     return build_image(folder, tag=tag)
 
 
 @pytest.fixture(scope="module")
 def images(docker_engine, tmp_path_factory):
     root = tmp_path_factory.mktemp("scorer-images")
-    return {"model": _image(root / "model", "model.py", ECHO_MODEL, "arena-test/echo-model:latest"),
-            "scorer": _image(root / "scorer", "score.py", TEST_SCORER, "arena-test/mode-scorer:latest")}
+    return {
+        "model": _image(root / "model", "model.py", ECHO_MODEL, "arena-test/echo-model:latest"),
+        "scorer": _image(root / "scorer", "score.py", TEST_SCORER, "arena-test/mode-scorer:latest"),
+    }
 
 
 def _world(tmp_path: Path, images: dict, mode: str, canary: str = "none"):
     tag = secrets.token_hex(4)
-    app = create_app({"home": tmp_path / "home", "database_url": f"sqlite:///{tmp_path}/a.db",
-                      "master_key_file": tmp_path / "k", "job_root": Path(f"/dev/shm/arena-sc-{tag}"),
-                      "scratch_dir": Path(f"/dev/shm/arena-sc-{tag}-s"), "runner": "docker", "gpus": "none"})
+    app = create_app(
+        {
+            "home": tmp_path / "home",
+            "database_url": f"sqlite:///{tmp_path}/a.db",
+            "master_key_file": tmp_path / "k",
+            "job_root": Path(f"/dev/shm/arena-sc-{tag}"),
+            "scratch_dir": Path(f"/dev/shm/arena-sc-{tag}-s"),
+            "runner": "docker",
+            "gpus": "none",
+        }
+    )
     platform = app.extensions["arena"]
     upgrade(platform.engine)
     organiser = accounts.create_organiser(platform, name="Org")[0]
     with platform.transaction() as session:  # as if uploaded through /api/uploads (tested by the CLI's end to end)
         for image_id in images.values():
             session.add(Image(digest=image_id, image_id=image_id, size_bytes=0))
-        session.add(Upload(id="up-scorer", organiser_id=organiser.id, size=1, sha256="0" * 64, received=1,
-                           image_digest=images["scorer"]))
-    bundle = make_bundle(tmp_path / "b", n=N, sample=False, extra={
-        "metric": "agreement", "max_pending": 10, "daily_quota": 1, "limits": {"time_limit_seconds": 30, "memory_mb": 256},
-        "scorer": {"image": "arena-test/mode-scorer", "secondary": ["length"], "range": [0, 1],
-                   "limits": {"time_limit_seconds": 8}}})
-    write_jsonl(bundle / "labels.jsonl", [{"id": f"i{i}", "label": {"mode": mode, "canary": canary,
-                                                                     "answer": "even" if i % 2 == 0 else "odd"}}
-                                          for i in range(N)])
+        session.add(
+            Upload(
+                id="up-scorer",
+                organiser_id=organiser.id,
+                size=1,
+                sha256="0" * 64,
+                received=1,
+                image_digest=images["scorer"],
+            )
+        )
+    bundle = make_bundle(
+        tmp_path / "b",
+        n=N,
+        sample=False,
+        extra={
+            "metric": "agreement",
+            "max_pending": 10,
+            "daily_quota": 1,
+            "limits": {"time_limit_seconds": 30, "memory_mb": 256},
+            "scorer": {
+                "image": "arena-test/mode-scorer",
+                "secondary": ["length"],
+                "range": [0, 1],
+                "limits": {"time_limit_seconds": 8},
+            },
+        },
+    )
+    write_jsonl(
+        bundle / "labels.jsonl",
+        [
+            {"id": f"i{i}", "label": {"mode": mode, "canary": canary, "answer": "even" if i % 2 == 0 else "odd"}}
+            for i in range(N)
+        ],
+    )
     create_challenge(platform, organiser_id=organiser.id, bundle_dir=bundle, scorer_digest=images["scorer"])
     team = accounts.create_team(platform, name="Echo", factories=[])[0]
     made = submissions.create_submission(platform, team_id=team.id, slug="toy", image_digest=images["model"])
@@ -168,8 +205,9 @@ def test_a_scorer_printing_the_labels_reaches_only_the_organisers(images, tmp_pa
     done = _run_until_done(platform, sub_id)
     assert done.status == "scored"
     organiser = Principal("organiser", 1, "Org")
-    seen = submissions.read_hidden_log(platform, principal=organiser, submission_id=sub_id,
-                                       reason="checking what the scorer printed")
+    seen = submissions.read_hidden_log(
+        platform, principal=organiser, submission_id=sub_id, reason="checking what the scorer printed"
+    )
     assert canary in seen["scorer_log"] and canary not in (seen["log"] or "")
     assert "echo model done" in seen["log"]
     shown = json.dumps(submissions.get_submission(platform, principal=team, submission_id=sub_id))

@@ -36,20 +36,30 @@ def with_a_round(example: str, folder: Path) -> Path:
     shutil.copytree(EXAMPLES / example, folder)
     config = yaml.safe_load((folder / "challenge.yaml").read_text())
     now = utcnow()
-    config.update({"rounds": [{"name": "Only", "start": iso(now - timedelta(minutes=1)),
-                               "end": iso(now + timedelta(hours=1))}],
-                   "rewards": {"rule": "rank_band_split", "shares": [0.6, 0.4], "euros": 1000, "gpu_hours": 10}})
+    config.update(
+        {
+            "rounds": [
+                {"name": "Only", "start": iso(now - timedelta(minutes=1)), "end": iso(now + timedelta(hours=1))}
+            ],
+            "rewards": {"rule": "rank_band_split", "shares": [0.6, 0.4], "euros": 1000, "gpu_hours": 10},
+        }
+    )
     (folder / "challenge.yaml").write_text(yaml.safe_dump(config))
     return folder
 
 
 def setup(server, tmp_path, example: str, teams: tuple[str, ...]) -> tuple[str, dict]:
     organiser = json.loads(arena(server, "admin", "create-organiser", f"{example} org", "--json").stdout)["token"]
-    made = json.loads(arena(server, "challenge", "create", str(with_a_round(example, tmp_path / example)), "--json",
-                            token=organiser).stdout)
+    made = json.loads(
+        arena(
+            server, "challenge", "create", str(with_a_round(example, tmp_path / example)), "--json", token=organiser
+        ).stdout
+    )
     assert made["slug"] == example
-    tokens = {team: json.loads(arena(server, "team", "create", team, "--json", token=organiser).stdout)["token"]
-              for team in teams}
+    tokens = {
+        team: json.loads(arena(server, "team", "create", team, "--json", token=organiser).stdout)["token"]
+        for team in teams
+    }
     return organiser, tokens
 
 
@@ -86,14 +96,18 @@ def test_code_basics_is_scored_by_its_scorer_image_end_to_end(server, tmp_path):
     shown = arena(server, "leaderboard", "code-basics").stdout
     assert "slice strings" in shown and "[0." in shown
 
-    scorer_log = json.loads(arena(server, "logs", first["id"], "--reason", "checking the scorer's output",
-                                  "--json", token=organiser).stdout)
+    scorer_log = json.loads(
+        arena(server, "logs", first["id"], "--reason", "checking the scorer's output", "--json", token=organiser).stdout
+    )
     assert scorer_log["scorer_log"].startswith("code-scorer: 360 items")
     refused = arena(server, "logs", first["id"], "--scorer", token=tokens["Coders"], check=False)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
 
-    again = json.loads(arena(server, "challenge", "set-scorer", "code-basics", "arena-example/code-scorer", "--json",
-                             token=organiser).stdout)
+    again = json.loads(
+        arena(
+            server, "challenge", "set-scorer", "code-basics", "arena-example/code-scorer", "--json", token=organiser
+        ).stdout
+    )
     assert again["scorer_image"].startswith("sha256:")
     done = close_and_verify(server, tmp_path, "code-basics", organiser)
     teams = {t["team"]: t for t in done["report"]["teams"]}

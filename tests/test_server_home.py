@@ -19,8 +19,10 @@ def test_admin_refuses_a_home_without_a_server_and_makes_nothing(tmp_path):
     for args in (("admin", "create-organiser", "Org"), ("keys", "list"), ("db", "upgrade")):
         done = arena(home_env(home), *args, check=False)
         assert done.returncode == 1, args
-        assert f"no Arena server here: no database at sqlite:///{home}/arena.db; no master key at {home}/master.key" \
+        assert (
+            f"no Arena server here: no database at sqlite:///{home}/arena.db; no master key at {home}/master.key"
             in done.stderr
+        )
         assert "pass --init to set up a new server here" in done.stderr and "Traceback" not in done.stderr
     assert not home.exists()
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-
 from conftest import BASE_IMAGE
 from helpers import ARENA, arena, free_port, serve_arena
 
@@ -54,15 +53,30 @@ def images(docker_engine, tmp_path_factory) -> dict[str, str]:
     tiny = folder / "tiny"
     shutil.copytree(EXAMPLES / "models" / "tiny", tiny)
     shutil.copy("/bin/busybox", tiny / "busybox")
-    subprocess.run(["docker", "build", "-q", "--no-cache", "--platform", "linux/arm64", "-t",
-                    "arena-test/tiny-arm64:latest", str(tiny)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "docker",
+            "build",
+            "-q",
+            "--no-cache",
+            "--platform",
+            "linux/arm64",
+            "-t",
+            "arena-test/tiny-arm64:latest",
+            str(tiny),
+        ],
+        check=True,
+        capture_output=True,
+    )
     slow = folder / "slow"
     slow.mkdir()
     (slow / "predict.py").write_text("import time\ntime.sleep(8)\n" + GOOD)
-    (slow / "Dockerfile").write_text(f'FROM {BASE_IMAGE}\nCOPY predict.py /app/predict.py\n'
-                                     'ENTRYPOINT ["python3", "/app/predict.py"]\n')
-    subprocess.run(["docker", "build", "-q", "-t", "arena-test/site-slow:latest", str(slow)], check=True,
-                   capture_output=True)
+    (slow / "Dockerfile").write_text(
+        f'FROM {BASE_IMAGE}\nCOPY predict.py /app/predict.py\nENTRYPOINT ["python3", "/app/predict.py"]\n'
+    )
+    subprocess.run(
+        ["docker", "build", "-q", "-t", "arena-test/site-slow:latest", str(slow)], check=True, capture_output=True
+    )
     return {"amd64": "arena-example/tiny", "arm64": "arena-test/tiny-arm64", "slow": "arena-test/site-slow"}
 
 
@@ -73,8 +87,13 @@ def central(slurm_cluster, podman_runner_user, images, tmp_path_factory):
     with serve_arena(home, env) as served:
         organiser = json.loads(arena(served, "admin", "create-organiser", "Site Org", "--json").stdout)["token"]
         arena(served, "challenge", "create", str(BUNDLE), token=organiser)
-        arena(served, "challenge", "create", str(_bundle(home, "faults-any-arch",
-                                                         platforms=["linux/amd64", "linux/arm64"])), token=organiser)
+        arena(
+            served,
+            "challenge",
+            "create",
+            str(_bundle(home, "faults-any-arch", platforms=["linux/amd64", "linux/arm64"])),
+            token=organiser,
+        )
         arena(served, "challenge", "create", str(_bundle(home, "faults-on-gpu", gpus=1)), token=organiser)
         team = json.loads(arena(served, "team", "create", "Site Team", "--json", token=organiser).stdout)["token"]
         yield {**served, "organiser": organiser, "team": team}
@@ -106,9 +125,20 @@ class Agents:
         (folder / "capabilities.yaml").write_text(yaml.safe_dump(SITES[name]))
         env = dict(self.served)
         env["ARENA_SITE_TOKEN"] = self.tokens[name]
-        args = [ARENA, "site-agent", "--capabilities", str(folder / "capabilities.yaml"), "--poll", "1",
-                "--relay-listen", f"127.0.0.1:{free_port()}", "--log-dir", str(folder),
-                "--node-env", f"ARENA_NODE_JOB_ROOT=/dev/shm/arena-site-{name}"]
+        args = [
+            ARENA,
+            "site-agent",
+            "--capabilities",
+            str(folder / "capabilities.yaml"),
+            "--poll",
+            "1",
+            "--relay-listen",
+            f"127.0.0.1:{free_port()}",
+            "--log-dir",
+            str(folder),
+            "--node-env",
+            f"ARENA_NODE_JOB_ROOT=/dev/shm/arena-site-{name}",
+        ]
         if SITES[name]["runtime"] == "podman" and self.podman_user:
             args += ["--node-env", f"ARENA_PODMAN_USER={self.podman_user}"]
         with (folder / "agent.log").open("a") as log:
@@ -164,8 +194,11 @@ def test_jobs_go_only_to_a_site_whose_capabilities_fit(central, agents, images):
 def test_a_job_no_site_can_run_waits_with_its_reason(central, agents, images):
     made = submit(central, "faults-on-gpu", images["amd64"])
     time.sleep(4)  # both agents have polled a few times meanwhile
-    answer = requests.get(f"{central['ARENA_URL']}/api/challenges/faults-on-gpu/queue", timeout=10,
-                          headers={"Authorization": f"Bearer {central['organiser']}"}).json()
+    answer = requests.get(
+        f"{central['ARENA_URL']}/api/challenges/faults-on-gpu/queue",
+        timeout=10,
+        headers={"Authorization": f"Bearer {central['organiser']}"},
+    ).json()
     [job] = answer["jobs"]
     assert (job["submission"], job["status"]) == (made["id"], "queued")
     assert job["waiting_reason"] == "no site with linux/amd64 has 1 GPU(s) on one node"

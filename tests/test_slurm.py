@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conftest import BASE_IMAGE
 from helpers import arena, serve_arena
 
@@ -28,10 +27,12 @@ def slow_image(docker_engine, tmp_path_factory):
     """The good model, after sleeping long enough to be caught running."""
     folder = tmp_path_factory.mktemp("slow")
     (folder / "predict.py").write_text("import time\ntime.sleep(6)\n" + GOOD)
-    (folder / "Dockerfile").write_text(f'FROM {BASE_IMAGE}\nCOPY predict.py /app/predict.py\n'
-                                       'ENTRYPOINT ["python3", "/app/predict.py"]\n')
-    subprocess.run(["docker", "build", "-q", "-t", "arena-test/slow:latest", str(folder)], check=True,
-                   capture_output=True)
+    (folder / "Dockerfile").write_text(
+        f'FROM {BASE_IMAGE}\nCOPY predict.py /app/predict.py\nENTRYPOINT ["python3", "/app/predict.py"]\n'
+    )
+    subprocess.run(
+        ["docker", "build", "-q", "-t", "arena-test/slow:latest", str(folder)], check=True, capture_output=True
+    )
     return "arena-test/slow:latest"
 
 
@@ -41,10 +42,16 @@ def server(docker_engine, slurm_cluster, tmp_path_factory):
     captured = home / "batch-scripts"
     captured.mkdir()
     wrapper = home / "sbatch-wrapper.sh"  # a seam: keeps a copy of each batch script, then real sbatch
-    wrapper.write_text(f'#!/bin/sh\nscript=$(mktemp {captured}/job.XXXXXX)\ncat > "$script"\n'
-                       f'exec sbatch "$@" < "$script"\n')
-    env = {"ARENA_EXECUTOR": "slurm", "ARENA_SLURM_POLL_SECONDS": "1", "ARENA_SLURM_SBATCH": f"sh {wrapper}",
-           "ARENA_SLURM_LOG_DIR": str(home), "ARENA_SLURM_MARGIN_SECONDS": "60"}
+    wrapper.write_text(
+        f'#!/bin/sh\nscript=$(mktemp {captured}/job.XXXXXX)\ncat > "$script"\nexec sbatch "$@" < "$script"\n'
+    )
+    env = {
+        "ARENA_EXECUTOR": "slurm",
+        "ARENA_SLURM_POLL_SECONDS": "1",
+        "ARENA_SLURM_SBATCH": f"sh {wrapper}",
+        "ARENA_SLURM_LOG_DIR": str(home),
+        "ARENA_SLURM_MARGIN_SECONDS": "60",
+    }
     with serve_arena(home, env) as served:
         organiser = json.loads(arena(served, "admin", "create-organiser", "Slurm Org", "--json").stdout)["token"]
         arena(served, "challenge", "create", str(BUNDLE), token=organiser)
@@ -134,12 +141,13 @@ def test_a_node_credential_replayed_after_its_job_ended_is_refused(server):
     token = re.search(r"ARENA_NODE_TOKEN=(\S+)", script.read_text()).group(1).strip("'")
     base = f"{server['ARENA_URL']}/api/node/jobs/{attempt['job']}"
     headers = {"Authorization": f"Bearer {token}"}
-    for answer in (requests.get(base, headers=headers, timeout=10),
-                   requests.get(base + "/inputs", headers=headers, timeout=10)):
+    for answer in (
+        requests.get(base, headers=headers, timeout=10),
+        requests.get(base + "/inputs", headers=headers, timeout=10),
+    ):
         assert answer.status_code == 401 and "not valid" in answer.json()["error"]["message"]
     # A repeated result post is idempotent: told it is a repeat, it records nothing.
-    repeat = requests.post(base + "/result", headers=headers, data={"verdict": "exited", "exit_code": "1"},
-                           timeout=10)
+    repeat = requests.post(base + "/result", headers=headers, data={"verdict": "exited", "exit_code": "1"}, timeout=10)
     assert repeat.status_code == 200 and repeat.json() == {"job": attempt["job"], "recorded": False, "repeat": True}
     assert [a["status"] for a in attempts(server, done["id"])] == ["done"]
 
@@ -152,11 +160,15 @@ def test_assets_and_interactive_challenges_run_on_the_node_too(server, tmp_path)
     model = tmp_path / "model"
     model.mkdir()
     (model / "predict.py").write_text(IMAGE_MODEL)
-    (model / "Dockerfile").write_text(f'FROM {BASE_IMAGE}\nCOPY predict.py /app/predict.py\n'
-                                      'ENTRYPOINT ["python3", "/app/predict.py"]\n')
+    (model / "Dockerfile").write_text(
+        f'FROM {BASE_IMAGE}\nCOPY predict.py /app/predict.py\nENTRYPOINT ["python3", "/app/predict.py"]\n'
+    )
     chat = BUNDLE.parent.parent / "models" / "chat"
-    for tag, folder, mode in (("arena-test/slurm-scans", model, None), ("arena-test/slurm-chat", chat, "good"),
-                              ("arena-test/slurm-chat-garbage", chat, "garbage")):
+    for tag, folder, mode in (
+        ("arena-test/slurm-scans", model, None),
+        ("arena-test/slurm-chat", chat, "good"),
+        ("arena-test/slurm-chat-garbage", chat, "garbage"),
+    ):
         args = ["--build-arg", f"BASE={BASE_IMAGE}"] + (["--build-arg", f"MODE={mode}"] if mode else [])
         subprocess.run(["docker", "build", "-q", *args, "-t", tag, str(folder)], check=True, capture_output=True)
     arena(server, "challenge", "create", str(image_bundle(tmp_path / "scans", "slurm", n=6)), token=server["organiser"])

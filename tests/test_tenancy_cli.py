@@ -31,6 +31,7 @@ def test_an_owner_chooses_its_co_organisers_from_the_cli(tmp_path):
         assert again.returncode == 1 and "only the organisers of cli-toy" in again.stderr
         nobody = arena(env, "challenge", "remove-organiser", "cli-toy", "Nobody", token=owner, check=False)
         assert nobody.returncode == 1 and "'Nobody' is not a co-organiser of cli-toy" in nobody.stderr
-        unknown = arena(env, "logs", "sub-0000000000000000", "--reason", "a reason long enough", token=admin,
-                     check=False)
+        unknown = arena(
+            env, "logs", "sub-0000000000000000", "--reason", "a reason long enough", token=admin, check=False
+        )
         assert unknown.returncode == 1 and "no submission" in unknown.stderr

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import BASE_IMAGE
 from helpers import arena, serve_arena
+
 from sandbox import build_image
 
 pytestmark = pytest.mark.docker
@@ -62,8 +62,11 @@ def test_a_good_image_scores_as_its_sample_run_does(server, tmp_path):
     found, code = try_json(server, "big-sample", "arena-example/good", "--keep", str(tmp_path / "kept"))
     assert code == 0 and found["status"] == "scored" and found["n_items"] == 150
     assert set(found["secondary"]) == {"macro_f1"} and found["secondary"]["macro_f1"]["score"] > 0.5
-    on_platform = json.loads(arena(server, "submit", "big-sample", "arena-example/good", "--sample", "--wait",
-                                   "--json", token=server["team"]).stdout)
+    on_platform = json.loads(
+        arena(
+            server, "submit", "big-sample", "arena-example/good", "--sample", "--wait", "--json", token=server["team"]
+        ).stdout
+    )
     assert on_platform["score"] == pytest.approx(found["score"])
     assert on_platform["secondary"]["macro_f1"]["score"] == pytest.approx(found["secondary"]["macro_f1"]["score"])
     task = json.loads((tmp_path / "kept" / "input" / "task.json").read_text())
@@ -75,7 +78,10 @@ def test_a_good_image_scores_as_its_sample_run_does(server, tmp_path):
 def test_a_broken_image_fails_with_the_platforms_reason(server):
     found, code = try_json(server, "big-sample", "arena-example/broken", check=False)
     assert code == 1 and found["status"] == "failed"
-    assert (found["failure_reason"], found["failure_detail"]) == ("invalid_output", "50 of 150 items have no prediction")
+    assert (found["failure_reason"], found["failure_detail"]) == (
+        "invalid_output",
+        "50 of 150 items have no prediction",
+    )
     shown = arena(server, "try", "big-sample", "arena-example/broken", check=False)
     assert "failed  invalid_output: 50 of 150 items have no prediction" in shown.stdout
     assert "broken model: stopped after 100 items" in shown.stdout

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from helpers import ARENA, arena, make_bundle, make_image_tarball, serve_arena, write_jsonl
 from sqlalchemy import delete, select
 
 from arena.config import load_settings
@@ -20,7 +21,6 @@ from arena.models import LogEntry, LogNode
 from arena.platform import build_platform
 from arena.services import publiclog
 from arena.signing import loads
-from helpers import ARENA, arena, make_bundle, make_image_tarball, serve_arena, write_jsonl
 
 ROOT = Path(__file__).parents[1]
 
@@ -29,16 +29,24 @@ def _witness_key(folder: Path, number: int) -> tuple[str, list[str]]:
     """A witness's verifier key, and the arguments that run it (its key, name and state files)."""
     name = f"witness-{number}.factory.example/arena"
     args = ["--key", str(folder / f"w{number}.key"), "--name", name, "--state", str(folder / f"w{number}.state")]
-    vkey = subprocess.run([ARENA, "witness", *args, "--show-key"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    vkey = subprocess.run(
+        [ARENA, "witness", *args, "--show-key"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     return vkey, args
 
 
 def _run_witnesses(env: dict, witnesses: list[list[str]]) -> list[subprocess.CompletedProcess]:
     """Each witness in its own process, all at once, one round each."""
     log_key = requests.get(env["ARENA_URL"] + "/.well-known/arena-keys.json", timeout=10).json()["log"]["vkey"]
-    running = [subprocess.Popen([ARENA, "witness", "--url", env["ARENA_URL"], *args, "--log-key", log_key, "--once"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args in witnesses]
+    running = [
+        subprocess.Popen(
+            [ARENA, "witness", "--url", env["ARENA_URL"], *args, "--log-key", log_key, "--once"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in witnesses
+    ]
     done = []
     for process in running:
         out, err = process.communicate(timeout=120)
@@ -49,8 +57,12 @@ def _run_witnesses(env: dict, witnesses: list[list[str]]) -> list[subprocess.Com
 def _scored_submission(env: dict, team: str, folder: Path, salt: str) -> str:
     image = folder / f"{salt}.tar"
     make_image_tarball(image, salt=salt)
-    made = requests.post(f"{env['ARENA_URL']}/api/challenges/toy/submissions", data=image.read_bytes(), timeout=60,
-                         headers={"Authorization": f"Bearer {team}", "Content-Type": "application/x-tar"}).json()
+    made = requests.post(
+        f"{env['ARENA_URL']}/api/challenges/toy/submissions",
+        data=image.read_bytes(),
+        timeout=60,
+        headers={"Authorization": f"Bearer {team}", "Content-Type": "application/x-tar"},
+    ).json()
     for _ in range(300):
         if json.loads(arena(env, "status", made["id"], "--json", token=team).stdout)["status"] in ("scored", "failed"):
             return made["id"]
@@ -73,8 +85,9 @@ def _export(env: dict, path: Path, slug: str = "toy") -> dict:
 
 def _verify(env: dict, path: Path, *args: str) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
     python = arena(env, "verify", str(path), *args, check=False)
-    javascript = subprocess.run(["node", str(ROOT / "verifiers/js/verify.mjs"), str(path), *args],
-                                capture_output=True, text=True, timeout=120)
+    javascript = subprocess.run(
+        ["node", str(ROOT / "verifiers/js/verify.mjs"), str(path), *args], capture_output=True, text=True, timeout=120
+    )
     return python, javascript
 
 
@@ -130,16 +143,19 @@ def test_witnesses_cosign_an_honest_log_and_refuse_a_rewritten_one(tmp_path):
         assert all(d.stdout.startswith("REFUSED: ") for d in refused), [d.stdout for d in refused]
         assert json.loads((tmp_path / "w1.state").read_text())["size"] == 4  # unchanged
         rewritten = _export(env, tmp_path / "rewritten.json")
-        python, javascript = _verify(env, tmp_path / "rewritten.json", "--witness", w1, "--witness", w2,
-                                     "--min-witnesses", "1")
+        python, javascript = _verify(
+            env, tmp_path / "rewritten.json", "--witness", w1, "--witness", w2, "--min-witnesses", "1"
+        )
         assert python.returncode == 1 and javascript.returncode == 1
         assert "only 0 of the 1 witnesses required cosigned a checkpoint of this log" in python.stdout
         # Handing out the genuine cosigned checkpoints with the rewritten log names the witness.
         rewritten["cosigned"] = genuine["cosigned"]
         (tmp_path / "rewritten.json").write_text(json.dumps(rewritten))
         python, javascript = _verify(env, tmp_path / "rewritten.json", "--witness", w1, "--min-witnesses", "1")
-        assert "witness witness-1.factory.example/arena cosigned a checkpoint of size 3 that this log does not extend" \
+        assert (
+            "witness witness-1.factory.example/arena cosigned a checkpoint of size 3 that this log does not extend"
             in python.stdout
+        )
         assert "witness witness-1.factory.example/arena cosigned a checkpoint of size 3" in javascript.stdout
         # Without witnesses the re-signed log is self-consistent: exactly why witnesses exist.
         assert _verify(env, tmp_path / "rewritten.json")[0].returncode == 0
@@ -186,7 +202,10 @@ def test_a_team_following_the_readme_sees_and_keeps_its_signed_receipt_and_resul
         assert re.search(r"^signed result: log entry 2, public score 0\.\d+$", done.stderr, re.M), done.stderr
         assert f"kept in {kept / 'gpu-faults'}" in done.stderr
         sub = done.stdout.split()[0]
-        assert sorted(p.name for p in (kept / "gpu-faults").iterdir()) == [f"{sub}.receipt.json", f"{sub}.result-2.json"]
+        assert sorted(p.name for p in (kept / "gpu-faults").iterdir()) == [
+            f"{sub}.receipt.json",
+            f"{sub}.result-2.json",
+        ]
         assert [d.returncode for d in _run_witnesses(env, [args1])] == [0]
         _export(env, tmp_path / "log.json", "gpu-faults")
         python, javascript = _verify(env, tmp_path / "log.json", "--witness", w1, "--receipts", str(kept))

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import BASE_IMAGE
+from helpers import make_bundle
 from sqlalchemy import select
 
 from arena import create_app
@@ -17,8 +19,6 @@ from arena.services import accounts
 from arena.services.challenges import create_challenge
 from arena.services.submissions import create_submission
 from arena.worker import Capacity, Worker
-from conftest import BASE_IMAGE
-from helpers import make_bundle
 from sandbox import build_image
 
 pytestmark = pytest.mark.docker
@@ -33,20 +33,37 @@ with open("/input/inputs.jsonl") as src, open("/output/predictions.jsonl", "w") 
 
 def test_two_cpus_run_two_one_cpu_jobs_at_once(docker_engine, tmp_path):
     tag = secrets.token_hex(4)
-    app = create_app({"home": tmp_path / "home", "database_url": f"sqlite:///{tmp_path}/a.db",
-                      "master_key_file": tmp_path / "k", "job_root": Path(f"/dev/shm/arena-cap-{tag}"),
-                      "scratch_dir": Path(f"/dev/shm/arena-cap-{tag}-s"), "runner": "docker", "gpus": "none"})
+    app = create_app(
+        {
+            "home": tmp_path / "home",
+            "database_url": f"sqlite:///{tmp_path}/a.db",
+            "master_key_file": tmp_path / "k",
+            "job_root": Path(f"/dev/shm/arena-cap-{tag}"),
+            "scratch_dir": Path(f"/dev/shm/arena-cap-{tag}-s"),
+            "runner": "docker",
+            "gpus": "none",
+        }
+    )
     platform = app.extensions["arena"]
     upgrade(platform.engine)
-    create_challenge(platform, organiser_id=accounts.create_organiser(platform, name="Org")[0].id,
-                     bundle_dir=make_bundle(tmp_path / "b", extra={
-                         "limits": {"cpus": 1, "memory_mb": 128, "time_limit_seconds": 30},
-                         "max_pending": 10, "daily_quota": 10}))
+    create_challenge(
+        platform,
+        organiser_id=accounts.create_organiser(platform, name="Org")[0].id,
+        bundle_dir=make_bundle(
+            tmp_path / "b",
+            extra={
+                "limits": {"cpus": 1, "memory_mb": 128, "time_limit_seconds": 30},
+                "max_pending": 10,
+                "daily_quota": 10,
+            },
+        ),
+    )
     team = accounts.create_team(platform, name="Sleepers", factories=[])[0]
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "model.py").write_text(SLEEPER)
     (tmp_path / "m" / "Dockerfile").write_text(
-        f'FROM {BASE_IMAGE}\nCOPY model.py /app/model.py\nENTRYPOINT ["python3", "/app/model.py"]\n')
+        f'FROM {BASE_IMAGE}\nCOPY model.py /app/model.py\nENTRYPOINT ["python3", "/app/model.py"]\n'
+    )
     image_id = build_image(tmp_path / "m", tag="arena-test/sleeper:latest")
     with platform.transaction() as session:
         session.add(Image(digest=image_id, image_id=image_id, size_bytes=0))

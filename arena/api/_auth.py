@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 import json
 import tempfile
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
+from typing import Any
 
 from flask import Request, current_app, g, request
 
@@ -59,8 +58,11 @@ def require(*roles: str) -> Callable:
             who = authenticate(platform(), token=token)
             wait = current_app.extensions["arena.ratelimit"].allow(f"{who.role}:{who.id}")
             if wait:
-                raise TooManyRequests(f"too many requests from your {who.role} (all its tokens together); "
-                                      f"try again in {retry_after(wait)} s", headers={"Retry-After": retry_after(wait)})
+                raise TooManyRequests(
+                    f"too many requests from your {who.role} (all its tokens together); "
+                    f"try again in {retry_after(wait)} s",
+                    headers={"Retry-After": retry_after(wait)},
+                )
             if who.role not in roles:
                 wanted = " or ".join(f"{_article(r)} {r}" for r in roles)
                 raise Forbidden(f"this needs {wanted} token; yours is {_article(who.role)} {who.role} token")

@@ -21,8 +21,7 @@ from arena.services.bundles import ASSET_PARTS, unpack_part
 
 CHUNK = 1 << 20
 MAX_PARTS = 16
-ENDED_EARLY = ("the upload ended before its last part, or is not well-formed multipart/form-data; "
-               "send it again")
+ENDED_EARLY = "the upload ended before its last part, or is not well-formed multipart/form-data; send it again"
 
 
 class _FileSink:
@@ -44,8 +43,9 @@ class _TarSink:
         read, write = os.pipe()
         self._write: int | None = write
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._unpack, args=(os.fdopen(read, "rb"), folder, name),
-                                        name="arena-unpack", daemon=True)
+        self._thread = threading.Thread(
+            target=self._unpack, args=(os.fdopen(read, "rb"), folder, name), name="arena-unpack", daemon=True
+        )
         self._thread.start()
 
     def _unpack(self, source: BinaryIO, folder: Path, name: str) -> None:
@@ -61,7 +61,7 @@ class _TarSink:
         view = memoryview(data)
         while view and self._write is not None:
             try:
-                view = view[os.write(self._write, view):]
+                view = view[os.write(self._write, view) :]
             except BrokenPipeError:  # the unpacker stopped on an error; close() reports it
                 self._close_pipe()
 

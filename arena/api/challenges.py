@@ -7,12 +7,23 @@ from pathlib import Path
 from flask import Blueprint, Response, request, send_file
 
 from arena.api._auth import MAX_ID, json_body, platform, principal, require, scratch_dir, whole_number
-from arena.errors import BadRequest, NotFound
-from arena.services import (assets, challenges, commitments, environments, images, leaderboard, registrations,
-                            scoring, sites, submissions, tenancy)
-from arena.streams import tar_chunks, tar_length
 from arena.api._multipart import receive_parts
+from arena.errors import BadRequest, NotFound
+from arena.services import (
+    assets,
+    challenges,
+    commitments,
+    environments,
+    images,
+    leaderboard,
+    registrations,
+    scoring,
+    sites,
+    submissions,
+    tenancy,
+)
 from arena.services.bundles import ASSET_PARTS, BUNDLE_FILES, SAMPLE_FILES
+from arena.streams import tar_chunks, tar_length
 
 bp = Blueprint("api_challenges", __name__, url_prefix="/api/challenges")
 ALLOWED_PARTS = set(BUNDLE_FILES) | set(SAMPLE_FILES) | set(ASSET_PARTS)
@@ -36,13 +47,24 @@ def create():
     folder = Path(tempfile.mkdtemp(prefix="bundle-", dir=scratch_dir()))
     try:
         _save_parts(folder)
-        made = challenges.create_challenge(platform(), organiser_id=principal().id, bundle_dir=folder,
-                                           actor=principal(), scorer_digest=request.args.get("scorer_digest"))
+        made = challenges.create_challenge(
+            platform(),
+            organiser_id=principal().id,
+            bundle_dir=folder,
+            actor=principal(),
+            scorer_digest=request.args.get("scorer_digest"),
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"slug": made.slug, "hidden_set": made.hidden_set_id, "n_items": made.n_items,
-            "n_sample_items": made.n_sample_items, "root": made.root, "n_assets": made.n_assets,
-            "n_sample_assets": made.n_sample_assets}, 201
+    return {
+        "slug": made.slug,
+        "hidden_set": made.hidden_set_id,
+        "n_items": made.n_items,
+        "n_sample_items": made.n_sample_items,
+        "root": made.root,
+        "n_assets": made.n_assets,
+        "n_sample_assets": made.n_sample_assets,
+    }, 201
 
 
 @bp.put("/<slug>/scorer")
@@ -50,8 +72,9 @@ def create():
 def set_scorer(slug: str):
     """Pin a new scorer image (JSON {"image_digest": …}, uploaded through /api/uploads first)."""
     digest = json_body().get("image_digest")  # checked once the caller is known to run the challenge
-    return scoring.set_scorer(platform(), organiser_id=principal().id, slug=slug, image_digest=digest,
-                              actor=principal())
+    return scoring.set_scorer(
+        platform(), organiser_id=principal().id, slug=slug, image_digest=digest, actor=principal()
+    )
 
 
 @bp.post("/<slug>/versions")
@@ -106,8 +129,9 @@ def board(slug: str):
 @bp.get("/<slug>/leaderboard.csv")
 def board_csv(slug: str):
     body = leaderboard.as_csv(leaderboard.leaderboard(platform(), slug=slug))
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{slug}-leaderboard.csv"'})
+    return Response(
+        body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{slug}-leaderboard.csv"'}
+    )
 
 
 @bp.get("/<slug>/teams/<team>/history")
@@ -120,15 +144,17 @@ def team_history(slug: str, team: str):
 def sample(slug: str, name: str):
     """The public sample set, for teams to debug their containers (assets.tar: its binary assets)."""
     if name not in ("inputs.jsonl", "labels.jsonl", "assets.tar"):
-        raise NotFound("the sample set has inputs.jsonl and labels.jsonl, and assets.tar if its items "
-                       "reference binary assets")
+        raise NotFound(
+            "the sample set has inputs.jsonl and labels.jsonl, and assets.tar if its items reference binary assets"
+        )
     challenges.describe_challenge(platform(), slug=slug)
     if name == "assets.tar":
         entries = assets.sample_entries(platform(), slug)
         if not entries:
             raise NotFound(f"the sample set of {slug!r} has no binary assets")
-        return Response(tar_chunks(entries), mimetype="application/x-tar",
-                        headers={"Content-Length": str(tar_length(entries))})
+        return Response(
+            tar_chunks(entries), mimetype="application/x-tar", headers={"Content-Length": str(tar_length(entries))}
+        )
     path = platform().sample_dir / slug / name
     if not path.is_file():
         raise NotFound(f"challenge {slug!r} has no public sample set")
@@ -150,12 +176,13 @@ def submit(slug: str):
     if request.mimetype == "application/json":
         digest = json_body().get("image_digest")
         if not isinstance(digest, str):
-            raise BadRequest("send the image as a `docker save` tarball, or JSON {\"image_digest\": …}")
+            raise BadRequest('send the image as a `docker save` tarball, or JSON {"image_digest": …}')
         digest = submissions.image_of_team(platform(), team_id=team.id, image_digest=digest)
     else:
         digest = images.receive_image(platform(), stream=request.stream).digest
-    made = submissions.create_submission(platform(), team_id=team.id, slug=slug, image_digest=digest,
-                                         kind=kind, idempotency_key=key, actor=team)
+    made = submissions.create_submission(
+        platform(), team_id=team.id, slug=slug, image_digest=digest, kind=kind, idempotency_key=key, actor=team
+    )
     return made, 201
 
 
@@ -177,8 +204,9 @@ def set_environment(slug: str):
     digest like a team's image, and the challenge pinned to that digest."""
     environments.check_owner(platform(), organiser_id=principal().id, slug=slug, actor=principal())  # before the upload
     digest = images.receive_image(platform(), stream=request.stream).digest
-    return environments.set_image(platform(), organiser_id=principal().id, slug=slug, image_digest=digest,
-                                  actor=principal())
+    return environments.set_image(
+        platform(), organiser_id=principal().id, slug=slug, image_digest=digest, actor=principal()
+    )
 
 
 @bp.post("/<slug>/registration")

@@ -31,8 +31,10 @@ def entries():
     """Log entries in order (?challenge=, ?start= sequence number, ?limit= at most 1000)."""
     challenge = request.args.get("challenge") or None
     start, limit = _bounded("start", 0, MAX_ID), _bounded("limit", 1000, 1000)
-    return {"size": publiclog.size(platform()),
-            "entries": publiclog.entries(platform(), challenge=challenge, start=start, limit=limit)}
+    return {
+        "size": publiclog.size(platform()),
+        "entries": publiclog.entries(platform(), challenge=challenge, start=start, limit=limit),
+    }
 
 
 @bp.get("/log/tree-head")
@@ -64,7 +66,7 @@ def cosignatures():
     """A witness posts the log's checkpoint with its cosignature line (text/plain, a signed note)."""
     if (request.content_length or 0) > MAX_NOTE_BYTES:
         raise PayloadTooLarge(f"a cosigned checkpoint is at most {MAX_NOTE_BYTES} bytes")
-    raw = request.get_data(cache=False)[:MAX_NOTE_BYTES + 1]
+    raw = request.get_data(cache=False)[: MAX_NOTE_BYTES + 1]
     if len(raw) > MAX_NOTE_BYTES:
         raise PayloadTooLarge(f"a cosigned checkpoint is at most {MAX_NOTE_BYTES} bytes")
     try:

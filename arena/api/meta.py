@@ -17,8 +17,13 @@ def signing_key():
     """The platform's public keys: the log's (entries, checkpoints; commitments before format 2) and
     the commitments' (see also /.well-known/arena-keys.json)."""
     log, commitments = platform().signer, platform().commitments_signer
-    return {"algorithm": "Ed25519", "public_key": log.public_key, "key_id": log.key_id,
-            "commitment_key": commitments.public_key, "commitment_key_id": commitments.key_id}
+    return {
+        "algorithm": "Ed25519",
+        "public_key": log.public_key,
+        "key_id": log.key_id,
+        "commitment_key": commitments.public_key,
+        "commitment_key_id": commitments.key_id,
+    }
 
 
 @bp.get("/me")

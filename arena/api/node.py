@@ -39,16 +39,18 @@ def environment_image(job_id: str):
 def inputs(job_id: str):
     """The job's inputs.jsonl, decrypted as it streams."""
     ticket = _ticket(job_id)
-    return Response(nodes.input_lines(platform(), ticket), mimetype="application/jsonl",
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        nodes.input_lines(platform(), ticket), mimetype="application/jsonl", headers={"Cache-Control": "no-store"}
+    )
 
 
 @bp.get("/<job_id>/assets")
 def assets(job_id: str):
     """The job's binary assets as an uncompressed tar of assets/…, decrypted as it streams."""
     length, chunks = nodes.asset_stream(platform(), _ticket(job_id))
-    return Response(chunks, mimetype="application/x-tar",
-                    headers={"Cache-Control": "no-store", "Content-Length": str(length)})
+    return Response(
+        chunks, mimetype="application/x-tar", headers={"Cache-Control": "no-store", "Content-Length": str(length)}
+    )
 
 
 @bp.post("/<job_id>/result")
@@ -66,8 +68,11 @@ def result(job_id: str):
             return nodes.repeat_answer(job_id)
         raise
     agent = ticket.protocol == "agent"
-    request.max_content_length = (platform().settings.max_predictions_bytes + 2 * MAX_LOG_TAIL
-                                  + (nodes.agent_result_bytes(platform(), ticket) if agent else 0))
+    request.max_content_length = (
+        platform().settings.max_predictions_bytes
+        + 2 * MAX_LOG_TAIL
+        + (nodes.agent_result_bytes(platform(), ticket) if agent else 0)
+    )
     outcome, too_large = nodes.outcome_from(request.form)
     failure = nodes.session_failure_from(request.form)
     expected = {"predictions", "log"} | ({"trajectory", "final_states"} if agent else set())
@@ -93,5 +98,13 @@ def result(job_id: str):
         for name, state in states:
             state.save(folder / name)
 
-    return nodes.finish(platform(), ticket, outcome=outcome, output_too_large=too_large, log_tail=log_tail,
-                        save_predictions=save, failure=failure, save_agent=save_agent if agent else None)
+    return nodes.finish(
+        platform(),
+        ticket,
+        outcome=outcome,
+        output_too_large=too_large,
+        log_tail=log_tail,
+        save_predictions=save,
+        failure=failure,
+        save_agent=save_agent if agent else None,
+    )

@@ -108,7 +108,9 @@ def _summary_properties() -> dict[str, Schema]:
             "description": "open: any team may take part; approval: the organiser decides",
         },
         "public_fraction": {
-            "type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "exclusiveMaximum": 1,
             "description": "share of hidden items on the public board (the rest rank the round's close)",
         },
         "count_failures": {
@@ -116,121 +118,242 @@ def _summary_properties() -> dict[str, Schema]:
             "description": "whether a model's own failures use up the daily quota (platform failures never do)",
         },
         "rules": {"anyOf": [_ref("Rules"), {"type": "null"}]},
-        "secondary_metrics": {"type": "array", "items": STRING,
-                              "description": "shown beside the primary metric; only the primary ranks and pays"},
-        "protocol": {"type": "string", "enum": ["batch", "interactive", "agent"],
-                     "description": "batch: /input to /output (docs/container-protocol.md); interactive: a "
-                                    "chat API on /run/arena/model.sock (docs/interactive-protocol.md); agent: "
-                                    "the same, with tools acting in an environment per item (docs/agent-protocol.md)"},
-        "environment": _nullable(_obj({
-            "tools": {"type": "array", "items": STRING}, "workdir": STRING,
-            "network": {"type": "string", "enum": ["none"]},
-            "limits": {"type": "object", "additionalProperties": NUMBER},
-            "image_digest": _nullable(STRING)},
-            description="an agent challenge's environment: its tools, per-item limits and pinned image")),
+        "secondary_metrics": {
+            "type": "array",
+            "items": STRING,
+            "description": "shown beside the primary metric; only the primary ranks and pays",
+        },
+        "protocol": {
+            "type": "string",
+            "enum": ["batch", "interactive", "agent"],
+            "description": "batch: /input to /output (docs/container-protocol.md); interactive: a "
+            "chat API on /run/arena/model.sock (docs/interactive-protocol.md); agent: "
+            "the same, with tools acting in an environment per item (docs/agent-protocol.md)",
+        },
+        "environment": _nullable(
+            _obj(
+                {
+                    "tools": {"type": "array", "items": STRING},
+                    "workdir": STRING,
+                    "network": {"type": "string", "enum": ["none"]},
+                    "limits": {"type": "object", "additionalProperties": NUMBER},
+                    "image_digest": _nullable(STRING),
+                },
+                description="an agent challenge's environment: its tools, per-item limits and pinned image",
+            )
+        ),
         "higher_is_better": BOOLEAN,
-        "scorer": _nullable(_obj({
-            "image": {"type": "string", "description": "the scorer image's digest (sha256:…)"},
-            "aggregation": {"type": "string", "enum": ["mean", "ratio"]},
-            "range": {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2},
-            "secondary": {"type": "array", "items": STRING},
-        }, description="the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric")),
-        "platforms": {"type": "array", "items": {"type": "string", "enum": ["linux/amd64", "linux/arm64"]},
-                      "description": "what the challenge's images may be built for"},
-        "gpu_vendors": {"type": "array", "items": {"type": "string", "enum": ["nvidia", "amd"]},
-                        "description": "GPU vendors its GPU jobs may run on"},
+        "scorer": _nullable(
+            _obj(
+                {
+                    "image": {"type": "string", "description": "the scorer image's digest (sha256:…)"},
+                    "aggregation": {"type": "string", "enum": ["mean", "ratio"]},
+                    "range": {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2},
+                    "secondary": {"type": "array", "items": STRING},
+                },
+                description="the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric",
+            )
+        ),
+        "platforms": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["linux/amd64", "linux/arm64"]},
+            "description": "what the challenge's images may be built for",
+        },
+        "gpu_vendors": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["nvidia", "amd"]},
+            "description": "GPU vendors its GPU jobs may run on",
+        },
         "teams": {"type": "integer", "minimum": 0, "description": "teams that have submitted"},
     }
 
 
 def _round_schemas() -> dict[str, Schema]:
     """Rounds, rules and payout reports: arena/services/rules.py, rounds.py and payout.py."""
-    differences = _obj({"values": {"type": "array", "items": NUMBER},
-                        "counts": {"type": "array", "items": {"type": "integer", "minimum": 1}}},
-                       description="the multiset of per-item differences (positive: the first is "
-                                   "better on that item), all a paired bootstrap needs")
+    differences = _obj(
+        {
+            "values": {"type": "array", "items": NUMBER},
+            "counts": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+        },
+        description="the multiset of per-item differences (positive: the first is "
+        "better on that item), all a paired bootstrap needs",
+    )
     cents = {"type": "integer", "minimum": 0, "description": "euro cents"}
     minutes = {"type": "integer", "minimum": 0, "description": "GPU-minutes of priority access"}
-    factory_award = _obj({"factory": STRING, "share": {"type": "string", "description": "declared share, exact"},
-                          "cents": cents, "gpu_minutes": minutes})
+    factory_award = _obj(
+        {
+            "factory": STRING,
+            "share": {"type": "string", "description": "declared share, exact"},
+            "cents": cents,
+            "gpu_minutes": minutes,
+        }
+    )
     verdicts = ["met", "missed", "no_submission", "no_baseline", "none"]
-    standing = _obj({
-        "position": _nullable(INTEGER), "team": STRING, "submission": _nullable(STRING),
-        "score": _nullable(NUMBER), "ci_low": _nullable(NUMBER), "ci_high": _nullable(NUMBER),
-        "kpi": {"type": "string", "enum": verdicts}, "p_value": _nullable(NUMBER),
-        "improvement": _nullable(NUMBER), "qualifies": BOOLEAN, "band": _nullable(INTEGER), "open_source": BOOLEAN,
-        "cents": cents, "gpu_minutes": minutes, "factories": {"type": "array", "items": factory_award},
-        "misses": {"type": "integer", "minimum": 0}, "eliminated": BOOLEAN,
-    })
+    standing = _obj(
+        {
+            "position": _nullable(INTEGER),
+            "team": STRING,
+            "submission": _nullable(STRING),
+            "score": _nullable(NUMBER),
+            "ci_low": _nullable(NUMBER),
+            "ci_high": _nullable(NUMBER),
+            "kpi": {"type": "string", "enum": verdicts},
+            "p_value": _nullable(NUMBER),
+            "improvement": _nullable(NUMBER),
+            "qualifies": BOOLEAN,
+            "band": _nullable(INTEGER),
+            "open_source": BOOLEAN,
+            "cents": cents,
+            "gpu_minutes": minutes,
+            "factories": {"type": "array", "items": factory_award},
+            "misses": {"type": "integer", "minimum": 0},
+            "eliminated": BOOLEAN,
+        }
+    )
     standing["required"] = [k for k in standing["required"] if k != "open_source"]  # reports before method cards
-    evidence = _obj({
-        "team": STRING, "submission": _nullable(STRING), "score": _nullable(NUMBER),
-        "ci_low": _nullable(NUMBER), "ci_high": _nullable(NUMBER),
-        "factories": {"type": "array", "items": {"type": "array", "items": STRING, "minItems": 2, "maxItems": 2}},
-        "misses_before": {"type": "integer", "minimum": 0}, "vs_baseline": _nullable(differences),
-        "open_source": {"type": "boolean", "description": "the counted submission's method card says open source"},
-        "slices": {"type": "object", "description": "each labelled slice's {score, ci_low, ci_high, n_items} on "
-                   "the private split (slices of at least 30 items); shown, never ranked or paid",
-                   "additionalProperties": {"type": "object"}},
-    })
+    evidence = _obj(
+        {
+            "team": STRING,
+            "submission": _nullable(STRING),
+            "score": _nullable(NUMBER),
+            "ci_low": _nullable(NUMBER),
+            "ci_high": _nullable(NUMBER),
+            "factories": {"type": "array", "items": {"type": "array", "items": STRING, "minItems": 2, "maxItems": 2}},
+            "misses_before": {"type": "integer", "minimum": 0},
+            "vs_baseline": _nullable(differences),
+            "open_source": {"type": "boolean", "description": "the counted submission's method card says open source"},
+            "slices": {
+                "type": "object",
+                "description": "each labelled slice's {score, ci_low, ci_high, n_items} on "
+                "the private split (slices of at least 30 items); shown, never ranked or paid",
+                "additionalProperties": {"type": "object"},
+            },
+        }
+    )
     evidence["required"] = [k for k in evidence["required"] if k not in ("open_source", "slices")]
-    round_rule = _obj({"number": INTEGER, "name": STRING, "start": _nullable(TIMESTAMP), "end": TIMESTAMP,
-                       "pool_cents": cents, "pool_gpu_minutes": minutes})
+    round_rule = _obj(
+        {
+            "number": INTEGER,
+            "name": STRING,
+            "start": _nullable(TIMESTAMP),
+            "end": TIMESTAMP,
+            "pool_cents": cents,
+            "pool_gpu_minutes": minutes,
+        }
+    )
     summary = {
-        "number": INTEGER, "name": STRING,
+        "number": INTEGER,
+        "name": STRING,
         "status": {"type": "string", "enum": ["upcoming", "open", "closing", "closed"]},
-        "opens_at": TIMESTAMP, "ends_at": TIMESTAMP, "closed_at": _nullable(TIMESTAMP),
-        "pool_cents": cents, "pool_gpu_minutes": minutes,
-        "paid_cents": _nullable(INTEGER), "paid_gpu_minutes": _nullable(INTEGER),
-        "stopped_at": _nullable(TIMESTAMP), "stopped_early": BOOLEAN,
+        "opens_at": TIMESTAMP,
+        "ends_at": TIMESTAMP,
+        "closed_at": _nullable(TIMESTAMP),
+        "pool_cents": cents,
+        "pool_gpu_minutes": minutes,
+        "paid_cents": _nullable(INTEGER),
+        "paid_gpu_minutes": _nullable(INTEGER),
+        "stopped_at": _nullable(TIMESTAMP),
+        "stopped_early": BOOLEAN,
         "added": {"type": "boolean", "description": "added to the running challenge (its rules logged then)"},
     }
-    baseline = {"type": "object", "description": "a fixed score, or a team of the organiser's",
-                "properties": {"score": NUMBER, "team": STRING}, "additionalProperties": False}
+    baseline = {
+        "type": "object",
+        "description": "a fixed score, or a team of the organiser's",
+        "properties": {"score": NUMBER, "team": STRING},
+        "additionalProperties": False,
+    }
     return {
-        "Rules": _obj({
-            "rounds": {"type": "array", "items": round_rule},
-            "kpi": _nullable(_obj({"baseline": baseline, "alpha": NUMBER, "eliminate_after": _nullable(INTEGER)})),
-            "rewards": _obj({"rule": {"type": "string", "enum": ["winner_take_all", "rank_shares",
-                                                                   "rank_band_split", "proportional"]},
-                             "shares": {"type": "array", "items": STRING},
-                             "require_open_source": BOOLEAN}, required=["rule", "shares"]),
-            "resamples": INTEGER,
-        }, description="rounds, KPI and reward rules, fixed when the challenge was created"),
+        "Rules": _obj(
+            {
+                "rounds": {"type": "array", "items": round_rule},
+                "kpi": _nullable(_obj({"baseline": baseline, "alpha": NUMBER, "eliminate_after": _nullable(INTEGER)})),
+                "rewards": _obj(
+                    {
+                        "rule": {
+                            "type": "string",
+                            "enum": ["winner_take_all", "rank_shares", "rank_band_split", "proportional"],
+                        },
+                        "shares": {"type": "array", "items": STRING},
+                        "require_open_source": BOOLEAN,
+                    },
+                    required=["rule", "shares"],
+                ),
+                "resamples": INTEGER,
+            },
+            description="rounds, KPI and reward rules, fixed when the challenge was created",
+        ),
         "RoundSummary": _obj(summary),
-        "RoundList": _obj({"challenge": STRING,
-                           "rules": {"anyOf": [_ref("Rules"), {"type": "null"}],
-                                     "description": "the rules in force: of the open round, else the next, else the last"},
-                           "opening_rules": {"anyOf": [_ref("Rules"), {"type": "null"}],
-                                             "description": "the rules logged when the challenge opened"},
-                           "rounds": {"type": "array", "items": _ref("RoundSummary")}}),
-        "RoundsAdded": _obj({"challenge": STRING, "rules": _ref("Rules"), "opening_rules": _ref("Rules"),
-                             "rounds": {"type": "array", "items": _ref("RoundSummary")},
-                             "added": {"type": "array", "items": _ref("RoundSummary")},
-                             "log_entry": _obj({"seq": INTEGER, "leaf_hash": STRING, "signature": STRING})}),
+        "RoundList": _obj(
+            {
+                "challenge": STRING,
+                "rules": {
+                    "anyOf": [_ref("Rules"), {"type": "null"}],
+                    "description": "the rules in force: of the open round, else the next, else the last",
+                },
+                "opening_rules": {
+                    "anyOf": [_ref("Rules"), {"type": "null"}],
+                    "description": "the rules logged when the challenge opened",
+                },
+                "rounds": {"type": "array", "items": _ref("RoundSummary")},
+            }
+        ),
+        "RoundsAdded": _obj(
+            {
+                "challenge": STRING,
+                "rules": _ref("Rules"),
+                "opening_rules": _ref("Rules"),
+                "rounds": {"type": "array", "items": _ref("RoundSummary")},
+                "added": {"type": "array", "items": _ref("RoundSummary")},
+                "log_entry": _obj({"seq": INTEGER, "leaf_hash": STRING, "signature": STRING}),
+            }
+        ),
         "Round": _obj({"challenge": STRING, **summary}),
-        "RoundReport": _obj({
-            "format": {"type": "string", "const": "arena.round-report/v1"}, "challenge": STRING,
-            "round": INTEGER, "name": STRING, "opened_at": TIMESTAMP, "ends_at": TIMESTAMP,
-            "stopped_at": TIMESTAMP, "closed_early": BOOLEAN, "closed_at": TIMESTAMP, "metric": STRING,
-            "higher_is_better": BOOLEAN, "hidden_set": _nullable(STRING), "hidden_set_root": _nullable(STRING),
-            "rules": _ref("Rules"), "pool": _obj({"cents": cents, "gpu_minutes": minutes}),
-            "baseline": _nullable(_obj({"score": _nullable(NUMBER), "team": _nullable(STRING),
-                                        "submission": _nullable(STRING)})),
-            "teams": {"type": "array", "items": evidence},
-            "pairs": {"type": "array", "items": _obj({"better": STRING, "worse": STRING,
-                                                      "differences": differences})},
-            "standings": {"type": "array", "items": standing},
-            "pair_tests": {"type": "array", "items": _obj({"better": STRING, "worse": STRING,
-                                                           "p_value": NUMBER, "tied": BOOLEAN})},
-            "totals": _obj({"cents": cents, "gpu_minutes": minutes}),
-        }),
-        "SignedRoundReport": _obj({
-            "report": _ref("RoundReport"),
-            "log_entry": _obj({"seq": INTEGER, "leaf_hash": HEX64,
-                               "signature": {"type": "string", "description": "Ed25519, base64"}},
-                              description="the public-log entry whose data is this report"),
-        }),
+        "RoundReport": _obj(
+            {
+                "format": {"type": "string", "const": "arena.round-report/v1"},
+                "challenge": STRING,
+                "round": INTEGER,
+                "name": STRING,
+                "opened_at": TIMESTAMP,
+                "ends_at": TIMESTAMP,
+                "stopped_at": TIMESTAMP,
+                "closed_early": BOOLEAN,
+                "closed_at": TIMESTAMP,
+                "metric": STRING,
+                "higher_is_better": BOOLEAN,
+                "hidden_set": _nullable(STRING),
+                "hidden_set_root": _nullable(STRING),
+                "rules": _ref("Rules"),
+                "pool": _obj({"cents": cents, "gpu_minutes": minutes}),
+                "baseline": _nullable(
+                    _obj({"score": _nullable(NUMBER), "team": _nullable(STRING), "submission": _nullable(STRING)})
+                ),
+                "teams": {"type": "array", "items": evidence},
+                "pairs": {
+                    "type": "array",
+                    "items": _obj({"better": STRING, "worse": STRING, "differences": differences}),
+                },
+                "standings": {"type": "array", "items": standing},
+                "pair_tests": {
+                    "type": "array",
+                    "items": _obj({"better": STRING, "worse": STRING, "p_value": NUMBER, "tied": BOOLEAN}),
+                },
+                "totals": _obj({"cents": cents, "gpu_minutes": minutes}),
+            }
+        ),
+        "SignedRoundReport": _obj(
+            {
+                "report": _ref("RoundReport"),
+                "log_entry": _obj(
+                    {
+                        "seq": INTEGER,
+                        "leaf_hash": HEX64,
+                        "signature": {"type": "string", "description": "Ed25519, base64"},
+                    },
+                    description="the public-log entry whose data is this report",
+                ),
+            }
+        ),
         "Readmitted": _obj({"challenge": STRING, "team": STRING, "status": STRING}),
     }
 
@@ -282,18 +405,26 @@ def _schemas() -> dict[str, Schema]:
                 },
             },
         },
-        "method_card": {"type": ["object", "null"], "description": "what the team says this entry is",
-                        "properties": {"name": STRING, "description": STRING, "code_url": _nullable(STRING),
-                                       "licence": _nullable(STRING), "open_source": BOOLEAN}},
+        "method_card": {
+            "type": ["object", "null"],
+            "description": "what the team says this entry is",
+            "properties": {
+                "name": STRING,
+                "description": STRING,
+                "code_url": _nullable(STRING),
+                "licence": _nullable(STRING),
+                "open_source": BOOLEAN,
+            },
+        },
         "released": {
             "type": ["boolean", "null"],
             "description": "hidden runs once scored: whether the Ladder released the public score "
-                           "(score is null when it did not: no better than the team's best beyond noise)",
+            "(score is null when it did not: no better than the team's best beyond noise)",
         },
         "log_reads": {
             "type": "array",
             "description": "each read of this hidden run's log by its organisers (or the administrator): "
-                           "when, by which organisation, and why (GET of one submission only)",
+            "when, by which organisation, and why (GET of one submission only)",
             "items": _ref("LogRead"),
         },
         "receipt": {
@@ -301,17 +432,22 @@ def _schemas() -> dict[str, Schema]:
             "description": "the signed public-log entry recording this submission (hidden runs; null for a sample run)",
         },
         "receipt_entry": {
-            "type": ["object", "null"], "additionalProperties": False, "required": ["seq", "leaf_hash"],
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "required": ["seq", "leaf_hash"],
             "properties": {"seq": {"type": "integer"}, "leaf_hash": {"type": "string"}},
             "description": "in a team's listing: where its receipt is in the public log (null: a sample run)",
         },
         "secondary": {
             "type": ["object", "null"],
             "description": "the secondary metrics' {score, ci_low, ci_high} (a metric null where it could not "
-                           "score): a sample run's; a hidden run's on the public split, beside a released score",
+            "score): a sample run's; a hidden run's on the public split, beside a released score",
         },
-        "signed_results": {"type": "array", "items": {"$ref": "#/components/schemas/LogEntry"},
-                           "description": "the submission's signed result entries in the public log"},
+        "signed_results": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/LogEntry"},
+            "description": "the submission's signed result entries in the public log",
+        },
     }
     statement = {
         "type": "object",
@@ -399,8 +535,11 @@ def _schemas() -> dict[str, Schema]:
                 "n_items": INTEGER,
                 "has_sample": BOOLEAN,
                 "n_assets": {"type": "integer", "minimum": 0, "description": "binary asset files in the set"},
-                "n_sample_assets": {"type": "integer", "minimum": 0,
-                                    "description": "binary asset files in the sample (GET sample/assets.tar)"},
+                "n_sample_assets": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "binary asset files in the sample (GET sample/assets.tar)",
+                },
                 "commitment": _ref("Commitment"),
             }
         ),
@@ -425,9 +564,7 @@ def _schemas() -> dict[str, Schema]:
                 "n_assets": {"type": "integer", "minimum": 0},
             }
         ),
-        "RevealResult": _obj(
-            {"hidden_set": STRING, "version": INTEGER, "items": INTEGER, "complete": BOOLEAN}
-        ),
+        "RevealResult": _obj({"hidden_set": STRING, "version": INTEGER, "items": INTEGER, "complete": BOOLEAN}),
         "RevealDocument": _obj(
             {
                 "format": {"type": "string", "const": "arena.hidden-set-reveal/v1"},
@@ -465,18 +602,38 @@ def _schemas() -> dict[str, Schema]:
                 "submission_id": STRING,
                 "ci_low": _nullable(NUMBER),
                 "ci_high": _nullable(NUMBER),
-                "rank_band": {"type": "integer", "minimum": 1,
-                              "description": "best possible rank: 1 + entries whose interval beats this one's"},
+                "rank_band": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "best possible rank: 1 + entries whose interval beats this one's",
+                },
                 "method_card": {"type": ["object", "null"], "description": "the entry's method card, from the log"},
-                "secondary": {"type": ["object", "null"], "description": "each secondary metric's "
-                              "{score, ci_low, ci_high} on the public split (null where it could not score)",
-                              "additionalProperties": {"type": ["object", "null"]}},
-                "slices": {"type": "object", "description": "only where labels carry slices: each labelled slice's {score, ci_low, "
-                           "ci_high, n_items} on the public split, for slices of at least 30 items; shown, "
-                           "never ranked", "additionalProperties": {"type": "object"}},
+                "secondary": {
+                    "type": ["object", "null"],
+                    "description": "each secondary metric's "
+                    "{score, ci_low, ci_high} on the public split (null where it could not score)",
+                    "additionalProperties": {"type": ["object", "null"]},
+                },
+                "slices": {
+                    "type": "object",
+                    "description": "only where labels carry slices: each labelled slice's {score, ci_low, "
+                    "ci_high, n_items} on the public split, for slices of at least 30 items; shown, "
+                    "never ranked",
+                    "additionalProperties": {"type": "object"},
+                },
             },
-            required=["rank", "team", "factories", "score", "submission_id", "ci_low", "ci_high", "rank_band",
-                      "method_card", "secondary"],
+            required=[
+                "rank",
+                "team",
+                "factories",
+                "score",
+                "submission_id",
+                "ci_low",
+                "ci_high",
+                "rank_band",
+                "method_card",
+                "secondary",
+            ],
         ),
         "Leaderboard": _obj(
             {
@@ -504,37 +661,92 @@ def _schemas() -> dict[str, Schema]:
                 "finished_at": _nullable(TIMESTAMP),
             }
         ),
-        "NodeJob": _obj({
-            "job": STRING, "kind": {"type": "string", "enum": ["hidden", "sample"]}, "image_id": STRING,
-            "max_output_bytes": INTEGER, "runtime": _nullable(STRING),
-            "image_digest": STRING, "challenge": STRING, "metric": STRING,
-            "limits": _obj({"time_limit_seconds": NUMBER, "memory_mb": INTEGER, "cpus": NUMBER,
-                            "pids": INTEGER, "gpus": INTEGER}),
-            "protocol": {"type": "string", "enum": ["batch", "interactive", "agent"]},
-            "session": _nullable(_obj({"startup_s": NUMBER, "request_s": NUMBER, "max_answer_bytes": INTEGER,
-                                       "concurrency": INTEGER})),
-            "staged_bytes": {"type": "integer", "minimum": 0, "description": "inputs and assets, to size the "
-                                                                              "job's memory folder"},
-            "folder_bytes": {"type": "integer", "minimum": 0, "description": "the size to give the job's memory "
-                                                                              "folder: staged files and output room"},
-            "assets": {"type": "boolean", "description": "whether to fetch /assets"},
-            "environment": _nullable({"type": "object", "description": (
-                "an agent job's environment (image_id, image_digest, tools, workdir, limits, agent limits; "
-                "no score command): fetch /environment-image, run each item's environment here and send "
-                "each item's final state back as final_states")}),
-        }),
+        "NodeJob": _obj(
+            {
+                "job": STRING,
+                "kind": {"type": "string", "enum": ["hidden", "sample"]},
+                "image_id": STRING,
+                "max_output_bytes": INTEGER,
+                "runtime": _nullable(STRING),
+                "image_digest": STRING,
+                "challenge": STRING,
+                "metric": STRING,
+                "limits": _obj(
+                    {
+                        "time_limit_seconds": NUMBER,
+                        "memory_mb": INTEGER,
+                        "cpus": NUMBER,
+                        "pids": INTEGER,
+                        "gpus": INTEGER,
+                    }
+                ),
+                "protocol": {"type": "string", "enum": ["batch", "interactive", "agent"]},
+                "session": _nullable(
+                    _obj(
+                        {"startup_s": NUMBER, "request_s": NUMBER, "max_answer_bytes": INTEGER, "concurrency": INTEGER}
+                    )
+                ),
+                "staged_bytes": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "inputs and assets, to size the job's memory folder",
+                },
+                "folder_bytes": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "the size to give the job's memory folder: staged files and output room",
+                },
+                "assets": {"type": "boolean", "description": "whether to fetch /assets"},
+                "environment": _nullable(
+                    {
+                        "type": "object",
+                        "description": (
+                            "an agent job's environment (image_id, image_digest, tools, workdir, limits, agent limits; "
+                            "no score command): fetch /environment-image, run each item's environment here and send "
+                            "each item's final state back as final_states"
+                        ),
+                    }
+                ),
+            }
+        ),
         "NodeResultAccepted": _obj({"job": STRING, "recorded": BOOLEAN}),
         "SiteHeartbeat": _obj({"site": STRING, "capabilities": {"type": "object"}}),
-        "SiteClaim": _obj({"job": STRING, "partition": STRING, "node_token": STRING, "lease_s": NUMBER,
-                           "time_seconds": INTEGER, "cpus": INTEGER, "memory_mb": INTEGER, "gpus": INTEGER,
-                           "gpu_vendor": _nullable(STRING), "architecture": STRING}),
-        "SiteRenewed": _obj({"running": {"type": "array", "items": STRING},
-                             "stopped": {"type": "array", "items": STRING}}),
+        "SiteClaim": _obj(
+            {
+                "job": STRING,
+                "partition": STRING,
+                "node_token": STRING,
+                "lease_s": NUMBER,
+                "time_seconds": INTEGER,
+                "cpus": INTEGER,
+                "memory_mb": INTEGER,
+                "gpus": INTEGER,
+                "gpu_vendor": _nullable(STRING),
+                "architecture": STRING,
+            }
+        ),
+        "SiteRenewed": _obj(
+            {"running": {"type": "array", "items": STRING}, "stopped": {"type": "array", "items": STRING}}
+        ),
         "SiteEnded": _obj({"job": STRING, "requeued": BOOLEAN}),
-        "ChallengeQueue": _obj({"jobs": {"type": "array", "items": _obj({
-            "job": STRING, "submission": STRING, "status": {"type": "string", "enum": ["queued", "running"]},
-            "executor": STRING, "site": _nullable(STRING), "created_at": TIMESTAMP,
-            "waiting_reason": _nullable(STRING)})}}),
+        "ChallengeQueue": _obj(
+            {
+                "jobs": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "job": STRING,
+                            "submission": STRING,
+                            "status": {"type": "string", "enum": ["queued", "running"]},
+                            "executor": STRING,
+                            "site": _nullable(STRING),
+                            "created_at": TIMESTAMP,
+                            "waiting_reason": _nullable(STRING),
+                        }
+                    ),
+                }
+            }
+        ),
         "LogEntry": _obj(
             {
                 "body": _obj(
@@ -566,8 +778,15 @@ def _schemas() -> dict[str, Schema]:
         "LogEntries": _obj({"size": INTEGER, "entries": {"type": "array", "items": _ref("LogEntry")}}),
         "TreeHead": _obj(
             {
-                "head": _obj({"v": {"type": "integer", "const": 2}, "type": STRING, "size": INTEGER,
-                              "root": STRING, "at": TIMESTAMP}),
+                "head": _obj(
+                    {
+                        "v": {"type": "integer", "const": 2},
+                        "type": STRING,
+                        "size": INTEGER,
+                        "root": STRING,
+                        "at": TIMESTAMP,
+                    }
+                ),
                 "signature": STRING,
                 "public_key": STRING,
             }
@@ -586,49 +805,122 @@ def _schemas() -> dict[str, Schema]:
                 "leaderboard": _ref("Leaderboard"),
             }
         ),
-        "InclusionProof": _obj({"seq": INTEGER, "size": INTEGER, "leaf_hash": HEX64,
-                                "proof": {"type": "array", "items": HEX64}, "checkpoint": STRING}),
-        "ConsistencyProof": _obj({"from": INTEGER, "to": INTEGER, "proof": {"type": "array", "items": HEX64},
-                                  "old_checkpoint": STRING, "new_checkpoint": STRING}),
+        "InclusionProof": _obj(
+            {
+                "seq": INTEGER,
+                "size": INTEGER,
+                "leaf_hash": HEX64,
+                "proof": {"type": "array", "items": HEX64},
+                "checkpoint": STRING,
+            }
+        ),
+        "ConsistencyProof": _obj(
+            {
+                "from": INTEGER,
+                "to": INTEGER,
+                "proof": {"type": "array", "items": HEX64},
+                "old_checkpoint": STRING,
+                "new_checkpoint": STRING,
+            }
+        ),
         "CosignaturesKept": _obj({"size": INTEGER, "witnesses": {"type": "array", "items": STRING}}),
         "CosignedCheckpoints": _obj({"checkpoints": {"type": "array", "items": STRING}}),
-        "Submission": _obj(submission, required=[k for k in submission
-                                                  if k not in ("attempts", "receipt", "results", "log_reads",
-                                                               "receipt_entry", "secondary", "signed_results")]),
+        "Submission": _obj(
+            submission,
+            required=[
+                k
+                for k in submission
+                if k
+                not in ("attempts", "receipt", "results", "log_reads", "receipt_entry", "secondary", "signed_results")
+            ],
+        ),
         "LogRead": _obj({"at": TIMESTAMP, "organisation": STRING, "reason": STRING}),
-        "HiddenLog": _obj({"id": STRING, "kind": {"type": "string", "enum": ["hidden"]},
-                           "status": {"type": "string", "enum": SUBMISSION_STATUSES},
-                           "failure_reason": _nullable({"type": "string", "enum": FAILURE_REASONS}),
-                           "failure_detail": _nullable(STRING), "log": _nullable(STRING),
-                           "scorer_log": {**_nullable(STRING), "description": "what the scoring container "
-                                                                              "printed, if the challenge has one"},
-                           "read": _ref("LogRead")}),
+        "HiddenLog": _obj(
+            {
+                "id": STRING,
+                "kind": {"type": "string", "enum": ["hidden"]},
+                "status": {"type": "string", "enum": SUBMISSION_STATUSES},
+                "failure_reason": _nullable({"type": "string", "enum": FAILURE_REASONS}),
+                "failure_detail": _nullable(STRING),
+                "log": _nullable(STRING),
+                "scorer_log": {
+                    **_nullable(STRING),
+                    "description": "what the scoring container printed, if the challenge has one",
+                },
+                "read": _ref("LogRead"),
+            }
+        ),
         "Organiser": _obj({"id": INTEGER, "name": STRING}),
-        "ChallengeOrganisers": _obj({
-            "challenge": STRING, "owner": _ref("Organiser"),
-            "co_organisers": {"type": "array", "items": _obj({"id": INTEGER, "name": STRING, "added_at": TIMESTAMP})}}),
+        "ChallengeOrganisers": _obj(
+            {
+                "challenge": STRING,
+                "owner": _ref("Organiser"),
+                "co_organisers": {
+                    "type": "array",
+                    "items": _obj({"id": INTEGER, "name": STRING, "added_at": TIMESTAMP}),
+                },
+            }
+        ),
         "SubmissionList": _obj(
-            {"submissions": {"type": "array", "items": _ref("Submission"), "maxItems": 500},
-             "team": STRING,
-             "quotas": {"type": "array", "description": "a team's runs left today, per challenge and kind",
-                        "items": _obj({"challenge": STRING, "registration": STRING,
-                                       "kind": {"type": "string", "enum": ["hidden", "sample"]},
-                                       "used": INTEGER, "left": INTEGER, "quota": INTEGER,
-                                       "resets_at": TIMESTAMP})}},
+            {
+                "submissions": {"type": "array", "items": _ref("Submission"), "maxItems": 500},
+                "team": STRING,
+                "quotas": {
+                    "type": "array",
+                    "description": "a team's runs left today, per challenge and kind",
+                    "items": _obj(
+                        {
+                            "challenge": STRING,
+                            "registration": STRING,
+                            "kind": {"type": "string", "enum": ["hidden", "sample"]},
+                            "used": INTEGER,
+                            "left": INTEGER,
+                            "quota": INTEGER,
+                            "resets_at": TIMESTAMP,
+                        }
+                    ),
+                },
+            },
             required=["submissions"],
         ),
-        "CanSubmit": _obj({
-            "challenge": STRING, "kind": {"type": "string", "enum": ["hidden", "sample"]}, "ok": BOOLEAN,
-            "reason": _nullable(STRING), "status": INTEGER, "retry_after": _nullable(STRING),
-            "quota": _obj({"daily": INTEGER, "used": INTEGER, "left": INTEGER, "resets_at": TIMESTAMP}),
-            "pending": INTEGER, "max_pending": INTEGER, "round": _nullable(STRING),
-        }, required=["challenge", "kind", "ok", "reason", "status", "retry_after", "quota", "pending", "max_pending"],
-            description="the pre-flight: whether the team may submit now, and the reason if not"),
-        "TeamList": _obj({"teams": {"type": "array", "items": _obj({
-            "id": INTEGER, "team": STRING, "created_at": TIMESTAMP,
-            "factories": {"type": "array", "items": _obj({"factory": STRING, "share": NUMBER, "percent": STRING})},
-            "registrations": {"type": "array", "items": _obj({"challenge": STRING, "status": STRING,
-                                                               "kpi_misses": INTEGER})}})}}),
+        "CanSubmit": _obj(
+            {
+                "challenge": STRING,
+                "kind": {"type": "string", "enum": ["hidden", "sample"]},
+                "ok": BOOLEAN,
+                "reason": _nullable(STRING),
+                "status": INTEGER,
+                "retry_after": _nullable(STRING),
+                "quota": _obj({"daily": INTEGER, "used": INTEGER, "left": INTEGER, "resets_at": TIMESTAMP}),
+                "pending": INTEGER,
+                "max_pending": INTEGER,
+                "round": _nullable(STRING),
+            },
+            required=["challenge", "kind", "ok", "reason", "status", "retry_after", "quota", "pending", "max_pending"],
+            description="the pre-flight: whether the team may submit now, and the reason if not",
+        ),
+        "TeamList": _obj(
+            {
+                "teams": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "id": INTEGER,
+                            "team": STRING,
+                            "created_at": TIMESTAMP,
+                            "factories": {
+                                "type": "array",
+                                "items": _obj({"factory": STRING, "share": NUMBER, "percent": STRING}),
+                            },
+                            "registrations": {
+                                "type": "array",
+                                "items": _obj({"challenge": STRING, "status": STRING, "kpi_misses": INTEGER}),
+                            },
+                        }
+                    ),
+                }
+            }
+        ),
         "SubmissionLog": _obj(
             {
                 "id": STRING,
@@ -637,8 +929,10 @@ def _schemas() -> dict[str, Schema]:
                 "failure_reason": _nullable({"type": "string", "enum": FAILURE_REASONS}),
                 "failure_detail": _nullable(STRING),
                 "log": _nullable(STRING),
-                "scorer_log": {**_nullable(STRING), "description": "organisers only: what the scoring "
-                                                                   "container printed"},
+                "scorer_log": {
+                    **_nullable(STRING),
+                    "description": "organisers only: what the scoring container printed",
+                },
             },
             required=["id", "kind", "status", "log"],
         ),
@@ -659,9 +953,7 @@ def _schemas() -> dict[str, Schema]:
                 "decided_at": _nullable(TIMESTAMP),
             }
         ),
-        "RegistrationList": _obj(
-            {"registrations": {"type": "array", "items": _ref("Registration")}}
-        ),
+        "RegistrationList": _obj({"registrations": {"type": "array", "items": _ref("Registration")}}),
         "Upload": _obj(
             {
                 "id": STRING,
@@ -698,8 +990,7 @@ def _responses() -> dict[str, Any]:
     }
     offset = {
         "Upload-Offset": {
-            "description": "the bytes the server has; send from there (absent when "
-            "the upload is complete already)",
+            "description": "the bytes the server has; send from there (absent when the upload is complete already)",
             "schema": {"type": "integer", "minimum": 0},
         }
     }
@@ -716,8 +1007,7 @@ def _responses() -> dict[str, Any]:
         "NotFound": {"description": "no such resource (or not one you may see)", "content": error},
         "Conflict": {"description": "conflicts with the current state", "content": error},
         "UploadConflict": {
-            "description": "not at the offset the server has, or the upload is "
-            "incomplete, or complete already",
+            "description": "not at the offset the server has, or the upload is incomplete, or complete already",
             "headers": offset,
             "content": error,
         },
@@ -758,9 +1048,7 @@ def _op(
     """One operation. `roles` empty: public (no token); else a bearer token of one of the roles."""
     responses: dict[str, Any] = {str(status): answer for status, answer in ok.items()}
     if roles:  # authenticated (401), rate-limited per team or organiser (429), and maybe the wrong role (403)
-        errors = tuple(
-            sorted({*errors, 401, 429} | ({403} if set(roles) != {"organiser", "team"} else set()))
-        )
+        errors = tuple(sorted({*errors, 401, 429} | ({403} if set(roles) != {"organiser", "team"} else set())))
     for status in errors:
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status]}"}
     op: dict[str, Any] = {
@@ -787,8 +1075,16 @@ def _path_param(name: str, schema: Schema | None = None, description: str = "") 
 
 
 SLUG = {**_path_param("slug", description="the challenge's slug"), "example": "gpu-faults"}
-def _site_op(op_id: str, summary: str, ok: dict, errors: tuple[int, ...] = (400, 401), body: dict | None = None,
-             job: bool = False) -> dict:
+
+
+def _site_op(
+    op_id: str,
+    summary: str,
+    ok: dict,
+    errors: tuple[int, ...] = (400, 401),
+    body: dict | None = None,
+    job: bool = False,
+) -> dict:
     """An operation for `arena site-agent`: the bearer is a site credential."""
     params = [_path_param("job_id", description="job- and 16 hex digits")] if job else None
     op = _op(op_id, "sites", summary, ok, errors, parameters=params, body=body)
@@ -799,16 +1095,27 @@ def _site_op(op_id: str, summary: str, ok: dict, errors: tuple[int, ...] = (400,
 
 def _node_op(op_id: str, summary: str, ok: dict, errors: tuple[int, ...] = (401,), body: dict | None = None) -> dict:
     """An operation for `arena node-run`: the bearer is a one-job node credential, not a token."""
-    op = _op(op_id, "nodes", summary, ok, errors, parameters=[_path_param("job_id", description="job- and 16 hex digits")],
-             body=body)
+    op = _op(
+        op_id,
+        "nodes",
+        summary,
+        ok,
+        errors,
+        parameters=[_path_param("job_id", description="job- and 16 hex digits")],
+        body=body,
+    )
     op["security"] = [{"nodeCredential": []}]
     op["x-arena-roles"] = ["node"]
     return op
 
 
-ROUND_PARAM = {"name": "round", "in": "query", "required": False,
-                       "description": "the round's number; default the latest closed round",
-                       "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+ROUND_PARAM = {
+    "name": "round",
+    "in": "query",
+    "required": False,
+    "description": "the round's number; default the latest closed round",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+}
 SUBMISSION_ID = _path_param("submission_id", description="sub- and 16 hex digits")
 UPLOAD_ID = _path_param("upload_id", description="up- and 20 hex digits")
 
@@ -866,9 +1173,7 @@ def _paths() -> dict[str, Any]:
                 {200: _json({"type": "object"}, "the OpenAPI document")},
             )
         },
-        "/api/health": {
-            "get": _op("health", "meta", "Liveness", {200: _json(_ref("Health"), "alive")})
-        },
+        "/api/health": {"get": _op("health", "meta", "Liveness", {200: _json(_ref("Health"), "alive")})},
         "/api/log": {
             "get": _op(
                 "logEntries",
@@ -878,48 +1183,86 @@ def _paths() -> dict[str, Any]:
                 (400,),
                 parameters=[
                     {"name": "challenge", "in": "query", "required": False, "schema": STRING},
-                    {"name": "start", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647}},
-                    {"name": "limit", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 0, "maximum": 1000}},
+                    {
+                        "name": "start",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 1000},
+                    },
                 ],
             )
         },
         "/api/log/tree-head": {
-            "get": _op("logTreeHead", "log", "The signed head of the log's Merkle tree",
-                       {200: _json(_ref("TreeHead"), "the signed head")})
+            "get": _op(
+                "logTreeHead",
+                "log",
+                "The signed head of the log's Merkle tree",
+                {200: _json(_ref("TreeHead"), "the signed head")},
+            )
         },
         "/api/log/proof/inclusion": {
-            "get": _op("logInclusionProof", "log", "RFC 9162 inclusion proof of an entry, with its checkpoint",
-                       {200: _json(_ref("InclusionProof"), "the proof")}, (400,),
-                       parameters=[{"name": "seq", "in": "query", "required": True,
-                                    "schema": {"type": "integer", "minimum": 0}},
-                                   {"name": "size", "in": "query", "required": False,
-                                    "schema": {"type": "integer", "minimum": 0}}])
+            "get": _op(
+                "logInclusionProof",
+                "log",
+                "RFC 9162 inclusion proof of an entry, with its checkpoint",
+                {200: _json(_ref("InclusionProof"), "the proof")},
+                (400,),
+                parameters=[
+                    {"name": "seq", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "size", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+                ],
+            )
         },
         "/api/log/proof/consistency": {
-            "get": _op("logConsistencyProof", "log", "RFC 9162 consistency proof between two tree sizes",
-                       {200: _json(_ref("ConsistencyProof"), "the proof")}, (400,),
-                       parameters=[{"name": "from", "in": "query", "required": True,
-                                    "schema": {"type": "integer", "minimum": 0}},
-                                   {"name": "to", "in": "query", "required": False,
-                                    "schema": {"type": "integer", "minimum": 0}}])
+            "get": _op(
+                "logConsistencyProof",
+                "log",
+                "RFC 9162 consistency proof between two tree sizes",
+                {200: _json(_ref("ConsistencyProof"), "the proof")},
+                (400,),
+                parameters=[
+                    {"name": "from", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "to", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+                ],
+            )
         },
         "/api/log/cosignatures": {
-            "post": _op("logCosign", "log", "A witness's cosignature on one of the log's checkpoints",
-                        {201: _json(_ref("CosignaturesKept"), "the witnesses whose cosignatures were kept")},
-                        (400, 403, 413),
-                        body={"required": True, "content": {"text/plain": {"schema": STRING}},
-                              "description": "the log's checkpoint note with cosignature lines "
-                                             "(c2sp.org/tlog-cosignature)"})
+            "post": _op(
+                "logCosign",
+                "log",
+                "A witness's cosignature on one of the log's checkpoints",
+                {201: _json(_ref("CosignaturesKept"), "the witnesses whose cosignatures were kept")},
+                (400, 403, 413),
+                body={
+                    "required": True,
+                    "content": {"text/plain": {"schema": STRING}},
+                    "description": "the log's checkpoint note with cosignature lines (c2sp.org/tlog-cosignature)",
+                },
+            )
         },
         "/api/log/cosigned": {
-            "get": _op("logCosigned", "log", "Each witness's largest cosigned checkpoint",
-                       {200: _json(_ref("CosignedCheckpoints"), "the cosigned checkpoint notes")})
+            "get": _op(
+                "logCosigned",
+                "log",
+                "Each witness's largest cosigned checkpoint",
+                {200: _json(_ref("CosignedCheckpoints"), "the cosigned checkpoint notes")},
+            )
         },
         "/api/challenges/{slug}/log/export": {
-            "get": _op("logExport", "log", "The log and the published board, for `arena verify`",
-                       {200: _json(_ref("LogExport"), "the export")}, (404,), parameters=[SLUG])
+            "get": _op(
+                "logExport",
+                "log",
+                "The log and the published board, for `arena verify`",
+                {200: _json(_ref("LogExport"), "the export")},
+                (404,),
+                parameters=[SLUG],
+            )
         },
         "/api/signing-key": {
             "get": _op(
@@ -1026,10 +1369,16 @@ def _paths() -> dict[str, Any]:
                     "one file part per bundle file, named by its path, and each assets/ folder as one "
                     "uncompressed tar (docs/challenge-bundle.md)",
                 ),
-                parameters=[{"name": "scorer_digest", "in": "query", "required": False,
-                             "schema": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
-                             "description": "with a `scorer:` in challenge.yaml: the digest of the scorer "
-                                            "image, uploaded first through /api/uploads"}],
+                parameters=[
+                    {
+                        "name": "scorer_digest",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
+                        "description": "with a `scorer:` in challenge.yaml: the digest of the scorer "
+                        "image, uploaded first through /api/uploads",
+                    }
+                ],
             ),
         },
         "/api/challenges/{slug}/scorer": {
@@ -1041,8 +1390,9 @@ def _paths() -> dict[str, Any]:
                 (400, 404),
                 roles=("organiser",),
                 parameters=[SLUG],
-                body=_json_body({"type": "object", "required": ["image_digest"],
-                                 "properties": {"image_digest": {"type": "string"}}}),
+                body=_json_body(
+                    {"type": "object", "required": ["image_digest"], "properties": {"image_digest": {"type": "string"}}}
+                ),
             ),
         },
         "/api/challenges/{slug}": {
@@ -1056,117 +1406,232 @@ def _paths() -> dict[str, Any]:
             ),
         },
         "/api/site/heartbeat": {
-            "post": _site_op("siteHeartbeat", "The site's capabilities (partitions, architectures, GPUs, runtime)",
-                             {200: _json(_ref("SiteHeartbeat"), "recorded")},
-                             body=_json_body(_obj({"capabilities": {"type": "object"}}))),
+            "post": _site_op(
+                "siteHeartbeat",
+                "The site's capabilities (partitions, architectures, GPUs, runtime)",
+                {200: _json(_ref("SiteHeartbeat"), "recorded")},
+                body=_json_body(_obj({"capabilities": {"type": "object"}})),
+            ),
         },
         "/api/site/claim": {
-            "post": _site_op("siteClaim", "The next job that one of the site's partitions fits",
-                             {200: _json(_ref("SiteClaim"), "a job, with its node credential"),
-                              204: {"description": "no job waits that this site can run"}}),
+            "post": _site_op(
+                "siteClaim",
+                "The next job that one of the site's partitions fits",
+                {
+                    200: _json(_ref("SiteClaim"), "a job, with its node credential"),
+                    204: {"description": "no job waits that this site can run"},
+                },
+            ),
         },
         "/api/site/renew": {
-            "post": _site_op("siteRenew", "These jobs' Slurm jobs still live: extend their leases, in one call",
-                             {200: _json(_ref("SiteRenewed"), "renewed, and those the platform no longer runs")},
-                             (400, 401, 404),
-                             body=_json_body(_obj({"jobs": {"type": "object", "maxProperties": 10000,
-                                                            "additionalProperties": _nullable(STRING)}}))),
+            "post": _site_op(
+                "siteRenew",
+                "These jobs' Slurm jobs still live: extend their leases, in one call",
+                {200: _json(_ref("SiteRenewed"), "renewed, and those the platform no longer runs")},
+                (400, 401, 404),
+                body=_json_body(
+                    _obj(
+                        {"jobs": {"type": "object", "maxProperties": 10000, "additionalProperties": _nullable(STRING)}}
+                    )
+                ),
+            ),
         },
         "/api/site/jobs/{job_id}/ended": {
-            "post": _site_op("siteEnded", "The job's Slurm job ended without a result: re-queue it",
-                             {200: _json(_ref("SiteEnded"), "re-queued (or its result came first)")}, (400, 401, 404),
-                             body=_json_body(_obj({"state": STRING})), job=True),
+            "post": _site_op(
+                "siteEnded",
+                "The job's Slurm job ended without a result: re-queue it",
+                {200: _json(_ref("SiteEnded"), "re-queued (or its result came first)")},
+                (400, 401, 404),
+                body=_json_body(_obj({"state": STRING})),
+                job=True,
+            ),
         },
         "/api/challenges/{slug}/queue": {
-            "get": _op("challengeQueue", "challenges",
-                       "Queued and running jobs; why a queued one waits (the challenge's organisers)",
-                       {200: _json(_ref("ChallengeQueue"), "the jobs")}, (404,), roles=("organiser", "administrator"),
-                       parameters=[SLUG]),
+            "get": _op(
+                "challengeQueue",
+                "challenges",
+                "Queued and running jobs; why a queued one waits (the challenge's organisers)",
+                {200: _json(_ref("ChallengeQueue"), "the jobs")},
+                (404,),
+                roles=("organiser", "administrator"),
+                parameters=[SLUG],
+            ),
         },
         "/api/node/jobs/{job_id}": {
-            "get": _node_op("nodeJob", "The job's spec (its node credential only)",
-                            {200: _json(_ref("NodeJob"), "the spec")}),
+            "get": _node_op(
+                "nodeJob", "The job's spec (its node credential only)", {200: _json(_ref("NodeJob"), "the spec")}
+            ),
         },
         "/api/node/jobs/{job_id}/image": {
-            "get": _node_op("nodeImage", "The submission's image tarball",
-                            {200: {"description": "a `docker save` tarball",
-                                   "content": {"application/x-tar": {"schema": BINARY}}}}),
+            "get": _node_op(
+                "nodeImage",
+                "The submission's image tarball",
+                {200: {"description": "a `docker save` tarball", "content": {"application/x-tar": {"schema": BINARY}}}},
+            ),
         },
         "/api/node/jobs/{job_id}/environment-image": {
-            "get": _node_op("nodeEnvironmentImage", "An agent job's environment image tarball",
-                            {200: {"description": "a `docker save` tarball",
-                                   "content": {"application/x-tar": {"schema": BINARY}}}}, (401, 404)),
+            "get": _node_op(
+                "nodeEnvironmentImage",
+                "An agent job's environment image tarball",
+                {200: {"description": "a `docker save` tarball", "content": {"application/x-tar": {"schema": BINARY}}}},
+                (401, 404),
+            ),
         },
         "/api/node/jobs/{job_id}/inputs": {
-            "get": _node_op("nodeInputs", "The job's inputs, decrypted as they stream",
-                            {200: {"description": "inputs.jsonl",
-                                   "content": {"application/jsonl": {"schema": STRING}}}}),
+            "get": _node_op(
+                "nodeInputs",
+                "The job's inputs, decrypted as they stream",
+                {200: {"description": "inputs.jsonl", "content": {"application/jsonl": {"schema": STRING}}}},
+            ),
         },
         "/api/node/jobs/{job_id}/assets": {
-            "get": _node_op("nodeAssets", "The job's binary assets, decrypted as they stream",
-                            {200: {"description": "an uncompressed tar of assets/…",
-                                   "content": {"application/x-tar": {"schema": BINARY}}}}),
+            "get": _node_op(
+                "nodeAssets",
+                "The job's binary assets, decrypted as they stream",
+                {
+                    200: {
+                        "description": "an uncompressed tar of assets/…",
+                        "content": {"application/x-tar": {"schema": BINARY}},
+                    }
+                },
+            ),
         },
         "/api/node/jobs/{job_id}/result": {
-            "post": _node_op("nodeResult", "The container's outcome and predictions, scored centrally",
-                             {200: _json(_ref("NodeResultAccepted"), "scored and recorded")}, (400, 401, 413),
-                             body={"required": True, "content": {"multipart/form-data": {"schema": {
-                                 "type": "object", "properties": {
-                                     "verdict": {"type": "string", "enum": ["exited", "timeout", "out_of_memory"]},
-                                     "exit_code": STRING, "duration_s": STRING,
-                                     "output_too_large": {"type": "string", "enum": ["true", "false"]},
-                                     "session_reason": {"type": "string", "enum": [
-                                         "not_ready", "timeout", "invalid_answer", "model_stopped"]},
-                                     "session_detail": STRING,
-                                     "predictions": BINARY, "log": BINARY,
-                                     "trajectory": {**BINARY, "description": "an agent run's trajectory"},
-                                     "final_states": {"type": "array", "items": BINARY, "description": (
-                                         "an agent run's items' final states, gzipped tars named "
-                                         "item-N.tar.gz, scored centrally")}},
-                                 "required": ["verdict"]}}}}),
+            "post": _node_op(
+                "nodeResult",
+                "The container's outcome and predictions, scored centrally",
+                {200: _json(_ref("NodeResultAccepted"), "scored and recorded")},
+                (400, 401, 413),
+                body={
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "verdict": {"type": "string", "enum": ["exited", "timeout", "out_of_memory"]},
+                                    "exit_code": STRING,
+                                    "duration_s": STRING,
+                                    "output_too_large": {"type": "string", "enum": ["true", "false"]},
+                                    "session_reason": {
+                                        "type": "string",
+                                        "enum": ["not_ready", "timeout", "invalid_answer", "model_stopped"],
+                                    },
+                                    "session_detail": STRING,
+                                    "predictions": BINARY,
+                                    "log": BINARY,
+                                    "trajectory": {**BINARY, "description": "an agent run's trajectory"},
+                                    "final_states": {
+                                        "type": "array",
+                                        "items": BINARY,
+                                        "description": (
+                                            "an agent run's items' final states, gzipped tars named "
+                                            "item-N.tar.gz, scored centrally"
+                                        ),
+                                    },
+                                },
+                                "required": ["verdict"],
+                            }
+                        }
+                    },
+                },
+            ),
         },
         "/api/challenges/{slug}/rounds": {
-            "get": _op("listRounds", "rounds", "The rounds, their state and pools, and the rules",
-                       {200: _json(_ref("RoundList"), "the schedule")}, (404,), parameters=[SLUG]),
-            "post": _op("addRounds", "rounds",
-                        "Append rounds (and, for them only, a KPI and reward rules) to a running challenge",
-                        {201: _json(_ref("RoundsAdded"), "the schedule, the rounds added and the signed log entry")},
-                        (400, 404), roles=("organiser", "administrator"), parameters=[SLUG],
-                        body=_json_body({"type": "object", "required": ["rounds"],
-                                         "properties": {"rounds": {"type": "array"}, "kpi": {"type": ["object", "null"]},
-                                                        "rewards": {"type": "object"}}},
-                                        "as in challenge.yaml; kpi and rewards left out: those in force go on")),
+            "get": _op(
+                "listRounds",
+                "rounds",
+                "The rounds, their state and pools, and the rules",
+                {200: _json(_ref("RoundList"), "the schedule")},
+                (404,),
+                parameters=[SLUG],
+            ),
+            "post": _op(
+                "addRounds",
+                "rounds",
+                "Append rounds (and, for them only, a KPI and reward rules) to a running challenge",
+                {201: _json(_ref("RoundsAdded"), "the schedule, the rounds added and the signed log entry")},
+                (400, 404),
+                roles=("organiser", "administrator"),
+                parameters=[SLUG],
+                body=_json_body(
+                    {
+                        "type": "object",
+                        "required": ["rounds"],
+                        "properties": {
+                            "rounds": {"type": "array"},
+                            "kpi": {"type": ["object", "null"]},
+                            "rewards": {"type": "object"},
+                        },
+                    },
+                    "as in challenge.yaml; kpi and rewards left out: those in force go on",
+                ),
+            ),
         },
         "/api/challenges/{slug}/can-submit": {
-            "get": _op("canSubmit", "submissions", "The pre-flight: may this team submit now, and if not, why",
-                       {200: _json(_ref("CanSubmit"), "the answer (ok false with the reason)")}, (400, 404),
-                       roles=("team",), parameters=[SLUG, {"name": "kind", "in": "query", "required": False,
-                                                           "schema": {"type": "string", "enum": ["hidden", "sample"]}}]),
+            "get": _op(
+                "canSubmit",
+                "submissions",
+                "The pre-flight: may this team submit now, and if not, why",
+                {200: _json(_ref("CanSubmit"), "the answer (ok false with the reason)")},
+                (400, 404),
+                roles=("team",),
+                parameters=[
+                    SLUG,
+                    {
+                        "name": "kind",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["hidden", "sample"]},
+                    },
+                ],
+            ),
         },
         "/api/challenges/{slug}/rounds/close": {
             "post": _op(
-                "closeRound", "rounds",
+                "closeRound",
+                "rounds",
                 "Close the current round (early only when asked); it closes once its runs have finished",
-                {200: _json(_ref("Round"), "the round, closing or closed")}, (400, 404, 409),
-                roles=("organiser", "administrator"), parameters=[SLUG],
-                body={"required": False, "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {"early": BOOLEAN}}}}},
+                {200: _json(_ref("Round"), "the round, closing or closed")},
+                (400, 404, 409),
+                roles=("organiser", "administrator"),
+                parameters=[SLUG],
+                body={
+                    "required": False,
+                    "content": {"application/json": {"schema": {"type": "object", "properties": {"early": BOOLEAN}}}},
+                },
             ),
         },
         "/api/challenges/{slug}/rewards": {
-            "get": _op("getRewards", "rounds", "A closed round's signed payout report",
-                       {200: _json(_ref("SignedRoundReport"), "the report and its log entry")}, (400, 404),
-                       parameters=[SLUG, ROUND_PARAM]),
+            "get": _op(
+                "getRewards",
+                "rounds",
+                "A closed round's signed payout report",
+                {200: _json(_ref("SignedRoundReport"), "the report and its log entry")},
+                (400, 404),
+                parameters=[SLUG, ROUND_PARAM],
+            ),
         },
         "/api/challenges/{slug}/rewards.csv": {
-            "get": _op("getRewardsCsv", "rounds", "A closed round's payout, a line per team and factory",
-                       {200: {"description": "CSV", "content": {"text/csv": {"schema": STRING}}}}, (400, 404),
-                       parameters=[SLUG, ROUND_PARAM]),
+            "get": _op(
+                "getRewardsCsv",
+                "rounds",
+                "A closed round's payout, a line per team and factory",
+                {200: {"description": "CSV", "content": {"text/csv": {"schema": STRING}}}},
+                (400, 404),
+                parameters=[SLUG, ROUND_PARAM],
+            ),
         },
         "/api/challenges/{slug}/teams/{team}/readmit": {
-            "post": _op("readmitTeam", "rounds", "Let an eliminated team take part again",
-                        {200: _json(_ref("Readmitted"), "re-admitted")}, (400, 404, 409),
-                        roles=("organiser", "administrator"), parameters=[SLUG, _path_param("team", description="the team's name")]),
+            "post": _op(
+                "readmitTeam",
+                "rounds",
+                "Let an eliminated team take part again",
+                {200: _json(_ref("Readmitted"), "re-admitted")},
+                (400, 404, 409),
+                roles=("organiser", "administrator"),
+                parameters=[SLUG, _path_param("team", description="the team's name")],
+            ),
         },
         "/api/challenges/{slug}/leaderboard": {
             "get": _op(
@@ -1215,16 +1680,13 @@ def _paths() -> dict[str, Any]:
                 {
                     200: {
                         "description": "the file: JSON lines, or for assets.tar an uncompressed tar of assets/…",
-                        "content": {"application/jsonl": {"schema": STRING},
-                                    "application/x-tar": {"schema": BINARY}},
+                        "content": {"application/jsonl": {"schema": STRING}, "application/x-tar": {"schema": BINARY}},
                     }
                 },
                 (404,),
                 parameters=[
                     SLUG,
-                    _path_param(
-                        "name", {"type": "string", "enum": ["inputs.jsonl", "labels.jsonl", "assets.tar"]}
-                    ),
+                    _path_param("name", {"type": "string", "enum": ["inputs.jsonl", "labels.jsonl", "assets.tar"]}),
                 ],
             ),
         },
@@ -1232,8 +1694,7 @@ def _paths() -> dict[str, Any]:
             "post": _op(
                 "submit",
                 "submissions",
-                "Submit an image: a `docker save` tarball, or the "
-                "digest of an image the team uploaded before",
+                "Submit an image: a `docker save` tarball, or the digest of an image the team uploaded before",
                 {
                     200: _json(submission, "an earlier request with this Idempotency-Key made it"),
                     201: _json(submission, "queued"),
@@ -1258,8 +1719,7 @@ def _paths() -> dict[str, Any]:
                         "in": "header",
                         "required": False,
                         "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-                        "description": "1-100 printable characters; a retry returns the first "
-                        "submission",
+                        "description": "1-100 printable characters; a retry returns the first submission",
                     },
                 ],
                 body={
@@ -1281,8 +1741,7 @@ def _paths() -> dict[str, Any]:
             "post": _op(
                 "register",
                 "challenges",
-                "Take part: approved at once where registration is "
-                "open, pending the organiser's approval otherwise",
+                "Take part: approved at once where registration is open, pending the organiser's approval otherwise",
                 {201: _json(_ref("Registration"), "the team's registration (new or earlier)")},
                 (404,),
                 roles=("team",),
@@ -1309,9 +1768,7 @@ def _paths() -> dict[str, Any]:
                 (400, 404, 409),
                 roles=("organiser", "administrator"),
                 parameters=[SLUG, _path_param("team_id", {"type": "integer", "minimum": 0})],
-                body=_json_body(
-                    {"type": "object", "required": ["approve"], "properties": {"approve": BOOLEAN}}
-                ),
+                body=_json_body({"type": "object", "required": ["approve"], "properties": {"approve": BOOLEAN}}),
             ),
         },
         "/api/challenges/{slug}/environment": {
@@ -1323,8 +1780,11 @@ def _paths() -> dict[str, Any]:
                 (400, 403, 404, 409, 413),
                 roles=("organiser",),
                 parameters=[SLUG],
-                body={"required": True, "content": {"application/octet-stream": {"schema": BINARY}},
-                      "description": "the `docker save` tarball of the environment's image"},
+                body={
+                    "required": True,
+                    "content": {"application/octet-stream": {"schema": BINARY}},
+                    "description": "the `docker save` tarball of the environment's image",
+                },
             ),
         },
         "/api/challenges/{slug}/versions": {
@@ -1375,13 +1835,25 @@ def _paths() -> dict[str, Any]:
         },
         "/api/submissions/{submission_id}/method-card": {
             "put": _op(
-                "setMethodCard", "submissions",
+                "setMethodCard",
+                "submissions",
                 "Describe this entry (public, logged, on the board) until its round stops taking submissions",
-                {200: _json(_ref("Submission"), "the submission")}, (400, 404, 409), roles=("team",),
+                {200: _json(_ref("Submission"), "the submission")},
+                (400, 404, 409),
+                roles=("team",),
                 parameters=[SUBMISSION_ID],
-                body=_json_body(_obj({"name": STRING, "description": STRING, "code_url": _nullable(STRING),
-                                      "licence": _nullable(STRING), "open_source": BOOLEAN},
-                                     required=["name"])),
+                body=_json_body(
+                    _obj(
+                        {
+                            "name": STRING,
+                            "description": STRING,
+                            "code_url": _nullable(STRING),
+                            "licence": _nullable(STRING),
+                            "open_source": BOOLEAN,
+                        },
+                        required=["name"],
+                    )
+                ),
             )
         },
         "/api/submissions/{submission_id}/selection": {
@@ -1429,28 +1901,48 @@ def _paths() -> dict[str, Any]:
         },
         "/api/submissions/{submission_id}/log-reads": {
             "post": _op(
-                "readHiddenLog", "submissions",
+                "readHiddenLog",
+                "submissions",
                 "Read a hidden run's log with a reason (the challenge's organisers, the administrator): "
                 "audited, and shown to the team",
-                {201: _json(_ref("HiddenLog"), "the log, and the read as recorded")}, (400, 404),
-                roles=("organiser", "administrator"), parameters=[SUBMISSION_ID],
+                {201: _json(_ref("HiddenLog"), "the log, and the read as recorded")},
+                (400, 404),
+                roles=("organiser", "administrator"),
+                parameters=[SUBMISSION_ID],
                 body=_json_body(_obj({"reason": {"type": "string", "minLength": 10, "maxLength": 500}})),
             ),
         },
         "/api/challenges/{slug}/organisers": {
-            "get": _op("listOrganisers", "challenges", "The challenge's owner and co-organisers",
-                       {200: _json(_ref("ChallengeOrganisers"), "who runs it")}, (404,),
-                       roles=("organiser", "administrator"), parameters=[SLUG]),
-            "post": _op("addOrganiser", "challenges", "Add a co-organiser (the owner; audited)",
-                        {201: _json(_ref("ChallengeOrganisers"), "who runs it now")}, (400, 404, 409),
-                        roles=("organiser", "administrator"), parameters=[SLUG],
-                        body=_json_body(_obj({"organiser": {"type": "string", "description": "its name"}}))),
+            "get": _op(
+                "listOrganisers",
+                "challenges",
+                "The challenge's owner and co-organisers",
+                {200: _json(_ref("ChallengeOrganisers"), "who runs it")},
+                (404,),
+                roles=("organiser", "administrator"),
+                parameters=[SLUG],
+            ),
+            "post": _op(
+                "addOrganiser",
+                "challenges",
+                "Add a co-organiser (the owner; audited)",
+                {201: _json(_ref("ChallengeOrganisers"), "who runs it now")},
+                (400, 404, 409),
+                roles=("organiser", "administrator"),
+                parameters=[SLUG],
+                body=_json_body(_obj({"organiser": {"type": "string", "description": "its name"}})),
+            ),
         },
         "/api/challenges/{slug}/organisers/{organiser_id}": {
-            "delete": _op("removeOrganiser", "challenges", "Remove a co-organiser (the owner; audited)",
-                          {200: _json(_ref("ChallengeOrganisers"), "who runs it now")}, (404,),
-                          roles=("organiser", "administrator"),
-                          parameters=[SLUG, _path_param("organiser_id", {"type": "integer", "minimum": 0})]),
+            "delete": _op(
+                "removeOrganiser",
+                "challenges",
+                "Remove a co-organiser (the owner; audited)",
+                {200: _json(_ref("ChallengeOrganisers"), "who runs it now")},
+                (404,),
+                roles=("organiser", "administrator"),
+                parameters=[SLUG, _path_param("organiser_id", {"type": "integer", "minimum": 0})],
+            ),
         },
         "/api/submissions/{submission_id}/trajectory": {
             "get": _op(
@@ -1486,8 +1978,14 @@ def _paths() -> dict[str, Any]:
             ),
         },
         "/api/teams": {
-            "get": _op("listTeams", "teams", "Every team, its factories and shares, and its registrations "
-                       "in your challenges", {200: _json(_ref("TeamList"), "the teams")}, (), roles=("organiser",)),
+            "get": _op(
+                "listTeams",
+                "teams",
+                "Every team, its factories and shares, and its registrations in your challenges",
+                {200: _json(_ref("TeamList"), "the teams")},
+                (),
+                roles=("organiser",),
+            ),
             "post": _op(
                 "createTeam",
                 "teams",
@@ -1502,14 +2000,12 @@ def _paths() -> dict[str, Any]:
                         "properties": {
                             "name": {
                                 "type": "string",
-                                "description": "1-100 characters: letters, "
-                                "digits, _, spaces and . , ' & ( ) -",
+                                "description": "1-100 characters: letters, digits, _, spaces and . , ' & ( ) -",
                             },
                             "factories": {
                                 "type": "array",
                                 "items": STRING,
-                                "description": "NAME or NAME:SHARE; default one "
-                                "factory named after the team",
+                                "description": "NAME or NAME:SHARE; default one factory named after the team",
                             },
                         },
                     }

@@ -35,8 +35,11 @@ def report(slug: str):
 @bp.get("/<slug>/rewards.csv")
 def report_csv(slug: str):
     found = rounds.get_report(platform(), slug=slug, number=_round_arg())["report"]
-    return Response(rounds.report_csv(found), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{slug}-round-{found["round"]}-rewards.csv"'})
+    return Response(
+        rounds.report_csv(found),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{slug}-round-{found["round"]}-rewards.csv"'},
+    )
 
 
 @bp.post("/<slug>/rounds/close")

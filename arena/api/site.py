@@ -39,9 +39,14 @@ def renew():
     leases in one call, and names those the platform no longer runs."""
     site = _site()
     jobs = json_body().get("jobs")
-    if not isinstance(jobs, dict) or len(jobs) > sites.MAX_RENEW or not all(
+    if (
+        not isinstance(jobs, dict)
+        or len(jobs) > sites.MAX_RENEW
+        or not all(
             isinstance(k, str) and len(k) <= 40 and (v is None or isinstance(v, str) and v.isdigit() and len(v) <= 40)
-            for k, v in jobs.items()):
+            for k, v in jobs.items()
+        )
+    ):
         raise BadRequest(f'send {{"jobs": {{"<job id>": "<Slurm job id>"}}}}, at most {sites.MAX_RENEW} jobs')
     return sites.renew(platform(), site=site, jobs=jobs)
 

@@ -42,8 +42,9 @@ def predictions(submission_id: str):
 def trajectory(submission_id: str):
     """An agent run's messages and tool calls, as JSON lines: the challenge's organisers and the
     administrator (audited), or the team for its sample runs."""
-    data = environments.read_trajectory(platform(), principal=principal(), submission_id=submission_id,
-                                        actor=principal())
+    data = environments.read_trajectory(
+        platform(), principal=principal(), submission_id=submission_id, actor=principal()
+    )
     return Response(data, mimetype="application/jsonl")
 
 
@@ -54,16 +55,14 @@ def select(submission_id: str):
     chosen = json_body().get("selected")
     if not isinstance(chosen, bool):
         raise BadRequest('send {"selected": true} or {"selected": false}')
-    return submissions.select_for_final(platform(), principal=principal(), submission_id=submission_id,
-                                        selected=chosen)
+    return submissions.select_for_final(platform(), principal=principal(), submission_id=submission_id, selected=chosen)
 
 
 @bp.put("/<submission_id>/method-card")
 @require("team")
 def method_card(submission_id: str):
     """{"name", "description", "code_url", "licence", "open_source"}: what this entry is."""
-    return submissions.set_method_card(platform(), principal=principal(), submission_id=submission_id,
-                                       card=json_body())
+    return submissions.set_method_card(platform(), principal=principal(), submission_id=submission_id, card=json_body())
 
 
 @bp.post("/<submission_id>/log-reads")
@@ -71,5 +70,6 @@ def method_card(submission_id: str):
 def read_log(submission_id: str):
     """{"reason": "..."}: read a hidden run's log, an audited action the team is told of."""
     reason = json_body().get("reason")
-    return submissions.read_hidden_log(platform(), principal=principal(), submission_id=submission_id,
-                                       reason=reason), 201
+    return submissions.read_hidden_log(
+        platform(), principal=principal(), submission_id=submission_id, reason=reason
+    ), 201

@@ -34,8 +34,12 @@ def challenge_set_environment(challenge_slug: str, image: str, as_json: bool) ->
 
 @click.command()
 @click.argument("submission_id")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the trajectory (JSON lines) to this file instead of printing a summary.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the trajectory (JSON lines) to this file instead of printing a summary.",
+)
 @json_option
 @friendly
 def trajectory(submission_id: str, output: Path | None, as_json: bool) -> None:

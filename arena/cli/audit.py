@@ -76,7 +76,7 @@ def audit(fetch: Fetch, log_key: NoteKey) -> tuple[int, list[str]]:
         return 0, [f"the checkpoint: {error}"]
     walk = _Walk()
     for entries in _bundles(fetch, point.size):
-        for raw, body in zip(entries, _parsed(entries)):
+        for raw, body in zip(entries, _parsed(entries), strict=False):
             walk.step(raw, body)
     if walk.tree.root() != point.root:
         walk.problems.append(f"the entries served do not hash to the checkpoint's root (size {point.size})")
@@ -85,8 +85,11 @@ def audit(fetch: Fetch, log_key: NoteKey) -> tuple[int, list[str]]:
 
 @click.command("audit")
 @click.option("--url", help="The platform (default: ARENA_URL); its tiles are under URL/log/.")
-@click.option("--log-key", help="The log's verifier key (name+id+base64) you trust; default: the one "
-              "the server publishes at /.well-known/arena-keys.json.")
+@click.option(
+    "--log-key",
+    help="The log's verifier key (name+id+base64) you trust; default: the one "
+    "the server publishes at /.well-known/arena-keys.json.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def audit_command(url: str | None, log_key: str | None, as_json: bool) -> None:
     """Anyone: rebuild the whole log from its tiles and check it against the signed checkpoint.
@@ -105,8 +108,11 @@ def audit_command(url: str | None, log_key: str | None, as_json: bool) -> None:
         client = ArenaClient(url=url, token="")
         key = _trusted(client, log_key)
         size, problems = audit(lambda path: client.raw(f"/log/{path}"), key)
-        report({"ok": not problems, "size": size, "problems": problems}, as_json=as_json,
-               failed=f"the log at {client.url}",
-               ok=f"{size} entries rebuilt from the tiles hash to the signed checkpoint; chain, times and roots hold")
+        report(
+            {"ok": not problems, "size": size, "problems": problems},
+            as_json=as_json,
+            failed=f"the log at {client.url}",
+            ok=f"{size} entries rebuilt from the tiles hash to the signed checkpoint; chain, times and roots hold",
+        )
 
     run()

@@ -127,8 +127,7 @@ def _upload_progress(quiet: bool):
     def update(sent: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = click.progressbar(length=total, label="uploading", file=sys.stderr, show_eta=True,
-                                    show_percent=True)
+            bar = click.progressbar(length=total, label="uploading", file=sys.stderr, show_eta=True, show_percent=True)
             bar.__enter__()
         bar.update(sent)  # click's bar counts up by what it is given
 
@@ -145,9 +144,14 @@ def _upload_progress(quiet: bool):
 def challenge_list(as_json: bool) -> None:
     """List the challenges on the server."""
     found = _client().challenges()
-    _emit(found, as_json, lambda rows: "\n".join(
-        f"{c['slug']:<30} {c['metric']:<12} {c['teams']} team(s)  {c['title']}" for c in rows
-    ) or "no challenges yet")
+    _emit(
+        found,
+        as_json,
+        lambda rows: (
+            "\n".join(f"{c['slug']:<30} {c['metric']:<12} {c['teams']} team(s)  {c['title']}" for c in rows)
+            or "no challenges yet"
+        ),
+    )
 
 
 @challenge.command("add-version")
@@ -174,8 +178,9 @@ def challenge_add_version(challenge_slug: str, folder: Path, as_json: bool) -> N
 @click.option("--version", type=int, help="Hidden-set version (default: the newest).")
 @json_option
 @friendly
-def challenge_reveal(challenge_slug: str, reveal_all: bool, ids: tuple[str, ...], version: int | None,
-                     as_json: bool) -> None:
+def challenge_reveal(
+    challenge_slug: str, reveal_all: bool, ids: tuple[str, ...], version: int | None, as_json: bool
+) -> None:
     """Organiser: publish hidden items with their salts, so anyone can check the commitment.
 
     Do this only after the challenge has ended: revealed items are public for good.
@@ -189,8 +194,13 @@ def challenge_reveal(challenge_slug: str, reveal_all: bool, ids: tuple[str, ...]
 @challenge.command("get-reveal")
 @click.argument("challenge_slug", metavar="CHALLENGE")
 @click.option("--version", type=int, help="Hidden-set version (default: the newest revealed).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="File to write the reveal document to.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write the reveal document to.",
+)
 @friendly
 def challenge_get_reveal(challenge_slug: str, version: int | None, output: Path) -> None:
     """Anyone: download a published reveal, to check with `arena verify-set FILE`."""
@@ -202,9 +212,13 @@ def challenge_get_reveal(challenge_slug: str, version: int | None, output: Path)
 @challenge.command("get-sample")
 @click.argument("challenge_slug", metavar="CHALLENGE")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--labels", "labels_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the sample's public labels to this file (outside FOLDER: a container "
-                   "never sees labels in /input).")
+@click.option(
+    "--labels",
+    "labels_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the sample's public labels to this file (outside FOLDER: a container "
+    "never sees labels in /input).",
+)
 @friendly
 def challenge_get_sample(challenge_slug: str, folder: Path, labels_file: Path | None) -> None:
     """Anyone: download the public sample set into FOLDER, laid out as a job's /input.
@@ -227,14 +241,22 @@ def challenge_get_sample(challenge_slug: str, folder: Path, labels_file: Path | 
     client.download_sample(challenge_slug, "inputs.jsonl", lambda chunks: _write_chunks(inputs, chunks))
     with inputs.open("rb") as handle:
         n_items = sum(1 for line in handle if line.strip())
-    write_task(folder, challenge=challenge_slug, metric=shown["metric"], n_items=n_items,
-               protocol=shown.get("protocol", "batch"))
+    write_task(
+        folder,
+        challenge=challenge_slug,
+        metric=shown["metric"],
+        n_items=n_items,
+        protocol=shown.get("protocol", "batch"),
+    )
     if labels_file is not None:
         client.download_sample(challenge_slug, "labels.jsonl", lambda chunks: _write_chunks(labels_file, chunks))
     if shown.get("n_sample_assets"):
         client.download_sample(challenge_slug, "assets.tar", lambda chunks: _unpack_chunks(folder, chunks))
-    click.echo(f"wrote the sample of {challenge_slug} to {folder}: task.json, {inputs.name} "
-               f"({n_items} items), {shown.get('n_sample_assets', 0)} asset file(s)", err=True)
+    click.echo(
+        f"wrote the sample of {challenge_slug} to {folder}: task.json, {inputs.name} "
+        f"({n_items} items), {shown.get('n_sample_assets', 0)} asset file(s)",
+        err=True,
+    )
 
 
 def _write_chunks(path: Path, chunks) -> None:
@@ -271,8 +293,11 @@ def challenge_register(challenge_slug: str, as_json: bool) -> None:
 def challenge_registrations(challenge_slug: str, as_json: bool) -> None:
     """Organiser: the teams that asked to take part, and where each stands."""
     rows = _client().registrations(challenge_slug)
-    _emit(rows, as_json, lambda rs: "\n".join(f"{r['team_id']:>5}  {r['status']:<9} {r['team']}" for r in rs)
-          or "no registrations yet")
+    _emit(
+        rows,
+        as_json,
+        lambda rs: "\n".join(f"{r['team_id']:>5}  {r['status']:<9} {r['team']}" for r in rs) or "no registrations yet",
+    )
 
 
 @challenge.command("approve")
@@ -295,9 +320,14 @@ def team() -> None:
 
 @team.command("create")
 @click.argument("name")
-@click.option("--factory", "factories", multiple=True, metavar="FACTORY",
-              help="A factory the team belongs to, as NAME or NAME:SHARE; repeat for an alliance "
-                   "(shares for all or none; equal when none). Default: the team's name.")
+@click.option(
+    "--factory",
+    "factories",
+    multiple=True,
+    metavar="FACTORY",
+    help="A factory the team belongs to, as NAME or NAME:SHARE; repeat for an alliance "
+    "(shares for all or none; equal when none). Default: the team's name.",
+)
 @json_option
 @friendly
 def team_create(name: str, factories: tuple[str, ...], as_json: bool) -> None:
@@ -317,15 +347,18 @@ def score_text(run: dict) -> str:
 
 def _status_line(state: dict) -> str:
     """One line for where a submission stands, and one more for each read of its hidden-run log."""
-    reads = "".join(f"\n  its log was read {r['at']} by {r['organisation']}: {r['reason']}"
-                    for r in state.get("log_reads") or [])
+    reads = "".join(
+        f"\n  its log was read {r['at']} by {r['organisation']}: {r['reason']}" for r in state.get("log_reads") or []
+    )
     return _state_words(state) + reads
 
 
 def _state_words(state: dict) -> str:
     if state["status"] == "scored" and state["score"] is None:
-        return (f"{state['id']}  scored  (not released: no better than your team's best beyond noise; "
-                "see the Ladder on the challenge page)")
+        return (
+            f"{state['id']}  scored  (not released: no better than your team's best beyond noise; "
+            "see the Ladder on the challenge page)"
+        )
     if state["status"] == "scored":
         return f"{state['id']}  scored  {score_text(state)}"
     if state["status"] == "failed":
@@ -382,8 +415,9 @@ def _upload(client: ArenaClient, tarball: Path, sha256: str, quiet: bool) -> str
     if quiet or not sys.stderr.isatty():
         done = _send(client, tarball, sha256, earlier, key, None)
     else:
-        with click.progressbar(length=size, label="uploading", file=sys.stderr, show_eta=True,
-                               show_percent=True) as bar:
+        with click.progressbar(
+            length=size, label="uploading", file=sys.stderr, show_eta=True, show_percent=True
+        ) as bar:
             bar.update(received)
             done = _send(client, tarball, sha256, earlier, key, bar.update)
     _remember(key, None)
@@ -415,16 +449,24 @@ def _send(client: ArenaClient, tarball: Path, sha256: str, upload_id: str | None
 @click.argument("challenge_slug", metavar="CHALLENGE")
 @click.argument("image")
 @click.option("--wait", is_flag=True, help="Follow the evaluation until it is scored or failed.")
-@click.option("--sample", is_flag=True,
-              help="Run on the public sample set instead, to debug: you see the container's log "
-                   "and predictions (`arena logs`); it never counts for the leaderboard.")
-@click.option("--method-card", "card_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A YAML or JSON file describing the entry (name, description, code_url, licence, "
-                   "open_source): public, on the board; some challenges pay only open-source entries.")
+@click.option(
+    "--sample",
+    is_flag=True,
+    help="Run on the public sample set instead, to debug: you see the container's log "
+    "and predictions (`arena logs`); it never counts for the leaderboard.",
+)
+@click.option(
+    "--method-card",
+    "card_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A YAML or JSON file describing the entry (name, description, code_url, licence, "
+    "open_source): public, on the board; some challenges pay only open-source entries.",
+)
 @json_option
 @friendly
-def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: bool,
-           card_file: Path | None = None) -> None:
+def submit(
+    challenge_slug: str, image: str, wait: bool, sample: bool, as_json: bool, card_file: Path | None = None
+) -> None:
     """Submit IMAGE (an image in the local Docker engine) to CHALLENGE; prints the submission id.
 
     The image is exported with `docker save` to a temporary file, then uploaded in parts: a
@@ -445,7 +487,10 @@ def submit(challenge_slug: str, image: str, wait: bool, sample: bool, as_json: b
         digest = _upload(client, tarball, sha256, quiet=as_json)
     state = _submit_once(client, challenge_slug, digest, "sample" if sample else "hidden")
     if card is not None:
-        state = {**client.set_method_card(state["id"], card), **({"receipt": state["receipt"]} if "receipt" in state else {})}
+        state = {
+            **client.set_method_card(state["id"], card),
+            **({"receipt": state["receipt"]} if "receipt" in state else {}),
+        }
     state = keep_and_tell(state, quiet=as_json)
     if wait:
         show = None if as_json else (lambda s: click.echo(f"  {s['status']}", err=True))
@@ -499,13 +544,19 @@ def status(submission_id: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("submission_id")
-@click.option("--predictions", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the run's predictions.jsonl to this file (sample runs).")
-@click.option("--reason", metavar="TEXT",
-              help="Organisers: why you read this hidden run's log (10-500 characters; recorded, "
-                   "and shown to the team).")
-@click.option("--scorer", "scorer", is_flag=True,
-              help="Organisers: print what the challenge's scoring container printed instead.")
+@click.option(
+    "--predictions",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the run's predictions.jsonl to this file (sample runs).",
+)
+@click.option(
+    "--reason",
+    metavar="TEXT",
+    help="Organisers: why you read this hidden run's log (10-500 characters; recorded, and shown to the team).",
+)
+@click.option(
+    "--scorer", "scorer", is_flag=True, help="Organisers: print what the challenge's scoring container printed instead."
+)
 @json_option
 @friendly
 def logs(submission_id: str, predictions: Path | None, reason: str | None, scorer: bool, as_json: bool) -> None:
@@ -568,7 +619,9 @@ def _interval(found: dict) -> str:
 
 def _board_rows(entry: dict) -> list[str]:
     """An entry: rank, score, 95% interval, rank band and team; then each slice's score."""
-    rows = [f"{entry['rank']:>4}  {entry['score']:.4f} {_interval(entry)}  band {entry['rank_band']:<3} {entry['team']}"]
+    rows = [
+        f"{entry['rank']:>4}  {entry['score']:.4f} {_interval(entry)}  band {entry['rank_band']:<3} {entry['team']}"
+    ]
     for name, found in sorted((entry.get("slices") or {}).items()):
         rows.append(f"{'':>6}{found['score']:.4f} {_interval(found)}  slice {name} ({found['n_items']} items)")
     return rows
@@ -581,8 +634,13 @@ def public_log() -> None:
 
 @public_log.command("export")
 @click.argument("challenge_slug", metavar="CHALLENGE")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="File to write the export to.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write the export to.",
+)
 @friendly
 def log_export(challenge_slug: str, output: Path) -> None:
     """Anyone: write the log and CHALLENGE's published leaderboard to a file for `arena verify`."""
@@ -597,6 +655,5 @@ def register(group: click.Group) -> None:
     from arena.cli.witness import witness
 
     add_log_commands(public_log)
-    for command in (challenge, team, submit, status, logs, leaderboard, verify_set, public_log, verify_log,
-                    witness):
+    for command in (challenge, team, submit, status, logs, leaderboard, verify_set, public_log, verify_log, witness):
         group.add_command(command)

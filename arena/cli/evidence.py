@@ -40,8 +40,10 @@ def describe(state: dict, kept: list[Path], *, receipt_too: bool = True) -> str:
     receipt = state.get("receipt")
     if receipt and receipt_too:
         body = receipt["body"]
-        lines.append(f"receipt: log entry {body['seq']} at {body['at']}, leaf {receipt['leaf_hash']}, "
-                     f"signature {receipt['signature']}")
+        lines.append(
+            f"receipt: log entry {body['seq']} at {body['at']}, leaf {receipt['leaf_hash']}, "
+            f"signature {receipt['signature']}"
+        )
     for entry in state.get("signed_results") or []:
         data = entry["body"]["data"]
         shown = data.get("score") if data.get("released", True) else "withheld by the Ladder"

@@ -14,8 +14,10 @@ from arena.tlog import Checkpoint, NoteError, NoteKey, open_checkpoint, parse_vk
 from hidden_sets import verify_consistency, verify_inclusion
 
 log_key_option = click.option(
-    "--log-key", help="The log's verifier key (name+id+base64) you trust; default: the one the server "
-    "publishes at /.well-known/arena-keys.json (check it against docs or a source you trust).")
+    "--log-key",
+    help="The log's verifier key (name+id+base64) you trust; default: the one the server "
+    "publishes at /.well-known/arena-keys.json (check it against docs or a source you trust).",
+)
 
 
 def _trusted(client: ArenaClient, vkey: str | None) -> NoteKey:
@@ -42,8 +44,17 @@ def checkpoint(log_key: str | None, as_json: bool) -> None:
     note = client.text("/log/checkpoint")
     point = _open(note, _trusted(client, log_key))
     if as_json:
-        click.echo(json.dumps({"origin": point.origin, "size": point.size,
-                               "root": base64.b64encode(point.root).decode(), "note": note}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "origin": point.origin,
+                    "size": point.size,
+                    "root": base64.b64encode(point.root).decode(),
+                    "note": note,
+                },
+                indent=2,
+            )
+        )
     else:
         click.echo(note, nl=False)
 
@@ -66,10 +77,13 @@ def inclusion(seq: int, size: int | None, log_key: str | None, as_json: bool) ->
     point = _open(answer["checkpoint"], _trusted(client, log_key))
     hashes = [bytes.fromhex(h) for h in answer["proof"]]
     if point.size != answer["size"] or not verify_inclusion(
-            index=seq, tree_size=point.size, leaf=bytes.fromhex(answer["leaf_hash"]), proof=hashes, root=point.root):
+        index=seq, tree_size=point.size, leaf=bytes.fromhex(answer["leaf_hash"]), proof=hashes, root=point.root
+    ):
         raise click.ClickException(f"the server's inclusion proof for entry {seq} does not verify")
-    message = (f"entry {seq} (leaf {answer['leaf_hash']}) is in the log of size {point.size}: "
-               f"{len(hashes)} hashes lead to the signed root {base64.b64encode(point.root).decode()}")
+    message = (
+        f"entry {seq} (leaf {answer['leaf_hash']}) is in the log of size {point.size}: "
+        f"{len(hashes)} hashes lead to the signed root {base64.b64encode(point.root).decode()}"
+    )
     click.echo(json.dumps({**answer, "verified": True}, indent=2) if as_json else message)
 
 
@@ -82,13 +96,15 @@ def inclusion(seq: int, size: int | None, log_key: str | None, as_json: bool) ->
 def consistency(old_size: int, new_size: int | None, log_key: str | None, as_json: bool) -> None:
     """Prove that the log of --to entries extends the log of OLD_SIZE entries (both checkpoints signed)."""
     client = ArenaClient(token="")
-    answer = client._request("GET", f"/api/log/proof/consistency?from={old_size}"
-                             + (f"&to={new_size}" if new_size is not None else ""))
+    answer = client._request(
+        "GET", f"/api/log/proof/consistency?from={old_size}" + (f"&to={new_size}" if new_size is not None else "")
+    )
     key = _trusted(client, log_key)
     old, new = _open(answer["old_checkpoint"], key), _open(answer["new_checkpoint"], key)
     hashes = [bytes.fromhex(h) for h in answer["proof"]]
     if (old.size, new.size) != (answer["from"], answer["to"]) or not verify_consistency(
-            old_size=old.size, new_size=new.size, old_root=old.root, new_root=new.root, proof=hashes):
+        old_size=old.size, new_size=new.size, old_root=old.root, new_root=new.root, proof=hashes
+    ):
         raise click.ClickException(f"the server's consistency proof from {old_size} does not verify")
     message = f"the log of size {new.size} extends the log of size {old.size}: {len(hashes)} hashes verified"
     click.echo(json.dumps({**answer, "verified": True}, indent=2) if as_json else message)

@@ -21,8 +21,16 @@ from arena.tlog import (
 )
 from hidden_sets import leaf_hash, verify_inclusion
 
-KINDS = ("challenge.open", "hidden_set.version", "submission.receipt", "result", "method_card",
-         "round.report", "rounds.add", "challenge.scorer")
+KINDS = (
+    "challenge.open",
+    "hidden_set.version",
+    "submission.receipt",
+    "result",
+    "method_card",
+    "round.report",
+    "rounds.add",
+    "challenge.scorer",
+)
 BODY_KEYS = {"seq", "kind", "challenge", "at", "prev", "data"}
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 HEAD_TYPE = "arena.log-tree-head/v1"
@@ -113,8 +121,9 @@ def _key_problems(data: dict, name: str, log: Log, log_public_key: str) -> list[
     try:
         statement = key_statement(role=data["role"], public_key=data["public_key"], previous=data["previous"])
         new_ok = verify_statement(public_key=data["public_key"], statement=statement, signature=data["signature"])
-        old_ok = verify_statement(public_key=data["previous"], statement=statement,
-                                  signature=data.get("previous_signature") or "")
+        old_ok = verify_statement(
+            public_key=data["previous"], statement=statement, signature=data.get("previous_signature") or ""
+        )
     except (KeyError, TypeError, ValueError):
         return [f"{name}: not a key certificate (role, public_key, previous, signature, previous_signature)"]
     known = set(log.commitment_keys.values()) or {log_public_key}
@@ -132,8 +141,9 @@ def commitment_problems(document: dict, log: Log, public_key: str) -> list[str]:
         statement: dict[str, Any] = commitment.get("statement") or {}
         name = f"commitment v{statement.get('version')} of {statement.get('challenge')}"
         key = log.commitment_keys.get(statement["key_id"]) if "key_id" in statement else public_key
-        if key is None or not verify_statement(public_key=key, statement=statement,
-                                               signature=commitment.get("signature") or ""):
+        if key is None or not verify_statement(
+            public_key=key, statement=statement, signature=commitment.get("signature") or ""
+        ):
             problems.append(f"{name}: not signed by a commitment key the log certified")
         if statement.get("root") not in log.roots.get(statement.get("challenge", ""), set()):
             problems.append(f"{name}: its root is not one the log holds for the challenge")
@@ -177,8 +187,9 @@ def checkpoint_problems(document: dict, log: Log, key: NoteKey | None) -> list[s
     return []
 
 
-def witness_problems(document: dict, log: Log, key: NoteKey | None, witnesses: list[NoteKey],
-                     minimum: int) -> list[str]:
+def witness_problems(
+    document: dict, log: Log, key: NoteKey | None, witnesses: list[NoteKey], minimum: int
+) -> list[str]:
     """At least `minimum` of the trusted witnesses cosigned a checkpoint that this log extends."""
     if not minimum:
         return []
@@ -190,8 +201,7 @@ def witness_problems(document: dict, log: Log, key: NoteKey | None, witnesses: l
         problems += [problem] if problem else []
         sizes += [size] if size else []
     if len(sizes) < minimum:
-        problems.append(f"only {len(sizes)} of the {minimum} witnesses required cosigned a checkpoint "
-                        "of this log")
+        problems.append(f"only {len(sizes)} of the {minimum} witnesses required cosigned a checkpoint of this log")
     else:
         log.witnessed = sorted(sizes, reverse=True)[minimum - 1]
     return problems
@@ -207,8 +217,10 @@ def _witnessed_size(notes: list, log: Log, key: NoteKey, witness: NoteKey) -> tu
         if signed_by(point.text, signatures, witness) is None:
             continue
         if point.size > log.tree.size or log.tree.root(point.size) != point.root:
-            return 0, (f"witness {witness.name} cosigned a checkpoint of size {point.size} that this log does "
-                       "not extend: the log was rewritten, or others were shown another one")
+            return 0, (
+                f"witness {witness.name} cosigned a checkpoint of size {point.size} that this log does "
+                "not extend: the log was rewritten, or others were shown another one"
+            )
         best = max(best, point.size)
     return best, None
 
@@ -219,11 +231,15 @@ def state_problems(state: dict | None, log: Log) -> list[str]:
         return []
     size, root = int(state["size"]), bytes.fromhex(state["root"])
     if size > log.tree.size:
-        return [f"the export holds {log.tree.size} entries, fewer than the {size} you verified before: "
-                "it is stale or the log was cut"]
+        return [
+            f"the export holds {log.tree.size} entries, fewer than the {size} you verified before: "
+            "it is stale or the log was cut"
+        ]
     if log.tree.root(size) != root:
-        return [f"the log does not extend the checkpoint you verified before (size {size}): its first "
-                f"{size} entries changed"]
+        return [
+            f"the log does not extend the checkpoint you verified before (size {size}): its first "
+            f"{size} entries changed"
+        ]
     return []
 
 
@@ -247,8 +263,11 @@ def _kept_problem(name: str, entry: dict, log: Log, size: int, public_key: str) 
     if not verify_statement(public_key=public_key, statement=body, signature=entry.get("signature", "")):
         return f"{name}: its signature does not verify with the platform's key"
     if seq >= size:
-        return (f"{name}: entry {seq} is not yet covered by a cosigned checkpoint (size {size})"
-                if log.witnessed else f"{name}: entry {seq} is missing: the log holds {size} entries")
+        return (
+            f"{name}: entry {seq} is not yet covered by a cosigned checkpoint (size {size})"
+            if log.witnessed
+            else f"{name}: entry {seq} is missing: the log holds {size} entries"
+        )
     proof = inclusion_proof(log.tree.hash_at, seq, size)
     if not verify_inclusion(index=seq, tree_size=size, leaf=leaf, proof=proof, root=log.tree.root(size)):
         return f"{name}: entry {seq} is missing from the log: another entry stands at its place"

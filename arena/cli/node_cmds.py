@@ -44,11 +44,12 @@ class NodeClient:
             except requests.RequestException as exc:
                 if attempt == 4:
                     raise click.ClickException(f"cannot reach the platform: {type(exc).__name__}") from None
-                time.sleep(2 ** attempt)
+                time.sleep(2**attempt)
                 continue
             if response.status_code != 200:
-                raise click.ClickException(f"the platform refused GET {path or '/'}: {response.status_code} "
-                                           f"{_message(response)}")
+                raise click.ClickException(
+                    f"the platform refused GET {path or '/'}: {response.status_code} {_message(response)}"
+                )
             return response
         raise AssertionError("unreachable")
 
@@ -117,8 +118,9 @@ def _stage(client: NodeClient, spec: dict, folder) -> None:
                 unpack_assets(raw, _assets_dir(spec, folder, environment_files), limits=ASSET_LIMITS)
         except (UnpackError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:  # cut short
             raise click.ClickException(f"the job's assets did not arrive whole: {exc}") from None
-    write_task(folder.input, challenge=spec["challenge"], metric=spec["metric"], n_items=n_items,
-               protocol=spec["protocol"])
+    write_task(
+        folder.input, challenge=spec["challenge"], metric=spec["metric"], n_items=n_items, protocol=spec["protocol"]
+    )
 
 
 def _assets_dir(spec: dict, folder, environment_files) -> Path:
@@ -134,9 +136,14 @@ def _environment(spec: dict):
     from sandbox import AgentLimits, EnvironmentConfig, Limits
 
     given = spec["environment"]
-    return EnvironmentConfig(image_id=given["image_id"], tools=tuple(given["tools"]), score_command=(),
-                             workdir=given["workdir"], limits=Limits(**given["limits"]),
-                             agent=AgentLimits(**given["agent"]))
+    return EnvironmentConfig(
+        image_id=given["image_id"],
+        tools=tuple(given["tools"]),
+        score_command=(),
+        workdir=given["workdir"],
+        limits=Limits(**given["limits"]),
+        agent=AgentLimits(**given["agent"]),
+    )
 
 
 def states_folder(folder) -> Path:
@@ -149,14 +156,25 @@ def _drive(runner, run, spec: dict, folder, answers: Path) -> tuple:
     from arena.services.evaluation import environment_files, items_path, trajectory_path
     from sandbox import SessionLimits, run_agent, run_interactive
 
-    common: dict[str, Any] = dict(items=items_path(folder, spec["protocol"]), answers=answers,
-                                  limits=SessionLimits(**spec["session"]), max_answers_bytes=int(spec["max_output_bytes"]))
+    common: dict[str, Any] = dict(
+        items=items_path(folder, spec["protocol"]),
+        answers=answers,
+        limits=SessionLimits(**spec["session"]),
+        max_answers_bytes=int(spec["max_output_bytes"]),
+    )
     if spec["protocol"] != "agent":
         return run_interactive(runner, run, **common)
     states_folder(folder).mkdir(mode=0o700)
-    return run_agent(runner, run, **common, config=_environment(spec), files_root=environment_files(folder),
-                     work_root=folder.path / "environments", trajectory=trajectory_path(folder),
-                     capture_root=states_folder(folder))
+    return run_agent(
+        runner,
+        run,
+        **common,
+        config=_environment(spec),
+        files_root=environment_files(folder),
+        work_root=folder.path / "environments",
+        trajectory=trajectory_path(folder),
+        capture_root=states_folder(folder),
+    )
 
 
 def _run(runner, spec: dict, folder) -> tuple:
@@ -196,14 +214,23 @@ def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) 
     if spec.get("environment"):
         _fetch_image(client, runner, spec["environment"]["image_id"], "/environment-image")
     owner = getattr(runner, "folder_owner", None)  # a rootless runner's user
-    folder = JobFolder.create(root=job_root, job_id=spec["job"], size_bytes=int(spec["folder_bytes"]),
-                              use_tmpfs=use_tmpfs, owner=owner() if owner else None)
+    folder = JobFolder.create(
+        root=job_root,
+        job_id=spec["job"],
+        size_bytes=int(spec["folder_bytes"]),
+        use_tmpfs=use_tmpfs,
+        owner=owner() if owner else None,
+    )
     try:
         _stage(client, spec, folder)
         outcome, produced, failure = _run(runner, spec, folder)
         predictions, too_large = _predictions(folder, produced, int(spec["max_output_bytes"]))
-        fields = {"verdict": outcome.verdict, "exit_code": "" if outcome.exit_code is None else str(outcome.exit_code),
-                  "duration_s": f"{outcome.duration_s:.3f}", "output_too_large": "true" if too_large else "false"}
+        fields = {
+            "verdict": outcome.verdict,
+            "exit_code": "" if outcome.exit_code is None else str(outcome.exit_code),
+            "duration_s": f"{outcome.duration_s:.3f}",
+            "output_too_large": "true" if too_large else "false",
+        }
         if failure is not None:
             fields.update(session_reason=failure.reason, session_detail=failure.detail)
         with ExitStack() as opened:
@@ -213,8 +240,12 @@ def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) 
             if spec["protocol"] == "agent":
                 files += _agent_files(folder, opened)
             answer = client.send(fields, files)
-        log.info("job %s: %s, sent (%s)", spec["job"], outcome.verdict,
-                 "recorded" if answer.get("recorded") else "not recorded: the job was taken back")
+        log.info(
+            "job %s: %s, sent (%s)",
+            spec["job"],
+            outcome.verdict,
+            "recorded" if answer.get("recorded") else "not recorded: the job was taken back",
+        )
         return answer
     finally:
         folder.wipe()

@@ -36,16 +36,24 @@ def round_list(challenge_slug: str, as_json: bool) -> None:
             return f"{challenge_slug} has no rounds"
         rules = d["rules"]
         kpi = rules["kpi"]
-        lines = [f"rule: {rules['rewards']['rule']}"
-                 + (f" (shares {', '.join(rules['rewards']['shares'])})" if rules["rewards"]["shares"] else "")
-                 + ("; only open-source entries are paid" if rules["rewards"].get("require_open_source") else ""),
-                 "KPI: " + (f"beat {_baseline(kpi['baseline'])} with p < {kpi['alpha']:g}"
-                            + (f"; eliminated after {kpi['eliminate_after']} misses in a row"
-                               if kpi["eliminate_after"] else "") if kpi else "none: every ranked team qualifies")]
+        lines = [
+            f"rule: {rules['rewards']['rule']}"
+            + (f" (shares {', '.join(rules['rewards']['shares'])})" if rules["rewards"]["shares"] else "")
+            + ("; only open-source entries are paid" if rules["rewards"].get("require_open_source") else ""),
+            "KPI: "
+            + (
+                f"beat {_baseline(kpi['baseline'])} with p < {kpi['alpha']:g}"
+                + (f"; eliminated after {kpi['eliminate_after']} misses in a row" if kpi["eliminate_after"] else "")
+                if kpi
+                else "none: every ranked team qualifies"
+            ),
+        ]
         for r in d["rounds"]:
             paid = f", paid {_pool(r['paid_cents'], r['paid_gpu_minutes'])}" if r["paid_cents"] is not None else ""
-            lines.append(f"{r['number']:>3}  {r['name']:<20} {r['status']:<9} {r['opens_at']} → {r['ends_at']}  "
-                         f"pool {_pool(r['pool_cents'], r['pool_gpu_minutes'])}{paid}")
+            lines.append(
+                f"{r['number']:>3}  {r['name']:<20} {r['status']:<9} {r['opens_at']} → {r['ends_at']}  "
+                f"pool {_pool(r['pool_cents'], r['pool_gpu_minutes'])}{paid}"
+            )
         return "\n".join(lines)
 
     _emit(found, as_json, human)
@@ -77,8 +85,14 @@ def round_close(challenge_slug: str, early: bool, wait: bool, timeout: int, as_j
             raise ClientError(f"{found['name']} is still {found['status']} after {timeout} s")
         time.sleep(2)
         found = next(r for r in client.rounds(challenge_slug)["rounds"] if r["number"] == found["number"])
-    _emit(found, as_json, lambda r: f"{r['name']} of {challenge_slug}: {r['status']}"
-          + ("" if r["status"] == "closed" else " (it closes once its last runs have finished)"))
+    _emit(
+        found,
+        as_json,
+        lambda r: (
+            f"{r['name']} of {challenge_slug}: {r['status']}"
+            + ("" if r["status"] == "closed" else " (it closes once its last runs have finished)")
+        ),
+    )
 
 
 @round_group.command("add")
@@ -109,10 +123,18 @@ def round_add(challenge_slug: str, file: Path, as_json: bool) -> None:
     except (yaml.YAMLError, UnicodeDecodeError):
         raise click.ClickException(f"{file} is not YAML text") from None
     found = _client().add_rounds(challenge_slug, json.loads(json.dumps(doc, default=_iso)))
-    _emit(found, as_json, lambda d: "\n".join(
-        [f"added to {challenge_slug} (log entry {d['log_entry']['seq']}):"]
-        + [f"{r['number']:>3}  {r['name']:<20} {r['status']:<9} {r['opens_at']} → {r['ends_at']}  "
-           f"pool {_pool(r['pool_cents'], r['pool_gpu_minutes'])}" for r in d["added"]]))
+    _emit(
+        found,
+        as_json,
+        lambda d: "\n".join(
+            [f"added to {challenge_slug} (log entry {d['log_entry']['seq']}):"]
+            + [
+                f"{r['number']:>3}  {r['name']:<20} {r['status']:<9} {r['opens_at']} → {r['ends_at']}  "
+                f"pool {_pool(r['pool_cents'], r['pool_gpu_minutes'])}"
+                for r in d["added"]
+            ]
+        ),
+    )
 
 
 def _iso(value) -> str:
@@ -154,8 +176,12 @@ def rewards_group() -> None:
 @rewards_group.command("show")
 @click.argument("challenge_slug", metavar="CHALLENGE")
 @click.option("--round", "number", type=click.IntRange(1), help="The round; default the latest closed one.")
-@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the payout as CSV (a line per team and factory) to this file.")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the payout as CSV (a line per team and factory) to this file.",
+)
 @json_option
 @friendly
 def rewards(challenge_slug: str, number: int | None, csv_file: Path | None, as_json: bool) -> None:
@@ -173,20 +199,27 @@ def rewards(challenge_slug: str, number: int | None, csv_file: Path | None, as_j
 
 
 def _human_report(report: dict) -> str:
-    lines = [f"{report['challenge']} — {report['name']} (round {report['round']}), closed {report['closed_at']}"
-             + (" early" if report["closed_early"] else ""),
-             f"rule {report['rules']['rewards']['rule']}; pool {_pool(report['pool']['cents'], report['pool']['gpu_minutes'])}",
-             f"{'pos':>4} {'band':>4}  {'team':<20} {'score':>8}  {'interval':<17} {'KPI':<13} {'EUR':>12} {'GPU time':>20}"]
+    lines = [
+        f"{report['challenge']} — {report['name']} (round {report['round']}), closed {report['closed_at']}"
+        + (" early" if report["closed_early"] else ""),
+        f"rule {report['rules']['rewards']['rule']}; "
+        f"pool {_pool(report['pool']['cents'], report['pool']['gpu_minutes'])}",
+        f"{'pos':>4} {'band':>4}  {'team':<20} {'score':>8}  {'interval':<17} {'KPI':<13} {'EUR':>12} {'GPU time':>20}",
+    ]
     for s in report["standings"]:
         interval = f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]" if s["ci_low"] is not None else ""
         score = f"{s['score']:.4f}" if s["score"] is not None else "-"
         flag = "  ELIMINATED" if s["eliminated"] else ""
-        lines.append(f"{s['position'] or '-':>4} {s['band'] or '-':>4}  {s['team']:<20} {score:>8}  {interval:<17} "
-                     f"{s['kpi']:<13} {euros(s['cents']):>12} {gpu_hours(s['gpu_minutes']):>20}{flag}")
+        lines.append(
+            f"{s['position'] or '-':>4} {s['band'] or '-':>4}  {s['team']:<20} {score:>8}  {interval:<17} "
+            f"{s['kpi']:<13} {euros(s['cents']):>12} {gpu_hours(s['gpu_minutes']):>20}{flag}"
+        )
         if len(s["factories"]) > 1:
             for f in s["factories"]:
-                lines.append(f"{'':>31}{f['factory']} ({percent(f['share'])}): {euros(f['cents'])} EUR, "
-                             f"{gpu_hours(f['gpu_minutes'])}")
+                lines.append(
+                    f"{'':>31}{f['factory']} ({percent(f['share'])}): {euros(f['cents'])} EUR, "
+                    f"{gpu_hours(f['gpu_minutes'])}"
+                )
     lines.append(f"paid {_pool(report['totals']['cents'], report['totals']['gpu_minutes'])}")
     return "\n".join(lines)
 

@@ -29,8 +29,12 @@ def setup_logging(style: str) -> None:
     if style == "json":
         from pythonjsonlogger.json import JsonFormatter
 
-        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                           rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -39,10 +43,12 @@ def setup_logging(style: str) -> None:
 
 
 init_option = click.option(
-    "--init", is_flag=True,
+    "--init",
+    is_flag=True,
     help="Set up a new server here when ARENA_HOME holds none (its database, master key and signing "
-         "key). Without it the command refuses, so a mistyped or unset ARENA_HOME never makes a "
-         "second, empty server whose tokens the real one refuses.")
+    "key). Without it the command refuses, so a mistyped or unset ARENA_HOME never makes a "
+    "second, empty server whose tokens the real one refuses.",
+)
 
 
 def _database_exists(settings) -> bool:
@@ -58,8 +64,7 @@ def _database_exists(settings) -> bool:
     try:
         return inspect(engine).has_table("alembic_version")
     except Exception as exc:  # noqa: BLE001 - any failure to connect is told as such
-        raise click.ClickException(f"cannot reach the database {_shown_url(settings)} "
-                                   f"({type(exc).__name__})") from None
+        raise click.ClickException(f"cannot reach the database {_shown_url(settings)} ({type(exc).__name__})") from None
     finally:
         engine.dispose()
 
@@ -95,7 +100,8 @@ def _platform(*, init: bool = False, quiet: bool = False):
         raise click.ClickException(
             f"no Arena server here: {'; '.join(missing)} (ARENA_HOME={settings.home}). Run this on the "
             "server's machine with its ARENA_HOME (and ARENA_DATABASE_URL) set, or pass --init to set "
-            "up a new server here.")
+            "up a new server here."
+        )
     try:
         platform = build_platform(settings)
     except HiddenSetError as exc:
@@ -117,9 +123,14 @@ def _stop_on_sigterm() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--no-worker", is_flag=True, help="Serve only; run evaluations with `arena worker`.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Production mode when above 1: the API under gunicorn with this many processes, "
-                   "and no evaluation worker (run `arena worker` processes beside it).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Production mode when above 1: the API under gunicorn with this many processes, "
+    "and no evaluation worker (run `arena worker` processes beside it).",
+)
 def serve(host: str, port: int, no_worker: bool, workers: int) -> None:
     """Serve the API and the public pages, with an evaluation worker in the same process.
 
@@ -147,12 +158,10 @@ def serve(host: str, port: int, no_worker: bool, workers: int) -> None:
     try:
         server = make_server(host, port, app, threaded=True)
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror}); "
-                                   "pass another --port") from None
+        raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port") from None
     stop = threading.Event()
     if platform.settings.embedded_worker and not no_worker:
-        threading.Thread(target=Worker(platform).run_forever, args=(stop,), daemon=True,
-                         name="arena-worker").start()
+        threading.Thread(target=Worker(platform).run_forever, args=(stop,), daemon=True, name="arena-worker").start()
     _stop_on_sigterm()
     click.echo(f"Arena is serving at http://{host}:{port}  ({where(platform.settings)})", err=True)
     _first_organiser_hint(platform)
@@ -176,9 +185,13 @@ def _first_organiser_hint(platform) -> None:
             return
     settings = platform.settings
     prefix = f"ARENA_HOME={settings.home} " + (
-        "ARENA_DATABASE_URL=... " if not settings.database_url.startswith("sqlite") else "")
-    click.echo(f"No organiser yet. Make the first one (it prints its token) with:\n"
-               f"  {prefix}arena admin create-organiser \"Your Organisation\"", err=True)
+        "ARENA_DATABASE_URL=... " if not settings.database_url.startswith("sqlite") else ""
+    )
+    click.echo(
+        f"No organiser yet. Make the first one (it prints its token) with:\n"
+        f'  {prefix}arena admin create-organiser "Your Organisation"',
+        err=True,
+    )
 
 
 def _gunicorn(host: str, port: int, workers: int) -> None:
@@ -188,10 +201,27 @@ def _gunicorn(host: str, port: int, workers: int) -> None:
     if not _has_module("gunicorn"):
         raise click.ClickException("--workers needs gunicorn: pip install 'arena[production]'")
     _platform(init=True).engine.dispose()  # runs the migrations once, before the workers start
-    click.echo(f"Arena is serving at http://{host}:{port} with {workers} gunicorn workers "
-               "(evaluations: run `arena worker`)", err=True)
-    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-                              f"{host}:{port}", "--access-logfile", "-", "--timeout", "600", "arena.wsgi:app"])
+    click.echo(
+        f"Arena is serving at http://{host}:{port} with {workers} gunicorn workers (evaluations: run `arena worker`)",
+        err=True,
+    )
+    os.execv(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"{host}:{port}",
+            "--access-logfile",
+            "-",
+            "--timeout",
+            "600",
+            "arena.wsgi:app",
+        ],
+    )
 
 
 def _has_module(name: str) -> bool:
@@ -313,8 +343,10 @@ def list_sites(as_json: bool) -> None:
         click.echo(json.dumps({"sites": rows}))
         return
     for row in rows:
-        parts = ", ".join(f"{p['name']} ({p['architecture']}, {p['gpus_per_node']} {p['gpu_vendor'] or 'no'} GPU)"
-                          for p in (row["capabilities"] or {}).get("partitions", []))
+        parts = ", ".join(
+            f"{p['name']} ({p['architecture']}, {p['gpus_per_node']} {p['gpu_vendor'] or 'no'} GPU)"
+            for p in (row["capabilities"] or {}).get("partitions", [])
+        )
         state = "revoked" if row["revoked"] else f"last seen {row['last_seen_at'] or 'never'}"
         click.echo(f"{row['name']:<20} {state:<40} {parts}")
 
@@ -332,13 +364,22 @@ def _accounts(values: tuple[str, ...]) -> dict[str, str]:
 @click.command("grant")
 @click.argument("challenge")
 @click.option("--round", "number", required=True, type=click.IntRange(1, 10**6), help="The closed round's number.")
-@click.option("--account-prefix", default="arena-", show_default=True,
-              help="A factory's Slurm account is this prefix and its name in lowercase ('LUMI' -> arena-lumi)...")
-@click.option("--account", "accounts", multiple=True, metavar="FACTORY=ACCOUNT", help="...unless mapped here (repeatable).")
-@click.option("--sacctmgr", default="sacctmgr", show_default=True, help="The sacctmgr command (with its SLURM_CONF, say).")
+@click.option(
+    "--account-prefix",
+    default="arena-",
+    show_default=True,
+    help="A factory's Slurm account is this prefix and its name in lowercase ('LUMI' -> arena-lumi)...",
+)
+@click.option(
+    "--account", "accounts", multiple=True, metavar="FACTORY=ACCOUNT", help="...unless mapped here (repeatable)."
+)
+@click.option(
+    "--sacctmgr", default="sacctmgr", show_default=True, help="The sacctmgr command (with its SLURM_CONF, say)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def rewards_grant(challenge: str, number: int, account_prefix: str, accounts: tuple[str, ...], sacctmgr: str,
-                  as_json: bool) -> None:
+def rewards_grant(
+    challenge: str, number: int, account_prefix: str, accounts: tuple[str, ...], sacctmgr: str, as_json: bool
+) -> None:
     """Grant round N's GPU-minutes (from its signed report) to each factory's Slurm account: sets
     GrpTRESMins=gres/gpu=TOTAL, the sum of every grant to that account, with sacctmgr. Running it
     again changes nothing; each grant is audited and names the report's log entry."""
@@ -346,8 +387,16 @@ def rewards_grant(challenge: str, number: int, account_prefix: str, accounts: tu
     from arena.slurm import SacctmgrCli, SlurmError
 
     try:
-        done = _run(lambda: grants.grant(_platform(), slug=challenge, number=number, sacctmgr=SacctmgrCli(sacctmgr),
-                                         prefix=account_prefix, overrides=_accounts(accounts)))
+        done = _run(
+            lambda: grants.grant(
+                _platform(),
+                slug=challenge,
+                number=number,
+                sacctmgr=SacctmgrCli(sacctmgr),
+                prefix=account_prefix,
+                overrides=_accounts(accounts),
+            )
+        )
     except SlurmError as exc:
         raise click.ClickException(f"sacctmgr failed: {exc}") from None
     if as_json:
@@ -378,8 +427,10 @@ def rewards_check(sacctmgr: str, as_json: bool) -> None:
         click.echo(json.dumps({"accounts": rows}))
     else:
         for row in rows:
-            click.echo(f"{row['account']:<24} granted {row['granted']:>10}  slurm {row['slurm']}  "
-                       f"{'ok' if row['agrees'] else 'DIFFERS'}")
+            click.echo(
+                f"{row['account']:<24} granted {row['granted']:>10}  slurm {row['slurm']}  "
+                f"{'ok' if row['agrees'] else 'DIFFERS'}"
+            )
     if not all(row["agrees"] for row in rows):
         sys.exit(1)
 
@@ -432,8 +483,11 @@ def keys_rotate(as_json: bool, init: bool = False) -> None:
 
     platform = _platform(init=init)
     result = _run(lambda: service.rotate(platform))
-    click.echo(json.dumps(result) if as_json else
-               f"new primary key {result['primary']}; re-wrapped {result['rewrapped']} data key(s)")
+    click.echo(
+        json.dumps(result)
+        if as_json
+        else f"new primary key {result['primary']}; re-wrapped {result['rewrapped']} data key(s)"
+    )
 
 
 @keys.command("retire")
@@ -458,9 +512,8 @@ def _run(action):
 
 def register(group: click.Group) -> None:
     from arena.cli.node_cmds import node_run
-    from arena.cli.site_cmds import site_agent
-
     from arena.cli.round_cmds import rewards_group
+    from arena.cli.site_cmds import site_agent
 
     for command in (serve, worker, admin, db, keys, node_run, site_agent):
         group.add_command(command)

@@ -10,15 +10,20 @@ from arena.cli.client_cmds import _client, _emit, friendly, json_option, score_t
 
 def _run_line(run: dict) -> str:
     kind = "sample" if run["kind"] == "sample" else "hidden"
-    what = score_text(run) if run["status"] == "scored" else (
-        f"{run['failure_reason']}: {run['failure_detail']}" if run["status"] == "failed" else "")
+    what = (
+        score_text(run)
+        if run["status"] == "scored"
+        else (f"{run['failure_reason']}: {run['failure_detail']}" if run["status"] == "failed" else "")
+    )
     receipt = f"  receipt: log entry {run['receipt_entry']['seq']}" if run.get("receipt_entry") else ""
     return f"{run['id']}  {run['challenge']:<20} {kind:<6} {run['created_at']}  {run['status']:<7} {what}{receipt}"
 
 
 def _quota_line(quota: dict) -> str:
-    return (f"{quota['challenge']}: {quota['left']} of {quota['quota']} {quota['kind']} run(s) left today "
-            f"(resets {quota['resets_at']})")
+    return (
+        f"{quota['challenge']}: {quota['left']} of {quota['quota']} {quota['kind']} run(s) left today "
+        f"(resets {quota['resets_at']})"
+    )
 
 
 def _human(found: dict) -> str:
@@ -43,14 +48,17 @@ def submissions(challenge_slug: str | None, as_json: bool) -> None:
         raise click.ClickException("`arena submissions` needs your team token in ARENA_TOKEN")
     found = client.submissions(challenge_slug)
     if "quotas" not in found:
-        raise click.ClickException("`arena submissions` lists a team's own runs: use a team token "
-                                   "(organisers read a run with `arena status ID`)")
+        raise click.ClickException(
+            "`arena submissions` lists a team's own runs: use a team token "
+            "(organisers read a run with `arena status ID`)"
+        )
     _emit(found, as_json, _human)
 
 
 def _team_line(row: dict) -> str:
-    factories = ", ".join(f["factory"] + (f" {f['percent']}" if len(row["factories"]) > 1 else "")
-                          for f in row["factories"])
+    factories = ", ".join(
+        f["factory"] + (f" {f['percent']}" if len(row["factories"]) > 1 else "") for f in row["factories"]
+    )
     taking = "; ".join(f"{r['challenge']} {r['status']}" for r in row["registrations"]) or "no registration"
     return f"{row['id']:>5}  {row['team']:<28} {factories:<40} {taking}"
 

@@ -54,6 +54,8 @@ def challenge_remove_organiser(challenge_slug: str, name: str, as_json: bool) ->
     found = client.organisers(challenge_slug)["co_organisers"]
     chosen = [o for o in found if o["name"] == name or str(o["id"]) == name]
     if not chosen:
-        raise ClientError(f"{name!r} is not a co-organiser of {challenge_slug} (`arena challenge organisers "
-                          f"{challenge_slug}` lists them)")
+        raise ClientError(
+            f"{name!r} is not a co-organiser of {challenge_slug} (`arena challenge organisers "
+            f"{challenge_slug}` lists them)"
+        )
     _emit(client.remove_organiser(challenge_slug, chosen[0]["id"]), as_json, _people)

@@ -25,34 +25,50 @@ def _sample(client: ArenaClient, slug: str):
     def unpack(folder: Path) -> None:
         client.download_sample(slug, "assets.tar", lambda chunks: _unpack_chunks(folder, chunks))
 
-    return Sample(slug=slug, metric=shown["metric"], limits=shown["limits"], protocol=shown["protocol"],
-                  secondary_metrics=shown.get("secondary_metrics") or [], write_inputs=write_inputs,
-                  unpack_assets=unpack if shown.get("n_sample_assets") else None,
-                  labels=client.sample_labels(slug))
+    return Sample(
+        slug=slug,
+        metric=shown["metric"],
+        limits=shown["limits"],
+        protocol=shown["protocol"],
+        secondary_metrics=shown.get("secondary_metrics") or [],
+        write_inputs=write_inputs,
+        unpack_assets=unpack if shown.get("n_sample_assets") else None,
+        labels=client.sample_labels(slug),
+    )
 
 
 def _human(result: dict) -> str:
-    head = f"{result['challenge']}: {result['image']} on the {result['n_items']} sample item(s), " \
-           f"{result['duration_s']:.1f} s"
+    head = (
+        f"{result['challenge']}: {result['image']} on the {result['n_items']} sample item(s), "
+        f"{result['duration_s']:.1f} s"
+    )
     if result["status"] == "scored":
-        interval = (f" (95% interval {result['ci_low']:.4f} – {result['ci_high']:.4f})"
-                    if result["ci_low"] is not None else "")
+        interval = (
+            f" (95% interval {result['ci_low']:.4f} – {result['ci_high']:.4f})" if result["ci_low"] is not None else ""
+        )
         line = f"scored  {score_text(result)}{interval}"
     else:
         line = f"failed  {result['failure_reason']}: {result['failure_detail']}"
     log = result["log"].rstrip("\n")
     shown = f"what the container printed (last 64 KiB):\n{log}" if log else "the container printed nothing"
-    advice = ("it would pass: submit it with `arena submit CHALLENGE IMAGE`" if result["status"] == "scored"
-              else "fix it, then try again")
-    return "\n".join([head, line, shown, advice.replace("CHALLENGE", result["challenge"])
-                     .replace("IMAGE", result["image"])])
+    advice = (
+        "it would pass: submit it with `arena submit CHALLENGE IMAGE`"
+        if result["status"] == "scored"
+        else "fix it, then try again"
+    )
+    return "\n".join(
+        [head, line, shown, advice.replace("CHALLENGE", result["challenge"]).replace("IMAGE", result["image"])]
+    )
 
 
 @click.command("try")
 @click.argument("challenge_slug", metavar="CHALLENGE")
 @click.argument("image")
-@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
-              help="Copy the run's input/ and output/ folders here afterwards, to look at them.")
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Copy the run's input/ and output/ folders here afterwards, to look at them.",
+)
 @json_option
 @friendly
 def try_command(challenge_slug: str, image: str, keep: Path | None, as_json: bool) -> None:
@@ -71,14 +87,14 @@ def try_command(challenge_slug: str, image: str, keep: Path | None, as_json: boo
     Exits 0 when the run would be scored, 1 when it would fail (the reason is the one the
     platform would give). Needs no token: the sample is public.
     """
-    from sandbox import ImageError, SandboxError, local_image_id, make_runner, parse_gpu_setting
-    from sandbox import GpuAllocator
+    from sandbox import GpuAllocator, ImageError, SandboxError, local_image_id, make_runner, parse_gpu_setting
 
     client = ArenaClient(token="")
     sample = _sample(client, challenge_slug)
     if sample.protocol not in ("batch", "interactive"):
-        raise click.ClickException(f"arena try does not know protocol {sample.protocol!r}; "
-                                   "run it on the platform with `arena submit --sample`")
+        raise click.ClickException(
+            f"arena try does not know protocol {sample.protocol!r}; run it on the platform with `arena submit --sample`"
+        )
     try:
         image_id = local_image_id(image)
         runner = make_runner("docker", instance="arena-try", gpus=GpuAllocator(parse_gpu_setting("auto")))

@@ -13,9 +13,15 @@ from hidden_sets import RevealedItem, check_revealed, check_revealed_assets
 
 
 def _items(document: dict) -> list[RevealedItem]:
-    return [RevealedItem(index=int(i["index"]), salt=bytes.fromhex(i["salt"]), item=i["item"].encode(),
-                         proof=[bytes.fromhex(p) for p in i.get("proof", [])])
-            for i in document["items"]]
+    return [
+        RevealedItem(
+            index=int(i["index"]),
+            salt=bytes.fromhex(i["salt"]),
+            item=i["item"].encode(),
+            proof=[bytes.fromhex(p) for p in i.get("proof", [])],
+        )
+        for i in document["items"]
+    ]
 
 
 def asset_problems(document: dict, folder: Path) -> list[str]:
@@ -41,21 +47,28 @@ def verify_document(document: dict, *, public_key: str | None, root: str | None)
         items = _items(document)
     except (KeyError, ValueError, TypeError):
         return [*problems, "the items are not in the reveal format (index, salt, item, proof)"]
-    return problems + check_revealed(items, root=bytes.fromhex(statement["root"]),
-                                     tree_size=int(statement["n_items"]))
+    return problems + check_revealed(items, root=bytes.fromhex(statement["root"]), tree_size=int(statement["n_items"]))
 
 
 @click.command("verify-set")
 @click.argument("reveal_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--public-key", help="The platform's Ed25519 public key (base64) you trust, "
-              "e.g. from /api/signing-key; default: the one in the file.")
+@click.option(
+    "--public-key",
+    help="The platform's Ed25519 public key (base64) you trust, "
+    "e.g. from /api/signing-key; default: the one in the file.",
+)
 @click.option("--root", help="The commitment root you saw published (hex), to check it is the same.")
-@click.option("--assets", "assets_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A folder holding the set's assets/ (as the organiser published them): check every "
-                   "asset file a revealed item references against the hash its leaf commits to.")
+@click.option(
+    "--assets",
+    "assets_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder holding the set's assets/ (as the organiser published them): check every "
+    "asset file a revealed item references against the hash its leaf commits to.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def verify_set(reveal_file: Path, public_key: str | None, root: str | None, assets_dir: Path | None,
-               as_json: bool) -> None:
+def verify_set(
+    reveal_file: Path, public_key: str | None, root: str | None, assets_dir: Path | None, as_json: bool
+) -> None:
     """Check REVEAL_FILE (a revealed hidden set, in full or in part) against its commitment.
 
     Offline: checks the platform's signature on the commitment, then that every revealed item,
@@ -72,13 +85,22 @@ def verify_set(reveal_file: Path, public_key: str | None, root: str | None, asse
         statement = document["statement"]
     except (ValueError, KeyError, TypeError):
         raise click.ClickException(f"{reveal_file} is not an Arena reveal document") from None
-    summary = {"ok": not problems, "challenge": statement["challenge"], "version": statement["version"],
-               "root": statement["root"], "items_checked": len(document["items"]),
-               "n_items": statement["n_items"], "problems": problems}
-    report(summary, as_json=as_json,
-           failed=f"{statement['challenge']} v{statement['version']}, root {statement['root']}",
-           ok=f"{len(document['items'])} of {statement['n_items']} items of {statement['challenge']} "
-              f"v{statement['version']} match root {statement['root']}, signed by the platform")
+    summary = {
+        "ok": not problems,
+        "challenge": statement["challenge"],
+        "version": statement["version"],
+        "root": statement["root"],
+        "items_checked": len(document["items"]),
+        "n_items": statement["n_items"],
+        "problems": problems,
+    }
+    report(
+        summary,
+        as_json=as_json,
+        failed=f"{statement['challenge']} v{statement['version']}, root {statement['root']}",
+        ok=f"{len(document['items'])} of {statement['n_items']} items of {statement['challenge']} "
+        f"v{statement['version']} match root {statement['root']}, signed by the platform",
+    )
 
 
 def report(summary: dict, *, as_json: bool, failed: str, ok: str) -> None:
@@ -119,10 +141,12 @@ def _board_problems(document: dict) -> list[str]:
     expected = [{k: e.get(k) for k in BOARD_KEYS} for e in implied]
     if shown == expected:
         return []
-    for position, (a, b) in enumerate(zip(shown, expected), start=1):
+    for position, (a, b) in enumerate(zip(shown, expected, strict=False), start=1):
         if a != b:
-            return [f"the published leaderboard differs from the logged results at line {position}: "
-                    f"shows {a}, the log implies {b}"]
+            return [
+                f"the published leaderboard differs from the logged results at line {position}: "
+                f"shows {a}, the log implies {b}"
+            ]
     return [f"the published leaderboard has {len(shown)} entries; the log implies {len(expected)}"]
 
 
@@ -138,18 +162,28 @@ def _receipt_problems(report: dict, receipts: dict[str, dict], cards: dict[str, 
             problems.append(f"{name}: {standing['team']}'s open_source is not what its logged method card says")
         receipt = receipts.get(standing["submission"])
         if receipt is None:
-            problems.append(f"{name}: {standing['team']}'s submission {standing['submission']} has no receipt in the log")
-        elif receipt["data"]["team"] != standing["team"] or receipt["data"].get("round") != report["round"] \
-                or not report["opened_at"] <= receipt["at"] <= report["stopped_at"]:
-            problems.append(f"{name}: {standing['team']}'s submission {standing['submission']} was not received "
-                            "from that team during the round")
+            problems.append(
+                f"{name}: {standing['team']}'s submission {standing['submission']} has no receipt in the log"
+            )
+        elif (
+            receipt["data"]["team"] != standing["team"]
+            or receipt["data"].get("round") != report["round"]
+            or not report["opened_at"] <= receipt["at"] <= report["stopped_at"]
+        ):
+            problems.append(
+                f"{name}: {standing['team']}'s submission {standing['submission']} was not received "
+                "from that team during the round"
+            )
     return problems
 
 
 def round_reports(document: dict) -> list[dict]:
     slug = document["challenge"]
-    return [e["body"]["data"] for e in document["entries"]
-            if e["body"].get("challenge") == slug and e["body"]["kind"] == "round.report"]
+    return [
+        e["body"]["data"]
+        for e in document["entries"]
+        if e["body"].get("challenge") == slug and e["body"]["kind"] == "round.report"
+    ]
 
 
 def _round_problems(document: dict) -> list[str]:
@@ -163,15 +197,22 @@ def _round_problems(document: dict) -> list[str]:
     receipts = {b["data"]["submission"]: b for b in mine if b["kind"] == "submission.receipt"}
     problems = _addition_problems(mine, opening)
     for report in round_reports(document):
-        cards = {b["data"]["submission"]: b["data"]["card"] for b in mine
-                 if b["kind"] == "method_card" and b["at"] <= report["closed_at"]}
+        cards = {
+            b["data"]["submission"]: b["data"]["card"]
+            for b in mine
+            if b["kind"] == "method_card" and b["at"] <= report["closed_at"]
+        }
         rules, added = rules_in_force(mine, opening, report.get("round"))
         if report.get("rules") != rules:
-            problems.append(f"round {report.get('round')}: the report's rules are not those in force when it "
-                            f"opened (logged when {slug} opened, or with the round's addition)")
+            problems.append(
+                f"round {report.get('round')}: the report's rules are not those in force when it "
+                f"opened (logged when {slug} opened, or with the round's addition)"
+            )
         elif added is not None and added["at"] > report["opened_at"]:
-            problems.append(f"round {report.get('round')}: its rules were logged at {added['at']}, after it "
-                            f"opened at {report['opened_at']}")
+            problems.append(
+                f"round {report.get('round')}: its rules were logged at {added['at']}, after it "
+                f"opened at {report['opened_at']}"
+            )
         found = payout.problems(report)
         problems += found or _receipt_problems(report, receipts, cards)
     return problems
@@ -190,8 +231,10 @@ def _scorer_problems(document: dict) -> list[str]:
         elif body["kind"] == "challenge.scorer":
             pinned = body["data"]["scorer_image"]
         elif body["kind"] == "result" and body["data"].get("scorer_image") != pinned:
-            problems.append(f"result of {body['data']['submission']}: scored by {body['data'].get('scorer_image')}, "
-                            f"but the log had pinned {pinned}")
+            problems.append(
+                f"result of {body['data']['submission']}: scored by {body['data'].get('scorer_image')}, "
+                f"but the log had pinned {pinned}"
+            )
     return problems
 
 
@@ -234,9 +277,15 @@ def _addition_problems(mine: list[dict], opening: dict) -> list[str]:
     return problems
 
 
-def check_log(document: dict, *, public_key: str | None = None, witnesses: list | None = None,
-              min_witnesses: int = 0, state: dict | None = None,
-              receipts: dict[str, dict] | None = None) -> tuple[list[str], logcheck.Log]:
+def check_log(
+    document: dict,
+    *,
+    public_key: str | None = None,
+    witnesses: list | None = None,
+    min_witnesses: int = 0,
+    state: dict | None = None,
+    receipts: dict[str, dict] | None = None,
+) -> tuple[list[str], logcheck.Log]:
     """Every check of a log export, in order; the problems and what was learnt (tree, witnessed size)."""
     key = public_key or document["public_key"]
     problems = []
@@ -306,22 +355,44 @@ def _write_state(path: Path, log) -> None:
 @click.command("verify")
 @click.argument("export_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--public-key", help="The platform's Ed25519 public key (base64) you trust; default: the file's.")
-@click.option("--witness", "witness_values", multiple=True, metavar="VKEY",
-              help="A witness you trust: its verifier key (name+id+base64, as `arena witness --show-key` "
-                   "prints it) or a file holding it. Repeat for several.")
-@click.option("--min-witnesses", type=click.IntRange(min=0), default=None,
-              help="How many of the --witness keys must have cosigned a checkpoint this log extends "
-                   "(default: all of them).")
-@click.option("--receipts", "receipts_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A folder of receipts and signed results you kept (arena submit keeps them under "
-                   "$XDG_STATE_HOME/arena/receipts): prove each is in the log, or name the one missing.")
-@click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="A file remembering the last checkpoint verified: refuse a log that does not extend "
-                   "it; updated when all checks pass.")
+@click.option(
+    "--witness",
+    "witness_values",
+    multiple=True,
+    metavar="VKEY",
+    help="A witness you trust: its verifier key (name+id+base64, as `arena witness --show-key` "
+    "prints it) or a file holding it. Repeat for several.",
+)
+@click.option(
+    "--min-witnesses",
+    type=click.IntRange(min=0),
+    default=None,
+    help="How many of the --witness keys must have cosigned a checkpoint this log extends (default: all of them).",
+)
+@click.option(
+    "--receipts",
+    "receipts_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder of receipts and signed results you kept (arena submit keeps them under "
+    "$XDG_STATE_HOME/arena/receipts): prove each is in the log, or name the one missing.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A file remembering the last checkpoint verified: refuse a log that does not extend "
+    "it; updated when all checks pass.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def verify_log(export_file: Path, public_key: str | None, witness_values: tuple[str, ...],
-               min_witnesses: int | None, receipts_dir: Path | None, state_file: Path | None,
-               as_json: bool) -> None:
+def verify_log(
+    export_file: Path,
+    public_key: str | None,
+    witness_values: tuple[str, ...],
+    min_witnesses: int | None,
+    receipts_dir: Path | None,
+    state_file: Path | None,
+    as_json: bool,
+) -> None:
     """Check a log export (`arena log export`) offline.
 
     Every entry's format, signature, hash and chain, that times never go backwards and that every
@@ -342,22 +413,40 @@ def verify_log(export_file: Path, public_key: str | None, witness_values: tuple[
     state = _read_state(state_file)
     try:
         document = json.loads(export_file.read_text())
-        problems, log = check_log(document, public_key=public_key, witnesses=witnesses, min_witnesses=minimum,
-                                  state=state, receipts=_kept(receipts_dir))
+        problems, log = check_log(
+            document,
+            public_key=public_key,
+            witnesses=witnesses,
+            min_witnesses=minimum,
+            state=state,
+            receipts=_kept(receipts_dir),
+        )
         round_reports(document)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise click.ClickException(f"{export_file} is not an Arena log export") from None
     if state_file is not None and not problems:
         _write_state(state_file, log)
-    summary = {"ok": not problems, "challenge": document.get("challenge"),
-               "entries": len(document["entries"]), "round_reports": len(round_reports(document)),
-               "witnessed_size": log.witnessed, "receipts": len(_kept(receipts_dir) or {}),
-               "scorers": scorers(document), "slices": slices(document), "problems": problems}
+    summary = {
+        "ok": not problems,
+        "challenge": document.get("challenge"),
+        "entries": len(document["entries"]),
+        "round_reports": len(round_reports(document)),
+        "witnessed_size": log.witnessed,
+        "receipts": len(_kept(receipts_dir) or {}),
+        "scorers": scorers(document),
+        "slices": slices(document),
+        "problems": problems,
+    }
     if not as_json and not problems:
         _print_details(summary)
     extra = (f"; {minimum} witness(es) cosigned its first {log.witnessed} entries" if minimum else "") + (
-        f"; {summary['receipts']} kept receipt(s) proven in the log" if receipts_dir else "")
-    report(summary, as_json=as_json, failed=str(summary["challenge"]),
-           ok=f"{summary['entries']} log entries signed and chained; the tree head matches; "
-              f"the {summary['challenge']} leaderboard is exactly what the logged results imply; "
-              f"{summary['round_reports']} round report(s) recompute from their evidence and the rules{extra}")
+        f"; {summary['receipts']} kept receipt(s) proven in the log" if receipts_dir else ""
+    )
+    report(
+        summary,
+        as_json=as_json,
+        failed=str(summary["challenge"]),
+        ok=f"{summary['entries']} log entries signed and chained; the tree head matches; "
+        f"the {summary['challenge']} leaderboard is exactly what the logged results imply; "
+        f"{summary['round_reports']} round report(s) recompute from their evidence and the rules{extra}",
+    )

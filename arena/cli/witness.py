@@ -60,8 +60,10 @@ class State:
 
     def save(self, path: Path) -> None:
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"log_key": self.log_key, "size": self.size,
-                                         "root": base64.b64encode(self.root).decode()}) + "\n")
+        temporary.write_text(
+            json.dumps({"log_key": self.log_key, "size": self.size, "root": base64.b64encode(self.root).decode()})
+            + "\n"
+        )
         os.chmod(temporary, 0o600)
         temporary.replace(path)
 
@@ -79,8 +81,9 @@ def _extends(client: ArenaClient, state: State, size: int, root: bytes) -> None:
         raise Refused(f"the log of size {size} does not extend the one of size {state.size} this witness cosigned")
 
 
-def witness_once(client: ArenaClient, *, signer: Signer, name: str, state_path: Path,
-                 log_key: str | None = None) -> dict:
+def witness_once(
+    client: ArenaClient, *, signer: Signer, name: str, state_path: Path, log_key: str | None = None
+) -> dict:
     """One round: check the latest checkpoint, remember it, cosign it, post the cosignature."""
     state = State.load(state_path, log_key)
     trusted = parse_vkey(state.log_key)
@@ -100,20 +103,42 @@ def witness_once(client: ArenaClient, *, signer: Signer, name: str, state_path: 
 
 @click.command("witness")
 @click.option("--url", help="The platform (default: ARENA_URL).")
-@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="This witness's Ed25519 private key (PEM); created, readable by you only, if absent.")
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="This witness's Ed25519 private key (PEM); created, readable by you only, if absent.",
+)
 @click.option("--name", required=True, help="This witness's key name, e.g. witness.lumi-ai-factory.eu/arena.")
-@click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where the last checkpoint cosigned is kept, across restarts.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where the last checkpoint cosigned is kept, across restarts.",
+)
 @click.option("--log-key", help="The log's verifier key (name+id+base64) you trust; needed on the first run.")
-@click.option("--interval", type=click.FloatRange(min=1), default=60.0, show_default=True,
-              help="Seconds between rounds.")
+@click.option(
+    "--interval", type=click.FloatRange(min=1), default=60.0, show_default=True, help="Seconds between rounds."
+)
 @click.option("--once", is_flag=True, help="Run one round and exit: 0 when cosigned, 1 when refused.")
-@click.option("--show-key", is_flag=True, help="Print this witness's verifier key (give it to the operator "
-              "and to those who verify) and exit.")
+@click.option(
+    "--show-key",
+    is_flag=True,
+    help="Print this witness's verifier key (give it to the operator and to those who verify) and exit.",
+)
 @friendly
-def witness(url: str | None, key_file: Path, name: str, state_file: Path, log_key: str | None,
-            interval: float, once: bool, show_key: bool) -> None:
+def witness(
+    url: str | None,
+    key_file: Path,
+    name: str,
+    state_file: Path,
+    log_key: str | None,
+    interval: float,
+    once: bool,
+    show_key: bool,
+) -> None:
     """Witness a platform's public log: cosign each checkpoint that extends the last one cosigned.
 
     The operator lists this witness's key (--show-key) in ARENA_WITNESS_KEYS; verifiers pass it

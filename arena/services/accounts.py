@@ -41,9 +41,7 @@ def _new_token() -> str:
 def _check_name(name: str, what: str) -> str:
     name = clean_name(name, what)
     if not NAME_RE.match(name):
-        raise BadRequest(
-            f"{what} name must be 1-100 characters: letters, digits, spaces and . , ' & ( ) -"
-        )
+        raise BadRequest(f"{what} name must be 1-100 characters: letters, digits, spaces and . , ' & ( ) -")
     return name
 
 
@@ -140,8 +138,13 @@ def create_team(platform: Platform, *, name: str, factories: list[str], actor=No
                 factory = _factory(session, factory_name)
                 session.add(TeamFactory(team_id=team.id, factory_id=factory.id, share=shares[factory_name]))
             session.add(Token(token_hash=hash_token(token), role="team", team_id=team.id, label="first"))
-            audit.record(session, actor=actor, action="team.create", target=f"team:{team.id}",
-                         detail={"name": name, "factories": shares})
+            audit.record(
+                session,
+                actor=actor,
+                action="team.create",
+                target=f"team:{team.id}",
+                detail={"name": name, "factories": shares},
+            )
     except IntegrityError:
         raise Conflict(f"a team named {name!r} exists already") from None
     return Principal("team", team.id, name), token
@@ -156,14 +159,14 @@ def authenticate(platform: Platform, *, token: str | None) -> Principal:
 def authenticate_hash(platform: Platform, *, token_hash: str) -> Principal:
     """Who holds the token with this hash (a web session keeps only the hash)."""
     with platform.sessions() as session:
-        row = session.scalar(
-            select(Token).where(Token.token_hash == token_hash, Token.revoked_at.is_(None))
-        )
+        row = session.scalar(select(Token).where(Token.token_hash == token_hash, Token.revoked_at.is_(None)))
         if row is None:
             raise Unauthorized("the token is not valid (mistyped, revoked or from another server)")
         if row.expires_at is not None and row.expires_at <= utcnow():
-            raise Unauthorized("the token has expired; ask your organiser for a new one "
-                               "(POST /api/tokens with a token that still works)")
+            raise Unauthorized(
+                "the token has expired; ask your organiser for a new one "
+                "(POST /api/tokens with a token that still works)"
+            )
         if row.role == "organiser":
             organiser = session.get(Organiser, row.organiser_id)
             return Principal("organiser", organiser.id, organiser.name)
@@ -179,9 +182,16 @@ MAX_TOKEN_DAYS = 3650
 
 
 def _token_view(row: Token) -> dict:
-    return {"id": row.id, "role": row.role, "team_id": row.team_id, "organiser_id": row.organiser_id,
-            "label": row.label, "created_at": iso(row.created_at), "expires_at": iso(row.expires_at),
-            "revoked_at": iso(row.revoked_at)}
+    return {
+        "id": row.id,
+        "role": row.role,
+        "team_id": row.team_id,
+        "organiser_id": row.organiser_id,
+        "label": row.label,
+        "created_at": iso(row.created_at),
+        "expires_at": iso(row.expires_at),
+        "revoked_at": iso(row.revoked_at),
+    }
 
 
 def _check_team_token(session, actor: Principal, team_id: int) -> None:
@@ -202,8 +212,9 @@ def _own_token(actor: Principal) -> Token:
     return Token(role="organiser", organiser_id=actor.id)
 
 
-def create_token(platform: Platform, *, actor: Principal, team_id: int | None = None,
-                 label: str = "", days: int | None = None) -> tuple[dict, str]:
+def create_token(
+    platform: Platform, *, actor: Principal, team_id: int | None = None, label: str = "", days: int | None = None
+) -> tuple[dict, str]:
     """A new token: for the actor itself, or for a team (the team itself, the organiser that
     created it, or the administrator). Shown once."""
     if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
@@ -221,8 +232,13 @@ def create_token(platform: Platform, *, actor: Principal, team_id: int | None = 
         row.token_hash, row.label, row.expires_at = hash_token(token), label[:100] or None, expires
         session.add(row)
         session.flush()
-        audit.record(session, actor=actor, action="token.create", target=f"token:{row.id}",
-                     detail={"role": row.role, "team_id": row.team_id, "expires_at": iso(expires)})
+        audit.record(
+            session,
+            actor=actor,
+            action="token.create",
+            target=f"token:{row.id}",
+            detail={"role": row.role, "team_id": row.team_id, "expires_at": iso(expires)},
+        )
         return _token_view(row), token
 
 
@@ -233,15 +249,23 @@ def _candidates(actor: Principal):
         return select(Token)
     if actor.role == "organiser":
         created = select(Team.id).where(Team.created_by == actor.id)
-        return select(Token).where(Token.organiser_id == actor.id, Token.role == "organiser") \
+        return (
+            select(Token)
+            .where(Token.organiser_id == actor.id, Token.role == "organiser")
             .union_all(select(Token).where(Token.role == "team", Token.team_id.in_(created)))
+        )
     return select(Token).where(Token.role == "team", Token.team_id == actor.id)
 
 
 def _facts(session, row: Token) -> permissions.TokenFacts:
     creator = session.get(Team, row.team_id).created_by if row.team_id is not None else None
-    return permissions.TokenFacts(role=row.role, organiser_id=row.organiser_id, administrator_id=row.administrator_id,
-                                  team_id=row.team_id, team_creator_id=creator)
+    return permissions.TokenFacts(
+        role=row.role,
+        organiser_id=row.organiser_id,
+        administrator_id=row.administrator_id,
+        team_id=row.team_id,
+        team_creator_id=creator,
+    )
 
 
 def list_tokens(platform: Platform, *, actor: Principal) -> list[dict]:

@@ -43,8 +43,7 @@ def largest_remainder(weights: dict[str, Fraction], total: int, priority: list[s
 
 
 def _ordered(standings: list[Standing], higher: bool) -> list[Standing]:
-    return sorted((s for s in standings if s.qualifies),
-                  key=lambda s: (-s.score if higher else s.score, s.team))
+    return sorted((s for s in standings if s.qualifies), key=lambda s: (-s.score if higher else s.score, s.team))
 
 
 def _groups(ordered: list[Standing], key) -> list[list[Standing]]:
@@ -61,7 +60,7 @@ def _by_positions(ordered: list[Standing], shares: list[Fraction], key) -> dict[
     """Each group (equal key) shares equally the prizes of the positions it spans."""
     weights, position = {}, 0
     for group in _groups(ordered, key):
-        spanned = sum(shares[position:position + len(group)], Fraction(0))
+        spanned = sum(shares[position : position + len(group)], Fraction(0))
         for standing in group:
             weights[standing.team] = spanned / len(group)
         position += len(group)
@@ -73,8 +72,14 @@ def exact(value: float | str) -> Fraction:
     return Fraction(str(value))
 
 
-def allocate(standings: list[Standing], *, rule: str, pool: int, higher_is_better: bool = True,
-             shares: list[float | str] | None = None) -> dict[str, int]:
+def allocate(
+    standings: list[Standing],
+    *,
+    rule: str,
+    pool: int,
+    higher_is_better: bool = True,
+    shares: list[float | str] | None = None,
+) -> dict[str, int]:
     """Whole units per team. Teams that do not qualify get nothing; the pool is spread over
     those that do (all of it, whatever the rule: with fewer qualifying teams than shares, the
     shares of the ranks they hold are scaled up), or kept whole when none does."""

@@ -45,16 +45,18 @@ class Asset:
             raise IntegrityError(f"asset {self.index} of hidden set {hidden.id} does not match its committed hash")
 
 
-def ingest(platform: Platform, *, folder: Path, set_id: str, data_key: DataKey, names: list[str],
-           scratch: Path) -> dict[str, str]:
+def ingest(
+    platform: Platform, *, folder: Path, set_id: str, data_key: DataKey, names: list[str], scratch: Path
+) -> dict[str, str]:
     """Encrypt each asset under folder/ and the manifest; returns {name: SHA-256 hex}."""
     hashes: dict[str, str] = {}
     manifest = scratch / "assets.jsonl"
     with manifest.open("w") as out:
         for index, name in enumerate(sorted(names)):
             hasher = hashlib.sha256()
-            size = platform.hidden_sets.put(set_id=set_id, role=f"{ASSET_ROLE}{index}", source=folder / name,
-                                            data_key=data_key, hasher=hasher)
+            size = platform.hidden_sets.put(
+                set_id=set_id, role=f"{ASSET_ROLE}{index}", source=folder / name, data_key=data_key, hasher=hasher
+            )
             hashes[name] = hasher.hexdigest()
             out.write(json.dumps({"name": name, "sha256": hashes[name], "size": size}) + "\n")
     platform.hidden_sets.put(set_id=set_id, role=MANIFEST_ROLE, source=manifest, data_key=data_key)
@@ -67,8 +69,10 @@ def manifest(platform: Platform, hidden: HiddenSet, key: DataKey) -> list[Asset]
     if not hidden.n_assets:
         return []
     rows = platform.hidden_sets.iter_lines(set_id=hidden.id, role=MANIFEST_ROLE, data_key=key)
-    return [Asset(index, row["name"], row["sha256"], row["size"])
-            for index, row in enumerate(json.loads(raw) for raw in rows if raw.strip())]
+    return [
+        Asset(index, row["name"], row["sha256"], row["size"])
+        for index, row in enumerate(json.loads(raw) for raw in rows if raw.strip())
+    ]
 
 
 def hashes(platform: Platform, hidden: HiddenSet, key: DataKey) -> dict[str, str]:
@@ -123,7 +127,7 @@ def stage_sample(platform: Platform, slug: str, dest: Path) -> None:
     root = sample_folder(platform, slug)
     if root.is_dir():
         shutil.copytree(root, dest / "assets", copy_function=shutil.copyfile)
-        for parent, dirs, files in os.walk(dest / "assets"):
+        for parent, _dirs, files in os.walk(dest / "assets"):
             os.chmod(parent, 0o755)
             for name in files:
                 os.chmod(Path(parent) / name, 0o644)
@@ -138,6 +142,7 @@ def sample_entries(platform: Platform, slug: str) -> list[Entry]:
 
 def hidden_entries(platform: Platform, hidden: HiddenSet, key: DataKey) -> list[Entry]:
     """The set's assets for a tar stream, each decrypted as it is sent and checked at its end."""
+
     def chunks(asset: Asset) -> Iterator[bytes]:
         hasher = hashlib.sha256()
         for plain in platform.hidden_sets.iter_plaintext(set_id=hidden.id, role=asset.role, data_key=key):

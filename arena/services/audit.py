@@ -28,11 +28,18 @@ def _concerning(session, who):
     runs = challenges_run_by(session, who)
     slugs = select(literal("challenge:").op("||")(Challenge.slug)).where(Challenge.id.in_(runs))
     subs = select(literal("submission:").op("||")(Submission.id)).where(Submission.challenge_id.in_(runs))
-    created = select(Team.id).where(Team.created_by == who.id) if who.role == "organiser" else select(Team.id).where(
-        Team.id.is_(None))
+    created = (
+        select(Team.id).where(Team.created_by == who.id)
+        if who.role == "organiser"
+        else select(Team.id).where(Team.id.is_(None))
+    )
     tokens = select(literal("token:").op("||")(Token.id)).where(Token.team_id.in_(created))
-    return or_(AuditEvent.actor == actor_name(who), AuditEvent.target.in_(slugs), AuditEvent.target.in_(subs),
-               AuditEvent.target.in_(tokens))
+    return or_(
+        AuditEvent.actor == actor_name(who),
+        AuditEvent.target.in_(slugs),
+        AuditEvent.target.in_(subs),
+        AuditEvent.target.in_(tokens),
+    )
 
 
 def list_events(platform: Platform, *, who, limit: int = 200) -> list[dict]:
@@ -45,5 +52,7 @@ def list_events(platform: Platform, *, who, limit: int = 200) -> list[dict]:
         if who is not None and not may_see_whole_audit(who):
             query = query.where(_concerning(session, who))
         rows = session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit))
-        return [{"id": e.id, "at": iso(e.at), "actor": e.actor, "action": e.action,
-                 "target": e.target, "detail": e.detail} for e in rows]
+        return [
+            {"id": e.id, "at": iso(e.at), "actor": e.actor, "action": e.action, "target": e.target, "detail": e.detail}
+            for e in rows
+        ]

@@ -14,11 +14,11 @@ import yaml
 
 import evaluators
 from arena.errors import BadRequest
-from arena.streams import UnpackError, UnpackLimits, unpack_assets
 from arena.services.names import normalise, unsafe_character
 from arena.services.rules import parse_rules
 from arena.services.scorers import challenge_metric, parse_scorer, primary_name
 from arena.services.slices import MAX_SLICES, slice_problem
+from arena.streams import UnpackError, UnpackLimits, unpack_assets
 from hidden_sets import asset_name_problem, references
 from sandbox import check_agent_input, check_item_input
 
@@ -46,9 +46,27 @@ INTERACTIVE_LIMITS: dict[str, tuple[type, float, float, float]] = {
 }
 PROTOCOLS = ("batch", "interactive", "agent")
 AGENT_METRIC = "environment_score"  # an agent item's prediction is the score of its environment's final state
-TOP_LEVEL = {"slug", "title", "description", "metric", "limits", "daily_quota", "max_pending",
-             "registration", "count_failures", "public_fraction", "rounds", "kpi", "rewards", "secondary_metrics",
-             "protocol", "scorer", "platforms", "gpu_vendors", "environment"}
+TOP_LEVEL = {
+    "slug",
+    "title",
+    "description",
+    "metric",
+    "limits",
+    "daily_quota",
+    "max_pending",
+    "registration",
+    "count_failures",
+    "public_fraction",
+    "rounds",
+    "kpi",
+    "rewards",
+    "secondary_metrics",
+    "protocol",
+    "scorer",
+    "platforms",
+    "gpu_vendors",
+    "environment",
+}
 # Binary assets (assets/ in a bundle, referenced from items): the limits of one hidden set.
 MAX_ASSET_FILES = 100_000
 MAX_ASSET_FILE_BYTES = 4 * 1024**3
@@ -99,12 +117,15 @@ def _read_config(root: Path) -> dict[str, Any]:
     except RecursionError:
         raise _fail("challenge.yaml is nested too deeply") from None
     if not isinstance(doc, dict):
-        raise _fail("challenge.yaml must be a mapping of keys to values, such as `slug: my-challenge` "
-                    "on its first line (docs/quickstart-organiser.md has a whole one)")
+        raise _fail(
+            "challenge.yaml must be a mapping of keys to values, such as `slug: my-challenge` "
+            "on its first line (docs/quickstart-organiser.md has a whole one)"
+        )
     unknown = sorted(set(map(str, doc)) - TOP_LEVEL)
     if unknown:
-        raise _fail(f"challenge.yaml has unknown key(s) {', '.join(unknown)}; "
-                    f"known keys: {', '.join(sorted(TOP_LEVEL))}")
+        raise _fail(
+            f"challenge.yaml has unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(TOP_LEVEL))}"
+        )
     return doc
 
 
@@ -113,8 +134,10 @@ def _text(doc: dict, key: str, *, required: bool, limit: int) -> str:
     if required and not value:
         raise _fail(f"challenge.yaml needs '{key}'")
     if not isinstance(value, str) or len(value) > limit:
-        raise _fail(f"challenge.yaml '{key}' must be text of at most {limit} characters, such as "
-                    f"{key}: {TEXT_EXAMPLES.get(key, 'some words')}")
+        raise _fail(
+            f"challenge.yaml '{key}' must be text of at most {limit} characters, such as "
+            f"{key}: {TEXT_EXAMPLES.get(key, 'some words')}"
+        )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -125,18 +148,14 @@ def _text(doc: dict, key: str, *, required: bool, limit: int) -> str:
 def _refuse_unsafe(text: str, key: str, *, allow: str = "") -> None:
     char = unsafe_character(text, allow=allow)
     if char is not None:
-        raise _fail(f"challenge.yaml '{key}' holds a control or bidirectional character "
-                    f"(U+{ord(char):04X}); remove it")
+        raise _fail(f"challenge.yaml '{key}' holds a control or bidirectional character (U+{ord(char):04X}); remove it")
 
 
 def _limit(name: str, value: Any) -> float:
     kind, low, high, default = LIMITS.get(name) or INTERACTIVE_LIMITS[name]
     shown = (f"{low:,.0f}", f"{high:,.0f}") if kind is int else (f"{low:g}", f"{high:g}")
-    if isinstance(value, bool) or not isinstance(value, int | float) or (
-        kind is int and not float(value).is_integer()
-    ):
-        raise _fail(f"limits.{name} must be a {'whole ' if kind is int else ''}number, such as "
-                    f"{{{name}: {default:g}}}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not float(value).is_integer()):
+        raise _fail(f"limits.{name} must be a {'whole ' if kind is int else ''}number, such as {{{name}: {default:g}}}")
     if not low <= value <= high:
         raise _fail(f"limits.{name} must be between {shown[0]} and {shown[1]}")
     return kind(value)
@@ -148,8 +167,10 @@ TEXT_EXAMPLES = {"slug": "gpu-faults", "title": "GPU fault detection from teleme
 def _limits(doc: dict, protocol: str) -> dict[str, float]:
     given = doc.get("limits") or {}
     if not isinstance(given, dict):
-        raise _fail("challenge.yaml 'limits' must be a mapping such as "
-                    "{time_limit_seconds: 300, memory_mb: 1024, cpus: 1, pids: 128, gpus: 0}")
+        raise _fail(
+            "challenge.yaml 'limits' must be a mapping such as "
+            "{time_limit_seconds: 300, memory_mb: 1024, cpus: 1, pids: 128, gpus: 0}"
+        )
     known = {**LIMITS, **INTERACTIVE_LIMITS} if protocol in ("interactive", "agent") else LIMITS
     unknown = sorted(set(map(str, given)) - set(known))
     if unknown:
@@ -176,24 +197,30 @@ def _hardware(doc: dict) -> dict | None:
     jobs may run on (default nvidia); None when neither is given."""
     if "platforms" not in doc and "gpu_vendors" not in doc:
         return None
-    return {"platforms": _listed(doc, "platforms", PLATFORMS, ["linux/amd64"]),
-            "gpu_vendors": _listed(doc, "gpu_vendors", GPU_VENDORS, ["nvidia"])}
+    return {
+        "platforms": _listed(doc, "platforms", PLATFORMS, ["linux/amd64"]),
+        "gpu_vendors": _listed(doc, "gpu_vendors", GPU_VENDORS, ["nvidia"]),
+    }
 
 
 def _text_metrics(names: list[str]) -> None:
     """An interactive model's answers are text: every metric must be able to score text."""
     for name in names:
         if evaluators.get_metric(name).validate_prediction("an answer") is not None:
-            raise _fail(f"an interactive challenge's answers are text, which metric {name} cannot score; "
-                        "use a text metric such as exact_match, token_f1 or accuracy")
+            raise _fail(
+                f"an interactive challenge's answers are text, which metric {name} cannot score; "
+                "use a text metric such as exact_match, token_f1 or accuracy"
+            )
 
 
 def _protocol(doc: dict) -> str:
     protocol = doc.get("protocol", "batch")
     if protocol not in PROTOCOLS:
-        raise _fail("protocol must be 'batch' (the container reads /input and writes /output), "
-                    "'interactive' (it serves a chat API on /run/arena/model.sock) or 'agent' "
-                    "(interactive, with tools acting in an environment per item)")
+        raise _fail(
+            "protocol must be 'batch' (the container reads /input and writes /output), "
+            "'interactive' (it serves a chat API on /run/arena/model.sock) or 'agent' "
+            "(interactive, with tools acting in an environment per item)"
+        )
     return protocol
 
 
@@ -217,8 +244,9 @@ def iter_jsonl(path: Path, name: str) -> Iterator[tuple[int, dict]]:
             try:
                 obj = evaluators.loads_strict(raw)
             except (ValueError, UnicodeDecodeError):
-                raise _fail(f"{name} line {number}: not valid JSON (NaN, Infinity and numbers "
-                            "beyond a float are refused)") from None
+                raise _fail(
+                    f"{name} line {number}: not valid JSON (NaN, Infinity and numbers beyond a float are refused)"
+                ) from None
             if not isinstance(obj, dict):
                 raise _fail(f"{name} line {number}: must be a JSON object")
             yield number, obj
@@ -234,13 +262,17 @@ def _item_id(obj: dict, number: int, name: str, value_key: str) -> str:
         raise _fail(f"{name} line {number}: each line holds exactly the keys 'id' and '{value_key}'{extra}")
     item_id = obj["id"]
     if not isinstance(item_id, str) or not item_id or len(item_id) > MAX_ID_LENGTH:
-        raise _fail(f"{name} line {number}: 'id' must be a non-empty string of at most "
-                    f"{MAX_ID_LENGTH} characters")
+        raise _fail(f"{name} line {number}: 'id' must be a non-empty string of at most {MAX_ID_LENGTH} characters")
     return item_id
 
 
-def read_inputs(path: Path, name: str, *, assets: dict[str, int] | None = None,
-                check_input: Callable[[Any], str | None] | None = None) -> dict[str, int]:
+def read_inputs(
+    path: Path,
+    name: str,
+    *,
+    assets: dict[str, int] | None = None,
+    check_input: Callable[[Any], str | None] | None = None,
+) -> dict[str, int]:
     """Map each id to its line number; refuses duplicates, references to assets that are not in
     `assets`, assets no item references, and (with `check_input`) inputs of the wrong shape."""
     seen: dict[str, int] = {}
@@ -258,8 +290,10 @@ def read_inputs(path: Path, name: str, *, assets: dict[str, int] | None = None,
         raise _fail(f"{name} holds no items")
     unused = sorted(set(assets or {}) - used)
     if unused:
-        raise _fail(f"{len(unused)} asset(s) next to {name} are referenced by no item (first: {unused[0]}); "
-                    "remove them or reference them")
+        raise _fail(
+            f"{len(unused)} asset(s) next to {name} are referenced by no item (first: {unused[0]}); "
+            "remove them or reference them"
+        )
     return seen
 
 
@@ -267,8 +301,10 @@ def _references(value: Any, assets: dict[str, int], where: str) -> set[str]:
     found = references(value)
     for ref in sorted(found):
         if ref not in assets:
-            raise _fail(f"{where}: references {ref[:80]!r}, which is not a file of the assets/ folder "
-                        "(strings starting with 'assets/' name asset files)")
+            raise _fail(
+                f"{where}: references {ref[:80]!r}, which is not a file of the assets/ folder "
+                "(strings starting with 'assets/' name asset files)"
+            )
     return found
 
 
@@ -323,8 +359,7 @@ def check_labels(path: Path, name: str, inputs: dict[str, int], metric: evaluato
             raise _fail(f"{name} line {number}: id is not in the inputs file")
         problem = metric.validate_label(obj["label"])
         if problem:
-            raise _fail(f"{name} line {number}: {problem.replace('prediction', 'label')} "
-                        f"for metric {metric.name}")
+            raise _fail(f"{name} line {number}: {problem.replace('prediction', 'label')} for metric {metric.name}")
         seen.add(item_id)
         classes.add(obj["label"] in (1, True))
     if metric.name == "auroc" and len(classes) < 2:
@@ -362,26 +397,32 @@ def load_bundle(root: Path) -> Bundle:
     metric = _primary_metric(doc, scorer)
     registration = doc.get("registration", "open")
     if registration not in ("open", "approval"):
-        raise _fail("registration must be 'open' (any team may take part) or 'approval' "
-                    "(the organiser approves each team)")
+        raise _fail(
+            "registration must be 'open' (any team may take part) or 'approval' (the organiser approves each team)"
+        )
     count_failures = doc.get("count_failures", True)
     if not isinstance(count_failures, bool):
         raise _fail("count_failures must be true (a model's failures use up quota) or false")
     fraction = doc.get("public_fraction", 0.3)
     if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
-        raise _fail("public_fraction must be a number between 0 and 1 (the share of items on the public board), "
-                    "such as public_fraction: 0.3")
+        raise _fail(
+            "public_fraction must be a number between 0 and 1 (the share of items on the public board), "
+            "such as public_fraction: 0.3"
+        )
     rules = parse_rules(doc, metric.name)
     hardware = _hardware(doc)
     secondary = _secondary_metrics(doc, metric.name)
     if scorer is not None and secondary:
-        raise _fail("a challenge with a scorer declares its secondary scores in scorer.secondary, "
-                    "not secondary_metrics")
+        raise _fail(
+            "a challenge with a scorer declares its secondary scores in scorer.secondary, not secondary_metrics"
+        )
     if protocol == "interactive" and scorer is None:
         _text_metrics([metric.name, *secondary])
     if protocol == "agent" and scorer is not None:
-        raise _fail("an agent challenge is scored by its environment's score command (environment.score); "
-                    "a scoring container cannot score one yet")
+        raise _fail(
+            "an agent challenge is scored by its environment's score command (environment.score); "
+            "a scoring container cannot score one yet"
+        )
     environment = _environment(doc, protocol, metric.name, secondary)
     shape = _shape(protocol)
     assets = scan_assets(root, "")
@@ -393,17 +434,35 @@ def load_bundle(root: Path) -> Bundle:
     if (root / "sample/assets").exists() and not has_sample:
         raise _fail("sample/assets needs sample/inputs.jsonl and sample/labels.jsonl beside it")
     if has_sample:
-        sample = read_inputs(root / "sample/inputs.jsonl", "sample/inputs.jsonl", assets=sample_assets,
-                             check_input=shape)
+        sample = read_inputs(
+            root / "sample/inputs.jsonl", "sample/inputs.jsonl", assets=sample_assets, check_input=shape
+        )
         check_labels(root / "sample/labels.jsonl", "sample/labels.jsonl", sample, metric)
         n_sample = len(sample)
     return Bundle(
-        root=root, slug=slug, title=title, description=description, metric=metric.name,
-        limits=limits, daily_quota=quota, n_items=len(inputs),
-        has_sample=has_sample, n_sample_items=n_sample, max_pending=pending,
-        registration=registration, count_failures=count_failures, public_fraction=float(fraction),
-        rules=rules, secondary_metrics=secondary, protocol=protocol, assets=assets, hardware=hardware,
-        sample_assets=sample_assets, ids=list(inputs), scorer=scorer, environment=environment,
+        root=root,
+        slug=slug,
+        title=title,
+        description=description,
+        metric=metric.name,
+        limits=limits,
+        daily_quota=quota,
+        n_items=len(inputs),
+        has_sample=has_sample,
+        n_sample_items=n_sample,
+        max_pending=pending,
+        registration=registration,
+        count_failures=count_failures,
+        public_fraction=float(fraction),
+        rules=rules,
+        secondary_metrics=secondary,
+        protocol=protocol,
+        assets=assets,
+        hardware=hardware,
+        sample_assets=sample_assets,
+        ids=list(inputs),
+        scorer=scorer,
+        environment=environment,
     )
 
 
@@ -433,8 +492,10 @@ def _environment(doc: dict, protocol: str, metric: str, secondary: list[str]) ->
             raise _fail("'environment' belongs to 'protocol: agent' challenges only")
         return None
     if metric != AGENT_METRIC or secondary:
-        raise _fail(f"an agent challenge is scored on its environment's final state: metric must be "
-                    f"{AGENT_METRIC}, with no secondary metrics")
+        raise _fail(
+            f"an agent challenge is scored on its environment's final state: metric must be "
+            f"{AGENT_METRIC}, with no secondary metrics"
+        )
     return parse_environment(doc.get("environment"))
 
 
@@ -442,8 +503,9 @@ def _secondary_metrics(doc: dict, primary: str) -> list[str]:
     """Other metrics shown beside the primary one (which alone ranks, releases and pays)."""
     given = doc.get("secondary_metrics") or []
     if not isinstance(given, list) or len(given) > MAX_SECONDARY or not all(isinstance(m, str) for m in given):
-        raise _fail(f"secondary_metrics must list at most {MAX_SECONDARY} metric names, such as "
-                    "secondary_metrics: [macro_f1]")
+        raise _fail(
+            f"secondary_metrics must list at most {MAX_SECONDARY} metric names, such as secondary_metrics: [macro_f1]"
+        )
     if len(set(given)) != len(given) or primary in given:
         raise _fail("secondary_metrics must not repeat a metric, nor name the primary one")
     for name in given:
@@ -461,8 +523,7 @@ def load_version_files(root: Path, metric: evaluators.Metric, protocol: str = "b
         if not (root / name).is_file():
             raise _fail(f"{name} is missing; a new version holds inputs.jsonl and labels.jsonl")
     assets = scan_assets(root, "")
-    inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl", assets=assets,
-                         check_input=_shape(protocol))
+    inputs = read_inputs(root / "inputs.jsonl", "inputs.jsonl", assets=assets, check_input=_shape(protocol))
     check_labels(root / "labels.jsonl", "labels.jsonl", inputs, metric)
     return len(inputs), assets
 

@@ -34,10 +34,12 @@ ENVIRONMENT_LIMITS: dict[str, tuple[type, float, float, float]] = {
     "score_time_limit_seconds": (int, 1, 3_600, 60),
 }
 ENVIRONMENT_KEYS = {"image", "tools", "workdir", "score_command", "network", "limits"}
-NETWORK_REFUSED = ("environment.network: only 'none' is accepted in this version; an allow-list is "
-                   "refused because the environment holds the item's hidden files and receives the "
-                   "agent's commands, so any route out could carry the hidden set away, and no egress "
-                   "filter is yet part of the sandbox (see docs/agent-protocol.md)")
+NETWORK_REFUSED = (
+    "environment.network: only 'none' is accepted in this version; an allow-list is "
+    "refused because the environment holds the item's hidden files and receives the "
+    "agent's commands, so any route out could carry the hidden set away, and no egress "
+    "filter is yet part of the sandbox (see docs/agent-protocol.md)"
+)
 
 
 def _fail(message: str) -> BadRequest:
@@ -50,41 +52,65 @@ def parse_environment(doc: Any) -> dict:
         raise _fail("an agent challenge needs 'environment' (image, tools, score_command, limits)")
     unknown = sorted(set(map(str, doc)) - ENVIRONMENT_KEYS)
     if unknown:
-        raise _fail(f"environment has unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(ENVIRONMENT_KEYS))}")
+        raise _fail(
+            f"environment has unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(ENVIRONMENT_KEYS))}"
+        )
     if doc.get("network", "none") != "none":
         raise _fail(NETWORK_REFUSED)
     image = doc.get("image")
     if not isinstance(image, str) or not image or len(image) > 200:
-        raise _fail("environment.image must name the environment's image (uploaded with "
-                    "`arena challenge set-environment`)")
-    return {"image": image, "tools": _tools(doc.get("tools", list(DEFAULT_TOOLS))),
-            "workdir": _workdir(doc.get("workdir", WORKDIR_DEFAULT)),
-            "score_command": _command(doc.get("score_command")), "network": "none",
-            "limits": _limits(doc.get("limits") or {})}
+        raise _fail(
+            "environment.image must name the environment's image (uploaded with `arena challenge set-environment`)"
+        )
+    return {
+        "image": image,
+        "tools": _tools(doc.get("tools", list(DEFAULT_TOOLS))),
+        "workdir": _workdir(doc.get("workdir", WORKDIR_DEFAULT)),
+        "score_command": _command(doc.get("score_command")),
+        "network": "none",
+        "limits": _limits(doc.get("limits") or {}),
+    }
 
 
 def _tools(given: Any) -> list[str]:
-    if not isinstance(given, list) or not given or not all(isinstance(t, str) for t in given) \
-            or len(set(given)) != len(given) or set(given) - set(TOOL_SPECS):
+    if (
+        not isinstance(given, list)
+        or not given
+        or not all(isinstance(t, str) for t in given)
+        or len(set(given)) != len(given)
+        or set(given) - set(TOOL_SPECS)
+    ):
         raise _fail(f"environment.tools must list tools among {', '.join(TOOL_SPECS)}, each once")
     return list(given)
 
 
 def _workdir(given: Any) -> str:
     parts = given.split("/") if isinstance(given, str) else []
-    if not (isinstance(given, str) and given.startswith("/") and 1 < len(given) <= 100
-            and all(p.replace("-", "").replace("_", "").isalnum() for p in parts[1:])
-            and not given.startswith(("/arena", "/tmp", "/proc", "/dev", "/sys"))):
-        raise _fail("environment.workdir must be an absolute path of plain names (e.g. /work), "
-                    "not under /arena, /tmp, /proc, /dev or /sys")
+    if not (
+        isinstance(given, str)
+        and given.startswith("/")
+        and 1 < len(given) <= 100
+        and all(p.replace("-", "").replace("_", "").isalnum() for p in parts[1:])
+        and not given.startswith(("/arena", "/tmp", "/proc", "/dev", "/sys"))
+    ):
+        raise _fail(
+            "environment.workdir must be an absolute path of plain names (e.g. /work), "
+            "not under /arena, /tmp, /proc, /dev or /sys"
+        )
     return given
 
 
 def _command(given: Any) -> list[str]:
-    if not isinstance(given, list) or not given or len(given) > 64 or not all(
-            isinstance(a, str) and 0 < len(a) <= 1000 for a in given):
-        raise _fail("environment.score_command must be a command as a list of strings, e.g. "
-                    "[python3, /opt/score.py]; its last line of output is the item's score, 0 to 1")
+    if (
+        not isinstance(given, list)
+        or not given
+        or len(given) > 64
+        or not all(isinstance(a, str) and 0 < len(a) <= 1000 for a in given)
+    ):
+        raise _fail(
+            "environment.score_command must be a command as a list of strings, e.g. "
+            "[python3, /opt/score.py]; its last line of output is the item's score, 0 to 1"
+        )
     return list(given)
 
 
@@ -97,10 +123,15 @@ def _limits(given: Any) -> dict:
     out = {}
     for name, (kind, low, high, default) in ENVIRONMENT_LIMITS.items():
         value = given.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or (
-                kind is int and not float(value).is_integer()) or not low <= value <= high:
-            raise _fail(f"environment.limits.{name} must be a {'whole ' if kind is int else ''}number "
-                        f"from {low:g} to {high:g}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (kind is int and not float(value).is_integer())
+            or not low <= value <= high
+        ):
+            raise _fail(
+                f"environment.limits.{name} must be a {'whole ' if kind is int else ''}number from {low:g} to {high:g}"
+            )
         out[name] = kind(value)
     return out
 
@@ -109,24 +140,37 @@ def environment_config(environment: dict, image_id: str) -> EnvironmentConfig:
     """What the driver needs, from a challenge's stored environment and its image's engine id."""
     given = environment["limits"]
     return EnvironmentConfig(
-        image_id=image_id, tools=tuple(environment["tools"]), score_command=tuple(environment["score_command"]),
+        image_id=image_id,
+        tools=tuple(environment["tools"]),
+        score_command=tuple(environment["score_command"]),
         workdir=environment["workdir"],
-        limits=Limits(time_limit_s=float(given["tool_time_limit_seconds"]), memory_mb=int(given["memory_mb"]),
-                      cpus=float(given["cpus"]), pids=int(given["pids"]), tmp_mb=64),
+        limits=Limits(
+            time_limit_s=float(given["tool_time_limit_seconds"]),
+            memory_mb=int(given["memory_mb"]),
+            cpus=float(given["cpus"]),
+            pids=int(given["pids"]),
+            tmp_mb=64,
+        ),
         agent=AgentLimits(
-            max_messages=int(given["max_messages"]), max_tool_calls=int(given["max_tool_calls"]),
+            max_messages=int(given["max_messages"]),
+            max_tool_calls=int(given["max_tool_calls"]),
             tool_time_s=float(given["tool_time_limit_seconds"]),
             tool_call_s=float(given["tool_call_time_limit_seconds"]),
-            max_tool_output_bytes=int(given["max_tool_output_bytes"]), max_tokens=int(given["max_tokens"]),
-            score_time_s=float(given["score_time_limit_seconds"]), workdir_mb=int(given["workdir_mb"])))
+            max_tool_output_bytes=int(given["max_tool_output_bytes"]),
+            max_tokens=int(given["max_tokens"]),
+            score_time_s=float(given["score_time_limit_seconds"]),
+            workdir_mb=int(given["workdir_mb"]),
+        ),
+    )
 
 
 # -- the environment's image -------------------------------------------------------------------------
 def _owned(session, *, organiser_id: int, slug: str, actor=None) -> Challenge:
     from arena.services import tenancy
 
-    challenge = tenancy.run_challenge(session, who=tenancy.acting(actor, organiser_id), slug=slug,
-                                      what="set its environment")
+    challenge = tenancy.run_challenge(
+        session, who=tenancy.acting(actor, organiser_id), slug=slug, what="set its environment"
+    )
     if challenge.protocol != "agent":
         raise Conflict(f"{slug} is not an agent challenge (protocol: agent); it has no environment")
     return challenge
@@ -146,8 +190,13 @@ def set_image(platform: Platform, *, organiser_id: int, slug: str, image_digest:
             raise NotFound(f"no uploaded image {image_digest[:80]!r}; upload it first")
         assert challenge.environment is not None  # an agent challenge declares its environment
         challenge.environment = {**challenge.environment, "image_digest": image_digest}
-        audit.record(session, actor=actor, action="challenge.environment", target=f"challenge:{slug}",
-                     detail={"image_digest": image_digest})
+        audit.record(
+            session,
+            actor=actor,
+            action="challenge.environment",
+            target=f"challenge:{slug}",
+            detail={"image_digest": image_digest},
+        )
         return {"slug": slug, "image_digest": image_digest}
 
 
@@ -155,8 +204,13 @@ def public_view(environment: dict | None) -> dict | None:
     """What anyone may see of an environment: its tools, limits and whether its image is set."""
     if not environment:
         return None
-    return {"tools": environment["tools"], "workdir": environment["workdir"], "network": "none",
-            "limits": environment["limits"], "image_digest": environment.get("image_digest")}
+    return {
+        "tools": environment["tools"],
+        "workdir": environment["workdir"],
+        "network": "none",
+        "limits": environment["limits"],
+        "image_digest": environment.get("image_digest"),
+    }
 
 
 # -- trajectories ------------------------------------------------------------------------------------
@@ -170,13 +224,16 @@ def read_trajectory(platform: Platform, *, principal, submission_id: str, actor=
         if submission is None:
             raise NotFound(f"no submission {submission_id!r}")
         challenge = session.get_one(Challenge, submission.challenge_id)
-        organiser = principal.role != "team" and permissions.may_read_hidden_log(principal,
-                                                                                 tenancy.facts(session, challenge))
+        organiser = principal.role != "team" and permissions.may_read_hidden_log(
+            principal, tenancy.facts(session, challenge)
+        )
         team = principal.role == "team" and submission.team_id == principal.id
         if team and submission.kind != "sample":
-            raise Forbidden("trajectories of runs on hidden data are never shown to teams: they could "
-                            "carry the hidden items out. Debug on the sample set: `arena submit --sample`, "
-                            "then `arena trajectory`")
+            raise Forbidden(
+                "trajectories of runs on hidden data are never shown to teams: they could "
+                "carry the hidden items out. Debug on the sample set: `arena submit --sample`, "
+                "then `arena trajectory`"
+            )
         if not (organiser or team):
             raise NotFound(f"no submission {submission_id!r} whose trajectory you may read")
         job = _latest_with_trajectory(session, submission_id)
@@ -186,16 +243,21 @@ def read_trajectory(platform: Platform, *, principal, submission_id: str, actor=
         if submission.kind == "sample":
             return job.trajectory
         data = _unseal(platform, submission, job)
-        audit.record(session, actor=actor, action="trajectory.read", target=f"submission:{submission_id}",
-                     detail={"job": job.id})
+        audit.record(
+            session, actor=actor, action="trajectory.read", target=f"submission:{submission_id}", detail={"job": job.id}
+        )
         return data
 
 
 def _latest_with_trajectory(session, submission_id: str) -> Job | None:
     from sqlalchemy import select
 
-    return session.scalars(select(Job).where(Job.submission_id == submission_id, Job.trajectory.is_not(None))
-                           .order_by(Job.attempt.desc()).limit(1)).first()
+    return session.scalars(
+        select(Job)
+        .where(Job.submission_id == submission_id, Job.trajectory.is_not(None))
+        .order_by(Job.attempt.desc())
+        .limit(1)
+    ).first()
 
 
 def _unseal(platform: Platform, submission: Submission, job: Job) -> bytes:
@@ -205,7 +267,8 @@ def _unseal(platform: Platform, submission: Submission, job: Job) -> bytes:
     with platform.sessions() as session:
         hidden = session.get(HiddenSet, submission.hidden_set_id)
     try:
-        return unseal(open_key(platform, hidden).key, purpose=f"trajectory/{job.id}",
-                      sealed=cast(bytes, job.trajectory))  # checked by the caller
+        return unseal(
+            open_key(platform, hidden).key, purpose=f"trajectory/{job.id}", sealed=cast(bytes, job.trajectory)
+        )  # checked by the caller
     except HiddenSetError:
         raise Conflict("this trajectory could not be opened with the hidden set's key") from None

@@ -25,8 +25,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 import evaluators
-from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
 from arena.files import private_copy, private_folder
+from arena.models import Challenge, HiddenSet, Image, Job, Result, Submission
 from arena.platform import Platform
 from arena.services import assets, environments, leases, publiclog, queue
 from arena.services.images import image_path
@@ -117,17 +117,21 @@ class Verdict:
 
 def limits_from(given: dict) -> Limits:
     return Limits(
-        time_limit_s=float(given["time_limit_seconds"]), memory_mb=int(given["memory_mb"]),
-        cpus=float(given["cpus"]), pids=int(given["pids"]), gpus=int(given["gpus"]),
+        time_limit_s=float(given["time_limit_seconds"]),
+        memory_mb=int(given["memory_mb"]),
+        cpus=float(given["cpus"]),
+        pids=int(given["pids"]),
+        gpus=int(given["gpus"]),
         folder_mb=int(given.get("folder_mb", 0)),
     )
 
 
-
 def session_limits_from(given: dict) -> SessionLimits:
     return SessionLimits(
-        startup_s=float(given["startup_time_limit_seconds"]), request_s=float(given["request_time_limit_seconds"]),
-        max_answer_bytes=int(given["max_answer_bytes"]), concurrency=int(given["concurrency"]),
+        startup_s=float(given["startup_time_limit_seconds"]),
+        request_s=float(given["request_time_limit_seconds"]),
+        max_answer_bytes=int(given["max_answer_bytes"]),
+        concurrency=int(given["concurrency"]),
     )
 
 
@@ -139,7 +143,8 @@ def _fits_anything(_limits: Limits) -> bool:
 
 
 HOST_ARCHITECTURE = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
-    _platform_module.machine().lower(), _platform_module.machine().lower())
+    _platform_module.machine().lower(), _platform_module.machine().lower()
+)
 
 
 def runs_here(needs: dict) -> bool:
@@ -148,15 +153,23 @@ def runs_here(needs: dict) -> bool:
     return needs.get("architecture", "amd64") == HOST_ARCHITECTURE
 
 
-def claim_next_job(platform: Platform, *, worker: str, fits: Callable[[Limits], bool] = _fits_anything,
-                   accepts: Callable[[dict], bool] = runs_here) -> Ticket | None:
+def claim_next_job(
+    platform: Platform,
+    *,
+    worker: str,
+    fits: Callable[[Limits], bool] = _fits_anything,
+    accepts: Callable[[dict], bool] = runs_here,
+) -> Ticket | None:
     """Take the next queued job, in the fair queue's order (arena/services/queue.py), that this
     executor `accepts` (its requirements: queue.needs) and whose limits `fits` the worker's free
     capacity, with a lease. None when none may start now."""
     try:
         with platform.transaction() as session:
-            job_id = queue.pick(session, fits=lambda needs: accepts(needs) and fits(limits_from(needs)),
-                                team_cap=platform.settings.team_max_running)
+            job_id = queue.pick(
+                session,
+                fits=lambda needs: accepts(needs) and fits(limits_from(needs)),
+                team_cap=platform.settings.team_max_running,
+            )
             return _take(platform, session, job_id, worker) if job_id else None
     except OperationalError:
         log.info("job claim collided with another writer; trying again later")
@@ -169,7 +182,8 @@ def _take(platform: Platform, session, job_id: str, worker: str) -> Ticket | Non
     now = utcnow()
     lease = now + timedelta(seconds=platform.settings.lease_s)
     taken = session.execute(
-        update(Job).where(Job.id == job_id, Job.status == "queued")
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued")
         .values(status="running", worker=worker, started_at=now, lease_expires_at=lease)
     ).rowcount
     if taken != 1:
@@ -186,14 +200,24 @@ def ticket_for(session, job: Job, *, worker: str) -> Ticket:
     staged = assets.folder_mb(assets_bytes=hidden.assets_bytes, kind=submission.kind)
     environment, digest = _environment(session, challenge)
     return Ticket(
-        job_id=job.id, submission_id=submission.id, attempt=job.attempt, worker=worker,
-        image_id=image.image_id, image_digest=image.digest, challenge=challenge.slug,
-        metric=challenge.metric, limits=limits_from({**challenge.limits, "folder_mb": staged}),
-        hidden_set=hidden, kind=submission.kind,
-        public_fraction=challenge.public_fraction, secondary_metrics=tuple(challenge.secondary_metrics or ()),
+        job_id=job.id,
+        submission_id=submission.id,
+        attempt=job.attempt,
+        worker=worker,
+        image_id=image.image_id,
+        image_digest=image.digest,
+        challenge=challenge.slug,
+        metric=challenge.metric,
+        limits=limits_from({**challenge.limits, "folder_mb": staged}),
+        hidden_set=hidden,
+        kind=submission.kind,
+        public_fraction=challenge.public_fraction,
+        secondary_metrics=tuple(challenge.secondary_metrics or ()),
         protocol=challenge.protocol,
         session_limits=session_limits_from(challenge.limits) if driven(challenge.protocol) else None,
-        scorer=challenge.scorer, environment=environment, environment_digest=digest,
+        scorer=challenge.scorer,
+        environment=environment,
+        environment_digest=digest,
     )
 
 
@@ -235,8 +259,13 @@ def folder_bytes(platform: Platform, ticket: Ticket) -> int:
 def _make_folder(platform: Platform, ticket: Ticket) -> JobFolder:
     settings = platform.settings
     owner = getattr(platform.runner, "folder_owner", None)  # a rootless runner's user
-    return JobFolder.create(root=settings.job_root, job_id=ticket.job_id, size_bytes=folder_bytes(platform, ticket),
-                            use_tmpfs=settings.job_tmpfs, owner=owner() if owner else None)
+    return JobFolder.create(
+        root=settings.job_root,
+        job_id=ticket.job_id,
+        size_bytes=folder_bytes(platform, ticket),
+        use_tmpfs=settings.job_tmpfs,
+        owner=owner() if owner else None,
+    )
 
 
 def open_key(platform: Platform, hidden: HiddenSet) -> DataKey:
@@ -269,8 +298,9 @@ def _stage_inputs(platform: Platform, ticket: Ticket, folder: JobFolder, key: Da
         platform.hidden_sets.decrypt_to(set_id=hidden.id, role="inputs", data_key=key, dest=target)
         assets.stage(platform, hidden, key, _assets_dir(folder, ticket.protocol))
         n_items = hidden.n_items
-    write_task(folder.input, challenge=ticket.challenge, metric=ticket.metric, n_items=n_items,
-               protocol=ticket.protocol)
+    write_task(
+        folder.input, challenge=ticket.challenge, metric=ticket.metric, n_items=n_items, protocol=ticket.protocol
+    )
 
 
 def _assets_dir(folder: JobFolder, protocol: str) -> Path:
@@ -282,8 +312,7 @@ def _assets_dir(folder: JobFolder, protocol: str) -> Path:
 
 def write_task(input_dir: Path, *, challenge: str, metric: str, n_items: int, protocol: str) -> None:
     """/input/task.json; protocol 1 (batch) or 2 (interactive, which gets no inputs.jsonl)."""
-    task = {"protocol": 2 if driven(protocol) else 1, "challenge": challenge, "metric": metric,
-            "n_items": n_items}
+    task = {"protocol": 2 if driven(protocol) else 1, "challenge": challenge, "metric": metric, "n_items": n_items}
     (input_dir / "task.json").write_text(json.dumps(task))
     for name in ("inputs.jsonl", "task.json"):
         if (input_dir / name).exists():
@@ -291,36 +320,54 @@ def write_task(input_dir: Path, *, challenge: str, metric: str, n_items: int, pr
 
 
 def _too_large(outcome: RunOutcome, max_output: int, where: str = "/output") -> Verdict:
-    return Verdict("failed", reason="output_too_large", outcome=outcome,
-                   detail=f"the container wrote more than {max_output // 1024**2} MiB to {where}")
+    return Verdict(
+        "failed",
+        reason="output_too_large",
+        outcome=outcome,
+        detail=f"the container wrote more than {max_output // 1024**2} MiB to {where}",
+    )
 
 
 def _out_of_memory(outcome: RunOutcome) -> Verdict:
-    return Verdict("failed", reason="out_of_memory", outcome=outcome,
-                   detail="the container used more memory than the challenge allows")
+    return Verdict(
+        "failed",
+        reason="out_of_memory",
+        outcome=outcome,
+        detail="the container used more memory than the challenge allows",
+    )
 
 
 def run_failure(outcome: RunOutcome, folder: JobFolder, max_output: int) -> Verdict | None:
     if folder.output_bytes() > max_output:
         return _too_large(outcome, max_output)
     if outcome.verdict == "timeout":
-        return Verdict("failed", reason="timeout", outcome=outcome,
-                       detail="the container ran past the challenge's time limit and was stopped")
+        return Verdict(
+            "failed",
+            reason="timeout",
+            outcome=outcome,
+            detail="the container ran past the challenge's time limit and was stopped",
+        )
     if outcome.verdict == "out_of_memory":
         return _out_of_memory(outcome)
     if outcome.exit_code != 0:
-        return Verdict("failed", reason="crashed", outcome=outcome,
-                       detail=f"the container exited with code {outcome.exit_code}")
+        return Verdict(
+            "failed", reason="crashed", outcome=outcome, detail=f"the container exited with code {outcome.exit_code}"
+        )
     return None
 
 
 # The interactive protocol's failures, as the team sees them (the detail never quotes the model).
-SESSION_REASONS = {"not_ready": "not_ready", "timeout": "timeout", "invalid_answer": "invalid_output",
-                   "model_stopped": "crashed"}
+SESSION_REASONS = {
+    "not_ready": "not_ready",
+    "timeout": "timeout",
+    "invalid_answer": "invalid_output",
+    "model_stopped": "crashed",
+}
 
 
-def session_verdict(failure: SessionFailure | None, outcome: RunOutcome, folder: JobFolder,
-                    max_output: int) -> Verdict | None:
+def session_verdict(
+    failure: SessionFailure | None, outcome: RunOutcome, folder: JobFolder, max_output: int
+) -> Verdict | None:
     """The failure of an interactive run, or None when every item was answered. The container's
     exit code does not count: the platform stops it when the items are done."""
     if folder.output_bytes() > max_output:
@@ -375,8 +422,12 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
             item_slices.append(item.get("slice"))
     path = answers_path(folder, ticket.protocol)
     if not path.exists() and not path.is_symlink():
-        return Verdict("failed", reason="invalid_output", outcome=outcome,
-                       detail="the container wrote no /output/predictions.jsonl")
+        return Verdict(
+            "failed",
+            reason="invalid_output",
+            outcome=outcome,
+            detail="the container wrote no /output/predictions.jsonl",
+        )
     try:
         lines = prediction_lines(path, platform.settings.max_predictions_bytes)
         predictions = evaluators.parse_predictions(lines, ids=list(labels), metric=metric)
@@ -384,19 +435,29 @@ def _score(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, 
         return Verdict("failed", reason="invalid_output", detail=str(exc), outcome=outcome)
     except OverflowError:
         limit = platform.settings.max_predictions_bytes // 1024**2
-        return Verdict("failed", reason="output_too_large", outcome=outcome,
-                       detail=f"predictions.jsonl is larger than {limit} MiB")
+        return Verdict(
+            "failed", reason="output_too_large", outcome=outcome, detail=f"predictions.jsonl is larger than {limit} MiB"
+        )
     except OSError:
-        return Verdict("failed", reason="invalid_output", outcome=outcome,
-                       detail="predictions.jsonl could not be opened as a regular file")
+        return Verdict(
+            "failed",
+            reason="invalid_output",
+            outcome=outcome,
+            detail="predictions.jsonl could not be opened as a regular file",
+        )
     if ticket.scorer is not None:
-        return scoring.score_with_container(platform, ticket, folder, key, outcome, ids=list(labels),
-                                            item_slices=item_slices)
+        return scoring.score_with_container(
+            platform, ticket, folder, key, outcome, ids=list(labels), item_slices=item_slices
+        )
     try:
         splits = _split_scores(ticket, metric, list(labels), predictions, list(labels.values()), key, item_slices)
     except (evaluators.MetricError, ValueError, OverflowError, TypeError):
-        return Verdict("failed", reason="invalid_output", outcome=outcome,
-                       detail=f"the predictions could not be scored with {metric.name}")
+        return Verdict(
+            "failed",
+            reason="invalid_output",
+            outcome=outcome,
+            detail=f"the predictions could not be scored with {metric.name}",
+        )
     shown = splits["sample" if ticket.on_sample else "public"]
     return Verdict("scored", score=shown.score, outcome=outcome, splits=splits)
 
@@ -405,12 +466,22 @@ def _one_split(ticket: Ticket, metric, name: str, predictions: list, gold: list,
     seed = int.from_bytes(hashlib.sha256(f"{ticket.submission_id}/{name}".encode()).digest()[:8], "big")
     found = evaluators.bootstrap_interval(metric, predictions, gold, seed=seed, resamples=BOOTSTRAP_RESAMPLES)
     low, high = (found.low, found.high) if np.isfinite([found.low, found.high]).all() else (None, None)
-    by_slice = slice_scores(names, lambda picks: evaluators.bootstrap_interval(
-        metric, [predictions[i] for i in picks], [gold[i] for i in picks], seed=seed, resamples=BOOTSTRAP_RESAMPLES))
-    return SplitScore(found.score, low, high, len(gold), evaluators.item_scores(metric, predictions, gold),
-                      evaluators.item_losses(metric, predictions, gold),
-                      {name: secondary_score(name, predictions, gold, seed) for name in ticket.secondary_metrics},
-                      by_slice)
+    by_slice = slice_scores(
+        names,
+        lambda picks: evaluators.bootstrap_interval(
+            metric, [predictions[i] for i in picks], [gold[i] for i in picks], seed=seed, resamples=BOOTSTRAP_RESAMPLES
+        ),
+    )
+    return SplitScore(
+        found.score,
+        low,
+        high,
+        len(gold),
+        evaluators.item_scores(metric, predictions, gold),
+        evaluators.item_losses(metric, predictions, gold),
+        {name: secondary_score(name, predictions, gold, seed) for name in ticket.secondary_metrics},
+        by_slice,
+    )
 
 
 def secondary_score(name: str, predictions: list, gold: list, seed: int) -> dict | None:
@@ -427,18 +498,21 @@ def secondary_score(name: str, predictions: list, gold: list, seed: int) -> dict
     return {"score": found.score, "ci_low": found.low if finite else None, "ci_high": found.high if finite else None}
 
 
-def _split_scores(ticket: Ticket, metric, ids: list, predictions: list, gold: list,
-                  key: DataKey, names: list) -> dict[str, SplitScore]:
+def _split_scores(
+    ticket: Ticket, metric, ids: list, predictions: list, gold: list, key: DataKey, names: list
+) -> dict[str, SplitScore]:
     """Sample runs: one split. Hidden runs: the public split (the board) and the private one."""
     if ticket.on_sample:
         return {"sample": _one_split(ticket, metric, "sample", predictions, gold, names)}
-    mask = evaluators.split_mask(ids, key=split_key(key.key, set_id=ticket.hidden_set.id),
-                                 public_fraction=ticket.public_fraction)
+    mask = evaluators.split_mask(
+        ids, key=split_key(key.key, set_id=ticket.hidden_set.id), public_fraction=ticket.public_fraction
+    )
     out = {}
     for name, chosen in (("public", mask), ("private", ~mask if len(ids) > 1 else mask)):
         picks = np.flatnonzero(chosen)
-        out[name] = _one_split(ticket, metric, name, [predictions[i] for i in picks], [gold[i] for i in picks],
-                               [names[i] for i in picks])
+        out[name] = _one_split(
+            ticket, metric, name, [predictions[i] for i in picks], [gold[i] for i in picks], [names[i] for i in picks]
+        )
     return out
 
 
@@ -447,8 +521,15 @@ def run_spec(job_id: str, image_id: str, folder: JobFolder, limits: Limits, prot
     interactive = driven(protocol)
     if interactive:
         environment["ARENA_MODEL_SOCKET"] = f"/run/arena/{SOCKET_NAME}"
-    return RunSpec(job_id=job_id, image_id=image_id, input_dir=folder.input, output_dir=folder.output,
-                   limits=limits, environment=environment, run_dir=folder.run if interactive else None)
+    return RunSpec(
+        job_id=job_id,
+        image_id=image_id,
+        input_dir=folder.input,
+        output_dir=folder.output,
+        limits=limits,
+        environment=environment,
+        run_dir=folder.run if interactive else None,
+    )
 
 
 def execute(platform: Platform, ticket: Ticket) -> Verdict:
@@ -475,11 +556,13 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
             outcome = platform.runner.run(spec)
             failed = run_failure(outcome, folder, max_output)
         verdict = failed or _score(platform, ticket, folder, key, outcome)
-        return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome),
-                       trajectory=_keep_trajectory(ticket, folder, key))
+        return replace(
+            verdict,
+            log=_keep_output(platform, ticket, folder, key, outcome),
+            trajectory=_keep_trajectory(ticket, folder, key),
+        )
     except (SandboxError, HiddenSetError, OSError) as exc:
-        log.error("job %s (attempt %d) hit an infrastructure failure: %s",
-                  ticket.job_id, ticket.attempt, exc)
+        log.error("job %s (attempt %d) hit an infrastructure failure: %s", ticket.job_id, ticket.attempt, exc)
         return Verdict("retry", reason="infrastructure", detail=str(exc)[:300])
     finally:
         if folder is not None:
@@ -489,17 +572,28 @@ def execute(platform: Platform, ticket: Ticket) -> Verdict:
 def _drive(platform: Platform, ticket: Ticket, spec: RunSpec, folder: JobFolder):
     """Run an interactive or agent container under the driver; (outcome, the model's failure)."""
     common: dict[str, Any] = dict(
-        items=items_path(folder, ticket.protocol), answers=answers_path(folder, ticket.protocol),
-        limits=ticket.session_limits, max_answers_bytes=platform.settings.max_predictions_bytes)
+        items=items_path(folder, ticket.protocol),
+        answers=answers_path(folder, ticket.protocol),
+        limits=ticket.session_limits,
+        max_answers_bytes=platform.settings.max_predictions_bytes,
+    )
     if ticket.protocol != "agent":
         return run_interactive(platform.runner, spec, **common)
     if ticket.environment is None or ticket.environment_digest is None:  # set together
         raise SandboxError("the challenge's environment image is not set")
-    platform.runner.ensure_image(image_id=ticket.environment.image_id,
-                                 tarball=image_path(platform, ticket.environment_digest))
-    return run_agent(platform.runner, spec, **common, config=ticket.environment,
-                     files_root=environment_files(folder), work_root=folder.path / "environments",
-                     trajectory=trajectory_path(folder), capture_root=None)
+    platform.runner.ensure_image(
+        image_id=ticket.environment.image_id, tarball=image_path(platform, ticket.environment_digest)
+    )
+    return run_agent(
+        platform.runner,
+        spec,
+        **common,
+        config=ticket.environment,
+        files_root=environment_files(folder),
+        work_root=folder.path / "environments",
+        trajectory=trajectory_path(folder),
+        capture_root=None,
+    )
 
 
 def trajectory_path(folder: JobFolder) -> Path:
@@ -515,9 +609,16 @@ def _keep_trajectory(ticket: Ticket, folder: JobFolder, key: DataKey) -> bytes |
     return data if ticket.on_sample else seal(key.key, purpose=f"trajectory/{ticket.job_id}", data=data)
 
 
-def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, output_too_large: bool,
-                  save_predictions: Callable[[Path], None], failure: SessionFailure | None = None,
-                  save_agent: Callable[[Path, Path], None] | None = None) -> Verdict:
+def finish_remote(
+    platform: Platform,
+    ticket: Ticket,
+    *,
+    outcome: RunOutcome,
+    output_too_large: bool,
+    save_predictions: Callable[[Path], None],
+    failure: SessionFailure | None = None,
+    save_agent: Callable[[Path, Path], None] | None = None,
+) -> Verdict:
     """Score what a GPU node sent back (its container's outcome and predictions, or an interactive
     model's answers and protocol failure) here, where the labels are: the same checks and scoring
     as a local run. The predictions go to a job folder in memory, wiped afterwards. An agent run
@@ -527,10 +628,15 @@ def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, ou
     try:
         from arena.services import scoring  # it imports this module
 
-        folder = JobFolder.create(root=platform.settings.job_root, job_id=ticket.job_id,
-                                  size_bytes=platform.settings.max_predictions_bytes + 2**20
-                                  + scoring.extra_bytes(platform, ticket) + remote_agent_bytes(platform, ticket),
-                                  use_tmpfs=platform.settings.job_tmpfs)
+        folder = JobFolder.create(
+            root=platform.settings.job_root,
+            job_id=ticket.job_id,
+            size_bytes=platform.settings.max_predictions_bytes
+            + 2**20
+            + scoring.extra_bytes(platform, ticket)
+            + remote_agent_bytes(platform, ticket),
+            use_tmpfs=platform.settings.job_tmpfs,
+        )
         save_predictions(answers_path(folder, ticket.protocol))
         if ticket.protocol == "agent":
             (folder.path / "final-states").mkdir(mode=0o700)
@@ -539,16 +645,21 @@ def finish_remote(platform: Platform, ticket: Ticket, *, outcome: RunOutcome, ou
         key = open_key(platform, ticket.hidden_set)
         max_output = platform.settings.max_predictions_bytes
         if output_too_large:
-            verdict = _too_large(outcome, max_output,
-                                 "/output and /run/arena" if ticket.driven else "/output")
+            verdict = _too_large(outcome, max_output, "/output and /run/arena" if ticket.driven else "/output")
         else:
-            failed = (session_verdict(failure, outcome, folder, max_output) if ticket.driven
-                      else run_failure(outcome, folder, max_output))
+            failed = (
+                session_verdict(failure, outcome, folder, max_output)
+                if ticket.driven
+                else run_failure(outcome, folder, max_output)
+            )
             if failed is None and ticket.protocol == "agent":
                 _score_final_states(platform, ticket, folder, key)
             verdict = failed or _score(platform, ticket, folder, key, outcome)
-        return replace(verdict, log=_keep_output(platform, ticket, folder, key, outcome),
-                       trajectory=_keep_trajectory(ticket, folder, key))
+        return replace(
+            verdict,
+            log=_keep_output(platform, ticket, folder, key, outcome),
+            trajectory=_keep_trajectory(ticket, folder, key),
+        )
     except (SandboxError, HiddenSetError, OSError) as exc:
         log.error("job %s: could not score what its node sent: %s", ticket.job_id, exc)
         return Verdict("retry", reason="infrastructure", detail=str(exc)[:300])
@@ -576,8 +687,11 @@ def remote_agent_bytes(platform: Platform, ticket: Ticket) -> int:
     states (twice: as sent, and staged for its environment), the items and their files decrypted."""
     if ticket.protocol != "agent":
         return 0
-    return (platform.settings.max_predictions_bytes + 2 * capture_bytes(platform, ticket)
-            + 2 * staged_bytes(platform, ticket))
+    return (
+        platform.settings.max_predictions_bytes
+        + 2 * capture_bytes(platform, ticket)
+        + 2 * staged_bytes(platform, ticket)
+    )
 
 
 def _score_final_states(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey) -> None:
@@ -586,13 +700,21 @@ def _score_final_states(platform: Platform, ticket: Ticket, folder: JobFolder, k
     if ticket.environment is None or ticket.environment_digest is None:
         raise SandboxError("the challenge's environment image is not set")
     _stage_inputs(platform, ticket, folder, key)
-    platform.runner.ensure_image(image_id=ticket.environment.image_id,
-                                 tarball=image_path(platform, ticket.environment_digest))
+    platform.runner.ensure_image(
+        image_id=ticket.environment.image_id, tarball=image_path(platform, ticket.environment_digest)
+    )
     try:
-        score_final_states(platform.runner, job_id=ticket.job_id, config=ticket.environment,
-                           items=items_path(folder, ticket.protocol), answers=answers_path(folder, ticket.protocol),
-                           states=folder.path / "final-states", files_root=environment_files(folder),
-                           work_root=folder.path / "environments", trajectory=trajectory_path(folder))
+        score_final_states(
+            platform.runner,
+            job_id=ticket.job_id,
+            config=ticket.environment,
+            items=items_path(folder, ticket.protocol),
+            answers=answers_path(folder, ticket.protocol),
+            states=folder.path / "final-states",
+            files_root=environment_files(folder),
+            work_root=folder.path / "environments",
+            trajectory=trajectory_path(folder),
+        )
     except (ValueError, KeyError, TypeError) as exc:  # the node's answers file, not as node-run writes it
         raise SandboxError(f"the node's answers could not be read: {type(exc).__name__}") from None
 
@@ -604,8 +726,7 @@ def predictions_copy(platform: Platform, submission_id: str) -> Path:
     return platform.settings.blob_dir / "sample-runs" / f"{submission_id}.jsonl"
 
 
-def _keep_output(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey,
-                 outcome: RunOutcome) -> bytes:
+def _keep_output(platform: Platform, ticket: Ticket, folder: JobFolder, key: DataKey, outcome: RunOutcome) -> bytes:
     """What the container printed: sealed for organisers on hidden data; for sample runs, plain,
     with a copy of the predictions, for the team to debug with."""
     if not ticket.on_sample:
@@ -648,8 +769,9 @@ def _record(platform: Platform, session, ticket: Ticket, verdict: Verdict) -> bo
         _requeue_or_fail(platform, session, job, verdict.reason)
     elif submission.status == "scored" or leases.has_result(session, submission.id):
         job.outcome = "superseded"  # another attempt recorded this submission's result first
-        log.warning("job %s: submission %s has a result already; this verdict is kept on the job only",
-                    job.id, submission.id)
+        log.warning(
+            "job %s: submission %s has a result already; this verdict is kept on the job only", job.id, submission.id
+        )
     elif verdict.status == "scored":
         submission.status, submission.updated_at = "scored", utcnow()
         _record_results(platform, session, ticket, submission, job, verdict)
@@ -665,9 +787,13 @@ def _requeue_or_fail(platform: Platform, session, job: Job, reason: str | None) 
     from arena.services import scoring  # it imports this module
 
     if reason == scoring.SCORER_FAILED:
-        leases.requeue_or_fail(platform, session, job,
-                               attempts=min(scoring.SCORER_ATTEMPTS, platform.settings.max_attempts),
-                               failure=(scoring.SCORER_FAILED, scoring.TEAM_DETAIL))
+        leases.requeue_or_fail(
+            platform,
+            session,
+            job,
+            attempts=min(scoring.SCORER_ATTEMPTS, platform.settings.max_attempts),
+            failure=(scoring.SCORER_FAILED, scoring.TEAM_DETAIL),
+        )
     else:
         leases.requeue_or_fail(platform, session, job)
 
@@ -686,10 +812,17 @@ def _close_job(job: Job, verdict: Verdict) -> None:
 
 def _released_best(session, ticket: Ticket, submission) -> Result | None:
     return session.scalars(
-        select(Result).join(Submission, Submission.id == Result.submission_id)
-        .where(Submission.team_id == submission.team_id, Submission.challenge_id == submission.challenge_id,
-               Result.split == "public", Result.released.is_(True), Result.hidden_set_id == ticket.hidden_set.id)
-        .order_by(Result.id.desc()).limit(1)
+        select(Result)
+        .join(Submission, Submission.id == Result.submission_id)
+        .where(
+            Submission.team_id == submission.team_id,
+            Submission.challenge_id == submission.challenge_id,
+            Result.split == "public",
+            Result.released.is_(True),
+            Result.hidden_set_id == ticket.hidden_set.id,
+        )
+        .order_by(Result.id.desc())
+        .limit(1)
     ).first()
 
 
@@ -707,12 +840,22 @@ def _ladder(session, ticket: Ticket, submission, public: SplitScore) -> bool:
 def _record_results(platform: Platform, session, ticket: Ticket, submission, job, verdict: Verdict) -> None:
     shown = verdict.score  # sample runs: the score; hidden runs: the released public one, or none
     for name, split in verdict.splits.items():
-        row = Result(submission_id=submission.id, job_id=job.id, split=name, score=split.score,
-                     n_items=split.n_items, hidden_set_id=ticket.hidden_set.id,
-                     hidden_set_root=ticket.hidden_set.root, ci_low=split.low, ci_high=split.high,
-                     item_scores_sha256=publiclog.scores_digest(split.item_scores, salt=publiclog.scores_salt(
-                         platform, submission_id=submission.id, split=name)),
-                     secondary=split.secondary or None, slices=split.slices or None)
+        row = Result(
+            submission_id=submission.id,
+            job_id=job.id,
+            split=name,
+            score=split.score,
+            n_items=split.n_items,
+            hidden_set_id=ticket.hidden_set.id,
+            hidden_set_root=ticket.hidden_set.root,
+            ci_low=split.low,
+            ci_high=split.high,
+            item_scores_sha256=publiclog.scores_digest(
+                split.item_scores, salt=publiclog.scores_salt(platform, submission_id=submission.id, split=name)
+            ),
+            secondary=split.secondary or None,
+            slices=split.slices or None,
+        )
         if name in ("public", "private"):  # per-item losses: for the Ladder, and the round's paired tests
             row.item_scores = split.item_losses.astype("<f8").tobytes()
         if name == "public":
@@ -727,15 +870,29 @@ def _record_results(platform: Platform, session, ticket: Ticket, submission, job
 
 def _log_result(platform: Platform, session, ticket: Ticket, submission, row: Result) -> None:
     shown = bool(row.released)  # an unreleased score stays unknown: no interval or digest either
-    publiclog.append(platform, session, kind="result", challenge=ticket.challenge, data={
-        "submission": submission.id, "team": submission.team.name, "split": "public", "metric": ticket.metric,
-        "score": row.released_score, "released": row.released, "ci_low": row.ci_low if shown else None,
-        "ci_high": row.ci_high if shown else None, "n_items": row.n_items,
-        "item_scores_sha256": row.item_scores_sha256 if shown else None,
-        "secondary": _rounded(row.secondary) if shown else None,
-        **({"slices": _rounded(row.slices) if shown else None} if row.slices else {}),
-        "hidden_set": ticket.hidden_set.id, "hidden_set_root": ticket.hidden_set.root,
-        **({"scorer_image": ticket.scorer["image_digest"]} if ticket.scorer else {})})
+    publiclog.append(
+        platform,
+        session,
+        kind="result",
+        challenge=ticket.challenge,
+        data={
+            "submission": submission.id,
+            "team": submission.team.name,
+            "split": "public",
+            "metric": ticket.metric,
+            "score": row.released_score,
+            "released": row.released,
+            "ci_low": row.ci_low if shown else None,
+            "ci_high": row.ci_high if shown else None,
+            "n_items": row.n_items,
+            "item_scores_sha256": row.item_scores_sha256 if shown else None,
+            "secondary": _rounded(row.secondary) if shown else None,
+            **({"slices": _rounded(row.slices) if shown else None} if row.slices else {}),
+            "hidden_set": ticket.hidden_set.id,
+            "hidden_set_root": ticket.hidden_set.root,
+            **({"scorer_image": ticket.scorer["image_digest"]} if ticket.scorer else {}),
+        },
+    )
 
 
 def _rounded(secondary: dict | None) -> dict | None:
@@ -743,16 +900,16 @@ def _rounded(secondary: dict | None) -> dict | None:
     Ladder guards the primary metric; this keeps the others from being a finer probe)."""
     if not secondary:
         return None
-    return {name: None if v is None else {k: None if x is None else round(x, 4) for k, x in v.items()}
-            for name, v in secondary.items()}
+    return {
+        name: None if v is None else {k: None if x is None else round(x, 4) for k, x in v.items()}
+        for name, v in secondary.items()
+    }
 
 
 def live_job_ids(platform: Platform) -> set[str]:
     now = utcnow()
     with platform.sessions() as session:
-        return set(session.scalars(
-            select(Job.id).where(Job.status == "running", Job.lease_expires_at >= now)
-        ))
+        return set(session.scalars(select(Job.id).where(Job.status == "running", Job.lease_expires_at >= now)))
 
 
 def sweep(platform: Platform) -> None:
@@ -783,11 +940,11 @@ def run_one(platform: Platform, *, worker: str) -> bool:
 
 
 def run_ticket(platform: Platform, ticket: Ticket) -> None:
-    log.info("job %s: running submission %s (attempt %d)",
-             ticket.job_id, ticket.submission_id, ticket.attempt)
+    log.info("job %s: running submission %s (attempt %d)", ticket.job_id, ticket.submission_id, ticket.attempt)
     try:
-        with leases.held(platform, job_id=ticket.job_id, worker=ticket.worker,
-                         on_lost=lambda: platform.runner.stop(ticket.job_id)):
+        with leases.held(
+            platform, job_id=ticket.job_id, worker=ticket.worker, on_lost=lambda: platform.runner.stop(ticket.job_id)
+        ):
             verdict = execute(platform, ticket)
     except Exception:
         log.exception("job %s: unexpected error; it will be retried", ticket.job_id)

@@ -44,14 +44,23 @@ def account_name(factory: str, *, prefix: str, overrides: dict[str, str]) -> str
     return name
 
 
-def grant(platform: Platform, *, slug: str, number: int, sacctmgr, prefix: str = "arena-",
-          overrides: dict[str, str] | None = None, actor=None) -> dict:
+def grant(
+    platform: Platform,
+    *,
+    slug: str,
+    number: int,
+    sacctmgr,
+    prefix: str = "arena-",
+    overrides: dict[str, str] | None = None,
+    actor=None,
+) -> dict:
     """Grant round `number` of `slug` into Slurm accounting (idempotent); what was granted, and each
     account's limit now."""
     found = rounds.get_report(platform, slug=slug, number=number)
     report, entry = found["report"], found["log_entry"]
-    wanted = {f: (account_name(f, prefix=prefix, overrides=overrides or {}), m)
-              for f, m in factory_minutes(report).items()}
+    wanted = {
+        f: (account_name(f, prefix=prefix, overrides=overrides or {}), m) for f, m in factory_minutes(report).items()
+    }
     new = _record(platform, slug=slug, number=number, wanted=wanted, entry=entry, actor=actor)
     limits = {}
     for account in sorted({a for a, _m in wanted.values()}):
@@ -59,9 +68,13 @@ def grant(platform: Platform, *, slug: str, number: int, sacctmgr, prefix: str =
         limits[account] = total_for(platform, account=account)
         sacctmgr.set_gpu_minutes(account, limits[account])
         log.info("Slurm account %s: GrpTRESMins=gres/gpu=%d", account, limits[account])
-    return {"challenge": slug, "round": number, "report": entry,
-            "factories": [{"factory": f, "account": a, "gpu_minutes": m, "new": f in new} for f, (a, m) in wanted.items()],
-            "limits": limits}
+    return {
+        "challenge": slug,
+        "round": number,
+        "report": entry,
+        "factories": [{"factory": f, "account": a, "gpu_minutes": m, "new": f in new} for f, (a, m) in wanted.items()],
+        "limits": limits,
+    }
 
 
 def _record(platform: Platform, *, slug: str, number: int, wanted: dict, entry: dict, actor) -> set[str]:
@@ -69,21 +82,47 @@ def _record(platform: Platform, *, slug: str, number: int, wanted: dict, entry: 
     try:
         with platform.transaction() as session:
             challenge = get_challenge(session, slug)
-            done = {g.factory: g for g in session.scalars(select(ComputeGrant).where(
-                ComputeGrant.challenge_id == challenge.id, ComputeGrant.round_number == number))}
+            done = {
+                g.factory: g
+                for g in session.scalars(
+                    select(ComputeGrant).where(
+                        ComputeGrant.challenge_id == challenge.id, ComputeGrant.round_number == number
+                    )
+                )
+            }
             new = set()
             for factory, (account, minutes) in wanted.items():
                 if factory in done:
                     if done[factory].account != account:
-                        raise Conflict(f"round {number}'s GPU-minutes for {factory!r} went to account "
-                                       f"{done[factory].account!r} already; map it there (--account)")
+                        raise Conflict(
+                            f"round {number}'s GPU-minutes for {factory!r} went to account "
+                            f"{done[factory].account!r} already; map it there (--account)"
+                        )
                     continue
-                session.add(ComputeGrant(challenge_id=challenge.id, round_number=number, factory=factory,
-                                         account=account, gpu_minutes=minutes, report_seq=entry["seq"],
-                                         report_leaf_hash=entry["leaf_hash"]))
-                audit.record(session, actor=actor, action="rewards.grant", target=f"account:{account}",
-                             detail={"challenge": slug, "round": number, "factory": factory, "gpu_minutes": minutes,
-                                     "report_seq": entry["seq"]})
+                session.add(
+                    ComputeGrant(
+                        challenge_id=challenge.id,
+                        round_number=number,
+                        factory=factory,
+                        account=account,
+                        gpu_minutes=minutes,
+                        report_seq=entry["seq"],
+                        report_leaf_hash=entry["leaf_hash"],
+                    )
+                )
+                audit.record(
+                    session,
+                    actor=actor,
+                    action="rewards.grant",
+                    target=f"account:{account}",
+                    detail={
+                        "challenge": slug,
+                        "round": number,
+                        "factory": factory,
+                        "gpu_minutes": minutes,
+                        "report_seq": entry["seq"],
+                    },
+                )
                 new.add(factory)
             return new
     except IntegrityError:  # another grant of the same round at the same moment: it recorded them
@@ -92,8 +131,11 @@ def _record(platform: Platform, *, slug: str, number: int, wanted: dict, entry: 
 
 def total_for(platform: Platform, *, account: str) -> int:
     with platform.sessions() as session:
-        return int(session.scalar(select(func.coalesce(func.sum(ComputeGrant.gpu_minutes), 0))
-                                  .where(ComputeGrant.account == account)))
+        return int(
+            session.scalar(
+                select(func.coalesce(func.sum(ComputeGrant.gpu_minutes), 0)).where(ComputeGrant.account == account)
+            )
+        )
 
 
 def check(platform: Platform, *, sacctmgr) -> list[dict]:

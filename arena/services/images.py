@@ -66,8 +66,12 @@ def register_tarball(platform: Platform, path, *, hexdigest: str, size: int) -> 
         path.replace(final)
     else:
         path.unlink(missing_ok=True)
-    return _record(platform, Image(digest=f"sha256:{hexdigest}", image_id=checked.image_id,
-                                   size_bytes=size, architecture=checked.architecture))
+    return _record(
+        platform,
+        Image(
+            digest=f"sha256:{hexdigest}", image_id=checked.image_id, size_bytes=size, architecture=checked.architecture
+        ),
+    )
 
 
 def _record(platform: Platform, image: Image) -> Image:

@@ -22,11 +22,10 @@ def _file_keyring_only(platform: Platform) -> None:
 def list_keys(platform: Platform) -> list[dict]:
     ring = platform.hidden_sets.keyring
     with platform.sessions() as session:
-        used = dict(session.execute(
-            select(HiddenSet.master_key_id, func.count()).group_by(HiddenSet.master_key_id)
-        ).all())
-    return [{"id": key_id, "primary": key_id == ring.primary, "data_keys": used.get(key_id, 0)}
-            for key_id in ring.keys]
+        used = dict(
+            session.execute(select(HiddenSet.master_key_id, func.count()).group_by(HiddenSet.master_key_id)).all()
+        )
+    return [{"id": key_id, "primary": key_id == ring.primary, "data_keys": used.get(key_id, 0)} for key_id in ring.keys]
 
 
 def rotate(platform: Platform) -> dict:
@@ -43,11 +42,17 @@ def rotate(platform: Platform) -> dict:
     with platform.transaction() as session:
         hidden_sets = session.scalars(select(HiddenSet)).all()
         for hidden in hidden_sets:
-            key = store.open_data_key(key_id=hidden.data_key_id, master_key_id=hidden.master_key_id,
-                                      wrapped=hidden.wrapped_key)
+            key = store.open_data_key(
+                key_id=hidden.data_key_id, master_key_id=hidden.master_key_id, wrapped=hidden.wrapped_key
+            )
             hidden.master_key_id, hidden.wrapped_key = ring.wrap(key.key, data_key_id=key.id)
-        audit.record(session, actor=None, action="keys.rotate", target=f"master-key:{new_id}",
-                     detail={"rewrapped": len(hidden_sets)})
+        audit.record(
+            session,
+            actor=None,
+            action="keys.rotate",
+            target=f"master-key:{new_id}",
+            detail={"rewrapped": len(hidden_sets)},
+        )
     return {"primary": new_id, "rewrapped": len(hidden_sets)}
 
 
@@ -62,8 +67,10 @@ def retire(platform: Platform, *, key_id: str) -> dict:
     with platform.sessions() as session:
         in_use = session.scalar(select(func.count()).where(HiddenSet.master_key_id == key_id))
     if in_use:
-        raise Conflict(f"{in_use} data key(s) are still wrapped by {key_id}; "
-                       "run `arena keys rotate` to re-wrap them, then retire it")
+        raise Conflict(
+            f"{in_use} data key(s) are still wrapped by {key_id}; "
+            "run `arena keys rotate` to re-wrap them, then retire it"
+        )
     del ring.keys[key_id]
     save_keyring_file(platform.settings.master_key_file, ring)
     with platform.transaction() as session:

@@ -28,8 +28,12 @@ def rank_bands(entries: list[dict], higher: bool) -> None:
             entry["rank_band"] = entry["rank"]
             continue
         surely_better = sum(
-            1 for other in entries if other is not entry and other["ci_low"] is not None and (
-                other["ci_low"] > entry["ci_high"] if higher else other["ci_high"] < entry["ci_low"]))
+            1
+            for other in entries
+            if other is not entry
+            and other["ci_low"] is not None
+            and (other["ci_low"] > entry["ci_high"] if higher else other["ci_high"] < entry["ci_low"])
+        )
         entry["rank_band"] = 1 + surely_better
 
 
@@ -40,26 +44,40 @@ def rank_results(log_entries: list[dict], *, higher: bool) -> list[dict]:
     result counts; an equal later score does not replace an earlier one. Ties
     share a rank (1, 2, 2, 4); within a tie, the earlier submission is listed first.
     """
-    receipt_order = {e["body"]["data"]["submission"]: e["body"]["seq"] for e in log_entries
-                     if e["body"]["kind"] == "submission.receipt"}
-    results = [e["body"]["data"] for e in log_entries
-               if e["body"]["kind"] == "result" and e["body"]["data"].get("released", True)]
+    receipt_order = {
+        e["body"]["data"]["submission"]: e["body"]["seq"]
+        for e in log_entries
+        if e["body"]["kind"] == "submission.receipt"
+    }
+    results = [
+        e["body"]["data"]
+        for e in log_entries
+        if e["body"]["kind"] == "result" and e["body"]["data"].get("released", True)
+    ]
     results.sort(key=lambda r: receipt_order.get(r["submission"], 0))
     best: dict[str, dict] = {}
     for result in results:
         current = best.get(result["team"])
         if current is None or (result["score"] > current["score"] if higher else result["score"] < current["score"]):
             best[result["team"]] = result
-    ordered = sorted(best.values(), key=lambda r: (-r["score"] if higher else r["score"],
-                                                  receipt_order.get(r["submission"], 0)))
+    ordered = sorted(
+        best.values(), key=lambda r: (-r["score"] if higher else r["score"], receipt_order.get(r["submission"], 0))
+    )
     entries: list[dict] = []
     previous = None
     for position, result in enumerate(ordered, start=1):
-        entries.append({"rank": entries[-1]["rank"] if previous == result["score"] else position,
-                        "team": result["team"], "score": result["score"],
-                        "submission_id": result["submission"], "ci_low": result.get("ci_low"),
-                        "ci_high": result.get("ci_high"), "secondary": result.get("secondary"),
-                        **({"slices": result["slices"]} if result.get("slices") else {})})
+        entries.append(
+            {
+                "rank": entries[-1]["rank"] if previous == result["score"] else position,
+                "team": result["team"],
+                "score": result["score"],
+                "submission_id": result["submission"],
+                "ci_low": result.get("ci_low"),
+                "ci_high": result.get("ci_high"),
+                "secondary": result.get("secondary"),
+                **({"slices": result["slices"]} if result.get("slices") else {}),
+            }
+        )
         previous = result["score"]
     rank_bands(entries, higher)
     return entries
@@ -83,13 +101,17 @@ def leaderboard(platform: Platform, *, slug: str, log_entries: list[dict] | None
     return board
 
 
-def _compute(platform: Platform, *, slug: str, title: str, metric: str, higher: bool,
-             log_entries: list[dict] | None) -> dict:
+def _compute(
+    platform: Platform, *, slug: str, title: str, metric: str, higher: bool, log_entries: list[dict] | None
+) -> dict:
     if log_entries is None:
         log_entries = publiclog.entries(platform, challenge=slug, limit=10**9)
     entries = rank_results(log_entries, higher=higher)
-    cards = {e["body"]["data"]["submission"]: e["body"]["data"]["card"] for e in log_entries
-             if e["body"]["kind"] == "method_card"}  # the latest card of each submission
+    cards = {
+        e["body"]["data"]["submission"]: e["body"]["data"]["card"]
+        for e in log_entries
+        if e["body"]["kind"] == "method_card"
+    }  # the latest card of each submission
     for entry in entries:
         entry["method_card"] = cards.get(entry["submission_id"])
     with platform.sessions() as session:
@@ -122,7 +144,9 @@ def history(platform: Platform, *, slug: str, team: str) -> dict:
     """A team's released public scores over time, from the log (what the board showed, when)."""
     with platform.sessions() as session:
         get_challenge(session, slug)
-    points = [{"at": e["body"]["at"], "score": e["body"]["data"]["score"], "submission_id": e["body"]["data"]["submission"]}
-              for e in publiclog.entries(platform, challenge=slug, limit=10**9)
-              if e["body"]["kind"] == "result" and e["body"]["data"]["team"] == team and e["body"]["data"].get("released")]
+    points = [
+        {"at": e["body"]["at"], "score": e["body"]["data"]["score"], "submission_id": e["body"]["data"]["submission"]}
+        for e in publiclog.entries(platform, challenge=slug, limit=10**9)
+        if e["body"]["kind"] == "result" and e["body"]["data"]["team"] == team and e["body"]["data"].get("released")
+    ]
     return {"challenge": slug, "team": team, "released": points}

@@ -130,8 +130,12 @@ class LeaseKeeper:
             return
         ahead = self.current_extension()
         if ahead > self.lease_s:
-            log.warning("lease renewals came up to %.1f s apart (lease %.0f s): extending leases by %.1f s",
-                        max(self._gaps), self.lease_s, ahead)
+            log.warning(
+                "lease renewals came up to %.1f s apart (lease %.0f s): extending leases by %.1f s",
+                max(self._gaps),
+                self.lease_s,
+                ahead,
+            )
         lost = self._renew(held, until=utcnow() + timedelta(seconds=ahead))
         for job_id in lost:
             log.warning("job %s: lease lost (another worker took it over); stopping its container", job_id)
@@ -143,8 +147,10 @@ class LeaseKeeper:
         with self.engine.begin() as connection:
             for job_id, owner in held.items():
                 renewed = connection.execute(
-                    update(Job).where(Job.id == job_id, Job.status == "running", Job.worker == owner.worker)
-                    .values(lease_expires_at=until)).rowcount
+                    update(Job)
+                    .where(Job.id == job_id, Job.status == "running", Job.worker == owner.worker)
+                    .values(lease_expires_at=until)
+                ).rowcount
                 if renewed != 1:
                     lost.append(job_id)
         return lost
@@ -154,8 +160,9 @@ def keeper(platform: Platform) -> LeaseKeeper:
     """This process's lease keeper for `platform` (one per platform, made on first use)."""
     found = platform.memo.get("lease-keeper")
     if found is None:
-        found = platform.memo.setdefault("lease-keeper", LeaseKeeper(
-            database_url=platform.settings.database_url, lease_s=platform.settings.lease_s))
+        found = platform.memo.setdefault(
+            "lease-keeper", LeaseKeeper(database_url=platform.settings.database_url, lease_s=platform.settings.lease_s)
+        )
     return found
 
 
@@ -176,12 +183,16 @@ def has_result(session, submission_id: str) -> bool:
 
 
 def _other_live_job(session, job: Job) -> bool:
-    return bool(session.scalar(select(exists().where(
-        Job.submission_id == job.submission_id, Job.id != job.id, Job.status.in_(LIVE)))))
+    return bool(
+        session.scalar(
+            select(exists().where(Job.submission_id == job.submission_id, Job.id != job.id, Job.status.in_(LIVE)))
+        )
+    )
 
 
-def requeue_or_fail(platform: Platform, session, job: Job, *, attempts: int | None = None,
-                    failure: tuple[str, str] | None = None) -> str:
+def requeue_or_fail(
+    platform: Platform, session, job: Job, *, attempts: int | None = None, failure: tuple[str, str] | None = None
+) -> str:
     """After `job` ended without a verdict of the model's (a platform failure or a lapse): queue
     the next attempt, or fail the submission after the last one (never counted against the
     team). Nothing happens to a submission that has a result or another live job. Call with the
@@ -197,23 +208,32 @@ def requeue_or_fail(platform: Platform, session, job: Job, *, attempts: int | No
         session.add(Job(id="job-" + secrets.token_hex(8), submission_id=submission.id, attempt=job.attempt + 1))
         submission.status, submission.updated_at = "queued", utcnow()
         return "requeued"
-    submission.status, (submission.failure_reason, submission.failure_detail) = "failed", failure or (
-        "infrastructure", "the platform could not run this submission; the organisers have been told, "
-        "and it does not count against your quota")
+    submission.status, (submission.failure_reason, submission.failure_detail) = (
+        "failed",
+        failure
+        or (
+            "infrastructure",
+            "the platform could not run this submission; the organisers have been told, "
+            "and it does not count against your quota",
+        ),
+    )
     submission.updated_at = utcnow()
     return "failed"
 
 
-def end_if_running(session, job_id: str, *, outcome: str, error: str | None = None,
-                   lapsed_before=None) -> bool:
+def end_if_running(session, job_id: str, *, outcome: str, error: str | None = None, lapsed_before=None) -> bool:
     """Mark a running job ended (`failed`, with `outcome`) if it still runs (and, with
     `lapsed_before`, if its lease expired before then): a conditional update, so of several
     processes that notice the same job, exactly one ends it. Returns whether this one did."""
     condition = [Job.id == job_id, Job.status == "running"]
     if lapsed_before is not None:
         condition.append(Job.lease_expires_at < lapsed_before)
-    return session.execute(update(Job).where(*condition).values(
-        status="failed", finished_at=utcnow(), outcome=outcome, error=error)).rowcount == 1
+    return (
+        session.execute(
+            update(Job).where(*condition).values(status="failed", finished_at=utcnow(), outcome=outcome, error=error)
+        ).rowcount
+        == 1
+    )
 
 
 def recover_expired_jobs(platform: Platform) -> int:
@@ -229,6 +249,9 @@ def recover_expired_jobs(platform: Platform) -> int:
                 continue  # another sweep, or its worker's verdict, came first
             done = requeue_or_fail(platform, session, session.get_one(Job, job_id))
         taken += 1
-        log.warning("job %s: its lease lapsed; %s", job_id,
-                    {"requeued": "re-queued", "failed": "no attempts left", "kept": "its submission needs no re-run"}[done])
+        log.warning(
+            "job %s: its lease lapsed; %s",
+            job_id,
+            {"requeued": "re-queued", "failed": "no attempts left", "kept": "its submission needs no re-run"}[done],
+        )
     return taken

@@ -17,11 +17,18 @@ def document(platform: Platform, *, challenge: str) -> dict:
     the chain and tree can be checked), the signed checkpoint of exactly those entries with the
     latest cosigned checkpoints, the keys, the challenge's signed commitments, and the board."""
     everything = publiclog.entries(platform, limit=10**9)
-    board = leaderboard(platform, slug=challenge,
-                        log_entries=[e for e in everything if e["body"]["challenge"] == challenge])
-    return {"format": "arena.log-export/v2", "challenge": challenge, "public_key": platform.signer.public_key,
-            "log_key": logtree.log_vkey(platform), "entries": everything,
-            "tree_head": logtree.tree_head(platform, len(everything)),
-            "checkpoint": logtree.checkpoint(platform, size=len(everything)),
-            "cosigned": logtree.cosigned_checkpoints(platform, up_to=len(everything)),
-            "commitments": signed_commitments(platform, slug=challenge), "leaderboard": board}
+    board = leaderboard(
+        platform, slug=challenge, log_entries=[e for e in everything if e["body"]["challenge"] == challenge]
+    )
+    return {
+        "format": "arena.log-export/v2",
+        "challenge": challenge,
+        "public_key": platform.signer.public_key,
+        "log_key": logtree.log_vkey(platform),
+        "entries": everything,
+        "tree_head": logtree.tree_head(platform, len(everything)),
+        "checkpoint": logtree.checkpoint(platform, size=len(everything)),
+        "cosigned": logtree.cosigned_checkpoints(platform, up_to=len(everything)),
+        "commitments": signed_commitments(platform, slug=challenge),
+        "leaderboard": board,
+    }

@@ -103,8 +103,7 @@ def _cosignature_lines(platform: Platform, tree_size: int) -> list[str]:
 def tree_head(platform: Platform, tree_size: int | None = None) -> dict:
     """The JSON tree head (`arena.log-tree-head/v1`, kept for existing clients), signed."""
     tree_size, digest = root_at(platform, tree_size)
-    head = {"v": 2, "type": "arena.log-tree-head/v1", "size": tree_size, "root": digest.hex(),
-            "at": iso(utcnow())}
+    head = {"v": 2, "type": "arena.log-tree-head/v1", "size": tree_size, "root": digest.hex(), "at": iso(utcnow())}
     return {"head": head, "signature": platform.signer.sign(head), "public_key": platform.signer.public_key}
 
 
@@ -115,8 +114,13 @@ def inclusion(platform: Platform, *, seq: int, tree_size: int | None = None) -> 
             raise BadRequest(f"entry {seq} is not in the tree of size {tree_size}")
         proof = _computed(session, lambda at: inclusion_proof(at, seq, tree_size))
         leaf = session.get(LogEntry, seq).leaf_hash
-    return {"seq": seq, "size": tree_size, "leaf_hash": leaf, "proof": [p.hex() for p in proof],
-            "checkpoint": checkpoint(platform, size=tree_size)}
+    return {
+        "seq": seq,
+        "size": tree_size,
+        "leaf_hash": leaf,
+        "proof": [p.hex() for p in proof],
+        "checkpoint": checkpoint(platform, size=tree_size),
+    }
 
 
 def consistency(platform: Platform, *, old: int, new: int | None = None) -> dict:
@@ -125,8 +129,13 @@ def consistency(platform: Platform, *, old: int, new: int | None = None) -> dict
         if not 0 <= old <= new:
             raise BadRequest(f"no consistency proof from size {old} to size {new}")
         proof = _computed(session, lambda at: consistency_proof(at, old, new))
-    return {"from": old, "to": new, "proof": [p.hex() for p in proof],
-            "old_checkpoint": checkpoint(platform, size=old), "new_checkpoint": checkpoint(platform, size=new)}
+    return {
+        "from": old,
+        "to": new,
+        "proof": [p.hex() for p in proof],
+        "old_checkpoint": checkpoint(platform, size=old),
+        "new_checkpoint": checkpoint(platform, size=new),
+    }
 
 
 def tile(platform: Platform, *, level: int, index: int, width: int) -> bytes:
@@ -135,9 +144,11 @@ def tile(platform: Platform, *, level: int, index: int, width: int) -> bytes:
         if tile_width(size(platform, session), level, index) < width:
             raise NotFound("no such tile yet")
         first = index * WIDTH
-        rows = session.execute(select(LogNode.hash).where(
-            LogNode.level == 8 * level, LogNode.index >= first, LogNode.index < first + width)
-            .order_by(LogNode.index))
+        rows = session.execute(
+            select(LogNode.hash)
+            .where(LogNode.level == 8 * level, LogNode.index >= first, LogNode.index < first + width)
+            .order_by(LogNode.index)
+        )
         return b"".join(bytes(h) for (h,) in rows)
 
 
@@ -147,8 +158,9 @@ def entry_bundle(platform: Platform, *, index: int, width: int) -> bytes:
         if tile_width(size(platform, session), 0, index) < width:
             raise NotFound("no such entry bundle yet")
         first = index * WIDTH
-        bodies = session.scalars(select(LogEntry.body).where(LogEntry.seq >= first, LogEntry.seq < first + width)
-                                 .order_by(LogEntry.seq))
+        bodies = session.scalars(
+            select(LogEntry.body).where(LogEntry.seq >= first, LogEntry.seq < first + width).order_by(LogEntry.seq)
+        )
         try:
             return bundle(body.encode() for body in bodies)
         except ValueError as error:
@@ -180,8 +192,11 @@ def add_cosignatures(platform: Platform, *, note: str) -> dict:
 def _store(platform: Platform, tree_size: int, key: NoteKey, signature: Signature, timestamp: int) -> str:
     try:
         with platform.transaction() as session:
-            session.add(LogCosignature(size=tree_size, key_id=key.key_id.hex(), witness=key.name,
-                                       line=signature.line, timestamp=timestamp))
+            session.add(
+                LogCosignature(
+                    size=tree_size, key_id=key.key_id.hex(), witness=key.name, line=signature.line, timestamp=timestamp
+                )
+            )
     except IntegrityError:
         pass  # this witness already cosigned this size
     return key.name
@@ -202,9 +217,18 @@ def cosigned_checkpoints(platform: Platform, *, up_to: int | None = None) -> lis
 
 def public_keys(platform: Platform) -> dict:
     """The keys anyone needs to check the log: served at /.well-known/arena-keys.json."""
-    return {"log": {"origin": platform.settings.log_origin, "vkey": log_vkey(platform),
-                    "public_key": platform.signer.public_key, "key_id": platform.signer.key_id},
-            "commitments": {"public_key": platform.commitments_signer.public_key,
-                            "key_id": platform.commitments_signer.key_id},
-            "witnesses": [k.vkey for k in witness_keys(platform)],
-            "algorithm": "Ed25519", "canonical_json": "RFC 8785 (statements with \"v\": 2)"}
+    return {
+        "log": {
+            "origin": platform.settings.log_origin,
+            "vkey": log_vkey(platform),
+            "public_key": platform.signer.public_key,
+            "key_id": platform.signer.key_id,
+        },
+        "commitments": {
+            "public_key": platform.commitments_signer.public_key,
+            "key_id": platform.commitments_signer.key_id,
+        },
+        "witnesses": [k.vkey for k in witness_keys(platform)],
+        "algorithm": "Ed25519",
+        "canonical_json": 'RFC 8785 (statements with "v": 2)',
+    }

@@ -17,6 +17,5 @@ def get_challenge(session, slug: str) -> Challenge:
 
 def current_hidden_set(session, challenge_id: int) -> HiddenSet:
     return session.scalars(
-        select(HiddenSet).where(HiddenSet.challenge_id == challenge_id)
-        .order_by(HiddenSet.version.desc()).limit(1)
+        select(HiddenSet).where(HiddenSet.challenge_id == challenge_id).order_by(HiddenSet.version.desc()).limit(1)
     ).one()

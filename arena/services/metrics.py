@@ -7,6 +7,8 @@ histogram over finished jobs), failures by reason, and each site agent's last ca
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from sqlalchemy import case, func, select
@@ -33,9 +35,12 @@ class _DatabaseCollector:
 def _by_challenge(session, status: str):
     return session.execute(
         select(Challenge.slug, Site.name, Job.executor, func.count(Job.id))
-        .join(Submission, Job.submission_id == Submission.id).join(Challenge, Submission.challenge_id == Challenge.id)
-        .outerjoin(Site, Job.site_id == Site.id).where(Job.status == status)
-        .group_by(Challenge.slug, Site.name, Job.executor)).all()
+        .join(Submission, Job.submission_id == Submission.id)
+        .join(Challenge, Submission.challenge_id == Challenge.id)
+        .outerjoin(Site, Job.site_id == Site.id)
+        .where(Job.status == status)
+        .group_by(Challenge.slug, Site.name, Job.executor)
+    ).all()
 
 
 def _queue(session):
@@ -45,8 +50,11 @@ def _queue(session):
         depth[slug] = depth.get(slug, 0) + count
     for slug in session.scalars(select(Challenge.slug)):
         queued.add_metric([slug], depth.get(slug, 0))
-    running = GaugeMetricFamily("arena_jobs_running", "Jobs running, by challenge and where (a site, or the executor)",
-                                labels=["challenge", "site"])
+    running = GaugeMetricFamily(
+        "arena_jobs_running",
+        "Jobs running, by challenge and where (a site, or the executor)",
+        labels=["challenge", "site"],
+    )
     for slug, site, executor, count in _by_challenge(session, "running"):
         running.add_metric([slug, site or executor], count)
     yield queued
@@ -55,9 +63,13 @@ def _queue(session):
 
 def _durations(session):
     bounds = [case((Job.duration_s <= b, 1), else_=0) for b in BUCKETS]
-    row = session.execute(select(*(func.coalesce(func.sum(b), 0) for b in bounds), func.count(Job.duration_s),
-                                 func.coalesce(func.sum(Job.duration_s), 0.0))
-                          .where(Job.duration_s.is_not(None))).one()
+    row = session.execute(
+        select(
+            *(func.coalesce(func.sum(b), 0) for b in bounds),
+            func.count(Job.duration_s),
+            func.coalesce(func.sum(Job.duration_s), 0.0),
+        ).where(Job.duration_s.is_not(None))
+    ).one()
     *counts, total, seconds = row
     histogram = HistogramMetricFamily("arena_job_duration_seconds", "How long finished jobs' containers ran")
     buckets = [(str(b), int(c)) for b, c in zip(BUCKETS, counts, strict=True)] + [("+Inf", int(total))]
@@ -66,19 +78,28 @@ def _durations(session):
 
 
 def _failures(session):
-    failures = CounterMetricFamily("arena_job_failures", "Jobs that ended without a score, by reason and by whose "
-                                   "failure it was (the model's, or the platform's: re-queued)", labels=["reason", "by"])
-    rows = session.execute(select(Job.outcome, Job.status, func.count(Job.id))
-                           .where(Job.status.in_(("done", "failed")), Job.outcome.is_not(None), Job.outcome != "scored")
-                           .group_by(Job.outcome, Job.status)).all()
+    failures = CounterMetricFamily(
+        "arena_job_failures",
+        "Jobs that ended without a score, by reason and by whose "
+        "failure it was (the model's, or the platform's: re-queued)",
+        labels=["reason", "by"],
+    )
+    rows = session.execute(
+        select(Job.outcome, Job.status, func.count(Job.id))
+        .where(Job.status.in_(("done", "failed")), Job.outcome.is_not(None), Job.outcome != "scored")
+        .group_by(Job.outcome, Job.status)
+    ).all()
     for outcome, status, count in rows:
         failures.add_metric([outcome, "platform" if status == "failed" else "model"], count)
     return failures
 
 
 def _sites(session):
-    seen = GaugeMetricFamily("arena_site_last_heartbeat_timestamp_seconds",
-                             "When each site's agent last called (Unix time; 0: never)", labels=["site"])
+    seen = GaugeMetricFamily(
+        "arena_site_last_heartbeat_timestamp_seconds",
+        "When each site's agent last called (Unix time; 0: never)",
+        labels=["site"],
+    )
     revoked = GaugeMetricFamily("arena_site_revoked", "1 when a site's credential is revoked", labels=["site"])
     for site in session.scalars(select(Site).order_by(Site.name)):
         at = site.last_seen_at
@@ -89,9 +110,8 @@ def _sites(session):
 
 
 def _unix(at) -> float:
-    from datetime import timezone
 
-    return at.replace(tzinfo=timezone.utc).timestamp()
+    return at.replace(tzinfo=UTC).timestamp()
 
 
 def exposition(platform: Platform) -> bytes:

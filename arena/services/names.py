@@ -39,8 +39,7 @@ def unsafe_character(text: str, *, allow: str = "") -> str | None:
 def refuse_unsafe(text: str, what: str, *, allow: str = "") -> None:
     char = unsafe_character(text, allow=allow)
     if char is not None:
-        raise BadRequest(f"{what} holds a control or bidirectional character (U+{ord(char):04X}); "
-                         "remove it")
+        raise BadRequest(f"{what} holds a control or bidirectional character (U+{ord(char):04X}); remove it")
 
 
 def normalise(text: str) -> str:
@@ -96,5 +95,7 @@ def refuse_confusable(session, column, name: str, what: str, *, same_ok: bool = 
         if skeletons(existing) & wanted and not (same_ok and existing == name):
             if existing == name:
                 raise Conflict(f"a {what} named {name!r} exists already")
-            raise Conflict(f"the {what} name {name!r} looks like the existing {existing!r}; choose "
-                           "a name that cannot be taken for it")
+            raise Conflict(
+                f"the {what} name {name!r} looks like the existing {existing!r}; choose "
+                "a name that cannot be taken for it"
+            )

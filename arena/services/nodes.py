@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import asdict
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import cast
@@ -32,8 +32,10 @@ from sandbox import RunOutcome, SessionFailure
 
 TOKEN_PREFIX = "arena_node_"
 MAX_QUEUE_WAIT = timedelta(days=7)  # how long a credential may wait for Slurm to start its job
-INVALID = ("this node credential is not valid: it is for another job, has expired, or its job "
-           "has ended (a credential serves one run of one job, once)")
+INVALID = (
+    "this node credential is not valid: it is for another job, has expired, or its job "
+    "has ended (a credential serves one run of one job, once)"
+)
 
 
 def _hash(token: str) -> str:
@@ -44,14 +46,20 @@ def issue(session, *, job_id: str, lifetime: timedelta) -> str:
     """A new credential for `job_id`; only its hash is kept."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(NodeCredential(token_hash=_hash(token), job_id=job_id, created_at=now,
-                               expires_at=now + MAX_QUEUE_WAIT + lifetime))
+    session.add(
+        NodeCredential(
+            token_hash=_hash(token), job_id=job_id, created_at=now, expires_at=now + MAX_QUEUE_WAIT + lifetime
+        )
+    )
     return token
 
 
 def revoke(session, *, job_id: str) -> None:
-    session.execute(update(NodeCredential).where(NodeCredential.job_id == job_id,
-                                                 NodeCredential.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    session.execute(
+        update(NodeCredential)
+        .where(NodeCredential.job_id == job_id, NodeCredential.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def ticket(platform: Platform, *, token: str | None, job_id: str) -> evaluation.Ticket:
@@ -61,8 +69,14 @@ def ticket(platform: Platform, *, token: str | None, job_id: str) -> evaluation.
     with platform.sessions() as session:
         row = session.get(NodeCredential, _hash(token))
         job = session.get(Job, job_id)
-        if (row is None or row.job_id != job_id or row.revoked_at is not None or row.expires_at <= utcnow()
-                or job is None or job.status != "running"):
+        if (
+            row is None
+            or row.job_id != job_id
+            or row.revoked_at is not None
+            or row.expires_at <= utcnow()
+            or job is None
+            or job.status != "running"
+        ):
             raise Unauthorized(INVALID)
         return evaluation.ticket_for(session, job, worker=job.worker)
 
@@ -81,12 +95,20 @@ def spend(platform: Platform, *, token: str, job_id: str) -> bool:
     exactly one gets True and goes on to score and record; the others are repeats."""
     now = utcnow()
     with platform.transaction() as session:
-        spent = cast(CursorResult, session.execute(  # an UPDATE's result
-            update(NodeCredential)
-            .where(NodeCredential.token_hash == _hash(token), NodeCredential.job_id == job_id,
-                   NodeCredential.revoked_at.is_(None), NodeCredential.used_at.is_(None),
-                   NodeCredential.expires_at > now)
-            .values(used_at=now, revoked_at=now)))
+        spent = cast(
+            CursorResult,
+            session.execute(  # an UPDATE's result
+                update(NodeCredential)
+                .where(
+                    NodeCredential.token_hash == _hash(token),
+                    NodeCredential.job_id == job_id,
+                    NodeCredential.revoked_at.is_(None),
+                    NodeCredential.used_at.is_(None),
+                    NodeCredential.expires_at > now,
+                )
+                .values(used_at=now, revoked_at=now)
+            ),
+        )
         return spent.rowcount == 1
 
 
@@ -98,15 +120,29 @@ def repeat_answer(job_id: str) -> dict:
 def spec(platform: Platform, ticket: evaluation.Ticket) -> dict:
     """What node-run needs: the image, the limits, the platform's output cap and the OCI runtime."""
     limits = ticket.limits
-    return {"job": ticket.job_id, "kind": ticket.kind, "image_id": ticket.image_id,
-            "max_output_bytes": platform.settings.max_predictions_bytes, "runtime": platform.settings.docker_runtime,
-            "image_digest": ticket.image_digest, "challenge": ticket.challenge, "metric": ticket.metric,
-            "limits": {"time_limit_seconds": limits.time_limit_s, "memory_mb": limits.memory_mb,
-                       "cpus": limits.cpus, "pids": limits.pids, "gpus": limits.gpus},
-            "protocol": ticket.protocol, "session": asdict(ticket.session_limits) if ticket.session_limits else None,
-            "staged_bytes": evaluation.staged_bytes(platform, ticket),
-            "folder_bytes": evaluation.folder_bytes(platform, ticket) + evaluation.capture_bytes(platform, ticket),
-            "assets": _has_assets(platform, ticket), "environment": _environment(ticket)}
+    return {
+        "job": ticket.job_id,
+        "kind": ticket.kind,
+        "image_id": ticket.image_id,
+        "max_output_bytes": platform.settings.max_predictions_bytes,
+        "runtime": platform.settings.docker_runtime,
+        "image_digest": ticket.image_digest,
+        "challenge": ticket.challenge,
+        "metric": ticket.metric,
+        "limits": {
+            "time_limit_seconds": limits.time_limit_s,
+            "memory_mb": limits.memory_mb,
+            "cpus": limits.cpus,
+            "pids": limits.pids,
+            "gpus": limits.gpus,
+        },
+        "protocol": ticket.protocol,
+        "session": asdict(ticket.session_limits) if ticket.session_limits else None,
+        "staged_bytes": evaluation.staged_bytes(platform, ticket),
+        "folder_bytes": evaluation.folder_bytes(platform, ticket) + evaluation.capture_bytes(platform, ticket),
+        "assets": _has_assets(platform, ticket),
+        "environment": _environment(ticket),
+    }
 
 
 def _environment(ticket: evaluation.Ticket) -> dict | None:
@@ -115,8 +151,14 @@ def _environment(ticket: evaluation.Ticket) -> dict | None:
     if ticket.protocol != "agent" or ticket.environment is None:
         return None
     config = ticket.environment
-    return {"image_id": config.image_id, "image_digest": ticket.environment_digest, "tools": list(config.tools),
-            "workdir": config.workdir, "limits": asdict(config.limits), "agent": asdict(config.agent)}
+    return {
+        "image_id": config.image_id,
+        "image_digest": ticket.environment_digest,
+        "tools": list(config.tools),
+        "workdir": config.workdir,
+        "limits": asdict(config.limits),
+        "agent": asdict(config.agent),
+    }
 
 
 def _has_assets(platform: Platform, ticket: evaluation.Ticket) -> bool:
@@ -220,8 +262,10 @@ def session_failure_from(form) -> SessionFailure | None:
     if reason is None:
         return None
     if reason not in evaluation.SESSION_REASONS or not 0 < len(detail) <= MAX_DETAIL:
-        raise BadRequest(f"session_reason must be one of {', '.join(evaluation.SESSION_REASONS)}, with a "
-                         f"session_detail of 1 to {MAX_DETAIL} characters")
+        raise BadRequest(
+            f"session_reason must be one of {', '.join(evaluation.SESSION_REASONS)}, with a "
+            f"session_detail of 1 to {MAX_DETAIL} characters"
+        )
     return SessionFailure(reason, detail)
 
 
@@ -242,14 +286,29 @@ def final_states_from(uploads: list) -> list[tuple[str, object]]:
     return list(zip(names, uploads, strict=True))
 
 
-def finish(platform: Platform, ticket: evaluation.Ticket, *, outcome: RunOutcome, output_too_large: bool,
-           log_tail: bytes, save_predictions, failure: SessionFailure | None = None, save_agent=None) -> dict:
+def finish(
+    platform: Platform,
+    ticket: evaluation.Ticket,
+    *,
+    outcome: RunOutcome,
+    output_too_large: bool,
+    log_tail: bytes,
+    save_predictions,
+    failure: SessionFailure | None = None,
+    save_agent=None,
+) -> dict:
     """Score and record what the node sent; the caller has spent the credential (`spend`)."""
     outcome = RunOutcome(outcome.verdict, outcome.exit_code, outcome.duration_s, log_tail)
-    verdict = evaluation.finish_remote(platform, ticket, outcome=outcome, output_too_large=output_too_large,
-                                       save_predictions=save_predictions, failure=failure, save_agent=save_agent)
+    verdict = evaluation.finish_remote(
+        platform,
+        ticket,
+        outcome=outcome,
+        output_too_large=output_too_large,
+        save_predictions=save_predictions,
+        failure=failure,
+        save_agent=save_agent,
+    )
     recorded = evaluation.record(platform, ticket, verdict)
     with platform.transaction() as session:
         revoke(session, job_id=ticket.job_id)
     return {"job": ticket.job_id, "recorded": recorded}
-

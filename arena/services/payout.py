@@ -43,8 +43,12 @@ def _kpi(evidence: dict, team: dict) -> tuple[str, float | None]:
     if not team["submission"] or team["vs_baseline"] is None:
         return "no_submission", None
     found = evaluators.Differences.from_dict(team["vs_baseline"])
-    p = evaluators.p_value(found, seed=kpi_seed(evidence["challenge"], evidence["round"], team["team"]),
-                           resamples=evidence["rules"]["resamples"], alternative="greater")
+    p = evaluators.p_value(
+        found,
+        seed=kpi_seed(evidence["challenge"], evidence["round"], team["team"]),
+        resamples=evidence["rules"]["resamples"],
+        alternative="greater",
+    )
     return ("met" if p < kpi["alpha"] else "missed"), p
 
 
@@ -68,7 +72,7 @@ def qualifying_order(evidence: dict, found: dict[str, tuple[str, float | None]] 
 def tie_pairs(evidence: dict) -> list[tuple[str, str]]:
     """The neighbours in the qualifying order whose difference must be tested."""
     order = [t["team"] for t in qualifying_order(evidence)]
-    return list(zip(order, order[1:]))
+    return list(zip(order, order[1:], strict=False))
 
 
 def _pair_tests(evidence: dict) -> list[dict]:
@@ -76,9 +80,12 @@ def _pair_tests(evidence: dict) -> list[dict]:
     tests = []
     for pair in evidence["pairs"]:
         found = evaluators.Differences.from_dict(pair["differences"])
-        p = evaluators.p_value(found, seed=tie_seed(evidence["challenge"], evidence["round"], pair["better"],
-                                                     pair["worse"]),
-                               resamples=evidence["rules"]["resamples"], alternative="two-sided")
+        p = evaluators.p_value(
+            found,
+            seed=tie_seed(evidence["challenge"], evidence["round"], pair["better"], pair["worse"]),
+            resamples=evidence["rules"]["resamples"],
+            alternative="two-sided",
+        )
         tests.append({"better": pair["better"], "worse": pair["worse"], "p_value": p, "tied": p >= alpha})
     return tests
 
@@ -98,8 +105,9 @@ def _bands(order: list[dict], tests: list[dict]) -> dict[str, int]:
 def _positions(ranked: list[dict]) -> dict[str, int]:
     positions, previous = {}, None
     for index, team in enumerate(ranked, start=1):
-        positions[team["team"]] = positions[previous["team"]] if previous and previous["score"] == team["score"] \
-            else index
+        positions[team["team"]] = (
+            positions[previous["team"]] if previous and previous["score"] == team["score"] else index
+        )
         previous = team
     return positions
 
@@ -113,13 +121,23 @@ def _improvement(evidence: dict, team: dict) -> float:
 
 def _amounts(evidence: dict, order: list[dict], bands: dict[str, int]) -> dict[str, tuple[int, int]]:
     rules, higher = evidence["rules"]["rewards"], evidence["higher_is_better"]
-    standings = [Standing(team=t["team"], score=t["score"], rank_band=bands[t["team"]], qualifies=True,
-                          improvement=_improvement(evidence, t)) for t in order]
+    standings = [
+        Standing(
+            team=t["team"],
+            score=t["score"],
+            rank_band=bands[t["team"]],
+            qualifies=True,
+            improvement=_improvement(evidence, t),
+        )
+        for t in order
+    ]
     pools = evidence["pool"]
-    money = allocate(standings, rule=rules["rule"], pool=pools["cents"], higher_is_better=higher,
-                     shares=rules["shares"])
-    minutes = allocate(standings, rule=rules["rule"], pool=pools["gpu_minutes"], higher_is_better=higher,
-                       shares=rules["shares"])
+    money = allocate(
+        standings, rule=rules["rule"], pool=pools["cents"], higher_is_better=higher, shares=rules["shares"]
+    )
+    minutes = allocate(
+        standings, rule=rules["rule"], pool=pools["gpu_minutes"], higher_is_better=higher, shares=rules["shares"]
+    )
     return {team: (money[team], minutes[team]) for team in money}
 
 
@@ -127,8 +145,10 @@ def _factories(team: dict, cents: int, minutes: int) -> list[dict]:
     shares = {name: share for name, share in team["factories"]}
     money = split_among_factories(cents, shares) if shares else {}
     gpu = split_among_factories(minutes, shares) if shares else {}
-    return [{"factory": name, "share": share, "cents": money[name], "gpu_minutes": gpu[name]}
-            for name, share in team["factories"]]
+    return [
+        {"factory": name, "share": share, "cents": money[name], "gpu_minutes": gpu[name]}
+        for name, share in team["factories"]
+    ]
 
 
 def _misses(evidence: dict, team: dict, verdict: str) -> tuple[int, bool]:
@@ -155,19 +175,36 @@ def decide(evidence: dict) -> dict:
         verdict, p = found[team["team"]]
         cents, minutes = amounts.get(team["team"], (0, 0))
         misses, eliminated = _misses(evidence, team, verdict)
-        standings.append({
-            "position": positions.get(team["team"]), "team": team["team"], "submission": team["submission"],
-            "score": team["score"], "ci_low": team["ci_low"], "ci_high": team["ci_high"],
-            "kpi": verdict, "p_value": p, "improvement": _improvement(evidence, team) if team["submission"] else None,
-            "qualifies": team["team"] in bands, "band": bands.get(team["team"]),
-            "cents": cents, "gpu_minutes": minutes, "factories": _factories(team, cents, minutes),
-            "misses": misses, "eliminated": eliminated,
-        })
+        standings.append(
+            {
+                "position": positions.get(team["team"]),
+                "team": team["team"],
+                "submission": team["submission"],
+                "score": team["score"],
+                "ci_low": team["ci_low"],
+                "ci_high": team["ci_high"],
+                "kpi": verdict,
+                "p_value": p,
+                "improvement": _improvement(evidence, team) if team["submission"] else None,
+                "qualifies": team["team"] in bands,
+                "band": bands.get(team["team"]),
+                "cents": cents,
+                "gpu_minutes": minutes,
+                "factories": _factories(team, cents, minutes),
+                "misses": misses,
+                "eliminated": eliminated,
+            }
+        )
         if "open_source" in team:  # evidence from before method cards has none
             standings[-1]["open_source"] = bool(team["open_source"])
-    return {"standings": standings, "pair_tests": tests,
-            "totals": {"cents": sum(s["cents"] for s in standings),
-                       "gpu_minutes": sum(s["gpu_minutes"] for s in standings)}}
+    return {
+        "standings": standings,
+        "pair_tests": tests,
+        "totals": {
+            "cents": sum(s["cents"] for s in standings),
+            "gpu_minutes": sum(s["gpu_minutes"] for s in standings),
+        },
+    }
 
 
 def problems(report: dict) -> list[str]:
@@ -190,8 +227,10 @@ def problems(report: dict) -> list[str]:
         published = shown.get(expected["team"])
         if published != expected:
             differing = sorted(k for k in expected if published is None or published.get(k) != expected[k])
-            found.append(f"{name}: {expected['team']}'s published {', '.join(differing)} differ from what "
-                         "the evidence and rules imply")
+            found.append(
+                f"{name}: {expected['team']}'s published {', '.join(differing)} differ from what "
+                "the evidence and rules imply"
+            )
     if len(shown) != len(implied["standings"]):
         found.append(f"{name}: the report lists {len(shown)} teams; its evidence has {len(implied['standings'])}")
     return found

@@ -56,8 +56,7 @@ def owns(who, challenge: ChallengeFacts) -> bool:
 
 def organises(who, challenge: ChallengeFacts) -> bool:
     """The challenge's owner or one of its co-organisers (the administrator is neither)."""
-    return owns(who, challenge) or (who is not None and who.role == ORGANISER
-                                    and who.id in challenge.co_organiser_ids)
+    return owns(who, challenge) or (who is not None and who.role == ORGANISER and who.id in challenge.co_organiser_ids)
 
 
 def may_run_challenge(who, challenge: ChallengeFacts) -> bool:

@@ -33,8 +33,14 @@ def _owned(session, organiser, slug: str) -> Challenge:
 
 def _parse(doc, challenge: Challenge, last: Round) -> dict:
     try:
-        return parse_added_rounds(doc, challenge.metric, in_force=rules_of(challenge, last), first=last.number + 1,
-                                  pools=(last.pool_cents, last.pool_gpu_minutes), previous_end=stops_at(last))
+        return parse_added_rounds(
+            doc,
+            challenge.metric,
+            in_force=rules_of(challenge, last),
+            first=last.number + 1,
+            pools=(last.pool_cents, last.pool_gpu_minutes),
+            previous_end=stops_at(last),
+        )
     except BadRequest as exc:
         raise BadRequest(exc.message.replace("challenge bundle: ", "rounds to add: ", 1)) from None
 
@@ -48,19 +54,29 @@ def _settle_start(parsed: dict, *, last: Round, now: datetime) -> None:
     for item in parsed["rounds"]:
         opens = parse_time(item["start"], "start") if item["start"] else None
         if opens is not None and opens < now:
-            raise BadRequest(f"rounds to add: round {item['number']} would start at {item['start']}, before now; "
-                             "a round's rules are published before it opens, so start it in the future")
+            raise BadRequest(
+                f"rounds to add: round {item['number']} would start at {item['start']}, before now; "
+                "a round's rules are published before it opens, so start it in the future"
+            )
         if parse_time(item["end"], "end") <= now:
             raise BadRequest(f"rounds to add: round {item['number']} would end at {item['end']}, before now")
 
 
 def _add_rows(session, challenge: Challenge, parsed: dict) -> None:
     for item in parsed["rounds"]:
-        session.add(Round(
-            challenge_id=challenge.id, number=item["number"], name=item["name"],
-            starts_at=parse_time(item["start"], "start") if item["start"] else None,
-            ends_at=parse_time(item["end"], "end"), pool_cents=item["pool_cents"],
-            pool_gpu_minutes=item["pool_gpu_minutes"], status="scheduled", rules=parsed))
+        session.add(
+            Round(
+                challenge_id=challenge.id,
+                number=item["number"],
+                name=item["name"],
+                starts_at=parse_time(item["start"], "start") if item["start"] else None,
+                ends_at=parse_time(item["end"], "end"),
+                pool_cents=item["pool_cents"],
+                pool_gpu_minutes=item["pool_gpu_minutes"],
+                status="scheduled",
+                rules=parsed,
+            )
+        )
 
 
 def append_rounds(platform: Platform, *, organiser, slug: str, doc, now: datetime | None = None) -> dict:
@@ -70,16 +86,24 @@ def append_rounds(platform: Platform, *, organiser, slug: str, doc, now: datetim
     with platform.transaction() as session:
         advisory_lock(session, f"rounds/{slug}")
         challenge = _owned(session, organiser, slug)
-        last = session.scalars(select(Round).where(Round.challenge_id == challenge.id)
-                               .order_by(Round.number.desc()).limit(1)).one()
+        last = session.scalars(
+            select(Round).where(Round.challenge_id == challenge.id).order_by(Round.number.desc()).limit(1)
+        ).one()
         parsed = _parse(doc, challenge, last)
         _settle_start(parsed, last=last, now=now)
         entry = publiclog.append(platform, session, kind="rounds.add", challenge=slug, data=parsed)
         _add_rows(session, challenge, parsed)
-        audit.record(session, actor=organiser, action="rounds.add", target=f"challenge:{slug}",
-                     detail={"rounds": [r["number"] for r in parsed["rounds"]], "log_seq": entry["body"]["seq"]})
+        audit.record(
+            session,
+            actor=organiser,
+            action="rounds.add",
+            target=f"challenge:{slug}",
+            detail={"rounds": [r["number"] for r in parsed["rounds"]], "log_seq": entry["body"]["seq"]},
+        )
     added = {r["number"] for r in parsed["rounds"]}
     schedule = list_rounds(platform, slug=slug)
-    return {**schedule, "added": [r for r in schedule["rounds"] if r["number"] in added],
-            "log_entry": {"seq": entry["body"]["seq"], "leaf_hash": entry["leaf_hash"],
-                          "signature": entry["signature"]}}
+    return {
+        **schedule,
+        "added": [r for r in schedule["rounds"] if r["number"] in added],
+        "log_entry": {"seq": entry["body"]["seq"], "leaf_hash": entry["leaf_hash"], "signature": entry["signature"]},
+    }

@@ -27,7 +27,7 @@ COMMITTING_KINDS = ("challenge.open", "hidden_set.version")
 
 def _certified(session) -> str | None:
     """The commitment key the latest certificate in the log names, if any."""
-    query = (select(LogEntry.body).where(LogEntry.kind.in_(COMMITTING_KINDS)).order_by(LogEntry.seq.desc()))
+    query = select(LogEntry.body).where(LogEntry.kind.in_(COMMITTING_KINDS)).order_by(LogEntry.seq.desc())
     for body in session.scalars(query):
         certificate = loads(body)["data"].get("commitment_key")
         if certificate:
@@ -48,8 +48,14 @@ def _commitment_key_certificate(platform: Platform, session) -> dict | None:
     previous = previous or platform.signer.public_key
     statement = key_statement(role="commitments", public_key=new.public_key, previous=previous)
     by_previous = platform.signer.sign(statement) if previous == platform.signer.public_key else None
-    return {"role": "commitments", "public_key": new.public_key, "key_id": new.key_id, "previous": previous,
-            "signature": new.sign(statement), "previous_signature": by_previous}
+    return {
+        "role": "commitments",
+        "public_key": new.public_key,
+        "key_id": new.key_id,
+        "previous": previous,
+        "signature": new.sign(statement),
+        "previous_signature": by_previous,
+    }
 
 
 def append(platform: Platform, session, *, kind: str, challenge: str | None, data: dict) -> dict:
@@ -64,13 +70,26 @@ def append(platform: Platform, session, *, kind: str, challenge: str | None, dat
     at = iso(utcnow())
     if last is not None:
         at = max(at, loads(last.body)["at"])
-    body: dict[str, Any] = {"v": FORMAT, "seq": (last.seq + 1) if last else 0, "kind": kind, "challenge": challenge,
-            "at": at, "prev": last.leaf_hash if last else GENESIS, "data": data}
+    body: dict[str, Any] = {
+        "v": FORMAT,
+        "seq": (last.seq + 1) if last else 0,
+        "kind": kind,
+        "challenge": challenge,
+        "at": at,
+        "prev": last.leaf_hash if last else GENESIS,
+        "data": data,
+    }
     raw = canonical_bytes(body)
     leaf = leaf_hash(raw)
-    entry = LogEntry(seq=body["seq"], kind=kind, challenge=challenge, body=raw.decode(),
-                     leaf_hash=leaf.hex(), signature=platform.signer.sign(body),
-                     subject=data.get("submission") if kind in SUBJECT_KINDS else None)
+    entry = LogEntry(
+        seq=body["seq"],
+        kind=kind,
+        challenge=challenge,
+        body=raw.decode(),
+        leaf_hash=leaf.hex(),
+        signature=platform.signer.sign(body),
+        subject=data.get("submission") if kind in SUBJECT_KINDS else None,
+    )
     session.add(entry)
     _store_nodes(session, body["seq"], leaf)
     session.flush()
@@ -137,5 +156,6 @@ def scores_salt(platform: Platform, *, submission_id: str, split: str) -> bytes:
     stored nowhere and can be disclosed for one result without disclosing any other."""
     import hmac
 
-    return hmac.new(platform.signer.derive("item-scores-salt"), f"{submission_id}/{split}".encode(),
-                    hashlib.sha256).digest()
+    return hmac.new(
+        platform.signer.derive("item-scores-salt"), f"{submission_id}/{split}".encode(), hashlib.sha256
+    ).digest()

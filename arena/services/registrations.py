@@ -15,8 +15,14 @@ from arena.timeutil import iso, utcnow
 
 
 def _view(row: Registration, slug: str, team: str | None = None) -> dict:
-    return {"challenge": slug, "team_id": row.team_id, "team": team, "status": row.status,
-            "created_at": iso(row.created_at), "decided_at": iso(row.decided_at)}
+    return {
+        "challenge": slug,
+        "team_id": row.team_id,
+        "team": team,
+        "status": row.status,
+        "created_at": iso(row.created_at),
+        "decided_at": iso(row.decided_at),
+    }
 
 
 def register(platform: Platform, *, team, slug: str) -> dict:
@@ -32,11 +38,21 @@ def _register(platform: Platform, *, team, slug: str) -> dict:
         row = session.get(Registration, (challenge.id, team.id))
         if row is None:
             status = "approved" if challenge.registration == "open" else "pending"
-            row = Registration(challenge_id=challenge.id, team_id=team.id, status=status, created_at=utcnow(),
-                               decided_at=utcnow() if status == "approved" else None)
+            row = Registration(
+                challenge_id=challenge.id,
+                team_id=team.id,
+                status=status,
+                created_at=utcnow(),
+                decided_at=utcnow() if status == "approved" else None,
+            )
             session.add(row)
-            audit.record(session, actor=team, action="registration.request", target=f"challenge:{slug}",
-                         detail={"status": status})
+            audit.record(
+                session,
+                actor=team,
+                action="registration.request",
+                target=f"challenge:{slug}",
+                detail={"status": status},
+            )
         return _view(row, slug, team.name)
 
 
@@ -46,20 +62,26 @@ def ensure_registered(session, *, challenge, team, register: bool = True) -> Non
     if row is None and challenge.registration == "open":
         if not register:
             return
-        session.add(Registration(challenge_id=challenge.id, team_id=team.id, status="approved",
-                                 created_at=utcnow(), decided_at=utcnow()))
+        session.add(
+            Registration(
+                challenge_id=challenge.id, team_id=team.id, status="approved", created_at=utcnow(), decided_at=utcnow()
+            )
+        )
         return
     if row is None:
-        raise Forbidden(f"{challenge.slug} needs the organiser's approval to take part: register with "
-                        f"`arena challenge register {challenge.slug}`, then wait for approval")
+        raise Forbidden(
+            f"{challenge.slug} needs the organiser's approval to take part: register with "
+            f"`arena challenge register {challenge.slug}`, then wait for approval"
+        )
     if row.status == "eliminated":
-        raise Forbidden(f"your team was eliminated from {challenge.slug} after missing its KPI in "
-                        f"{row.kpi_misses} rounds in a row; only its organiser can re-admit it")
+        raise Forbidden(
+            f"your team was eliminated from {challenge.slug} after missing its KPI in "
+            f"{row.kpi_misses} rounds in a row; only its organiser can re-admit it"
+        )
     if row.status == "refused":
         raise Forbidden(f"the organiser of {challenge.slug} refused your team's registration")
     if row.status != "approved":
-        raise Forbidden(f"your registration for {challenge.slug} is pending: the organiser has not "
-                        "approved it yet")
+        raise Forbidden(f"your registration for {challenge.slug} is pending: the organiser has not approved it yet")
 
 
 def decide(platform: Platform, *, organiser, slug: str, team_id: int, approve: bool) -> dict:
@@ -69,17 +91,27 @@ def decide(platform: Platform, *, organiser, slug: str, team_id: int, approve: b
         if row is None:
             raise NotFound(f"team {team_id} has not asked to take part in {slug}")
         if row.status == "eliminated":
-            raise Conflict(f"team {team_id} was eliminated from {slug} for missing its KPI; re-admit it with "
-                           "`arena round readmit`, which also starts its count of misses afresh")
+            raise Conflict(
+                f"team {team_id} was eliminated from {slug} for missing its KPI; re-admit it with "
+                "`arena round readmit`, which also starts its count of misses afresh"
+            )
         row.status, row.decided_at = ("approved" if approve else "refused"), utcnow()
-        audit.record(session, actor=organiser, action=f"registration.{row.status}",
-                     target=f"challenge:{slug}", detail={"team_id": team_id})
+        audit.record(
+            session,
+            actor=organiser,
+            action=f"registration.{row.status}",
+            target=f"challenge:{slug}",
+            detail={"team_id": team_id},
+        )
         return _view(row, slug, session.get_one(Team, team_id).name)
 
 
 def list_registrations(platform: Platform, *, organiser, slug: str) -> list[dict]:
     with platform.sessions() as session:
         challenge = tenancy.run_challenge(session, who=organiser, slug=slug, what="see its registrations")
-        rows = session.execute(select(Registration, Team.name).join(Team, Team.id == Registration.team_id)
-                               .where(Registration.challenge_id == challenge.id)).all()
+        rows = session.execute(
+            select(Registration, Team.name)
+            .join(Team, Team.id == Registration.team_id)
+            .where(Registration.challenge_id == challenge.id)
+        ).all()
         return [_view(row, slug, name) for row, name in rows]

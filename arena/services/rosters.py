@@ -25,20 +25,33 @@ def team_submissions(platform: Platform, *, team: Principal, slug: str | None = 
 
 
 def _factories(team: Team) -> list[dict]:
-    return [{"factory": m.factory.name, "share": m.share, "percent": percent(m.share)}
-            for m in sorted(team.members, key=lambda m: m.factory.name)]
+    return [
+        {"factory": m.factory.name, "share": m.share, "percent": percent(m.share)}
+        for m in sorted(team.members, key=lambda m: m.factory.name)
+    ]
 
 
 def list_teams(platform: Platform, *, organiser: Principal) -> list[dict]:
     """Every team (organisers make them), with its factories and shares, and where it stands in
     each of this organiser's own challenges."""
     with platform.sessions() as session:
-        rows = session.execute(select(Registration, Challenge.slug).join(
-            Challenge, Challenge.id == Registration.challenge_id).where(Challenge.organiser_id == organiser.id)).all()
+        rows = session.execute(
+            select(Registration, Challenge.slug)
+            .join(Challenge, Challenge.id == Registration.challenge_id)
+            .where(Challenge.organiser_id == organiser.id)
+        ).all()
         taking_part: dict[int, list[dict]] = {}
         for row, slug in rows:
-            taking_part.setdefault(row.team_id, []).append({"challenge": slug, "status": row.status,
-                                                            "kpi_misses": row.kpi_misses})
-        return [{"id": t.id, "team": t.name, "created_at": iso(t.created_at), "factories": _factories(t),
-                 "registrations": sorted(taking_part.get(t.id, []), key=lambda r: r["challenge"])}
-                for t in session.scalars(select(Team).order_by(Team.name))]
+            taking_part.setdefault(row.team_id, []).append(
+                {"challenge": slug, "status": row.status, "kpi_misses": row.kpi_misses}
+            )
+        return [
+            {
+                "id": t.id,
+                "team": t.name,
+                "created_at": iso(t.created_at),
+                "factories": _factories(t),
+                "registrations": sorted(taking_part.get(t.id, []), key=lambda r: r["challenge"]),
+            }
+            for t in session.scalars(select(Team).order_by(Team.name))
+        ]

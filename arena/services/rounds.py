@@ -25,9 +25,9 @@ from arena.models import Challenge, HiddenSet, Registration, Result, Round, Subm
 from arena.platform import Platform
 from arena.services import audit, payout, publiclog
 from arena.services.lookups import current_hidden_set, get_challenge
-from arena.services.tenancy import run_challenge
 from arena.services.rules import parse_time
 from arena.services.scorers import metric_of
+from arena.services.tenancy import run_challenge
 from arena.timeutil import iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -38,17 +38,26 @@ def check_schedule(rules: dict | None, *, now: datetime) -> None:
     """A new challenge's rounds must not have ended already."""
     for item in (rules or {}).get("rounds", []):
         if parse_time(item["end"], "end") <= now:
-            raise BadRequest(f"challenge bundle: rounds[{item['number']}] ended at {item['end']}, before "
-                             "the challenge was created; move its end into the future")
+            raise BadRequest(
+                f"challenge bundle: rounds[{item['number']}] ended at {item['end']}, before "
+                "the challenge was created; move its end into the future"
+            )
 
 
 def add_rounds(session, *, challenge: Challenge) -> None:
     for item in (challenge.rules or {}).get("rounds", []):
-        session.add(Round(
-            challenge_id=challenge.id, number=item["number"], name=item["name"],
-            starts_at=parse_time(item["start"], "start") if item["start"] else None,
-            ends_at=parse_time(item["end"], "end"), pool_cents=item["pool_cents"],
-            pool_gpu_minutes=item["pool_gpu_minutes"], status="scheduled"))
+        session.add(
+            Round(
+                challenge_id=challenge.id,
+                number=item["number"],
+                name=item["name"],
+                starts_at=parse_time(item["start"], "start") if item["start"] else None,
+                ends_at=parse_time(item["end"], "end"),
+                pool_cents=item["pool_cents"],
+                pool_gpu_minutes=item["pool_gpu_minutes"],
+                status="scheduled",
+            )
+        )
 
 
 def rules_of(challenge: Challenge, item: Round) -> dict:
@@ -87,12 +96,16 @@ def intake_round(session, *, challenge: Challenge, now: datetime) -> Round | Non
     rounds = _rounds(session, challenge.id)
     found = _open_round(rounds, now)
     if found is None:
-        upcoming = [(opens_at(rounds, i), r) for i, r in enumerate(rounds)
-                    if r.status == "scheduled" and opens_at(rounds, i) > now]
-        when = (f"; {upcoming[0][1].name} opens at {iso(upcoming[0][0])}" if upcoming
-                else "; its last round is over")
-        raise Conflict(f"no round of {challenge.slug} is open now{when}. Runs on the public sample set "
-                       "(`arena submit --sample`) are open at any time")
+        upcoming = [
+            (opens_at(rounds, i), r)
+            for i, r in enumerate(rounds)
+            if r.status == "scheduled" and opens_at(rounds, i) > now
+        ]
+        when = f"; {upcoming[0][1].name} opens at {iso(upcoming[0][0])}" if upcoming else "; its last round is over"
+        raise Conflict(
+            f"no round of {challenge.slug} is open now{when}. Runs on the public sample set "
+            "(`arena submit --sample`) are open at any time"
+        )
     current = current_hidden_set(session, challenge.id).id
     if found.hidden_set_id is None:
         found.hidden_set_id = current
@@ -103,8 +116,10 @@ def check_version_change(session, *, challenge: Challenge) -> None:
     """A round ranks submissions on one hidden-set version: no new version while one is under way."""
     for item in _rounds(session, challenge.id):
         if item.status != "closed" and item.hidden_set_id is not None:
-            raise Conflict(f"{item.name} of {challenge.slug} has submissions on the current hidden set and "
-                           "has not closed; add the new version once it has closed")
+            raise Conflict(
+                f"{item.name} of {challenge.slug} has submissions on the current hidden set and "
+                "has not closed; add the new version once it has closed"
+            )
 
 
 def _owned(session, organiser, slug: str) -> Challenge:
@@ -118,15 +133,15 @@ def _closable(session, challenge: Challenge, now: datetime) -> Round:
     """The round an organiser's close applies to: the earliest one past its end and not closed,
     else the open one."""
     rounds = _rounds(session, challenge.id)
-    due = [r for r in rounds if r.status != "closed" and stops_at(r) <= now] or \
-        [r for r in [_open_round(rounds, now)] if r is not None]
+    due = [r for r in rounds if r.status != "closed" and stops_at(r) <= now] or [
+        r for r in [_open_round(rounds, now)] if r is not None
+    ]
     if not due:
         raise Conflict(f"no round of {challenge.slug} is open or waiting to close")
     return due[0]
 
 
-def close_round(platform: Platform, *, organiser, slug: str, early: bool = False,
-                now: datetime | None = None) -> dict:
+def close_round(platform: Platform, *, organiser, slug: str, early: bool = False, now: datetime | None = None) -> dict:
     """Stop the current round taking submissions (early, if it has not ended, only when asked:
     the report records it), then close it as soon as its last submission has finished."""
     now = now or utcnow()
@@ -135,12 +150,19 @@ def close_round(platform: Platform, *, organiser, slug: str, early: bool = False
         item = _closable(session, challenge, now)
         if item.status == "scheduled" and stops_at(item) > now:
             if not early:
-                raise BadRequest(f"{item.name} ends at {iso(item.ends_at)} and closes itself then; to close "
-                                 "it now, say so with --early (the report records the early close)")
+                raise BadRequest(
+                    f"{item.name} ends at {iso(item.ends_at)} and closes itself then; to close "
+                    "it now, say so with --early (the report records the early close)"
+                )
             item.stopped_at = now
         item.status = "closing"
-        audit.record(session, actor=organiser, action="round.close", target=f"challenge:{slug}",
-                     detail={"round": item.number, "early": item.stopped_at is not None})
+        audit.record(
+            session,
+            actor=organiser,
+            action="round.close",
+            target=f"challenge:{slug}",
+            detail={"round": item.number, "early": item.stopped_at is not None},
+        )
         number = item.number
     finalize_due(platform, now=now)
     return round_view(platform, slug=slug, number=number)
@@ -153,8 +175,9 @@ def preview_close(platform: Platform, *, organiser, slug: str, now: datetime | N
     with platform.sessions() as session:
         challenge = _owned(session, organiser, slug)
         item = _closable(session, challenge, now)
-        pending = session.scalar(select(func.count(Submission.id)).where(
-            Submission.round_id == item.id, Submission.status.in_(PENDING)))
+        pending = session.scalar(
+            select(func.count(Submission.id)).where(Submission.round_id == item.id, Submission.status.in_(PENDING))
+        )
         report = _report(platform, session, challenge=challenge, item=item, now=now)
         session.rollback()  # nothing of the preview is kept
         return {"report": report, "pending": pending, "early": item.status == "scheduled" and stops_at(item) > now}
@@ -164,9 +187,13 @@ def finalize_due(platform: Platform, *, now: datetime | None = None) -> list[tup
     """Close every round that has stopped taking submissions and has none left to finish."""
     now = now or utcnow()
     with platform.sessions() as session:
-        candidates = [(r.id, r.challenge_id) for r in session.scalars(
-            select(Round).where(Round.status != "closed").order_by(Round.challenge_id, Round.number))
-            if r.status == "closing" or stops_at(r) <= now]
+        candidates = [
+            (r.id, r.challenge_id)
+            for r in session.scalars(
+                select(Round).where(Round.status != "closed").order_by(Round.challenge_id, Round.number)
+            )
+            if r.status == "closing" or stops_at(r) <= now
+        ]
     closed = []
     for round_id, _challenge_id in candidates:
         try:
@@ -187,10 +214,14 @@ def _finalize(platform: Platform, *, round_id: int, now: datetime) -> tuple[str,
         item = session.scalars(select(Round).where(Round.id == round_id).with_for_update()).one()
         if item.status == "closed":
             return None
-        earlier_open = session.scalar(select(Round.id).where(
-            Round.challenge_id == item.challenge_id, Round.number < item.number, Round.status != "closed"))
-        pending = session.scalar(select(Submission.id).where(
-            Submission.round_id == item.id, Submission.status.in_(PENDING)).limit(1))
+        earlier_open = session.scalar(
+            select(Round.id).where(
+                Round.challenge_id == item.challenge_id, Round.number < item.number, Round.status != "closed"
+            )
+        )
+        pending = session.scalar(
+            select(Submission.id).where(Submission.round_id == item.id, Submission.status.in_(PENDING)).limit(1)
+        )
         if pending or earlier_open:
             item.status = "closing"
             return None
@@ -199,16 +230,29 @@ def _finalize(platform: Platform, *, round_id: int, now: datetime) -> tuple[str,
         entry = publiclog.append(platform, session, kind="round.report", challenge=challenge.slug, data=report)
         # Closed only if still unclosed: SQLite ignores FOR UPDATE, so two closers (the worker and a
         # request) may both get here; the second finds it closed and rolls back its log entry.
-        closing = cast(CursorResult, session.execute(  # an UPDATE's result
-            update(Round).where(Round.id == item.id, Round.status != "closed").values(
-                status="closed", closed_at=now, report=report, log_seq=entry["body"]["seq"])))
+        closing = cast(
+            CursorResult,
+            session.execute(  # an UPDATE's result
+                update(Round)
+                .where(Round.id == item.id, Round.status != "closed")
+                .values(status="closed", closed_at=now, report=report, log_seq=entry["body"]["seq"])
+            ),
+        )
         if closing.rowcount != 1:
             raise _ClosedMeanwhile
         session.refresh(item)
         _apply_misses(session, challenge=challenge, standings=report["standings"])
-        audit.record(session, actor=None, action="round.closed", target=f"challenge:{challenge.slug}",
-                     detail={"round": item.number, "paid_cents": report["totals"]["cents"],
-                             "paid_gpu_minutes": report["totals"]["gpu_minutes"]})
+        audit.record(
+            session,
+            actor=None,
+            action="round.closed",
+            target=f"challenge:{challenge.slug}",
+            detail={
+                "round": item.number,
+                "paid_cents": report["totals"]["cents"],
+                "paid_gpu_minutes": report["totals"]["gpu_minutes"],
+            },
+        )
         log.info("closed %s round %d", challenge.slug, item.number)
         return challenge.slug, item.number
 
@@ -222,16 +266,21 @@ def _apply_misses(session, *, challenge: Challenge, standings: list[dict]) -> No
         row.kpi_misses = standing["misses"]
         if standing["eliminated"] and row.status == "approved":
             row.status, row.decided_at = "eliminated", utcnow()
-            audit.record(session, actor=None, action="registration.eliminated", target=f"challenge:{challenge.slug}",
-                         detail={"team": standing["team"], "misses": standing["misses"]})
+            audit.record(
+                session,
+                actor=None,
+                action="registration.eliminated",
+                target=f"challenge:{challenge.slug}",
+                detail={"team": standing["team"], "misses": standing["misses"]},
+            )
 
 
 # --- the evidence ---------------------------------------------------------------------------------
 
+
 def _private(session, submission_id: str) -> Result:
     """The private split's result of a counted (so scored) submission: every one has it."""
-    return session.scalars(select(Result).where(Result.submission_id == submission_id,
-                                                Result.split == "private")).one()
+    return session.scalars(select(Result).where(Result.submission_id == submission_id, Result.split == "private")).one()
 
 
 def _counted_submission(session, *, item: Round, team_id: int) -> Submission | None:
@@ -239,17 +288,28 @@ def _counted_submission(session, *, item: Round, team_id: int) -> Submission | N
     on the public split), the one with the best private score; ties go to the earliest."""
     challenge = session.get(Challenge, item.challenge_id)
     higher = metric_of(challenge).higher_is_better
-    scored = list(session.scalars(select(Submission).where(
-        Submission.round_id == item.id, Submission.team_id == team_id, Submission.kind == "hidden",
-        Submission.status == "scored", Submission.hidden_set_id == item.hidden_set_id)
-        .order_by(Submission.created_at, Submission.id)))
+    scored = list(
+        session.scalars(
+            select(Submission)
+            .where(
+                Submission.round_id == item.id,
+                Submission.team_id == team_id,
+                Submission.kind == "hidden",
+                Submission.status == "scored",
+                Submission.hidden_set_id == item.hidden_set_id,
+            )
+            .order_by(Submission.created_at, Submission.id)
+        )
+    )
     if not scored:
         return None
     sign = 1 if higher else -1
     candidates = [s for s in scored if s.selected]
     if not candidates:
-        public = {s.id: session.scalar(select(Result.score).where(Result.submission_id == s.id,
-                                                                  Result.split == "public")) for s in scored}
+        public = {
+            s.id: session.scalar(select(Result.score).where(Result.submission_id == s.id, Result.split == "public"))
+            for s in scored
+        }
         candidates = [max(scored, key=lambda s: sign * public[s.id])]  # max keeps the earliest of equals
     return max(candidates, key=lambda s: sign * _private(session, s.id).score)
 
@@ -263,9 +323,15 @@ def _teams(session, *, challenge: Challenge, item: Round, baseline_team: str | N
     """Every team in the round: those with submissions in it, and those registered (approved)
     before it stopped, who are counted as not having submitted. Not the baseline team."""
     ids = set(session.scalars(select(Submission.team_id).where(Submission.round_id == item.id)))
-    ids |= set(session.scalars(select(Registration.team_id).where(
-        Registration.challenge_id == challenge.id, Registration.status == "approved",
-        Registration.created_at < stops_at(item))))
+    ids |= set(
+        session.scalars(
+            select(Registration.team_id).where(
+                Registration.challenge_id == challenge.id,
+                Registration.status == "approved",
+                Registration.created_at < stops_at(item),
+            )
+        )
+    )
     teams = session.scalars(select(Team).where(Team.id.in_(ids))).all()
     return sorted((t for t in teams if t.name != baseline_team), key=lambda t: t.name)
 
@@ -287,21 +353,37 @@ def _baseline(session, *, challenge: Challenge, item: Round, metric) -> tuple[di
 
 def _team_evidence(session, *, item: Round, team: Team, baseline: dict | None, base_losses, metric) -> dict:
     registration = session.get(Registration, (item.challenge_id, team.id))
-    entry = {"team": team.name, "submission": None, "score": None, "ci_low": None, "ci_high": None, "open_source": False,
-             "factories": [[m.factory.name, repr(m.share)] for m in sorted(team.members, key=lambda m: m.factory.name)],
-             "misses_before": registration.kpi_misses if registration else 0, "vs_baseline": None}
+    entry = {
+        "team": team.name,
+        "submission": None,
+        "score": None,
+        "ci_low": None,
+        "ci_high": None,
+        "open_source": False,
+        "factories": [[m.factory.name, repr(m.share)] for m in sorted(team.members, key=lambda m: m.factory.name)],
+        "misses_before": registration.kpi_misses if registration else 0,
+        "vs_baseline": None,
+    }
     counted = _counted_submission(session, item=item, team_id=team.id)
     if counted is None:
         return entry
     row = _private(session, counted.id)
-    entry.update(submission=counted.id, score=row.score, ci_low=row.ci_low, ci_high=row.ci_high,
-                 open_source=bool((counted.method_card or {}).get("open_source")))
+    entry.update(
+        submission=counted.id,
+        score=row.score,
+        ci_low=row.ci_low,
+        ci_high=row.ci_high,
+        open_source=bool((counted.method_card or {}).get("open_source")),
+    )
     if row.slices:  # shown in the report; only the primary score decides
         entry["slices"] = row.slices
     losses = _losses(row)
     if baseline is not None and baseline["score"] is not None:
-        reference = base_losses if base_losses is not None else np.full(len(losses), evaluators.loss_at_score(
-            metric, baseline["score"]))
+        reference = (
+            base_losses
+            if base_losses is not None
+            else np.full(len(losses), evaluators.loss_at_score(metric, baseline["score"]))
+        )
         entry["vs_baseline"] = evaluators.differences(reference - losses).as_dict()
     entry["_losses"] = losses
     return entry
@@ -312,25 +394,40 @@ def _report(platform: Platform, session, *, challenge: Challenge, item: Round, n
     rounds = _rounds(session, challenge.id)
     hidden = session.get(HiddenSet, item.hidden_set_id) if item.hidden_set_id else None
     baseline, base_losses = _baseline(session, challenge=challenge, item=item, metric=metric)
-    teams = [_team_evidence(session, item=item, team=t, baseline=baseline, base_losses=base_losses, metric=metric)
-             for t in _teams(session, challenge=challenge, item=item,
-                             baseline_team=(baseline or {}).get("team"))]
+    teams = [
+        _team_evidence(session, item=item, team=t, baseline=baseline, base_losses=base_losses, metric=metric)
+        for t in _teams(session, challenge=challenge, item=item, baseline_team=(baseline or {}).get("team"))
+    ]
     losses = {t["team"]: t.pop("_losses", None) for t in teams}
     evidence = {
-        "format": payout.FORMAT, "challenge": challenge.slug, "round": item.number, "name": item.name,
-        "opened_at": iso(opens_at(rounds, rounds.index(item))), "ends_at": iso(item.ends_at),
-        "stopped_at": iso(stops_at(item)), "closed_early": item.stopped_at is not None and item.stopped_at < item.ends_at,
-        "closed_at": iso(now), "metric": metric.name, "higher_is_better": metric.higher_is_better,
-        "hidden_set": hidden.id if hidden else None, "hidden_set_root": hidden.root if hidden else None,
-        "rules": rules_of(challenge, item), "pool": {"cents": item.pool_cents, "gpu_minutes": item.pool_gpu_minutes},
-        "baseline": baseline, "teams": teams, "pairs": [],
+        "format": payout.FORMAT,
+        "challenge": challenge.slug,
+        "round": item.number,
+        "name": item.name,
+        "opened_at": iso(opens_at(rounds, rounds.index(item))),
+        "ends_at": iso(item.ends_at),
+        "stopped_at": iso(stops_at(item)),
+        "closed_early": item.stopped_at is not None and item.stopped_at < item.ends_at,
+        "closed_at": iso(now),
+        "metric": metric.name,
+        "higher_is_better": metric.higher_is_better,
+        "hidden_set": hidden.id if hidden else None,
+        "hidden_set_root": hidden.root if hidden else None,
+        "rules": rules_of(challenge, item),
+        "pool": {"cents": item.pool_cents, "gpu_minutes": item.pool_gpu_minutes},
+        "baseline": baseline,
+        "teams": teams,
+        "pairs": [],
     }
-    evidence["pairs"] = [{"better": a, "worse": b, "differences": evaluators.differences(
-        losses[b] - losses[a]).as_dict()} for a, b in payout.tie_pairs(evidence)]
+    evidence["pairs"] = [
+        {"better": a, "worse": b, "differences": evaluators.differences(losses[b] - losses[a]).as_dict()}
+        for a, b in payout.tie_pairs(evidence)
+    ]
     return {**evidence, **payout.decide(evidence)}
 
 
 # --- reading ----------------------------------------------------------------------------------
+
 
 def _summary(rounds: list[Round], index: int, now: datetime) -> dict:
     item = rounds[index]
@@ -338,13 +435,21 @@ def _summary(rounds: list[Round], index: int, now: datetime) -> dict:
     state = item.status
     if state == "scheduled":
         state = "open" if opened <= now < stops_at(item) else ("upcoming" if now < opened else "closing")
-    return {"number": item.number, "name": item.name, "status": state, "opens_at": iso(opened),
-            "ends_at": iso(item.ends_at), "closed_at": iso(item.closed_at), "stopped_at": iso(item.stopped_at),
-            "stopped_early": item.stopped_at is not None and item.stopped_at < item.ends_at,
-            "pool_cents": item.pool_cents, "pool_gpu_minutes": item.pool_gpu_minutes,
-            "paid_cents": item.report["totals"]["cents"] if item.report else None,
-            "paid_gpu_minutes": item.report["totals"]["gpu_minutes"] if item.report else None,
-            "added": item.rules is not None}
+    return {
+        "number": item.number,
+        "name": item.name,
+        "status": state,
+        "opens_at": iso(opened),
+        "ends_at": iso(item.ends_at),
+        "closed_at": iso(item.closed_at),
+        "stopped_at": iso(item.stopped_at),
+        "stopped_early": item.stopped_at is not None and item.stopped_at < item.ends_at,
+        "pool_cents": item.pool_cents,
+        "pool_gpu_minutes": item.pool_gpu_minutes,
+        "paid_cents": item.report["totals"]["cents"] if item.report else None,
+        "paid_gpu_minutes": item.report["totals"]["gpu_minutes"] if item.report else None,
+        "added": item.rules is not None,
+    }
 
 
 def list_rounds(platform: Platform, *, slug: str) -> dict:
@@ -353,14 +458,18 @@ def list_rounds(platform: Platform, *, slug: str) -> dict:
         rounds = _rounds(session, challenge.id)
         now = utcnow()
         summaries = [_summary(rounds, i, now) for i in range(len(rounds))]
-        return {"challenge": slug, "rules": _rules_now(challenge, rounds, summaries), "opening_rules": challenge.rules,
-                "rounds": summaries}
+        return {
+            "challenge": slug,
+            "rules": _rules_now(challenge, rounds, summaries),
+            "opening_rules": challenge.rules,
+            "rounds": summaries,
+        }
 
 
 def _rules_now(challenge: Challenge, rounds: list[Round], summaries: list[dict]) -> dict | None:
     """The rules in force now: those of the open round, else of the next one, else of the last."""
     for wanted in ("open", "upcoming", "closing"):
-        for item, summary in zip(rounds, summaries):
+        for item, summary in zip(rounds, summaries, strict=False):
             if summary["status"] == wanted:
                 return rules_of(challenge, item)
     return rules_of(challenge, rounds[-1]) if rounds else challenge.rules
@@ -382,15 +491,20 @@ def get_report(platform: Platform, *, slug: str, number: int | None = None) -> d
         if number is not None:
             closed = [r for r in closed if r.number == number]
         if not closed:
-            which = f"round {number} of {slug} has not closed yet" if number is not None \
+            which = (
+                f"round {number} of {slug} has not closed yet"
+                if number is not None
                 else f"no round of {slug} has closed yet"
+            )
             raise NotFound(f"{which}; a round's report is published when it closes")
         item = closed[-1]
         seq = item.log_seq
         assert seq is not None  # set when the round closed
     entry = publiclog.entries(platform, start=seq, limit=1)[0]
-    return {"report": entry["body"]["data"], "log_entry": {"seq": seq, "leaf_hash": entry["leaf_hash"],
-                                                           "signature": entry["signature"]}}
+    return {
+        "report": entry["body"]["data"],
+        "log_entry": {"seq": seq, "leaf_hash": entry["leaf_hash"], "signature": entry["signature"]},
+    }
 
 
 def readmit(platform: Platform, *, organiser, slug: str, team: str) -> dict:
@@ -402,14 +516,33 @@ def readmit(platform: Platform, *, organiser, slug: str, team: str) -> dict:
         if row is None or row.status != "eliminated":
             raise Conflict(f"team {team!r} is not eliminated from {slug}")
         row.status, row.kpi_misses, row.decided_at = "approved", 0, utcnow()
-        audit.record(session, actor=organiser, action="registration.readmit", target=f"challenge:{slug}",
-                     detail={"team": team})
+        audit.record(
+            session, actor=organiser, action="registration.readmit", target=f"challenge:{slug}", detail={"team": team}
+        )
         return {"challenge": slug, "team": team, "status": row.status}
 
 
-CSV_COLUMNS = ("round", "position", "band", "team", "factory", "factory_share", "submission", "score",
-               "ci_low", "ci_high", "kpi", "p_value", "qualifies", "team_euros", "team_gpu_minutes",
-               "factory_euros", "factory_gpu_minutes", "misses", "eliminated")
+CSV_COLUMNS = (
+    "round",
+    "position",
+    "band",
+    "team",
+    "factory",
+    "factory_share",
+    "submission",
+    "score",
+    "ci_low",
+    "ci_high",
+    "kpi",
+    "p_value",
+    "qualifies",
+    "team_euros",
+    "team_gpu_minutes",
+    "factory_euros",
+    "factory_gpu_minutes",
+    "misses",
+    "eliminated",
+)
 
 
 def euros(cents: int) -> str:
@@ -423,8 +556,27 @@ def report_csv(report: dict) -> str:
     writer.writerow(CSV_COLUMNS)
     for s in report["standings"]:
         for f in s["factories"] or [{"factory": "", "share": "", "cents": 0, "gpu_minutes": 0}]:
-            writer.writerow([report["round"], s["position"], s["band"], s["team"], f["factory"], f["share"],
-                             s["submission"], s["score"], s["ci_low"], s["ci_high"], s["kpi"], s["p_value"],
-                             s["qualifies"], euros(s["cents"]), s["gpu_minutes"], euros(f["cents"]),
-                             f["gpu_minutes"], s["misses"], s["eliminated"]])
+            writer.writerow(
+                [
+                    report["round"],
+                    s["position"],
+                    s["band"],
+                    s["team"],
+                    f["factory"],
+                    f["share"],
+                    s["submission"],
+                    s["score"],
+                    s["ci_low"],
+                    s["ci_high"],
+                    s["kpi"],
+                    s["p_value"],
+                    s["qualifies"],
+                    euros(s["cents"]),
+                    s["gpu_minutes"],
+                    euros(f["cents"]),
+                    f["gpu_minutes"],
+                    s["misses"],
+                    s["eliminated"],
+                ]
+            )
     return out.getvalue()

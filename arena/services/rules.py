@@ -99,10 +99,12 @@ def _pools(doc: dict, where: str, default: tuple[int, int] | None) -> tuple[int,
     cents = doc.get("euros")
     minutes = doc.get("gpu_hours")
     return (
-        _amount(cents, f"{where}.euros", per=100, unit="cents", most=MAX_EUROS) if cents is not None
+        _amount(cents, f"{where}.euros", per=100, unit="cents", most=MAX_EUROS)
+        if cents is not None
         else (default[0] if default else 0),
         _amount(minutes, f"{where}.gpu_hours", per=60, unit="GPU-minutes", most=MAX_GPU_HOURS)
-        if minutes is not None else (default[1] if default else 0),
+        if minutes is not None
+        else (default[1] if default else 0),
     )
 
 
@@ -121,7 +123,7 @@ def _shares(value: Any, rule: str) -> list[str]:
         exact.append(Fraction(str(share)))
     if sum(exact) != 1:
         raise _fail(f"rewards.shares must add up to exactly 1; they add up to {float(sum(exact)):g}")
-    if any(a < b for a, b in zip(exact, exact[1:])):
+    if any(a < b for a, b in zip(exact, exact[1:], strict=False)):
         raise _fail("rewards.shares must not grow with rank: a better rank never gets a smaller share")
     return [str(share) for share in value]
 
@@ -134,17 +136,25 @@ def _rewards(doc: dict) -> dict:
     cents, minutes = _pools(rewards, "rewards", None)
     open_only = rewards.get("require_open_source", False)
     if not isinstance(open_only, bool):
-        raise _fail("rewards.require_open_source must be true (only entries with an open-source method card "
-                    "are paid) or false")
-    return {"rule": rule, "shares": _shares(rewards.get("shares"), rule), "pool_cents": cents,
-            "pool_gpu_minutes": minutes, "require_open_source": open_only}
+        raise _fail(
+            "rewards.require_open_source must be true (only entries with an open-source method card are paid) or false"
+        )
+    return {
+        "rule": rule,
+        "shares": _shares(rewards.get("shares"), rule),
+        "pool_cents": cents,
+        "pool_gpu_minutes": minutes,
+        "require_open_source": open_only,
+    }
 
 
 def _baseline(value: Any, metric: str) -> dict:
     baseline = _mapping(value, "kpi.baseline", {"score", "team"})
     if len(baseline) != 1:
-        raise _fail("kpi.baseline needs exactly one of score (a fixed score) or team (a team of the "
-                    "organiser's whose counted submission is the baseline in each round)")
+        raise _fail(
+            "kpi.baseline needs exactly one of score (a fixed score) or team (a team of the "
+            "organiser's whose counted submission is the baseline in each round)"
+        )
     if "team" in baseline:
         team = baseline["team"]
         if not isinstance(team, str) or not 1 <= len(team.strip()) <= 200:
@@ -171,13 +181,16 @@ def _kpi(doc: dict, metric: str) -> dict | None:
     return {"baseline": _baseline(kpi["baseline"], metric), "alpha": float(alpha), "eliminate_after": after}
 
 
-def _rounds(doc: dict, pools: tuple[int, int], *, first: int = 1, previous_end: datetime | None = None,
-            need_start: bool = True) -> list[dict]:
+def _rounds(
+    doc: dict, pools: tuple[int, int], *, first: int = 1, previous_end: datetime | None = None, need_start: bool = True
+) -> list[dict]:
     """The schedule, numbered from `first`; `previous_end`: when the round before it stops."""
     given = doc.get("rounds")
     if not isinstance(given, list) or not 1 <= len(given) <= MAX_ROUNDS:
-        raise _fail(f"rounds must list 1-{MAX_ROUNDS} rounds, each with an end (and the first a start), such as "
-                    f"[{EXAMPLES['round']}]")
+        raise _fail(
+            f"rounds must list 1-{MAX_ROUNDS} rounds, each with an end (and the first a start), such as "
+            f"[{EXAMPLES['round']}]"
+        )
     rounds = []
     for index, item in enumerate(given, start=1):
         where, number = f"rounds[{index}]", first + index - 1
@@ -197,8 +210,16 @@ def _rounds(doc: dict, pools: tuple[int, int], *, first: int = 1, previous_end: 
             raise _fail(f"{where} overlaps the round before it: rounds come in order, one after another")
         previous_end = end
         cents, minutes = _pools(item, where, pools)
-        rounds.append({"number": number, "name": name.strip(), "start": iso(start), "end": iso(end),
-                       "pool_cents": cents, "pool_gpu_minutes": minutes})
+        rounds.append(
+            {
+                "number": number,
+                "name": name.strip(),
+                "start": iso(start),
+                "end": iso(end),
+                "pool_cents": cents,
+                "pool_gpu_minutes": minutes,
+            }
+        )
     return rounds
 
 
@@ -209,8 +230,17 @@ def parse_rules(doc: dict, metric: str) -> dict | None:
             if doc.get(key) is not None:
                 raise _fail(f"'{key}' needs 'rounds': rewards and KPIs are decided when a round closes")
         return None
-    rewards: dict[str, Any] = _rewards(doc) if doc.get("rewards") is not None else {
-        "rule": "rank_shares", "shares": ["1"], "pool_cents": 0, "pool_gpu_minutes": 0, "require_open_source": False}
+    rewards: dict[str, Any] = (
+        _rewards(doc)
+        if doc.get("rewards") is not None
+        else {
+            "rule": "rank_shares",
+            "shares": ["1"],
+            "pool_cents": 0,
+            "pool_gpu_minutes": 0,
+            "require_open_source": False,
+        }
+    )
     kpi = _kpi(doc, metric)
     if rewards["rule"] == "proportional" and kpi is None:
         raise _fail("the proportional rule pays by improvement over a baseline: declare kpi.baseline")
@@ -221,14 +251,19 @@ def parse_rules(doc: dict, metric: str) -> dict | None:
 ADDED_KEYS = {"rounds", "kpi", "rewards"}
 
 
-def parse_added_rounds(doc: Any, metric: str, *, in_force: dict, first: int, pools: tuple[int, int],
-                       previous_end: datetime) -> dict:
+def parse_added_rounds(
+    doc: Any, metric: str, *, in_force: dict, first: int, pools: tuple[int, int], previous_end: datetime
+) -> dict:
     """Rounds added to a running challenge (`arena round add`), as stored with them and logged:
     their schedule, numbered from `first`, and their rules. A `kpi` or `rewards` the file leaves
     out is the one `in_force` (the last round's); a pool left out, the last round's (`pools`).
     The first may leave out its start: it opens when the round before it stops."""
-    doc = _mapping(doc, "the file", ADDED_KEYS,
-                   "{rounds: [{name: Spring, end: 2027-05-01T00:00:00Z, euros: 5000}], kpi: …, rewards: …}")
+    doc = _mapping(
+        doc,
+        "the file",
+        ADDED_KEYS,
+        "{rounds: [{name: Spring, end: 2027-05-01T00:00:00Z, euros: 5000}], kpi: …, rewards: …}",
+    )
     if "rewards" in doc:
         rewards = _rewards(doc)
         rewards.pop("pool_cents"), rewards.pop("pool_gpu_minutes")

@@ -37,26 +37,40 @@ def parse_scorer(given, *, limits: dict, check_limit) -> dict | None:
     higher = given.get("higher_is_better", True)
     if not isinstance(higher, bool):
         raise _fail("higher_is_better must be true or false")
-    return {"image": image, "aggregation": kind, "higher_is_better": higher, "range": _range(given.get("range")),
-            "secondary": _secondary(given.get("secondary")), "limits": _limits(given.get("limits"), limits, check_limit)}
+    return {
+        "image": image,
+        "aggregation": kind,
+        "higher_is_better": higher,
+        "range": _range(given.get("range")),
+        "secondary": _secondary(given.get("secondary")),
+        "limits": _limits(given.get("limits"), limits, check_limit),
+    }
 
 
 def _range(given) -> list[float]:
     if given is None:
         return [0.0, 1.0]
-    if (not isinstance(given, list) or len(given) != 2
-            or any(isinstance(v, bool) or not isinstance(v, int | float) or abs(v) > 1e12 for v in given)
-            or not given[0] < given[1]):
+    if (
+        not isinstance(given, list)
+        or len(given) != 2
+        or any(isinstance(v, bool) or not isinstance(v, int | float) or abs(v) > 1e12 for v in given)
+        or not given[0] < given[1]
+    ):
         raise _fail("range must be [low, high], two numbers with low < high (default [0, 1])")
     return [float(given[0]), float(given[1])]
 
 
 def _secondary(given) -> list[str]:
     given = given or []
-    if (not isinstance(given, list) or len(given) > MAX_SECONDARY
-            or not all(isinstance(n, str) and NAME_RE.fullmatch(n) for n in given) or len(set(given)) != len(given)):
-        raise _fail(f"secondary must list at most {MAX_SECONDARY} distinct names of lowercase letters, "
-                    "digits and underscores")
+    if (
+        not isinstance(given, list)
+        or len(given) > MAX_SECONDARY
+        or not all(isinstance(n, str) and NAME_RE.fullmatch(n) for n in given)
+        or len(set(given)) != len(given)
+    ):
+        raise _fail(
+            f"secondary must list at most {MAX_SECONDARY} distinct names of lowercase letters, digits and underscores"
+        )
     return list(given)
 
 
@@ -71,8 +85,10 @@ def primary_name(doc: dict) -> str:
     """A scorer's primary score is named by `metric` (default `score`); not a built-in's name."""
     name = doc.get("metric") or "score"
     if not isinstance(name, str) or not NAME_RE.fullmatch(name) or name in evaluators.metric_names():
-        raise BadRequest("challenge bundle: with a scorer, 'metric' names its primary score: lowercase letters, "
-                         "digits and underscores, not the name of a built-in metric")
+        raise BadRequest(
+            "challenge bundle: with a scorer, 'metric' names its primary score: lowercase letters, "
+            "digits and underscores, not the name of a built-in metric"
+        )
     return name
 
 
@@ -90,8 +106,15 @@ def challenge_metric(*, metric: str, scorer: dict | None) -> evaluators.Metric:
     if scorer is None:
         return evaluators.get_metric(metric)
     rule = evaluators.Aggregation(scorer["aggregation"], _not_here, rule="scoring container")
-    return evaluators.Metric(metric, scorer["higher_is_better"], _not_here, _accept,
-                             "scored by the organiser's scoring container", _accept, rule)
+    return evaluators.Metric(
+        metric,
+        scorer["higher_is_better"],
+        _not_here,
+        _accept,
+        "scored by the organiser's scoring container",
+        _accept,
+        rule,
+    )
 
 
 def metric_of(challenge) -> evaluators.Metric:

@@ -43,8 +43,10 @@ from sandbox import (
 SCORER_FAILED = "scorer_failed"
 SCORER_ATTEMPTS = 2  # a bad scorer run re-queues the job once, then it is a platform failure
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
-TEAM_DETAIL = ("the challenge's scorer could not score this submission; the organisers have been told, "
-               "and it does not count against your quota")
+TEAM_DETAIL = (
+    "the challenge's scorer could not score this submission; the organisers have been told, "
+    "and it does not count against your quota"
+)
 
 
 __all__ = ["SCORER_FAILED", "challenge_metric", "extra_bytes", "score_with_container", "set_scorer"]
@@ -54,14 +56,18 @@ __all__ = ["SCORER_FAILED", "challenge_metric", "extra_bytes", "score_with_conta
 def pinned_image(session, *, organiser_id: int, image_digest: object) -> Image:
     """A scorer image this organiser uploaded (through the resumable uploads), by digest."""
     if not isinstance(image_digest, str) or not DIGEST_RE.fullmatch(image_digest):
-        raise BadRequest('send {"image_digest": "sha256:…"}: the digest (sha256: and 64 hex digits) of a '
-                         "scorer image you uploaded")
-    uploaded = session.scalar(select(Upload.id).where(Upload.organiser_id == organiser_id,
-                                                      Upload.image_digest == image_digest).limit(1))
+        raise BadRequest(
+            'send {"image_digest": "sha256:…"}: the digest (sha256: and 64 hex digits) of a scorer image you uploaded'
+        )
+    uploaded = session.scalar(
+        select(Upload.id).where(Upload.organiser_id == organiser_id, Upload.image_digest == image_digest).limit(1)
+    )
     image = session.get(Image, image_digest)
     if uploaded is None or image is None:
-        raise BadRequest("no scorer image with this digest was uploaded by you; upload it first "
-                         "(`arena challenge set-scorer` does both)")
+        raise BadRequest(
+            "no scorer image with this digest was uploaded by you; upload it first "
+            "(`arena challenge set-scorer` does both)"
+        )
     return image
 
 
@@ -73,17 +79,30 @@ def set_scorer(platform: Platform, *, organiser_id: int, slug: str, image_digest
     """Pin a new scorer image for a challenge that has a scorer; logged, so `arena verify`
     knows which scorer produced each later result."""
     with platform.transaction() as session:
-        challenge = tenancy.run_challenge(session, who=tenancy.acting(actor, organiser_id), slug=slug,
-                                          what="set its scorer")
+        challenge = tenancy.run_challenge(
+            session, who=tenancy.acting(actor, organiser_id), slug=slug, what="set its scorer"
+        )
         if challenge.scorer is None:
-            raise BadRequest(f"challenge {slug!r} is scored by the built-in metric {challenge.metric}; "
-                             "a scorer is declared in challenge.yaml when the challenge is created")
+            raise BadRequest(
+                f"challenge {slug!r} is scored by the built-in metric {challenge.metric}; "
+                "a scorer is declared in challenge.yaml when the challenge is created"
+            )
         image = pinned_image(session, organiser_id=organiser_id, image_digest=image_digest)
         challenge.scorer = pin(challenge.scorer, image)
-        audit.record(session, actor=actor, action="challenge.set_scorer", target=f"challenge:{slug}",
-                     detail={"image_digest": image.digest})
-        publiclog.append(platform, session, kind="challenge.scorer", challenge=slug,
-                         data={"scorer_image": image.digest, "aggregation": challenge.scorer["aggregation"]})
+        audit.record(
+            session,
+            actor=actor,
+            action="challenge.set_scorer",
+            target=f"challenge:{slug}",
+            detail={"image_digest": image.digest},
+        )
+        publiclog.append(
+            platform,
+            session,
+            kind="challenge.scorer",
+            challenge=slug,
+            data={"scorer_image": image.digest, "aggregation": challenge.scorer["aggregation"]},
+        )
         return {"slug": slug, "scorer_image": image.digest}
 
 
@@ -109,11 +128,13 @@ def _stage(platform: Platform, ticket, folder: JobFolder, key: DataKey) -> Score
         assets.stage_sample(platform, ticket.challenge, scorer.input)
     else:
         for role in ("inputs", "labels"):
-            platform.hidden_sets.decrypt_to(set_id=ticket.hidden_set.id, role=role, data_key=key,
-                                            dest=scorer.input / f"{role}.jsonl")
+            platform.hidden_sets.decrypt_to(
+                set_id=ticket.hidden_set.id, role=role, data_key=key, dest=scorer.input / f"{role}.jsonl"
+            )
         assets.stage(platform, ticket.hidden_set, key, scorer.input)
-    shutil.copyfile(evaluation.answers_path(folder, ticket.protocol), scorer.input / "predictions.jsonl",
-                    follow_symlinks=False)
+    shutil.copyfile(
+        evaluation.answers_path(folder, ticket.protocol), scorer.input / "predictions.jsonl", follow_symlinks=False
+    )
     publish_inputs(scorer)
     return scorer
 
@@ -121,8 +142,7 @@ def _stage(platform: Platform, ticket, folder: JobFolder, key: DataKey) -> Score
 def _run(platform: Platform, ticket, scorer: ScorerFolder) -> RunOutcome:
     config = ticket.scorer
     platform.runner.ensure_image(image_id=config["image_id"], tarball=image_path(platform, config["image_digest"]))
-    spec = scorer_spec(job_id=ticket.job_id, image_id=config["image_id"], folder=scorer,
-                       limits=scorer_limits(config))
+    spec = scorer_spec(job_id=ticket.job_id, image_id=config["image_id"], folder=scorer, limits=scorer_limits(config))
     return platform.runner.run(spec)
 
 
@@ -144,8 +164,16 @@ def read_table(platform: Platform, ticket, scorer: ScorerFolder, ids: list[str])
     return evaluators.parse_scores(lines, ids=ids, rule=rule)
 
 
-def score_with_container(platform: Platform, ticket, folder: JobFolder, key: DataKey, outcome: RunOutcome,
-                         *, ids: list[str], item_slices: list[str | None]) -> evaluation.Verdict:
+def score_with_container(
+    platform: Platform,
+    ticket,
+    folder: JobFolder,
+    key: DataKey,
+    outcome: RunOutcome,
+    *,
+    ids: list[str],
+    item_slices: list[str | None],
+) -> evaluation.Verdict:
     """Run the scorer on a team's validated predictions; a scored verdict, or a retry with the
     organiser-facing reason (`scorer_failed`)."""
     scorer = _stage(platform, ticket, folder, key)
@@ -158,8 +186,9 @@ def score_with_container(platform: Platform, ticket, folder: JobFolder, key: Dat
         except (ScoresUnreadable, evaluators.InvalidScores) as exc:
             problem = f"scores.jsonl: {exc}"
     if problem is not None:
-        return evaluation.Verdict("retry", reason=SCORER_FAILED, detail=problem[:300], outcome=outcome,
-                                  scorer_log=sealed)
+        return evaluation.Verdict(
+            "retry", reason=SCORER_FAILED, detail=problem[:300], outcome=outcome, scorer_log=sealed
+        )
     splits = split_scores(ticket, table, ids, key, item_slices)
     shown = splits["sample" if ticket.on_sample else "public"]
     return evaluation.Verdict("scored", score=shown.score, outcome=outcome, splits=splits, scorer_log=sealed)
@@ -185,18 +214,24 @@ def one_split(ticket, name: str, table: evaluators.ScoreTable, names: list) -> e
         secondary[other] = {"score": extra.score, "ci_low": extra.low, "ci_high": extra.high}
     higher = ticket.scorer["higher_is_better"]
     return evaluation.SplitScore(
-        found.score, low, high, len(table.values),
+        found.score,
+        low,
+        high,
+        len(table.values),
         evaluators.fingerprint_values(table.kind, table.values),
-        evaluators.losses_from_values(table.kind, table.values, higher_is_better=higher), secondary,
-        slice_scores(names, lambda picks: _interval(table.kind, table.values[picks], seed)))
+        evaluators.losses_from_values(table.kind, table.values, higher_is_better=higher),
+        secondary,
+        slice_scores(names, lambda picks: _interval(table.kind, table.values[picks], seed)),
+    )
 
 
 def split_scores(ticket, table: evaluators.ScoreTable, ids: list[str], key: DataKey, names: list) -> dict:
     """Sample runs: one split. Hidden runs: the public split (the board) and the private one."""
     if ticket.on_sample:
         return {"sample": one_split(ticket, "sample", table, names)}
-    mask = evaluators.split_mask(ids, key=split_key(key.key, set_id=ticket.hidden_set.id),
-                                 public_fraction=ticket.public_fraction)
+    mask = evaluators.split_mask(
+        ids, key=split_key(key.key, set_id=ticket.hidden_set.id), public_fraction=ticket.public_fraction
+    )
     out = {}
     for name, chosen in (("public", mask), ("private", ~mask if len(ids) > 1 else mask)):
         picks = np.flatnonzero(chosen)

@@ -76,9 +76,13 @@ def list_sites(platform: Platform) -> list[dict]:
 
 
 def view(site: Site) -> dict:
-    return {"name": site.name, "capabilities": site.capabilities, "created_at": iso(site.created_at),
-            "last_seen_at": iso(site.last_seen_at) if site.last_seen_at else None,
-            "revoked": site.revoked_at is not None}
+    return {
+        "name": site.name,
+        "capabilities": site.capabilities,
+        "created_at": iso(site.created_at),
+        "last_seen_at": iso(site.last_seen_at) if site.last_seen_at else None,
+        "revoked": site.revoked_at is not None,
+    }
 
 
 def authenticate(platform: Platform, token: str | None) -> Site:
@@ -111,9 +115,14 @@ def _partition(part, where: str) -> dict:
     gpus = _whole(part, "gpus_per_node", 0, 64, where) if "gpus_per_node" in part else 0
     if gpus and vendor not in VENDORS or not gpus and vendor not in (None, *VENDORS):
         raise BadRequest(f"{where}.gpu_vendor must be one of {', '.join(VENDORS)} where it has GPUs")
-    return {"name": name, "architecture": arch, "gpu_vendor": vendor if gpus else None, "gpus_per_node": gpus,
-            "cpus_per_node": _whole(part, "cpus_per_node", 1, 100_000, where),
-            "memory_mb_per_node": _whole(part, "memory_mb_per_node", 256, 1 << 32, where)}
+    return {
+        "name": name,
+        "architecture": arch,
+        "gpu_vendor": vendor if gpus else None,
+        "gpus_per_node": gpus,
+        "cpus_per_node": _whole(part, "cpus_per_node", 1, 100_000, where),
+        "memory_mb_per_node": _whole(part, "memory_mb_per_node", 256, 1 << 32, where),
+    }
 
 
 def parse_capabilities(doc) -> dict:
@@ -126,8 +135,11 @@ def parse_capabilities(doc) -> dict:
     if not isinstance(parts, list) or not 0 < len(parts) <= MAX_PARTITIONS:
         raise BadRequest(f"capabilities.partitions must list 1 to {MAX_PARTITIONS} partitions")
     partitions = [_partition(p, f"capabilities.partitions[{i}]") for i, p in enumerate(parts)]
-    return {"runtime": runtime, "max_jobs": _whole(doc, "max_jobs", 1, 100_000, "capabilities")
-            if "max_jobs" in doc else 100, "partitions": partitions}
+    return {
+        "runtime": runtime,
+        "max_jobs": _whole(doc, "max_jobs", 1, 100_000, "capabilities") if "max_jobs" in doc else 100,
+        "partitions": partitions,
+    }
 
 
 def partition_for(needs: dict, capabilities: dict) -> dict | None:
@@ -147,9 +159,14 @@ def _misfit(needs: dict, part: dict) -> tuple[int, str | None]:
         (part["architecture"] == arch, f"no site runs linux/{arch} images"),
         (gpus <= part["gpus_per_node"], f"no site with linux/{arch} has {gpus} GPU(s) on one node"),
         (not gpus or part["gpu_vendor"] in vendors, f"no site with linux/{arch} has {' or '.join(vendors)} GPUs"),
-        (float(needs.get("cpus", 1)) <= part["cpus_per_node"], f"no matching site has {needs.get('cpus')} CPUs on one node"),
-        (_memory_mb(needs) <= part["memory_mb_per_node"],
-         f"no matching site has {_memory_mb(needs)} MiB of memory on one node"),
+        (
+            float(needs.get("cpus", 1)) <= part["cpus_per_node"],
+            f"no matching site has {needs.get('cpus')} CPUs on one node",
+        ),
+        (
+            _memory_mb(needs) <= part["memory_mb_per_node"],
+            f"no matching site has {_memory_mb(needs)} MiB of memory on one node",
+        ),
     ]
     for stage, (ok, reason) in enumerate(checks):
         if not ok:
@@ -210,10 +227,18 @@ def claim(platform: Platform, *, site: Site) -> dict | None:
         job.executor, job.site_id = "site", site.id
         job.lease_expires_at = utcnow() + timedelta(seconds=settings.lease_s)
     limits = ticket.limits
-    return {"job": ticket.job_id, "partition": chosen["part"]["name"], "node_token": token,
-            "lease_s": settings.lease_s, "time_seconds": int(limits.time_limit_s + settings.slurm_margin_s),
-            "cpus": max(1, int(-(-limits.cpus // 1))), "memory_mb": _memory_mb(chosen["needs"]), "gpus": limits.gpus,
-            "gpu_vendor": chosen["part"]["gpu_vendor"], "architecture": chosen["needs"]["architecture"]}
+    return {
+        "job": ticket.job_id,
+        "partition": chosen["part"]["name"],
+        "node_token": token,
+        "lease_s": settings.lease_s,
+        "time_seconds": int(limits.time_limit_s + settings.slurm_margin_s),
+        "cpus": max(1, int(-(-limits.cpus // 1))),
+        "memory_mb": _memory_mb(chosen["needs"]),
+        "gpus": limits.gpus,
+        "gpu_vendor": chosen["part"]["gpu_vendor"],
+        "architecture": chosen["needs"]["architecture"],
+    }
 
 
 def _own_running(session, site: Site, job_id: str) -> Job:
@@ -263,8 +288,12 @@ def ended(platform: Platform, *, site: Site, job_id: str, state: str) -> dict:
 
 def active_capabilities(session) -> list[dict]:
     since = utcnow() - ACTIVE_FOR
-    return [s.capabilities for s in session.scalars(select(Site).where(
-        Site.revoked_at.is_(None), Site.last_seen_at >= since, Site.capabilities.is_not(None)))]
+    return [
+        s.capabilities
+        for s in session.scalars(
+            select(Site).where(Site.revoked_at.is_(None), Site.last_seen_at >= since, Site.capabilities.is_not(None))
+        )
+    ]
 
 
 def any_site(session) -> bool:
@@ -276,8 +305,11 @@ def queued_reasons(session, submission_ids: list[str]) -> dict[str, str]:
     if not submission_ids or not any_site(session):
         return {}
     sites = active_capabilities(session)
-    return {sid: reason for sid, needs in queue.queued_needs(session, submission_ids).items()
-            if (reason := waiting_reason(needs, sites)) is not None}
+    return {
+        sid: reason
+        for sid, needs in queue.queued_needs(session, submission_ids).items()
+        if (reason := waiting_reason(needs, sites)) is not None
+    }
 
 
 def challenge_queue(platform: Platform, *, organiser, slug: str) -> list[dict]:
@@ -287,12 +319,23 @@ def challenge_queue(platform: Platform, *, organiser, slug: str) -> list[dict]:
 
     with platform.sessions() as session:
         challenge = tenancy.run_challenge(session, who=organiser, slug=slug, what="see its queue")
-        rows = session.execute(select(Job, Site.name).join(Submission, Job.submission_id == Submission.id)
-                               .outerjoin(Site, Job.site_id == Site.id)
-                               .where(Submission.challenge_id == challenge.id, Job.status.in_(("queued", "running")))
-                               .order_by(Job.created_at)).all()
+        rows = session.execute(
+            select(Job, Site.name)
+            .join(Submission, Job.submission_id == Submission.id)
+            .outerjoin(Site, Job.site_id == Site.id)
+            .where(Submission.challenge_id == challenge.id, Job.status.in_(("queued", "running")))
+            .order_by(Job.created_at)
+        ).all()
         waiting = queued_reasons(session, [job.submission_id for job, _ in rows if job.status == "queued"])
-        return [{"job": job.id, "submission": job.submission_id, "status": job.status, "executor": job.executor,
-                 "site": site, "created_at": iso(job.created_at),
-                 "waiting_reason": waiting.get(job.submission_id) if job.status == "queued" else None}
-                for job, site in rows]
+        return [
+            {
+                "job": job.id,
+                "submission": job.submission_id,
+                "status": job.status,
+                "executor": job.executor,
+                "site": site,
+                "created_at": iso(job.created_at),
+                "waiting_reason": waiting.get(job.submission_id) if job.status == "queued" else None,
+            }
+            for job, site in rows
+        ]

@@ -40,6 +40,10 @@ def slice_scores(names: Sequence[str | None], interval: Callable[[np.ndarray], e
         except (evaluators.MetricError, ValueError, TypeError, OverflowError):
             continue
         finite = bool(np.isfinite([found.low, found.high]).all())
-        out[name] = {"score": found.score, "ci_low": found.low if finite else None,
-                     "ci_high": found.high if finite else None, "n_items": len(groups[name])}
+        out[name] = {
+            "score": found.score,
+            "ci_low": found.low if finite else None,
+            "ci_high": found.high if finite else None,
+            "n_items": len(groups[name]),
+        }
     return out

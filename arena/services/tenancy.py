@@ -24,8 +24,9 @@ def acting(actor, organiser_id: int | None):
 
 
 def facts(session, challenge: Challenge) -> permissions.ChallengeFacts:
-    co = session.scalars(select(ChallengeOrganiser.organiser_id)
-                         .where(ChallengeOrganiser.challenge_id == challenge.id)).all()
+    co = session.scalars(
+        select(ChallengeOrganiser.organiser_id).where(ChallengeOrganiser.challenge_id == challenge.id)
+    ).all()
     return permissions.ChallengeFacts(owner_id=challenge.organiser_id, co_organiser_ids=frozenset(co))
 
 
@@ -54,13 +55,17 @@ def challenges_run_by(session, who):
 
 def organisers_view(session, challenge: Challenge) -> dict:
     owner = session.get(Organiser, challenge.organiser_id)
-    rows = session.execute(select(ChallengeOrganiser, Organiser.name)
-                           .join(Organiser, Organiser.id == ChallengeOrganiser.organiser_id)
-                           .where(ChallengeOrganiser.challenge_id == challenge.id)
-                           .order_by(Organiser.name)).all()
-    return {"challenge": challenge.slug, "owner": {"id": owner.id, "name": owner.name},
-            "co_organisers": [{"id": row.organiser_id, "name": name, "added_at": iso(row.added_at)}
-                              for row, name in rows]}
+    rows = session.execute(
+        select(ChallengeOrganiser, Organiser.name)
+        .join(Organiser, Organiser.id == ChallengeOrganiser.organiser_id)
+        .where(ChallengeOrganiser.challenge_id == challenge.id)
+        .order_by(Organiser.name)
+    ).all()
+    return {
+        "challenge": challenge.slug,
+        "owner": {"id": owner.id, "name": owner.name},
+        "co_organisers": [{"id": row.organiser_id, "name": name, "added_at": iso(row.added_at)} for row, name in rows],
+    }
 
 
 def list_organisers(platform: Platform, *, who, slug: str) -> dict:
@@ -79,18 +84,25 @@ def _changeable(session, *, who, slug: str) -> Challenge:
 def add_organiser(platform: Platform, *, who, slug: str, name: object) -> dict:
     """Make the organiser named `name` a co-organiser of `slug`."""
     if not isinstance(name, str) or not name.strip():
-        raise BadRequest("name the organiser to add: {\"organiser\": \"<its name>\"}")
+        raise BadRequest('name the organiser to add: {"organiser": "<its name>"}')
     with platform.transaction() as session:
         challenge = _changeable(session, who=who, slug=slug)
         organiser = session.scalar(select(Organiser).where(Organiser.name == name.strip()))
         if organiser is None:
             raise NotFound(f"no organiser named {name.strip()!r}")
-        if (organiser.id == challenge.organiser_id
-                or session.get(ChallengeOrganiser, (challenge.id, organiser.id)) is not None):
+        if (
+            organiser.id == challenge.organiser_id
+            or session.get(ChallengeOrganiser, (challenge.id, organiser.id)) is not None
+        ):
             raise Conflict(f"{organiser.name!r} organises {slug} already")
         session.add(ChallengeOrganiser(challenge_id=challenge.id, organiser_id=organiser.id, added_at=utcnow()))
-        audit.record(session, actor=who, action="challenge.organiser_add", target=f"challenge:{slug}",
-                     detail={"organiser_id": organiser.id, "name": organiser.name})
+        audit.record(
+            session,
+            actor=who,
+            action="challenge.organiser_add",
+            target=f"challenge:{slug}",
+            detail={"organiser_id": organiser.id, "name": organiser.name},
+        )
         session.flush()
         return organisers_view(session, challenge)
 
@@ -102,7 +114,12 @@ def remove_organiser(platform: Platform, *, who, slug: str, organiser_id: int) -
         if row is None:
             raise NotFound(f"organiser {organiser_id} is not a co-organiser of {slug} (its owner cannot be removed)")
         session.delete(row)
-        audit.record(session, actor=who, action="challenge.organiser_remove", target=f"challenge:{slug}",
-                     detail={"organiser_id": organiser_id})
+        audit.record(
+            session,
+            actor=who,
+            action="challenge.organiser_remove",
+            target=f"challenge:{slug}",
+            detail={"organiser_id": organiser_id},
+        )
         session.flush()
         return organisers_view(session, challenge)

@@ -37,8 +37,14 @@ def _lock(upload_id: str) -> threading.Lock:
 
 
 def _view(upload: Upload) -> dict:
-    return {"id": upload.id, "size": upload.size, "sha256": upload.sha256, "received": upload.received,
-            "complete": upload.image_digest is not None, "image_digest": upload.image_digest}
+    return {
+        "id": upload.id,
+        "size": upload.size,
+        "sha256": upload.sha256,
+        "received": upload.received,
+        "complete": upload.image_digest is not None,
+        "image_digest": upload.image_digest,
+    }
 
 
 def part_path(platform: Platform, upload_id: str):
@@ -52,11 +58,18 @@ def start(platform: Platform, *, team_id: int | None, size: int, sha256: str, or
     if size <= 0:
         raise BadRequest("'size' must be the tarball's size in bytes, more than 0")
     if size > platform.settings.max_image_bytes:
-        raise PayloadTooLarge(f"'size' must be from 1 byte to this server's limit of "
-                              f"{platform.settings.max_image_bytes // 1024**2} MiB")
+        raise PayloadTooLarge(
+            f"'size' must be from 1 byte to this server's limit of {platform.settings.max_image_bytes // 1024**2} MiB"
+        )
     private_folder(platform.upload_dir)
-    upload = Upload(id="up-" + secrets.token_hex(10), team_id=team_id, organiser_id=organiser_id if team_id is None
-                    else None, size=size, sha256=sha256, received=0)
+    upload = Upload(
+        id="up-" + secrets.token_hex(10),
+        team_id=team_id,
+        organiser_id=organiser_id if team_id is None else None,
+        size=size,
+        sha256=sha256,
+        received=0,
+    )
     with platform.transaction() as session:
         owner = f"team-{team_id}" if team_id is not None else f"organiser-{organiser_id}"
         advisory_lock(session, f"uploads/{owner}")  # two starts at once cannot both take the last room
@@ -71,10 +84,10 @@ def _open_uploads(session, team_id: int | None, organiser_id: int | None = None)
     and never submitted): what the caps count. An organiser's (scorer images): those not yet
     complete."""
     if team_id is None:
-        return select(Upload).where(Upload.team_id.is_(None), Upload.organiser_id == organiser_id,
-                                    Upload.image_digest.is_(None))
-    submitted = exists().where(Submission.team_id == Upload.team_id,
-                               Submission.image_digest == Upload.image_digest)
+        return select(Upload).where(
+            Upload.team_id.is_(None), Upload.organiser_id == organiser_id, Upload.image_digest.is_(None)
+        )
+    submitted = exists().where(Submission.team_id == Upload.team_id, Submission.image_digest == Upload.image_digest)
     return select(Upload).where(Upload.team_id == team_id, ~submitted)
 
 
@@ -82,14 +95,19 @@ def _check_room(platform: Platform, session, team_id: int | None, size: int, org
     settings = platform.settings
     held = session.scalars(_open_uploads(session, team_id, organiser_id)).all()
     if len(held) >= settings.team_max_open_uploads:
-        raise QuotaExceeded(f"your team has {len(held)} uploads not yet submitted, the most this server "
-                            f"keeps; submit them, or wait: unsubmitted uploads are removed "
-                            f"{settings.upload_keep_hours:g} hours after they start", headers=_retry(settings, held))
+        raise QuotaExceeded(
+            f"your team has {len(held)} uploads not yet submitted, the most this server "
+            f"keeps; submit them, or wait: unsubmitted uploads are removed "
+            f"{settings.upload_keep_hours:g} hours after they start",
+            headers=_retry(settings, held),
+        )
     if sum(u.size for u in held) + size > settings.team_max_upload_bytes:
-        raise QuotaExceeded(f"your team's uploads not yet submitted would pass this server's limit of "
-                            f"{settings.team_max_upload_bytes // 1024**2} MiB together; submit or "
-                            f"wait for them to be removed ({settings.upload_keep_hours:g} hours after they start)",
-                            headers=_retry(settings, held))
+        raise QuotaExceeded(
+            f"your team's uploads not yet submitted would pass this server's limit of "
+            f"{settings.team_max_upload_bytes // 1024**2} MiB together; submit or "
+            f"wait for them to be removed ({settings.upload_keep_hours:g} hours after they start)",
+            headers=_retry(settings, held),
+        )
 
 
 def _retry(settings, held: list[Upload]) -> dict[str, str]:
@@ -111,8 +129,15 @@ def status(platform: Platform, *, team_id: int | None, upload_id: str, organiser
         return _view(_own(session, team_id, upload_id, organiser_id))
 
 
-def append(platform: Platform, *, team_id: int | None, upload_id: str, offset: int, stream: IO[bytes],
-           organiser_id: int | None = None) -> dict:
+def append(
+    platform: Platform,
+    *,
+    team_id: int | None,
+    upload_id: str,
+    offset: int,
+    stream: IO[bytes],
+    organiser_id: int | None = None,
+) -> dict:
     """Write the part at `offset`, which must be what the server has received so far."""
     status(platform, team_id=team_id, upload_id=upload_id, organiser_id=organiser_id)  # ownership first
     with _lock(upload_id):
@@ -121,8 +146,10 @@ def append(platform: Platform, *, team_id: int | None, upload_id: str, offset: i
         if upload.image_digest is not None:
             raise Conflict("this upload is complete already")
         if offset != upload.received:
-            raise Conflict(f"the server has {upload.received} bytes of this upload; send from offset "
-                           f"{upload.received}", headers={"Upload-Offset": str(upload.received)})
+            raise Conflict(
+                f"the server has {upload.received} bytes of this upload; send from offset {upload.received}",
+                headers={"Upload-Offset": str(upload.received)},
+            )
         written = _write_part(platform, upload, stream)
         with platform.transaction() as session:
             session.execute(update(Upload).where(Upload.id == upload_id).values(received=offset + written))
@@ -139,8 +166,10 @@ def _write_part(platform: Platform, upload: Upload, stream: IO[bytes]) -> int:
         while chunk := stream.read(CHUNK):
             written += len(chunk)
             if written > room:
-                raise PayloadTooLarge(f"this part goes past the declared size or the {MAX_PART_BYTES // 1024**2} "
-                                      "MiB part limit; send smaller parts")
+                raise PayloadTooLarge(
+                    f"this part goes past the declared size or the {MAX_PART_BYTES // 1024**2} "
+                    "MiB part limit; send smaller parts"
+                )
             out.write(chunk)
         out.flush()
         os.fsync(out.fileno())
@@ -156,8 +185,10 @@ def complete(platform: Platform, *, team_id: int | None, upload_id: str, organis
         if upload.image_digest is not None:
             return _view(upload)
         if upload.received != upload.size:
-            raise Conflict(f"the upload has {upload.received} of {upload.size} bytes; send the rest first",
-                           headers={"Upload-Offset": str(upload.received)})
+            raise Conflict(
+                f"the upload has {upload.received} of {upload.size} bytes; send the rest first",
+                headers={"Upload-Offset": str(upload.received)},
+            )
         path = part_path(platform, upload_id)
         digest = hashlib.sha256()
         with path.open("rb") as handle:
@@ -201,12 +232,13 @@ def sweep_stale(platform: Platform) -> int:
 def _unsubmitted_before(cutoff):
     """Teams' uploads no submission used; organisers' (scorer images) only while incomplete: a
     complete one may be pinned as a challenge's scorer, and its image must stay."""
-    submitted = exists().where(Submission.team_id == Upload.team_id,
-                               Submission.image_digest == Upload.image_digest)
+    submitted = exists().where(Submission.team_id == Upload.team_id, Submission.image_digest == Upload.image_digest)
     return select(Upload.id, Upload.image_digest).where(
         Upload.created_at < cutoff,
-        or_(and_(Upload.team_id.is_not(None), ~submitted),
-            and_(Upload.team_id.is_(None), Upload.image_digest.is_(None))))
+        or_(
+            and_(Upload.team_id.is_not(None), ~submitted), and_(Upload.team_id.is_(None), Upload.image_digest.is_(None))
+        ),
+    )
 
 
 def _forget_unused_image(platform: Platform, session, digest: str) -> None:
@@ -219,6 +251,7 @@ def _forget_unused_image(platform: Platform, session, digest: str) -> None:
 
 
 def uploaded_by(session, *, team_id: int, image_digest: str) -> bool:
-    return session.scalar(select(Upload.id).where(Upload.team_id == team_id,
-                                                  Upload.image_digest == image_digest).limit(1)) is not None
-
+    return (
+        session.scalar(select(Upload.id).where(Upload.team_id == team_id, Upload.image_digest == image_digest).limit(1))
+        is not None
+    )

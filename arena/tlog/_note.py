@@ -113,7 +113,7 @@ def _parse_line(line: str) -> Signature:
     if not line.startswith(DASH):
         raise NoteError(f"not a signature line: {line[:80]!r}")
     try:
-        name, b64 = line[len(DASH):].split(" ")
+        name, b64 = line[len(DASH) :].split(" ")
         raw = base64.b64decode(b64, validate=True)
     except (ValueError, binascii.Error):
         raise NoteError(f"not a signature line: {line[:80]!r}") from None

@@ -135,8 +135,10 @@ def tile_path(level: int | str, index: int, width: int) -> str:
     return f"tile/{level}/{encode_index(index)}{suffix}"
 
 
-_TILE = re.compile(r"^(?P<level>entries|0|[1-9][0-9]?)/(?P<index>(?:x[0-9]{3}/)*[0-9]{3})"
-                   r"(?:\.p/(?P<width>[1-9][0-9]{0,2}))?$")
+_TILE = re.compile(
+    r"^(?P<level>entries|0|[1-9][0-9]?)/(?P<index>(?:x[0-9]{3}/)*[0-9]{3})"
+    r"(?:\.p/(?P<width>[1-9][0-9]{0,2}))?$"
+)
 
 
 def parse_tile_path(path: str) -> tuple[str, int, int] | None:
@@ -171,8 +173,8 @@ def unbundle(data: bytes) -> list[bytes]:
     while at < len(data):
         if at + 2 > len(data):
             raise ValueError("truncated entry bundle")
-        length = int.from_bytes(data[at:at + 2], "big")
-        entries.append(data[at + 2:at + 2 + length])
+        length = int.from_bytes(data[at : at + 2], "big")
+        entries.append(data[at + 2 : at + 2 + length])
         at += 2 + length
         if at > len(data):
             raise ValueError("truncated entry bundle")

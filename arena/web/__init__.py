@@ -12,12 +12,19 @@ def init_app(app: Flask) -> None:
 
     platform = app.extensions["arena"]
     app.secret_key = platform.session_secret or platform.signer.derive("web-session")
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=platform.settings.public_url.startswith("https://"),
-                      SESSION_COOKIE_NAME="arena_session")
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=platform.settings.public_url.startswith("https://"),
+        SESSION_COOKIE_NAME="arena_session",
+    )
     from arena.units import gpu_hours, percent
 
-    app.jinja_env.globals.update(csrf_token=_session.csrf_token, current_user=_session.current,
-                                 public_url=lambda endpoint, **values: platform.settings.public_url
-                                 + url_for(endpoint, **values), gpu_hours=gpu_hours, percent=percent)
+    app.jinja_env.globals.update(
+        csrf_token=_session.csrf_token,
+        current_user=_session.current,
+        public_url=lambda endpoint, **values: platform.settings.public_url + url_for(endpoint, **values),
+        gpu_hours=gpu_hours,
+        percent=percent,
+    )
     app.register_blueprint(bp)

@@ -59,8 +59,11 @@ def _token_hash(session_id) -> str | None:
     if not isinstance(session_id, str):
         return None
     with _platform().sessions() as db:
-        return db.scalar(select(WebSession.token_hash).where(WebSession.id_hash == _id_hash(session_id),
-                                                             WebSession.created_at >= utcnow() - MAX_AGE))
+        return db.scalar(
+            select(WebSession.token_hash).where(
+                WebSession.id_hash == _id_hash(session_id), WebSession.created_at >= utcnow() - MAX_AGE
+            )
+        )
 
 
 def current() -> accounts.Principal | None:
@@ -88,12 +91,12 @@ def csrf_token() -> str:
 def check_csrf() -> None:
     sent = request.form.get("csrf", "")
     if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
-        raise BadRequest("this form has expired or did not come from Arena's own page; "
-                         "reload the page and try again")
+        raise BadRequest("this form has expired or did not come from Arena's own page; reload the page and try again")
 
 
 def signed_in(*roles: str):
     """The view needs a session of one of `roles`; others are sent to the sign-in page."""
+
     def decorate(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
@@ -103,5 +106,7 @@ def signed_in(*roles: str):
             if request.method == "POST":
                 check_csrf()
             return view(who, *args, **kwargs)
+
         return wrapped
+
     return decorate

@@ -18,9 +18,14 @@ def whiskers(board: dict, baseline: float | None = None) -> dict:
     def x(value: float) -> float:
         return round(5 + (WIDTH - 10) * (value - low) / span, 1)
 
-    return {"entries": {e["submission_id"]: {"low": x(e["ci_low"]), "high": x(e["ci_high"]), "score": x(e["score"])}
-                        for e in board["entries"] if e["ci_low"] is not None},
-            "baseline": x(baseline) if baseline is not None else None}
+    return {
+        "entries": {
+            e["submission_id"]: {"low": x(e["ci_low"]), "high": x(e["ci_high"]), "score": x(e["score"])}
+            for e in board["entries"]
+            if e["ci_low"] is not None
+        },
+        "baseline": x(baseline) if baseline is not None else None,
+    }
 
 
 def history_chart(points: list[dict], *, higher: bool, width: int = 600, height: int = 220) -> dict | None:
@@ -48,6 +53,16 @@ def history_chart(points: list[dict], *, higher: bool, width: int = 600, height:
     path = []
     for i, (x, y) in enumerate(coords):
         path.append(f"{x},{y}" if i == 0 else f"{x},{coords[i - 1][1]} {x},{y}")
-    return {"width": width, "height": height, "points": " ".join(path), "dots": coords,
-            "labels": [{"x": x, "at": at, "score": s} for (x, _), (at, s) in zip(coords, steps)],
-            "low": low, "high": high, "left": left, "right": right, "top": top, "bottom": bottom}
+    return {
+        "width": width,
+        "height": height,
+        "points": " ".join(path),
+        "dots": coords,
+        "labels": [{"x": x, "at": at, "score": s} for (x, _), (at, s) in zip(coords, steps, strict=False)],
+        "low": low,
+        "high": high,
+        "left": left,
+        "right": right,
+        "top": top,
+        "bottom": bottom,
+    }

@@ -17,16 +17,27 @@ from arena.services.bundles import save_part
 from arena.web import _session
 from arena.web._views import bp, platform
 
-UPLOADS = {"challenge_yaml": "challenge.yaml", "inputs": "inputs.jsonl", "labels": "labels.jsonl",
-           "sample_inputs": "sample/inputs.jsonl", "sample_labels": "sample/labels.jsonl",
-           "assets": "assets.tar", "sample_assets": "sample/assets.tar"}
+UPLOADS = {
+    "challenge_yaml": "challenge.yaml",
+    "inputs": "inputs.jsonl",
+    "labels": "labels.jsonl",
+    "sample_inputs": "sample/inputs.jsonl",
+    "sample_labels": "sample/labels.jsonl",
+    "assets": "assets.tar",
+    "sample_assets": "sample/assets.tar",
+}
 
 
 @bp.get("/console")
 @_session.signed_in("organiser", "administrator")
 def console(who):
-    return render_template("console.html", who=who, data=dashboards.console(platform(), who=who),
-                           events=audit.list_events(platform(), who=who, limit=30), euros=rounds.euros)
+    return render_template(
+        "console.html",
+        who=who,
+        data=dashboards.console(platform(), who=who),
+        events=audit.list_events(platform(), who=who, limit=30),
+        euros=rounds.euros,
+    )
 
 
 @bp.route("/console/challenges/new", methods=["GET", "POST"])
@@ -55,8 +66,7 @@ def console_close_preview(who, slug: str):
         preview = rounds.preview_close(platform(), organiser=who, slug=slug)
     except UserFacingError as exc:
         return render_template("error.html", status=exc.status, message=exc.message), exc.status
-    return render_template("close_round.html", slug=slug, preview=preview, report=preview["report"],
-                           euros=rounds.euros)
+    return render_template("close_round.html", slug=slug, preview=preview, report=preview["report"], euros=rounds.euros)
 
 
 @bp.post("/console/challenges/<slug>/close")
@@ -81,8 +91,11 @@ def console_submission(who, submission_id: str):
     """A submission with its attempts and every split's score; a sample run's log. A hidden run's
     log only through the form below it, which names the reason (console_read_log)."""
     shown = submissions.get_submission(platform(), principal=who, submission_id=submission_id)
-    log = submissions.get_log(platform(), principal=who, submission_id=submission_id) \
-        if shown["kind"] == "sample" else None
+    log = (
+        submissions.get_log(platform(), principal=who, submission_id=submission_id)
+        if shown["kind"] == "sample"
+        else None
+    )
     return render_template("submission.html", submission=shown, log=log, organiser=True, error=None)
 
 
@@ -91,15 +104,16 @@ def console_submission(who, submission_id: str):
 def console_read_log(who, submission_id: str):
     """Read a hidden run's log, with the reason given in the form: audited, and the team is told."""
     try:
-        log = submissions.read_hidden_log(platform(), principal=who, submission_id=submission_id,
-                                          reason=request.form.get("reason", ""))
+        log = submissions.read_hidden_log(
+            platform(), principal=who, submission_id=submission_id, reason=request.form.get("reason", "")
+        )
     except UserFacingError as exc:
         shown = submissions.get_submission(platform(), principal=who, submission_id=submission_id)
-        return render_template("submission.html", submission=shown, log=None, organiser=True,
-                               error=exc.message), exc.status
+        return render_template(
+            "submission.html", submission=shown, log=None, organiser=True, error=exc.message
+        ), exc.status
     shown = submissions.get_submission(platform(), principal=who, submission_id=submission_id)
     return render_template("submission.html", submission=shown, log=log, organiser=True, error=None)
-
 
 
 def _whole(text: str) -> int:
@@ -123,11 +137,15 @@ def console_tokens(who):
             else:
                 team = request.form.get("team_id", "").strip()
                 days = request.form.get("days", "").strip()
-                made = accounts.create_token(platform(), actor=who, team_id=_whole(team) if team else None,
-                                             label=request.form.get("label", ""), days=_whole(days) if days else None)[1]
+                made = accounts.create_token(
+                    platform(),
+                    actor=who,
+                    team_id=_whole(team) if team else None,
+                    label=request.form.get("label", ""),
+                    days=_whole(days) if days else None,
+                )[1]
         except ValueError:
             error = "team id and days must be whole numbers"
         except UserFacingError as exc:
             error = exc.message
-    return render_template("tokens.html", tokens=accounts.list_tokens(platform(), actor=who), made=made,
-                           error=error)
+    return render_template("tokens.html", tokens=accounts.list_tokens(platform(), actor=who), made=made, error=error)

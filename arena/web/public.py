@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import render_template
 
-import evaluators
 from arena.services import challenges, leaderboard, logtree, publiclog, rounds
 from arena.web._views import bp, platform
 from arena.web.charts import history_chart, whiskers
@@ -24,8 +23,14 @@ def _board_context(slug: str) -> dict:
     schedule = rounds.list_rounds(platform(), slug=slug)
     kpi = (schedule["rules"] or {}).get("kpi") or {}
     baseline = kpi.get("baseline", {}).get("score")
-    return {"challenge": detail, "board": board, "schedule": schedule, "baseline": baseline,
-            "whiskers": whiskers(board, baseline), "euros": rounds.euros}
+    return {
+        "challenge": detail,
+        "board": board,
+        "schedule": schedule,
+        "baseline": baseline,
+        "whiskers": whiskers(board, baseline),
+        "euros": rounds.euros,
+    }
 
 
 @bp.get("/challenges/<slug>")
@@ -44,8 +49,9 @@ def team_history(slug: str, team: str):
     detail = challenges.describe_challenge(platform(), slug=slug)
     found = leaderboard.history(platform(), slug=slug, team=team)
     higher = detail["higher_is_better"]
-    return render_template("history.html", challenge=detail, history=found,
-                           chart=history_chart(found["released"], higher=higher))
+    return render_template(
+        "history.html", challenge=detail, history=found, chart=history_chart(found["released"], higher=higher)
+    )
 
 
 @bp.get("/challenges/<slug>/rounds/<int(max=2147483647):number>")
@@ -53,13 +59,15 @@ def round_report(slug: str, number: int):
     """A closed round's payout report: ranking, intervals, KPI verdicts, awards per factory."""
     detail = challenges.describe_challenge(platform(), slug=slug)
     found = rounds.get_report(platform(), slug=slug, number=number)
-    return render_template("round.html", challenge=detail, report=found["report"], entry=found["log_entry"],
-                           euros=rounds.euros)
+    return render_template(
+        "round.html", challenge=detail, report=found["report"], entry=found["log_entry"], euros=rounds.euros
+    )
 
 
 @bp.get("/log")
 def public_log():
     head = logtree.tree_head(platform())
     latest = publiclog.entries(platform(), start=max(0, head["head"]["size"] - 50), limit=50)
-    return render_template("log.html", head=head, entries=list(reversed(latest)),
-                           challenges=challenges.list_challenges(platform()))
+    return render_template(
+        "log.html", head=head, entries=list(reversed(latest)), challenges=challenges.list_challenges(platform())
+    )

@@ -52,17 +52,25 @@ def sign_out():
 def team(who):
     mine = submissions.list_submissions(platform(), principal=who)
     found = dashboards.receipts(platform(), submission_ids=[s["id"] for s in mine if s["kind"] == "hidden"])
-    return render_template("team.html", team=who.name, submissions=mine, receipts=found,
-                           quotas=dashboards.quotas(platform(), team_id=who.id),
-                           log_reads=submissions.team_log_reads(platform(), team_id=who.id))
+    return render_template(
+        "team.html",
+        team=who.name,
+        submissions=mine,
+        receipts=found,
+        quotas=dashboards.quotas(platform(), team_id=who.id),
+        log_reads=submissions.team_log_reads(platform(), team_id=who.id),
+    )
 
 
 @bp.get("/team/submissions/<submission_id>")
 @_session.signed_in("team")
 def team_submission(who, submission_id: str):
     shown = submissions.get_submission(platform(), principal=who, submission_id=submission_id)
-    log = submissions.get_log(platform(), principal=who, submission_id=submission_id) \
-        if shown["kind"] == "sample" else None
+    log = (
+        submissions.get_log(platform(), principal=who, submission_id=submission_id)
+        if shown["kind"] == "sample"
+        else None
+    )
     return render_template("submission.html", submission=shown, log=log, organiser=False, error=None)
 
 
@@ -70,8 +78,9 @@ def team_submission(who, submission_id: str):
 @_session.signed_in("team")
 def team_predictions(who, submission_id: str):
     path = submissions.sample_predictions(platform(), principal=who, submission_id=submission_id)
-    return send_file(path, mimetype="application/jsonl", as_attachment=True,
-                     download_name=f"{submission_id}-predictions.jsonl")
+    return send_file(
+        path, mimetype="application/jsonl", as_attachment=True, download_name=f"{submission_id}-predictions.jsonl"
+    )
 
 
 @bp.post("/team/submissions/<submission_id>/selection")

@@ -4,6 +4,7 @@ Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-02
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -18,10 +19,18 @@ LIVE = "status IN ('queued', 'running')"
 def upgrade() -> None:
     # A lapse re-queued twice (the race this revision closes) may have left two live jobs for one
     # submission: keep one, end the others, so the index can be made.
-    op.execute(f"UPDATE jobs SET status = 'failed', outcome = 'duplicate_requeue' WHERE {LIVE} AND id NOT IN "
-               f"(SELECT MIN(id) FROM jobs WHERE {LIVE} GROUP BY submission_id)")
-    op.create_index("uq_jobs_one_live_per_submission", "jobs", ["submission_id"], unique=True,
-                    sqlite_where=sa.text(LIVE), postgresql_where=sa.text(LIVE))
+    op.execute(
+        f"UPDATE jobs SET status = 'failed', outcome = 'duplicate_requeue' WHERE {LIVE} AND id NOT IN "
+        f"(SELECT MIN(id) FROM jobs WHERE {LIVE} GROUP BY submission_id)"
+    )
+    op.create_index(
+        "uq_jobs_one_live_per_submission",
+        "jobs",
+        ["submission_id"],
+        unique=True,
+        sqlite_where=sa.text(LIVE),
+        postgresql_where=sa.text(LIVE),
+    )
 
 
 def downgrade() -> None:

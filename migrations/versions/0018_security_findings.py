@@ -5,6 +5,7 @@ Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-02
 """
+
 import sqlalchemy as sa
 from alembic import op
 

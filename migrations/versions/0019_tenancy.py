@@ -4,6 +4,7 @@ Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-02
 """
+
 import sqlalchemy as sa
 from alembic import op
 

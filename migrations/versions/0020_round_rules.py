@@ -4,6 +4,7 @@ Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-02
 """
+
 import sqlalchemy as sa
 from alembic import op
 

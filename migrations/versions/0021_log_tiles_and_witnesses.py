@@ -4,12 +4,12 @@ Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-02
 """
+
 import hashlib
 import json
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = "0021"
 down_revision = "0020"
@@ -56,11 +56,18 @@ def upgrade() -> None:
 def _backfill(nodes: sa.Table) -> None:
     """Store the tree nodes of the entries already logged, and each entry's subject."""
     bind = op.get_bind()
-    entries = sa.table("log_entries", sa.column("seq"), sa.column("kind"), sa.column("body"),
-                       sa.column("leaf_hash"), sa.column("subject"))
+    entries = sa.table(
+        "log_entries",
+        sa.column("seq"),
+        sa.column("kind"),
+        sa.column("body"),
+        sa.column("leaf_hash"),
+        sa.column("subject"),
+    )
     stored: dict[tuple[int, int], bytes] = {}
-    for seq, kind, body, leaf in bind.execute(sa.select(entries.c.seq, entries.c.kind, entries.c.body,
-                                                         entries.c.leaf_hash).order_by(entries.c.seq)):
+    for seq, kind, body, leaf in bind.execute(
+        sa.select(entries.c.seq, entries.c.kind, entries.c.body, entries.c.leaf_hash).order_by(entries.c.seq)
+    ):
         for level, index, digest in completed_nodes(seq, bytes.fromhex(leaf), lambda lv, i: stored[(lv, i)]):
             stored[(level, index)] = digest
         if kind in SUBJECT_KINDS:

@@ -5,26 +5,33 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from conftest import auth
 from sqlalchemy import select, update
 
 from arena.errors import BadRequest
 from arena.models import TeamFactory, Token
 from arena.services import accounts
 from arena.timeutil import utcnow
-from conftest import auth
 
 
 def test_an_alliance_declares_its_shares(platform):
     team, _token = accounts.create_team(platform, name="Alliance", factories=["LUMI:3", "IT4LIA:1"])
     with platform.sessions() as session:
-        shares = {m.factory.name: m.share for m in session.scalars(
-            select(TeamFactory).where(TeamFactory.team_id == team.id))}
+        shares = {
+            m.factory.name: m.share for m in session.scalars(select(TeamFactory).where(TeamFactory.team_id == team.id))
+        }
     assert shares == {"LUMI": 0.75, "IT4LIA": 0.25}
 
 
-@pytest.mark.parametrize(("factories", "message"), [
-    (["A:1", "B"], "for every factory"), (["A:x"], "not a number"), (["A:-1"], "positive"),
-    (["A", "A"], "named twice")])
+@pytest.mark.parametrize(
+    ("factories", "message"),
+    [
+        (["A:1", "B"], "for every factory"),
+        (["A:x"], "not a number"),
+        (["A:-1"], "positive"),
+        (["A", "A"], "named twice"),
+    ],
+)
 def test_bad_alliances_are_refused(platform, factories, message):
     with pytest.raises(BadRequest, match=message):
         accounts.create_team(platform, name="Bad", factories=factories)

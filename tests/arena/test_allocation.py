@@ -17,8 +17,16 @@ SHARES = [0.5, 0.3, 0.2]
 def standings(draw):
     n = draw(st.integers(1, 8))
     scores = draw(st.lists(st.sampled_from([0.5, 0.6, 0.7, 0.8, 0.9]), min_size=n, max_size=n))
-    return [Standing(team=f"team-{i}", score=s, rank_band=1 + sorted(scores, reverse=True).index(s) // 2,
-                     qualifies=draw(st.booleans()), improvement=max(0.0, s - 0.55)) for i, s in enumerate(scores)]
+    return [
+        Standing(
+            team=f"team-{i}",
+            score=s,
+            rank_band=1 + sorted(scores, reverse=True).index(s) // 2,
+            qualifies=draw(st.booleans()),
+            improvement=max(0.0, s - 0.55),
+        )
+        for i, s in enumerate(scores)
+    ]
 
 
 @settings(max_examples=300, deadline=None)
@@ -46,7 +54,9 @@ def test_a_better_score_never_gets_less(rows, rule, pool):
 def test_storage_order_does_not_matter(rows, rule, pool, rng):
     shuffled = rows[:]
     rng.shuffle(shuffled)
-    assert allocate(rows, rule=rule, pool=pool, shares=SHARES) == allocate(shuffled, rule=rule, pool=pool, shares=SHARES)
+    assert allocate(rows, rule=rule, pool=pool, shares=SHARES) == allocate(
+        shuffled, rule=rule, pool=pool, shares=SHARES
+    )
 
 
 def test_tied_teams_share_the_prizes_of_the_ranks_they_span():
@@ -82,8 +92,12 @@ def test_nobody_qualifies_nothing_is_paid():
 @given(standings(), st.sampled_from(RULES), st.integers(1, 10**7), st.data())
 def test_swapping_two_tied_teams_swaps_their_amounts(rows, rule, pool, data):
     """Teams in the same rank band: swap their results (score, improvement) and the amounts follow."""
-    pairs = [(a, b) for a in range(len(rows)) for b in range(a + 1, len(rows))
-             if rows[a].rank_band == rows[b].rank_band and rows[a].qualifies == rows[b].qualifies]
+    pairs = [
+        (a, b)
+        for a in range(len(rows))
+        for b in range(a + 1, len(rows))
+        if rows[a].rank_band == rows[b].rank_band and rows[a].qualifies == rows[b].qualifies
+    ]
     if not pairs:
         return
     a, b = data.draw(st.sampled_from(pairs))

@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from test_rounds import World, by_team, fake_runner  # noqa: F401 - the scripted models' runner
 
 from arena.cli.verify import verify_log_document
 from arena.errors import BadRequest, Forbidden
 from arena.models import Round
 from arena.services import accounts, logexport, programme, publiclog, rounds
 from arena.timeutil import iso, utcnow
-from test_rounds import World, by_team, fake_runner  # noqa: F401 - the scripted models' runner
 
 
 @pytest.fixture
@@ -25,16 +25,20 @@ def world(platform, fake_runner, tmp_path):  # noqa: F811
 
 def one_round(world):
     now = utcnow()
-    world.challenge(rounds=[{"start": iso(now - timedelta(minutes=5)), "end": iso(now + timedelta(hours=1))}],
-                    rewards={"rule": "winner_take_all", "euros": 1000, "gpu_hours": 10})
+    world.challenge(
+        rounds=[{"start": iso(now - timedelta(minutes=5)), "end": iso(now + timedelta(hours=1))}],
+        rewards={"rule": "winner_take_all", "euros": 1000, "gpu_hours": 10},
+    )
     world.team("Alpha", ["LUMI:2", "IT4LIA:1"])
     world.team("Beta", ["MareNostrum"])
 
 
 def schedule(world):
     with world.platform.sessions() as session:
-        return [(r.number, r.name, r.starts_at, r.ends_at, r.pool_cents, r.status, r.report is not None)
-                for r in session.scalars(select(Round).order_by(Round.number))]
+        return [
+            (r.number, r.name, r.starts_at, r.ends_at, r.pool_cents, r.status, r.report is not None)
+            for r in session.scalars(select(Round).order_by(Round.number))
+        ]
 
 
 def test_appended_rounds_pay_and_verify_like_the_first(world):
@@ -44,16 +48,31 @@ def test_appended_rounds_pay_and_verify_like_the_first(world):
     rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
     before = schedule(world)
     now = utcnow()
-    added = programme.append_rounds(world.platform, organiser=world.organiser, slug="toy", doc={
-        "rounds": [{"name": "Spring", "end": iso(now + timedelta(hours=1))},
-                   {"name": "Summer", "end": iso(now + timedelta(hours=2)), "euros": 3000}],
-        "rewards": {"rule": "rank_shares", "shares": [0.75, 0.25], "euros": 2000, "gpu_hours": 1.5}})
+    added = programme.append_rounds(
+        world.platform,
+        organiser=world.organiser,
+        slug="toy",
+        doc={
+            "rounds": [
+                {"name": "Spring", "end": iso(now + timedelta(hours=1))},
+                {"name": "Summer", "end": iso(now + timedelta(hours=2)), "euros": 3000},
+            ],
+            "rewards": {"rule": "rank_shares", "shares": [0.75, 0.25], "euros": 2000, "gpu_hours": 1.5},
+        },
+    )
     # Round 1 is over, so Spring opens a second after its addition is logged (never before).
     assert [(r["number"], r["name"], r["status"], r["pool_cents"]) for r in added["added"]] == [
-        (2, "Spring", "upcoming", 200_000), (3, "Summer", "upcoming", 300_000)]
-    assert added["added"][0]["opens_at"] > publiclog.entries(world.platform, start=added["log_entry"]["seq"],
-                                                             limit=1)[0]["body"]["at"]
-    assert added["rules"]["rewards"]["rule"] == "rank_shares" and added["opening_rules"]["rewards"]["rule"] == "winner_take_all"
+        (2, "Spring", "upcoming", 200_000),
+        (3, "Summer", "upcoming", 300_000),
+    ]
+    assert (
+        added["added"][0]["opens_at"]
+        > publiclog.entries(world.platform, start=added["log_entry"]["seq"], limit=1)[0]["body"]["at"]
+    )
+    assert (
+        added["rules"]["rewards"]["rule"] == "rank_shares"
+        and added["opening_rules"]["rewards"]["rule"] == "winner_take_all"
+    )
     assert schedule(world)[:1] == before  # the first round is as it was
     entry = publiclog.entries(world.platform, start=added["log_entry"]["seq"], limit=1)[0]
     assert entry["body"]["kind"] == "rounds.add" and [r["number"] for r in entry["body"]["data"]["rounds"]] == [2, 3]
@@ -75,8 +94,12 @@ def test_appended_rounds_pay_and_verify_like_the_first(world):
 def test_a_report_with_rules_other_than_those_in_force_fails_verify(world):
     one_round(world)
     rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
-    programme.append_rounds(world.platform, organiser=world.organiser, slug="toy", doc={
-        "rounds": [{"end": iso(utcnow() + timedelta(hours=1))}], "kpi": {"baseline": {"score": 0.5}}})
+    programme.append_rounds(
+        world.platform,
+        organiser=world.organiser,
+        slug="toy",
+        doc={"rounds": [{"end": iso(utcnow() + timedelta(hours=1))}], "kpi": {"baseline": {"score": 0.5}}},
+    )
     time.sleep(1.1)
     world.submit("Alpha", None)
     rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
@@ -94,24 +117,42 @@ def test_rounds_there_never_change(world):
     one_round(world)
     now = utcnow()
     with pytest.raises(BadRequest, match="overlaps the round before it"):
-        programme.append_rounds(world.platform, organiser=world.organiser, slug="toy",
-                                doc={"rounds": [{"start": iso(now), "end": iso(now + timedelta(hours=3))}]})
+        programme.append_rounds(
+            world.platform,
+            organiser=world.organiser,
+            slug="toy",
+            doc={"rounds": [{"start": iso(now), "end": iso(now + timedelta(hours=3))}]},
+        )
     with pytest.raises(BadRequest, match="before now"):  # after round 1, but already past
-        programme.append_rounds(world.platform, organiser=world.organiser, slug="toy", now=now + timedelta(hours=2),
-                                doc={"rounds": [{"start": iso(now + timedelta(hours=1, minutes=30)),
-                                                 "end": iso(now + timedelta(days=3))}]})
+        programme.append_rounds(
+            world.platform,
+            organiser=world.organiser,
+            slug="toy",
+            now=now + timedelta(hours=2),
+            doc={"rounds": [{"start": iso(now + timedelta(hours=1, minutes=30)), "end": iso(now + timedelta(days=3))}]},
+        )
     with pytest.raises(BadRequest, match="unknown key"):
-        programme.append_rounds(world.platform, organiser=world.organiser, slug="toy", doc={
-            "rounds": [{"end": iso(now + timedelta(days=3))}], "metric": "mae"})
+        programme.append_rounds(
+            world.platform,
+            organiser=world.organiser,
+            slug="toy",
+            doc={"rounds": [{"end": iso(now + timedelta(days=3))}], "metric": "mae"},
+        )
     with pytest.raises(BadRequest, match="rounds to add: kpi.baseline must be a mapping such as"):
-        programme.append_rounds(world.platform, organiser=world.organiser, slug="toy", doc={
-            "rounds": [{"end": iso(now + timedelta(days=3))}], "kpi": {"baseline": 0.6}})
+        programme.append_rounds(
+            world.platform,
+            organiser=world.organiser,
+            slug="toy",
+            doc={"rounds": [{"end": iso(now + timedelta(days=3))}], "kpi": {"baseline": 0.6}},
+        )
     other, _ = accounts.create_organiser(world.platform, name="Other Org")
     with pytest.raises(Forbidden):
-        programme.append_rounds(world.platform, organiser=other, slug="toy",
-                                doc={"rounds": [{"end": iso(now + timedelta(days=3))}]})
-    added = programme.append_rounds(world.platform, organiser=world.organiser, slug="toy",
-                                    doc={"rounds": [{"end": iso(now + timedelta(days=3))}]})
+        programme.append_rounds(
+            world.platform, organiser=other, slug="toy", doc={"rounds": [{"end": iso(now + timedelta(days=3))}]}
+        )
+    added = programme.append_rounds(
+        world.platform, organiser=world.organiser, slug="toy", doc={"rounds": [{"end": iso(now + timedelta(days=3))}]}
+    )
     assert added["added"][0]["opens_at"] == added["rounds"][0]["ends_at"]  # when round 1 stops
     assert added["added"][0]["pool_cents"] == 100_000  # the last round's pool goes on
     assert len(schedule(world)) == 2

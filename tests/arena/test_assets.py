@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import auth
+from helpers import make_bundle, make_image_tarball, write_jsonl
 from sqlalchemy import select
 
 from arena.cli.verify import asset_problems, verify_set
@@ -25,8 +27,6 @@ from arena.services.commitments import build_reveal
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
 from arena.worker import Worker
-from conftest import auth
-from helpers import make_bundle, make_image_tarball, write_jsonl
 from hidden_sets import HiddenSetError
 from sandbox import RunOutcome
 
@@ -65,8 +65,10 @@ class AssetReadingRunner:
 
     def run(self, spec, during=None):
         files = sorted(p.relative_to(spec.input_dir).as_posix() for p in spec.input_dir.rglob("*") if p.is_file())
-        modes = {p.relative_to(spec.input_dir).as_posix(): p.stat().st_mode & 0o777
-                 for p in (spec.input_dir / "assets").rglob("*")}
+        modes = {
+            p.relative_to(spec.input_dir).as_posix(): p.stat().st_mode & 0o777
+            for p in (spec.input_dir / "assets").rglob("*")
+        }
         self.seen.append({"files": files, "modes": modes})
         with (spec.output_dir / "predictions.jsonl").open("w") as out:
             for line in (spec.input_dir / "inputs.jsonl").read_text().splitlines():
@@ -99,8 +101,10 @@ def hidden_set(platform, made) -> HiddenSet:
 
 def test_assets_are_encrypted_one_file_each_and_counted(platform, made):
     hidden = hidden_set(platform, made)
-    assert (hidden.n_assets, hidden.assets_bytes) == (7, sum(3000 + i + 1 + len(CANARY) for i in range(6))
-                                                      + len(b"shared ") + len(CANARY))
+    assert (hidden.n_assets, hidden.assets_bytes) == (
+        7,
+        sum(3000 + i + 1 + len(CANARY) for i in range(6)) + len(b"shared ") + len(CANARY),
+    )
     stored = sorted((platform.hidden_sets.root / hidden.id / "assets").iterdir())
     assert len(stored) == 7
     for path in platform.hidden_sets.root.rglob("*"):
@@ -114,8 +118,17 @@ def test_a_job_gets_exactly_its_assets_read_only_and_is_scored(platform, made, t
     submission_id = submit(platform, tmp_path)
     Worker(platform, name="w1").drain()
     seen = platform.runner.seen[0]
-    assert seen["files"] == ["assets/img/0.bin", "assets/img/1.bin", "assets/img/2.bin", "assets/img/3.bin",
-                             "assets/img/4.bin", "assets/img/5.bin", "assets/shared.txt", "inputs.jsonl", "task.json"]
+    assert seen["files"] == [
+        "assets/img/0.bin",
+        "assets/img/1.bin",
+        "assets/img/2.bin",
+        "assets/img/3.bin",
+        "assets/img/4.bin",
+        "assets/img/5.bin",
+        "assets/shared.txt",
+        "inputs.jsonl",
+        "task.json",
+    ]
     assert set(seen["modes"].values()) <= {0o644, 0o755}
     with platform.sessions() as session:
         assert session.get(Submission, submission_id).status == "scored"
@@ -140,14 +153,17 @@ def test_swapped_asset_files_at_rest_fail_the_run_as_the_platforms_fault(platfor
     assert platform.runner.seen == []  # no container started on a set that fails its check
 
 
-def test_the_commitment_covers_asset_bytes_and_verify_set_checks_them(client, platform, made, organiser_token,
-                                                                      tmp_path):
+def test_the_commitment_covers_asset_bytes_and_verify_set_checks_them(
+    client, platform, made, organiser_token, tmp_path
+):
     hidden = hidden_set(platform, made)
     document = build_reveal(platform, hidden, None)
     first = json.loads(document["items"][0]["item"])
     expected = hashlib.sha256((tmp_path / "bundle/assets/img/0.bin").read_bytes()).hexdigest()
-    assert first["assets"] == {"assets/img/0.bin": expected,
-                               "assets/shared.txt": hashlib.sha256(b"shared " + CANARY).hexdigest()}
+    assert first["assets"] == {
+        "assets/img/0.bin": expected,
+        "assets/shared.txt": hashlib.sha256(b"shared " + CANARY).hexdigest(),
+    }
     path = tmp_path / "reveal.json"
     path.write_text(json.dumps(document))
     ok = CliRunner().invoke(verify_set, [str(path), "--assets", str(tmp_path / "bundle")])
@@ -164,7 +180,8 @@ def test_the_commitment_covers_asset_bytes_and_verify_set_checks_them(client, pl
     # An item whose committed map leaves out an asset its input references is named.
     short = dict(first, assets={"assets/img/0.bin": expected})
     assert asset_problems({"items": [{"item": json.dumps(short)}]}, tmp_path / "bundle") == [
-        "item 'i0': its committed assets are not the assets its input references, each with a SHA-256 hash"]
+        "item 'i0': its committed assets are not the assets its input references, each with a SHA-256 hash"
+    ]
     # A forged item claiming other asset hashes no longer hashes into the root.
     forged = dict(first, assets={"assets/img/0.bin": "0" * 64, "assets/shared.txt": "0" * 64})
     document["items"][0]["item"] = json.dumps(forged, sort_keys=True, separators=(",", ":"))
@@ -182,20 +199,24 @@ def test_the_node_gets_the_assets_as_a_tar_decrypted_as_it_streams(platform, mad
     with tarfile.open(fileobj=io.BytesIO(body)) as archive:
         got = {m.name: archive.extractfile(m).read() for m in archive if m.isreg()}
     bundle = tmp_path / "bundle"
-    assert got == {p.relative_to(bundle).as_posix(): p.read_bytes() for p in (bundle / "assets").rglob("*")
-                   if p.is_file()}
+    assert got == {
+        p.relative_to(bundle).as_posix(): p.read_bytes() for p in (bundle / "assets").rglob("*") if p.is_file()
+    }
     spec = nodes.spec(platform, ticket)
     assert spec["assets"] is True and spec["staged_bytes"] > hidden_set(platform, made).assets_bytes
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda b: (b / "assets/img/9.bin").write_bytes(b"x"), "referenced by no item"),
-    (lambda b: (b / "assets/img/2.bin").unlink(), "references 'assets/img/2.bin', which is not a file"),
-    (lambda b: (b / "assets/img/.hidden").write_bytes(b"x"), "an asset name must be made of"),
-    (lambda b: (b / "assets/link").symlink_to(b / "assets/shared.txt"), "not a regular file"),
-    (lambda b: shutil.rmtree(b / "assets"), "references 'assets/img/0.bin', which is not a file"),
-    (lambda b: (b / "sample/assets").mkdir(parents=True), "sample/assets needs sample/inputs.jsonl"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda b: (b / "assets/img/9.bin").write_bytes(b"x"), "referenced by no item"),
+        (lambda b: (b / "assets/img/2.bin").unlink(), "references 'assets/img/2.bin', which is not a file"),
+        (lambda b: (b / "assets/img/.hidden").write_bytes(b"x"), "an asset name must be made of"),
+        (lambda b: (b / "assets/link").symlink_to(b / "assets/shared.txt"), "not a regular file"),
+        (lambda b: shutil.rmtree(b / "assets"), "references 'assets/img/0.bin', which is not a file"),
+        (lambda b: (b / "sample/assets").mkdir(parents=True), "sample/assets needs sample/inputs.jsonl"),
+    ],
+)
 def test_bad_assets_are_refused_naming_the_problem(tmp_path, change, message):
     bundle = asset_bundle(tmp_path / "bundle")
     change(bundle)
@@ -221,16 +242,21 @@ def _tar(members: list[tuple[str, bytes | None, str]]) -> bytes:
 
 
 def _upload(client, token, bundle: Path, assets_tar: bytes):
-    parts = {name: (io.BytesIO((bundle / name).read_bytes()), name)
-             for name in ("challenge.yaml", "inputs.jsonl", "labels.jsonl")}
+    parts = {
+        name: (io.BytesIO((bundle / name).read_bytes()), name)
+        for name in ("challenge.yaml", "inputs.jsonl", "labels.jsonl")
+    }
     parts["assets.tar"] = (io.BytesIO(assets_tar), "assets.tar")
     return client.post("/api/challenges", data=parts, headers=auth(token), content_type="multipart/form-data")
 
 
 def test_the_api_takes_assets_as_one_tar_part(client, platform, organiser_token, tmp_path):
     bundle = asset_bundle(tmp_path / "bundle")
-    members = [(p.relative_to(bundle).as_posix(), p.read_bytes(), "file")
-               for p in sorted((bundle / "assets").rglob("*")) if p.is_file()]
+    members = [
+        (p.relative_to(bundle).as_posix(), p.read_bytes(), "file")
+        for p in sorted((bundle / "assets").rglob("*"))
+        if p.is_file()
+    ]
     made = _upload(client, organiser_token, bundle, _tar([("assets", None, "dir"), *members]))
     assert made.status_code == 201, made.json
     assert (made.json["n_assets"], made.json["n_sample_assets"]) == (7, 0)
@@ -239,15 +265,19 @@ def test_the_api_takes_assets_as_one_tar_part(client, platform, organiser_token,
     assert "6 hidden items with 7 binary asset files" in client.get("/challenges/pics").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("members, message", [
-    ([("assets/../../etc/x", b"x", "file")], "must be made of"),
-    (["/abs"], None),
-    ([("assets/a", None, "symlink")], "not a regular file"),
-    ([("elsewhere/a.bin", b"x", "file")], "must start with 'assets/'"),
-    ([("assets/a.bin", b"x", "file"), ("assets/a.bin", b"y", "file")], "appears twice"),
-])
-def test_hostile_asset_tars_are_refused_and_leave_nothing(client, platform, organiser_token, tmp_path,
-                                                          members, message):
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ([("assets/../../etc/x", b"x", "file")], "must be made of"),
+        (["/abs"], None),
+        ([("assets/a", None, "symlink")], "not a regular file"),
+        ([("elsewhere/a.bin", b"x", "file")], "must start with 'assets/'"),
+        ([("assets/a.bin", b"x", "file"), ("assets/a.bin", b"y", "file")], "appears twice"),
+    ],
+)
+def test_hostile_asset_tars_are_refused_and_leave_nothing(
+    client, platform, organiser_token, tmp_path, members, message
+):
     bundle = asset_bundle(tmp_path / "bundle")
     if members == ["/abs"]:
         members, message = [("/assets/a.bin", b"x", "file")], "must start with 'assets/'"
@@ -265,14 +295,28 @@ def test_the_console_takes_assets_as_a_tar_file(client, platform, organiser_toke
     from conftest import csrf_of, web_sign_in
 
     bundle = asset_bundle(tmp_path / "bundle")
-    members = [(p.relative_to(bundle).as_posix(), p.read_bytes(), "file")
-               for p in sorted((bundle / "assets").rglob("*")) if p.is_file()]
+    members = [
+        (p.relative_to(bundle).as_posix(), p.read_bytes(), "file")
+        for p in sorted((bundle / "assets").rglob("*"))
+        if p.is_file()
+    ]
     web_sign_in(client, organiser_token, role="organiser")
-    made = client.post("/console/challenges/new", content_type="multipart/form-data", data={
-        "csrf": csrf_of(client, "/console/challenges/new"),
-        **{field: (io.BytesIO((bundle / name).read_bytes()), name) for field, name in
-           (("challenge_yaml", "challenge.yaml"), ("inputs", "inputs.jsonl"), ("labels", "labels.jsonl"))},
-        "assets": (io.BytesIO(_tar(members)), "assets.tar")})
+    made = client.post(
+        "/console/challenges/new",
+        content_type="multipart/form-data",
+        data={
+            "csrf": csrf_of(client, "/console/challenges/new"),
+            **{
+                field: (io.BytesIO((bundle / name).read_bytes()), name)
+                for field, name in (
+                    ("challenge_yaml", "challenge.yaml"),
+                    ("inputs", "inputs.jsonl"),
+                    ("labels", "labels.jsonl"),
+                )
+            },
+            "assets": (io.BytesIO(_tar(members)), "assets.tar"),
+        },
+    )
     assert made.status_code == 201, made.get_data(as_text=True)
     assert client.get("/api/challenges/pics").json["n_assets"] == 7
 
@@ -306,17 +350,23 @@ def _raw_multipart(parts: list[tuple[str, bytes]], *, end: bool = True, field: b
     return f"multipart/form-data; boundary={boundary}", body
 
 
-@pytest.mark.parametrize("shape, message", [
-    ("twice", "inputs.jsonl was sent twice"),
-    ("field", "unexpected form field 'challenge.yaml'; send files only"),
-    ("truncated", "the upload ended before its last part"),
-    ("not multipart", "send the bundle as multipart/form-data"),
-])
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ("twice", "inputs.jsonl was sent twice"),
+        ("field", "unexpected form field 'challenge.yaml'; send files only"),
+        ("truncated", "the upload ended before its last part"),
+        ("not multipart", "send the bundle as multipart/form-data"),
+    ],
+)
 def test_a_malformed_upload_is_refused_and_leaves_nothing(client, platform, organiser_token, tmp_path, shape, message):
     bundle = asset_bundle(tmp_path / "bundle")
     files = [(name, (bundle / name).read_bytes()) for name in ("challenge.yaml", "inputs.jsonl", "labels.jsonl")]
-    members = [(p.relative_to(bundle).as_posix(), p.read_bytes(), "file")
-               for p in sorted((bundle / "assets").rglob("*")) if p.is_file()]
+    members = [
+        (p.relative_to(bundle).as_posix(), p.read_bytes(), "file")
+        for p in sorted((bundle / "assets").rglob("*"))
+        if p.is_file()
+    ]
     parts = [("assets.tar", _tar(members)), *files]
     content_type, body = {
         "twice": lambda: _raw_multipart([*parts, files[1]]),
@@ -334,23 +384,34 @@ def test_a_malformed_upload_is_refused_and_leaves_nothing(client, platform, orga
 
 def test_a_new_version_brings_its_own_assets(client, platform, made, organiser_token, tmp_path):
     version = asset_bundle(tmp_path / "v2", n=4)
-    members = [(p.relative_to(version).as_posix(), p.read_bytes(), "file")
-               for p in sorted((version / "assets").rglob("*")) if p.is_file()]
-    content_type, body = _raw_multipart([("inputs.jsonl", (version / "inputs.jsonl").read_bytes()),
-                                         ("labels.jsonl", (version / "labels.jsonl").read_bytes()),
-                                         ("assets.tar", _tar(members))])
-    added = client.post("/api/challenges/pics/versions", data=body,
-                        headers={**auth(organiser_token), "Content-Type": content_type})
+    members = [
+        (p.relative_to(version).as_posix(), p.read_bytes(), "file")
+        for p in sorted((version / "assets").rglob("*"))
+        if p.is_file()
+    ]
+    content_type, body = _raw_multipart(
+        [
+            ("inputs.jsonl", (version / "inputs.jsonl").read_bytes()),
+            ("labels.jsonl", (version / "labels.jsonl").read_bytes()),
+            ("assets.tar", _tar(members)),
+        ]
+    )
+    added = client.post(
+        "/api/challenges/pics/versions", data=body, headers={**auth(organiser_token), "Content-Type": content_type}
+    )
     assert added.status_code == 201, added.json
     assert (added.json["version"], added.json["n_assets"], added.json["n_items"]) == (2, 5, 4)
     with platform.sessions() as session:
         second = session.get(HiddenSet, added.json["hidden_set"])
-        assert assets.hashes(platform, second, evaluation.open_key(platform, second))["assets/img/3.bin"] == \
-            hashlib.sha256((version / "assets/img/3.bin").read_bytes()).hexdigest()
+        assert (
+            assets.hashes(platform, second, evaluation.open_key(platform, second))["assets/img/3.bin"]
+            == hashlib.sha256((version / "assets/img/3.bin").read_bytes()).hexdigest()
+        )
 
 
-def test_a_jobs_staged_assets_count_in_a_workers_memory_and_a_slurm_jobs(platform, team_token, organiser_token,
-                                                                         tmp_path):
+def test_a_jobs_staged_assets_count_in_a_workers_memory_and_a_slurm_jobs(
+    platform, team_token, organiser_token, tmp_path
+):
     from test_slurm_executor import FakeSlurm
 
     from arena.slurm import SlurmExecutor
@@ -362,8 +423,10 @@ def test_a_jobs_staged_assets_count_in_a_workers_memory_and_a_slurm_jobs(platfor
     create_challenge(platform, organiser_id=1, bundle_dir=bundle)
     submit(platform, tmp_path)
     memory = 256  # the challenge's memory_mb (helpers.make_bundle)
-    assert evaluation.claim_next_job(platform, worker="w", fits=Capacity(cpus=4, memory_mb=memory + 3, gpus=0).fits) \
+    assert (
+        evaluation.claim_next_job(platform, worker="w", fits=Capacity(cpus=4, memory_mb=memory + 3, gpus=0).fits)
         is None
+    )
     ticket = evaluation.claim_next_job(platform, worker="w", fits=Capacity(cpus=4, memory_mb=memory + 4, gpus=0).fits)
     assert ticket.limits.folder_mb == 4
     evaluation.record(platform, ticket, evaluation.Verdict("retry", reason="infrastructure", detail="test"))
@@ -373,8 +436,9 @@ def test_a_jobs_staged_assets_count_in_a_workers_memory_and_a_slurm_jobs(platfor
 
 
 def test_node_run_says_so_when_the_assets_arrive_cut_short(tmp_path):
-    import click
     from contextlib import contextmanager
+
+    import click
 
     from arena.cli.node_cmds import _stage
     from arena.streams import Entry, tar_chunks

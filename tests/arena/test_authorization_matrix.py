@@ -37,8 +37,7 @@ from arena.services.challenges import create_challenge
 from arena.timeutil import iso, utcnow
 from arena.worker import Worker
 
-ROLES = ("anonymous", "team", "other_team", "owner", "other_organiser", "administrator", "node", "other_node",
-         "site")
+ROLES = ("anonymous", "team", "other_team", "owner", "other_organiser", "administrator", "node", "other_node", "site")
 OK = "ok"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 
@@ -47,11 +46,31 @@ def public(ok=(200,)):
     return {"ok": ok, **{role: OK for role in ROLES}}
 
 
-def answers(ok, *, anonymous=401, team=403, other_team=403, owner=403, other_organiser=403,
-            administrator=403, node=401, other_node=401, site=401):
-    return {"ok": ok, "anonymous": anonymous, "team": team, "other_team": other_team, "owner": owner,
-            "other_organiser": other_organiser, "administrator": administrator, "node": node,
-            "other_node": other_node, "site": site}
+def answers(
+    ok,
+    *,
+    anonymous=401,
+    team=403,
+    other_team=403,
+    owner=403,
+    other_organiser=403,
+    administrator=403,
+    node=401,
+    other_node=401,
+    site=401,
+):
+    return {
+        "ok": ok,
+        "anonymous": anonymous,
+        "team": team,
+        "other_team": other_team,
+        "owner": owner,
+        "other_organiser": other_organiser,
+        "administrator": administrator,
+        "node": node,
+        "other_node": other_node,
+        "site": site,
+    }
 
 
 def runs(ok=(200,), **more):
@@ -83,8 +102,7 @@ def every_token(ok=(200,)):
     return answers(ok, team=OK, other_team=OK, owner=OK, other_organiser=OK, administrator=OK)
 
 
-_only_site = {"site": OK, "team": 401, "other_team": 401, "owner": 401, "other_organiser": 401,
-              "administrator": 401}
+_only_site = {"site": OK, "team": 401, "other_team": 401, "owner": 401, "other_organiser": 401, "administrator": 401}
 
 MATRIX: dict[tuple[str, str], dict] = {
     ("get", "/api/health"): public(),
@@ -113,8 +131,9 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("get", "/api/me"): every_token(),
     ("get", "/api/tokens"): every_token(),
     ("post", "/api/tokens"): answers((201,), team=OK, owner=OK, administrator=OK),  # for the target team
-    ("delete", "/api/tokens/{token_id}"): answers((200,), team=OK, other_team=404, owner=OK,
-                                                 other_organiser=404, administrator=OK),
+    ("delete", "/api/tokens/{token_id}"): answers(
+        (200,), team=OK, other_team=404, owner=OK, other_organiser=404, administrator=OK
+    ),
     ("get", "/api/audit"): answers((200,), owner=OK, other_organiser=OK, administrator=OK),
     # Creating: organisers only (the administrator runs the platform, it does not compete in it).
     ("post", "/api/challenges"): answers((201,), owner=OK, other_organiser=OK),
@@ -140,8 +159,9 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("put", "/api/challenges/{slug}/environment"): answers((409,), owner=OK),
     # A hidden run's trajectory: its challenge's organisers and the administrator (this batch run
     # kept none: 404); never its team (403); others do not know of it.
-    ("get", "/api/submissions/{submission_id}/trajectory"): answers((404,), owner=OK, administrator=OK,
-                                                                    other_team=404, other_organiser=404),
+    ("get", "/api/submissions/{submission_id}/trajectory"): answers(
+        (404,), owner=OK, administrator=OK, other_team=404, other_organiser=404
+    ),
     # A site agent: its own credential only (any other token is no credential here: 401). Past it,
     # these bodies are refused (400), there is no job to claim (204), and no job of the site's ended (404).
     ("post", "/api/site/heartbeat"): answers((400,), **_only_site),
@@ -154,8 +174,9 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("get", "/api/submissions/{submission_id}"): seen_by_team_and_runners(),
     ("get", "/api/submissions/{submission_id}/log"): seen_by_team_and_runners(),  # a sample run's
     ("get", "/api/submissions/{submission_id}/predictions"): seen_by_team_and_runners(),  # a sample run's
-    ("post", "/api/submissions/{submission_id}/log-reads"): answers((201,), owner=OK, other_organiser=404,
-                                                                    administrator=OK),  # a hidden run's
+    ("post", "/api/submissions/{submission_id}/log-reads"): answers(
+        (201,), owner=OK, other_organiser=404, administrator=OK
+    ),  # a hidden run's
     ("post", "/api/submissions/{submission_id}/selection"): own_team_only((200, 409)),
     ("put", "/api/submissions/{submission_id}/method-card"): own_team_only((200, 409)),
     # Taking part: any team (the challenges are open).
@@ -165,10 +186,10 @@ MATRIX: dict[tuple[str, str], dict] = {
     # Uploads: teams (their images) and organisers (scorer images); each sees only its own.
     ("post", "/api/uploads"): answers((201,), team=OK, other_team=OK, owner=OK, other_organiser=OK),
     ("get", "/api/uploads/{upload_id}"): answers((200,), team=OK, other_team=404, owner=404, other_organiser=404),
-    ("put", "/api/uploads/{upload_id}"): answers((200, 409), team=OK, other_team=404, owner=404,
-                                                 other_organiser=404),
-    ("post", "/api/uploads/{upload_id}/complete"): answers((200, 409), team=OK, other_team=404, owner=404,
-                                                           other_organiser=404),
+    ("put", "/api/uploads/{upload_id}"): answers((200, 409), team=OK, other_team=404, owner=404, other_organiser=404),
+    ("post", "/api/uploads/{upload_id}/complete"): answers(
+        (200, 409), team=OK, other_team=404, owner=404, other_organiser=404
+    ),
     # A GPU node: its own job's credential, only for that job, only while it runs.
     ("get", "/api/node/jobs/{job_id}"): node_only(),
     ("get", "/api/node/jobs/{job_id}/image"): node_only(),
@@ -203,16 +224,21 @@ class Tenant:
 
 def _rules(now) -> dict:
     ends = [now + timedelta(days=d) for d in range(1, 6)]
-    return {"rounds": [{"start": iso(now - timedelta(hours=1)), "end": iso(ends[0])}]
-            + [{"end": iso(e)} for e in ends[1:]],
-            "kpi": {"baseline": {"score": 0.5}, "eliminate_after": 1},
-            "rewards": {"rule": "rank_shares", "shares": [0.6, 0.4], "euros": 100, "gpu_hours": 2},
-            "daily_quota": 100, "max_pending": 100}
+    return {
+        "rounds": [{"start": iso(now - timedelta(hours=1)), "end": iso(ends[0])}] + [{"end": iso(e)} for e in ends[1:]],
+        "kpi": {"baseline": {"score": 0.5}, "eliminate_after": 1},
+        "rewards": {"rule": "rank_shares", "shares": [0.6, 0.4], "euros": 100, "gpu_hours": 2},
+        "daily_quota": 100,
+        "max_pending": 100,
+    }
 
 
 def _submit(client, tenant: Tenant, image: bytes, kind: str) -> str:
-    made = client.post(f"/api/challenges/{tenant.slug}/submissions?kind={kind}", data=image,
-                       headers={**auth(tenant.team_token), "Content-Type": "application/x-tar"})
+    made = client.post(
+        f"/api/challenges/{tenant.slug}/submissions?kind={kind}",
+        data=image,
+        headers={**auth(tenant.team_token), "Content-Type": "application/x-tar"},
+    )
     assert made.status_code == 201, made.json
     return made.json["id"]
 
@@ -233,11 +259,14 @@ def world(app, platform, client, fake_runner, tmp_path):
     accounts.create_organiser(platform, name="Helper Org")
     _admin, admin_token = accounts.create_administrator(platform, name="Platform Ops")
     now, tenants = utcnow(), []
-    for slug, org, org_token, team_name in (("alpha", owner, owner_token, "Team A"),
-                                            ("beta", other, other_token, "Team B")):
+    for slug, org, org_token, team_name in (
+        ("alpha", owner, owner_token, "Team A"),
+        ("beta", other, other_token, "Team B"),
+    ):
         team, team_token = accounts.create_team(platform, name=team_name, factories=[], actor=org)
-        create_challenge(platform, organiser_id=org.id, bundle_dir=make_bundle(tmp_path / slug, slug=slug,
-                                                                                 extra=_rules(now)))
+        create_challenge(
+            platform, organiser_id=org.id, bundle_dir=make_bundle(tmp_path / slug, slug=slug, extra=_rules(now))
+        )
         tenants.append(Tenant(slug, org, org_token, team, team_token, secret=f"hidden log of {slug}"))
     make_image_tarball(tmp_path / "i.tar")
     image = (tmp_path / "i.tar").read_bytes()
@@ -256,8 +285,11 @@ def world(app, platform, client, fake_runner, tmp_path):
         tenant.job, tenant.node_token = _running_job(platform, _submit(client, tenant, image, "hidden"))
         make_image_tarball(tmp_path / f"{tenant.slug}.tar", salt=tenant.slug)
         tenant.upload_bytes = (tmp_path / f"{tenant.slug}.tar").read_bytes()
-        started = client.post("/api/uploads", headers=auth(tenant.team_token), json={
-            "size": len(tenant.upload_bytes), "sha256": hashlib.sha256(tenant.upload_bytes).hexdigest()})
+        started = client.post(
+            "/api/uploads",
+            headers=auth(tenant.team_token),
+            json={"size": len(tenant.upload_bytes), "sha256": hashlib.sha256(tenant.upload_bytes).hexdigest()},
+        )
         tenant.upload = started.json["id"]
         tenant.spare_token = accounts.create_token(platform, actor=tenant.team, label="spare")[0]["id"]
     site_token = sites.create_site(platform, name="matrix-site")[1]
@@ -280,15 +312,28 @@ _counter = itertools.count()
 def _bundle(slug: str) -> dict:
     lines = "".join(f'{{"id": "n{i}", "input": {{"x": {i}}}}}\n' for i in range(4))
     labels = "".join(f'{{"id": "n{i}", "label": "{"even" if i % 2 == 0 else "odd"}"}}\n' for i in range(4))
-    return {"challenge.yaml": (io.BytesIO(f"slug: {slug}\ntitle: Matrix {slug}\nmetric: accuracy\n".encode()), "challenge.yaml"),
-            "inputs.jsonl": (io.BytesIO(lines.encode()), "inputs.jsonl"),
-            "labels.jsonl": (io.BytesIO(labels.encode()), "labels.jsonl")}
+    return {
+        "challenge.yaml": (
+            io.BytesIO(f"slug: {slug}\ntitle: Matrix {slug}\nmetric: accuracy\n".encode()),
+            "challenge.yaml",
+        ),
+        "inputs.jsonl": (io.BytesIO(lines.encode()), "inputs.jsonl"),
+        "labels.jsonl": (io.BytesIO(labels.encode()), "labels.jsonl"),
+    }
 
 
 def _path(template: str, target: Tenant, helper_id: int) -> str:
-    values = {"slug": target.slug, "submission_id": target.hidden, "upload_id": target.upload,
-              "job_id": target.job, "team_id": str(target.team.id), "team": target.team.name,
-              "token_id": str(target.spare_token), "organiser_id": str(helper_id), "name": "inputs.jsonl"}
+    values = {
+        "slug": target.slug,
+        "submission_id": target.hidden,
+        "upload_id": target.upload,
+        "job_id": target.job,
+        "team_id": str(target.team.id),
+        "team": target.team.name,
+        "token_id": str(target.spare_token),
+        "organiser_id": str(helper_id),
+        "name": "inputs.jsonl",
+    }
     if template.endswith(("/log", "/predictions")):
         values["submission_id"] = target.sample  # a sample run's log and predictions
     return re.sub(r"{([^}]+)}", lambda m: values[m.group(1)], template)
@@ -321,8 +366,10 @@ def _call(method: str, template: str, target: Tenant, world: dict, helper_id: in
     elif template == "/api/challenges" and method == "post":
         call.data, call.content_type = _bundle(f"matrix-{n}"), "multipart/form-data"
     elif template.endswith("/versions"):
-        call.data, call.content_type = {k: v for k, v in _bundle("x").items() if k != "challenge.yaml"}, \
-            "multipart/form-data"
+        call.data, call.content_type = (
+            {k: v for k, v in _bundle("x").items() if k != "challenge.yaml"},
+            "multipart/form-data",
+        )
     elif template.endswith("/submissions") and method == "post":
         call.data, call.content_type = world["image"], "application/x-tar"
     elif template == "/api/uploads/{upload_id}" and method == "put":
@@ -371,8 +418,12 @@ def _send(client, method: str, call: Call, token: str | None):
 # -- the checks ------------------------------------------------------------------------------------
 def _operations(client) -> list[tuple[str, str, dict]]:
     spec = client.get("/api/openapi.json").json
-    return sorted((method, path, op) for path, item in spec["paths"].items()
-                  for method, op in item.items() if method in HTTP_METHODS)
+    return sorted(
+        (method, path, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in HTTP_METHODS
+    )
 
 
 def test_every_operation_has_an_entry_and_every_entry_an_operation(client):
@@ -387,17 +438,32 @@ def test_every_operation_has_an_entry_and_every_entry_an_operation(client):
         if not declared:  # public: everyone, the same answer
             assert allowed == set(ROLES), f"{method} {path} is public in the document"
             continue
-        kinds = {"team": "team", "other_team": "team", "owner": "organiser", "other_organiser": "organiser",
-                 "administrator": "administrator", "node": "node", "other_node": "node", "site": "site"}
+        kinds = {
+            "team": "team",
+            "other_team": "team",
+            "owner": "organiser",
+            "other_organiser": "organiser",
+            "administrator": "administrator",
+            "node": "node",
+            "other_node": "node",
+            "site": "site",
+        }
         assert {kinds[r] for r in allowed} <= declared, f"{method} {path}: allowed beyond x-arena-roles"
 
 
 def _tokens(world: dict, target: int) -> dict[str, str | None]:
     mine, theirs = world["tenants"][target], world["tenants"][1 - target]
-    return {"anonymous": None, "team": mine.team_token, "other_team": theirs.team_token,
-            "owner": mine.organiser_token, "other_organiser": theirs.organiser_token,
-            "administrator": world["admin"], "node": mine.node_token, "other_node": theirs.node_token,
-            "site": world["site"]}
+    return {
+        "anonymous": None,
+        "team": mine.team_token,
+        "other_team": theirs.team_token,
+        "owner": mine.organiser_token,
+        "other_organiser": theirs.organiser_token,
+        "administrator": world["admin"],
+        "node": mine.node_token,
+        "other_node": theirs.node_token,
+        "site": world["site"],
+    }
 
 
 def _leaks(method: str, template: str, role: str, target: Tenant, response) -> list[str]:
@@ -432,8 +498,10 @@ def test_every_route_answers_every_role_as_the_matrix_says(client, world):
                 expected = entry["ok"] if entry[role] == OK else (entry[role],)
                 where = f"{method.upper()} {call.path} as {role} ({'own' if role in _OWNING else 'other'})"
                 if response.status_code not in expected:
-                    failures.append(f"{where}: {response.status_code}, expected {' or '.join(map(str, expected))}"
-                                    f" {response.get_data(as_text=True)[:160]}")
+                    failures.append(
+                        f"{where}: {response.status_code}, expected {' or '.join(map(str, expected))}"
+                        f" {response.get_data(as_text=True)[:160]}"
+                    )
                 failures += [f"{where}: leaks {what}" for what in _leaks(method, template, role, target, response)]
     assert not failures, f"{len(failures)} answers beyond the matrix:\n" + "\n".join(failures)
 
@@ -450,9 +518,9 @@ def test_a_co_organiser_gets_the_owners_answers_except_choosing_organisers(clien
     h = auth(beta.organiser_token)
     assert client.get(f"/api/submissions/{alpha.hidden}", headers=h).json["results"]
     assert client.get("/api/challenges/alpha/registrations", headers=h).status_code == 200
-    read = client.post(f"/api/submissions/{alpha.hidden}/log-reads", json={"reason": "co-organiser check"},
-                       headers=h)
+    read = client.post(f"/api/submissions/{alpha.hidden}/log-reads", json={"reason": "co-organiser check"}, headers=h)
     assert read.status_code == 201 and read.json["log"] == alpha.secret
-    assert client.post("/api/challenges/alpha/organisers", json={"organiser": "Helper Org"},
-                       headers=h).status_code == 403
+    assert (
+        client.post("/api/challenges/alpha/organisers", json={"organiser": "Helper Org"}, headers=h).status_code == 403
+    )
     assert client.post("/api/tokens", json={"team_id": alpha.team.id}, headers=h).status_code == 403

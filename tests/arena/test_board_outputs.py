@@ -6,11 +6,11 @@ import csv
 import io
 
 import pytest
+from conftest import auth
+from helpers import make_bundle, make_image_tarball
 
 from arena.services.challenges import create_challenge
 from arena.worker import Worker
-from conftest import auth
-from helpers import make_bundle, make_image_tarball
 
 
 @pytest.fixture
@@ -20,8 +20,13 @@ def scored(client, platform, organiser_token, team_token, fake_runner, tmp_path)
     ids = []
     for salt in ("a", "b", "c"):
         make_image_tarball(tmp_path / f"{salt}.tar", salt=salt)
-        ids.append(client.post("/api/challenges/toy/submissions", data=(tmp_path / f"{salt}.tar").read_bytes(),
-                               headers={**auth(team_token), "Content-Type": "application/x-tar"}).json["id"])
+        ids.append(
+            client.post(
+                "/api/challenges/toy/submissions",
+                data=(tmp_path / f"{salt}.tar").read_bytes(),
+                headers={**auth(team_token), "Content-Type": "application/x-tar"},
+            ).json["id"]
+        )
         Worker(platform).drain()
     return ids
 
@@ -32,7 +37,8 @@ def test_csv_matches_the_json_board(client, scored):
     assert answer.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
     assert [(r["team"], float(r["score"]), r["submission_id"]) for r in rows] == [
-        (e["team"], e["score"], e["submission_id"]) for e in board["entries"]]
+        (e["team"], e["score"], e["submission_id"]) for e in board["entries"]
+    ]
 
 
 def test_the_page_draws_whiskers_and_explains_the_ladder(client, scored):
@@ -55,10 +61,18 @@ def test_a_team_chooses_at_most_two_final_submissions(client, scored, team_token
     assert third.status_code == 409
     undo = client.post(f"/api/submissions/{scored[0]}/selection", json={"selected": False}, headers=auth(team_token))
     assert undo.json["selected"] is False
-    assert client.post(f"/api/submissions/{scored[2]}/selection", json={"selected": "yes"},
-                       headers=auth(team_token)).status_code == 400
-    assert client.post(f"/api/submissions/{scored[2]}/selection", json={"selected": True},
-                       headers=auth(organiser_token)).status_code == 403
+    assert (
+        client.post(
+            f"/api/submissions/{scored[2]}/selection", json={"selected": "yes"}, headers=auth(team_token)
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            f"/api/submissions/{scored[2]}/selection", json={"selected": True}, headers=auth(organiser_token)
+        ).status_code
+        == 403
+    )
 
 
 def test_the_cli_status_line_explains_an_unreleased_score():

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import pytest
+from helpers import make_bundle
 
 from arena.errors import BadRequest
 from arena.services.bundles import load_bundle
-from helpers import make_bundle
 
 ROUND = {"start": "2030-01-01T00:00:00Z", "end": "2030-02-01T00:00:00Z"}
 
 CASES = [
-    ({"rounds": [ROUND], "kpi": {"baseline": 0.6}},
-     "kpi.baseline must be a mapping such as {score: 0.6} or {team: NAME}"),
+    (
+        {"rounds": [ROUND], "kpi": {"baseline": 0.6}},
+        "kpi.baseline must be a mapping such as {score: 0.6} or {team: NAME}",
+    ),
     ({"rounds": [ROUND], "kpi": 0.6}, "kpi must be a mapping such as {baseline: {score: 0.6}"),
     ({"rounds": [ROUND], "kpi": {"baseline": {"score": "high"}}}, "as in {score: 0.6}"),
     ({"rounds": [ROUND], "kpi": {"baseline": {"team": 7}}}, "as in {team: Baseline Team}"),
     ({"rounds": [ROUND], "rewards": "winner"}, "rewards must be a mapping such as {rule: rank_shares"),
-    ({"rounds": [ROUND], "rewards": {"rule": "winner_take_all", "euros": [5]}},
-     "rewards.euros must be a number such as 5000 or 2500.50"),
-    ({"rounds": [ROUND], "rewards": {"rule": "winner_take_all", "gpu_hours": "lots"}},
-     "rewards.gpu_hours must be a number such as 100 or 12.5"),
+    (
+        {"rounds": [ROUND], "rewards": {"rule": "winner_take_all", "euros": [5]}},
+        "rewards.euros must be a number such as 5000 or 2500.50",
+    ),
+    (
+        {"rounds": [ROUND], "rewards": {"rule": "winner_take_all", "gpu_hours": "lots"}},
+        "rewards.gpu_hours must be a number such as 100 or 12.5",
+    ),
     ({"rounds": ROUND}, "such as [{name: Winter, start: 2027-01-01T00:00:00Z"),
     ({"rounds": ["2030-01-01"]}, "rounds[1] must be a mapping such as {name: Winter"),
     ({"rounds": [{**ROUND, "name": 5}]}, "rounds[1].name must be text of 1-100 characters, such as Winter"),

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import make_bundle, write_jsonl
 from sqlalchemy import func, select
 
 from arena.errors import BadRequest, Conflict
 from arena.models import Challenge, HiddenSet
 from arena.services.bundles import load_bundle
 from arena.services.challenges import create_challenge
-from helpers import make_bundle, write_jsonl
 
 
 def test_a_good_bundle_loads_with_defaults(tmp_path):
@@ -28,26 +28,60 @@ def _break(root, name: str, text: str) -> None:
 CASES = [
     ("missing file", lambda r: (r / "labels.jsonl").unlink(), "labels.jsonl is missing"),
     ("half a sample", lambda r: (r / "sample/labels.jsonl").unlink(), "sample/ must hold both"),
-    ("not json", lambda r: _break(r, "inputs.jsonl", '{"id": "i0", "input": 1}\n{oops\n'),
-     "inputs.jsonl line 2: not valid JSON"),
-    ("duplicate id", lambda r: _break(r, "inputs.jsonl", '{"id": "a", "input": 1}\n{"id": "a", "input": 2}\n'),
-     "inputs.jsonl line 2: duplicate id (first at line 1)"),
-    ("unknown id", lambda r: write_jsonl(r / "labels.jsonl", [{"id": f"i{i}", "label": "x"} for i in range(3)]
-                                         + [{"id": "ghost", "label": "x"}]), "labels.jsonl line 4: id is not in"),
-    ("missing label", lambda r: write_jsonl(r / "labels.jsonl", [{"id": "i0", "label": "x"}]),
-     "2 item(s) have no label (first at inputs line 2)"),
-    ("label leaking into inputs", lambda r: write_jsonl(r / "inputs.jsonl", [{"id": "i0", "input": 1, "label": "x"}]),
-     "exactly the keys 'id' and 'input'"),
-    ("unknown metric", lambda r: _break(r, "challenge.yaml", "slug: toy\ntitle: T\nmetric: f7\n"), "unknown metric 'f7'"),
+    (
+        "not json",
+        lambda r: _break(r, "inputs.jsonl", '{"id": "i0", "input": 1}\n{oops\n'),
+        "inputs.jsonl line 2: not valid JSON",
+    ),
+    (
+        "duplicate id",
+        lambda r: _break(r, "inputs.jsonl", '{"id": "a", "input": 1}\n{"id": "a", "input": 2}\n'),
+        "inputs.jsonl line 2: duplicate id (first at line 1)",
+    ),
+    (
+        "unknown id",
+        lambda r: write_jsonl(
+            r / "labels.jsonl", [{"id": f"i{i}", "label": "x"} for i in range(3)] + [{"id": "ghost", "label": "x"}]
+        ),
+        "labels.jsonl line 4: id is not in",
+    ),
+    (
+        "missing label",
+        lambda r: write_jsonl(r / "labels.jsonl", [{"id": "i0", "label": "x"}]),
+        "2 item(s) have no label (first at inputs line 2)",
+    ),
+    (
+        "label leaking into inputs",
+        lambda r: write_jsonl(r / "inputs.jsonl", [{"id": "i0", "input": 1, "label": "x"}]),
+        "exactly the keys 'id' and 'input'",
+    ),
+    (
+        "unknown metric",
+        lambda r: _break(r, "challenge.yaml", "slug: toy\ntitle: T\nmetric: f7\n"),
+        "unknown metric 'f7'",
+    ),
     ("bad slug", lambda r: _break(r, "challenge.yaml", "slug: Bad Slug\ntitle: T\nmetric: accuracy\n"), "slug must be"),
-    ("unknown key", lambda r: _break(r, "challenge.yaml", "slug: toy\ntitle: T\nmetric: accuracy\nmetirc: x\n"),
-     "unknown key(s) metirc"),
-    ("bad limit", lambda r: _break(r, "challenge.yaml", "slug: toy\ntitle: T\nmetric: accuracy\nlimits: {memory_mb: 1}\n"),
-     "limits.memory_mb must be between 64"),
+    (
+        "unknown key",
+        lambda r: _break(r, "challenge.yaml", "slug: toy\ntitle: T\nmetric: accuracy\nmetirc: x\n"),
+        "unknown key(s) metirc",
+    ),
+    (
+        "bad limit",
+        lambda r: _break(r, "challenge.yaml", "slug: toy\ntitle: T\nmetric: accuracy\nlimits: {memory_mb: 1}\n"),
+        "limits.memory_mb must be between 64",
+    ),
     ("bad yaml", lambda r: _break(r, "challenge.yaml", "slug: [toy\n"), "not valid YAML"),
-    ("empty line", lambda r: _break(r, "inputs.jsonl", '{"id": "a", "input": 1}\n\n'), "inputs.jsonl line 2: empty line"),
-    ("label the metric cannot score", lambda r: (_break(r, "challenge.yaml", "slug: toy\ntitle: T\nmetric: mae\n"),
-                                                   None), "labels.jsonl line 1: label must be a number"),
+    (
+        "empty line",
+        lambda r: _break(r, "inputs.jsonl", '{"id": "a", "input": 1}\n\n'),
+        "inputs.jsonl line 2: empty line",
+    ),
+    (
+        "label the metric cannot score",
+        lambda r: (_break(r, "challenge.yaml", "slug: toy\ntitle: T\nmetric: mae\n"), None),
+        "labels.jsonl line 1: label must be a number",
+    ),
 ]
 
 

@@ -7,6 +7,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import auth
+from helpers import make_bundle, make_image_tarball, write_jsonl
 from sqlalchemy import select
 
 from arena.cli.verify import verify_document, verify_set
@@ -17,8 +19,6 @@ from arena.services.images import receive_image
 from arena.services.submissions import create_submission
 from arena.signing import verify_statement
 from arena.worker import Worker
-from conftest import auth
-from helpers import make_bundle, make_image_tarball, write_jsonl
 
 
 @pytest.fixture
@@ -30,8 +30,9 @@ def test_the_signed_root_is_published_in_the_api_and_on_the_page(client, platfor
     published = client.get("/api/challenges/toy").json["commitment"]
     assert published["root"] == made.root and len(made.root) == 64
     assert published["statement"]["n_items"] == 7 and published["statement"]["root"] == made.root
-    assert verify_statement(public_key=published["public_key"], statement=published["statement"],
-                            signature=published["signature"])
+    assert verify_statement(
+        public_key=published["public_key"], statement=published["statement"], signature=published["signature"]
+    )
     keys = client.get("/api/signing-key").json
     assert keys["commitment_key"] == published["public_key"] != keys["public_key"]  # separate keys
     assert published["statement"]["key_id"] == keys["commitment_key_id"]
@@ -82,7 +83,8 @@ def test_a_partial_reveal_carries_inclusion_proofs(client, made, organiser_token
     assert verify_document(document, public_key=None, root=made.root) == []
     document["items"][1]["salt"] = "00" * 32
     assert verify_document(document, public_key=None, root=made.root) == [
-        "item 5 (id 'i5'): does not match the committed root"]
+        "item 5 (id 'i5'): does not match the committed root"
+    ]
 
 
 def test_a_forged_statement_or_a_foreign_key_fails(client, made, organiser_token):
@@ -131,15 +133,17 @@ def test_unknown_ids_cannot_be_revealed(client, made, organiser_token):
 
 
 def test_a_new_version_has_its_own_key_and_root_and_old_results_keep_theirs(
-        client, platform, made, team_token, organiser_token, fake_runner, tmp_path):
+    client, platform, made, team_token, organiser_token, fake_runner, tmp_path
+):
     digest = submit_and_score(platform, fake_runner, tmp_path)
 
     folder = tmp_path / "v2"
     write_jsonl(folder / "inputs.jsonl", [{"id": f"n{i}", "input": {"x": i}} for i in range(4)])
     write_jsonl(folder / "labels.jsonl", [{"id": f"n{i}", "label": "even"} for i in range(4)])
     files = {n: (open(folder / n, "rb"), n) for n in ("inputs.jsonl", "labels.jsonl")}
-    response = client.post("/api/challenges/toy/versions", data=files, headers=auth(organiser_token),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/api/challenges/toy/versions", data=files, headers=auth(organiser_token), content_type="multipart/form-data"
+    )
     assert response.status_code == 201, response.json
     second = response.json
     assert second["version"] == 2 and second["root"] != made.root
@@ -183,6 +187,7 @@ def test_a_non_json_item_is_named(client, made, organiser_token):
 def test_the_create_answer_carries_the_root(client, organiser_token, tmp_path):
     root = make_bundle(tmp_path / "c", slug="with-root")
     files = {n: (open(root / n, "rb"), n) for n in ("challenge.yaml", "inputs.jsonl", "labels.jsonl")}
-    made = client.post("/api/challenges", data=files, headers=auth(organiser_token),
-                       content_type="multipart/form-data").json
+    made = client.post(
+        "/api/challenges", data=files, headers=auth(organiser_token), content_type="multipart/form-data"
+    ).json
     assert made["root"] == client.get("/api/challenges/with-root").json["commitment"]["root"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import make_image_tarball
 from sqlalchemy import select
 
 from arena.errors import BadRequest, Forbidden, NotFound
@@ -19,7 +20,6 @@ from arena.services.bundles import load_bundle
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
-from helpers import make_image_tarball
 from sandbox import RunOutcome, SandboxError, check_agent_input
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples/challenges/repo-repair"
@@ -40,37 +40,50 @@ def test_the_example_bundle_declares_its_environment():
     assert bundle.environment["limits"]["max_tool_calls"] == 12
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda c: c["environment"].update(network={"allow": ["pypi.org"]}), "an allow-list is refused because"),
-    (lambda c: c.update(metric="exact_match"), "metric must be environment_score"),
-    (lambda c: c["environment"].update(tools=["bash", "curl"]), "environment.tools must list tools among"),
-    (lambda c: c["environment"].update(workdir="/arena/x"), "environment.workdir must be an absolute path"),
-    (lambda c: c["environment"].update(score_command="pytest"), "score_command must be a command as a list"),
-    (lambda c: c["environment"]["limits"].update(max_tool_calls=0), "max_tool_calls must be a whole number"),
-    (lambda c: c["environment"].update(secrets=1), "environment has unknown key(s) secrets"),
-    (lambda c: c.pop("environment"), "an agent challenge needs 'environment'"),
-    (lambda c: c.update(protocol="interactive", metric="exact_match"), "'environment' belongs to 'protocol: agent'"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda c: c["environment"].update(network={"allow": ["pypi.org"]}), "an allow-list is refused because"),
+        (lambda c: c.update(metric="exact_match"), "metric must be environment_score"),
+        (lambda c: c["environment"].update(tools=["bash", "curl"]), "environment.tools must list tools among"),
+        (lambda c: c["environment"].update(workdir="/arena/x"), "environment.workdir must be an absolute path"),
+        (lambda c: c["environment"].update(score_command="pytest"), "score_command must be a command as a list"),
+        (lambda c: c["environment"]["limits"].update(max_tool_calls=0), "max_tool_calls must be a whole number"),
+        (lambda c: c["environment"].update(secrets=1), "environment has unknown key(s) secrets"),
+        (lambda c: c.pop("environment"), "an agent challenge needs 'environment'"),
+        (
+            lambda c: c.update(protocol="interactive", metric="exact_match"),
+            "'environment' belongs to 'protocol: agent'",
+        ),
+    ],
+)
 def test_bad_environments_are_refused_with_a_reason(tmp_path, change, words):
     with pytest.raises(BadRequest) as refused:
         load_bundle(bundle_with(tmp_path, change))
     assert words in str(refused.value)
 
 
-@pytest.mark.parametrize("value, words", [
-    ({"messages": [{"role": "user", "content": "x"}], "tools": []}, "take no tools"),
-    ({"messages": [{"role": "user", "content": "x"}], "files": {"../x": "assets/a"}}, "paths must be relative"),
-    ({"messages": [{"role": "user", "content": "x"}], "files": {"/etc/x": "assets/a"}}, "paths must be relative"),
-    ({"messages": [{"role": "user", "content": "x"}], "score_files": {"t.py": "/etc/passwd"}}, "asset path"),
-    ({"turns": []}, "turns must be a non-empty list"),
-])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ({"messages": [{"role": "user", "content": "x"}], "tools": []}, "take no tools"),
+        ({"messages": [{"role": "user", "content": "x"}], "files": {"../x": "assets/a"}}, "paths must be relative"),
+        ({"messages": [{"role": "user", "content": "x"}], "files": {"/etc/x": "assets/a"}}, "paths must be relative"),
+        ({"messages": [{"role": "user", "content": "x"}], "score_files": {"t.py": "/etc/passwd"}}, "asset path"),
+        ({"turns": []}, "turns must be a non-empty list"),
+    ],
+)
 def test_bad_agent_items_are_refused(value, words):
     assert words in check_agent_input(value)
 
 
 def test_a_good_agent_item_passes():
-    assert check_agent_input({"turns": ["fix it"], "files": {"a/b.py": "assets/x/b.py"},
-                              "score_files": {"test_b.py": "assets/x/t.py"}}) is None
+    assert (
+        check_agent_input(
+            {"turns": ["fix it"], "files": {"a/b.py": "assets/x/b.py"}, "score_files": {"test_b.py": "assets/x/t.py"}}
+        )
+        is None
+    )
 
 
 @pytest.fixture
@@ -102,10 +115,14 @@ def run_recorded(platform, repo, kind: str, trajectory: bytes) -> str:
     ticket = evaluation.claim_next_job(platform, worker="w")
     assert ticket.environment.tools == ("bash", "python", "read_file", "write_file")
     key = evaluation.open_key(platform, ticket.hidden_set)
-    kept = trajectory if kind == "sample" else evaluation.seal(key.key, purpose=f"trajectory/{ticket.job_id}",
-                                                               data=trajectory)
-    verdict = evaluation.Verdict("failed", reason="timeout", detail="d", outcome=RunOutcome("exited", None, 1.0),
-                                 trajectory=kept)
+    kept = (
+        trajectory
+        if kind == "sample"
+        else evaluation.seal(key.key, purpose=f"trajectory/{ticket.job_id}", data=trajectory)
+    )
+    verdict = evaluation.Verdict(
+        "failed", reason="timeout", detail="d", outcome=RunOutcome("exited", None, 1.0), trajectory=kept
+    )
     assert evaluation.record(platform, ticket, verdict)
     return submission
 
@@ -121,8 +138,9 @@ def test_a_hidden_runs_trajectory_is_sealed_and_the_organisers_alone(platform, r
     with platform.sessions() as session:
         assert session.scalars(select(AuditEvent.action).where(AuditEvent.action == "trajectory.read")).all()
     with pytest.raises(Forbidden, match="never shown to teams"):
-        environments.read_trajectory(platform, principal=accounts.Principal("team", 1, "Team A"),
-                                     submission_id=submission)
+        environments.read_trajectory(
+            platform, principal=accounts.Principal("team", 1, "Team A"), submission_id=submission
+        )
     stranger = accounts.create_organiser(platform, name="Stranger")[0]
     with pytest.raises(NotFound):
         environments.read_trajectory(platform, principal=stranger, submission_id=submission)
@@ -136,8 +154,9 @@ def test_a_sample_runs_trajectory_is_the_teams(platform, repo):
 
 
 def test_the_slurm_executor_sends_agent_jobs_to_a_node_with_room_for_their_environments(platform, repo):
-    from arena.slurm import SlurmExecutor
     from test_slurm_executor import FakeSlurm
+
+    from arena.slurm import SlurmExecutor
 
     environments.set_image(platform, organiser_id=1, slug="repo-repair", image_digest=repo)
     create_submission(platform, team_id=1, slug="repo-repair", image_digest=repo)
@@ -191,7 +210,9 @@ def test_a_node_result_names_its_final_states_plainly():
             self.filename = filename
 
     assert [name for name, _ in nodes.final_states_from([Upload("item-1.tar.gz"), Upload("item-2.tar.gz")])] == [
-        "item-1.tar.gz", "item-2.tar.gz"]
+        "item-1.tar.gz",
+        "item-2.tar.gz",
+    ]
     for bad in (["../item-1.tar.gz"], ["item-1.tar.gz", "item-1.tar.gz"], ["labels.jsonl"], [None]):
         with pytest.raises(BadRequest, match="item-N.tar.gz"):
             nodes.final_states_from([Upload(name) for name in bad])
@@ -201,10 +222,20 @@ def test_central_scoring_gives_0_to_an_item_without_a_final_state_and_refuses_st
     from sandbox import FakeRunner, score_final_states
 
     items, answers, trajectory = tmp_path / "items.jsonl", tmp_path / "answers.jsonl", tmp_path / "t.jsonl"
-    items.write_text(json.dumps({"id": "r01", "input": {"turns": ["x"], "score_files": {"t.py": "assets/t.py"}}}) + "\n")
+    items.write_text(
+        json.dumps({"id": "r01", "input": {"turns": ["x"], "score_files": {"t.py": "assets/t.py"}}}) + "\n"
+    )
     config = environments.environment_config(load_bundle(EXAMPLE).environment, "sha256:env")
-    common = dict(job_id="j", config=config, items=items, answers=answers, states=tmp_path, files_root=tmp_path,
-                  work_root=tmp_path / "work", trajectory=trajectory)
+    common = dict(
+        job_id="j",
+        config=config,
+        items=items,
+        answers=answers,
+        states=tmp_path,
+        files_root=tmp_path,
+        work_root=tmp_path / "work",
+        trajectory=trajectory,
+    )
     for given in (None, "../labels.tar.gz", "item-9.tar.gz"):  # not captured, not a state's name, not sent
         answers.write_text(json.dumps({"id": "r01", "prediction": given}) + "\n")
         score_final_states(FakeRunner(), **common)  # no environment is started for any of them

@@ -7,17 +7,17 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select, update
 
 from arena.models import Job, Result, Submission
 from arena.services import evaluation, leases
+from arena.services.accounts import Principal
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
-from arena.services.accounts import Principal
 from arena.services.submissions import create_submission, get_submission
 from arena.timeutil import utcnow
 from arena.worker import Worker
-from helpers import make_bundle, make_image_tarball
 from sandbox import RunOutcome, SandboxError
 
 
@@ -41,6 +41,7 @@ class ScriptedRunner:
 def write(text: str):
     def script(spec):
         (spec.output_dir / "predictions.jsonl").write_text(text)
+
     return script
 
 
@@ -57,6 +58,7 @@ def submit(platform, organiser_token, team_token, tmp_path):
         with path.open("rb") as stream:
             image = receive_image(platform, stream=stream)
         return create_submission(platform, team_id=1, slug="toy", image_digest=image.digest)["id"]
+
     return make
 
 
@@ -136,6 +138,7 @@ def test_infrastructure_failures_are_retried_then_reported_and_not_counted(platf
 
     def broken(spec):
         raise SandboxError("engine went away")
+
     run_with(platform, broken)
     sub = state(platform, sid)
     assert (sub.status, sub.failure_reason) == ("failed", "infrastructure")
@@ -155,6 +158,7 @@ def test_a_transient_infrastructure_failure_is_retried_to_success(platform, subm
         if len(calls) == 1:
             raise SandboxError("hiccup")
         write(GOOD)(spec)
+
     run_with(platform, flaky)
     assert state(platform, sid).status == "scored"
 
@@ -163,8 +167,9 @@ def test_an_expired_lease_is_requeued_and_the_old_verdict_dropped(platform, subm
     sid = submit()
     ticket = evaluation.claim_next_job(platform, worker="crashed-worker")
     with platform.transaction() as session:
-        session.execute(update(Job).where(Job.id == ticket.job_id)
-                        .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        session.execute(
+            update(Job).where(Job.id == ticket.job_id).values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
     assert leases.recover_expired_jobs(platform) == 1
     assert state(platform, sid).status == "queued"
     late = evaluation.Verdict("scored", score=0.0)
@@ -216,6 +221,7 @@ def test_a_flood_of_output_files_is_output_too_large(platform, submit):
     def flood(spec):
         write(GOOD)(spec)
         (spec.output_dir / "junk.bin").write_bytes(b"x" * 2000)
+
     sid = submit()
     run_with(platform, flood)
     assert state(platform, sid).failure_reason == "output_too_large"
@@ -224,7 +230,7 @@ def test_a_flood_of_output_files_is_output_too_large(platform, submit):
 def test_numbers_beyond_a_float_are_invalid_output_not_infrastructure(platform, submit):
     sid = submit()
     huge = "1" + "0" * 400
-    run_with(platform, write(GOOD.replace('"even"}', f'{huge}}}', 1)))
+    run_with(platform, write(GOOD.replace('"even"}', f"{huge}}}", 1)))
     sub = state(platform, sid)
     assert sub.failure_reason == "invalid_output" and "line 1" in sub.failure_detail
 
@@ -238,6 +244,7 @@ def test_the_job_folder_is_a_tmpfs_when_running_as_root(platform, submit):
     def look(spec):
         seen.append(os.path.ismount(spec.input_dir.parent))
         write(GOOD)(spec)
+
     sid = submit()
     run_with(platform, look)
     assert seen == [True] and state(platform, sid).status == "scored"
@@ -245,8 +252,11 @@ def test_the_job_folder_is_a_tmpfs_when_running_as_root(platform, submit):
 
 
 def test_an_infinite_score_is_invalid_output(platform, organiser_token, team_token, tmp_path):
-    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(
-        tmp_path / "r", slug="reg", metric="rmse", n=3, labels=[1, 2, 3]))
+    create_challenge(
+        platform,
+        organiser_id=1,
+        bundle_dir=make_bundle(tmp_path / "r", slug="reg", metric="rmse", n=3, labels=[1, 2, 3]),
+    )
     make_image_tarball(tmp_path / "r.tar", salt="r")
     with (tmp_path / "r.tar").open("rb") as stream:
         digest = receive_image(platform, stream=stream).digest
@@ -259,12 +269,18 @@ def test_an_infinite_score_is_invalid_output(platform, organiser_token, team_tok
 
 @pytest.mark.parametrize(("count_failures", "left"), [(True, 0), (False, 1)])
 def test_model_failures_count_against_quota_unless_the_organiser_says_not(
-        platform, organiser_token, team_token, tmp_path, count_failures, left):
+    platform, organiser_token, team_token, tmp_path, count_failures, left
+):
     from arena.errors import QuotaExceeded
     from arena.services.submissions import check_quota
 
-    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(
-        tmp_path / "q", slug="strict", extra={"daily_quota": 1, "count_failures": count_failures}))
+    create_challenge(
+        platform,
+        organiser_id=1,
+        bundle_dir=make_bundle(
+            tmp_path / "q", slug="strict", extra={"daily_quota": 1, "count_failures": count_failures}
+        ),
+    )
     make_image_tarball(tmp_path / "q.tar", salt="q")
     with (tmp_path / "q.tar").open("rb") as stream:
         digest = receive_image(platform, stream=stream).digest

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import auth
+from helpers import make_bundle
 
 from arena.errors import BadRequest
 from arena.services.bundles import load_bundle
-from conftest import auth
-from helpers import make_bundle
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
@@ -19,17 +19,23 @@ def test_deeply_nested_json_is_400(client, organiser_token, path):
 
 
 def test_lone_surrogates_in_json_are_400(client, organiser_token):
-    answer = client.post("/api/tokens", data='{"label": "\\ud800"}',
-                         headers={**auth(organiser_token), "Content-Type": "application/json"})
+    answer = client.post(
+        "/api/tokens",
+        data='{"label": "\\ud800"}',
+        headers={**auth(organiser_token), "Content-Type": "application/json"},
+    )
     assert answer.status_code == 400 and "not valid Unicode" in answer.json["error"]["message"]
 
 
-@pytest.mark.parametrize(("name", "text", "message"), [
-    ("inputs.jsonl", '{"id": "a", "input": "\\ud800"}\n', "inputs.jsonl line 1: not valid JSON"),
-    ("inputs.jsonl", '{"id": "a", "input": ' + DEEP + "}\n", "inputs.jsonl line 1: not valid JSON"),
-    ("challenge.yaml", 'slug: toy\ntitle: "\\ud800"\nmetric: accuracy\n', "'title' is not valid Unicode"),
-    ("challenge.yaml", DEEP.replace("]", ""), "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("inputs.jsonl", '{"id": "a", "input": "\\ud800"}\n', "inputs.jsonl line 1: not valid JSON"),
+        ("inputs.jsonl", '{"id": "a", "input": ' + DEEP + "}\n", "inputs.jsonl line 1: not valid JSON"),
+        ("challenge.yaml", 'slug: toy\ntitle: "\\ud800"\nmetric: accuracy\n', "'title' is not valid Unicode"),
+        ("challenge.yaml", DEEP.replace("]", ""), "nested too deeply"),
+    ],
+)
 def test_hostile_bundles_are_400(tmp_path, name, text, message):
     root = make_bundle(tmp_path / "b")
     (root / name).write_text(text)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import make_bundle, make_image_tarball
 
 from arena.errors import BadRequest
 from arena.models import Submission
@@ -21,7 +22,6 @@ from arena.services.challenges import create_challenge, describe_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
 from arena.worker import Worker
-from helpers import make_bundle, make_image_tarball
 from sandbox import RunOutcome, SessionFailure
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "challenges" / "chat-basics"
@@ -47,9 +47,14 @@ class ServingRunner:
 
     def run(self, spec, during=None):
         assert during is not None, "an interactive challenge's run must be driven"
-        self.seen.append({"input": sorted(p.name for p in spec.input_dir.iterdir()),
-                          "task": json.loads((spec.input_dir / "task.json").read_text()),
-                          "env": dict(spec.environment), "run_dir": spec.run_dir})
+        self.seen.append(
+            {
+                "input": sorted(p.name for p in spec.input_dir.iterdir()),
+                "task": json.loads((spec.input_dir / "task.json").read_text()),
+                "env": dict(spec.environment),
+                "run_dir": spec.run_dir,
+            }
+        )
         server = self.model.Server(str(spec.run_dir / "model.sock"), self.model.Handler)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
@@ -130,25 +135,42 @@ def test_a_model_that_never_serves_is_not_ready(platform, tmp_path, organiser_to
 def test_a_nodes_report_of_a_protocol_failure_is_checked_and_recorded(platform, chat, team_token, tmp_path):
     submission_id = submit(platform, tmp_path)
     ticket = evaluation.claim_next_job(platform, worker="node")
-    assert nodes.spec(platform, ticket)["session"] == {"startup_s": 30.0, "request_s": 10.0,
-                                                        "max_answer_bytes": 65536, "concurrency": 4}
+    assert nodes.spec(platform, ticket)["session"] == {
+        "startup_s": 30.0,
+        "request_s": 10.0,
+        "max_answer_bytes": 65536,
+        "concurrency": 4,
+    }
     with pytest.raises(BadRequest, match="session_reason must be one of"):
         nodes.session_failure_from({"session_reason": "bored", "session_detail": "x"})
-    failure = nodes.session_failure_from({"session_reason": "timeout",
-                                          "session_detail": "the model did not answer request 3 within 10 s"})
-    nodes.finish(platform, ticket, outcome=RunOutcome("exited", None, 12.0), output_too_large=False, log_tail=b"",
-                 save_predictions=lambda path: path.write_bytes(b""), failure=failure)
+    failure = nodes.session_failure_from(
+        {"session_reason": "timeout", "session_detail": "the model did not answer request 3 within 10 s"}
+    )
+    nodes.finish(
+        platform,
+        ticket,
+        outcome=RunOutcome("exited", None, 12.0),
+        output_too_large=False,
+        log_tail=b"",
+        save_predictions=lambda path: path.write_bytes(b""),
+        failure=failure,
+    )
     assert status_of(platform, submission_id)[2:] == ("timeout", "the model did not answer request 3 within 10 s")
     assert isinstance(failure, SessionFailure)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda c, b: c.update(protocol="streaming"), "protocol must be 'batch'"),
-    (lambda c, b: c["limits"].update(concurrency=0), "limits.concurrency must be between 1 and 64"),
-    (lambda c, b: c.update(secondary_metrics=["mae"]), "answers are text, which metric mae cannot score"),
-    (lambda c, b: (b / "inputs.jsonl").write_text('{"id": "c1", "input": {"prompt": "hi"}}\n'),
-     "inputs.jsonl line 1: input must hold"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c, b: c.update(protocol="streaming"), "protocol must be 'batch'"),
+        (lambda c, b: c["limits"].update(concurrency=0), "limits.concurrency must be between 1 and 64"),
+        (lambda c, b: c.update(secondary_metrics=["mae"]), "answers are text, which metric mae cannot score"),
+        (
+            lambda c, b: (b / "inputs.jsonl").write_text('{"id": "c1", "input": {"prompt": "hi"}}\n'),
+            "inputs.jsonl line 1: input must hold",
+        ),
+    ],
+)
 def test_bad_interactive_bundles_are_refused(tmp_path, change, message):
     bundle = shutil.copytree(EXAMPLE, tmp_path / "bundle")
     config = yaml.safe_load((bundle / "challenge.yaml").read_text())
@@ -176,8 +198,9 @@ def test_answers_past_the_platforms_cap_fail_the_run(platform, chat, team_token,
     assert detail == "the answers total more than 1,500 bytes, the platform's cap on a run's predictions"
 
 
-def test_what_the_model_writes_into_its_socket_folder_counts_towards_the_output_cap(platform, chat, team_token,
-                                                                                    tmp_path):
+def test_what_the_model_writes_into_its_socket_folder_counts_towards_the_output_cap(
+    platform, chat, team_token, tmp_path
+):
     from dataclasses import replace
 
     class Hoarder(ServingRunner):

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
+from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select
 
 from arena.cli import main
@@ -17,7 +18,6 @@ from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
 from arena.worker import Worker
-from helpers import make_bundle, make_image_tarball
 from hidden_sets import load_keyring
 
 
@@ -36,11 +36,11 @@ def score_once(platform, tmp_path, salt: str) -> Submission:
         return session.get(Submission, sid)
 
 
-def test_rotation_rewraps_every_data_key_without_touching_the_data(platform, made, team_token,
-                                                                   fake_runner, tmp_path):
+def test_rotation_rewraps_every_data_key_without_touching_the_data(platform, made, team_token, fake_runner, tmp_path):
     fake_runner.predict = lambda item: "even" if item["x"] % 2 == 0 else "odd"
-    files = {role: platform.hidden_sets.path(made.hidden_set_id, role).read_bytes()
-             for role in ("inputs", "labels", "salts")}
+    files = {
+        role: platform.hidden_sets.path(made.hidden_set_id, role).read_bytes() for role in ("inputs", "labels", "salts")
+    }
     old_primary = platform.hidden_sets.keyring.primary
     result = keys.rotate(platform)
     assert result["rewrapped"] == 1 and result["primary"] != old_primary
@@ -76,8 +76,9 @@ def test_retire_after_rotation_and_the_set_still_opens(platform, made, team_toke
 def test_a_missing_master_key_fails_the_job_naming_the_key(platform, made, team_token, tmp_path, caplog):
     with platform.sessions() as session:
         master = session.scalar(select(HiddenSet.master_key_id))
-    platform.settings.master_key_file.write_text(json.dumps({"primary": "mk-other", "keys": {
-        "mk-other": "A" * 43 + "="}}))
+    platform.settings.master_key_file.write_text(
+        json.dumps({"primary": "mk-other", "keys": {"mk-other": "A" * 43 + "="}})
+    )
     platform.hidden_sets.keyring.keys.pop(master)
     platform.hidden_sets.keyring.primary = "mk-other"
     sub = score_once(platform, tmp_path, "c")

@@ -11,13 +11,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
+from test_evaluation import GOOD, ScriptedRunner, state, submit, write  # noqa: F401 - fixtures
 
 from arena.models import Job, LogEntry, Result
 from arena.services import evaluation, leases
 from arena.timeutil import utcnow
 from sandbox import FakeRunner
-
-from test_evaluation import GOOD, ScriptedRunner, state, submit, write  # noqa: F401 - fixtures
 
 
 def lapse(platform, job_id: str) -> None:
@@ -84,10 +83,10 @@ def test_the_incident_a_stale_attempt_never_turns_a_scored_submission_into_a_fai
     sub = state(platform, sid)
     assert (sub.status, sub.score, sub.failure_reason) == ("scored", 1.0, None)
     with platform.sessions() as session:
-        splits = session.execute(select(Result.split, func.count()).where(Result.submission_id == sid)
-                                 .group_by(Result.split)).all()
-        results_logged = session.scalar(select(func.count()).select_from(LogEntry)
-                                        .where(LogEntry.kind == "result"))
+        splits = session.execute(
+            select(Result.split, func.count()).where(Result.submission_id == sid).group_by(Result.split)
+        ).all()
+        results_logged = session.scalar(select(func.count()).select_from(LogEntry).where(LogEntry.kind == "result"))
     assert sorted(splits) == [("private", 1), ("public", 1)]
     assert results_logged == 1
 
@@ -99,8 +98,16 @@ def test_a_second_live_attempt_that_records_after_a_result_is_superseded_not_an_
     first = evaluation.claim_next_job(platform, worker="w-a")
     assert evaluation.record(platform, first, scored_verdict(platform, first)) is True
     with platform.transaction() as session:
-        session.add(Job(id="job-stray", submission_id=sid, attempt=2, status="running", worker="w-b",
-                        lease_expires_at=utcnow() + timedelta(minutes=1)))
+        session.add(
+            Job(
+                id="job-stray",
+                submission_id=sid,
+                attempt=2,
+                status="running",
+                worker="w-b",
+                lease_expires_at=utcnow() + timedelta(minutes=1),
+            )
+        )
     with platform.sessions() as session:
         stray = evaluation.ticket_for(session, session.get(Job, "job-stray"), worker="w-b")
     failed = evaluation.Verdict("failed", reason="crashed", detail="exited 1")
@@ -114,8 +121,16 @@ def test_a_platform_failure_after_a_result_neither_requeues_nor_fails_the_submis
     first = evaluation.claim_next_job(platform, worker="w-a")
     evaluation.record(platform, first, scored_verdict(platform, first))
     with platform.transaction() as session:
-        session.add(Job(id="job-late", submission_id=sid, attempt=3, status="running", worker="w-b",
-                        lease_expires_at=utcnow() + timedelta(minutes=1)))
+        session.add(
+            Job(
+                id="job-late",
+                submission_id=sid,
+                attempt=3,
+                status="running",
+                worker="w-b",
+                lease_expires_at=utcnow() + timedelta(minutes=1),
+            )
+        )
     with platform.sessions() as session:
         late = evaluation.ticket_for(session, session.get(Job, "job-late"), worker="w-b")
     assert evaluation.record(platform, late, evaluation.Verdict("retry", reason="infrastructure")) is True
@@ -222,8 +237,9 @@ def at_once(n: int, work) -> tuple[list, list]:
 def test_racing_sweeps_take_each_lapse_once(platform, submit):
     sids = [submit(salt=str(i)) for i in range(3)]
     with platform.transaction() as session:  # three running jobs whose worker stalled
-        session.execute(update(Job).values(status="running", worker="stalled",
-                                           lease_expires_at=utcnow() - timedelta(seconds=1)))
+        session.execute(
+            update(Job).values(status="running", worker="stalled", lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
     taken, errors = at_once(4, lambda: leases.recover_expired_jobs(platform))
     assert errors == [] and sum(taken) == 3
     for sid in sids:

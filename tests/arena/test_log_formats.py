@@ -60,8 +60,13 @@ def test_old_statements_keep_their_python_form():
 
 
 def test_the_javascript_verifier_agrees_on_the_vectors():
-    done = subprocess.run(["node", "verifiers/js/vectors.test.mjs"], capture_output=True, text=True,
-                          cwd=Path(__file__).parents[2], timeout=60)
+    done = subprocess.run(
+        ["node", "verifiers/js/vectors.test.mjs"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -76,12 +81,14 @@ def test_proofs_from_stored_nodes_verify_and_match_the_reference_tree():
             assert verify_inclusion(index=index, tree_size=size, leaf=leaves[index], proof=proof, root=tree.root(size))
         for old in (0, 1, size // 3, size):
             proof = consistency_proof(tree.hash_at, old, size)
-            assert verify_consistency(old_size=old, new_size=size, old_root=tree.root(old),
-                                      new_root=tree.root(size), proof=proof)
+            assert verify_consistency(
+                old_size=old, new_size=size, old_root=tree.root(old), new_root=tree.root(size), proof=proof
+            )
     other = MemoryTree([*leaves[:99], b"\x00" * 32, *leaves[100:]])
     proof = consistency_proof(other.hash_at, 150, 300)
-    assert not verify_consistency(old_size=150, new_size=300, old_root=tree.root(150), new_root=other.root(300),
-                                  proof=proof)
+    assert not verify_consistency(
+        old_size=150, new_size=300, old_root=tree.root(150), new_root=other.root(300), proof=proof
+    )
 
 
 def test_checkpoint_note_and_cosignature_formats():
@@ -90,10 +97,14 @@ def test_checkpoint_note_and_cosignature_formats():
     from arena.tlog import sign_line
 
     note = point.text + "\n" + sign_line(point.text, "arena.example/log", log)
-    assert note.startswith(f"arena.example/log\n5\n{base64.b64encode(point.root).decode()}\n\n\u2014 arena.example/log ")
+    assert note.startswith(
+        f"arena.example/log\n5\n{base64.b64encode(point.root).decode()}\n\n\u2014 arena.example/log "
+    )
     key = note_key("arena.example/log", log)
-    assert parse_vkey(key.vkey) == key and key.key_id == hashlib.sha256(
-        b"arena.example/log\n\x01" + key.public).digest()[:4]
+    assert (
+        parse_vkey(key.vkey) == key
+        and key.key_id == hashlib.sha256(b"arena.example/log\n\x01" + key.public).digest()[:4]
+    )
     assert open_checkpoint(note, key)[0] == point
     cosigned = note + cosign_line(point.text, "w.example/1", witness, 1700000000)
     text, signatures = split_note(cosigned)

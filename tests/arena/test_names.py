@@ -15,9 +15,19 @@ from arena.services.names import normalise, skeletons
 from arena.services.submissions import check_method_card
 
 
-@pytest.mark.parametrize("a, b", [("Team A", "Team  A"), ("Team A", "Ｔｅａｍ A"), ("Alpha", "Аlpha"),
-                                  ("Team l", "Team I"), ("Team 1", "Team l"), ("Olga", "0lga"),
-                                  ("Beta", "beta"), ("Team A", "TeamA")])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Team A", "Team  A"),
+        ("Team A", "Ｔｅａｍ A"),
+        ("Alpha", "Аlpha"),
+        ("Team l", "Team I"),
+        ("Team 1", "Team l"),
+        ("Olga", "0lga"),
+        ("Beta", "beta"),
+        ("Team A", "TeamA"),
+    ],
+)
 def test_look_alike_team_names_are_refused(platform, a, b):
     accounts.create_team(platform, name=a, factories=["F"])
     with pytest.raises(Conflict, match="exists already|looks like"):
@@ -51,11 +61,13 @@ def test_look_alike_organisers_are_refused_and_different_names_pass(platform):
 
 
 def test_challenge_titles_are_normalised_and_look_alikes_refused(platform, organiser_token, tmp_path):
-    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "a", slug="one",
-                                                                      extra={"title": "GPU  faults"}))
+    create_challenge(
+        platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "a", slug="one", extra={"title": "GPU  faults"})
+    )
     with pytest.raises(Conflict, match="looks like"):
-        create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "b", slug="two",
-                                                                          extra={"title": "GPU fau1ts"}))
+        create_challenge(
+            platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "b", slug="two", extra={"title": "GPU fau1ts"})
+        )
     with pytest.raises(BadRequest, match="bidirectional"):
         load_bundle(make_bundle(tmp_path / "c", slug="three", extra={"title": "GPU \u202estluaf"}))
     with pytest.raises(BadRequest, match="bidirectional"):

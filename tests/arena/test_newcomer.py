@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from conftest import auth
+from helpers import make_bundle, make_image_tarball
 
 from arena.services import accounts
 from arena.services.challenges import create_challenge
 from arena.timeutil import iso, utcnow
 from arena.worker import Worker
-from conftest import auth
-from helpers import make_bundle, make_image_tarball
 
 
 @pytest.fixture
@@ -22,8 +22,11 @@ def tarball(tmp_path):
 
 
 def submit(client, token, tarball: bytes, kind: str = "hidden"):
-    return client.post(f"/api/challenges/toy/submissions?kind={kind}", data=tarball,
-                       headers={**auth(token), "Content-Type": "application/x-tar"})
+    return client.post(
+        f"/api/challenges/toy/submissions?kind={kind}",
+        data=tarball,
+        headers={**auth(token), "Content-Type": "application/x-tar"},
+    )
 
 
 def can(client, token, kind: str = "hidden", slug: str = "toy"):
@@ -41,10 +44,12 @@ def test_the_pre_flight_says_yes_with_the_quota_left(client, platform, organiser
     assert (again["ok"], again["quota"]["used"], again["quota"]["left"], again["pending"]) == (True, 1, 1, 1)
 
 
-def test_the_pre_flight_gives_the_reason_the_upload_would_get(client, platform, organiser_token, team_token,
-                                                              tmp_path, tarball):
-    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(
-        tmp_path / "b", extra={"daily_quota": 1, "max_pending": 5}))
+def test_the_pre_flight_gives_the_reason_the_upload_would_get(
+    client, platform, organiser_token, team_token, tmp_path, tarball
+):
+    create_challenge(
+        platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "b", extra={"daily_quota": 1, "max_pending": 5})
+    )
     assert submit(client, team_token, tarball).status_code == 201
     spent = can(client, team_token)
     assert (spent["ok"], spent["status"]) == (False, 429) and "used its 1 hidden runs" in spent["reason"]
@@ -54,8 +59,9 @@ def test_the_pre_flight_gives_the_reason_the_upload_would_get(client, platform, 
     assert can(client, team_token, kind="sample")["ok"] is True  # the sample has its own quota
 
 
-def test_the_pre_flight_counts_runs_waiting_against_the_cap(client, platform, organiser_token, team_token,
-                                                            tmp_path, tarball):
+def test_the_pre_flight_counts_runs_waiting_against_the_cap(
+    client, platform, organiser_token, team_token, tmp_path, tarball
+):
     create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "b", extra={"max_pending": 1}))
     assert submit(client, team_token, tarball).status_code == 201
     waiting = can(client, team_token)
@@ -64,12 +70,21 @@ def test_the_pre_flight_counts_runs_waiting_against_the_cap(client, platform, or
     assert can(client, team_token)["ok"] is True
 
 
-def test_the_pre_flight_needs_an_approved_registration_and_an_open_round(client, platform, organiser_token,
-                                                                         team_token, tmp_path):
+def test_the_pre_flight_needs_an_approved_registration_and_an_open_round(
+    client, platform, organiser_token, team_token, tmp_path
+):
     start = utcnow() + timedelta(days=2)
-    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "b", extra={
-        "registration": "approval",
-        "rounds": [{"start": iso(start), "end": iso(start + timedelta(days=7))}]}))
+    create_challenge(
+        platform,
+        organiser_id=1,
+        bundle_dir=make_bundle(
+            tmp_path / "b",
+            extra={
+                "registration": "approval",
+                "rounds": [{"start": iso(start), "end": iso(start + timedelta(days=7))}],
+            },
+        ),
+    )
     unregistered = can(client, team_token)
     assert (unregistered["ok"], unregistered["status"]) == (False, 403)
     assert "arena challenge register toy" in unregistered["reason"]
@@ -89,10 +104,12 @@ def test_the_pre_flight_is_for_teams_and_checks_its_kind(client, platform, organ
     assert "no public sample set" in can(client, team_token, kind="sample")["reason"]
 
 
-def test_a_team_lists_its_runs_with_receipts_quota_and_secondary_scores(client, platform, organiser_token,
-                                                                        team_token, fake_runner, tmp_path, tarball):
-    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(
-        tmp_path / "b", extra={"secondary_metrics": ["macro_f1"]}))
+def test_a_team_lists_its_runs_with_receipts_quota_and_secondary_scores(
+    client, platform, organiser_token, team_token, fake_runner, tmp_path, tarball
+):
+    create_challenge(
+        platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "b", extra={"secondary_metrics": ["macro_f1"]})
+    )
     fake_runner.predict = lambda item: "even" if item["x"] % 2 == 0 else "odd"
     hidden = submit(client, team_token, tarball).json
     sample = submit(client, team_token, tarball, kind="sample").json
@@ -109,12 +126,17 @@ def test_a_team_lists_its_runs_with_receipts_quota_and_secondary_scores(client, 
 
 
 def test_an_organiser_lists_the_teams_with_shares_and_registrations(client, platform, organiser_token, tmp_path):
-    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "b", extra={"registration": "approval"}))
+    create_challenge(
+        platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "b", extra={"registration": "approval"})
+    )
     _, token = accounts.create_team(platform, name="Alliance", factories=["LUMI:2", "Leonardo:1"])
     accounts.create_team(platform, name="Solo", factories=[])
     client.post("/api/challenges/toy/registration", headers=auth(token))
     teams = {t["team"]: t for t in client.get("/api/teams", headers=auth(organiser_token)).json["teams"]}
-    assert [(f["factory"], f["percent"]) for f in teams["Alliance"]["factories"]] == [("LUMI", "66.67%"), ("Leonardo", "33.33%")]
+    assert [(f["factory"], f["percent"]) for f in teams["Alliance"]["factories"]] == [
+        ("LUMI", "66.67%"),
+        ("Leonardo", "33.33%"),
+    ]
     assert teams["Alliance"]["registrations"] == [{"challenge": "toy", "status": "pending", "kpi_misses": 0}]
     assert teams["Solo"]["registrations"] == []
     assert client.get("/api/teams", headers=auth(token)).status_code == 403

@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 import schemathesis
 import werkzeug
+from conftest import auth
+from helpers import make_bundle, make_image_tarball
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import (
@@ -27,8 +29,6 @@ from arena.services import accounts, commitments, registrations, rounds
 from arena.services.challenges import create_challenge
 from arena.timeutil import iso, utcnow
 from arena.worker import Worker
-from conftest import auth
-from helpers import make_bundle, make_image_tarball
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 SLUG = "gpu-faults"
@@ -63,12 +63,7 @@ def test_the_document_describes_every_api_route_and_no_other(api_app):
     response = api_app.test_client().get("/api/openapi.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
     spec = response.json
-    documented = {
-        (path, method)
-        for path, item in spec["paths"].items()
-        for method in item
-        if method in HTTP_METHODS
-    }
+    documented = {(path, method) for path, item in spec["paths"].items() for method in item if method in HTTP_METHODS}
     routes = _api_routes(api_app)
     assert sorted(routes - documented) == [], "routes missing from arena/api/openapi.py"
     assert sorted(documented - routes) == [], "documented operations that no route serves"
@@ -81,9 +76,7 @@ def test_the_document_describes_every_api_route_and_no_other(api_app):
             assert public == (not op.get("x-arena-roles")), f"{method.upper()} {path}: security"
             assert public or "401" in op["responses"], f"{method.upper()} {path}: no 401"
     # A valid OpenAPI 3.1 document (schemathesis checks it against the specification's schema).
-    schemathesis.openapi.from_wsgi(
-        "/api/openapi.json", api_app, config=SchemathesisConfig()
-    ).validate()
+    schemathesis.openapi.from_wsgi("/api/openapi.json", api_app, config=SchemathesisConfig()).validate()
 
 
 # -- schemathesis ---------------------------------------------------------------------------------
@@ -96,12 +89,17 @@ def arena_data(api_app, tmp_path, fake_runner):
     administrator, _ = accounts.create_administrator(platform, name="Administrator")
     team, team_token = accounts.create_team(platform, name="Team A", factories=["Factory A"], actor=organiser)
     now = utcnow()
-    rounds_yaml = {"rounds": [{"start": iso(now - timedelta(hours=1)), "end": iso(now + timedelta(days=1))},
-                              {"end": iso(now + timedelta(days=2))}],
-                   "kpi": {"baseline": {"score": 0.5}, "eliminate_after": 1},
-                   "rewards": {"rule": "rank_shares", "shares": [0.6, 0.4], "euros": 100, "gpu_hours": 2}}
+    rounds_yaml = {
+        "rounds": [
+            {"start": iso(now - timedelta(hours=1)), "end": iso(now + timedelta(days=1))},
+            {"end": iso(now + timedelta(days=2))},
+        ],
+        "kpi": {"baseline": {"score": 0.5}, "eliminate_after": 1},
+        "rewards": {"rule": "rank_shares", "shares": [0.6, 0.4], "euros": 100, "gpu_hours": 2},
+    }
     create_challenge(
-        platform, organiser_id=organiser.id,
+        platform,
+        organiser_id=organiser.id,
         bundle_dir=make_bundle(tmp_path / "bundle", slug=SLUG, extra=rounds_yaml),
     )
     fake_runner.predict = lambda item: "even" if item["x"] % 2 == 0 else "odd"
@@ -134,10 +132,7 @@ def arena_data(api_app, tmp_path, fake_runner):
     # Another team's registration, for the organiser to decide on (Team A's stays approved).
     other_team, _ = accounts.create_team(platform, name="Team B", factories=[], actor=organiser)
     registrations.register(platform, team=other_team, slug=SLUG)
-    spare = [
-        accounts.create_token(platform, actor=who, label="spare")[0]["id"]
-        for who in (organiser, team)
-    ]
+    spare = [accounts.create_token(platform, actor=who, label="spare")[0]["id"] for who in (organiser, team)]
     return {
         "principals": {"organiser": organiser, "team": team, "administrator": administrator},
         "registered_team_id": other_team.id,
@@ -225,14 +220,10 @@ def _real_values(data: dict):
         elif route == ("post", "/api/teams"):
             choices.append({"name": "Fuzzed Alliance", "factories": ["Factory A:2", "Factory F:1"]})
         elif route == ("post", "/api/challenges"):
-            return st.sampled_from(
-                [body] + [_bundle_parts(slug) for slug in ("made-by-fuzz", "made-again")]
-            )
+            return st.sampled_from([body] + [_bundle_parts(slug) for slug in ("made-by-fuzz", "made-again")])
         elif route == ("post", "/api/challenges/{slug}/versions"):
             parts = _bundle_parts("x")
-            return st.sampled_from(
-                [body, {name: parts[name] for name in ("inputs.jsonl", "labels.jsonl")}]
-            )
+            return st.sampled_from([body, {name: parts[name] for name in ("inputs.jsonl", "labels.jsonl")}])
         elif route == ("put", "/api/uploads/{upload_id}"):
             return st.sampled_from([body, data["upload_bytes"]])
         elif route == ("post", "/api/node/jobs/{job_id}/result"):
@@ -253,8 +244,9 @@ class _BufferedClient(werkzeug.Client):
         return super().open(*args, **{**kwargs, "buffered": True})
 
 
-def _fuzz(operation, arena_data, *, hooks, tokens: dict[str, tuple[int, str]], only: str | None = None,
-          checks=CHECKS) -> None:
+def _fuzz(
+    operation, arena_data, *, hooks, tokens: dict[str, tuple[int, str]], only: str | None = None, checks=CHECKS
+) -> None:
     """Fuzz one operation with valid and invalid data; raise what the checks find. With `only`,
     every request carries that role's token."""
     roles = operation.definition.raw.get("x-arena-roles") or ["organiser", "team"]
@@ -286,9 +278,7 @@ def _fuzz(operation, arena_data, *, hooks, tokens: dict[str, tuple[int, str]], o
         if case.path_parameters and case.path_parameters.get("token_id") in ours:
             case.path_parameters["token_id"] = arena_data["spare_token_ids"][0]  # keep ours valid
         headers = {} if who == "none" else auth(tokens[who][1])
-        case.call_and_validate(
-            headers=headers, checks=checks, session=_BufferedClient(operation.app)
-        )
+        case.call_and_validate(headers=headers, checks=checks, session=_BufferedClient(operation.app))
 
     run()
 
@@ -297,9 +287,7 @@ def _schema(api_app, arena_data):
     # Rate limits are per team and organiser (tests/arena/test_ratelimit.py); fuzzing every
     # operation as one team would run into its limit.
     api_app.extensions["arena.ratelimit"].limit = 0
-    schema = schemathesis.openapi.from_wsgi(
-        "/api/openapi.json", api_app, config=SchemathesisConfig(seed=20261125)
-    )
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", api_app, config=SchemathesisConfig(seed=20261125))
     for name, function in _real_values(arena_data).items():
         schema.hook(name)(function)
     return schema
@@ -314,8 +302,14 @@ def test_no_operation_gives_a_500_with_a_team_token(api_app, arena_data):
     for operation in [result.ok() for result in schema.get_all_operations()]:
         view, token = accounts.create_token(platform, actor=arena_data["principals"]["team"], label="fuzz")
         try:
-            _fuzz(operation, arena_data, hooks=schema.hooks, tokens={"team": (view["id"], token)},
-                  only="team", checks=[not_a_server_error, content_type_conformance])
+            _fuzz(
+                operation,
+                arena_data,
+                hooks=schema.hooks,
+                tokens={"team": (view["id"], token)},
+                only="team",
+                checks=[not_a_server_error, content_type_conformance],
+            )
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collect all, then fail once
             details = [str(e) for e in getattr(exc, "exceptions", [])] or [str(exc)]
             failures.append(f"{operation.label}:\n" + "\n".join(details))

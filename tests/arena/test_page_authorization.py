@@ -31,9 +31,12 @@ PAGES: dict[tuple[str, str], dict | str] = {
     ("GET", "/log"): PUBLIC,
     ("GET", "/.well-known/arena-keys.json"): PUBLIC,
     ("GET", "/log/checkpoint"): PUBLIC,
-    ("GET", "/log/tile/<rest>"): "public binary tiles: tests/arena/test_publiclog.py::test_checkpoint_tiles_and_proofs_routes",
+    (
+        "GET",
+        "/log/tile/<rest>",
+    ): "public binary tiles: tests/arena/test_publiclog.py::test_checkpoint_tiles_and_proofs_routes",
     ("GET", "/metrics"): "Prometheus text, public unless ARENA_METRICS_TOKEN is set: "
-                         "tests/arena/test_prometheus_metrics.py::test_with_a_metrics_token_a_scrape_must_send_it",
+    "tests/arena/test_prometheus_metrics.py::test_with_a_metrics_token_a_scrape_must_send_it",
     ("GET", "/sign-in"): PUBLIC,
     ("POST", "/sign-in"): "signing in: tests/arena/test_web.py",
     ("POST", "/sign-out"): "signing out: tests/arena/test_web.py",
@@ -76,8 +79,13 @@ def test_every_page_has_an_entry(app):
 
 def _clients(app, world, target: int) -> dict:  # noqa: F811 - the fixture's value
     mine, theirs = world["tenants"][target], world["tenants"][1 - target]
-    tokens = {"team": mine.team_token, "other_team": theirs.team_token, "owner": mine.organiser_token,
-              "other_organiser": theirs.organiser_token, "administrator": world["admin"]}
+    tokens = {
+        "team": mine.team_token,
+        "other_team": theirs.team_token,
+        "owner": mine.organiser_token,
+        "other_organiser": theirs.organiser_token,
+        "administrator": world["admin"],
+    }
     clients = {"anonymous": app.test_client()}
     for role, token in tokens.items():
         clients[role] = app.test_client()
@@ -95,10 +103,12 @@ def _url(template: str, target: Tenant) -> str:
 
 def _form(template: str, target: Tenant, client) -> dict:
     csrf = csrf_of(client, "/sign-in")
-    extra = {"/console/tokens": {"team_id": str(target.team.id), "label": "page matrix"},
-             "/console/submissions/<submission_id>/log": {"reason": "the page authorization matrix"},
-             "/console/challenges/<slug>/close": {"early": "true"},
-             "/team/submissions/<submission_id>/selection": {"selected": "false"}}
+    extra = {
+        "/console/tokens": {"team_id": str(target.team.id), "label": "page matrix"},
+        "/console/submissions/<submission_id>/log": {"reason": "the page authorization matrix"},
+        "/console/challenges/<slug>/close": {"early": "true"},
+        "/team/submissions/<submission_id>/selection": {"selected": "false"},
+    }
     return {"csrf": csrf, **extra.get(template, {})}
 
 
@@ -136,8 +146,11 @@ def test_every_page_answers_every_role_as_declared(app, world, target):  # noqa:
             reads = template.endswith("/log") and entry[role] == 200
             if tenant.secret in body and not reads:
                 failures.append(f"{where}: shows the hidden run's log")
-            if template == "/console" and role == "other_organiser" and (
-                    f"/challenges/{tenant.slug}" in body or tenant.hidden in body or tenant.job in body):
+            if (
+                template == "/console"
+                and role == "other_organiser"
+                and (f"/challenges/{tenant.slug}" in body or tenant.hidden in body or tenant.job in body)
+            ):
                 failures.append(f"{where}: shows the target's challenge, its submissions or its queue")
             if template == "/console/tokens" and method == "POST":
                 made = re.search(r"arena_[A-Za-z0-9_-]{43}", body) is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from conftest import auth
+from helpers import make_bundle, make_image_tarball
 from prometheus_client.parser import text_string_to_metric_families
 
 from arena.services import accounts, sites
@@ -9,24 +11,30 @@ from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
 from arena.worker import Worker
-from conftest import auth
-from helpers import make_bundle, make_image_tarball
 
-X86 = {"runtime": "docker", "partitions": [
-    {"name": "cpu", "architecture": "amd64", "cpus_per_node": 8, "memory_mb_per_node": 64000}]}
+X86 = {
+    "runtime": "docker",
+    "partitions": [{"name": "cpu", "architecture": "amd64", "cpus_per_node": 8, "memory_mb_per_node": 64000}],
+}
 
 
 def _samples(client, headers=None) -> dict:
     answer = client.get("/metrics", headers=headers or {})
     assert answer.status_code == 200 and answer.content_type.startswith("text/plain; version=0.0.4")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(answer.get_data(as_text=True)) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(answer.get_data(as_text=True))
+        for s in family.samples
+    }
 
 
 def test_queue_depth_durations_failures_and_site_heartbeats(platform, client, tmp_path, fake_runner):
     organiser = accounts.create_organiser(platform, name="Org")[0]
-    create_challenge(platform, organiser_id=organiser.id, bundle_dir=make_bundle(
-        tmp_path / "b", n=4, extra={"daily_quota": 100, "max_pending": 100}))
+    create_challenge(
+        platform,
+        organiser_id=organiser.id,
+        bundle_dir=make_bundle(tmp_path / "b", n=4, extra={"daily_quota": 100, "max_pending": 100}),
+    )
     team = accounts.create_team(platform, name="T", factories=[])[0]
     for i in range(3):
         make_image_tarball(tmp_path / f"{i}.tar", salt=str(i))

@@ -7,13 +7,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import auth
+from helpers import make_bundle, make_image_tarball
 
 from arena.cli.verify import verify_log, verify_log_document
 from arena.services.challenges import create_challenge
 from arena.signing import verify_statement
 from arena.worker import Worker
-from conftest import auth
-from helpers import make_bundle, make_image_tarball
 
 
 @pytest.fixture
@@ -25,10 +25,16 @@ def export(client, platform, organiser_token, team_token, fake_runner, tmp_path)
     for token, salt, answer in ((team_token, "a", "even"), (other, "b", "odd"), (team_token, "c", "odd")):
         make_image_tarball(tmp_path / f"{salt}.tar", salt=salt)
         fake_runner.predict = lambda item, answer=answer: answer
-        made = client.post("/api/challenges/toy/submissions", data=(tmp_path / f"{salt}.tar").read_bytes(),
-                           headers={**auth(token), "Content-Type": "application/x-tar"}).json
-        assert verify_statement(public_key=client.get("/api/signing-key").json["public_key"],
-                                statement=made["receipt"]["body"], signature=made["receipt"]["signature"])
+        made = client.post(
+            "/api/challenges/toy/submissions",
+            data=(tmp_path / f"{salt}.tar").read_bytes(),
+            headers={**auth(token), "Content-Type": "application/x-tar"},
+        ).json
+        assert verify_statement(
+            public_key=client.get("/api/signing-key").json["public_key"],
+            statement=made["receipt"]["body"],
+            signature=made["receipt"]["signature"],
+        )
         Worker(platform).drain()
     return client.get("/api/challenges/toy/log/export").json
 
@@ -65,8 +71,9 @@ def shrunk_head(doc):
     doc["tree_head"]["head"]["size"] -= 1
 
 
-@pytest.mark.parametrize("tamper", [changed_score, changed_signature, dropped_entry, reordered,
-                                    forged_board, shrunk_head])
+@pytest.mark.parametrize(
+    "tamper", [changed_score, changed_signature, dropped_entry, reordered, forged_board, shrunk_head]
+)
 def test_every_kind_of_tampering_fails_naming_what_broke(export, tamper):
     doc = copy.deepcopy(export)
     tamper(doc)
@@ -104,11 +111,11 @@ def test_the_published_item_scores_digest_cannot_be_brute_forced(platform, tmp_p
     import itertools
 
     import numpy as np
+    from sqlalchemy import select
     from test_rounds import ModelRunner, World
 
     from arena.models import Result
     from arena.services import publiclog
-    from sqlalchemy import select
 
     runner = ModelRunner()
     platform.runner = runner
@@ -119,15 +126,20 @@ def test_the_published_item_scores_digest_cannot_be_brute_forced(platform, tmp_p
     [entry] = [e for e in publiclog.entries(platform) if e["body"]["kind"] == "result"]
     published, n = entry["body"]["data"]["item_scores_sha256"], entry["body"]["data"]["n_items"]
     assert published and n <= 16
-    every_vector = {hashlib.sha256(np.asarray(bits, dtype="<f8").tobytes()).hexdigest()
-                    for bits in itertools.product((0.0, 1.0), repeat=n)}
+    every_vector = {
+        hashlib.sha256(np.asarray(bits, dtype="<f8").tobytes()).hexdigest()
+        for bits in itertools.product((0.0, 1.0), repeat=n)
+    }
     assert published not in every_vector
     with platform.sessions() as session:
         row = session.scalars(select(Result).where(Result.split == "public")).one()
         salt = publiclog.scores_salt(platform, submission_id=row.submission_id, split="public")
         # It is still a commitment: with the salt disclosed, the true vector is the one that matches.
-        matches = [bits for bits in itertools.product((0.0, 1.0), repeat=n)
-                   if publiclog.scores_digest(bits, salt=salt) == published]
+        matches = [
+            bits
+            for bits in itertools.product((0.0, 1.0), repeat=n)
+            if publiclog.scores_digest(bits, salt=salt) == published
+        ]
         assert len(matches) == 1
         other = publiclog.scores_salt(platform, submission_id=row.submission_id, split="private")
         assert other != salt and len(salt) == 32
@@ -153,14 +165,29 @@ def test_checkpoint_tiles_and_proofs_routes(client, export):
     assert client.get("/log/tile/0/000.p/8").status_code == 404  # not that many yet
     assert client.get("/log/tile/0/000").status_code == 404
     proof = client.get("/api/log/proof/inclusion?seq=3&size=5").json
-    assert verify_inclusion(index=3, tree_size=5, leaf=leaves[3], proof=[bytes.fromhex(h) for h in proof["proof"]],
-                            root=open_checkpoint(proof["checkpoint"], log_key)[0].root)
+    assert verify_inclusion(
+        index=3,
+        tree_size=5,
+        leaf=leaves[3],
+        proof=[bytes.fromhex(h) for h in proof["proof"]],
+        root=open_checkpoint(proof["checkpoint"], log_key)[0].root,
+    )
     consistent = client.get("/api/log/proof/consistency?from=3&to=7").json
-    assert verify_consistency(old_size=3, new_size=7, old_root=root_of(leaves[:3]), new_root=point.root,
-                              proof=[bytes.fromhex(h) for h in consistent["proof"]])
+    assert verify_consistency(
+        old_size=3,
+        new_size=7,
+        old_root=root_of(leaves[:3]),
+        new_root=point.root,
+        proof=[bytes.fromhex(h) for h in consistent["proof"]],
+    )
     assert base64.b64decode(keys["log"]["public_key"]) == log_key.public
-    for bad in ("/api/log/proof/inclusion?seq=7", "/api/log/proof/inclusion?seq=x", "/api/log/proof/inclusion",
-                "/api/log/proof/consistency?from=8", "/api/log/proof/inclusion?seq=1&size=99999999999999999999"):
+    for bad in (
+        "/api/log/proof/inclusion?seq=7",
+        "/api/log/proof/inclusion?seq=x",
+        "/api/log/proof/inclusion",
+        "/api/log/proof/consistency?from=8",
+        "/api/log/proof/inclusion?seq=1&size=99999999999999999999",
+    ):
         answer = client.get(bad)
         assert answer.status_code == 400 and answer.json["error"]["message"], bad
 
@@ -169,8 +196,11 @@ def test_a_team_gets_its_receipt_and_signed_results_back(client, export, team_to
     from arena.signing import verify_statement
 
     key = export["public_key"]
-    mine = [e["body"]["data"]["submission"] for e in export["entries"]
-            if e["body"]["kind"] == "submission.receipt" and e["body"]["data"]["team"] == "Team A"]
+    mine = [
+        e["body"]["data"]["submission"]
+        for e in export["entries"]
+        if e["body"]["kind"] == "submission.receipt" and e["body"]["data"]["team"] == "Team A"
+    ]
     view = client.get(f"/api/submissions/{mine[0]}", headers=auth(team_token)).json
     assert view["receipt"]["body"]["data"]["submission"] == mine[0]
     assert verify_statement(public_key=key, statement=view["receipt"]["body"], signature=view["receipt"]["signature"])
@@ -187,14 +217,21 @@ def test_cosignatures_only_from_known_witnesses_on_this_logs_checkpoints(client,
     from arena.tlog import COSIGNATURE_V1, cosign_line, note_key
 
     witness = Ed25519PrivateKey.generate()
-    platform.settings = replace(platform.settings, witness_keys=(note_key("w.example/1", witness, COSIGNATURE_V1).vkey,))
+    platform.settings = replace(
+        platform.settings, witness_keys=(note_key("w.example/1", witness, COSIGNATURE_V1).vkey,)
+    )
     note = client.get("/log/checkpoint").text
     text = note.split("\n\n")[0] + "\n"
     stranger = cosign_line(text, "w.example/2", Ed25519PrivateKey.generate(), 1700000000)
     assert client.post("/api/log/cosignatures", data=note + stranger).status_code == 403
     forged = text.replace("\n7\n", "\n6\n")
-    assert client.post("/api/log/cosignatures", data=forged + "\n" + note.split("\n\n")[1]
-                       + cosign_line(forged, "w.example/1", witness, 1)).status_code == 400
+    assert (
+        client.post(
+            "/api/log/cosignatures",
+            data=forged + "\n" + note.split("\n\n")[1] + cosign_line(forged, "w.example/1", witness, 1),
+        ).status_code
+        == 400
+    )
     assert client.post("/api/log/cosignatures", data=b"\xff\xfe").status_code == 400
     assert client.post("/api/log/cosignatures", data="x" * 20000).status_code == 413
     good = note + cosign_line(text, "w.example/1", witness, 1700000000)
@@ -234,9 +271,11 @@ def test_stricter_checks_catch_what_a_re_signing_operator_does(platform, export)
     def unknown_kind(doc):
         doc["entries"][1]["body"]["kind"] = "gift"
 
-    for mutate, expected in ((backdated, "entry 3 (submission.receipt): written at 2000-01-01T00:00:00Z, before"),
-                             (unlogged_root, "entry 2 (result): its hidden_set_root was never logged by toy"),
-                             (unknown_kind, "entry 1: unknown kind 'gift'")):
+    for mutate, expected in (
+        (backdated, "entry 3 (submission.receipt): written at 2000-01-01T00:00:00Z, before"),
+        (unlogged_root, "entry 2 (result): its hidden_set_root was never logged by toy"),
+        (unknown_kind, "entry 1: unknown kind 'gift'"),
+    ):
         problems = verify_log_document(_resigned(platform, copy.deepcopy(export), mutate))
         assert any(p.startswith(expected) for p in problems), (mutate.__name__, problems)
 
@@ -262,23 +301,32 @@ def test_kept_receipts_are_proven_in_the_log_or_named(platform, client, export, 
     from arena.cli.evidence import keep
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    mine = [e["body"]["data"]["submission"] for e in export["entries"]
-            if e["body"]["kind"] == "submission.receipt" and e["body"]["data"]["team"] == "Team A"]
+    mine = [
+        e["body"]["data"]["submission"]
+        for e in export["entries"]
+        if e["body"]["kind"] == "submission.receipt" and e["body"]["data"]["team"] == "Team A"
+    ]
     for submission in mine:
         keep(client.get(f"/api/submissions/{submission}", headers=auth(team_token)).json)
     folder = tmp_path / "state" / "arena" / "receipts"
     assert sorted(p.name for p in (folder / "toy").iterdir()) == sorted(
-        [f"{mine[0]}.receipt.json", f"{mine[0]}.result-2.json", f"{mine[1]}.receipt.json", f"{mine[1]}.result-6.json"])
+        [f"{mine[0]}.receipt.json", f"{mine[0]}.result-2.json", f"{mine[1]}.receipt.json", f"{mine[1]}.result-6.json"]
+    )
     path = tmp_path / "export.json"
     path.write_text(json.dumps(export))
     ok = CliRunner().invoke(verify_log, [str(path), "--receipts", str(folder)])
     assert ok.exit_code == 0 and "4 kept receipt(s) proven in the log" in ok.output
-    dropped = _resigned(platform, copy.deepcopy(export), lambda d: (d["entries"].pop(5), [
-        e["body"].update(seq=i) for i, e in enumerate(d["entries"])]))
+    dropped = _resigned(
+        platform,
+        copy.deepcopy(export),
+        lambda d: (d["entries"].pop(5), [e["body"].update(seq=i) for i, e in enumerate(d["entries"])]),
+    )
     path.write_text(json.dumps(dropped))
     bad = CliRunner().invoke(verify_log, [str(path), "--receipts", str(folder)])
     assert bad.exit_code == 1
-    assert f"toy/{mine[1]}.receipt.json: entry 5 is missing from the log: another entry stands at its place" in bad.output
+    assert (
+        f"toy/{mine[1]}.receipt.json: entry 5 is missing from the log: another entry stands at its place" in bad.output
+    )
     assert f"toy/{mine[1]}.result-6.json: entry 6 is missing: the log holds 6 entries" in bad.output
 
 
@@ -316,10 +364,17 @@ def test_commitments_have_their_own_key_certified_in_the_log(platform, export, t
     assert subprocess.run(["node", str(script), str(path)], capture_output=True, timeout=60).returncode == 0
     # An operator who swaps in another commitment key and re-signs the log cannot sign for the old key.
     stranger = load_or_create_signer(tmp_path / "stranger.key")
-    swapped = _resigned(platform, copy.deepcopy(export), lambda d: d["entries"][0]["body"]["data"]["commitment_key"].update(
-        public_key=stranger.public_key, key_id=stranger.key_id))
+    swapped = _resigned(
+        platform,
+        copy.deepcopy(export),
+        lambda d: d["entries"][0]["body"]["data"]["commitment_key"].update(
+            public_key=stranger.public_key, key_id=stranger.key_id
+        ),
+    )
     problems = verify_log_document(swapped)
-    assert "entry 0 (challenge.open): the new commitments key is not signed by itself and by the key before it" in problems
+    assert (
+        "entry 0 (challenge.open): the new commitments key is not signed by itself and by the key before it" in problems
+    )
     assert "commitment v1 of toy: not signed by a commitment key the log certified" in problems
     path.write_text(json.dumps(swapped))
     node = subprocess.run(["node", str(script), str(path)], capture_output=True, text=True, timeout=60)

@@ -6,6 +6,7 @@ import threading
 from datetime import datetime
 
 import pytest
+from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select
 
 from arena import create_app
@@ -17,23 +18,29 @@ from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
 from arena.worker import Worker
-from helpers import make_bundle, make_image_tarball
 from sandbox import FakeRunner
 
 T0 = datetime(2026, 1, 1)
 
 
 def test_the_team_with_fewest_running_then_the_longest_waiting_job_goes_first():
-    candidates = [("a1", 1, T0, {}), ("a2", 1, T0.replace(second=1), {}), ("b1", 2, T0.replace(second=3), {}),
-                  ("c1", 3, T0.replace(second=2), {})]
+    candidates = [
+        ("a1", 1, T0, {}),
+        ("a2", 1, T0.replace(second=1), {}),
+        ("b1", 2, T0.replace(second=3), {}),
+        ("c1", 3, T0.replace(second=2), {}),
+    ]
     assert [c[0] for c in queue.order(candidates, {1: 1})] == ["c1", "b1", "a1", "a2"]
     assert [c[0] for c in queue.order(candidates, {})] == ["a1", "a2", "c1", "b1"]
 
 
 def seed(platform, tmp_path, teams: dict[str, int]) -> dict[str, list[str]]:
     organiser, _ = accounts.create_organiser(platform, name="Org")
-    create_challenge(platform, organiser_id=organiser.id, bundle_dir=make_bundle(
-        tmp_path / "b", n=6, extra={"max_pending": 100, "daily_quota": 1000}))
+    create_challenge(
+        platform,
+        organiser_id=organiser.id,
+        bundle_dir=make_bundle(tmp_path / "b", n=6, extra={"max_pending": 100, "daily_quota": 1000}),
+    )
     made: dict[str, list[str]] = {}
     for name, count in teams.items():
         team, _ = accounts.create_team(platform, name=name, factories=[name])
@@ -42,8 +49,9 @@ def seed(platform, tmp_path, teams: dict[str, int]) -> dict[str, list[str]]:
             make_image_tarball(path, salt=f"{name}{i}")
             with path.open("rb") as stream:
                 image = receive_image(platform, stream=stream)
-            made.setdefault(name, []).append(create_submission(
-                platform, team_id=team.id, slug="toy", image_digest=image.digest, actor=team)["id"])
+            made.setdefault(name, []).append(
+                create_submission(platform, team_id=team.id, slug="toy", image_digest=image.digest, actor=team)["id"]
+            )
     return made
 
 
@@ -65,10 +73,18 @@ def test_a_burst_from_one_team_does_not_starve_another_and_caps_hold(platform, t
 @pytest.mark.postgres
 def test_racing_workers_on_postgresql_take_each_job_once(postgres_database, tmp_path, job_root):
     runner = FakeRunner(predict=lambda item: "even" if item["x"] % 2 == 0 else "odd")
-    app = create_app({"TESTING": True, "home": tmp_path / "home", "database_url": postgres_database,
-                      "master_key_file": tmp_path / "home" / "master.key", "job_root": job_root,
-                      "scratch_dir": job_root.parent / f"{job_root.name}-scratch", "RUNNER": runner,
-                      "team_max_running": 100})
+    app = create_app(
+        {
+            "TESTING": True,
+            "home": tmp_path / "home",
+            "database_url": postgres_database,
+            "master_key_file": tmp_path / "home" / "master.key",
+            "job_root": job_root,
+            "scratch_dir": job_root.parent / f"{job_root.name}-scratch",
+            "RUNNER": runner,
+            "team_max_running": 100,
+        }
+    )
     platform = app.extensions["arena"]
     upgrade(platform.engine)
     made = seed(platform, tmp_path, {f"team-{i}": 8 for i in range(5)})

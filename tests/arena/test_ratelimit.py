@@ -46,9 +46,17 @@ def test_old_minutes_are_deleted(platform):
 
 
 def _app(tmp_path, job_root, fake_runner, database_url, name):
-    app = create_app({"home": tmp_path / name, "database_url": database_url,
-                      "master_key_file": tmp_path / "k", "job_root": job_root, "RUNNER": fake_runner,
-                      "scratch_dir": job_root.parent / f"{job_root.name}-scratch", "rate_limit_per_minute": 3})
+    app = create_app(
+        {
+            "home": tmp_path / name,
+            "database_url": database_url,
+            "master_key_file": tmp_path / "k",
+            "job_root": job_root,
+            "RUNNER": fake_runner,
+            "scratch_dir": job_root.parent / f"{job_root.name}-scratch",
+            "rate_limit_per_minute": 3,
+        }
+    )
     upgrade(app.extensions["arena"].engine)
     return app
 
@@ -72,10 +80,12 @@ def test_more_tokens_and_more_processes_share_one_limit(tmp_path, job_root, fake
     team, token = accounts.create_team(first.extensions["arena"], name="Busy", factories=[])
     other = accounts.create_token(first.extensions["arena"], actor=team, label="second")[1]
     organiser_token = accounts.create_organiser(first.extensions["arena"], name="Org")[1]
-    codes = [first.test_client().get("/api/me", headers=auth(token)).status_code,
-             second.test_client().get("/api/me", headers=auth(other)).status_code,
-             first.test_client().get("/api/me", headers=auth(other)).status_code,
-             second.test_client().get("/api/me", headers=auth(token)).status_code]
+    codes = [
+        first.test_client().get("/api/me", headers=auth(token)).status_code,
+        second.test_client().get("/api/me", headers=auth(other)).status_code,
+        first.test_client().get("/api/me", headers=auth(other)).status_code,
+        second.test_client().get("/api/me", headers=auth(token)).status_code,
+    ]
     assert codes == [200, 200, 200, 429]
     assert second.test_client().get("/api/me", headers=auth(organiser_token)).status_code == 200
     for app in (first, second):

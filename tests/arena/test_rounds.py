@@ -7,18 +7,18 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select
 
+from arena.cli.verify import round_reports, verify_log_document
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import Registration
-from arena.cli.verify import round_reports, verify_log_document
 from arena.services import accounts, logexport, payout, registrations, rounds
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission, select_for_final, set_method_card
 from arena.timeutil import iso, utcnow
 from arena.worker import Worker
-from helpers import make_bundle, make_image_tarball
 from sandbox import RunOutcome
 
 N = 400
@@ -27,11 +27,13 @@ LABELS = ["even" if i % 2 == 0 else "odd" for i in range(N)]
 
 def predictor(wrong_every: int | None):
     """Right on every item but each `wrong_every`-th (None: always right; 1: always wrong)."""
+
     def predict(i: int) -> str:
         right = LABELS[i]
         if wrong_every and i % wrong_every == 0:
             return "odd" if right == "even" else "even"
         return right
+
     return predict
 
 
@@ -65,8 +67,10 @@ def fake_runner():
 def rules(**overrides):
     now = utcnow()
     doc = {
-        "rounds": [{"start": iso(now - timedelta(minutes=5)), "end": iso(now + timedelta(hours=1))},
-                   {"end": iso(now + timedelta(hours=2)), "euros": 5000.01, "gpu_hours": 50}],
+        "rounds": [
+            {"start": iso(now - timedelta(minutes=5)), "end": iso(now + timedelta(hours=1))},
+            {"end": iso(now + timedelta(hours=2)), "euros": 5000.01, "gpu_hours": 50},
+        ],
         "kpi": {"baseline": {"score": 0.8}, "alpha": 0.05, "eliminate_after": 2},
         "rewards": {"rule": "rank_band_split", "shares": [0.5, 0.3, 0.2], "euros": 10000, "gpu_hours": 100},
     }
@@ -93,8 +97,9 @@ class World:
         self.runner.models[image_id] = predictor(wrong_every)
         with path.open("rb") as stream:
             image = receive_image(self.platform, stream=stream)
-        made = create_submission(self.platform, team_id=self.teams[team].id, slug="toy",
-                                 image_digest=image.digest, actor=self.teams[team])
+        made = create_submission(
+            self.platform, team_id=self.teams[team].id, slug="toy", image_digest=image.digest, actor=self.teams[team]
+        )
         Worker(self.platform).drain()
         return made["id"]
 
@@ -115,9 +120,9 @@ def test_two_rounds_with_a_tie_a_miss_and_an_elimination(world):
     world.team("Gamma", ["Meluxina"])
     world.team("Delta", ["Leonardo"])
     world.submit("Alpha", None)
-    world.submit("Beta", None)          # the same predictions: a tie with Alpha
-    world.submit("Gamma", 10)           # about 0.9: qualifies, clearly behind
-    world.submit("Delta", 4)            # 0.75: below the baseline
+    world.submit("Beta", None)  # the same predictions: a tie with Alpha
+    world.submit("Gamma", 10)  # about 0.9: qualifies, clearly behind
+    world.submit("Delta", 4)  # 0.75: below the baseline
     with pytest.raises(BadRequest, match="--early"):
         rounds.close_round(world.platform, organiser=world.organiser, slug="toy")
     closed = rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
@@ -130,7 +135,8 @@ def test_two_rounds_with_a_tie_a_miss_and_an_elimination(world):
     assert [teams[t]["gpu_minutes"] for t in ("Alpha", "Beta", "Gamma")] == [2400, 2400, 1200]
     assert teams["Alpha"]["factories"] == [
         {"factory": "IT4LIA", "share": "0.4", "cents": 160_000, "gpu_minutes": 960},
-        {"factory": "LUMI", "share": "0.6", "cents": 240_000, "gpu_minutes": 1440}]
+        {"factory": "LUMI", "share": "0.6", "cents": 240_000, "gpu_minutes": 1440},
+    ]
     assert report["totals"] == {"cents": 1_000_000, "gpu_minutes": 6000}
     assert payout.problems(json.loads(json.dumps(report))) == []
 
@@ -154,8 +160,9 @@ def test_two_rounds_with_a_tie_a_miss_and_an_elimination(world):
     with pytest.raises(Forbidden, match="eliminated"):
         world.submit("Delta", 4)
     with pytest.raises(Conflict, match="arena round readmit"):
-        registrations.decide(world.platform, organiser=world.organiser, slug="toy",
-                             team_id=world.teams["Delta"].id, approve=True)
+        registrations.decide(
+            world.platform, organiser=world.organiser, slug="toy", team_id=world.teams["Delta"].id, approve=True
+        )
     rounds.readmit(world.platform, organiser=world.organiser, slug="toy", team="Delta")
     with pytest.raises(Conflict, match="not eliminated"):
         rounds.readmit(world.platform, organiser=world.organiser, slug="toy", team="Delta")
@@ -195,8 +202,14 @@ def test_no_round_open_refuses_hidden_runs_but_not_sample_runs(world):
     make_image_tarball(path, salt="s")
     with path.open("rb") as stream:
         image = receive_image(world.platform, stream=stream)
-    made = create_submission(world.platform, team_id=world.teams["Alpha"].id, slug="toy",
-                             image_digest=image.digest, kind="sample", actor=world.teams["Alpha"])
+    made = create_submission(
+        world.platform,
+        team_id=world.teams["Alpha"].id,
+        slug="toy",
+        image_digest=image.digest,
+        kind="sample",
+        actor=world.teams["Alpha"],
+    )
     assert made["kind"] == "sample"
 
 
@@ -239,27 +252,37 @@ def test_an_absent_baseline_pays_nothing_and_counts_no_miss(world):
     assert (alpha["kpi"], alpha["cents"], alpha["misses"], alpha["eliminated"]) == ("no_baseline", 0, 0, False)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"rounds": []}, "rounds must list 1-100 rounds"),
-    ({"rounds": [{"end": "2030-01-01T00:00:00Z"}]}, "rounds[1] needs a start"),
-    ({"rounds": [{"start": date(2030, 1, 1), "end": "2030-02-01T00:00:00Z"}]}, "needs a time of day"),
-    ({"rounds": [{"start": "2030-01-01T00:00:00", "end": "2030-02-01T00:00:00Z"}]}, "needs a time zone"),
-    ({"rounds": [{"start": "2030-02-01T00:00:00Z", "end": "2030-01-01T00:00:00Z"}]}, "ends before it starts"),
-    ({"rounds": [{"start": "2030-01-01T00:00:00Z", "end": "2030-02-01T00:00:00Z"},
-                 {"start": "2030-01-15T00:00:00Z", "end": "2030-03-01T00:00:00Z"}]}, "overlaps the round before"),
-    ({"rounds": [{"start": "2020-01-01T00:00:00Z", "end": "2020-02-01T00:00:00Z"}]}, "ended at 2020-02-01"),
-    ({"rewards": {"rule": "lottery"}}, "rewards.rule must be one of"),
-    ({"rewards": {"rule": "rank_shares", "shares": [0.5, 0.3]}}, "add up to exactly 1"),
-    ({"rewards": {"rule": "rank_shares", "shares": [0.3, 0.7]}}, "must not grow with rank"),
-    ({"rewards": {"rule": "rank_shares", "shares": [1], "euros": 10.001}}, "whole number of cents"),
-    ({"rewards": {"rule": "rank_shares", "shares": [1], "gpu_hours": 0.001}}, "whole number of GPU-minutes"),
-    ({"rewards": {"rule": "winner_take_all", "euros": -5}}, "rewards.euros must be a number from 0"),
-    ({"rewards": {"rule": "proportional"}, "kpi": None}, "declare kpi.baseline"),
-    ({"kpi": {"baseline": {"score": 0.8, "team": "x"}}}, "exactly one of score"),
-    ({"kpi": {"baseline": {"score": 0.8}, "alpha": 0.7}}, "kpi.alpha must be"),
-    ({"kpi": {"baseline": {"score": 0.8}, "eliminate_after": 0}}, "kpi.eliminate_after must be"),
-    ({"kpi": {"baseline": {"score": 0.8}, "bonus": 1}}, "kpi has unknown key(s) bonus"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"rounds": []}, "rounds must list 1-100 rounds"),
+        ({"rounds": [{"end": "2030-01-01T00:00:00Z"}]}, "rounds[1] needs a start"),
+        ({"rounds": [{"start": date(2030, 1, 1), "end": "2030-02-01T00:00:00Z"}]}, "needs a time of day"),
+        ({"rounds": [{"start": "2030-01-01T00:00:00", "end": "2030-02-01T00:00:00Z"}]}, "needs a time zone"),
+        ({"rounds": [{"start": "2030-02-01T00:00:00Z", "end": "2030-01-01T00:00:00Z"}]}, "ends before it starts"),
+        (
+            {
+                "rounds": [
+                    {"start": "2030-01-01T00:00:00Z", "end": "2030-02-01T00:00:00Z"},
+                    {"start": "2030-01-15T00:00:00Z", "end": "2030-03-01T00:00:00Z"},
+                ]
+            },
+            "overlaps the round before",
+        ),
+        ({"rounds": [{"start": "2020-01-01T00:00:00Z", "end": "2020-02-01T00:00:00Z"}]}, "ended at 2020-02-01"),
+        ({"rewards": {"rule": "lottery"}}, "rewards.rule must be one of"),
+        ({"rewards": {"rule": "rank_shares", "shares": [0.5, 0.3]}}, "add up to exactly 1"),
+        ({"rewards": {"rule": "rank_shares", "shares": [0.3, 0.7]}}, "must not grow with rank"),
+        ({"rewards": {"rule": "rank_shares", "shares": [1], "euros": 10.001}}, "whole number of cents"),
+        ({"rewards": {"rule": "rank_shares", "shares": [1], "gpu_hours": 0.001}}, "whole number of GPU-minutes"),
+        ({"rewards": {"rule": "winner_take_all", "euros": -5}}, "rewards.euros must be a number from 0"),
+        ({"rewards": {"rule": "proportional"}, "kpi": None}, "declare kpi.baseline"),
+        ({"kpi": {"baseline": {"score": 0.8, "team": "x"}}}, "exactly one of score"),
+        ({"kpi": {"baseline": {"score": 0.8}, "alpha": 0.7}}, "kpi.alpha must be"),
+        ({"kpi": {"baseline": {"score": 0.8}, "eliminate_after": 0}}, "kpi.eliminate_after must be"),
+        ({"kpi": {"baseline": {"score": 0.8}, "bonus": 1}}, "kpi has unknown key(s) bonus"),
+    ],
+)
 def test_bad_rules_are_refused_with_a_clear_message(world, change, message):
     with pytest.raises(BadRequest) as found:
         world.challenge(**change)
@@ -271,8 +294,7 @@ def test_bad_rules_are_refused_with_a_clear_message(world, change, message):
 def test_a_fixed_baseline_serves_every_aggregation_even_macro_f1(world, tmp_path):
     """Every declared aggregation has per-item values averaging to the metric (macro F1's are
     pseudo-values), so a fixed baseline score is the constant vector for any metric."""
-    bundle = make_bundle(tmp_path / "f1", n=10, metric="macro_f1",
-                         extra=rules(kpi={"baseline": {"score": 0.5}}))
+    bundle = make_bundle(tmp_path / "f1", n=10, metric="macro_f1", extra=rules(kpi={"baseline": {"score": 0.5}}))
     created = create_challenge(world.platform, organiser_id=world.organiser.id, bundle_dir=bundle)
     assert created.n_items == 10
 
@@ -294,20 +316,35 @@ def test_pages_show_the_rules_and_each_closed_round(world, client):
 
 
 def test_a_challenge_paying_only_open_source_entries_honours_method_cards(world):
-    world.challenge(rewards={"rule": "rank_shares", "shares": [0.6, 0.4], "euros": 1000,
-                             "require_open_source": True})
+    world.challenge(rewards={"rule": "rank_shares", "shares": [0.6, 0.4], "euros": 1000, "require_open_source": True})
     world.team("Open", ["LUMI"])
     world.team("Closed", ["IT4LIA"])
     opened = world.submit("Open", 10)
     closed = world.submit("Closed", None)  # the better score, but no open-source card
-    set_method_card(world.platform, principal=world.teams["Open"], submission_id=opened, card={
-        "name": "Thermal rules", "code_url": "https://git.example.eu/open", "licence": "Apache-2.0",
-        "open_source": True})
-    set_method_card(world.platform, principal=world.teams["Closed"], submission_id=closed, card={
-        "name": "Secret sauce", "open_source": False})
+    set_method_card(
+        world.platform,
+        principal=world.teams["Open"],
+        submission_id=opened,
+        card={
+            "name": "Thermal rules",
+            "code_url": "https://git.example.eu/open",
+            "licence": "Apache-2.0",
+            "open_source": True,
+        },
+    )
+    set_method_card(
+        world.platform,
+        principal=world.teams["Closed"],
+        submission_id=closed,
+        card={"name": "Secret sauce", "open_source": False},
+    )
     with pytest.raises(BadRequest, match="needs its code_url and its licence"):
-        set_method_card(world.platform, principal=world.teams["Closed"], submission_id=closed,
-                        card={"name": "x", "open_source": True})
+        set_method_card(
+            world.platform,
+            principal=world.teams["Closed"],
+            submission_id=closed,
+            card={"name": "x", "open_source": True},
+        )
     rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
     report = rounds.get_report(world.platform, slug="toy")["report"]
     teams = by_team(report)
@@ -315,8 +352,9 @@ def test_a_challenge_paying_only_open_source_entries_honours_method_cards(world)
     assert (teams["Open"]["open_source"], teams["Open"]["cents"]) == (True, 100_000)  # the whole pool
     assert payout.problems(report) == []
     with pytest.raises(Conflict, match="method cards are final"):
-        set_method_card(world.platform, principal=world.teams["Open"], submission_id=opened,
-                        card={"name": "changed later"})
+        set_method_card(
+            world.platform, principal=world.teams["Open"], submission_id=opened, card={"name": "changed later"}
+        )
     from arena.services import leaderboard
 
     board = {e["team"]: e for e in leaderboard.leaderboard(world.platform, slug="toy")["entries"]}
@@ -327,8 +365,12 @@ def test_verify_checks_the_open_source_flag_against_the_logged_card(world):
     world.challenge(rewards={"rule": "winner_take_all", "euros": 10, "require_open_source": True})
     world.team("Open", ["LUMI"])
     made = world.submit("Open", None)
-    set_method_card(world.platform, principal=world.teams["Open"], submission_id=made, card={
-        "name": "n", "code_url": "https://example.eu/c", "licence": "MIT", "open_source": True})
+    set_method_card(
+        world.platform,
+        principal=world.teams["Open"],
+        submission_id=made,
+        card={"name": "n", "code_url": "https://example.eu/c", "licence": "MIT", "open_source": True},
+    )
     rounds.close_round(world.platform, organiser=world.organiser, slug="toy", early=True)
     document = logexport.document(world.platform, challenge="toy")
     assert verify_log_document(document) == []

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from conftest import auth
+from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select
 
 from arena.models import Job
 from arena.services.challenges import create_challenge
 from arena.worker import Worker
-from conftest import auth
-from helpers import make_bundle, make_image_tarball
 
 SECRET_LOOKING = b"printed input: {'x': 3}"
 
@@ -25,8 +25,11 @@ def setup(platform, organiser_token, team_token, fake_runner, tmp_path):
 
 def submit(client, token, tarball: bytes, kind: str | None = None):
     query = f"?kind={kind}" if kind else ""
-    response = client.post(f"/api/challenges/toy/submissions{query}", data=tarball,
-                           headers={**auth(token), "Content-Type": "application/x-tar"})
+    response = client.post(
+        f"/api/challenges/toy/submissions{query}",
+        data=tarball,
+        headers={**auth(token), "Content-Type": "application/x-tar"},
+    )
     assert response.status_code == 201, response.json
     return response.json["id"]
 
@@ -43,8 +46,9 @@ def test_a_sample_run_shows_its_log_and_predictions_to_the_team(client, platform
     assert client.get("/api/challenges/toy/leaderboard").json["entries"] == []
 
 
-def test_a_hidden_run_shows_no_log_to_the_team_and_keeps_it_sealed(client, platform, setup,
-                                                                  team_token, organiser_token):
+def test_a_hidden_run_shows_no_log_to_the_team_and_keeps_it_sealed(
+    client, platform, setup, team_token, organiser_token
+):
     sid = submit(client, team_token, setup)
     Worker(platform).drain()
     refused = client.get(f"/api/submissions/{sid}/log", headers=auth(team_token))
@@ -55,17 +59,20 @@ def test_a_hidden_run_shows_no_log_to_the_team_and_keeps_it_sealed(client, platf
     assert stored and SECRET_LOOKING not in stored
     unexplained = client.get(f"/api/submissions/{sid}/log", headers=auth(organiser_token))
     assert unexplained.status_code == 403 and "reason" in unexplained.json["error"]["message"]
-    organiser_view = client.post(f"/api/submissions/{sid}/log-reads", json={"reason": "the run failed oddly"},
-                                 headers=auth(organiser_token)).json
+    organiser_view = client.post(
+        f"/api/submissions/{sid}/log-reads", json={"reason": "the run failed oddly"}, headers=auth(organiser_token)
+    ).json
     assert organiser_view["log"] == SECRET_LOOKING.decode()
     told = client.get(f"/api/submissions/{sid}", headers=auth(team_token)).json["log_reads"]
     assert [(r["organisation"], r["reason"]) for r in told] == [("Organiser", "the run failed oddly")]
 
 
-def test_sample_and_hidden_runs_have_separate_quotas(client, platform, organiser_token, team_token,
-                                                     fake_runner, tmp_path):
-    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(
-        tmp_path / "q", slug="toy", extra={"daily_quota": 1}))
+def test_sample_and_hidden_runs_have_separate_quotas(
+    client, platform, organiser_token, team_token, fake_runner, tmp_path
+):
+    create_challenge(
+        platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "q", slug="toy", extra={"daily_quota": 1})
+    )
     make_image_tarball(tmp_path / "i.tar")
     tarball = (tmp_path / "i.tar").read_bytes()
     submit(client, team_token, tarball, kind="sample")

@@ -20,10 +20,21 @@ def _sign_in_with_next(client, token: str, next_value: str):
     return client.post("/sign-in", data={"csrf": csrf, "token": token, "role": "team", "next": next_value})
 
 
-@pytest.mark.parametrize("next_value", [
-    "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example",
-    "https://evil.example/", "/team\r\nSet-Cookie: x=1", "javascript:alert(1)", " /team", "/é",
-])
+@pytest.mark.parametrize(
+    "next_value",
+    [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/team\r\nSet-Cookie: x=1",
+        "javascript:alert(1)",
+        " /team",
+        "/é",
+    ],
+)
 def test_next_after_sign_in_never_leaves_the_site_nor_fails(client, team_token, next_value):
     answer = _sign_in_with_next(client, team_token, next_value)
     assert answer.status_code == 302
@@ -59,8 +70,12 @@ class CountingStream:
 
 def test_a_400_mib_json_body_is_refused_unread(client, team_token):
     body = CountingStream(400 * 1024**2)
-    answer = client.post("/api/uploads", input_stream=body, content_type="application/json",
-                         headers={**auth(team_token), "Content-Length": str(body.size)})
+    answer = client.post(
+        "/api/uploads",
+        input_stream=body,
+        content_type="application/json",
+        headers={**auth(team_token), "Content-Length": str(body.size)},
+    )
     assert answer.status_code == 413 and answer.get_json()["error"]["code"] == "request_entity_too_large"
     assert body.read_bytes == 0
 
@@ -71,15 +86,23 @@ def test_a_large_json_body_is_refused_on_upload_routes_too(client, platform, tea
 
     World(platform, platform.runner, tmp_path).challenge()
     body = CountingStream(400 * 1024**2)
-    answer = client.post("/api/challenges/toy/submissions", input_stream=body, content_type="application/json",
-                         headers={**auth(team_token), "Content-Length": str(body.size)})
+    answer = client.post(
+        "/api/challenges/toy/submissions",
+        input_stream=body,
+        content_type="application/json",
+        headers={**auth(team_token), "Content-Length": str(body.size)},
+    )
     assert answer.status_code == 413 and body.read_bytes == 0
 
 
 def test_a_body_without_a_length_is_cut_off_at_the_cap(app, client, team_token):
     body = CountingStream(400 * 1024**2)
-    answer = client.post("/api/uploads", content_type="application/json", headers=auth(team_token),
-                         environ_overrides={"wsgi.input": body, "wsgi.input_terminated": True})
+    answer = client.post(
+        "/api/uploads",
+        content_type="application/json",
+        headers=auth(team_token),
+        environ_overrides={"wsgi.input": body, "wsgi.input_terminated": True},
+    )
     assert answer.status_code == 413
     assert body.read_bytes <= app.extensions["arena"].settings.max_request_bytes + 2**20
 
@@ -87,8 +110,9 @@ def test_a_body_without_a_length_is_cut_off_at_the_cap(app, client, team_token):
 def test_upload_routes_keep_their_own_larger_limits(client, team_token):
     """An image part of 2 MiB (over the 1 MiB global cap) still streams into its upload."""
     start = client.post("/api/uploads", json={"size": 2 * 1024**2, "sha256": "0" * 64}, headers=auth(team_token))
-    part = client.put(f"/api/uploads/{start.get_json()['id']}?offset=0", data=b"x" * (2 * 1024**2),
-                      headers=auth(team_token))
+    part = client.put(
+        f"/api/uploads/{start.get_json()['id']}?offset=0", data=b"x" * (2 * 1024**2), headers=auth(team_token)
+    )
     assert part.status_code == 200 and part.get_json()["received"] == 2 * 1024**2
 
 
@@ -110,10 +134,18 @@ def test_security_headers_on_pages_api_and_the_embed(client, platform, tmp_path)
 
 
 def _app(tmp_path, job_root, fake_runner, **settings):
-    app = create_app({"TESTING": True, "home": tmp_path / "home", "database_url": f"sqlite:///{tmp_path}/a.db",
-                      "master_key_file": tmp_path / "home" / "master.key", "job_root": job_root,
-                      "scratch_dir": job_root.parent / f"{job_root.name}-scratch", "RUNNER": fake_runner,
-                      **settings})
+    app = create_app(
+        {
+            "TESTING": True,
+            "home": tmp_path / "home",
+            "database_url": f"sqlite:///{tmp_path}/a.db",
+            "master_key_file": tmp_path / "home" / "master.key",
+            "job_root": job_root,
+            "scratch_dir": job_root.parent / f"{job_root.name}-scratch",
+            "RUNNER": fake_runner,
+            **settings,
+        }
+    )
     upgrade(app.extensions["arena"].engine)
     return app
 
@@ -183,12 +215,14 @@ def test_files_under_arena_home_are_private(client, platform, tmp_path):
     image = tmp_path / "sample.tar"
     runner.models[make_image_tarball(image, salt="sample")] = lambda x: "even"
     raw = image.read_bytes()
-    started = client.post("/api/uploads", json={"size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()},
-                          headers=auth(token)).get_json()
+    started = client.post(
+        "/api/uploads", json={"size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}, headers=auth(token)
+    ).get_json()
     client.put(f"/api/uploads/{started['id']}?offset=0", data=raw, headers=auth(token))
     digest = client.post(f"/api/uploads/{started['id']}/complete", headers=auth(token)).get_json()["image_digest"]
-    made = client.post("/api/challenges/toy/submissions?kind=sample", json={"image_digest": digest},
-                       headers=auth(token))
+    made = client.post(
+        "/api/challenges/toy/submissions?kind=sample", json={"image_digest": digest}, headers=auth(token)
+    )
     assert made.status_code == 201, made.get_json()
     Worker(platform).drain()
     home = platform.settings.home
@@ -206,8 +240,17 @@ def test_files_under_arena_home_are_private(client, platform, tmp_path):
         assert stat.S_IMODE(os.stat(database).st_mode) == 0o600
 
 
-@pytest.mark.parametrize("field, value", [("revoke", "9" * 30), ("revoke", "²"), ("team_id", "9" * 5000),
-                                          ("team_id", "-1"), ("days", "1" * 40), ("team_id", "2147483648")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("revoke", "9" * 30),
+        ("revoke", "²"),
+        ("team_id", "9" * 5000),
+        ("team_id", "-1"),
+        ("days", "1" * 40),
+        ("team_id", "2147483648"),
+    ],
+)
 def test_huge_or_odd_numbers_in_console_forms_never_give_500(client, organiser_token, field, value):
     web_sign_in(client, organiser_token, role="organiser")
     answer = client.post("/console/tokens", data={"csrf": csrf_of(client, "/console/tokens"), field: value})
@@ -235,8 +278,9 @@ def test_a_malformed_image_upload_is_400_not_500(client, platform, tmp_path, tea
         tar.addfile(info, io.BytesIO(manifest))
     token = team_token
     client.post("/api/challenges/toy/registration", headers=auth(token))
-    answer = client.post("/api/challenges/toy/submissions", data=buffer.getvalue(),
-                         content_type="application/x-tar", headers=auth(token))
+    answer = client.post(
+        "/api/challenges/toy/submissions", data=buffer.getvalue(), content_type="application/x-tar", headers=auth(token)
+    )
     assert answer.status_code == 400 and "config" in answer.get_json()["error"]["message"]
 
 

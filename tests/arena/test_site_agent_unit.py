@@ -24,12 +24,22 @@ class FakePlatform:
             return None
         job = self.queue.pop(0)
         self.running.add(job)
-        return {"job": job, "partition": "standard-g", "node_token": f"arena_node_{job}", "time_seconds": 130,
-                "cpus": 2, "memory_mb": 2048, "gpus": 1}
+        return {
+            "job": job,
+            "partition": "standard-g",
+            "node_token": f"arena_node_{job}",
+            "time_seconds": 130,
+            "cpus": 2,
+            "memory_mb": 2048,
+            "gpus": 1,
+        }
 
     def renew(self, jobs):
         self.calls.append(("renew", dict(jobs)))
-        return {"running": [j for j in jobs if j in self.running], "stopped": [j for j in jobs if j not in self.running]}
+        return {
+            "running": [j for j in jobs if j in self.running],
+            "stopped": [j for j in jobs if j not in self.running],
+        }
 
     def ended(self, job_id, state):
         self.calls.append(("ended", job_id, state))
@@ -61,8 +71,13 @@ class FakeSlurm:
 
 
 def _agent(platform, slurm) -> SiteAgent:
-    config = AgentConfig(url="https://arena.example", capabilities=CAPS, relay_url="http://login01:8181",
-                         node_env={"ARENA_RUNNER": "podman"}, account="project_465000000")
+    config = AgentConfig(
+        url="https://arena.example",
+        capabilities=CAPS,
+        relay_url="http://login01:8181",
+        node_env={"ARENA_RUNNER": "podman"},
+        account="project_465000000",
+    )
     agent = SiteAgent(config, client=platform, slurm=slurm)
     agent.lease_s = 0.0  # renew at every pass (a real lease: every quarter of it)
     agent.start()
@@ -76,7 +91,13 @@ def test_claims_up_to_max_jobs_submits_with_the_job_s_request_and_follows():
     assert agent.step() == 2 and set(agent.jobs) == {"job-a", "job-b"}
     first = slurm.submitted[0]
     assert (first.name, first.partition, first.gpus, first.memory_mb, first.time_minutes, first.account) == (
-        "arena-lumi-job-a", "standard-g", 1, 2048, 3, "project_465000000")
+        "arena-lumi-job-a",
+        "standard-g",
+        1,
+        2048,
+        3,
+        "project_465000000",
+    )
     assert "ARENA_NODE_URL=http://login01:8181" in first.script and "arena_node_job-a" in first.script
     slurm.state["101"] = "NODE_FAIL"  # job-a's Slurm job died: reported, and a place frees up
     agent.step()

@@ -4,6 +4,8 @@ agent's calls through the API (no Slurm needed: the agent itself is tested in te
 from __future__ import annotations
 
 import pytest
+from conftest import auth
+from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select
 
 from arena.errors import BadRequest, Conflict, NotFound, Unauthorized
@@ -12,17 +14,38 @@ from arena.services import accounts, dashboards, sites
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
-from conftest import auth
-from helpers import make_bundle, make_image_tarball
 
-X86 = {"runtime": "docker", "partitions": [
-    {"name": "cpu", "architecture": "amd64", "cpus_per_node": 64, "memory_mb_per_node": 256000}]}
-ARM_GPU = {"runtime": "podman", "max_jobs": 8, "partitions": [
-    {"name": "booster", "architecture": "arm64", "gpu_vendor": "nvidia", "gpus_per_node": 4, "cpus_per_node": 72,
-     "memory_mb_per_node": 480000}]}
-AMD_GPU = {"runtime": "podman", "partitions": [
-    {"name": "standard-g", "architecture": "amd64", "gpu_vendor": "amd", "gpus_per_node": 8, "cpus_per_node": 56,
-     "memory_mb_per_node": 480000}]}
+X86 = {
+    "runtime": "docker",
+    "partitions": [{"name": "cpu", "architecture": "amd64", "cpus_per_node": 64, "memory_mb_per_node": 256000}],
+}
+ARM_GPU = {
+    "runtime": "podman",
+    "max_jobs": 8,
+    "partitions": [
+        {
+            "name": "booster",
+            "architecture": "arm64",
+            "gpu_vendor": "nvidia",
+            "gpus_per_node": 4,
+            "cpus_per_node": 72,
+            "memory_mb_per_node": 480000,
+        }
+    ],
+}
+AMD_GPU = {
+    "runtime": "podman",
+    "partitions": [
+        {
+            "name": "standard-g",
+            "architecture": "amd64",
+            "gpu_vendor": "amd",
+            "gpus_per_node": 8,
+            "cpus_per_node": 56,
+            "memory_mb_per_node": 480000,
+        }
+    ],
+}
 
 
 def _site(platform, name: str, capabilities: dict) -> Site:
@@ -36,8 +59,13 @@ def _challenge(platform, tmp_path, slug: str, *, gpus: int = 0, **extra) -> tupl
     """The challenge's organiser and token."""
     organiser, token = accounts.create_organiser(platform, name=f"Org {slug}")
     limits = {"time_limit_seconds": 60, "memory_mb": 1024, "cpus": 1, "pids": 64, "gpus": gpus}
-    create_challenge(platform, organiser_id=organiser.id, bundle_dir=make_bundle(
-        tmp_path / slug, slug=slug, n=4, extra={"limits": limits, "daily_quota": 100, "max_pending": 100, **extra}))
+    create_challenge(
+        platform,
+        organiser_id=organiser.id,
+        bundle_dir=make_bundle(
+            tmp_path / slug, slug=slug, n=4, extra={"limits": limits, "daily_quota": 100, "max_pending": 100, **extra}
+        ),
+    )
     return organiser, token
 
 
@@ -68,17 +96,47 @@ def test_a_site_credential_is_kept_as_a_hash_audited_and_revocable(platform):
     assert actions.count("site.create") == 1 and actions.count("site.revoke") == 1
 
 
-@pytest.mark.parametrize(("doc", "message"), [
-    ({"runtime": "singularity", "partitions": []}, "runtime must be one of docker, podman"),
-    ({"runtime": "podman", "partitions": []}, "partitions must list 1 to"),
-    ({"runtime": "podman", "partitions": [{"name": "g", "architecture": "riscv64", "cpus_per_node": 1,
-                                            "memory_mb_per_node": 1024}]}, "architecture must be one of"),
-    ({"runtime": "podman", "partitions": [{"name": "g", "architecture": "amd64", "gpus_per_node": 4,
-                                            "cpus_per_node": 1, "memory_mb_per_node": 1024}]}, "gpu_vendor must be"),
-    ({"runtime": "podman", "partitions": [{"name": "g; rm -rf", "architecture": "amd64", "cpus_per_node": 1,
-                                            "memory_mb_per_node": 1024}]}, "name must be a Slurm partition"),
-    ([1, 2], "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"runtime": "singularity", "partitions": []}, "runtime must be one of docker, podman"),
+        ({"runtime": "podman", "partitions": []}, "partitions must list 1 to"),
+        (
+            {
+                "runtime": "podman",
+                "partitions": [
+                    {"name": "g", "architecture": "riscv64", "cpus_per_node": 1, "memory_mb_per_node": 1024}
+                ],
+            },
+            "architecture must be one of",
+        ),
+        (
+            {
+                "runtime": "podman",
+                "partitions": [
+                    {
+                        "name": "g",
+                        "architecture": "amd64",
+                        "gpus_per_node": 4,
+                        "cpus_per_node": 1,
+                        "memory_mb_per_node": 1024,
+                    }
+                ],
+            },
+            "gpu_vendor must be",
+        ),
+        (
+            {
+                "runtime": "podman",
+                "partitions": [
+                    {"name": "g; rm -rf", "architecture": "amd64", "cpus_per_node": 1, "memory_mb_per_node": 1024}
+                ],
+            },
+            "name must be a Slurm partition",
+        ),
+        ([1, 2], "must be a JSON object"),
+    ],
+)
 def test_bad_capabilities_are_refused_naming_the_problem(doc, message):
     with pytest.raises(BadRequest, match=message):
         sites.parse_capabilities(doc)
@@ -127,12 +185,15 @@ def test_a_job_no_site_can_run_says_why_on_the_console_and_in_the_api(platform, 
     assert client.get("/api/challenges/big-gpu/queue", headers=auth(other)).status_code == 403
 
 
-@pytest.mark.parametrize(("needs", "reason"), [
-    ({"architecture": "arm64", "gpus": 0}, "no site runs linux/arm64 images"),
-    ({"architecture": "amd64", "gpus": 2, "gpu_vendors": ["nvidia"]}, "no site with linux/amd64 has nvidia GPUs"),
-    ({"architecture": "amd64", "gpus": 0, "cpus": 1, "memory_mb": 600000}, "no matching site has 600512 MiB"),
-    ({"architecture": "amd64", "gpus": 1, "gpu_vendors": ["amd"], "cpus": 1, "memory_mb": 100}, None),
-])
+@pytest.mark.parametrize(
+    ("needs", "reason"),
+    [
+        ({"architecture": "arm64", "gpus": 0}, "no site runs linux/arm64 images"),
+        ({"architecture": "amd64", "gpus": 2, "gpu_vendors": ["nvidia"]}, "no site with linux/amd64 has nvidia GPUs"),
+        ({"architecture": "amd64", "gpus": 0, "cpus": 1, "memory_mb": 600000}, "no matching site has 600512 MiB"),
+        ({"architecture": "amd64", "gpus": 1, "gpu_vendors": ["amd"], "cpus": 1, "memory_mb": 100}, None),
+    ],
+)
 def test_the_waiting_reason_is_the_closest_partitions(needs, reason):
     found = sites.waiting_reason(needs, [sites.parse_capabilities(X86), sites.parse_capabilities(AMD_GPU)])
     assert (found is None) if reason is None else found.startswith(reason)
@@ -165,6 +226,8 @@ def test_the_agent_api_needs_its_credential_and_its_own_jobs(platform, client, t
         assert (first.status, first.outcome, first.external_id) == ("failed", "infrastructure", "42")
         assert "NODE_FAIL" in first.error
     assert client.post("/api/site/renew", json={"jobs": {job: "42"}}, headers=auth(token)).get_json() == {
-        "running": [], "stopped": [job]}
+        "running": [],
+        "stopped": [job],
+    }
     with pytest.raises(NotFound):
         sites.revoke_site(platform, name="gamma")

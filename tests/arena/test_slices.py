@@ -27,8 +27,10 @@ SLICES = ["en"] * 200 + ["fr"] * 180 + ["de"] * 20  # "de" is too small to be sh
 
 def sliced_bundle(root):
     make_bundle(root, n=N, sample=False)
-    write_jsonl(root / "labels.jsonl", [{"id": f"i{i}", "label": "even" if i % 2 == 0 else "odd", "slice": SLICES[i]}
-                                        for i in range(N)])
+    write_jsonl(
+        root / "labels.jsonl",
+        [{"id": f"i{i}", "label": "even" if i % 2 == 0 else "odd", "slice": SLICES[i]} for i in range(N)],
+    )
     return root
 
 
@@ -77,9 +79,14 @@ def test_slice_scores_use_the_metrics_own_aggregation():
     assert found["b"]["n_items"] == 40 and found["a"]["ci_low"] <= found["a"]["score"] <= found["a"]["ci_high"]
 
 
-@pytest.mark.parametrize("slice_value, message", [
-    (7, "'slice' must be a name"), ("", "'slice' must be a name"), ("x" * 65, "'slice' must be a name"),
-])
+@pytest.mark.parametrize(
+    "slice_value, message",
+    [
+        (7, "'slice' must be a name"),
+        ("", "'slice' must be a name"),
+        ("x" * 65, "'slice' must be a name"),
+    ],
+)
 def test_a_bad_slice_is_refused(tmp_path, slice_value, message):
     root = make_bundle(tmp_path / "b", n=4, sample=False)
     write_jsonl(root / "labels.jsonl", [{"id": f"i{i}", "label": "odd", "slice": slice_value} for i in range(4)])

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from test_queue import seed
 
 from arena.errors import Unauthorized
 from arena.models import Job, NodeCredential, Submission
 from arena.services import nodes
 from arena.slurm import SlurmError, SlurmExecutor
-from test_queue import seed
 
 
 class FakeSlurm:
@@ -131,14 +131,22 @@ def test_concurrent_result_posts_with_one_credential_record_one_verdict(slurm, p
     executor.dispatch_one()
     [job] = jobs(platform)
     token = _node_token(fake.submitted[0])
-    predictions = "".join(json.dumps({"id": f"i{i}", "prediction": "even" if i % 2 == 0 else "odd"}) + "\n"
-                          for i in range(6)).encode()
+    predictions = "".join(
+        json.dumps({"id": f"i{i}", "prediction": "even" if i % 2 == 0 else "odd"}) + "\n" for i in range(6)
+    ).encode()
 
     def post(_):
         return app.test_client().post(
-            f"/api/node/jobs/{job.id}/result", headers={"Authorization": f"Bearer {token}"},
-            data={"verdict": "exited", "exit_code": "0", "duration_s": "1",
-                  "predictions": (io.BytesIO(predictions), "predictions.jsonl"), "log": (io.BytesIO(b"ok"), "log")})
+            f"/api/node/jobs/{job.id}/result",
+            headers={"Authorization": f"Bearer {token}"},
+            data={
+                "verdict": "exited",
+                "exit_code": "0",
+                "duration_s": "1",
+                "predictions": (io.BytesIO(predictions), "predictions.jsonl"),
+                "log": (io.BytesIO(b"ok"), "log"),
+            },
+        )
 
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(post, range(8)))

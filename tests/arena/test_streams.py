@@ -22,7 +22,9 @@ def test_a_tar_stream_has_the_length_it_announces_and_unpacks_to_the_same_files(
     body = b"".join(tar_chunks(entries(*files)))
     assert len(body) == tar_length(entries(*files))
     assert unpack_assets(io.BytesIO(body), tmp_path, limits=LOOSE) == 3
-    assert {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == dict(files)
+    assert {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == dict(
+        files
+    )
 
 
 def test_a_file_that_changes_size_while_sent_stops_the_stream():
@@ -43,19 +45,32 @@ def test_a_multipart_body_streams_with_progress_and_parses_back():
     while chunk := body.read(4):
         raw += chunk
     assert len(raw) == len(body) == sum(seen)
-    _stream, _form, files = parse_form_data({"wsgi.input": io.BytesIO(raw), "CONTENT_TYPE": content_type,
-                                             "CONTENT_LENGTH": str(len(raw)), "REQUEST_METHOD": "POST"})
+    _stream, _form, files = parse_form_data(
+        {
+            "wsgi.input": io.BytesIO(raw),
+            "CONTENT_TYPE": content_type,
+            "CONTENT_LENGTH": str(len(raw)),
+            "REQUEST_METHOD": "POST",
+        }
+    )
     got = {name: f.read() for name, f in files.items()}
     for f in files.values():
         f.close()
     assert got == {"inputs.jsonl": b"12345", "assets.tar": b"abc"}
 
 
-@pytest.mark.parametrize("limits, files, message", [
-    (UnpackLimits(2, 10**6, 10**7), [("assets/a", b"1"), ("assets/b", b"2"), ("assets/c", b"3")], "more than 2 asset files"),
-    (UnpackLimits(10, 3, 10**7), [("assets/a", b"1234")], "larger than 3 bytes"),
-    (UnpackLimits(10, 10, 5), [("assets/a", b"123"), ("assets/b", b"456")], "total more than 5 bytes"),
-])
+@pytest.mark.parametrize(
+    "limits, files, message",
+    [
+        (
+            UnpackLimits(2, 10**6, 10**7),
+            [("assets/a", b"1"), ("assets/b", b"2"), ("assets/c", b"3")],
+            "more than 2 asset files",
+        ),
+        (UnpackLimits(10, 3, 10**7), [("assets/a", b"1234")], "larger than 3 bytes"),
+        (UnpackLimits(10, 10, 5), [("assets/a", b"123"), ("assets/b", b"456")], "total more than 5 bytes"),
+    ],
+)
 def test_unpacking_keeps_to_the_limits(tmp_path, limits, files, message):
     body = b"".join(tar_chunks(entries(*files)))
     with pytest.raises(UnpackError, match=message):

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import pytest
+from conftest import auth
+from helpers import make_bundle, make_image_tarball
 
 from arena.services import accounts
 from arena.services.challenges import create_challenge
-from conftest import auth
-from helpers import make_bundle, make_image_tarball
 
 
 @pytest.fixture
 def tarball(platform, organiser_token, tmp_path):
-    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(
-        tmp_path / "b", extra={"max_pending": 2, "daily_quota": 50}))
+    create_challenge(
+        platform, organiser_id=1, bundle_dir=make_bundle(tmp_path / "b", extra={"max_pending": 2, "daily_quota": 50})
+    )
     make_image_tarball(tmp_path / "i.tar")
     return (tmp_path / "i.tar").read_bytes()
 
 
 def post(client, token, body, **headers):
-    return client.post("/api/challenges/toy/submissions", data=body,
-                       headers={**auth(token), "Content-Type": "application/x-tar", **headers})
+    return client.post(
+        "/api/challenges/toy/submissions",
+        data=body,
+        headers={**auth(token), "Content-Type": "application/x-tar", **headers},
+    )
 
 
 def test_a_retried_submit_with_the_same_key_returns_the_first(client, tarball, team_token):
@@ -69,10 +73,24 @@ def _racing_registration(monkeypatch, platform, module):
         if register and not raced:
             raced.append(True)
             with platform.transaction() as other:
-                other.add(Registration(challenge_id=challenge.id, team_id=team.id, status="approved",
-                                       created_at=utcnow(), decided_at=utcnow()))
-            session.add(Registration(challenge_id=challenge.id, team_id=team.id, status="approved",
-                                     created_at=utcnow(), decided_at=utcnow()))
+                other.add(
+                    Registration(
+                        challenge_id=challenge.id,
+                        team_id=team.id,
+                        status="approved",
+                        created_at=utcnow(),
+                        decided_at=utcnow(),
+                    )
+                )
+            session.add(
+                Registration(
+                    challenge_id=challenge.id,
+                    team_id=team.id,
+                    status="approved",
+                    created_at=utcnow(),
+                    decided_at=utcnow(),
+                )
+            )
             return None
         return original(session, challenge=challenge, team=team, register=register)
 
@@ -85,12 +103,19 @@ def test_racing_first_submissions_never_give_500(client, platform, monkeypatch, 
     second got a 500. Now it is registered once and both submissions are taken."""
     from arena.services import submissions as module
 
-    create_challenge(platform, organiser_id=accounts.create_organiser(platform, name="O")[0].id,
-                     bundle_dir=make_bundle(tmp_path / "b"))
+    create_challenge(
+        platform,
+        organiser_id=accounts.create_organiser(platform, name="O")[0].id,
+        bundle_dir=make_bundle(tmp_path / "b"),
+    )
     team, token = accounts.create_team(platform, name="Racer", factories=["F"])
     raced = _racing_registration(monkeypatch, platform, module)
     image = tmp_path / "i.tar"
     make_image_tarball(image)
-    answer = client.post("/api/challenges/toy/submissions", data=image.read_bytes(),
-                         content_type="application/x-tar", headers=auth(token))
+    answer = client.post(
+        "/api/challenges/toy/submissions",
+        data=image.read_bytes(),
+        content_type="application/x-tar",
+        headers=auth(token),
+    )
     assert raced and answer.status_code == 201, answer.get_json()

@@ -51,8 +51,11 @@ def world(client, platform, fake_runner, tmp_path) -> World:
     make_image_tarball(tmp_path / "i.tar")
     ids = []
     for kind in ("hidden", "sample"):
-        made = client.post(f"/api/challenges/toy/submissions?kind={kind}", data=(tmp_path / "i.tar").read_bytes(),
-                           headers={**auth(team_token), "Content-Type": "application/x-tar"})
+        made = client.post(
+            f"/api/challenges/toy/submissions?kind={kind}",
+            data=(tmp_path / "i.tar").read_bytes(),
+            headers={**auth(team_token), "Content-Type": "application/x-tar"},
+        )
         assert made.status_code == 201, made.json
         ids.append(made.json["id"])
     assert Worker(platform).drain() == 2
@@ -63,8 +66,9 @@ def world(client, platform, fake_runner, tmp_path) -> World:
 def test_another_organiser_cannot_read_a_hidden_log(world):
     c = world.client
     assert c.get(f"/api/submissions/{world.hidden}/log", headers=auth(world.other)).status_code in (403, 404)
-    asked = c.post(f"/api/submissions/{world.hidden}/log-reads", json={"reason": "just looking around"},
-                   headers=auth(world.other))
+    asked = c.post(
+        f"/api/submissions/{world.hidden}/log-reads", json={"reason": "just looking around"}, headers=auth(world.other)
+    )
     assert asked.status_code == 404 and SECRET_LOOKING.decode() not in asked.get_data(as_text=True)
 
 
@@ -89,7 +93,8 @@ def test_another_organiser_cannot_revoke_or_list_others_tokens(world):
     owner_tokens = c.get("/api/tokens", headers=auth(world.owner)).json["tokens"]
     assert {t["role"] for t in owner_tokens} == {"organiser", "team"}  # its own, and Team A's
     assert c.get("/api/tokens", headers=auth(world.other)).json["tokens"] == [
-        t for t in c.get("/api/tokens", headers=auth(world.other)).json["tokens"] if t["role"] == "organiser"]
+        t for t in c.get("/api/tokens", headers=auth(world.other)).json["tokens"] if t["role"] == "organiser"
+    ]
     for token in owner_tokens:
         assert c.delete(f"/api/tokens/{token['id']}", headers=auth(world.other)).status_code == 404
     assert c.get("/api/me", headers=auth(world.owner)).status_code == 200
@@ -99,8 +104,10 @@ def test_another_organiser_cannot_revoke_or_list_others_tokens(world):
 def test_another_organiser_cannot_run_the_challenge(world):
     c, h = world.client, auth(world.other)
     assert c.get("/api/challenges/toy/registrations", headers=h).status_code == 403
-    assert c.post(f"/api/challenges/toy/registrations/{world.team_id}", json={"approve": False},
-                  headers=h).status_code == 403
+    assert (
+        c.post(f"/api/challenges/toy/registrations/{world.team_id}", json={"approve": False}, headers=h).status_code
+        == 403
+    )
     assert c.post("/api/challenges/toy/reveal", json={"all": True}, headers=h).status_code == 403
     assert c.get("/api/challenges/toy/organisers", headers=h).status_code == 403
     events = c.get("/api/audit", headers=h).json["events"]
@@ -110,12 +117,16 @@ def test_another_organiser_cannot_run_the_challenge(world):
 # -- co-organisers ---------------------------------------------------------------------------------
 def test_the_owner_adds_and_removes_a_co_organiser_audited(world):
     c = world.client
-    assert c.post("/api/challenges/toy/organisers", json={"organiser": "Other Org"},
-                  headers=auth(world.other)).status_code == 403
+    assert (
+        c.post("/api/challenges/toy/organisers", json={"organiser": "Other Org"}, headers=auth(world.other)).status_code
+        == 403
+    )
     added = c.post("/api/challenges/toy/organisers", json={"organiser": "Other Org"}, headers=auth(world.owner))
     assert added.status_code == 201 and [o["name"] for o in added.json["co_organisers"]] == ["Other Org"]
-    assert c.post("/api/challenges/toy/organisers", json={"organiser": "Other Org"},
-                  headers=auth(world.owner)).status_code == 409
+    assert (
+        c.post("/api/challenges/toy/organisers", json={"organiser": "Other Org"}, headers=auth(world.owner)).status_code
+        == 409
+    )
     assert c.get(f"/api/submissions/{world.hidden}", headers=auth(world.other)).json["results"]
     assert c.get("/api/challenges/toy/registrations", headers=auth(world.other)).status_code == 200
     co_id = added.json["co_organisers"][0]["id"]
@@ -163,26 +174,42 @@ def test_reading_a_hidden_log_needs_a_reason_is_audited_and_the_team_is_told(wor
     c = world.client
     assert c.get(f"/api/submissions/{world.hidden}/log", headers=auth(world.owner)).status_code == 403
     for bad in ({}, {"reason": "why"}, {"reason": 42}, {"reason": "x" * 501}, {"reason": "tab\there and more"}):
-        assert c.post(f"/api/submissions/{world.hidden}/log-reads", json=bad,
-                      headers=auth(world.owner)).status_code == 400
-    read = c.post(f"/api/submissions/{world.hidden}/log-reads", json={"reason": "checking a crash report"},
-                  headers=auth(world.owner))
+        assert (
+            c.post(f"/api/submissions/{world.hidden}/log-reads", json=bad, headers=auth(world.owner)).status_code == 400
+        )
+    read = c.post(
+        f"/api/submissions/{world.hidden}/log-reads",
+        json={"reason": "checking a crash report"},
+        headers=auth(world.owner),
+    )
     assert read.status_code == 201 and read.json["log"] == SECRET_LOOKING.decode()
-    assert c.post(f"/api/submissions/{world.hidden}/log-reads", json={"reason": "never for teams, no"},
-                  headers=auth(world.team)).status_code == 403
+    assert (
+        c.post(
+            f"/api/submissions/{world.hidden}/log-reads",
+            json={"reason": "never for teams, no"},
+            headers=auth(world.team),
+        ).status_code
+        == 403
+    )
     told = c.get(f"/api/submissions/{world.hidden}", headers=auth(world.team)).json["log_reads"]
     assert [(r["organisation"], r["reason"]) for r in told] == [("Owner Org", "checking a crash report")]
-    event = [e for e in c.get("/api/audit", headers=auth(world.owner)).json["events"]
-             if e["action"] == "submission.log_read"]
-    assert event[0]["target"] == f"submission:{world.hidden}" and event[0]["detail"]["reason"] == "checking a crash report"
+    event = [
+        e for e in c.get("/api/audit", headers=auth(world.owner)).json["events"] if e["action"] == "submission.log_read"
+    ]
+    assert (
+        event[0]["target"] == f"submission:{world.hidden}" and event[0]["detail"]["reason"] == "checking a crash report"
+    )
     # A sample run's log needs no reason (the team sees it too); nothing is recorded for it.
     assert c.get(f"/api/submissions/{world.sample}/log", headers=auth(world.owner)).json["log"]
     assert c.get(f"/api/submissions/{world.sample}", headers=auth(world.team)).json["log_reads"] == []
 
 
 def test_the_team_dashboard_says_its_log_was_read(world):
-    world.client.post(f"/api/submissions/{world.hidden}/log-reads", json={"reason": "investigating a timeout"},
-                      headers=auth(world.admin))
+    world.client.post(
+        f"/api/submissions/{world.hidden}/log-reads",
+        json={"reason": "investigating a timeout"},
+        headers=auth(world.admin),
+    )
     web_sign_in(world.client, world.team, role="team")
     page = world.client.get("/team").get_data(as_text=True)
     assert "Logs of your hidden runs that organisers read" in page
@@ -217,8 +244,9 @@ def test_the_console_reads_a_hidden_log_only_through_the_reasoned_form(world):
     assert SECRET_LOOKING.decode() not in page and 'name="reason"' in page
     short = c.post(f"/console/submissions/{world.hidden}/log", data={"csrf": _csrf(page), "reason": "x"})
     assert short.status_code == 400 and SECRET_LOOKING.decode() not in short.get_data(as_text=True)
-    read = c.post(f"/console/submissions/{world.hidden}/log",
-                  data={"csrf": _csrf(page), "reason": "a team asked us to look"})
+    read = c.post(
+        f"/console/submissions/{world.hidden}/log", data={"csrf": _csrf(page), "reason": "a team asked us to look"}
+    )
     assert read.status_code == 200 and "printed input" in read.get_data(as_text=True)
     assert "a team asked us to look" in read.get_data(as_text=True)
 

@@ -18,9 +18,16 @@ def sample(**changes) -> Sample:
     def write_inputs(path: Path) -> None:
         path.write_text("".join(json.dumps(i) + "\n" for i in ITEMS))
 
-    fields = dict(slug="toy", metric="accuracy", limits=LIMITS, protocol="batch", secondary_metrics=["macro_f1"],
-                  write_inputs=write_inputs, unpack_assets=None,
-                  labels="".join(json.dumps(label) + "\n" for label in LABELS).encode())
+    fields = dict(
+        slug="toy",
+        metric="accuracy",
+        limits=LIMITS,
+        protocol="batch",
+        secondary_metrics=["macro_f1"],
+        write_inputs=write_inputs,
+        unpack_assets=None,
+        labels="".join(json.dumps(label) + "\n" for label in LABELS).encode(),
+    )
     return Sample(**{**fields, **changes})
 
 
@@ -46,10 +53,20 @@ def test_a_right_model_scores_with_its_secondary_metric_and_sees_no_labels(tmp_p
 
 def test_predictions_that_break_the_protocol_fail_as_on_the_platform():
     numbers = "".join(json.dumps({"id": f"s{i}", "label": i}) + "\n" for i in range(6)).encode()
-    found = try_image(FakeRunner(predict=lambda x: "seven"), sample(metric="mae", secondary_metrics=[], labels=numbers),
-                      image="m", image_id="sha256:abc")
+    found = try_image(
+        FakeRunner(predict=lambda x: "seven"),
+        sample(metric="mae", secondary_metrics=[], labels=numbers),
+        image="m",
+        image_id="sha256:abc",
+    )
     assert (found.status, found.failure_reason, found.failure_detail) == (
-        "failed", "invalid_output", "line 1: prediction must be a number")
+        "failed",
+        "invalid_output",
+        "line 1: prediction must be a number",
+    )
     crashed = try_image(FakeRunner(exit_code=2), sample(), image="m", image_id="sha256:abc")
     assert (crashed.status, crashed.failure_reason, crashed.failure_detail) == (
-        "failed", "crashed", "the container exited with code 2")
+        "failed",
+        "crashed",
+        "the container exited with code 2",
+    )

@@ -7,11 +7,11 @@ import hashlib
 import json
 
 import pytest
+from conftest import auth
+from helpers import make_bundle, make_image_tarball, serve_arena
 
 from arena.client import ArenaClient, ClientError
 from arena.services.challenges import create_challenge
-from conftest import auth
-from helpers import make_bundle, make_image_tarball, serve_arena
 
 
 @pytest.fixture
@@ -42,8 +42,9 @@ def test_parts_then_complete_then_submit_by_digest(client, tarball, team_token):
     assert put(client, team_token, upload_id, half, data[half:]).json["received"] == len(data)
     done = client.post(f"/api/uploads/{upload_id}/complete", headers=auth(team_token)).json
     assert done["complete"] and done["image_digest"] == f"sha256:{sha}"
-    made = client.post("/api/challenges/toy/submissions", json={"image_digest": done["image_digest"]},
-                       headers=auth(team_token))
+    made = client.post(
+        "/api/challenges/toy/submissions", json={"image_digest": done["image_digest"]}, headers=auth(team_token)
+    )
     assert made.status_code == 201
 
 
@@ -77,8 +78,9 @@ def test_parts_past_the_declared_size_and_other_teams_are_refused(client, platfo
     assert client.get(f"/api/uploads/{upload_id}", headers=auth(other)).status_code == 404
 
 
-@pytest.mark.parametrize("body", [{}, {"size": 10, "sha256": "nothex"}, {"size": 0, "sha256": "a" * 64},
-                                  {"size": "10", "sha256": "a" * 64}])
+@pytest.mark.parametrize(
+    "body", [{}, {"size": 10, "sha256": "nothex"}, {"size": 0, "sha256": "a" * 64}, {"size": "10", "sha256": "a" * 64}]
+)
 def test_bad_starts_are_refused(client, tarball, team_token, body):
     assert client.post("/api/uploads", json=body, headers=auth(team_token)).status_code in (400, 413)
 
@@ -156,8 +158,12 @@ def test_uploads_never_submitted_are_swept_with_their_image(client, platform, ta
 
     data, sha = tarball
     kept = _complete(client, team_token, data, sha)
-    assert client.post("/api/challenges/toy/submissions", json={"image_digest": kept},
-                       headers=auth(team_token)).status_code == 201
+    assert (
+        client.post(
+            "/api/challenges/toy/submissions", json={"image_digest": kept}, headers=auth(team_token)
+        ).status_code
+        == 201
+    )
     other = tmp_path / "other.tar"
     make_image_tarball(other, salt="never submitted")
     raw = other.read_bytes()

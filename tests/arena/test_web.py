@@ -49,11 +49,16 @@ def test_an_organiser_creates_a_challenge_fixes_an_error_previews_and_closes_a_r
     broken = files["labels.jsonl"].replace(b'"label": "odd"', b'"label": odd', 1)
 
     def post(labels: bytes):
-        return client.post("/console/challenges/new", content_type="multipart/form-data", data={
-            "csrf": csrf_of(client, "/console/challenges/new"),
-            "challenge_yaml": (io.BytesIO(files["challenge.yaml"]), "challenge.yaml"),
-            "inputs": (io.BytesIO(files["inputs.jsonl"]), "inputs.jsonl"),
-            "labels": (io.BytesIO(labels), "labels.jsonl")})
+        return client.post(
+            "/console/challenges/new",
+            content_type="multipart/form-data",
+            data={
+                "csrf": csrf_of(client, "/console/challenges/new"),
+                "challenge_yaml": (io.BytesIO(files["challenge.yaml"]), "challenge.yaml"),
+                "inputs": (io.BytesIO(files["inputs.jsonl"]), "inputs.jsonl"),
+                "labels": (io.BytesIO(labels), "labels.jsonl"),
+            },
+        )
 
     failed = post(broken)
     assert failed.status_code == 400 and "labels.jsonl line 2: not valid JSON" in failed.get_data(as_text=True)
@@ -64,8 +69,10 @@ def test_an_organiser_creates_a_challenge_fixes_an_error_previews_and_closes_a_r
     preview = client.get("/console/challenges/toy/close").get_data(as_text=True)
     assert "Confirm: close Round 1" in preview and "10000.00" in preview and "early close" in preview
     assert rounds.list_rounds(platform, slug="toy")["rounds"][0]["status"] == "open"  # nothing written
-    closed = client.post("/console/challenges/toy/close",
-                         data={"csrf": csrf_of(client, "/console/challenges/toy/close"), "early": "true"})
+    closed = client.post(
+        "/console/challenges/toy/close",
+        data={"csrf": csrf_of(client, "/console/challenges/toy/close"), "early": "true"},
+    )
     assert closed.status_code == 302 and closed.location.endswith("/challenges/toy/rounds/1")
     assert "10000.00" in client.get("/challenges/toy/rounds/1").get_data(as_text=True)
 
@@ -109,8 +116,15 @@ def test_an_organiser_makes_and_revokes_a_token_in_the_console(client, platform)
     organiser, token = accounts.create_organiser(platform, name="Org")
     team, _ = accounts.create_team(platform, name="Beta", factories=["F"], actor=organiser)
     web_sign_in(client, token, role="organiser")
-    page = client.post("/console/tokens", data={"csrf": csrf_of(client, "/console/tokens"), "team_id": str(team.id),
-                                                "label": "for the web", "days": "30"}).get_data(as_text=True)
+    page = client.post(
+        "/console/tokens",
+        data={
+            "csrf": csrf_of(client, "/console/tokens"),
+            "team_id": str(team.id),
+            "label": "for the web",
+            "days": "30",
+        },
+    ).get_data(as_text=True)
     assert "shown this once" in page and "for the web" in page
     made = page.split('shown this once (copy it now): <code class="wrap">')[1].split("<")[0]
     assert accounts.authenticate(platform, token=made).name == "Beta"
@@ -143,8 +157,14 @@ def test_a_board_with_secondary_metrics_ranks_by_the_primary_and_shows_all(clien
     assert beta["macro_f1"]["ci_low"] is not None
     page = client.get("/challenges/toy").get_data(as_text=True)
     assert "macro_f1" in page and "exact_match" in page
-    assert client.get("/api/challenges/toy/leaderboard.csv").get_data(as_text=True).splitlines()[0].endswith(
-        "macro_f1_score,macro_f1_ci_low,macro_f1_ci_high,exact_match_score,exact_match_ci_low,exact_match_ci_high")
+    assert (
+        client.get("/api/challenges/toy/leaderboard.csv")
+        .get_data(as_text=True)
+        .splitlines()[0]
+        .endswith(
+            "macro_f1_score,macro_f1_ci_low,macro_f1_ci_high,exact_match_score,exact_match_ci_low,exact_match_ci_high"
+        )
+    )
 
 
 def test_secondary_metrics_are_checked_with_the_bundle(platform, tmp_path):
@@ -153,8 +173,11 @@ def test_secondary_metrics_are_checked_with_the_bundle(platform, tmp_path):
     from arena.errors import BadRequest
 
     world = World(platform, platform.runner, tmp_path)
-    for bad, message in ((["nope"], "unknown metric"), (["accuracy"], "nor name the primary"),
-                         (["mae"], "labels.jsonl line 1")):
+    for bad, message in (
+        (["nope"], "unknown metric"),
+        (["accuracy"], "nor name the primary"),
+        (["mae"], "labels.jsonl line 1"),
+    ):
         with pytest.raises(BadRequest, match=message):
             world.challenge(secondary_metrics=bad)
 
@@ -164,7 +187,12 @@ def test_forms_are_capped_before_they_are_read(client, platform):
     assert too_big.status_code == 413
     organiser, token = accounts.create_organiser(platform, name="Org")
     web_sign_in(client, token, role="organiser")
-    big_bundle = client.post("/console/challenges/new", content_type="multipart/form-data", data={
-        "csrf": csrf_of(client, "/console/challenges/new"),
-        "challenge_yaml": (io.BytesIO(b"slug: big\\n" + b"#" * (200 * 1024)), "challenge.yaml")})
+    big_bundle = client.post(
+        "/console/challenges/new",
+        content_type="multipart/form-data",
+        data={
+            "csrf": csrf_of(client, "/console/challenges/new"),
+            "challenge_yaml": (io.BytesIO(b"slug: big\\n" + b"#" * (200 * 1024)), "challenge.yaml"),
+        },
+    )
     assert big_bundle.status_code == 400  # read (a bundle may be large), then refused for what it lacks

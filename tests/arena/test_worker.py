@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select
 
 from arena.models import Submission
@@ -13,7 +14,6 @@ from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
 from arena.worker import Capacity, Worker
-from helpers import make_bundle, make_image_tarball
 from sandbox import FakeRunner
 
 
@@ -65,9 +65,13 @@ def run_until_done(platform, capacity: Capacity, count: int) -> None:
 
 @pytest.fixture
 def slow(platform, organiser_token, team_token, tmp_path):
-    create_challenge(platform, organiser_id=1, bundle_dir=make_bundle(
-        tmp_path / "b", n=2, extra={"limits": {"cpus": 1, "memory_mb": 256}, "daily_quota": 100,
-                                     "max_pending": 50}))
+    create_challenge(
+        platform,
+        organiser_id=1,
+        bundle_dir=make_bundle(
+            tmp_path / "b", n=2, extra={"limits": {"cpus": 1, "memory_mb": 256}, "daily_quota": 100, "max_pending": 50}
+        ),
+    )
     platform.runner = SlowRunner()
     return platform.runner
 
@@ -87,8 +91,9 @@ def test_memory_is_never_oversubscribed(platform, slow, tmp_path):
 def test_a_job_that_does_not_fit_stays_queued(platform, slow, tmp_path):
     queue_submissions(platform, tmp_path, 1)
     stop = threading.Event()
-    thread = threading.Thread(target=Worker(platform, capacity=Capacity(cpus=0.5, memory_mb=100_000,
-                                                                         gpus=0)).run_forever, args=(stop,))
+    thread = threading.Thread(
+        target=Worker(platform, capacity=Capacity(cpus=0.5, memory_mb=100_000, gpus=0)).run_forever, args=(stop,)
+    )
     thread.start()
     time.sleep(0.5)
     stop.set()

@@ -6,6 +6,9 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from attacks.catalogue import ATTACKS, PREAMBLE
+from conftest import BASE_IMAGE, load_into_podman
+from helpers import make_bundle
 from sqlalchemy import select
 
 from arena import create_app
@@ -15,9 +18,6 @@ from arena.services import accounts
 from arena.services.challenges import create_challenge
 from arena.services.submissions import create_submission, get_submission
 from arena.worker import Worker
-from attacks.catalogue import ATTACKS, PREAMBLE
-from conftest import BASE_IMAGE, load_into_podman
-from helpers import make_bundle
 from sandbox import build_image
 
 pytestmark = pytest.mark.docker
@@ -38,7 +38,8 @@ def _image(folder, name: str, script: str, extra: str = "") -> str:
     context.mkdir()
     (context / "model.py").write_text(script)
     (context / "Dockerfile").write_text(
-        f'FROM {BASE_IMAGE}\n{extra}\nCOPY model.py /app/model.py\nENTRYPOINT ["python3", "/app/model.py"]\n')
+        f'FROM {BASE_IMAGE}\n{extra}\nCOPY model.py /app/model.py\nENTRYPOINT ["python3", "/app/model.py"]\n'
+    )
     return build_image(context, tag=f"arena-attack/{name}:latest")
 
 
@@ -54,17 +55,34 @@ def runner_options(request, docker_engine) -> dict:
 def arena_platform(runner_options, tmp_path_factory):
     home = tmp_path_factory.mktemp("attacks")
     tag = secrets.token_hex(4)
-    app = create_app({"home": home, "database_url": f"sqlite:///{home}/arena.db",
-                      "master_key_file": home / "master.key", "job_root": __import__("pathlib").Path(f"/dev/shm/arena-attacks-{tag}"),
-                      "scratch_dir": __import__("pathlib").Path(f"/dev/shm/arena-attacks-{tag}-scratch"),
-                      "max_predictions_bytes": 4 * 1024**2, "gpus": "none", **runner_options})
+    app = create_app(
+        {
+            "home": home,
+            "database_url": f"sqlite:///{home}/arena.db",
+            "master_key_file": home / "master.key",
+            "job_root": __import__("pathlib").Path(f"/dev/shm/arena-attacks-{tag}"),
+            "scratch_dir": __import__("pathlib").Path(f"/dev/shm/arena-attacks-{tag}-scratch"),
+            "max_predictions_bytes": 4 * 1024**2,
+            "gpus": "none",
+            **runner_options,
+        }
+    )
     platform = app.extensions["arena"]
     upgrade(platform.engine)
     organiser = accounts.create_organiser(platform, name="Attack Lab")[0]
     labels = [f"L{i}-{CANARY}" for i in range(N_ITEMS)]
-    create_challenge(platform, organiser_id=organiser.id, bundle_dir=make_bundle(
-        home / "bundle", slug="attacks", n=N_ITEMS, labels=labels, sample=False,
-        extra={"limits": {"time_limit_seconds": 4, "memory_mb": 128, "pids": 64}, "daily_quota": 1000}))
+    create_challenge(
+        platform,
+        organiser_id=organiser.id,
+        bundle_dir=make_bundle(
+            home / "bundle",
+            slug="attacks",
+            n=N_ITEMS,
+            labels=labels,
+            sample=False,
+            extra={"limits": {"time_limit_seconds": 4, "memory_mb": 128, "pids": 64}, "daily_quota": 1000},
+        ),
+    )
     team = accounts.create_team(platform, name="Red Team", factories=[])[0]
     images = home / "images"
     images.mkdir()
@@ -102,12 +120,28 @@ def test_attack(arena_platform, attack):
         if result["failure_reason"] == attack.reason:
             assert attack.detail in (result["failure_detail"] or ""), result
     assert "PWNED" not in str(result) and CANARY not in str(result)
-    assert set(result) == {"id", "kind", "released", "selected", "method_card", "challenge", "team", "image_digest",
-                           "status", "score",
-                           "failure_reason", "failure_detail", "created_at", "updated_at",
-                           # public or the team's own: its signed log entries, the secondary scores
-                           # beside a released score, who read its hidden log and why
-                           "receipt", "signed_results", "secondary", "log_reads"}
+    assert set(result) == {
+        "id",
+        "kind",
+        "released",
+        "selected",
+        "method_card",
+        "challenge",
+        "team",
+        "image_digest",
+        "status",
+        "score",
+        "failure_reason",
+        "failure_detail",
+        "created_at",
+        "updated_at",
+        # public or the team's own: its signed log entries, the secondary scores
+        # beside a released score, who read its hidden log and why
+        "receipt",
+        "signed_results",
+        "secondary",
+        "log_reads",
+    }
     good = submit_and_run(platform, team, registry["good"])
     assert good["status"] == "scored" and good["score"] in (1.0, None), good  # the first is released
     assert list(platform.settings.job_root.iterdir()) == []

@@ -13,8 +13,19 @@ import evaluators
 from evaluators import get_metric, interval_from_values, item_losses, metric_names
 from evaluators._bootstrap import _index_draws, bootstrap_interval
 
-BUILT_IN = ["accuracy", "auroc", "exact_match", "log_loss", "macro_f1", "mae", "micro_f1", "r2", "rmse",
-            "token_f1", "top_k_accuracy"]
+BUILT_IN = [
+    "accuracy",
+    "auroc",
+    "exact_match",
+    "log_loss",
+    "macro_f1",
+    "mae",
+    "micro_f1",
+    "r2",
+    "rmse",
+    "token_f1",
+    "top_k_accuracy",
+]
 WORDS = ["red", "blue", "green", "the cat", "a dog", "sun", "moon", "paris", "rome"]
 
 
@@ -85,8 +96,11 @@ def test_paired_values_average_to_the_metric(name):
 
 
 @settings(max_examples=10, deadline=None, derandomize=True)
-@given(n=st.integers(min_value=30, max_value=400), seed=st.integers(min_value=0, max_value=2**32 - 1),
-       kind=st.sampled_from(["mean", "ratio"]))
+@given(
+    n=st.integers(min_value=30, max_value=400),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    kind=st.sampled_from(["mean", "ratio"]),
+)
 def test_an_interval_from_per_item_values_matches_an_index_bootstrap(n, seed, kind):
     rng = np.random.default_rng(seed)
     values = rng.random(n) if kind == "mean" else np.stack([rng.integers(0, 3, n), rng.integers(1, 4, n)], axis=1)
@@ -95,8 +109,9 @@ def test_an_interval_from_per_item_values_matches_an_index_bootstrap(n, seed, ki
     assert found.low <= found.score <= found.high
     assert found.score == pytest.approx(evaluators.point(kind, values))
     picks = rng.integers(0, n, (1000, n))
-    plain = (values[picks].mean(axis=1) if kind == "mean"
-             else values[picks, 0].sum(axis=1) / values[picks, 1].sum(axis=1))
+    plain = (
+        values[picks].mean(axis=1) if kind == "mean" else values[picks, 0].sum(axis=1) / values[picks, 1].sum(axis=1)
+    )
     low, high = np.quantile(plain, [0.025, 0.975])
     assert abs(found.low - low) <= 0.2 * (high - low) and abs(found.high - high) <= 0.2 * (high - low)
 
@@ -110,10 +125,17 @@ def test_a_ratio_of_many_distinct_pairs_is_binned_and_still_right():
     assert found.high - found.low == pytest.approx(np.quantile(plain, 0.975) - np.quantile(plain, 0.025), rel=0.2)
 
 
-@pytest.mark.parametrize("values, kind, problem", [
-    ([1.0, float("nan")], "mean", "finite"), ([], "mean", "finite"), ([[1, 0], [1, 0]], "ratio", "positive sum"),
-    ([[1, -1], [1, 2]], "ratio", ">= 0"), ([1.0, 2.0], "ratio", "pairs"), ([[1.0, 2.0]], "mean", "one number"),
-])
+@pytest.mark.parametrize(
+    "values, kind, problem",
+    [
+        ([1.0, float("nan")], "mean", "finite"),
+        ([], "mean", "finite"),
+        ([[1, 0], [1, 0]], "ratio", "positive sum"),
+        ([[1, -1], [1, 2]], "ratio", ">= 0"),
+        ([1.0, 2.0], "ratio", "pairs"),
+        ([[1.0, 2.0]], "mean", "one number"),
+    ],
+)
 def test_per_item_values_are_checked(values, kind, problem):
     with pytest.raises(ValueError, match=problem):
         evaluators.check_values(kind, np.asarray(values, dtype=float))

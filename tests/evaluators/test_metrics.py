@@ -25,8 +25,12 @@ def test_unknown_metric_names_the_known_ones():
 
 def test_registry_refuses_a_duplicate_name():
     with pytest.raises(ValueError, match="registered already"):
-        register_metric(name="accuracy", higher_is_better=True, description="again",
-                        aggregation=evaluators.mean(lambda p, g: [0.0] * len(g)))(lambda p, g: 0.0)
+        register_metric(
+            name="accuracy",
+            higher_is_better=True,
+            description="again",
+            aggregation=evaluators.mean(lambda p, g: [0.0] * len(g)),
+        )(lambda p, g: 0.0)
 
 
 def test_score_refuses_mismatched_or_empty_input():
@@ -45,8 +49,9 @@ def lines(*rows: str) -> list[bytes]:
 
 
 def test_predictions_come_back_in_label_order():
-    got = parse_predictions(lines('{"id": "b", "prediction": 2}', '{"id": "a", "prediction": 1}'),
-                            ids=["a", "b"], metric=get_metric("mae"))
+    got = parse_predictions(
+        lines('{"id": "b", "prediction": 2}', '{"id": "a", "prediction": 1}'), ids=["a", "b"], metric=get_metric("mae")
+    )
     assert got == [1, 2]
 
 

@@ -64,8 +64,8 @@ def test_truncation_inside_a_segment_is_detected():
 def test_reordered_segments_are_detected():
     blob = encrypt(secrets.token_bytes(3 * SEGMENT_SIZE))
     head, seg = _header_len(blob), SEGMENT_SIZE + TAG_SIZE
-    s0, s1 = blob[head:head + seg], blob[head + seg:head + 2 * seg]
-    swapped = blob[:head] + s1 + s0 + blob[head + 2 * seg:]
+    s0, s1 = blob[head : head + seg], blob[head + seg : head + 2 * seg]
+    swapped = blob[:head] + s1 + s0 + blob[head + 2 * seg :]
     with pytest.raises(IntegrityError):
         decrypt(swapped)
 
@@ -105,7 +105,7 @@ class Trickle(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         chunk = self.inner.read(min(len(buffer), 1000))
-        buffer[:len(chunk)] = chunk
+        buffer[: len(chunk)] = chunk
         return len(chunk)
 
 

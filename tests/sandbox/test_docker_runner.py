@@ -10,9 +10,19 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_IMAGE
-from sandbox import CONTAINER_UID, Gpu, GpuAllocator, Limits, RunSpec, SandboxError, build_image, export_image, parse_gpu_setting
+
+from sandbox import (
+    CONTAINER_UID,
+    Gpu,
+    GpuAllocator,
+    Limits,
+    RunSpec,
+    SandboxError,
+    build_image,
+    export_image,
+    parse_gpu_setting,
+)
 from sandbox._docker import MANAGED_LABEL, DockerRunner
 
 pytestmark = pytest.mark.docker
@@ -40,10 +50,14 @@ def run_probe(runner, image, folder: Path, script: str, **limits) -> tuple:
     (folder / "out").mkdir(exist_ok=True)
     os.chmod(folder / "out", 0o777)
     (folder / "in" / "inputs.jsonl").write_text('{"id": "a", "input": 1}\n')
-    spec = RunSpec(job_id="job-test-" + secrets.token_hex(4), image_id=image,
-                   input_dir=folder / "in", output_dir=folder / "out",
-                   limits=Limits(**{"time_limit_s": 20, "memory_mb": 256, **limits}),
-                   environment={"PROBE": textwrap.dedent(script)})
+    spec = RunSpec(
+        job_id="job-test-" + secrets.token_hex(4),
+        image_id=image,
+        input_dir=folder / "in",
+        output_dir=folder / "out",
+        limits=Limits(**{"time_limit_s": 20, "memory_mb": 256, **limits}),
+        environment={"PROBE": textwrap.dedent(script)},
+    )
     return runner.run(spec), folder / "out"
 
 
@@ -131,8 +145,17 @@ def test_containers_are_removed_after_the_run(runner, probe_image, tmp_path, doc
 def test_sweep_removes_containers_of_dead_jobs_only(runner, probe_image, tmp_path, docker_engine):
     (tmp_path / "in").mkdir()
     (tmp_path / "out").mkdir()
-    spec = lambda job: RunSpec(job_id=job, image_id=probe_image, input_dir=tmp_path / "in",  # noqa: E731
-                               output_dir=tmp_path / "out", limits=Limits(), environment={"PROBE": ""})
+
+    def spec(job: str) -> RunSpec:
+        return RunSpec(
+            job_id=job,
+            image_id=probe_image,
+            input_dir=tmp_path / "in",
+            output_dir=tmp_path / "out",
+            limits=Limits(),
+            environment={"PROBE": ""},
+        )
+
     other_instance = DockerRunner(instance="someone-else")
     live, dead = runner._create(spec("job-live")), runner._create(spec("job-dead"))
     foreign = other_instance._create(spec("job-of-another-arena"))
@@ -157,8 +180,16 @@ def test_sweeps_racing_each_other_never_raise_and_remove_everything(probe_image,
     instance = "race-" + secrets.token_hex(3)
     runners = [DockerRunner(instance=instance) for _ in range(3)]
     for i in range(8):
-        runners[0]._create(RunSpec(job_id=f"job-dead-{i}", image_id=probe_image, input_dir=tmp_path / "in",
-                                   output_dir=tmp_path / "out", limits=Limits(), environment={"PROBE": ""}))
+        runners[0]._create(
+            RunSpec(
+                job_id=f"job-dead-{i}",
+                image_id=probe_image,
+                input_dir=tmp_path / "in",
+                output_dir=tmp_path / "out",
+                limits=Limits(),
+                environment={"PROBE": ""},
+            )
+        )
     start, errors = threading.Barrier(3), []
 
     def sweep(runner) -> None:
@@ -184,15 +215,22 @@ def test_stop_ends_a_running_container_at_once(runner, probe_image, tmp_path):
 
     (tmp_path / "in").mkdir()
     (tmp_path / "out").mkdir()
-    spec = RunSpec(job_id="job-stop-" + secrets.token_hex(3), image_id=probe_image, input_dir=tmp_path / "in",
-                   output_dir=tmp_path / "out", limits=Limits(time_limit_s=120),
-                   environment={"PROBE": "import time; time.sleep(120)"})
+    spec = RunSpec(
+        job_id="job-stop-" + secrets.token_hex(3),
+        image_id=probe_image,
+        input_dir=tmp_path / "in",
+        output_dir=tmp_path / "out",
+        limits=Limits(time_limit_s=120),
+        environment={"PROBE": "import time; time.sleep(120)"},
+    )
     found = {}
     thread = threading.Thread(target=lambda: found.update(outcome=runner.run(spec)))
     started = time.monotonic()
     thread.start()
-    while not runner._managed(**{"arena.job": spec.job_id}) or \
-            runner.client.containers.get(runner._managed(**{"arena.job": spec.job_id})[0].id).status != "running":
+    while (
+        not runner._managed(**{"arena.job": spec.job_id})
+        or runner.client.containers.get(runner._managed(**{"arena.job": spec.job_id})[0].id).status != "running"
+    ):
         assert time.monotonic() - started < 60, "the container never started"
         time.sleep(0.2)
     runner.stop(spec.job_id)
@@ -219,8 +257,14 @@ def test_gpus_are_requested_by_device_id(probe_image, tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "out").mkdir()
     runner = DockerRunner(gpus=GpuAllocator(["0", "1", "2"]))
-    spec = RunSpec(job_id="job-gpu", image_id=probe_image, input_dir=tmp_path / "in",
-                   output_dir=tmp_path / "out", limits=Limits(gpus=2), environment={})
+    spec = RunSpec(
+        job_id="job-gpu",
+        image_id=probe_image,
+        input_dir=tmp_path / "in",
+        output_dir=tmp_path / "out",
+        limits=Limits(gpus=2),
+        environment={},
+    )
     devices = runner.gpus.acquire(spec.job_id, 2)
     container = runner._create(spec, devices)
     try:
@@ -236,8 +280,14 @@ def test_a_run_that_cannot_start_gives_its_gpus_back(probe_image, tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "out").mkdir()
     runner = DockerRunner(gpus=GpuAllocator(["7"]))  # no such device here: the start fails
-    spec = RunSpec(job_id="job-gpu-fail", image_id=probe_image, input_dir=tmp_path / "in",
-                   output_dir=tmp_path / "out", limits=Limits(gpus=1), environment={"PROBE": ""})
+    spec = RunSpec(
+        job_id="job-gpu-fail",
+        image_id=probe_image,
+        input_dir=tmp_path / "in",
+        output_dir=tmp_path / "out",
+        limits=Limits(gpus=1),
+        environment={"PROBE": ""},
+    )
     if parse_gpu_setting("auto"):
         pytest.skip("this node has GPUs; the failing start is checked on nodes without")
     with pytest.raises(SandboxError):
@@ -248,10 +298,14 @@ def test_a_run_that_cannot_start_gives_its_gpus_back(probe_image, tmp_path):
 @pytest.mark.skipif(not parse_gpu_setting("auto"), reason="needs an NVIDIA GPU on this node")
 def test_nvidia_smi_runs_in_a_container_with_a_gpu(probe_image, tmp_path):
     runner = DockerRunner(gpus=GpuAllocator(parse_gpu_setting("auto")))
-    outcome, out = run_probe(runner, probe_image, tmp_path,
-                             "import subprocess; open('/output/smi', 'w').write("
-                             "subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True).stdout)",
-                             gpus=1)
+    outcome, out = run_probe(
+        runner,
+        probe_image,
+        tmp_path,
+        "import subprocess; open('/output/smi', 'w').write("
+        "subprocess.run(['nvidia-smi', '-L'], capture_output=True, text=True).stdout)",
+        gpus=1,
+    )
     assert outcome.exit_code == 0 and "GPU 0" in (out / "smi").read_text()
 
 
@@ -259,8 +313,14 @@ def test_every_hardening_flag_reaches_the_engine(runner, probe_image, tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "out").mkdir()
     limits = Limits(time_limit_s=5, memory_mb=300, cpus=1.5, pids=77, tmp_mb=33, max_file_bytes=12345678)
-    spec = RunSpec(job_id="job-flags", image_id=probe_image, input_dir=tmp_path / "in",
-                   output_dir=tmp_path / "out", limits=limits, environment={})
+    spec = RunSpec(
+        job_id="job-flags",
+        image_id=probe_image,
+        input_dir=tmp_path / "in",
+        output_dir=tmp_path / "out",
+        limits=limits,
+        environment={},
+    )
     container = runner._create(spec)
     try:
         host = container.attrs["HostConfig"]
@@ -284,7 +344,9 @@ def test_every_hardening_flag_reaches_the_engine(runner, probe_image, tmp_path):
 
 
 def test_a_file_past_the_size_limit_cannot_be_written(runner, probe_image, tmp_path):
-    script = SIGXFSZ_IGNORED + """
+    script = (
+        SIGXFSZ_IGNORED
+        + """
 try:
     with open("/tmp/big", "wb") as out:
         out.write(b"x" * 3_000_000)
@@ -292,6 +354,7 @@ try:
 except OSError as exc:
     open("/output/result", "w").write(f"refused {exc.errno}")
 """
+    )
     outcome, out = run_probe(runner, probe_image, tmp_path, script, max_file_bytes=1_000_000)
     assert outcome.exit_code == 0 and (out / "result").read_text() == "refused 27"
 
@@ -308,10 +371,16 @@ def test_amd_gpus_reach_the_container_as_their_own_device_nodes_only(probe_image
     gpus = [Gpu("amd", "0", str(dev / "dri/renderD128")), Gpu("amd", "1", str(dev / "dri/renderD129"))]
     runner = DockerRunner(gpus=GpuAllocator(gpus, kfd=str(dev / "kfd")))
     runner.gpus.acquire("someone-else", 1)  # holds GPU 0
-    outcome, out = run_probe(runner, probe_image, tmp_path, """
+    outcome, out = run_probe(
+        runner,
+        probe_image,
+        tmp_path,
+        """
         import os
         open('/output/seen', 'w').write(' '.join(sorted(os.listdir('/dev/dri'))) + ' ' +
                                         str(os.path.exists('/dev/kfd')) + ' ' + os.environ['ROCR_VISIBLE_DEVICES'])
-        """, gpus=1)
+        """,
+        gpus=1,
+    )
     assert outcome.exit_code == 0 and (out / "seen").read_text() == "renderD129 True 1"
     assert runner.gpus.free() == 1  # GPU 1 is back after the run, GPU 0 still held by the other job

@@ -8,15 +8,17 @@ import secrets
 from pathlib import Path
 
 import pytest
-
 from conftest import BASE_IMAGE
+
 from sandbox import AgentLimits, EnvironmentConfig, Limits, SandboxError, build_image, parse_score
 from sandbox._agent import ItemEnvironment, Trajectory
 from sandbox._docker import DockerRunner
 
 pytestmark = pytest.mark.docker
-SCORE = "import pathlib; t = pathlib.Path('/arena/hidden/expected.txt'); " \
-        "print(1.0 if t.exists() and pathlib.Path('answer.txt').read_text().strip() == t.read_text().strip() else 0.0)"
+SCORE = (
+    "import pathlib; t = pathlib.Path('/arena/hidden/expected.txt'); "
+    "print(1.0 if t.exists() and pathlib.Path('answer.txt').read_text().strip() == t.read_text().strip() else 0.0)"
+)
 
 
 @pytest.fixture(scope="session")
@@ -31,16 +33,31 @@ def environment(env_image, tmp_path: Path, *, trajectory=None, item: dict | None
     (tmp_path / "files" / "assets" / "question.txt").write_text("what is 6 * 7?\n")
     (tmp_path / "files" / "assets" / "expected.txt").write_text("42\n")
     config = EnvironmentConfig(
-        image_id=env_image, tools=("bash", "python", "read_file", "write_file"),
-        score_command=("python3", "-c", SCORE), workdir="/work",
+        image_id=env_image,
+        tools=("bash", "python", "read_file", "write_file"),
+        score_command=("python3", "-c", SCORE),
+        workdir="/work",
         limits=Limits(memory_mb=128, pids=32, tmp_mb=8),
-        agent=AgentLimits(**{"tool_call_s": 3, "tool_time_s": 8, "workdir_mb": 4, "max_tool_output_bytes": 2048,
-                             **agent}))
-    given = {"files": {"question.txt": "assets/question.txt"}, "score_files": {"expected.txt": "assets/expected.txt"},
-             **(item or {})}
-    return ItemEnvironment(runner=DockerRunner(), config=config, job_id="job-env-" + secrets.token_hex(4),
-                           number=1, item_id="q1", files_root=tmp_path / "files", work_root=tmp_path / "work",
-                           trajectory=trajectory or Trajectory(io.BytesIO()), **given)
+        agent=AgentLimits(
+            **{"tool_call_s": 3, "tool_time_s": 8, "workdir_mb": 4, "max_tool_output_bytes": 2048, **agent}
+        ),
+    )
+    given = {
+        "files": {"question.txt": "assets/question.txt"},
+        "score_files": {"expected.txt": "assets/expected.txt"},
+        **(item or {}),
+    }
+    return ItemEnvironment(
+        runner=DockerRunner(),
+        config=config,
+        job_id="job-env-" + secrets.token_hex(4),
+        number=1,
+        item_id="q1",
+        files_root=tmp_path / "files",
+        work_root=tmp_path / "work",
+        trajectory=trajectory or Trajectory(io.BytesIO()),
+        **given,
+    )
 
 
 def bash(env: ItemEnvironment, command: str) -> str:
@@ -67,19 +84,33 @@ def test_tools_act_in_the_item_environment_and_the_final_state_is_scored(env_ima
 def test_the_hidden_files_appear_only_after_the_agent_and_its_processes_are_gone(env_image, tmp_path):
     with environment(env_image, tmp_path) as env:
         assert "No such file" in bash(env, "cat /arena/hidden/expected.txt")
-        assert "watching" in bash(env, "setsid sh -c 'while true; do cat /arena/hidden/* >> /work/stolen 2>/dev/null; "
-                                        "sleep 0.05; done' >/dev/null 2>&1 </dev/null & echo watching")
+        assert "watching" in bash(
+            env,
+            "setsid sh -c 'while true; do cat /arena/hidden/* >> /work/stolen 2>/dev/null; "
+            "sleep 0.05; done' >/dev/null 2>&1 </dev/null & echo watching",
+        )
         bash(env, "echo 41 > answer.txt")
         assert env.score() == 0.0
-        leftover = env._exec(["sh", "-c", "cat /work/stolen 2>/dev/null | wc -c; for p in /proc/[0-9]*; do stat -c %u $p; done 2>/dev/null | grep -c 65533"],
-                             user=0, limit=5).output.split()
+        leftover = env._exec(
+            [
+                "sh",
+                "-c",
+                "cat /work/stolen 2>/dev/null | wc -c; "
+                "for p in /proc/[0-9]*; do stat -c %u $p; done 2>/dev/null | grep -c 65533",
+            ],
+            user=0,
+            limit=5,
+        ).output.split()
     assert leftover == [b"0", b"0"]  # the watcher was killed before the hidden file was staged
 
 
 def test_no_network_no_root_a_small_disk_and_killed_commands(env_image, tmp_path):
     with environment(env_image, tmp_path) as env:
-        net = tool(env, "python", code="import socket\ntry:\n socket.create_connection(('10.0.0.1', 80), 2)\n"
-                                       "except OSError as e: print(e)")
+        net = tool(
+            env,
+            "python",
+            code="import socket\ntry:\n socket.create_connection(('10.0.0.1', 80), 2)\nexcept OSError as e: print(e)",
+        )
         assert "unreachable" in net
         assert "Read-only file system" in bash(env, "touch /etc/x")
         assert "No space left on device" in bash(env, "dd if=/dev/zero of=fill bs=1M count=50")
@@ -125,13 +156,13 @@ def test_a_final_state_captured_without_score_files_scores_elsewhere_as_in_place
     it in a fresh environment, stages the score files there and scores it as a local run would."""
     state, sink = tmp_path / "states" / "item-1.tar.gz", io.BytesIO()
     state.parent.mkdir()
-    with environment(env_image, tmp_path, trajectory=Trajectory(sink),
-                     item={"score_files": {}, "capture_to": state}) as node:
+    with environment(
+        env_image, tmp_path, trajectory=Trajectory(sink), item={"score_files": {}, "capture_to": state}
+    ) as node:
         assert "wrote 3 bytes" in tool(node, "write_file", path="answer.txt", content="42\n")
         assert bash(node, "ls /arena/hidden | wc -l") == "0\n"
         assert node.finish() == "item-1.tar.gz"
-    with environment(env_image, tmp_path, trajectory=Trajectory(sink),
-                     item={"files": {}, "restore": state}) as central:
+    with environment(env_image, tmp_path, trajectory=Trajectory(sink), item={"files": {}, "restore": state}) as central:
         assert central.score() == 1.0
     events = [json.loads(line) for line in sink.getvalue().splitlines()]
     assert [e["event"] for e in events] == ["environment", "tool", "tool", "final_state", "score"]
@@ -140,13 +171,13 @@ def test_a_final_state_captured_without_score_files_scores_elsewhere_as_in_place
 
 def test_a_final_state_that_cannot_be_captured_or_restored_scores_0(env_image, tmp_path):
     state, sink = tmp_path / "item-1.tar.gz", io.BytesIO()
-    with environment(env_image, tmp_path, trajectory=Trajectory(sink),
-                     item={"score_files": {}, "capture_to": state}) as node:
+    with environment(
+        env_image, tmp_path, trajectory=Trajectory(sink), item={"score_files": {}, "capture_to": state}
+    ) as node:
         bash(node, "echo 42 > answer.txt; chmod 000 answer.txt")  # unreadable: tar fails
         assert node.finish() is None and not state.exists()
     state.write_bytes(b"not a tar")
-    with environment(env_image, tmp_path, trajectory=Trajectory(sink),
-                     item={"files": {}, "restore": state}) as central:
+    with environment(env_image, tmp_path, trajectory=Trajectory(sink), item={"files": {}, "restore": state}) as central:
         assert central.score() == 0.0
     events = [json.loads(line) for line in sink.getvalue().splitlines()]
     assert events[-3]["event"] == "final_state" and events[-3]["captured"] is False

@@ -48,8 +48,11 @@ def _fake_amd_node(tmp_path, gpus: int):
     (tmp_path / "dev/kfd").touch()
     for index in range(gpus + 1):
         (nodes / str(index)).mkdir(parents=True)
-        props = "cpu_cores_count 64\nsimd_count 0\ndrm_render_minor 0\n" if index == 0 else \
-            f"cpu_cores_count 0\nsimd_count 440\ndrm_render_minor {127 + index}\n"
+        props = (
+            "cpu_cores_count 64\nsimd_count 0\ndrm_render_minor 0\n"
+            if index == 0
+            else f"cpu_cores_count 0\nsimd_count 440\ndrm_render_minor {127 + index}\n"
+        )
         (nodes / str(index) / "properties").write_text(props)
         if index:
             (tmp_path / f"dev/dri/renderD{127 + index}").touch()
@@ -72,8 +75,11 @@ def test_amd_devices_are_never_shared_and_each_job_gets_only_its_render_nodes(tm
     with pytest.raises(SandboxError):
         allocator.acquire("c", 1)
     paths, env = allocator.options(second, engine="docker")
-    assert paths == [f"{dev_root}/kfd:/dev/kfd:rwm", "/dev/dri/renderD130:/dev/dri/renderD130:rwm",
-                     "/dev/dri/renderD131:/dev/dri/renderD131:rwm"]
+    assert paths == [
+        f"{dev_root}/kfd:/dev/kfd:rwm",
+        "/dev/dri/renderD130:/dev/dri/renderD130:rwm",
+        "/dev/dri/renderD131:/dev/dri/renderD131:rwm",
+    ]
     assert env == {"ROCR_VISIBLE_DEVICES": "2,3"} and allocator.nvidia(second) == []
     allocator.release("a")
     assert allocator.free() == 2

@@ -37,14 +37,19 @@ class Request:
 
 
 def response(status: int, body: bytes, *, content_type: str = "application/json") -> bytes:
-    head = (f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
     return head.encode() + body
 
 
 def completion(text: str) -> bytes:
-    document = {"id": "x", "object": "chat.completion",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+    document = {
+        "id": "x",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}],
+    }
     return response(200, json.dumps(document).encode())
 
 
@@ -134,8 +139,7 @@ def serve():
         model = FakeModel(path, **handlers)
         server = _Server(str(path), _Connection)
         server.model = model  # type: ignore[attr-defined]
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append((server, model))
         return model
 
@@ -146,11 +150,23 @@ def serve():
         server.server_close()
 
 
-def run(socket_path: Path, items, *, limits: SessionLimits = FAST, deadline_s: float = 10.0,
-        alive: Callable[[], bool] = lambda: True) -> tuple[int, dict]:
+def run(
+    socket_path: Path,
+    items,
+    *,
+    limits: SessionLimits = FAST,
+    deadline_s: float = 10.0,
+    alive: Callable[[], bool] = lambda: True,
+) -> tuple[int, dict]:
     sink = io.BytesIO()
-    answered = drive(socket_path=socket_path, items=items, limits=limits,
-                     deadline=time.monotonic() + deadline_s, alive=alive, sink=sink)
+    answered = drive(
+        socket_path=socket_path,
+        items=items,
+        limits=limits,
+        deadline=time.monotonic() + deadline_s,
+        alive=alive,
+        sink=sink,
+    )
     lines = [json.loads(line) for line in sink.getvalue().decode().splitlines()]
     return answered, {line["id"]: line["prediction"] for line in lines}
 
@@ -173,17 +189,20 @@ def limits(**changes) -> SessionLimits:
 # -- a good model ---------------------------------------------------------------------------------
 def test_drives_messages_and_turns_items(run_dir, serve):
     model = serve(run_dir / "model.sock")
-    items = [("a", {"messages": [{"role": "system", "content": "Be brief."},
-                                 {"role": "user", "content": "ping"}]}),
-             ("b", {"system": "sys", "turns": ["My name is Ada.", "What is my name?"]})]
+    items = [
+        ("a", {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "ping"}]}),
+        ("b", {"system": "sys", "turns": ["My name is Ada.", "What is my name?"]}),
+    ]
     answered, predictions = run(run_dir / "model.sock", items)
     assert answered == 2
     assert predictions == {"a": "echo:ping", "b": "echo:What is my name?"}
     second_turn = next(r for r in model.chats() if r.messages[-1]["content"] == "What is my name?")
     assert second_turn.messages == [
-        {"role": "system", "content": "sys"}, {"role": "user", "content": "My name is Ada."},
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "My name is Ada."},
         {"role": "assistant", "content": "echo:My name is Ada."},
-        {"role": "user", "content": "What is my name?"}]
+        {"role": "user", "content": "What is my name?"},
+    ]
     assert json.loads(second_turn.body)["model"] == "submission"
 
 
@@ -227,8 +246,7 @@ def test_items_are_taken_lazily_and_the_first_failure_stops_the_rest(run_dir, se
             taken.append(len(taken))
             yield f"i{taken[-1]}", question(str(taken[-1]))
 
-    failure, elapsed = failure_of(run_dir / "model.sock", endless(),
-                                  limits=limits(concurrency=4, request_s=5.0))
+    failure, elapsed = failure_of(run_dir / "model.sock", endless(), limits=limits(concurrency=4, request_s=5.0))
     assert failure.reason == "invalid_answer" and elapsed < 1.0
     assert len(taken) <= 5
     assert not [t for t in threading.enumerate() if t.name.startswith("arena-drive")]
@@ -237,8 +255,7 @@ def test_items_are_taken_lazily_and_the_first_failure_stops_the_rest(run_dir, se
 # -- a model that is slow or silent ---------------------------------------------------------------
 def test_a_chat_request_that_never_answers_times_out(run_dir, serve):
     model = serve(run_dir / "model.sock", chat=lambda request, conn: model.stopping.wait(5))
-    failure, elapsed = failure_of(run_dir / "model.sock", [("a", question("hi"))],
-                                  limits=limits(request_s=0.3))
+    failure, elapsed = failure_of(run_dir / "model.sock", [("a", question("hi"))], limits=limits(request_s=0.3))
     assert failure.reason == "timeout"
     assert failure.detail == "the model did not answer request 1 within 0.3 s"
     assert elapsed < 1.5
@@ -257,8 +274,7 @@ def test_a_drip_fed_answer_is_stopped_at_the_request_limit(run_dir, serve, part)
             conn.sendall(bytes([byte]))
 
     model = serve(run_dir / "model.sock", chat=drip)
-    failure, elapsed = failure_of(run_dir / "model.sock", [("a", question("hi"))],
-                                  limits=limits(request_s=0.5))
+    failure, elapsed = failure_of(run_dir / "model.sock", [("a", question("hi"))], limits=limits(request_s=0.5))
     assert failure.reason == "timeout" and "request 1 within 0.5 s" in failure.detail
     assert elapsed < 1.5
 
@@ -270,16 +286,16 @@ def test_the_job_deadline_stops_the_session(run_dir, serve):
 
     serve(run_dir / "model.sock", chat=slow)
     items = [(f"i{n}", question(str(n))) for n in range(10)]
-    failure, elapsed = failure_of(run_dir / "model.sock", items, deadline_s=0.6,
-                                  limits=limits(concurrency=1, request_s=5.0))
+    failure, elapsed = failure_of(
+        run_dir / "model.sock", items, deadline_s=0.6, limits=limits(concurrency=1, request_s=5.0)
+    )
     assert failure.reason == "timeout"
     assert "within the job's time limit" in failure.detail and "of 10 answered" in failure.detail
     assert elapsed < 1.2
 
 
 def test_a_socket_never_created_is_not_ready(run_dir):
-    failure, elapsed = failure_of(run_dir / "model.sock", [("a", question("hi"))],
-                                  limits=limits(startup_s=0.5))
+    failure, elapsed = failure_of(run_dir / "model.sock", [("a", question("hi"))], limits=limits(startup_s=0.5))
     assert failure.reason == "not_ready"
     assert failure.detail == "the model never created /run/arena/model.sock within 0.5 s"
     assert 0.4 < elapsed < 1.5
@@ -289,8 +305,7 @@ def test_a_socket_never_created_is_not_ready(run_dir):
 
 def test_a_health_check_that_never_passes_is_not_ready(run_dir, serve):
     serve(run_dir / "model.sock", health=lambda request, conn: conn.sendall(response(503, b"")))
-    failure, _ = failure_of(run_dir / "model.sock", [("a", question("hi"))],
-                            limits=limits(startup_s=0.5))
+    failure, _ = failure_of(run_dir / "model.sock", [("a", question("hi"))], limits=limits(startup_s=0.5))
     assert failure.reason == "not_ready" and "did not answer GET /health" in failure.detail
 
 
@@ -314,19 +329,21 @@ def test_a_socket_the_platform_may_not_connect_to_says_so(run_dir, serve):
             os._exit(0)
     os.close(write)
     import select
+
     ready, _, _ = select.select([read], [], [], 20)
     if not ready:
         os.kill(child, 9)
     os.waitpid(child, 0)
     got = os.read(read, 4096).decode() if ready else "the child hung"
-    assert got == ("not_ready|/run/arena/model.sock refused the platform's connection (permission denied): "
-                   "create it writable by all users (mode 0666)")
+    assert got == (
+        "not_ready|/run/arena/model.sock refused the platform's connection (permission denied): "
+        "create it writable by all users (mode 0666)"
+    )
 
 
 # -- a model that stops ---------------------------------------------------------------------------
 def test_a_container_that_exits_before_health_has_stopped(run_dir):
-    failure, elapsed = failure_of(run_dir / "model.sock", [("a", question("hi"))],
-                                  alive=lambda: False)
+    failure, elapsed = failure_of(run_dir / "model.sock", [("a", question("hi"))], alive=lambda: False)
     assert failure.reason == "model_stopped" and "before it answered GET /health" in failure.detail
     assert elapsed < 0.5
 
@@ -345,8 +362,7 @@ def test_a_container_that_exits_while_serving_has_stopped(run_dir, serve):
         exited.set()
 
     serve(run_dir / "model.sock", chat=die)
-    failure, _ = failure_of(run_dir / "model.sock", [("a", question("hi"))],
-                            alive=lambda: not exited.is_set())
+    failure, _ = failure_of(run_dir / "model.sock", [("a", question("hi"))], alive=lambda: not exited.is_set())
     assert failure.reason == "model_stopped"
     assert failure.detail == "the container exited while serving (0 items answered)"
 
@@ -378,8 +394,7 @@ def test_garbage_is_an_invalid_answer_and_never_quoted(run_dir, serve, kind):
 
 def test_an_oversize_answer_names_the_cap(run_dir, serve):
     serve(run_dir / "model.sock", chat=lambda request, conn: conn.sendall(completion("x" * 5000)))
-    failure, _ = failure_of(run_dir / "model.sock", [("a", question("hi"))],
-                            limits=limits(max_answer_bytes=1000))
+    failure, _ = failure_of(run_dir / "model.sock", [("a", question("hi"))], limits=limits(max_answer_bytes=1000))
     assert failure.reason == "invalid_answer"
     assert failure.detail == "the answer to request 1 was larger than the cap of 1000 bytes"
 
@@ -390,8 +405,7 @@ def test_a_symlinked_socket_is_refused(run_dir, serve):
     os.symlink(run_dir / "victim.sock", run_dir / "model.sock")
     failure, _ = failure_of(run_dir / "model.sock", [("a", question("hi"))])
     assert failure.reason == "invalid_answer"
-    assert failure.detail == ("/run/arena/model.sock is not a unix socket "
-                              "(a link or another kind of file)")
+    assert failure.detail == ("/run/arena/model.sock is not a unix socket (a link or another kind of file)")
     assert victim.connections == 0
 
 
@@ -413,43 +427,56 @@ def test_a_socket_swapped_for_a_link_while_serving_is_refused(run_dir, serve):
         echo(request, conn)
 
     serve(run_dir / "model.sock", chat=swap)
-    failure, _ = failure_of(run_dir / "model.sock", [("a", question("1")), ("b", question("2"))],
-                            limits=limits(concurrency=1))
+    failure, _ = failure_of(
+        run_dir / "model.sock", [("a", question("1")), ("b", question("2"))], limits=limits(concurrency=1)
+    )
     assert failure.reason == "invalid_answer" and "not a unix socket" in failure.detail
     assert victim.connections == 0
 
 
 # -- item inputs ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("value", [
-    {"messages": [{"role": "user", "content": "hi"}]},
-    {"messages": [{"role": "system", "content": ""}, {"role": "user", "content": "hi"},
-                  {"role": "assistant", "content": "hello"}, {"role": "user", "content": "bye"}]},
-    {"turns": ["hi"]},
-    {"turns": ["hi", "and?"], "system": "be brief"},
-    {"turns": ["What is on this scan?"], "assets": ["assets/scan-1.png"]},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"messages": [{"role": "user", "content": "hi"}]},
+        {
+            "messages": [
+                {"role": "system", "content": ""},
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "hello"},
+                {"role": "user", "content": "bye"},
+            ]
+        },
+        {"turns": ["hi"]},
+        {"turns": ["hi", "and?"], "system": "be brief"},
+        {"turns": ["What is on this scan?"], "assets": ["assets/scan-1.png"]},
+    ],
+)
 def test_well_formed_inputs_pass(value):
     assert check_item_input(value) is None
 
 
-@pytest.mark.parametrize(("value", "problem"), [
-    ("hi", "input must hold either 'messages' or 'turns'"),
-    ({}, "input must hold either 'messages' or 'turns'"),
-    ({"messages": [], "turns": []}, "input must hold either 'messages' or 'turns'"),
-    ({"turns": []}, "turns must be a non-empty list of strings"),
-    ({"turns": ["a", 1]}, "turns must be a non-empty list of strings"),
-    ({"turns": ["a"] * 65}, "turns must hold at most 64 turns"),
-    ({"turns": ["a"], "system": 3}, "system must be a string"),
-    ({"turns": ["a"], "extra": 1}, "input holds unexpected keys ('extra')"),
-    ({"messages": [{"role": "user", "content": "a"}], "system": "s"}, "unexpected keys ('system')"),
-    ({"messages": "hi"}, "messages must be a non-empty list"),
-    ({"messages": [{"role": "user", "content": "a"}] * 65}, "at most 64 messages"),
-    ({"messages": [{"role": "tool", "content": "a"}]}, "message 1 must have role"),
-    ({"messages": [{"role": "user", "content": "a"}, {"role": "user"}]}, "message 2 must be an"),
-    ({"messages": [{"role": "user", "content": None}]}, "message 1 must have a string content"),
-    ({"turns": ["a"], "assets": "assets/x.png"}, "assets must be a list of asset paths"),
-    ({"turns": ["a"], "assets": ["x.png"]}, "assets must be a list of asset paths"),
-])
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("hi", "input must hold either 'messages' or 'turns'"),
+        ({}, "input must hold either 'messages' or 'turns'"),
+        ({"messages": [], "turns": []}, "input must hold either 'messages' or 'turns'"),
+        ({"turns": []}, "turns must be a non-empty list of strings"),
+        ({"turns": ["a", 1]}, "turns must be a non-empty list of strings"),
+        ({"turns": ["a"] * 65}, "turns must hold at most 64 turns"),
+        ({"turns": ["a"], "system": 3}, "system must be a string"),
+        ({"turns": ["a"], "extra": 1}, "input holds unexpected keys ('extra')"),
+        ({"messages": [{"role": "user", "content": "a"}], "system": "s"}, "unexpected keys ('system')"),
+        ({"messages": "hi"}, "messages must be a non-empty list"),
+        ({"messages": [{"role": "user", "content": "a"}] * 65}, "at most 64 messages"),
+        ({"messages": [{"role": "tool", "content": "a"}]}, "message 1 must have role"),
+        ({"messages": [{"role": "user", "content": "a"}, {"role": "user"}]}, "message 2 must be an"),
+        ({"messages": [{"role": "user", "content": None}]}, "message 1 must have a string content"),
+        ({"turns": ["a"], "assets": "assets/x.png"}, "assets must be a list of asset paths"),
+        ({"turns": ["a"], "assets": ["x.png"]}, "assets must be a list of asset paths"),
+    ],
+)
 def test_malformed_inputs_are_described(value, problem):
     assert problem in (check_item_input(value) or "")
 
@@ -465,22 +492,30 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters":
 
 
 def tool_item(question: str, **extra) -> dict:
-    return {"messages": [{"role": "user", "content": question}], "tools": [WEATHER],
-            "tool_results": [{"name": "get_weather", "arguments": {"city": "Paris"}, "result": "18 degrees"}],
-            **extra}
+    return {
+        "messages": [{"role": "user", "content": question}],
+        "tools": [WEATHER],
+        "tool_results": [{"name": "get_weather", "arguments": {"city": "Paris"}, "result": "18 degrees"}],
+        **extra,
+    }
 
 
 def calling(arguments: str = '{"city": "Paris"}', *, forever: bool = False) -> Handler:
     """A model that calls get_weather once (or forever), then answers with what the tool said."""
+
     def handle(request: Request, conn: socket.socket) -> None:
         last = request.messages[-1]
         if last["role"] == "tool" and not forever:
             conn.sendall(completion("it is " + last["content"]))
             return
-        call = {"id": f"call-{len(request.messages)}", "type": "function",
-                "function": {"name": "get_weather", "arguments": arguments}}
+        call = {
+            "id": f"call-{len(request.messages)}",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": arguments},
+        }
         document = {"choices": [{"message": {"role": "assistant", "content": None, "tool_calls": [call]}}]}
         conn.sendall(response(200, json.dumps(document).encode()))
+
     return handle
 
 
@@ -494,12 +529,15 @@ def test_tool_calls_are_answered_from_the_items_environment(run_dir, serve):
     assert second["messages"][2] == {"role": "tool", "tool_call_id": "call-1", "content": "18 degrees"}
 
 
-@pytest.mark.parametrize(("arguments", "result"), [
-    ('{"city": "Rome"}', "error: this environment has no result for that call"),
-    ('{"city": "Paris", "unit": "C"}', "error: this environment has no result for that call"),
-    ("city=Paris", "error: the arguments are not JSON"),
-    ('{ "city" : "Paris" }', "18 degrees"),  # compared as JSON values, not as text
-])
+@pytest.mark.parametrize(
+    ("arguments", "result"),
+    [
+        ('{"city": "Rome"}', "error: this environment has no result for that call"),
+        ('{"city": "Paris", "unit": "C"}', "error: this environment has no result for that call"),
+        ("city=Paris", "error: the arguments are not JSON"),
+        ('{ "city" : "Paris" }', "18 degrees"),  # compared as JSON values, not as text
+    ],
+)
 def test_a_call_is_answered_by_name_and_arguments_or_gets_an_error_result(run_dir, serve, arguments, result):
     serve(run_dir / "model.sock", chat=calling(arguments))
     _answered, predictions = run(run_dir / "model.sock", [("w", tool_item("Weather?"))])
@@ -528,12 +566,17 @@ def test_a_malformed_tool_call_is_an_invalid_answer(run_dir, serve):
     assert failure.reason == "invalid_answer" and "a tool call lacks" in failure.detail
 
 
-@pytest.mark.parametrize(("value", "problem"), [
-    ({"turns": ["a"], "tool_results": []}, "tool_results needs tools beside it"),
-    ({"turns": ["a"], "tools": [{"type": "function"}]}, "tools must be a list of at most 32 function tools"),
-    ({"turns": ["a"], "tools": [WEATHER], "tool_results": [{"name": "x", "result": "y"}]},
-     "tool_results must be a list of"),
-])
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"turns": ["a"], "tool_results": []}, "tool_results needs tools beside it"),
+        ({"turns": ["a"], "tools": [{"type": "function"}]}, "tools must be a list of at most 32 function tools"),
+        (
+            {"turns": ["a"], "tools": [WEATHER], "tool_results": [{"name": "x", "result": "y"}]},
+            "tool_results must be a list of",
+        ),
+    ],
+)
 def test_malformed_tools_are_described(value, problem):
     assert problem in (check_item_input(value) or "")
     assert check_item_input(tool_item("ok?")) is None

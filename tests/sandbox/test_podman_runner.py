@@ -8,10 +8,17 @@ import threading
 import time
 
 import pytest
-
 from conftest import BASE_IMAGE, load_into_podman
+
 from sandbox import (
-    EnvironmentSpec, GpuAllocator, JobFolder, Limits, RunSpec, SandboxError, build_image, make_runner,
+    EnvironmentSpec,
+    GpuAllocator,
+    JobFolder,
+    Limits,
+    RunSpec,
+    SandboxError,
+    build_image,
+    make_runner,
 )
 from sandbox._podman import PodmanRunner
 
@@ -37,17 +44,23 @@ def runner(podman_runner_user, image):
 @pytest.fixture
 def folder(runner, job_root):
     job = f"job-{secrets.token_hex(4)}"
-    made = JobFolder.create(root=job_root, job_id=job, size_bytes=8 << 20, use_tmpfs=os.geteuid() == 0,
-                            owner=runner.folder_owner())
+    made = JobFolder.create(
+        root=job_root, job_id=job, size_bytes=8 << 20, use_tmpfs=os.geteuid() == 0, owner=runner.folder_owner()
+    )
     yield made
     made.wipe()
 
 
 def spec_for(folder: JobFolder, image: str, script: str, **limits) -> RunSpec:
     (folder.input / "model.py").write_text(script)
-    return RunSpec(job_id=folder.path.name, image_id=image, input_dir=folder.input, output_dir=folder.output,
-                   limits=Limits(**{"time_limit_s": 20, "memory_mb": 256, **limits}),
-                   environment={"PYTHONDONTWRITEBYTECODE": "1"})
+    return RunSpec(
+        job_id=folder.path.name,
+        image_id=image,
+        input_dir=folder.input,
+        output_dir=folder.output,
+        limits=Limits(**{"time_limit_s": 20, "memory_mb": 256, **limits}),
+        environment={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
 
 
 PROBE = """
@@ -70,15 +83,27 @@ def test_the_sandbox_holds_under_rootless_podman(runner, image, folder):
     outcome = runner.run(spec)
     assert (outcome.verdict, outcome.exit_code) == ("exited", 0), outcome
     report = __import__("json").loads((folder.output / "report.json").read_text())
-    assert report == {"uid": 65532, "gid": 65532, "net": ["lo"], "caps": "0000000000000000", "nnp": "1",
-                      "/etc/evil": "refused", "/input/evil": "refused"}
+    assert report == {
+        "uid": 65532,
+        "gid": 65532,
+        "net": ["lo"],
+        "caps": "0000000000000000",
+        "nnp": "1",
+        "/etc/evil": "refused",
+        "/input/evil": "refused",
+    }
     # The output belongs to the podman user (uid 65532 inside is mapped onto it), never to root.
     assert (folder.output / "report.json").stat().st_uid == runner.folder_owner()[0]
 
 
 def test_deadline_kills_and_the_log_tail_is_capped(runner, image, folder):
-    spec = spec_for(folder, image, "import sys, time\nsys.stdout.write('x' * 200000)\nsys.stdout.flush()\n"
-                                   "time.sleep(600)\n", time_limit_s=3, log_tail_bytes=1000)
+    spec = spec_for(
+        folder,
+        image,
+        "import sys, time\nsys.stdout.write('x' * 200000)\nsys.stdout.flush()\ntime.sleep(600)\n",
+        time_limit_s=3,
+        log_tail_bytes=1000,
+    )
     started = time.monotonic()
     outcome = runner.run(spec)
     assert outcome.verdict == "timeout" and len(outcome.log_tail) == 1000
@@ -87,7 +112,7 @@ def test_deadline_kills_and_the_log_tail_is_capped(runner, image, folder):
 
 
 def test_stop_ends_a_running_container_at_once(runner, image, folder):
-    spec = (spec_for(folder, image, "import time\ntime.sleep(600)\n", time_limit_s=300))
+    spec = spec_for(folder, image, "import time\ntime.sleep(600)\n", time_limit_s=300)
     timer = threading.Timer(3, runner.stop, args=(spec.job_id,))
     timer.start()
     outcome = runner.run(spec)
@@ -96,7 +121,7 @@ def test_stop_ends_a_running_container_at_once(runner, image, folder):
 
 
 def test_racing_sweeps_never_raise(runner, image, folder):
-    spec = (spec_for(folder, image, "import time\ntime.sleep(600)\n", time_limit_s=300))
+    spec = spec_for(folder, image, "import time\ntime.sleep(600)\n", time_limit_s=300)
     thread = threading.Thread(target=lambda: _swallow(runner.run, spec))
     thread.start()
     for _ in range(100):
@@ -122,8 +147,16 @@ def test_as_root_without_a_user_it_refuses(image, folder):
 
 def test_agent_environments_are_refused_with_a_clear_error(tmp_path):
     runner = PodmanRunner(user="nobody", instance="x")
-    spec = EnvironmentSpec(job_id="job-e", name="job-e-1", image_id="sha256:" + "0" * 64, stage_dir=tmp_path,
-                           hidden_dir=tmp_path, workdir="/work", workdir_mb=8, limits=Limits())
+    spec = EnvironmentSpec(
+        job_id="job-e",
+        name="job-e-1",
+        image_id="sha256:" + "0" * 64,
+        stage_dir=tmp_path,
+        hidden_dir=tmp_path,
+        workdir="/work",
+        workdir_mb=8,
+        limits=Limits(),
+    )
     with pytest.raises(SandboxError, match="Docker only"):
         runner.start_environment(spec)
     with pytest.raises(SandboxError, match="no environments"):
@@ -135,9 +168,13 @@ def test_amd_and_nvidia_devices_become_podman_flags():
     gpus = GpuAllocator(["amd:0:/dev/dri/renderD128", "amd:1:/dev/dri/renderD129", "nvidia:3"], kfd="/dev/kfd")
     taken = gpus.acquire("job-a", 2)
     assert gpus.options(taken, engine="podman") == (
-        ["--device=/dev/kfd:/dev/kfd", "--device=/dev/dri/renderD128:/dev/dri/renderD128",
-         "--device=/dev/dri/renderD129:/dev/dri/renderD129"],
-        {"ROCR_VISIBLE_DEVICES": "0,1"})
+        [
+            "--device=/dev/kfd:/dev/kfd",
+            "--device=/dev/dri/renderD128:/dev/dri/renderD128",
+            "--device=/dev/dri/renderD129:/dev/dri/renderD129",
+        ],
+        {"ROCR_VISIBLE_DEVICES": "0,1"},
+    )
     assert gpus.options(gpus.acquire("job-b", 1), engine="podman") == (["--device=nvidia.com/gpu=3"], {})
 
 

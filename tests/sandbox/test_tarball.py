@@ -3,8 +3,8 @@ import json
 import tarfile
 
 import pytest
-
 from helpers import make_image_tarball
+
 from sandbox import ImageError, inspect_image_tarball
 
 
@@ -48,8 +48,12 @@ def _tar_with(path, name: str, data: bytes = b"x", kind=tarfile.REGTYPE, link: s
 
 @pytest.mark.parametrize(
     ("name", "kind", "link"),
-    [("../evil", tarfile.REGTYPE, ""), ("/etc/evil", tarfile.REGTYPE, ""),
-     ("link", tarfile.SYMTYPE, "../../etc/passwd"), ("dev", tarfile.CHRTYPE, "")],
+    [
+        ("../evil", tarfile.REGTYPE, ""),
+        ("/etc/evil", tarfile.REGTYPE, ""),
+        ("link", tarfile.SYMTYPE, "../../etc/passwd"),
+        ("dev", tarfile.CHRTYPE, ""),
+    ],
 )
 def test_paths_links_and_devices_that_leave_the_archive_are_refused(tmp_path, name, kind, link):
     path = tmp_path / "image.tar"
@@ -62,8 +66,10 @@ def test_config_that_does_not_match_its_digest(tmp_path):
     path = tmp_path / "image.tar"
     digest = "0" * 64
     with tarfile.open(path, "w") as tar:
-        for name, data in ((f"blobs/sha256/{digest}", b"{}"),
-                           ("manifest.json", json.dumps([{"Config": f"blobs/sha256/{digest}"}]).encode())):
+        for name, data in (
+            (f"blobs/sha256/{digest}", b"{}"),
+            ("manifest.json", json.dumps([{"Config": f"blobs/sha256/{digest}"}]).encode()),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -94,8 +100,14 @@ def test_ordinary_settings_pass(tmp_path):
     assert inspect_image_tarball(path).architecture == "amd64"
 
 
-def _image(path, *, config: bytes | None = None, entry: dict | None = None, layers: dict | None = None,
-           manifest: bytes | None = None) -> None:
+def _image(
+    path,
+    *,
+    config: bytes | None = None,
+    entry: dict | None = None,
+    layers: dict | None = None,
+    manifest: bytes | None = None,
+) -> None:
     """A tarball with the given config bytes, manifest entry fields and layer files."""
     import hashlib
 
@@ -103,31 +115,37 @@ def _image(path, *, config: bytes | None = None, entry: dict | None = None, laye
     digest = hashlib.sha256(config).hexdigest()
     fields = {"Config": f"blobs/sha256/{digest}", "Layers": [], **(entry or {})}
     with tarfile.open(path, "w") as tar:
-        for name, data in {f"blobs/sha256/{digest}": config, **(layers or {}),
-                           "manifest.json": manifest or json.dumps([fields]).encode()}.items():
+        for name, data in {
+            f"blobs/sha256/{digest}": config,
+            **(layers or {}),
+            "manifest.json": manifest or json.dumps([fields]).encode(),
+        }.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"entry": {"Config": 5}},
-    {"entry": {"Config": None}},
-    {"entry": {"Layers": "blobs/sha256/x"}},
-    {"entry": {"Layers": [5]}},
-    {"entry": {"Layers": ["../../etc/passwd"]}},
-    {"entry": {"Layers": ["/etc/passwd"]}},
-    {"entry": {"Layers": ["blobs/sha256/missing"]}},
-    {"config": b"not json"},
-    {"config": b"[1, 2]"},
-    {"config": b'{"architecture": "amd64", "config": []}'},
-    {"config": b'{"architecture": "amd64", "config": {"Env": 5}}'},
-    {"config": b'{"architecture": "amd64", "config": {"WorkingDir": 5}}'},
-    {"config": b'{"architecture": ["amd64"], "config": {}}'},
-    {"config": b"\xff\xfe"},
-    {"manifest": b'[5]'},
-    {"manifest": b'{"Config": "x"}'},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"entry": {"Config": 5}},
+        {"entry": {"Config": None}},
+        {"entry": {"Layers": "blobs/sha256/x"}},
+        {"entry": {"Layers": [5]}},
+        {"entry": {"Layers": ["../../etc/passwd"]}},
+        {"entry": {"Layers": ["/etc/passwd"]}},
+        {"entry": {"Layers": ["blobs/sha256/missing"]}},
+        {"config": b"not json"},
+        {"config": b"[1, 2]"},
+        {"config": b'{"architecture": "amd64", "config": []}'},
+        {"config": b'{"architecture": "amd64", "config": {"Env": 5}}'},
+        {"config": b'{"architecture": "amd64", "config": {"WorkingDir": 5}}'},
+        {"config": b'{"architecture": ["amd64"], "config": {}}'},
+        {"config": b"\xff\xfe"},
+        {"manifest": b"[5]"},
+        {"manifest": b'{"Config": "x"}'},
+    ],
+)
 def test_malformed_images_are_refused_with_a_reason(tmp_path, kwargs):
     """The review's finding: some malformed tarballs gave a 500, and layer paths were not checked
     to stay inside the archive."""
@@ -157,8 +175,11 @@ def test_a_tarball_cut_inside_a_layer_after_its_manifest_is_refused(tmp_path):
     digest = hashlib.sha256(config).hexdigest()
     manifest = json.dumps([{"Config": f"blobs/sha256/{digest}", "Layers": ["layer.tar"]}]).encode()
     with tarfile.open(tmp_path / "i.tar", "w") as tar:
-        for name, data in (("manifest.json", manifest), (f"blobs/sha256/{digest}", config),
-                           ("layer.tar", b"l" * 50_000)):
+        for name, data in (
+            ("manifest.json", manifest),
+            (f"blobs/sha256/{digest}", config),
+            ("layer.tar", b"l" * 50_000),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import arena, serve_arena
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
@@ -23,14 +22,24 @@ BUNDLE = ROOT / "examples" / "challenges" / "gpu-faults"
 AXE = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = os.environ.get("ARENA_CHROMIUM", "/usr/bin/chromium")
 SHOTS = os.environ.get("ARENA_SCREENSHOTS")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
 def browser():
-    problem = None if Path(CHROMIUM).exists() and AXE.exists() else \
-        f"needs {CHROMIUM} and {AXE}: run ARENA_SETUP_SERVICES=browser scripts/setup.sh"
+    problem = (
+        None
+        if Path(CHROMIUM).exists() and AXE.exists()
+        else f"needs {CHROMIUM} and {AXE}: run ARENA_SETUP_SERVICES=browser scripts/setup.sh"
+    )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -53,10 +62,16 @@ def rounds_bundle(folder: Path) -> Path:
     shutil.copytree(BUNDLE, folder)
     config = yaml.safe_load((folder / "challenge.yaml").read_text())
     now = utcnow()
-    config.update({"rounds": [{"name": "Winter", "start": iso(now - timedelta(minutes=1)), "end": iso(now + timedelta(hours=1))},
-                              {"name": "Spring", "end": iso(now + timedelta(hours=2))}],
-                   "kpi": {"baseline": {"score": 0.86}, "eliminate_after": 2},
-                   "rewards": {"rule": "rank_band_split", "shares": [0.6, 0.4], "euros": 10000, "gpu_hours": 100}})
+    config.update(
+        {
+            "rounds": [
+                {"name": "Winter", "start": iso(now - timedelta(minutes=1)), "end": iso(now + timedelta(hours=1))},
+                {"name": "Spring", "end": iso(now + timedelta(hours=2))},
+            ],
+            "kpi": {"baseline": {"score": 0.86}, "eliminate_after": 2},
+            "rewards": {"rule": "rank_band_split", "shares": [0.6, 0.4], "euros": 10000, "gpu_hours": 100},
+        }
+    )
     (folder / "challenge.yaml").write_text(yaml.safe_dump(config))
     return folder
 
@@ -68,11 +83,15 @@ def site(docker_engine, tmp_path_factory):
         organiser = json.loads(arena(env, "admin", "create-organiser", "EuroHPC Organiser", "--json").stdout)["token"]
         arena(env, "challenge", "create", str(rounds_bundle(home / "bundle")), token=organiser)
         tokens = {}
-        for team, factories, model in (("Thermal Alliance", ["LUMI AI Factory:0.6", "IT4LIA AI Factory:0.4"], "good"),
-                                       ("Fan Watchers", ["MareNostrum AI Factory"], "fair"),
-                                       ("Broken Bytes", ["Leonardo AI Factory"], "broken")):
+        for team, factories, model in (
+            ("Thermal Alliance", ["LUMI AI Factory:0.6", "IT4LIA AI Factory:0.4"], "good"),
+            ("Fan Watchers", ["MareNostrum AI Factory"], "fair"),
+            ("Broken Bytes", ["Leonardo AI Factory"], "broken"),
+        ):
             args = [a for f in factories for a in ("--factory", f)]
-            tokens[team] = json.loads(arena(env, "team", "create", team, *args, "--json", token=organiser).stdout)["token"]
+            tokens[team] = json.loads(arena(env, "team", "create", team, *args, "--json", token=organiser).stdout)[
+                "token"
+            ]
             arena(env, "submit", "gpu-faults", f"arena-example/{model}", "--wait", token=tokens[team], check=False)
         arena(env, "round", "close", "gpu-faults", "--early", "--wait", token=organiser)
         yield {**env, "organiser": organiser, "teams": tokens, "home": home}

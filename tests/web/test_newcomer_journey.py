@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from arena.timeutil import iso, utcnow
 from conftest import BASE_IMAGE
 from helpers import arena, serve_arena
-from sandbox import build_image
 from test_browser import browser, check_accessibility  # noqa: F401 - the module's Chromium
+
+from arena.timeutil import iso, utcnow
+from sandbox import build_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 QUICKSTART = Path(__file__).resolve().parent.parent.parent / "examples" / "challenges" / "quickstart"
@@ -52,8 +52,12 @@ def text_of(page) -> str:
     return " ".join(page.get_by_role("main").inner_text().split())
 
 
-def test_the_newcomer_journey_finds_none_of_the_problems(docker_engine, browser, silent_crash,  # noqa: F811
-                                                          tmp_path):
+def test_the_newcomer_journey_finds_none_of_the_problems(
+    docker_engine,
+    browser,
+    silent_crash,  # noqa: F811
+    tmp_path,
+):
     # 1. A server command run without the server's ARENA_HOME makes nothing and says so.
     lost = tmp_path / "not-the-server"
     stray = arena({**os.environ, "ARENA_HOME": str(lost)}, "admin", "create-organiser", "Lost Org", check=False)
@@ -80,9 +84,16 @@ def organiser_journey(env: dict, organiser: str, tmp_path: Path) -> None:
     assert arena(env, "challenge", "create", str(bundle(tmp_path / "b")), token=organiser).stdout.strip() == SLUG
     # 3. The challenge page shows every rule, the secondary metric before anyone has a score.
     page = arena_page(env, f"/challenges/{SLUG}")
-    for shown in ("also shown: macro_f1", "Processes", "64", "at most 2 submissions per team",
-                  "open: any team takes part", "your model's own failures (timeout, crash, invalid output…) do",
-                  "200 GPU-hours", "arena try my-first-challenge IMAGE"):
+    for shown in (
+        "also shown: macro_f1",
+        "Processes",
+        "64",
+        "at most 2 submissions per team",
+        "open: any team takes part",
+        "your model's own failures (timeout, crash, invalid output…) do",
+        "200 GPU-hours",
+        "arena try my-first-challenge IMAGE",
+    ):
         assert shown in page, shown
 
 
@@ -96,8 +107,20 @@ def arena_page(env: dict, path: str) -> str:
 
 
 def team_journey(env: dict, organiser: str, silent_crash: str, tmp_path: Path) -> str:
-    team = json.loads(arena(env, "team", "create", "Triage Alliance", "--factory", "LUMI AI Factory:2",
-                            "--factory", "IT4LIA AI Factory:1", "--json", token=organiser).stdout)["token"]
+    team = json.loads(
+        arena(
+            env,
+            "team",
+            "create",
+            "Triage Alliance",
+            "--factory",
+            "LUMI AI Factory:2",
+            "--factory",
+            "IT4LIA AI Factory:1",
+            "--json",
+            token=organiser,
+        ).stdout
+    )["token"]
     assert "66.67%" in arena(env, "team", "list", token=organiser).stdout  # 6. organisers list teams
     arena(env, "challenge", "register", SLUG, token=team)
     # 8. The team count is right as soon as a team registers.
@@ -110,18 +133,21 @@ def team_journey(env: dict, organiser: str, silent_crash: str, tmp_path: Path) -
     silent = arena(env, "try", SLUG, silent_crash, check=False)
     assert silent.returncode == 1 and "failed  crashed" in silent.stdout
     # 7. `arena logs` of a failed run that printed nothing gives the reason.
-    failed = json.loads(arena(env, "submit", SLUG, silent_crash, "--sample", "--wait", "--json",
-                              token=team, check=False).stdout)
+    failed = json.loads(
+        arena(env, "submit", SLUG, silent_crash, "--sample", "--wait", "--json", token=team, check=False).stdout
+    )
     logs = arena(env, "logs", failed["id"], token=team).stdout
     assert "(the container printed nothing)" in logs and "failed: crashed: the container exited with code 3" in logs
     # 6. A sample run's status shows the secondary scores.
-    sample = json.loads(arena(env, "submit", SLUG, "arena-example/good", "--sample", "--wait", "--json",
-                              token=team).stdout)
+    sample = json.loads(
+        arena(env, "submit", SLUG, "arena-example/good", "--sample", "--wait", "--json", token=team).stdout
+    )
     status = json.loads(arena(env, "status", sample["id"], "--json", token=team).stdout)
     assert status["secondary"]["macro_f1"]["score"] == pytest.approx(tried["secondary"]["macro_f1"]["score"])
     good = json.loads(arena(env, "submit", SLUG, "arena-example/good", "--wait", "--json", token=team).stdout)
-    broken = json.loads(arena(env, "submit", SLUG, "arena-example/broken", "--wait", "--json",
-                              token=team, check=False).stdout)
+    broken = json.loads(
+        arena(env, "submit", SLUG, "arena-example/broken", "--wait", "--json", token=team, check=False).stdout
+    )
     assert (good["status"], broken["failure_detail"]) == ("scored", "200 of 300 items have no prediction")
     # 6. The team lists its runs, with receipts and the quota left.
     runs = json.loads(arena(env, "submissions", SLUG, "--json", token=team).stdout)
@@ -171,12 +197,20 @@ def programme_journey(env: dict, organiser: str, team: str, tmp_path: Path) -> N
     assert "exporting" not in early.stderr
     # 10. The programme goes on: a round appended while it runs pays and verifies like the first.
     spring = tmp_path / "spring.yaml"
-    spring.write_text(yaml.safe_dump({"rounds": [{"name": "Spring", "end": iso(utcnow() + timedelta(hours=1))}],
-                                      "rewards": {"rule": "winner_take_all", "euros": 2000, "gpu_hours": 1.5}}))
+    spring.write_text(
+        yaml.safe_dump(
+            {
+                "rounds": [{"name": "Spring", "end": iso(utcnow() + timedelta(hours=1))}],
+                "rewards": {"rule": "winner_take_all", "euros": 2000, "gpu_hours": 1.5},
+            }
+        )
+    )
     assert "Spring" in arena(env, "round", "add", SLUG, str(spring), token=organiser).stdout
     time.sleep(1.5)  # it opens a second after its addition is logged
-    assert json.loads(arena(env, "submit", SLUG, "arena-example/good", "--wait", "--json",
-                            token=team).stdout)["status"] == "scored"
+    assert (
+        json.loads(arena(env, "submit", SLUG, "arena-example/good", "--wait", "--json", token=team).stdout)["status"]
+        == "scored"
+    )
     arena(env, "round", "close", SLUG, "--early", "--wait", token=organiser)
     report = json.loads(arena(env, "rewards", SLUG, "--round", "2", "--json").stdout)["report"]
     assert report["totals"] == {"cents": 200_000, "gpu_minutes": 90}

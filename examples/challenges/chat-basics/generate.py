@@ -15,18 +15,53 @@ from pathlib import Path
 HERE = Path(__file__).parent
 
 KNOWN_CAPITALS = {
-    "Austria": "Vienna", "Belgium": "Brussels", "Czechia": "Prague", "Denmark": "Copenhagen",
-    "Finland": "Helsinki", "France": "Paris", "Germany": "Berlin", "Greece": "Athens",
-    "Hungary": "Budapest", "Ireland": "Dublin", "Italy": "Rome", "the Netherlands": "Amsterdam",
-    "Norway": "Oslo", "Poland": "Warsaw", "Portugal": "Lisbon", "Spain": "Madrid",
+    "Austria": "Vienna",
+    "Belgium": "Brussels",
+    "Czechia": "Prague",
+    "Denmark": "Copenhagen",
+    "Finland": "Helsinki",
+    "France": "Paris",
+    "Germany": "Berlin",
+    "Greece": "Athens",
+    "Hungary": "Budapest",
+    "Ireland": "Dublin",
+    "Italy": "Rome",
+    "the Netherlands": "Amsterdam",
+    "Norway": "Oslo",
+    "Poland": "Warsaw",
+    "Portugal": "Lisbon",
+    "Spain": "Madrid",
     "Sweden": "Stockholm",
 }
 UNKNOWN_CAPITALS = {"Iceland": "Reykjavik", "Estonia": "Tallinn"}  # the example model misses these
-NAMES = ["Ada", "Grace", "Alan", "Linus", "Marie", "Niels", "Lise", "Enrico", "Emmy", "Kurt",
-         "Hedy", "Tim", "Margaret", "Edsger", "Barbara", "Donald", "Frances", "John", "Radia",
-         "Sophie", "Tove", "Jan", "Olga", "Pieter", "Ines"]
-SYSTEMS = ["You are a concise assistant. Answer with the answer alone.",
-           "Reply in as few words as possible."]
+NAMES = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Linus",
+    "Marie",
+    "Niels",
+    "Lise",
+    "Enrico",
+    "Emmy",
+    "Kurt",
+    "Hedy",
+    "Tim",
+    "Margaret",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "John",
+    "Radia",
+    "Sophie",
+    "Tove",
+    "Jan",
+    "Olga",
+    "Pieter",
+    "Ines",
+]
+SYSTEMS = ["You are a concise assistant. Answer with the answer alone.", "Reply in as few words as possible."]
 GREETINGS = ["Hello!", "Hi there.", "Good morning!"]
 ASK_NAME = ["What is my name?", "What's my name?", "Do you remember? What is my name?"]
 
@@ -58,9 +93,14 @@ def capital(rng: random.Random, country: str, city: str) -> tuple[dict, str]:
 
 def recall_turns(rng: random.Random, name: str) -> tuple[dict, str]:
     """Two or three turns: the user gives a name, maybe says something else, then asks for it."""
-    middle = rng.choice([None, rng.choice(GREETINGS),
-                         f"What is {rng.randint(2, 9)} + {rng.randint(2, 9)}?",
-                         f"What is the capital of {rng.choice(sorted(KNOWN_CAPITALS))}?"])
+    middle = rng.choice(
+        [
+            None,
+            rng.choice(GREETINGS),
+            f"What is {rng.randint(2, 9)} + {rng.randint(2, 9)}?",
+            f"What is the capital of {rng.choice(sorted(KNOWN_CAPITALS))}?",
+        ]
+    )
     introduce = rng.choice([f"My name is {name}.", f"Hi, my name is {name}."])
     turns = [introduce, *([middle] if middle else []), rng.choice(ASK_NAME)]
     value: dict = {"turns": turns}
@@ -72,23 +112,36 @@ def recall_turns(rng: random.Random, name: str) -> tuple[dict, str]:
 def recall_messages(rng: random.Random, name: str) -> tuple[dict, str]:
     """One request whose history holds the name: an earlier exchange, or the system message."""
     if rng.random() < 0.5:
-        return {"messages": [user(f"My name is {name}."),
-                             {"role": "assistant", "content": f"Nice to meet you, {name}."},
-                             user(rng.choice(ASK_NAME))]}, name
-    return {"messages": [{"role": "system", "content": f"The user's name is {name}."},
-                         user(rng.choice(ASK_NAME))]}, name
+        return {
+            "messages": [
+                user(f"My name is {name}."),
+                {"role": "assistant", "content": f"Nice to meet you, {name}."},
+                user(rng.choice(ASK_NAME)),
+            ]
+        }, name
+    return {
+        "messages": [{"role": "system", "content": f"The user's name is {name}."}, user(rng.choice(ASK_NAME))]
+    }, name
 
 
-WEATHER_TOOL = {"type": "function", "function": {
-    "name": "get_weather", "description": "Today's weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Today's weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
 
 
 def weather(rng: random.Random, city: str) -> tuple[dict, str]:
     """An agent-style item: the get_weather tool is offered, and the item scripts its result."""
     report = f"{rng.randint(4, 31)} degrees and {rng.choice(['sunny', 'cloudy', 'rainy', 'windy'])}"
-    return {"messages": [user(f"What is the weather in {city} today?")], "tools": [WEATHER_TOOL],
-            "tool_results": [{"name": "get_weather", "arguments": {"city": city}, "result": report}]}, report
+    return {
+        "messages": [user(f"What is the weather in {city} today?")],
+        "tools": [WEATHER_TOOL],
+        "tool_results": [{"name": "get_weather", "arguments": {"city": city}, "result": report}],
+    }, report
 
 
 def weather_rows(rng: random.Random, count: int) -> list[tuple[dict, str]]:

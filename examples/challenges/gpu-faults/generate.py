@@ -20,8 +20,10 @@ def item(rng: random.Random, index: int, prefix: str) -> tuple[dict, dict]:
     if rng.random() < 0.04:
         faulty = not faulty
     item_id = f"{prefix}{index:05d}"
-    return ({"id": item_id, "input": {"temp_c": temp, "power_w": power, "fan_pct": fan}},
-            {"id": item_id, "label": "fault" if faulty else "ok"})
+    return (
+        {"id": item_id, "input": {"temp_c": temp, "power_w": power, "fan_pct": fan}},
+        {"id": item_id, "label": "fault" if faulty else "ok"},
+    )
 
 
 def write(folder: Path, rows: list[tuple[dict, dict]]) -> None:

@@ -12,8 +12,10 @@ HERE = Path(__file__).parent
 def item(rng: random.Random, item_id: str) -> tuple[dict, dict]:
     temp, power, fan = round(rng.uniform(40, 100), 1), round(rng.uniform(150, 500), 1), round(rng.uniform(10, 100), 1)
     faulty = (temp > 85 or (power > 400 and fan < 30)) != (rng.random() < 0.05)
-    return ({"id": item_id, "input": {"temp_c": temp, "power_w": power, "fan_pct": fan}},
-            {"id": item_id, "label": "fault" if faulty else "ok"})
+    return (
+        {"id": item_id, "input": {"temp_c": temp, "power_w": power, "fan_pct": fan}},
+        {"id": item_id, "label": "fault" if faulty else "ok"},
+    )
 
 
 def write(folder: Path, rows: list[tuple[dict, dict]]) -> None:

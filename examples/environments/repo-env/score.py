@@ -32,8 +32,7 @@ print(passed, len(names))
 
 def run(path: Path) -> tuple[int, int]:
     try:
-        done = subprocess.run([sys.executable, "-c", RUNNER, str(path)], capture_output=True, text=True,
-                              timeout=20)
+        done = subprocess.run([sys.executable, "-c", RUNNER, str(path)], capture_output=True, text=True, timeout=20)
         passed, total = (int(x) for x in done.stdout.split()[-2:])
     except (subprocess.TimeoutExpired, ValueError):
         return 0, 1

@@ -25,14 +25,33 @@ MODES = ("good", "hang", "garbage", "silent")
 MAX_BODY = 4 * 1024 * 1024
 
 CAPITALS = {
-    "austria": "Vienna", "belgium": "Brussels", "czechia": "Prague", "denmark": "Copenhagen",
-    "finland": "Helsinki", "france": "Paris", "germany": "Berlin", "greece": "Athens",
-    "hungary": "Budapest", "ireland": "Dublin", "italy": "Rome", "netherlands": "Amsterdam",
-    "norway": "Oslo", "poland": "Warsaw", "portugal": "Lisbon", "spain": "Madrid",
+    "austria": "Vienna",
+    "belgium": "Brussels",
+    "czechia": "Prague",
+    "denmark": "Copenhagen",
+    "finland": "Helsinki",
+    "france": "Paris",
+    "germany": "Berlin",
+    "greece": "Athens",
+    "hungary": "Budapest",
+    "ireland": "Dublin",
+    "italy": "Rome",
+    "netherlands": "Amsterdam",
+    "norway": "Oslo",
+    "poland": "Warsaw",
+    "portugal": "Lisbon",
+    "spain": "Madrid",
     "sweden": "Stockholm",
 }
-OPERATIONS = {"+": int.__add__, "plus": int.__add__, "-": int.__sub__, "minus": int.__sub__,
-              "*": int.__mul__, "x": int.__mul__, "times": int.__mul__}
+OPERATIONS = {
+    "+": int.__add__,
+    "plus": int.__add__,
+    "-": int.__sub__,
+    "minus": int.__sub__,
+    "*": int.__mul__,
+    "x": int.__mul__,
+    "times": int.__mul__,
+}
 
 ARITHMETIC = re.compile(r"what is (-?\d+)\s*(\+|-|\*|x|plus|minus|times)\s*(-?\d+)", re.I)
 CAPITAL = re.compile(r"capital of (?:the )?([a-z][a-z .'-]*?)\s*\??\s*$", re.I)
@@ -51,8 +70,11 @@ def tool_call(messages, tools):
     match = WEATHER.search(str(last.get("content") or "")) if last.get("role") == "user" else None
     if "get_weather" not in offered or not match:
         return None
-    return {"id": f"call-{next(COUNTER)}", "type": "function",
-            "function": {"name": "get_weather", "arguments": json.dumps({"city": match.group(1).strip()})}}
+    return {
+        "id": f"call-{next(COUNTER)}",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": json.dumps({"city": match.group(1).strip()})},
+    }
 
 
 def reply(messages):
@@ -106,11 +128,16 @@ def completion(text, messages, call=None):
     if call:
         message["tool_calls"] = [call]
     return {
-        "id": f"chatcmpl-{next(COUNTER)}", "object": "chat.completion", "created": int(time.time()),
+        "id": f"chatcmpl-{next(COUNTER)}",
+        "object": "chat.completion",
+        "created": int(time.time()),
         "model": "arena-example-chat",
         "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if call else "stop"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": answer_tokens,
-                  "total_tokens": prompt_tokens + answer_tokens},
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": answer_tokens,
+            "total_tokens": prompt_tokens + answer_tokens,
+        },
     }
 
 

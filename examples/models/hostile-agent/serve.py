@@ -32,14 +32,29 @@ except OSError as exc:
     print("dns ->", exc)
 """
 STEPS = [
-    ("bash", {"command": "ls -la /arena/hidden; cat /arena/hidden/* 2>&1; "
-                         "find / -xdev -name 'test_*.py' 2>/dev/null | grep -v '^/usr' | head"}),
+    (
+        "bash",
+        {
+            "command": "ls -la /arena/hidden; cat /arena/hidden/* 2>&1; "
+            "find / -xdev -name 'test_*.py' 2>/dev/null | grep -v '^/usr' | head"
+        },
+    ),
     ("python", {"code": NETWORK}),
-    ("bash", {"command": "dd if=/dev/zero of=/work/fill bs=1M count=100 2>&1 | grep -v records; "
-                         "dd if=/dev/zero of=/tmp/fill bs=1M count=2000 2>&1 | grep -v records; "
-                         "df -h /work /tmp; rm -f /tmp/fill"}),
-    ("bash", {"command": "setsid sh -c 'while true; do cat /arena/hidden/*.py >> /work/stolen.txt 2>/dev/null; "
-                         "sleep 0.05; done' >/dev/null 2>&1 < /dev/null & echo watcher started"}),
+    (
+        "bash",
+        {
+            "command": "dd if=/dev/zero of=/work/fill bs=1M count=100 2>&1 | grep -v records; "
+            "dd if=/dev/zero of=/tmp/fill bs=1M count=2000 2>&1 | grep -v records; "
+            "df -h /work /tmp; rm -f /tmp/fill"
+        },
+    ),
+    (
+        "bash",
+        {
+            "command": "setsid sh -c 'while true; do cat /arena/hidden/*.py >> /work/stolen.txt 2>/dev/null; "
+            "sleep 0.05; done' >/dev/null 2>&1 < /dev/null & echo watcher started"
+        },
+    ),
 ]
 SLEEP = ("bash", {"command": "sleep 600; echo woke up"})
 
@@ -47,8 +62,7 @@ SLEEP = ("bash", {"command": "sleep 600; echo woke up"})
 def next_step(messages):
     done = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
     name, arguments = STEPS[done] if done < len(STEPS) else SLEEP
-    return {"id": f"call-{done}", "type": "function",
-            "function": {"name": name, "arguments": json.dumps(arguments)}}
+    return {"id": f"call-{done}", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -71,8 +85,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if message["role"] == "tool":
                 print("tool said:", message["content"][:300].replace("\n", " | "), flush=True)
         message = {"role": "assistant", "content": None, "tool_calls": [next_step(body["messages"])]}
-        self.reply(200, {"object": "chat.completion",
-                         "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]})
+        self.reply(
+            200,
+            {"object": "chat.completion", "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]},
+        )
 
     def reply(self, status, document):
         data = json.dumps(document).encode()

@@ -26,8 +26,11 @@ RULES = [  # (a line the file must hold, pattern, replacement): the bugs this ag
 
 
 def call(number, name, **arguments):
-    return {"id": f"call-{number}-{name}", "type": "function",
-            "function": {"name": name, "arguments": json.dumps(arguments)}}
+    return {
+        "id": f"call-{number}-{name}",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+    }
 
 
 def repaired(source):
@@ -67,8 +70,11 @@ def completion(content, calls):
     message = {"role": "assistant", "content": content}
     if calls:
         message["tool_calls"] = calls
-    return {"object": "chat.completion", "usage": {"total_tokens": 50},
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}]}
+    return {
+        "object": "chat.completion",
+        "usage": {"total_tokens": 50},
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+    }
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

@@ -6,8 +6,10 @@ import os
 input_dir = os.environ.get("ARENA_INPUT_DIR", "/input")
 output_dir = os.environ.get("ARENA_OUTPUT_DIR", "/output")
 
-with open(os.path.join(input_dir, "inputs.jsonl")) as handle, \
-        open(os.path.join(output_dir, "predictions.jsonl"), "w") as out:
+with (
+    open(os.path.join(input_dir, "inputs.jsonl")) as handle,
+    open(os.path.join(output_dir, "predictions.jsonl"), "w") as out,
+):
     for line in handle:
         item = json.loads(line)
         guess = "fault" if item["input"]["temp_c"] > 80 else "ok"

@@ -46,8 +46,13 @@ out.write(json.dumps(results)); out.flush()
 """
 
 
-LIMITS = {"RLIMIT_CPU": CPU_S, "RLIMIT_AS": MEMORY_BYTES, "RLIMIT_FSIZE": 1024**2, "RLIMIT_NOFILE": 16,
-          "RLIMIT_CORE": 0}
+LIMITS = {
+    "RLIMIT_CPU": CPU_S,
+    "RLIMIT_AS": MEMORY_BYTES,
+    "RLIMIT_FSIZE": 1024**2,
+    "RLIMIT_NOFILE": 16,
+    "RLIMIT_CORE": 0,
+}
 
 
 def run(source: str, function: str, args: list) -> list | None:
@@ -55,9 +60,15 @@ def run(source: str, function: str, args: list) -> list | None:
     the subprocess died, ran out of time or wrote nonsense."""
     read, write = os.pipe()
     try:
-        child = subprocess.Popen([sys.executable, "-I", "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, pass_fds=(write,), env={"PYTHONDONTWRITEBYTECODE": "1"},
-                                 cwd="/tmp")
+        child = subprocess.Popen(
+            [sys.executable, "-I", "-c", CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(write,),
+            env={"PYTHONDONTWRITEBYTECODE": "1"},
+            cwd="/tmp",
+        )
     except OSError:
         os.close(read)
         raise
@@ -88,8 +99,11 @@ def score(item: dict, prediction, label: dict) -> dict:
         returned = None
     else:
         returned = run(prediction, item["input"]["function"], [t["args"] for t in tests])
-    passed = 0 if returned is None else sum(
-        isinstance(r, dict) and r.get("value") == t["expected"] for r, t in zip(returned, tests, strict=True))
+    passed = (
+        0
+        if returned is None
+        else sum(isinstance(r, dict) and r.get("value") == t["expected"] for r, t in zip(returned, tests, strict=True))
+    )
     return {"id": item["id"], "score": float(passed == len(tests)), "secondary": {"tests_passed": passed / len(tests)}}
 
 
