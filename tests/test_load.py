@@ -28,6 +28,7 @@ from arena.services.leases import MAX_STRETCH
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
 
 TEAMS, AT_ONCE, LEASE_S = 40, 8, 4
+TAKE_OVER_WAIT_S = 120  # a liveness bound, not a measure: the assertion below says what must happen
 TINY = "arena-example/tiny"
 
 
@@ -57,7 +58,9 @@ def submit(server: dict, token: str, state_home: Path) -> tuple[float, int, str]
 
 def pause_a_worker_past_its_lease(engine, pid: int, stop: threading.Event) -> list[str]:
     """Wait until worker `pid` runs a job, then stop it past the longest lease its keeper may ask
-    for (a loaded machine stretches leases up to MAX_STRETCH of them), and let it go on."""
+    for (a loaded machine stretches leases up to MAX_STRETCH of them) and until another worker has
+    taken its jobs over (the other worker sweeps between its own jobs, so on a busy machine that
+    may come some seconds after the lease ends; TAKE_OVER_WAIT_S bounds the wait), and let it go on."""
     while not stop.is_set():
         with engine.connect() as connection:
             running = (
@@ -69,11 +72,22 @@ def pause_a_worker_past_its_lease(engine, pid: int, stop: threading.Event) -> li
             os.kill(pid, signal.SIGSTOP)
             try:
                 time.sleep((MAX_STRETCH + 1) * LEASE_S)
+                give_up = time.monotonic() + TAKE_OVER_WAIT_S
+                while time.monotonic() < give_up and not _taken_over(engine, running):
+                    time.sleep(0.5)
             finally:
                 os.kill(pid, signal.SIGCONT)
             return list(running)
         time.sleep(0.2)
     return []
+
+
+def _taken_over(engine, job_ids: list[str]) -> bool:
+    with engine.connect() as connection:
+        lapsed = connection.execute(
+            select(func.count()).select_from(Job).where(Job.id.in_(job_ids), Job.outcome == "lease_expired")
+        ).scalar()
+    return lapsed == len(job_ids)
 
 
 def wait_until_done(engine, deadline_s: float) -> dict[str, int]:
