@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from helpers import arena, make_bundle, serve_arena
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 
 from arena.client import ArenaClient
 from arena.models import Job, LogEntry, Result, Submission
@@ -70,6 +70,12 @@ def pause_a_worker_past_its_lease(engine, pid: int, stop: threading.Event) -> li
             )
         if running:
             os.kill(pid, signal.SIGSTOP)
+            if _in_a_transaction(engine, pid):
+                # Stopped holding a row lock (a lease renewal between its update and its commit):
+                # nobody could take the job over until it resumes. Let it finish; stop it again later.
+                os.kill(pid, signal.SIGCONT)
+                time.sleep(0.05)
+                continue
             try:
                 time.sleep((MAX_STRETCH + 1) * LEASE_S)
                 give_up = time.monotonic() + TAKE_OVER_WAIT_S
@@ -80,6 +86,34 @@ def pause_a_worker_past_its_lease(engine, pid: int, stop: threading.Event) -> li
             return list(running)
         time.sleep(0.2)
     return []
+
+
+def _in_a_transaction(engine, pid: int) -> bool:
+    """Whether any of process `pid`'s PostgreSQL sessions is inside a transaction (its sockets to
+    port 5432, found through /proc, matched to pg_stat_activity by client port)."""
+    sockets = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            sockets.add(target[8:-1])
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, inode = fields[1], fields[2], fields[9]
+            if inode in sockets and int(remote.rsplit(":", 1)[1], 16) == 5432:
+                ports.append(int(local.rsplit(":", 1)[1], 16))
+    if not ports:
+        return False
+    with engine.connect() as connection:
+        busy = connection.execute(
+            text("select count(*) from pg_stat_activity where client_port = any(:ports) and state <> 'idle'"),
+            {"ports": ports},
+        ).scalar()
+    return bool(busy)
 
 
 def _taken_over(engine, job_ids: list[str]) -> bool:
