@@ -9,9 +9,11 @@ from arena.models import Challenge, HiddenSet
 
 
 def get_challenge(session, slug: str) -> Challenge:
-    challenge = session.scalar(select(Challenge).where(Challenge.slug == slug))
+    # No slug is longer than 64 characters or holds a NUL (which PostgreSQL cannot even compare).
+    found = len(slug) <= 64 and "\x00" not in slug
+    challenge = session.scalar(select(Challenge).where(Challenge.slug == slug)) if found else None
     if challenge is None:
-        raise NotFound(f"no challenge {slug!r}; `arena challenge list` or / lists them")
+        raise NotFound(f"no challenge {slug[:64]!r}; `arena challenge list` or / lists them")
     return challenge
 
 
