@@ -120,6 +120,8 @@ def entry_document(entry: LogEntry) -> dict:
 
 
 def entries(platform: Platform, *, challenge: str | None = None, start: int = 0, limit: int = 1000) -> list[dict]:
+    if challenge is not None and "\x00" in challenge:
+        return []  # no challenge's slug holds a NUL, which PostgreSQL cannot even compare
     with platform.sessions() as session:
         query = select(LogEntry).where(LogEntry.seq >= start).order_by(LogEntry.seq).limit(limit)
         if challenge is not None:

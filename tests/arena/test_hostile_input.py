@@ -52,3 +52,12 @@ def test_a_digest_with_a_trailing_newline_is_refused(client, team_token):
 def test_ids_past_the_database_range_are_4xx(client, team_token, organiser_token):
     assert client.delete(f"/api/tokens/{2**63}", headers=auth(team_token)).status_code == 404
     assert client.post("/api/tokens", json={"team_id": 2**63}, headers=auth(organiser_token)).status_code == 400
+
+
+def test_a_nul_in_a_challenge_parameter_finds_nothing_instead_of_failing(client, team_token):
+    """PostgreSQL cannot compare text holding a NUL: such a slug must find nothing, not raise
+    (on PostgreSQL, ARENA_TEST_DATABASE=postgres, this was a 500)."""
+    refused = client.get("/api/submissions", query_string={"challenge": "toy\x00"}, headers=auth(team_token))
+    assert refused.status_code == 404 and "no challenge" in refused.json["error"]["message"]
+    found = client.get("/api/log", query_string={"challenge": "\x00"})
+    assert found.status_code == 200 and found.json["entries"] == []
