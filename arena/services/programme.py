@@ -19,7 +19,7 @@ from arena.errors import BadRequest
 from arena.models import Challenge, Round
 from arena.platform import Platform
 from arena.services import audit, publiclog, tenancy
-from arena.services.rounds import list_rounds, rules_of, stops_at
+from arena.services.rounds import add_rounds, list_rounds, rules_of, stops_at
 from arena.services.rules import parse_added_rounds, parse_time
 from arena.timeutil import iso, utcnow
 
@@ -62,23 +62,6 @@ def _settle_start(parsed: dict, *, last: Round, now: datetime) -> None:
             raise BadRequest(f"rounds to add: round {item['number']} would end at {item['end']}, before now")
 
 
-def _add_rows(session, challenge: Challenge, parsed: dict) -> None:
-    for item in parsed["rounds"]:
-        session.add(
-            Round(
-                challenge_id=challenge.id,
-                number=item["number"],
-                name=item["name"],
-                starts_at=parse_time(item["start"], "start") if item["start"] else None,
-                ends_at=parse_time(item["end"], "end"),
-                pool_cents=item["pool_cents"],
-                pool_gpu_minutes=item["pool_gpu_minutes"],
-                status="scheduled",
-                rules=parsed,
-            )
-        )
-
-
 def append_rounds(platform: Platform, *, organiser, slug: str, doc, now: datetime | None = None) -> dict:
     """Add the rounds of `doc` (a mapping: rounds, and optionally kpi and rewards) after the last
     round of `slug`; logs the addition (signed) and returns the new schedule."""
@@ -92,7 +75,7 @@ def append_rounds(platform: Platform, *, organiser, slug: str, doc, now: datetim
         parsed = _parse(doc, challenge, last)
         _settle_start(parsed, last=last, now=now)
         entry = publiclog.append(platform, session, kind="rounds.add", challenge=slug, data=parsed)
-        _add_rows(session, challenge, parsed)
+        add_rounds(session, challenge=challenge, added=parsed)
         audit.record(
             session,
             actor=organiser,

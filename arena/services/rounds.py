@@ -44,8 +44,10 @@ def check_schedule(rules: dict | None, *, now: datetime) -> None:
             )
 
 
-def add_rounds(session, *, challenge: Challenge) -> None:
-    for item in (challenge.rules or {}).get("rounds", []):
+def add_rounds(session, *, challenge: Challenge, added: dict | None = None) -> None:
+    """The challenge's scheduled rounds: those its rules declare, or (`added`, a parsed
+    `rounds.add`) the ones appended later, each keeping the rules it was added with."""
+    for item in (added or challenge.rules or {}).get("rounds", []):
         session.add(
             Round(
                 challenge_id=challenge.id,
@@ -56,6 +58,7 @@ def add_rounds(session, *, challenge: Challenge) -> None:
                 pool_cents=item["pool_cents"],
                 pool_gpu_minutes=item["pool_gpu_minutes"],
                 status="scheduled",
+                rules=added,
             )
         )
 
