@@ -10,7 +10,7 @@ import click
 
 from arena.cli.client_cmds import _client, _emit, friendly, json_option
 from arena.client import ArenaClient, ClientError
-from arena.services.rounds import euros, report_csv
+from arena.domain.tables import euros, report_csv
 from arena.units import gpu_hours, percent
 
 

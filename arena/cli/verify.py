@@ -129,7 +129,7 @@ def _print_details(summary: dict) -> None:
 
 
 def _board_problems(document: dict) -> list[str]:
-    from arena.services.leaderboard import BOARD_KEYS, rank_results
+    from arena.domain.ranking import BOARD_KEYS, rank_results
 
     slug = document["challenge"]
     mine = [e for e in document["entries"] if e["body"].get("challenge") == slug]
@@ -189,7 +189,7 @@ def round_reports(document: dict) -> list[dict]:
 def _round_problems(document: dict) -> list[str]:
     """Every round report recomputes: its verdicts and amounts from its evidence and the rules
     logged when the challenge opened, and its submissions from the receipts."""
-    from arena.services import payout
+    from arena.domain import payout
 
     slug = document["challenge"]
     mine = [e["body"] for e in document["entries"] if e["body"].get("challenge") == slug]

@@ -9,8 +9,6 @@ the KPI verdicts, the awards and the eliminations (payout.decide), and logs the 
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from datetime import datetime
 from typing import cast
@@ -20,12 +18,14 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 import evaluators
+from arena.domain import payout
+from arena.domain.rules import parse_time
+from arena.domain.tables import euros, report_csv  # noqa: F401 - the API and pages use them from here
 from arena.errors import BadRequest, Conflict, NotFound
 from arena.models import Challenge, HiddenSet, Registration, Result, Round, Submission, Team
 from arena.platform import Platform
-from arena.services import audit, payout, publiclog
+from arena.services import audit, publiclog
 from arena.services.lookups import current_hidden_set, get_challenge
-from arena.services.rules import parse_time
 from arena.services.scorers import metric_of
 from arena.services.tenancy import run_challenge
 from arena.timeutil import iso, utcnow
@@ -523,63 +523,3 @@ def readmit(platform: Platform, *, organiser, slug: str, team: str) -> dict:
             session, actor=organiser, action="registration.readmit", target=f"challenge:{slug}", detail={"team": team}
         )
         return {"challenge": slug, "team": team, "status": row.status}
-
-
-CSV_COLUMNS = (
-    "round",
-    "position",
-    "band",
-    "team",
-    "factory",
-    "factory_share",
-    "submission",
-    "score",
-    "ci_low",
-    "ci_high",
-    "kpi",
-    "p_value",
-    "qualifies",
-    "team_euros",
-    "team_gpu_minutes",
-    "factory_euros",
-    "factory_gpu_minutes",
-    "misses",
-    "eliminated",
-)
-
-
-def euros(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
-def report_csv(report: dict) -> str:
-    """One line per team and factory (an alliance has several): euros to the cent, GPU-minutes."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for s in report["standings"]:
-        for f in s["factories"] or [{"factory": "", "share": "", "cents": 0, "gpu_minutes": 0}]:
-            writer.writerow(
-                [
-                    report["round"],
-                    s["position"],
-                    s["band"],
-                    s["team"],
-                    f["factory"],
-                    f["share"],
-                    s["submission"],
-                    s["score"],
-                    s["ci_low"],
-                    s["ci_high"],
-                    s["kpi"],
-                    s["p_value"],
-                    s["qualifies"],
-                    euros(s["cents"]),
-                    s["gpu_minutes"],
-                    euros(f["cents"]),
-                    f["gpu_minutes"],
-                    s["misses"],
-                    s["eliminated"],
-                ]
-            )
-    return out.getvalue()

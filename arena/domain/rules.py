@@ -26,8 +26,8 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
+from arena.domain.allocation import RULES
 from arena.errors import BadRequest
-from arena.services.allocation import RULES
 from arena.timeutil import iso
 
 MAX_ROUNDS = 100

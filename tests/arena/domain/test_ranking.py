@@ -1,6 +1,6 @@
 """Leaderboard intervals and rank bands."""
 
-from arena.services.leaderboard import rank_bands
+from arena.domain.ranking import rank_bands
 
 
 def entry(rank, low, high):

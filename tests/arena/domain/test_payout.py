@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import evaluators
-from arena.services import payout
+from arena.domain import payout
 
 
 def evidence(skills: list[float], absent: list[bool], rule: str, seed: int) -> dict:

@@ -16,7 +16,7 @@ Decisions (what follows from it): standings, pairs' p-values, totals.
 from __future__ import annotations
 
 import evaluators
-from arena.services.allocation import Standing, allocate, split_among_factories
+from arena.domain.allocation import Standing, allocate, split_among_factories
 
 FORMAT = "arena.round-report/v1"
 

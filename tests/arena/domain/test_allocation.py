@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arena.services.allocation import RULES, Standing, allocate, largest_remainder, split_among_factories
+from arena.domain.allocation import RULES, Standing, allocate, largest_remainder, split_among_factories
 
 SHARES = [0.5, 0.3, 0.2]
 
