@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 
 import evaluators
+from arena.domain.names import normalise, unsafe_character
 from arena.domain.rules import parse_rules
 from arena.errors import BadRequest
-from arena.services.names import normalise, unsafe_character
 from arena.services.scorers import challenge_metric, parse_scorer, primary_name
 from arena.services.slices import MAX_SLICES, slice_problem
 from arena.streams import UnpackError, UnpackLimits, unpack_assets

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 from helpers import make_bundle
 
+from arena.domain.cards import check_method_card
+from arena.domain.names import normalise, skeletons
 from arena.errors import BadRequest, Conflict
 from arena.services import accounts
 from arena.services.bundles import load_bundle
 from arena.services.challenges import create_challenge
-from arena.services.names import normalise, skeletons
-from arena.services.submissions import check_method_card
 
 
 @pytest.mark.parametrize(
