@@ -11,6 +11,7 @@ amounts swap too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -46,7 +47,7 @@ def _ordered(standings: list[Standing], higher: bool) -> list[Standing]:
     return sorted((s for s in standings if s.qualifies), key=lambda s: (-s.score if higher else s.score, s.team))
 
 
-def _groups(ordered: list[Standing], key) -> list[list[Standing]]:
+def _groups(ordered: list[Standing], key: Callable[[Standing], object]) -> list[list[Standing]]:
     groups: list[list[Standing]] = []
     for standing in ordered:
         if groups and key(groups[-1][0]) == key(standing):
@@ -56,7 +57,9 @@ def _groups(ordered: list[Standing], key) -> list[list[Standing]]:
     return groups
 
 
-def _by_positions(ordered: list[Standing], shares: list[Fraction], key) -> dict[str, Fraction]:
+def _by_positions(
+    ordered: list[Standing], shares: list[Fraction], key: Callable[[Standing], object]
+) -> dict[str, Fraction]:
     """Each group (equal key) shares equally the prizes of the positions it spans."""
     weights, position = {}, 0
     for group in _groups(ordered, key):

@@ -101,7 +101,7 @@ def limit(name: str, value: Any) -> float:
         raise fail(f"limits.{name} must be a {'whole ' if kind is int else ''}number, such as {{{name}: {default:g}}}")
     if not low <= value <= high:
         raise fail(f"limits.{name} must be between {shown[0]} and {shown[1]}")
-    return kind(value)
+    return float(value) if kind is float else int(value)
 
 
 TEXT_EXAMPLES = {"slug": "gpu-faults", "title": "GPU fault detection from telemetry", "metric": "accuracy"}
@@ -164,7 +164,7 @@ def protocol(doc: dict[str, Any]) -> str:
             "'interactive' (it serves a chat API on /run/arena/model.sock) or 'agent' "
             "(interactive, with tools acting in an environment per item)"
         )
-    return protocol
+    return str(protocol)
 
 
 def whole(doc: dict[str, Any], key: str, default: int, high: int) -> int:

@@ -15,6 +15,9 @@ Decisions (what follows from it): standings, pairs' p-values, totals.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import evaluators
 from arena.domain.allocation import Standing, allocate, split_among_factories
 
@@ -29,11 +32,11 @@ def tie_seed(challenge: str, number: int, better: str, worse: str) -> int:
     return evaluators.derive_seed(challenge, str(number), "tie", better, worse)
 
 
-def _key(higher: bool):
+def _key(higher: bool) -> Callable[[dict[str, Any]], tuple[float, str]]:
     return lambda t: (-t["score"] if higher else t["score"], t["team"])
 
 
-def _kpi(evidence: dict, team: dict) -> tuple[str, float | None]:
+def _kpi(evidence: dict[str, Any], team: dict[str, Any]) -> tuple[str, float | None]:
     """(verdict, p-value): met, missed, no_submission, no_baseline, or none (no KPI declared)."""
     kpi, baseline = evidence["rules"]["kpi"], evidence["baseline"]
     if kpi is None:
@@ -52,16 +55,18 @@ def _kpi(evidence: dict, team: dict) -> tuple[str, float | None]:
     return ("met" if p < kpi["alpha"] else "missed"), p
 
 
-def verdicts(evidence: dict) -> dict[str, tuple[str, float | None]]:
+def verdicts(evidence: dict[str, Any]) -> dict[str, tuple[str, float | None]]:
     return {team["team"]: _kpi(evidence, team) for team in evidence["teams"]}
 
 
-def eligible(evidence: dict, team: dict) -> bool:
+def eligible(evidence: dict[str, Any], team: dict[str, Any]) -> bool:
     """Where the rules pay only open-source entries, the counted submission's card must say so."""
     return not evidence["rules"]["rewards"].get("require_open_source") or bool(team.get("open_source"))
 
 
-def qualifying_order(evidence: dict, found: dict[str, tuple[str, float | None]] | None = None) -> list[dict]:
+def qualifying_order(
+    evidence: dict[str, Any], found: dict[str, tuple[str, float | None]] | None = None
+) -> list[dict[str, Any]]:
     """Teams that qualify (scored, met the KPI where there is one, and eligible), best first.
     `found`: the verdicts, when the caller has them already (each is a bootstrap)."""
     found = found if found is not None else verdicts(evidence)
@@ -69,13 +74,13 @@ def qualifying_order(evidence: dict, found: dict[str, tuple[str, float | None]] 
     return sorted(qualifying, key=_key(evidence["higher_is_better"]))
 
 
-def tie_pairs(evidence: dict) -> list[tuple[str, str]]:
+def tie_pairs(evidence: dict[str, Any]) -> list[tuple[str, str]]:
     """The neighbours in the qualifying order whose difference must be tested."""
     order = [t["team"] for t in qualifying_order(evidence)]
     return list(zip(order, order[1:], strict=False))
 
 
-def _pair_tests(evidence: dict) -> list[dict]:
+def _pair_tests(evidence: dict[str, Any]) -> list[dict[str, Any]]:
     alpha = (evidence["rules"]["kpi"] or {}).get("alpha", 0.05)
     tests = []
     for pair in evidence["pairs"]:
@@ -90,7 +95,7 @@ def _pair_tests(evidence: dict) -> list[dict]:
     return tests
 
 
-def _bands(order: list[dict], tests: list[dict]) -> dict[str, int]:
+def _bands(order: list[dict[str, Any]], tests: list[dict[str, Any]]) -> dict[str, int]:
     """A band is a run of neighbours each not significantly different from the next; it is
     numbered by its first position, like a shared rank. Tied teams are never told apart."""
     tied = {(t["better"], t["worse"]) for t in tests if t["tied"]}
@@ -102,7 +107,7 @@ def _bands(order: list[dict], tests: list[dict]) -> dict[str, int]:
     return bands
 
 
-def _positions(ranked: list[dict]) -> dict[str, int]:
+def _positions(ranked: list[dict[str, Any]]) -> dict[str, int]:
     positions, previous = {}, None
     for index, team in enumerate(ranked, start=1):
         positions[team["team"]] = (
@@ -112,14 +117,16 @@ def _positions(ranked: list[dict]) -> dict[str, int]:
     return positions
 
 
-def _improvement(evidence: dict, team: dict) -> float:
+def _improvement(evidence: dict[str, Any], team: dict[str, Any]) -> float:
     base = (evidence["baseline"] or {}).get("score")
     if base is None or team["score"] is None:
         return 0.0
-    return team["score"] - base if evidence["higher_is_better"] else base - team["score"]
+    return float(team["score"] - base if evidence["higher_is_better"] else base - team["score"])
 
 
-def _amounts(evidence: dict, order: list[dict], bands: dict[str, int]) -> dict[str, tuple[int, int]]:
+def _amounts(
+    evidence: dict[str, Any], order: list[dict[str, Any]], bands: dict[str, int]
+) -> dict[str, tuple[int, int]]:
     rules, higher = evidence["rules"]["rewards"], evidence["higher_is_better"]
     standings = [
         Standing(
@@ -141,7 +148,7 @@ def _amounts(evidence: dict, order: list[dict], bands: dict[str, int]) -> dict[s
     return {team: (money[team], minutes[team]) for team in money}
 
 
-def _factories(team: dict, cents: int, minutes: int) -> list[dict]:
+def _factories(team: dict[str, Any], cents: int, minutes: int) -> list[dict[str, Any]]:
     shares = {name: share for name, share in team["factories"]}
     money = split_among_factories(cents, shares) if shares else {}
     gpu = split_among_factories(minutes, shares) if shares else {}
@@ -151,7 +158,7 @@ def _factories(team: dict, cents: int, minutes: int) -> list[dict]:
     ]
 
 
-def _misses(evidence: dict, team: dict, verdict: str) -> tuple[int, bool]:
+def _misses(evidence: dict[str, Any], team: dict[str, Any], verdict: str) -> tuple[int, bool]:
     kpi = evidence["rules"]["kpi"]
     if kpi is None or verdict == "no_baseline":
         return team["misses_before"], False
@@ -159,7 +166,7 @@ def _misses(evidence: dict, team: dict, verdict: str) -> tuple[int, bool]:
     return misses, bool(kpi["eliminate_after"]) and misses >= kpi["eliminate_after"]
 
 
-def decide(evidence: dict) -> dict:
+def decide(evidence: dict[str, Any]) -> dict[str, Any]:
     """The decisions that follow from a round's evidence: standings (every team, ranked ones
     first), the neighbour tests, and the totals paid."""
     found = verdicts(evidence)
@@ -207,7 +214,7 @@ def decide(evidence: dict) -> dict:
     }
 
 
-def problems(report: dict) -> list[str]:
+def problems(report: dict[str, Any]) -> list[str]:
     """Where a logged report differs from what its own evidence implies (empty: it checks out)."""
     name = f"{report.get('challenge')} round {report.get('round')}"
     try:

@@ -52,7 +52,7 @@ EXAMPLES = {
 }
 
 
-def _mapping(value: Any, where: str, known: set[str], example: str | None = None) -> dict:
+def _mapping(value: Any, where: str, known: set[str], example: str | None = None) -> dict[str, Any]:
     if not isinstance(value, dict):
         shape = example or EXAMPLES.get(where)
         raise _fail(f"{where} must be a mapping" + (f" such as {shape}" if shape else ""))
@@ -95,7 +95,7 @@ def _amount(value: Any, where: str, *, per: int, unit: str, most: Decimal) -> in
     return int(units)
 
 
-def _pools(doc: dict, where: str, default: tuple[int, int] | None) -> tuple[int, int]:
+def _pools(doc: dict[str, Any], where: str, default: tuple[int, int] | None) -> tuple[int, int]:
     cents = doc.get("euros")
     minutes = doc.get("gpu_hours")
     return (
@@ -128,7 +128,7 @@ def _shares(value: Any, rule: str) -> list[str]:
     return [str(share) for share in value]
 
 
-def _rewards(doc: dict) -> dict:
+def _rewards(doc: dict[str, Any]) -> dict[str, Any]:
     rewards = _mapping(doc.get("rewards"), "rewards", REWARD_KEYS)
     rule = rewards.get("rule")
     if rule not in RULES:
@@ -148,7 +148,7 @@ def _rewards(doc: dict) -> dict:
     }
 
 
-def _baseline(value: Any, metric: str) -> dict:
+def _baseline(value: Any, metric: str) -> dict[str, Any]:
     baseline = _mapping(value, "kpi.baseline", {"score", "team"})
     if len(baseline) != 1:
         raise _fail(
@@ -166,7 +166,7 @@ def _baseline(value: Any, metric: str) -> dict:
     return {"score": float(score)}
 
 
-def _kpi(doc: dict, metric: str) -> dict | None:
+def _kpi(doc: dict[str, Any], metric: str) -> dict[str, Any] | None:
     if doc.get("kpi") is None:
         return None
     kpi = _mapping(doc["kpi"], "kpi", KPI_KEYS)
@@ -182,8 +182,13 @@ def _kpi(doc: dict, metric: str) -> dict | None:
 
 
 def _rounds(
-    doc: dict, pools: tuple[int, int], *, first: int = 1, previous_end: datetime | None = None, need_start: bool = True
-) -> list[dict]:
+    doc: dict[str, Any],
+    pools: tuple[int, int],
+    *,
+    first: int = 1,
+    previous_end: datetime | None = None,
+    need_start: bool = True,
+) -> list[dict[str, Any]]:
     """The schedule, numbered from `first`; `previous_end`: when the round before it stops."""
     given = doc.get("rounds")
     if not isinstance(given, list) or not 1 <= len(given) <= MAX_ROUNDS:
@@ -223,7 +228,7 @@ def _rounds(
     return rounds
 
 
-def parse_rules(doc: dict, metric: str) -> dict | None:
+def parse_rules(doc: dict[str, Any], metric: str) -> dict[str, Any] | None:
     """The rules of a challenge.yaml mapping, as stored and logged; None when it has no rounds."""
     if doc.get("rounds") is None:
         for key in ("kpi", "rewards"):
@@ -252,8 +257,8 @@ ADDED_KEYS = {"rounds", "kpi", "rewards"}
 
 
 def parse_added_rounds(
-    doc: Any, metric: str, *, in_force: dict, first: int, pools: tuple[int, int], previous_end: datetime
-) -> dict:
+    doc: Any, metric: str, *, in_force: dict[str, Any], first: int, pools: tuple[int, int], previous_end: datetime
+) -> dict[str, Any]:
     """Rounds added to a running challenge (`arena round add`), as stored with them and logged:
     their schedule, numbered from `first`, and their rules. A `kpi` or `rewards` the file leaves
     out is the one `in_force` (the last round's); a pool left out, the last round's (`pools`).

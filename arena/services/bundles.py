@@ -238,10 +238,14 @@ def load_bundle(root: Path) -> Bundle:
     secondary = checks.secondary_metrics(doc, metric.name)
     checks.check_scoring(protocol=protocol, has_scorer=scorer is not None, metrics=[metric.name, *secondary])
     environment = _environment(doc, protocol, metric.name, secondary)
-    data = _read_items(root, has_sample=has_sample, shape=_shape(protocol), metrics=[metric, *secondary])
+    data = _read_items(
+        root, has_sample=has_sample, shape=_shape(protocol), metrics=[metric, *map(evaluators.get_metric, secondary)]
+    )
     return Bundle(
         root=root,
-        **identity,
+        slug=identity["slug"],
+        title=identity["title"],
+        description=identity["description"],
         metric=metric.name,
         limits=limits,
         daily_quota=quota,
