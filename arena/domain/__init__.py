@@ -4,5 +4,5 @@ results ranked, boards and reports written as CSV, method cards checked; the ser
 functions, and so do the team CLI and `arena verify`, which must reach the same answers offline.
 
 Modules here import only the standard library, pure third-party libraries, `evaluators`,
-`hidden_sets` and the leaf modules `arena.errors`, `arena.timeutil` and `arena.units`; never
+`hidden_sets` and the leaf modules `arena.errors` and `arena.timeutil`; never
 `arena.services`, `arena.models`, `arena.db`, flask or SQLAlchemy (tests/test_layering.py)."""
