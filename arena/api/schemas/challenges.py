@@ -1,0 +1,274 @@
+"""challenges."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from arena.api.schemas._base import Closed, Open
+from arena.api.schemas.boards import Commitment
+from arena.api.schemas.rounds import Rules
+
+
+class ChallengeSummaryLimits(Open):
+    __pydantic_extra__: dict[str, float]  # type: ignore[assignment]
+    time_limit_seconds: int = Field(default=None)
+    memory_mb: int = Field(default=None)
+    cpus: float = Field(default=None)
+    pids: int = Field(default=None)
+    gpus: int = Field(default=None)
+
+
+class ChallengeSummaryEnvironment(Closed):
+    tools: list[str]
+    workdir: str
+    network: Literal["none"]
+    limits: dict[str, float]
+    image_digest: str | None
+
+
+class ChallengeSummaryScorer(Closed):
+    image: str = Field(description="the scorer image's digest (sha256:…)")
+    aggregation: Literal["mean", "ratio"]
+    range: list[float] = Field(min_length=2, max_length=2)
+    secondary: list[str]
+
+
+class ChallengeSummary(Closed):
+    slug: str
+    title: str
+    description: str
+    metric: str
+    limits: ChallengeSummaryLimits = Field(description="the sandbox limits of every run")
+    daily_quota: int = Field(ge=1)
+    max_pending: int = Field(ge=1)
+    registration: Literal["open", "approval"] = Field(
+        description="open: any team may take part; approval: the organiser decides"
+    )
+    public_fraction: float = Field(
+        description="share of hidden items on the public board (the rest rank the round's close)", gt=0, lt=1
+    )
+    count_failures: bool = Field(
+        description="whether a model's own failures use up the daily quota (platform failures never do)"
+    )
+    rules: Rules | None
+    secondary_metrics: list[str] = Field(description="shown beside the primary metric; only the primary ranks and pays")
+    protocol: Literal["batch", "interactive", "agent"] = Field(
+        description="batch: /input to /output (docs/container-protocol.md); interactive: a chat API on /run/arena/model.sock (docs/interactive-protocol.md); agent: the same, with tools acting in an environment per item (docs/agent-protocol.md)"
+    )
+    environment: ChallengeSummaryEnvironment | None = Field(
+        description="an agent challenge's environment: its tools, per-item limits and pinned image"
+    )
+    higher_is_better: bool
+    scorer: ChallengeSummaryScorer | None = Field(
+        description="the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric"
+    )
+    platforms: list[Literal["linux/amd64", "linux/arm64"]] = Field(
+        description="what the challenge's images may be built for"
+    )
+    gpu_vendors: list[Literal["nvidia", "amd"]] = Field(description="GPU vendors its GPU jobs may run on")
+    teams: int = Field(description="teams that have submitted", ge=0)
+
+
+class ChallengeList(Closed):
+    challenges: list[ChallengeSummary]
+
+
+class ChallengeLimits(Open):
+    __pydantic_extra__: dict[str, float]  # type: ignore[assignment]
+    time_limit_seconds: int = Field(default=None)
+    memory_mb: int = Field(default=None)
+    cpus: float = Field(default=None)
+    pids: int = Field(default=None)
+    gpus: int = Field(default=None)
+
+
+class ChallengeEnvironment(Closed):
+    tools: list[str]
+    workdir: str
+    network: Literal["none"]
+    limits: dict[str, float]
+    image_digest: str | None
+
+
+class ChallengeScorer(Closed):
+    image: str = Field(description="the scorer image's digest (sha256:…)")
+    aggregation: Literal["mean", "ratio"]
+    range: list[float] = Field(min_length=2, max_length=2)
+    secondary: list[str]
+
+
+class Challenge(Closed):
+    slug: str
+    title: str
+    description: str
+    metric: str
+    limits: ChallengeLimits = Field(description="the sandbox limits of every run")
+    daily_quota: int = Field(ge=1)
+    max_pending: int = Field(ge=1)
+    registration: Literal["open", "approval"] = Field(
+        description="open: any team may take part; approval: the organiser decides"
+    )
+    public_fraction: float = Field(
+        description="share of hidden items on the public board (the rest rank the round's close)", gt=0, lt=1
+    )
+    count_failures: bool = Field(
+        description="whether a model's own failures use up the daily quota (platform failures never do)"
+    )
+    rules: Rules | None
+    secondary_metrics: list[str] = Field(description="shown beside the primary metric; only the primary ranks and pays")
+    protocol: Literal["batch", "interactive", "agent"] = Field(
+        description="batch: /input to /output (docs/container-protocol.md); interactive: a chat API on /run/arena/model.sock (docs/interactive-protocol.md); agent: the same, with tools acting in an environment per item (docs/agent-protocol.md)"
+    )
+    environment: ChallengeEnvironment | None = Field(
+        description="an agent challenge's environment: its tools, per-item limits and pinned image"
+    )
+    higher_is_better: bool
+    scorer: ChallengeScorer | None = Field(
+        description="the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric"
+    )
+    platforms: list[Literal["linux/amd64", "linux/arm64"]] = Field(
+        description="what the challenge's images may be built for"
+    )
+    gpu_vendors: list[Literal["nvidia", "amd"]] = Field(description="GPU vendors its GPU jobs may run on")
+    teams: int = Field(description="teams that have submitted", ge=0)
+    hidden_set_version: int = Field(ge=1)
+    n_items: int
+    has_sample: bool
+    n_assets: int = Field(description="binary asset files in the set", ge=0)
+    n_sample_assets: int = Field(description="binary asset files in the sample (GET sample/assets.tar)", ge=0)
+    commitment: Commitment
+
+
+class ChallengeCreated(Closed):
+    slug: str
+    hidden_set: str
+    n_items: int
+    n_sample_items: int
+    root: str = Field(pattern="^[0-9a-f]{64}$")
+    n_assets: int = Field(description="binary asset files in the hidden set", ge=0)
+    n_sample_assets: int = Field(description="binary asset files in the sample", ge=0)
+
+
+class VersionCreated(Closed):
+    slug: str
+    version: int = Field(ge=2)
+    hidden_set: str
+    n_items: int
+    root: str = Field(pattern="^[0-9a-f]{64}$")
+    n_assets: int = Field(ge=0)
+
+
+class ChallengeQueueJobsItem(Closed):
+    job: str
+    submission: str
+    status: Literal["queued", "running"]
+    executor: str
+    site: str | None
+    created_at: str = Field(
+        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
+        json_schema_extra={"format": "date-time"},
+    )
+    waiting_reason: str | None
+
+
+class ChallengeQueue(Closed):
+    jobs: list[ChallengeQueueJobsItem]
+
+
+class Organiser(Closed):
+    id: int
+    name: str
+
+
+class ChallengeOrganisersCoOrganisersItem(Closed):
+    id: int
+    name: str
+    added_at: str = Field(
+        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
+        json_schema_extra={"format": "date-time"},
+    )
+
+
+class ChallengeOrganisers(Closed):
+    challenge: str
+    owner: Organiser
+    co_organisers: list[ChallengeOrganisersCoOrganisersItem]
+
+
+class Registration(Closed):
+    challenge: str
+    team_id: int
+    team: str
+    status: Literal["approved", "pending", "refused", "eliminated"]
+    created_at: str = Field(
+        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
+        json_schema_extra={"format": "date-time"},
+    )
+    decided_at: str | None = Field(
+        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
+        json_schema_extra={"format": "date-time"},
+    )
+
+
+class RegistrationList(Closed):
+    registrations: list[Registration]
+
+
+class CreateChallengeBody(Closed):
+    challenge_yaml_: bytes = Field(alias="challenge.yaml")
+    inputs_jsonl_: bytes = Field(alias="inputs.jsonl")
+    labels_jsonl_: bytes = Field(alias="labels.jsonl")
+    sample_inputs_jsonl_: bytes = Field(default=None, alias="sample/inputs.jsonl")
+    sample_labels_jsonl_: bytes = Field(default=None, alias="sample/labels.jsonl")
+    assets_tar_: bytes = Field(default=None, alias="assets.tar")
+    sample_assets_tar_: bytes = Field(default=None, alias="sample/assets.tar")
+
+
+class SetScorerAnswer(Closed):
+    slug: str
+    scorer_image: str
+
+
+class SetScorerBody(Open):
+    image_digest: str
+
+
+class RevealBody(Open):
+    'reveal all items ({"all": true}) or the items named ({"ids": [...]}); optional "version" (default the newest)'
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["ids"],
+                    "properties": {"ids": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+                },
+                {"required": ["all"], "properties": {"all": {"const": True}, "ids": {"type": "null"}}},
+            ]
+        },
+    )
+    all: Any = Field(default=None, description="true (and no ids): reveal every item")
+    ids: list[str] | None = Field(default=None, min_length=1)
+    version: int | None = Field(default=None, ge=1)
+
+
+class DecideRegistrationBody(Open):
+    approve: bool
+
+
+class SetEnvironmentAnswer(Closed):
+    slug: str
+    image_digest: str
+
+
+class AddVersionBody(Closed):
+    inputs_jsonl_: bytes = Field(alias="inputs.jsonl")
+    labels_jsonl_: bytes = Field(alias="labels.jsonl")
+    assets_tar_: bytes = Field(default=None, alias="assets.tar")
+
+
+class AddOrganiserBody(Closed):
+    organiser: str = Field(description="its name")

@@ -1,0 +1,89 @@
+"""log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from arena.api.schemas._base import Closed, Open
+from arena.api.schemas.boards import Commitment, Leaderboard
+
+
+class LogEntryBody(Closed):
+    v: Literal[2] = Field(default=None, description="format 2: RFC 8785 bytes; absent before")
+    seq: int = Field(ge=0)
+    kind: str
+    challenge: str | None
+    at: str = Field(
+        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
+        json_schema_extra={"format": "date-time"},
+    )
+    prev: str = Field(description="leaf hash of the entry before (64 zeros first)")
+    data: dict[str, Any]
+
+
+class LogEntry(Closed):
+    body: LogEntryBody
+    leaf_hash: str = Field(description="SHA-256(0x00 || canonical bytes of body), hex")
+    signature: str = Field(description="Ed25519 over the canonical bytes of body, base64")
+
+
+class LogEntries(Closed):
+    size: int
+    entries: list[LogEntry]
+
+
+class TreeHeadHead(Closed):
+    v: Literal[2]
+    type: str
+    size: int
+    root: str
+    at: str = Field(
+        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
+        json_schema_extra={"format": "date-time"},
+    )
+
+
+class TreeHead(Closed):
+    head: TreeHeadHead
+    signature: str
+    public_key: str
+
+
+class LogExport(Closed):
+    format: Literal["arena.log-export/v2"]
+    challenge: str
+    public_key: str
+    log_key: str = Field(description="the log's C2SP verifier key")
+    entries: list[LogEntry]
+    tree_head: TreeHead
+    checkpoint: str = Field(description="the signed checkpoint note of these entries")
+    cosigned: list[str] = Field(description="cosigned checkpoint notes")
+    commitments: list[Commitment]
+    leaderboard: Leaderboard
+
+
+class InclusionProof(Closed):
+    seq: int
+    size: int
+    leaf_hash: str = Field(pattern="^[0-9a-f]{64}$")
+    proof: list[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]]
+    checkpoint: str
+
+
+class ConsistencyProof(Closed):
+    from_: int = Field(alias="from")
+    to: int
+    proof: list[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]]
+    old_checkpoint: str
+    new_checkpoint: str
+
+
+class CosignaturesKept(Closed):
+    size: int
+    witnesses: list[str]
+
+
+class CosignedCheckpoints(Closed):
+    checkpoints: list[str]
