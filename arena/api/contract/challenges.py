@@ -51,7 +51,8 @@ OPERATIONS = [
         query=ScorerDigestQuery,
         body=Body(
             media={"multipart/form-data": CreateChallengeBody},
-            description="one file part per bundle file, named by its path, and each assets/ folder as one uncompressed tar (docs/challenge-bundle.md)",
+            description="one file part per bundle file, named by its path, and each assets/ folder as one "
+            "uncompressed tar (docs/challenge-bundle.md)",
         ),
     ),
     Operation(

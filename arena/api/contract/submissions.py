@@ -117,7 +117,8 @@ OPERATIONS = [
         "/api/submissions/{submission_id}/log-reads",
         "readHiddenLog",
         tag="submissions",
-        summary="Read a hidden run's log with a reason (the challenge's organisers, the administrator): audited, and shown to the team",
+        summary="Read a hidden run's log with a reason (the challenge's organisers, the administrator): "
+        "audited, and shown to the team",
         roles=("organiser", "administrator"),
         ok={201: Answer("the log, and the read as recorded", HiddenLog)},
         errors=(400, 401, 403, 404, 429),
@@ -129,7 +130,8 @@ OPERATIONS = [
         "/api/submissions/{submission_id}/trajectory",
         "getTrajectory",
         tag="submissions",
-        summary="An agent run's messages and tool calls (the challenge's organisers and the administrator, audited; teams: sample runs only)",
+        summary="An agent run's messages and tool calls (the challenge's organisers and the administrator, "
+        "audited; teams: sample runs only)",
         roles=("organiser", "team", "administrator"),
         ok={
             200: Answer(

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from arena.api.schemas._base import Closed, Open
+from arena.api.schemas._base import MAX_ID, Closed, RequestBody, Timestamp
 
 
-class ErrorError(Closed):
+class ErrorDetail(Closed):
     code: str = Field(
-        description="e.g. bad_request, unauthorized, forbidden, not_found, conflict, payload_too_large, request_entity_too_large, quota_exceeded, rate_limited"
+        description=(
+            "e.g. bad_request, unauthorized, forbidden, not_found, conflict, "
+            "payload_too_large, request_entity_too_large, quota_exceeded, "
+            "rate_limited"
+        )
     )
     message: str = Field(description="safe to show")
 
 
 class Error(Closed):
-    error: ErrorError
+    error: ErrorDetail
 
 
 class Health(Closed):
@@ -44,18 +48,9 @@ class Token(Closed):
     team_id: int | None
     organiser_id: int | None
     label: str | None
-    created_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    expires_at: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    revoked_at: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
 
 
 class NewToken(Closed):
@@ -64,18 +59,9 @@ class NewToken(Closed):
     team_id: int | None
     organiser_id: int | None
     label: str | None
-    created_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    expires_at: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    revoked_at: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
     token: str = Field(description="shown once")
 
 
@@ -85,10 +71,7 @@ class TokenList(Closed):
 
 class AuditEvent(Closed):
     id: int
-    at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    at: Timestamp
     actor: str
     action: str
     target: str | None
@@ -114,10 +97,7 @@ class TeamListTeamsItemRegistrationsItem(Closed):
 class TeamListTeamsItem(Closed):
     id: int
     team: str
-    created_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    created_at: Timestamp
     factories: list[TeamListTeamsItemFactoriesItem]
     registrations: list[TeamListTeamsItemRegistrationsItem]
 
@@ -132,16 +112,19 @@ class TeamCreated(Closed):
     token: str = Field(description="shown once")
 
 
-class CreateTokenBody(Open):
-    label: str = Field(default=None, description="kept to 100 characters")
+class CreateTokenBody(RequestBody):
+    label: str = Field(default="", description="kept to 100 characters")
     days: int | None = Field(default=None, description="expiry; none: never", ge=1, le=3650)
     team_id: int | None = Field(
-        default=None, description="a token for this team: the team, the organiser that created it, or the administrator"
+        default=None,
+        description="a token for this team: the team, the organiser that created it, or the administrator",
+        ge=1,
+        le=MAX_ID,
     )
 
 
-class CreateTeamBody(Open):
+class CreateTeamBody(RequestBody):
     name: str = Field(description="1-100 characters: letters, digits, _, spaces and . , ' & ( ) -")
     factories: list[str] = Field(
-        default=None, description="NAME or NAME:SHARE; default one factory named after the team"
+        default_factory=list, description="NAME or NAME:SHARE; default one factory named after the team"
     )

@@ -2,37 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import MISSING, Field
 
-from arena.api.schemas._base import Closed, Open
+from arena.api.schemas._base import Closed, Hex64, Open, Timestamp
 
 
 class Statement(Open):
-    "the signed commitment statement"
+    """the signed commitment statement"""
 
-    type: Literal["arena.hidden-set-commitment/v1"] = Field(default=None)
-    challenge: str = Field(default=None)
-    hidden_set: str = Field(default=None)
-    version: int = Field(default=None)
-    n_items: int = Field(default=None)
-    root: str = Field(default=None, pattern="^[0-9a-f]{64}$")
-    tree: str = Field(default=None)
-    leaf: str = Field(default=None)
-    committed_at: str | None = Field(
-        default=None,
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    n_assets: int = Field(default=None, description="binary asset files in the set", ge=0)
-    v: Literal[2] = Field(default=None, description="format 2: signed over RFC 8785 bytes")
+    type: Literal["arena.hidden-set-commitment/v1"] | MISSING = MISSING
+    challenge: str | MISSING = MISSING
+    hidden_set: str | MISSING = MISSING
+    version: int | MISSING = MISSING
+    n_items: int | MISSING = MISSING
+    root: Hex64 | MISSING = MISSING
+    tree: str | MISSING = MISSING
+    leaf: str | MISSING = MISSING
+    committed_at: Timestamp | None | MISSING = MISSING
+    n_assets: int | MISSING = Field(default=MISSING, description="binary asset files in the set", ge=0)
+    v: Literal[2] | MISSING = Field(default=MISSING, description="format 2: signed over RFC 8785 bytes")
 
 
 class Commitment(Closed):
     version: int
     n_items: int
-    root: str | None = Field(pattern="^[0-9a-f]{64}$")
+    root: Hex64 | None
     statement: Statement | None
     signature: str | None = Field(description="Ed25519, base64")
     public_key: str = Field(description="base64")
@@ -48,10 +44,10 @@ class RevealResult(Closed):
 
 class RevealDocumentItemsItem(Closed):
     index: int = Field(ge=0)
-    salt: str = Field(pattern="^[0-9a-f]{64}$")
+    salt: Hex64
     item: str = Field(description="canonical JSON of {id, input, label}")
-    proof: list[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]] = Field(
-        default=None, description="RFC 6962 inclusion proof; only in partial reveals"
+    proof: list[Hex64] | MISSING = Field(
+        default=MISSING, description="RFC 6962 inclusion proof; only in partial reveals"
     )
 
 
@@ -75,11 +71,17 @@ class LeaderboardEntry(Closed):
     rank_band: int = Field(description="best possible rank: 1 + entries whose interval beats this one's", ge=1)
     method_card: dict[str, Any] | None = Field(description="the entry's method card, from the log")
     secondary: dict[str, dict[str, Any] | None] | None = Field(
-        description="each secondary metric's {score, ci_low, ci_high} on the public split (null where it could not score)"
+        description=(
+            "each secondary metric's {score, ci_low, ci_high} on the public split (null where it could not score)"
+        )
     )
-    slices: dict[str, dict[str, Any]] = Field(
-        default=None,
-        description="only where labels carry slices: each labelled slice's {score, ci_low, ci_high, n_items} on the public split, for slices of at least 30 items; shown, never ranked",
+    slices: dict[str, dict[str, Any]] | MISSING = Field(
+        default=MISSING,
+        description=(
+            "only where labels carry slices: each labelled slice's {score, ci_low, "
+            "ci_high, n_items} on the public split, for slices of at least 30 "
+            "items; shown, never ranked"
+        ),
     )
 
 
@@ -93,10 +95,7 @@ class Leaderboard(Closed):
 
 
 class TeamHistoryReleasedItem(Closed):
-    at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    at: Timestamp
     score: float
     submission_id: str
 

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import MISSING, ConfigDict, Field, model_validator
 
-from arena.api.schemas._base import Closed, Open
+from arena.api.schemas._base import MAX_ID, Closed, Hex64, Open, RequestBody, Timestamp
 from arena.api.schemas.boards import Commitment
 from arena.api.schemas.rounds import Rules
 
 
 class ChallengeSummaryLimits(Open):
     __pydantic_extra__: dict[str, float]  # type: ignore[assignment]
-    time_limit_seconds: int = Field(default=None)
-    memory_mb: int = Field(default=None)
-    cpus: float = Field(default=None)
-    pids: int = Field(default=None)
-    gpus: int = Field(default=None)
+    time_limit_seconds: int | MISSING = MISSING
+    memory_mb: int | MISSING = MISSING
+    cpus: float | MISSING = MISSING
+    pids: int | MISSING = MISSING
+    gpus: int | MISSING = MISSING
 
 
 class ChallengeSummaryEnvironment(Closed):
@@ -47,22 +47,27 @@ class ChallengeSummary(Closed):
         description="open: any team may take part; approval: the organiser decides"
     )
     public_fraction: float = Field(
-        description="share of hidden items on the public board (the rest rank the round's close)", gt=0, lt=1
+        description=("share of hidden items on the public board (the rest rank the round's close)"), gt=0, lt=1
     )
     count_failures: bool = Field(
-        description="whether a model's own failures use up the daily quota (platform failures never do)"
+        description=("whether a model's own failures use up the daily quota (platform failures never do)")
     )
     rules: Rules | None
     secondary_metrics: list[str] = Field(description="shown beside the primary metric; only the primary ranks and pays")
     protocol: Literal["batch", "interactive", "agent"] = Field(
-        description="batch: /input to /output (docs/container-protocol.md); interactive: a chat API on /run/arena/model.sock (docs/interactive-protocol.md); agent: the same, with tools acting in an environment per item (docs/agent-protocol.md)"
+        description=(
+            "batch: /input to /output (docs/container-protocol.md); interactive: a "
+            "chat API on /run/arena/model.sock (docs/interactive-protocol.md); "
+            "agent: the same, with tools acting in an environment per item "
+            "(docs/agent-protocol.md)"
+        )
     )
     environment: ChallengeSummaryEnvironment | None = Field(
-        description="an agent challenge's environment: its tools, per-item limits and pinned image"
+        description=("an agent challenge's environment: its tools, per-item limits and pinned image")
     )
     higher_is_better: bool
     scorer: ChallengeSummaryScorer | None = Field(
-        description="the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric"
+        description=("the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric")
     )
     platforms: list[Literal["linux/amd64", "linux/arm64"]] = Field(
         description="what the challenge's images may be built for"
@@ -77,11 +82,11 @@ class ChallengeList(Closed):
 
 class ChallengeLimits(Open):
     __pydantic_extra__: dict[str, float]  # type: ignore[assignment]
-    time_limit_seconds: int = Field(default=None)
-    memory_mb: int = Field(default=None)
-    cpus: float = Field(default=None)
-    pids: int = Field(default=None)
-    gpus: int = Field(default=None)
+    time_limit_seconds: int | MISSING = MISSING
+    memory_mb: int | MISSING = MISSING
+    cpus: float | MISSING = MISSING
+    pids: int | MISSING = MISSING
+    gpus: int | MISSING = MISSING
 
 
 class ChallengeEnvironment(Closed):
@@ -111,22 +116,27 @@ class Challenge(Closed):
         description="open: any team may take part; approval: the organiser decides"
     )
     public_fraction: float = Field(
-        description="share of hidden items on the public board (the rest rank the round's close)", gt=0, lt=1
+        description=("share of hidden items on the public board (the rest rank the round's close)"), gt=0, lt=1
     )
     count_failures: bool = Field(
-        description="whether a model's own failures use up the daily quota (platform failures never do)"
+        description=("whether a model's own failures use up the daily quota (platform failures never do)")
     )
     rules: Rules | None
     secondary_metrics: list[str] = Field(description="shown beside the primary metric; only the primary ranks and pays")
     protocol: Literal["batch", "interactive", "agent"] = Field(
-        description="batch: /input to /output (docs/container-protocol.md); interactive: a chat API on /run/arena/model.sock (docs/interactive-protocol.md); agent: the same, with tools acting in an environment per item (docs/agent-protocol.md)"
+        description=(
+            "batch: /input to /output (docs/container-protocol.md); interactive: a "
+            "chat API on /run/arena/model.sock (docs/interactive-protocol.md); "
+            "agent: the same, with tools acting in an environment per item "
+            "(docs/agent-protocol.md)"
+        )
     )
     environment: ChallengeEnvironment | None = Field(
-        description="an agent challenge's environment: its tools, per-item limits and pinned image"
+        description=("an agent challenge's environment: its tools, per-item limits and pinned image")
     )
     higher_is_better: bool
     scorer: ChallengeScorer | None = Field(
-        description="the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric"
+        description=("the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric")
     )
     platforms: list[Literal["linux/amd64", "linux/arm64"]] = Field(
         description="what the challenge's images may be built for"
@@ -146,7 +156,7 @@ class ChallengeCreated(Closed):
     hidden_set: str
     n_items: int
     n_sample_items: int
-    root: str = Field(pattern="^[0-9a-f]{64}$")
+    root: Hex64
     n_assets: int = Field(description="binary asset files in the hidden set", ge=0)
     n_sample_assets: int = Field(description="binary asset files in the sample", ge=0)
 
@@ -156,7 +166,7 @@ class VersionCreated(Closed):
     version: int = Field(ge=2)
     hidden_set: str
     n_items: int
-    root: str = Field(pattern="^[0-9a-f]{64}$")
+    root: Hex64
     n_assets: int = Field(ge=0)
 
 
@@ -166,10 +176,7 @@ class ChallengeQueueJobsItem(Closed):
     status: Literal["queued", "running"]
     executor: str
     site: str | None
-    created_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    created_at: Timestamp
     waiting_reason: str | None
 
 
@@ -185,10 +192,7 @@ class Organiser(Closed):
 class ChallengeOrganisersCoOrganisersItem(Closed):
     id: int
     name: str
-    added_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    added_at: Timestamp
 
 
 class ChallengeOrganisers(Closed):
@@ -202,14 +206,8 @@ class Registration(Closed):
     team_id: int
     team: str
     status: Literal["approved", "pending", "refused", "eliminated"]
-    created_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    decided_at: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    created_at: Timestamp
+    decided_at: Timestamp | None
 
 
 class RegistrationList(Closed):
@@ -220,10 +218,10 @@ class CreateChallengeBody(Closed):
     challenge_yaml_: bytes = Field(alias="challenge.yaml")
     inputs_jsonl_: bytes = Field(alias="inputs.jsonl")
     labels_jsonl_: bytes = Field(alias="labels.jsonl")
-    sample_inputs_jsonl_: bytes = Field(default=None, alias="sample/inputs.jsonl")
-    sample_labels_jsonl_: bytes = Field(default=None, alias="sample/labels.jsonl")
-    assets_tar_: bytes = Field(default=None, alias="assets.tar")
-    sample_assets_tar_: bytes = Field(default=None, alias="sample/assets.tar")
+    sample_inputs_jsonl_: bytes | MISSING = Field(default=MISSING, alias="sample/inputs.jsonl")
+    sample_labels_jsonl_: bytes | MISSING = Field(default=MISSING, alias="sample/labels.jsonl")
+    assets_tar_: bytes | MISSING = Field(default=MISSING, alias="assets.tar")
+    sample_assets_tar_: bytes | MISSING = Field(default=MISSING, alias="sample/assets.tar")
 
 
 class SetScorerAnswer(Closed):
@@ -231,15 +229,16 @@ class SetScorerAnswer(Closed):
     scorer_image: str
 
 
-class SetScorerBody(Open):
-    image_digest: str
+class SetScorerBody(RequestBody):
+    image_digest: str = Field(description="sha256:…, uploaded through /api/uploads first")
 
 
-class RevealBody(Open):
-    'reveal all items ({"all": true}) or the items named ({"ids": [...]}); optional "version" (default the newest)'
+class RevealBody(RequestBody):
+    """reveal all items ({"all": true}) or the items named ({"ids": [...]}); optional "version"
+    (default the newest)"""
 
     model_config = ConfigDict(
-        extra="allow",
+        extra="ignore",
         json_schema_extra={
             "anyOf": [
                 {
@@ -252,10 +251,17 @@ class RevealBody(Open):
     )
     all: Any = Field(default=None, description="true (and no ids): reveal every item")
     ids: list[str] | None = Field(default=None, min_length=1)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+    @model_validator(mode="after")
+    def _all_or_ids(self) -> RevealBody:
+        if not self.ids and not (self.all is True and self.ids is None):
+            raise ValueError('say what to reveal: {"all": true} or {"ids": ["id", ...]}')
+        return self
 
 
-class DecideRegistrationBody(Open):
+class DecideRegistrationBody(RequestBody):
+    hint: ClassVar[str] = 'send {"approve": true} or {"approve": false}'
     approve: bool
 
 
@@ -267,8 +273,9 @@ class SetEnvironmentAnswer(Closed):
 class AddVersionBody(Closed):
     inputs_jsonl_: bytes = Field(alias="inputs.jsonl")
     labels_jsonl_: bytes = Field(alias="labels.jsonl")
-    assets_tar_: bytes = Field(default=None, alias="assets.tar")
+    assets_tar_: bytes | MISSING = Field(default=MISSING, alias="assets.tar")
 
 
-class AddOrganiserBody(Closed):
+class AddOrganiserBody(RequestBody):
+    hint: ClassVar[str] = 'name the organiser to add: {"organiser": "<its name>"}'
     organiser: str = Field(description="its name")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import MISSING, Field
 
-from arena.api.schemas._base import Closed, Open
+from arena.api.schemas._base import Closed, Open, RequestBody
+from arena.services.sites import MAX_RENEW
 
 
 class NodeJobLimits(Closed):
@@ -42,7 +43,12 @@ class NodeJob(Closed):
     )
     assets: bool = Field(description="whether to fetch /assets")
     environment: dict[str, Any] | None = Field(
-        description="an agent job's environment (image_id, image_digest, tools, workdir, limits, agent limits; no score command): fetch /environment-image, run each item's environment here and send each item's final state back as final_states"
+        description=(
+            "an agent job's environment (image_id, image_digest, tools, workdir, "
+            "limits, agent limits; no score command): fetch /environment-image, run "
+            "each item's environment here and send each item's final state back as "
+            "final_states"
+        )
     )
 
 
@@ -79,29 +85,36 @@ class SiteEnded(Closed):
     requeued: bool
 
 
-class SiteHeartbeatBody(Closed):
-    capabilities: dict[str, Any]
+class SiteHeartbeatBody(RequestBody):
+    capabilities: dict[str, Any] = Field(description="checked by the platform (docs/scale.md)")
 
 
-class SiteRenewBody(Closed):
-    jobs: dict[str, str | None] = Field(max_length=10000)
+SlurmJobId = Annotated[str, Field(pattern="^[0-9]{1,40}$")]
 
 
-class SiteEndedBody(Closed):
-    state: str
+class SiteRenewBody(RequestBody):
+    """{"<job id>": "<Slurm job id>" or null}: the jobs whose Slurm jobs still live."""
+
+    hint: ClassVar[str] = f'send {{"jobs": {{"<job id>": "<Slurm job id>"}}}}, at most {MAX_RENEW} jobs'
+
+    jobs: dict[Annotated[str, Field(max_length=40)], SlurmJobId | None] = Field(max_length=MAX_RENEW)
+
+
+class SiteEndedBody(RequestBody):
+    state: str = Field(description="the Slurm job state", min_length=1, max_length=40)
 
 
 class NodeResultBody(Open):
     verdict: Literal["exited", "timeout", "out_of_memory"]
-    exit_code: str = Field(default=None)
-    duration_s: str = Field(default=None)
-    output_too_large: Literal["true", "false"] = Field(default=None)
-    session_reason: Literal["not_ready", "timeout", "invalid_answer", "model_stopped"] = Field(default=None)
-    session_detail: str = Field(default=None)
-    predictions: bytes = Field(default=None)
-    log: bytes = Field(default=None)
-    trajectory: bytes = Field(default=None, description="an agent run's trajectory")
-    final_states: list[bytes] = Field(
-        default=None,
-        description="an agent run's items' final states, gzipped tars named item-N.tar.gz, scored centrally",
+    exit_code: str | MISSING = MISSING
+    duration_s: str | MISSING = MISSING
+    output_too_large: Literal["true", "false"] | MISSING = MISSING
+    session_reason: Literal["not_ready", "timeout", "invalid_answer", "model_stopped"] | MISSING = MISSING
+    session_detail: str | MISSING = MISSING
+    predictions: bytes | MISSING = MISSING
+    log: bytes | MISSING = MISSING
+    trajectory: bytes | MISSING = Field(default=MISSING, description="an agent run's trajectory")
+    final_states: list[bytes] | MISSING = Field(
+        default=MISSING,
+        description=("an agent run's items' final states, gzipped tars named item-N.tar.gz, scored centrally"),
     )

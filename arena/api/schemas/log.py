@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import MISSING, Field
 
-from arena.api.schemas._base import Closed, Open
+from arena.api.schemas._base import Closed, Hex64, Timestamp
 from arena.api.schemas.boards import Commitment, Leaderboard
 
 
 class LogEntryBody(Closed):
-    v: Literal[2] = Field(default=None, description="format 2: RFC 8785 bytes; absent before")
+    v: Literal[2] | MISSING = Field(default=MISSING, description="format 2: RFC 8785 bytes; absent before")
     seq: int = Field(ge=0)
     kind: str
     challenge: str | None
-    at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    at: Timestamp
     prev: str = Field(description="leaf hash of the entry before (64 zeros first)")
     data: dict[str, Any]
 
@@ -39,10 +36,7 @@ class TreeHeadHead(Closed):
     type: str
     size: int
     root: str
-    at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    at: Timestamp
 
 
 class TreeHead(Closed):
@@ -67,15 +61,15 @@ class LogExport(Closed):
 class InclusionProof(Closed):
     seq: int
     size: int
-    leaf_hash: str = Field(pattern="^[0-9a-f]{64}$")
-    proof: list[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]]
+    leaf_hash: Hex64
+    proof: list[Hex64]
     checkpoint: str
 
 
 class ConsistencyProof(Closed):
     from_: int = Field(alias="from")
     to: int
-    proof: list[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]]
+    proof: list[Hex64]
     old_checkpoint: str
     new_checkpoint: str
 

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import MISSING, Field
 
-from arena.api.schemas._base import Closed, Open
+from arena.api.schemas._base import Closed
 
 
 class ChallengeStartLimitQuery(Closed):
-    challenge: str = Field(default=None)
-    start: int = Field(default=None, ge=0, le=2147483647)
-    limit: int = Field(default=None, ge=0, le=1000)
+    challenge: str | MISSING = MISSING
+    start: int | MISSING = Field(default=MISSING, ge=0, le=2147483647)
+    limit: int | MISSING = Field(default=MISSING, ge=0, le=1000)
 
 
 class SeqSizeQuery(Closed):
     seq: int = Field(ge=0)
-    size: int = Field(default=None, ge=0)
+    size: int | MISSING = Field(default=MISSING, ge=0)
 
 
 class FromToQuery(Closed):
     from_: int = Field(alias="from", ge=0)
-    to: int = Field(default=None, ge=0)
+    to: int | MISSING = Field(default=MISSING, ge=0)
 
 
 class SlugPath(Closed):
@@ -34,9 +34,11 @@ class TokenIdPath(Closed):
 
 
 class ScorerDigestQuery(Closed):
-    scorer_digest: str = Field(
-        default=None,
-        description="with a `scorer:` in challenge.yaml: the digest of the scorer image, uploaded first through /api/uploads",
+    scorer_digest: str | MISSING = Field(
+        default=MISSING,
+        description=(
+            "with a `scorer:` in challenge.yaml: the digest of the scorer image, uploaded first through /api/uploads"
+        ),
         pattern="^sha256:[0-9a-f]{64}$",
     )
 
@@ -46,12 +48,12 @@ class JobIdPath(Closed):
 
 
 class KindQuery(Closed):
-    kind: Literal["hidden", "sample"] = Field(default=None)
+    kind: Literal["hidden", "sample"] | MISSING = MISSING
 
 
 class RoundQuery(Closed):
-    round: int = Field(
-        default=None, description="the round's number; default the latest closed round", ge=1, le=2147483647
+    round: int | MISSING = Field(
+        default=MISSING, description="the round's number; default the latest closed round", ge=1, le=2147483647
     )
 
 
@@ -61,8 +63,8 @@ class SlugTeamPath(Closed):
 
 
 class VersionQuery(Closed):
-    version: int = Field(
-        default=None, description="the hidden-set version; default the newest revealed", ge=1, le=2147483647
+    version: int | MISSING = Field(
+        default=MISSING, description="the hidden-set version; default the newest revealed", ge=1, le=2147483647
     )
 
 
@@ -78,8 +80,8 @@ class SubmitQuery(Closed):
 
 
 class IdempotencyKeyHeader(Closed):
-    Idempotency_Key_: str = Field(
-        default=None,
+    Idempotency_Key_: str | MISSING = Field(
+        default=MISSING,
         alias="Idempotency-Key",
         description="1-100 printable characters; a retry returns the first submission",
         min_length=1,
@@ -93,7 +95,7 @@ class SlugTeamIdPath(Closed):
 
 
 class ChallengeQuery(Closed):
-    challenge: str = Field(default=None, description="only this challenge's")
+    challenge: str | MISSING = Field(default=MISSING, description="only this challenge's")
 
 
 class SubmissionIdPath(Closed):

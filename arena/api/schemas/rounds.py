@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import MISSING, Field
 
-from arena.api.schemas._base import Closed, Open
+from arena.api.schemas._base import Closed, Hex64, Open, RequestBody, Timestamp
 
 
 class RulesKpiBaseline(Closed):
-    score: float = Field(default=None)
-    team: str = Field(default=None)
+    score: float | MISSING = MISSING
+    team: str | MISSING = MISSING
 
 
 class RulesKpi(Closed):
@@ -23,26 +23,20 @@ class RulesKpi(Closed):
 class RulesRewards(Closed):
     rule: Literal["winner_take_all", "rank_shares", "rank_band_split", "proportional"]
     shares: list[str]
-    require_open_source: bool = Field(default=None)
+    require_open_source: bool | MISSING = MISSING
 
 
 class RulesRoundsItem(Closed):
     number: int
     name: str
-    start: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    end: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    start: Timestamp | None
+    end: Timestamp
     pool_cents: int = Field(description="euro cents", ge=0)
     pool_gpu_minutes: int = Field(description="GPU-minutes of priority access", ge=0)
 
 
 class Rules(Closed):
-    "rounds, KPI and reward rules, fixed when the challenge was created"
+    """rounds, KPI and reward rules, fixed when the challenge was created"""
 
     rounds: list[RulesRoundsItem]
     kpi: RulesKpi | None
@@ -54,26 +48,14 @@ class RoundSummary(Closed):
     number: int
     name: str
     status: Literal["upcoming", "open", "closing", "closed"]
-    opens_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    ends_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    closed_at: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    opens_at: Timestamp
+    ends_at: Timestamp
+    closed_at: Timestamp | None
     pool_cents: int = Field(description="euro cents", ge=0)
     pool_gpu_minutes: int = Field(description="GPU-minutes of priority access", ge=0)
     paid_cents: int | None
     paid_gpu_minutes: int | None
-    stopped_at: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    stopped_at: Timestamp | None
     stopped_early: bool
     added: bool = Field(description="added to the running challenge (its rules logged then)")
 
@@ -105,26 +87,14 @@ class Round(Closed):
     number: int
     name: str
     status: Literal["upcoming", "open", "closing", "closed"]
-    opens_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    ends_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    closed_at: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    opens_at: Timestamp
+    ends_at: Timestamp
+    closed_at: Timestamp | None
     pool_cents: int = Field(description="euro cents", ge=0)
     pool_gpu_minutes: int = Field(description="GPU-minutes of priority access", ge=0)
     paid_cents: int | None
     paid_gpu_minutes: int | None
-    stopped_at: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    stopped_at: Timestamp | None
     stopped_early: bool
     added: bool = Field(description="added to the running challenge (its rules logged then)")
 
@@ -154,12 +124,20 @@ class RoundReportTeamsItem(Closed):
     factories: list[Annotated[list[str], Field(min_length=2, max_length=2)]]
     misses_before: int = Field(ge=0)
     vs_baseline: RoundReportTeamsItemVsBaseline | None = Field(
-        description="the multiset of per-item differences (positive: the first is better on that item), all a paired bootstrap needs"
+        description=(
+            "the multiset of per-item differences (positive: the first is better on "
+            "that item), all a paired bootstrap needs"
+        )
     )
-    open_source: bool = Field(default=None, description="the counted submission's method card says open source")
-    slices: dict[str, dict[str, Any]] = Field(
-        default=None,
-        description="each labelled slice's {score, ci_low, ci_high, n_items} on the private split (slices of at least 30 items); shown, never ranked or paid",
+    open_source: bool | MISSING = Field(
+        default=MISSING, description="the counted submission's method card says open source"
+    )
+    slices: dict[str, dict[str, Any]] | MISSING = Field(
+        default=MISSING,
+        description=(
+            "each labelled slice's {score, ci_low, ci_high, n_items} on the private "
+            "split (slices of at least 30 items); shown, never ranked or paid"
+        ),
     )
 
 
@@ -172,7 +150,10 @@ class RoundReportPairsItem(Closed):
     better: str
     worse: str
     differences: RoundReportPairsItemDifferences = Field(
-        description="the multiset of per-item differences (positive: the first is better on that item), all a paired bootstrap needs"
+        description=(
+            "the multiset of per-item differences (positive: the first is better on "
+            "that item), all a paired bootstrap needs"
+        )
     )
 
 
@@ -195,7 +176,7 @@ class RoundReportStandingsItem(Closed):
     improvement: float | None
     qualifies: bool
     band: int | None
-    open_source: bool = Field(default=None)
+    open_source: bool | MISSING = MISSING
     cents: int = Field(description="euro cents", ge=0)
     gpu_minutes: int = Field(description="GPU-minutes of priority access", ge=0)
     factories: list[RoundReportStandingsItemFactoriesItem]
@@ -220,23 +201,11 @@ class RoundReport(Closed):
     challenge: str
     round: int
     name: str
-    opened_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    ends_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    stopped_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    opened_at: Timestamp
+    ends_at: Timestamp
+    stopped_at: Timestamp
     closed_early: bool
-    closed_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    closed_at: Timestamp
     metric: str
     higher_is_better: bool
     hidden_set: str | None
@@ -253,7 +222,7 @@ class RoundReport(Closed):
 
 class SignedRoundReportLogEntry(Closed):
     seq: int
-    leaf_hash: str = Field(pattern="^[0-9a-f]{64}$")
+    leaf_hash: Hex64
     signature: str = Field(description="Ed25519, base64")
 
 
@@ -269,10 +238,12 @@ class Readmitted(Closed):
 
 
 class AddRoundsBody(Open):
+    """The rounds to append, as in challenge.yaml (docs/rounds.md); checked by the programme."""
+
     rounds: list[Any]
-    kpi: dict[str, Any] | None = Field(default=None)
-    rewards: dict[str, Any] = Field(default=None)
+    kpi: dict[str, Any] | None | MISSING = MISSING
+    rewards: dict[str, Any] | MISSING = MISSING
 
 
-class CloseRoundBody(Open):
-    early: bool = Field(default=None)
+class CloseRoundBody(RequestBody):
+    early: bool = Field(default=False, description="close before the round's end (the report records it)")

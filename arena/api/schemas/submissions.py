@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import MISSING, ConfigDict, Field
 
-from arena.api.schemas._base import Closed, Open
+from arena.api.schemas._base import Closed, Hex64, Open, RequestBody, Timestamp
 from arena.api.schemas.log import LogEntry
 
 
@@ -21,14 +21,8 @@ class Attempt(Closed):
     executor: Literal["local", "slurm", "site"]
     external_id: str | None = Field(description="the Slurm job id")
     site: str | None = Field(description="the site whose agent ran it")
-    started_at: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    finished_at: str | None = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
 
 
 class SubmissionResultsItem(Closed):
@@ -42,11 +36,11 @@ class SubmissionResultsItem(Closed):
 
 
 class SubmissionMethodCard(Open):
-    name: str = Field(default=None)
-    description: str = Field(default=None)
-    code_url: str | None = Field(default=None)
-    licence: str | None = Field(default=None)
-    open_source: bool = Field(default=None)
+    name: str | MISSING = MISSING
+    description: str | MISSING = MISSING
+    code_url: str | None | MISSING = MISSING
+    licence: str | None | MISSING = MISSING
+    open_source: bool | MISSING = MISSING
 
 
 class SubmissionReceiptEntry(Closed):
@@ -55,10 +49,7 @@ class SubmissionReceiptEntry(Closed):
 
 
 class LogRead(Closed):
-    at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    at: Timestamp
     organisation: str
     reason: str
 
@@ -85,40 +76,49 @@ class Submission(Closed):
         | None
     )
     failure_detail: str | None
-    created_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
+    created_at: Timestamp
+    updated_at: Timestamp
+    attempts: list[Attempt] | MISSING = Field(
+        default=MISSING, description="each evaluation job; shown to organisers only"
     )
-    updated_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
-    attempts: list[Attempt] = Field(default=None, description="each evaluation job; shown to organisers only")
     selected: bool = Field(description="chosen by the team for the final ranking")
-    results: list[SubmissionResultsItem] = Field(
-        default=None, description="every split's score, private included; shown to organisers only"
+    results: list[SubmissionResultsItem] | MISSING = Field(
+        default=MISSING, description="every split's score, private included; shown to organisers only"
     )
     method_card: SubmissionMethodCard | None = Field(description="what the team says this entry is")
     released: bool | None = Field(
-        description="hidden runs once scored: whether the Ladder released the public score (score is null when it did not: no better than the team's best beyond noise)"
+        description=(
+            "hidden runs once scored: whether the Ladder released the public score "
+            "(score is null when it did not: no better than the team's best beyond "
+            "noise)"
+        )
     )
-    log_reads: list[LogRead] = Field(
-        default=None,
-        description="each read of this hidden run's log by its organisers (or the administrator): when, by which organisation, and why (GET of one submission only)",
+    log_reads: list[LogRead] | MISSING = Field(
+        default=MISSING,
+        description=(
+            "each read of this hidden run's log by its organisers (or the "
+            "administrator): when, by which organisation, and why (GET of one "
+            "submission only)"
+        ),
     )
-    receipt: LogEntry | None = Field(
-        default=None,
-        description="the signed public-log entry recording this submission (hidden runs; null for a sample run)",
+    receipt: LogEntry | None | MISSING = Field(
+        default=MISSING,
+        description=("the signed public-log entry recording this submission (hidden runs; null for a sample run)"),
     )
-    receipt_entry: SubmissionReceiptEntry | None = Field(
-        default=None, description="in a team's listing: where its receipt is in the public log (null: a sample run)"
+    receipt_entry: SubmissionReceiptEntry | None | MISSING = Field(
+        default=MISSING,
+        description=("in a team's listing: where its receipt is in the public log (null: a sample run)"),
     )
-    secondary: dict[str, Any] | None = Field(
-        default=None,
-        description="the secondary metrics' {score, ci_low, ci_high} (a metric null where it could not score): a sample run's; a hidden run's on the public split, beside a released score",
+    secondary: dict[str, Any] | None | MISSING = Field(
+        default=MISSING,
+        description=(
+            "the secondary metrics' {score, ci_low, ci_high} (a metric null where "
+            "it could not score): a sample run's; a hidden run's on the public "
+            "split, beside a released score"
+        ),
     )
-    signed_results: list[LogEntry] = Field(
-        default=None, description="the submission's signed result entries in the public log"
+    signed_results: list[LogEntry] | MISSING = Field(
+        default=MISSING, description="the submission's signed result entries in the public log"
     )
 
 
@@ -152,17 +152,14 @@ class SubmissionListQuotasItem(Closed):
     used: int
     left: int
     quota: int
-    resets_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    resets_at: Timestamp
 
 
 class SubmissionList(Closed):
     submissions: list[Submission] = Field(max_length=500)
-    team: str = Field(default=None)
-    quotas: list[SubmissionListQuotasItem] = Field(
-        default=None, description="a team's runs left today, per challenge and kind"
+    team: str | MISSING = MISSING
+    quotas: list[SubmissionListQuotasItem] | MISSING = Field(
+        default=MISSING, description="a team's runs left today, per challenge and kind"
     )
 
 
@@ -170,14 +167,11 @@ class CanSubmitQuota(Closed):
     daily: int
     used: int
     left: int
-    resets_at: str = Field(
-        description="UTC, ISO 8601 with a trailing Z, e.g. 2026-11-25T14:57:28Z",
-        json_schema_extra={"format": "date-time"},
-    )
+    resets_at: Timestamp
 
 
 class CanSubmit(Closed):
-    "the pre-flight: whether the team may submit now, and the reason if not"
+    """the pre-flight: whether the team may submit now, and the reason if not"""
 
     challenge: str
     kind: Literal["hidden", "sample"]
@@ -188,7 +182,7 @@ class CanSubmit(Closed):
     quota: CanSubmitQuota
     pending: int
     max_pending: int
-    round: str | None = Field(default=None)
+    round: str | None | MISSING = MISSING
 
 
 class SubmissionLog(Closed):
@@ -207,41 +201,54 @@ class SubmissionLog(Closed):
             "scorer_failed",
         ]
         | None
-    ) = Field(default=None)
-    failure_detail: str | None = Field(default=None)
+        | MISSING
+    ) = MISSING
+    failure_detail: str | None | MISSING = MISSING
     log: str | None
-    scorer_log: str | None = Field(default=None, description="organisers only: what the scoring container printed")
+    scorer_log: str | None | MISSING = Field(
+        default=MISSING, description="organisers only: what the scoring container printed"
+    )
 
 
 class Upload(Closed):
     id: str
     size: int = Field(ge=1)
-    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    sha256: Hex64
     received: int = Field(ge=0)
     complete: bool
     image_digest: str | None
 
 
-class SubmitBody(Open):
+class SubmitBody(RequestBody):
+    """Resubmit an image the team uploaded before (else the body is a `docker save` tarball)."""
+
+    hint: ClassVar[str] = 'send the image as a `docker save` tarball, or JSON {"image_digest": …}'
     image_digest: str
 
 
-class SetMethodCardBody(Closed):
-    name: str
-    description: str = Field(default=None)
-    code_url: str | None = Field(default=None)
-    licence: str | None = Field(default=None)
-    open_source: bool = Field(default=None)
+class SetMethodCardBody(RequestBody):
+    """What the entry is: public, in the log and on the board (checked further by the service)."""
+
+    model_config = ConfigDict(extra="forbid")
+    hint: ClassVar[str] = "a method card is an object with the keys code_url, description, licence, name, open_source"
+    name: str = Field(description="1-100 characters")
+    description: str = Field(default="", description="at most 2,000 characters")
+    code_url: str | None = Field(default=None, description="an http(s) address of at most 500 characters")
+    licence: str | None = Field(default=None, description="1-100 characters, e.g. an SPDX id")
+    open_source: bool = Field(default=False, description="true needs a code_url and a licence")
 
 
-class SelectSubmissionBody(Closed):
+class SelectSubmissionBody(RequestBody):
+    hint: ClassVar[str] = 'send {"selected": true} or {"selected": false}'
     selected: bool
 
 
-class ReadHiddenLogBody(Closed):
-    reason: str = Field(min_length=10, max_length=500)
+class ReadHiddenLogBody(RequestBody):
+    hint: ClassVar[str] = "say why you read this log: a reason of 10-500 printable characters"
+    reason: str = Field(description="recorded, and shown to the team", min_length=10, max_length=500)
 
 
-class StartUploadBody(Open):
+class StartUploadBody(RequestBody):
+    hint: ClassVar[str] = 'send {"size": <bytes>, "sha256": "<64 hex digits>"}'
     size: int = Field(description="bytes; at most the server's image limit", ge=1)
     sha256: str = Field(pattern="^[0-9a-fA-F]{64}$")
