@@ -1,4 +1,4 @@
-"""accounts."""
+"""Operations: meta (health, keys, who you are, the audit trail), tokens and teams."""
 
 from arena.api.contract._model import Answer, Body, Operation
 from arena.api.schemas.accounts import (

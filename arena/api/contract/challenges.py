@@ -1,4 +1,4 @@
-"""challenges."""
+"""Operations on challenges: bundles, versions, reveals, boards, samples, registrations, organisers."""
 
 from arena.api.contract._model import Answer, Body, Operation
 from arena.api.schemas.boards import Leaderboard, RevealDocument, RevealResult, TeamHistory

@@ -1,4 +1,4 @@
-"""jobs."""
+"""Operations of the machines that run jobs: a GPU node's (one-job credential) and a site agent's."""
 
 from arena.api.contract._model import Answer, Body, Operation
 from arena.api.schemas.jobs import (

@@ -1,4 +1,4 @@
-"""log."""
+"""Operations on the public log."""
 
 from arena.api.contract._model import Answer, Body, Operation
 from arena.api.schemas.log import (

@@ -1,4 +1,4 @@
-"""rounds."""
+"""Operations on rounds and their payout reports."""
 
 from arena.api.contract._model import Answer, Body, Operation
 from arena.api.schemas.params import RoundQuery, SlugPath, SlugTeamPath

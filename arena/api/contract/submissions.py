@@ -1,4 +1,4 @@
-"""submissions."""
+"""Operations on submissions and resumable uploads."""
 
 from arena.api.contract._model import Answer, Body, Operation
 from arena.api.schemas.params import (

@@ -1,4 +1,4 @@
-"""accounts."""
+"""Who you are, tokens, teams, the audit trail, and the error every operation answers with."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""boards."""
+"""What a challenge publishes: its commitment and reveals, its leaderboard and a team's history."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""challenges."""
+"""Challenges: their descriptions, creation, versions, registrations, organisers and queue."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""jobs."""
+"""The routes of the machines that run jobs: a GPU node (`arena node-run`) and a site agent."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""log."""
+"""The public log: entries, the signed tree head, proofs, cosignatures and the export for `arena verify`."""
 
 from __future__ import annotations
 

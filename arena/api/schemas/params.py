@@ -1,4 +1,4 @@
-"""params."""
+"""Path, query and header parameters: each model is one set of them, a field per parameter."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""rounds."""
+"""Rounds: the rules that decide awards, the schedule, and the signed payout reports."""
 
 from __future__ import annotations
 

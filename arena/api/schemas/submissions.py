@@ -1,4 +1,4 @@
-"""submissions."""
+"""Submissions, their logs and method cards, the pre-flight, and resumable uploads."""
 
 from __future__ import annotations
 
