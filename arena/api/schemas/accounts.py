@@ -53,15 +53,9 @@ class Token(Closed):
     revoked_at: Timestamp | None
 
 
-class NewToken(Closed):
-    id: int
-    role: Literal["organiser", "team", "administrator"]
-    team_id: int | None
-    organiser_id: int | None
-    label: str | None
-    created_at: Timestamp
-    expires_at: Timestamp | None
-    revoked_at: Timestamp | None
+class NewToken(Token):
+    """A new token: the secret is shown once."""
+
     token: str = Field(description="shown once")
 
 

@@ -11,75 +11,6 @@ from arena.api.schemas.boards import Commitment
 from arena.api.schemas.rounds import Rules
 
 
-class ChallengeSummaryLimits(Open):
-    __pydantic_extra__: dict[str, float]  # type: ignore[assignment]
-    time_limit_seconds: int | MISSING = MISSING
-    memory_mb: int | MISSING = MISSING
-    cpus: float | MISSING = MISSING
-    pids: int | MISSING = MISSING
-    gpus: int | MISSING = MISSING
-
-
-class ChallengeSummaryEnvironment(Closed):
-    tools: list[str]
-    workdir: str
-    network: Literal["none"]
-    limits: dict[str, float]
-    image_digest: str | None
-
-
-class ChallengeSummaryScorer(Closed):
-    image: str = Field(description="the scorer image's digest (sha256:…)")
-    aggregation: Literal["mean", "ratio"]
-    range: list[float] = Field(min_length=2, max_length=2)
-    secondary: list[str]
-
-
-class ChallengeSummary(Closed):
-    slug: str
-    title: str
-    description: str
-    metric: str
-    limits: ChallengeSummaryLimits = Field(description="the sandbox limits of every run")
-    daily_quota: int = Field(ge=1)
-    max_pending: int = Field(ge=1)
-    registration: Literal["open", "approval"] = Field(
-        description="open: any team may take part; approval: the organiser decides"
-    )
-    public_fraction: float = Field(
-        description=("share of hidden items on the public board (the rest rank the round's close)"), gt=0, lt=1
-    )
-    count_failures: bool = Field(
-        description=("whether a model's own failures use up the daily quota (platform failures never do)")
-    )
-    rules: Rules | None
-    secondary_metrics: list[str] = Field(description="shown beside the primary metric; only the primary ranks and pays")
-    protocol: Literal["batch", "interactive", "agent"] = Field(
-        description=(
-            "batch: /input to /output (docs/container-protocol.md); interactive: a "
-            "chat API on /run/arena/model.sock (docs/interactive-protocol.md); "
-            "agent: the same, with tools acting in an environment per item "
-            "(docs/agent-protocol.md)"
-        )
-    )
-    environment: ChallengeSummaryEnvironment | None = Field(
-        description=("an agent challenge's environment: its tools, per-item limits and pinned image")
-    )
-    higher_is_better: bool
-    scorer: ChallengeSummaryScorer | None = Field(
-        description=("the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric")
-    )
-    platforms: list[Literal["linux/amd64", "linux/arm64"]] = Field(
-        description="what the challenge's images may be built for"
-    )
-    gpu_vendors: list[Literal["nvidia", "amd"]] = Field(description="GPU vendors its GPU jobs may run on")
-    teams: int = Field(description="teams that have submitted", ge=0)
-
-
-class ChallengeList(Closed):
-    challenges: list[ChallengeSummary]
-
-
 class ChallengeLimits(Open):
     __pydantic_extra__: dict[str, float]  # type: ignore[assignment]
     time_limit_seconds: int | MISSING = MISSING
@@ -104,7 +35,7 @@ class ChallengeScorer(Closed):
     secondary: list[str]
 
 
-class Challenge(Closed):
+class ChallengeSummary(Closed):
     slug: str
     title: str
     description: str
@@ -143,6 +74,15 @@ class Challenge(Closed):
     )
     gpu_vendors: list[Literal["nvidia", "amd"]] = Field(description="GPU vendors its GPU jobs may run on")
     teams: int = Field(description="teams that have submitted", ge=0)
+
+
+class ChallengeList(Closed):
+    challenges: list[ChallengeSummary]
+
+
+class Challenge(ChallengeSummary):
+    """A challenge in full: its summary, its hidden set and the commitment to it."""
+
     hidden_set_version: int = Field(ge=1)
     n_items: int
     has_sample: bool

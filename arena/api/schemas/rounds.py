@@ -82,21 +82,10 @@ class RoundsAdded(Closed):
     log_entry: RoundsAddedLogEntry
 
 
-class Round(Closed):
+class Round(RoundSummary):
+    """A round, with its challenge's slug."""
+
     challenge: str
-    number: int
-    name: str
-    status: Literal["upcoming", "open", "closing", "closed"]
-    opens_at: Timestamp
-    ends_at: Timestamp
-    closed_at: Timestamp | None
-    pool_cents: int = Field(description="euro cents", ge=0)
-    pool_gpu_minutes: int = Field(description="GPU-minutes of priority access", ge=0)
-    paid_cents: int | None
-    paid_gpu_minutes: int | None
-    stopped_at: Timestamp | None
-    stopped_early: bool
-    added: bool = Field(description="added to the running challenge (its rules logged then)")
 
 
 class RoundReportPool(Closed):
