@@ -71,9 +71,8 @@ class LeaderboardEntry(Closed):
     rank_band: int = Field(description="best possible rank: 1 + entries whose interval beats this one's", ge=1)
     method_card: dict[str, Any] | None = Field(description="the entry's method card, from the log")
     secondary: dict[str, dict[str, Any] | None] | None = Field(
-        description=(
-            "each secondary metric's {score, ci_low, ci_high} on the public split (null where it could not score)"
-        )
+        description="each secondary metric's {score, ci_low, ci_high} on the public split "
+        "(null where it could not score)"
     )
     slices: dict[str, dict[str, Any]] | MISSING = Field(
         default=MISSING,

@@ -47,10 +47,10 @@ class ChallengeSummary(Closed):
         description="open: any team may take part; approval: the organiser decides"
     )
     public_fraction: float = Field(
-        description=("share of hidden items on the public board (the rest rank the round's close)"), gt=0, lt=1
+        description="share of hidden items on the public board (the rest rank the round's close)", gt=0, lt=1
     )
     count_failures: bool = Field(
-        description=("whether a model's own failures use up the daily quota (platform failures never do)")
+        description="whether a model's own failures use up the daily quota (platform failures never do)"
     )
     rules: Rules | None
     secondary_metrics: list[str] = Field(description="shown beside the primary metric; only the primary ranks and pays")
@@ -63,11 +63,11 @@ class ChallengeSummary(Closed):
         )
     )
     environment: ChallengeEnvironment | None = Field(
-        description=("an agent challenge's environment: its tools, per-item limits and pinned image")
+        description="an agent challenge's environment: its tools, per-item limits and pinned image"
     )
     higher_is_better: bool
     scorer: ChallengeScorer | None = Field(
-        description=("the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric")
+        description="the organiser's scoring container (docs/scorer-protocol.md); null: the built-in metric"
     )
     platforms: list[Literal["linux/amd64", "linux/arm64"]] = Field(
         description="what the challenge's images may be built for"

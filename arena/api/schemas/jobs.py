@@ -116,5 +116,5 @@ class NodeResultBody(Open):
     trajectory: bytes | MISSING = Field(default=MISSING, description="an agent run's trajectory")
     final_states: list[bytes] | MISSING = Field(
         default=MISSING,
-        description=("an agent run's items' final states, gzipped tars named item-N.tar.gz, scored centrally"),
+        description="an agent run's items' final states, gzipped tars named item-N.tar.gz, scored centrally",
     )

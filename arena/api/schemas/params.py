@@ -36,9 +36,8 @@ class TokenIdPath(Closed):
 class ScorerDigestQuery(Closed):
     scorer_digest: str | MISSING = Field(
         default=MISSING,
-        description=(
-            "with a `scorer:` in challenge.yaml: the digest of the scorer image, uploaded first through /api/uploads"
-        ),
+        description="with a `scorer:` in challenge.yaml: the digest of the scorer image, uploaded first "
+        "through /api/uploads",
         pattern="^sha256:[0-9a-f]{64}$",
     )
 

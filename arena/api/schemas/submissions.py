@@ -9,6 +9,18 @@ from pydantic import MISSING, ConfigDict, Field
 from arena.api.schemas._base import Closed, Hex64, Open, RequestBody, Timestamp
 from arena.api.schemas.log import LogEntry
 
+SubmissionStatus = Literal["queued", "running", "scored", "failed"]
+FailureReason = Literal[
+    "timeout",
+    "out_of_memory",
+    "crashed",
+    "invalid_output",
+    "output_too_large",
+    "not_ready",
+    "infrastructure",
+    "scorer_failed",
+]
+
 
 class Attempt(Closed):
     job: str
@@ -60,21 +72,9 @@ class Submission(Closed):
     challenge: str = Field(description="the challenge's slug")
     team: str = Field(description="the team's name")
     image_digest: str = Field(description="sha256: and the tarball's SHA-256")
-    status: Literal["queued", "running", "scored", "failed"]
+    status: SubmissionStatus
     score: float | None
-    failure_reason: (
-        Literal[
-            "timeout",
-            "out_of_memory",
-            "crashed",
-            "invalid_output",
-            "output_too_large",
-            "not_ready",
-            "infrastructure",
-            "scorer_failed",
-        ]
-        | None
-    )
+    failure_reason: FailureReason | None
     failure_detail: str | None
     created_at: Timestamp
     updated_at: Timestamp
@@ -103,11 +103,11 @@ class Submission(Closed):
     )
     receipt: LogEntry | None | MISSING = Field(
         default=MISSING,
-        description=("the signed public-log entry recording this submission (hidden runs; null for a sample run)"),
+        description="the signed public-log entry recording this submission (hidden runs; null for a sample run)",
     )
     receipt_entry: SubmissionReceiptEntry | None | MISSING = Field(
         default=MISSING,
-        description=("in a team's listing: where its receipt is in the public log (null: a sample run)"),
+        description="in a team's listing: where its receipt is in the public log (null: a sample run)",
     )
     secondary: dict[str, Any] | None | MISSING = Field(
         default=MISSING,
@@ -125,20 +125,8 @@ class Submission(Closed):
 class HiddenLog(Closed):
     id: str
     kind: Literal["hidden"]
-    status: Literal["queued", "running", "scored", "failed"]
-    failure_reason: (
-        Literal[
-            "timeout",
-            "out_of_memory",
-            "crashed",
-            "invalid_output",
-            "output_too_large",
-            "not_ready",
-            "infrastructure",
-            "scorer_failed",
-        ]
-        | None
-    )
+    status: SubmissionStatus
+    failure_reason: FailureReason | None
     failure_detail: str | None
     log: str | None
     scorer_log: str | None = Field(description="what the scoring container printed, if the challenge has one")
@@ -188,7 +176,7 @@ class CanSubmit(Closed):
 class SubmissionLog(Closed):
     id: str
     kind: Literal["hidden", "sample"]
-    status: Literal["queued", "running", "scored", "failed"]
+    status: SubmissionStatus
     failure_reason: (
         Literal[
             "timeout",
