@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Request, current_app, g, request
 
+from arena.api.schemas._base import MAX_ID as MAX_ID  # the web pages check ids with it too
 from arena.errors import BadRequest, Forbidden, TooManyRequests
 from arena.platform import Platform
 from arena.ratelimit import retry_after
@@ -74,9 +75,6 @@ def require(*roles: str) -> Callable:
     return decorate
 
 
-MAX_ID = 2**31 - 1
-
-
 def json_body() -> dict:
     try:
         body = request.get_json(silent=True)
@@ -97,12 +95,3 @@ def valid_unicode(value) -> bool:
     except (UnicodeEncodeError, RecursionError):
         return False
     return True
-
-
-def whole_number(value, name: str, *, low: int = 0, high: int = MAX_ID) -> int | None:
-    """None stays None; anything else must be a whole number in [low, high]."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise BadRequest(f"'{name}' must be a whole number from {low} to {high}")
-    return value

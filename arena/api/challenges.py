@@ -6,8 +6,12 @@ from pathlib import Path
 
 from flask import Blueprint, Response, request, send_file
 
-from arena.api._auth import MAX_ID, json_body, platform, principal, require, scratch_dir, whole_number
+from arena.api._auth import platform, principal, require, scratch_dir
+from arena.api._body import parse_body
 from arena.api._multipart import receive_parts
+from arena.api.schemas._base import MAX_ID
+from arena.api.schemas.challenges import AddOrganiserBody, DecideRegistrationBody, RevealBody, SetScorerBody
+from arena.api.schemas.submissions import SubmitBody
 from arena.errors import BadRequest, NotFound
 from arena.services import (
     assets,
@@ -71,7 +75,7 @@ def create():
 @require("organiser")
 def set_scorer(slug: str):
     """Pin a new scorer image (JSON {"image_digest": …}, uploaded through /api/uploads first)."""
-    digest = json_body().get("image_digest")  # checked once the caller is known to run the challenge
+    digest = parse_body(SetScorerBody).image_digest  # looked up once the caller is known to run the challenge
     return scoring.set_scorer(
         platform(), organiser_id=principal().id, slug=slug, image_digest=digest, actor=principal()
     )
@@ -96,14 +100,8 @@ def add_version(slug: str):
 @require("organiser", "administrator")
 def reveal(slug: str):
     """Publish hidden items with their salts: {"all": true} or {"ids": [...]}, optional "version"."""
-    body = json_body()
-    ids, version = body.get("ids"), body.get("version")
-    if body.get("all") is True and ids is None:
-        ids = None
-    elif not (isinstance(ids, list) and ids and all(isinstance(i, str) for i in ids)):
-        raise BadRequest('say what to reveal: {"all": true} or {"ids": ["id", ...]}')
-    version = whole_number(version, "version", low=1)
-    return commitments.reveal(platform(), slug=slug, ids=ids, version=version, actor=principal()), 201
+    body = parse_body(RevealBody)  # ids, or all (and no ids): None
+    return commitments.reveal(platform(), slug=slug, ids=body.ids, version=body.version, actor=principal()), 201
 
 
 @bp.get("/<slug>/reveal")
@@ -174,9 +172,7 @@ def submit(slug: str):
     # Refuse an unknown challenge or a spent quota before reading a large upload.
     submissions.check_quota(platform(), team_id=team.id, slug=slug, kind=kind)
     if request.mimetype == "application/json":
-        digest = json_body().get("image_digest")
-        if not isinstance(digest, str):
-            raise BadRequest('send the image as a `docker save` tarball, or JSON {"image_digest": …}')
+        digest = parse_body(SubmitBody).image_digest
         digest = submissions.image_of_team(platform(), team_id=team.id, image_digest=digest)
     else:
         digest = images.receive_image(platform(), stream=request.stream).digest
@@ -233,9 +229,7 @@ def queue(slug: str):
 @require("organiser", "administrator")
 def decide(slug: str, team_id: int):
     """{"approve": true} or {"approve": false}: the organiser's decision on a team."""
-    approve = json_body().get("approve")
-    if not isinstance(approve, bool):
-        raise BadRequest('send {"approve": true} or {"approve": false}')
+    approve = parse_body(DecideRegistrationBody).approve
     return registrations.decide(platform(), organiser=principal(), slug=slug, team_id=team_id, approve=approve)
 
 
@@ -250,7 +244,8 @@ def organisers(slug: str):
 @require("organiser", "administrator")
 def add_organiser(slug: str):
     """{"organiser": "<name>"}: the owner adds a co-organiser (audited)."""
-    return tenancy.add_organiser(platform(), who=principal(), slug=slug, name=json_body().get("organiser")), 201
+    name = parse_body(AddOrganiserBody).organiser
+    return tenancy.add_organiser(platform(), who=principal(), slug=slug, name=name), 201
 
 
 @bp.delete("/<slug>/organisers/<int(max=2147483647):organiser_id>")

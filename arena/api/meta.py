@@ -1,7 +1,8 @@
 from flask import Blueprint
 
-from arena.api._auth import json_body, platform, principal, require, whole_number
-from arena.errors import BadRequest
+from arena.api._auth import platform, principal, require
+from arena.api._body import parse_body
+from arena.api.schemas.accounts import CreateTokenBody
 from arena.services import accounts, audit
 
 bp = Blueprint("api_meta", __name__, url_prefix="/api")
@@ -46,13 +47,10 @@ def tokens():
 def create_token():
     """A new token: {"label": …, "days": N (expiry, optional), "team_id": N (a team: the team itself,
     the organiser that created it, or the administrator)}."""
-    body = json_body()
-    label = body.get("label", "")
-    if not isinstance(label, str):
-        raise BadRequest("'label' must be text")
-    days = whole_number(body.get("days"), "days", low=1, high=3650)
-    team_id = whole_number(body.get("team_id"), "team_id", low=1)
-    view, token = accounts.create_token(platform(), actor=principal(), team_id=team_id, label=label, days=days)
+    body = parse_body(CreateTokenBody)
+    view, token = accounts.create_token(
+        platform(), actor=principal(), team_id=body.team_id, label=body.label, days=body.days
+    )
     return {**view, "token": token}, 201
 
 

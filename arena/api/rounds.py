@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from arena.api._auth import MAX_ID, json_body, platform, principal, require
+from arena.api._auth import json_body, platform, principal, require
+from arena.api._body import parse_body
+from arena.api.schemas._base import MAX_ID
+from arena.api.schemas.rounds import CloseRoundBody
 from arena.errors import BadRequest
 from arena.services import programme, rounds
 
@@ -46,9 +49,7 @@ def report_csv(slug: str):
 @require("organiser", "administrator")
 def close(slug: str):
     """{"early": true} to close a round before its end (the report records it)."""
-    early = json_body().get("early", False) if request.get_data() else False
-    if not isinstance(early, bool):
-        raise BadRequest('"early" must be true or false')
+    early = parse_body(CloseRoundBody).early if request.get_data() else False
     return rounds.close_round(platform(), organiser=principal(), slug=slug, early=early)
 
 

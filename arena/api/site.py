@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from arena.api._auth import bearer_token, json_body, platform
+from arena.api._auth import bearer_token, platform
+from arena.api._body import parse_body
+from arena.api.schemas.jobs import SiteEndedBody, SiteHeartbeatBody, SiteRenewBody
 from arena.errors import BadRequest
 from arena.services import sites
 
@@ -20,7 +22,7 @@ def _site():
 def heartbeat():
     """{"capabilities": {...}}: what the site can run now; also tells the platform it is alive."""
     site = _site()
-    return sites.heartbeat(platform(), site=site, capabilities=json_body().get("capabilities"))
+    return sites.heartbeat(platform(), site=site, capabilities=parse_body(SiteHeartbeatBody).capabilities)
 
 
 @bp.post("/claim")
@@ -38,23 +40,11 @@ def renew():
     """{"jobs": {"<job id>": "<Slurm job id>", ...}}: these Slurm jobs still live; extends their
     leases in one call, and names those the platform no longer runs."""
     site = _site()
-    jobs = json_body().get("jobs")
-    if (
-        not isinstance(jobs, dict)
-        or len(jobs) > sites.MAX_RENEW
-        or not all(
-            isinstance(k, str) and len(k) <= 40 and (v is None or isinstance(v, str) and v.isdigit() and len(v) <= 40)
-            for k, v in jobs.items()
-        )
-    ):
-        raise BadRequest(f'send {{"jobs": {{"<job id>": "<Slurm job id>"}}}}, at most {sites.MAX_RENEW} jobs')
-    return sites.renew(platform(), site=site, jobs=jobs)
+    return sites.renew(platform(), site=site, jobs=parse_body(SiteRenewBody).jobs)
 
 
 @bp.post(f"/jobs/{JOB}/ended")
 def ended(job_id: str):
     """{"state": "<Slurm state>"}: the job's Slurm job ended without sending a result."""
-    state = json_body().get("state")
-    if not isinstance(state, str) or not 0 < len(state) <= 40:
-        raise BadRequest("state must be the Slurm job state, 1 to 40 characters")
+    state = parse_body(SiteEndedBody).state
     return sites.ended(platform(), site=_site(), job_id=job_id, state=state)

@@ -1,7 +1,8 @@
 from flask import Blueprint, Response, request, send_file
 
-from arena.api._auth import json_body, platform, principal, require
-from arena.errors import BadRequest
+from arena.api._auth import platform, principal, require
+from arena.api._body import parse_body
+from arena.api.schemas.submissions import ReadHiddenLogBody, SelectSubmissionBody, SetMethodCardBody
 from arena.services import environments, rosters, submissions
 
 bp = Blueprint("api_submissions", __name__, url_prefix="/api/submissions")
@@ -52,9 +53,7 @@ def trajectory(submission_id: str):
 @require("team")
 def select(submission_id: str):
     """{"selected": true|false}: whether this submission counts for the final (private) ranking."""
-    chosen = json_body().get("selected")
-    if not isinstance(chosen, bool):
-        raise BadRequest('send {"selected": true} or {"selected": false}')
+    chosen = parse_body(SelectSubmissionBody).selected
     return submissions.select_for_final(platform(), principal=principal(), submission_id=submission_id, selected=chosen)
 
 
@@ -62,14 +61,15 @@ def select(submission_id: str):
 @require("team")
 def method_card(submission_id: str):
     """{"name", "description", "code_url", "licence", "open_source"}: what this entry is."""
-    return submissions.set_method_card(platform(), principal=principal(), submission_id=submission_id, card=json_body())
+    card = parse_body(SetMethodCardBody).model_dump(exclude_unset=True)
+    return submissions.set_method_card(platform(), principal=principal(), submission_id=submission_id, card=card)
 
 
 @bp.post("/<submission_id>/log-reads")
 @require("organiser", "administrator")
 def read_log(submission_id: str):
     """{"reason": "..."}: read a hidden run's log, an audited action the team is told of."""
-    reason = json_body().get("reason")
+    reason = parse_body(ReadHiddenLogBody).reason
     return submissions.read_hidden_log(
         platform(), principal=principal(), submission_id=submission_id, reason=reason
     ), 201

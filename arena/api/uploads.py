@@ -3,7 +3,9 @@ and an organiser's scorer images (container protocol v3)."""
 
 from flask import Blueprint, request
 
-from arena.api._auth import json_body, platform, principal, require
+from arena.api._auth import platform, principal, require
+from arena.api._body import parse_body
+from arena.api.schemas.submissions import StartUploadBody
 from arena.errors import BadRequest
 from arena.services import uploads
 
@@ -19,11 +21,8 @@ def _owner() -> dict:
 @require("team", "organiser")
 def start():
     """Declare an upload: {"size": bytes, "sha256": hex}. Then PUT parts, then complete."""
-    body = json_body()
-    size, sha256 = body.get("size"), body.get("sha256")
-    if not isinstance(size, int) or isinstance(size, bool) or not isinstance(sha256, str):
-        raise BadRequest('send {"size": <bytes>, "sha256": "<64 hex digits>"}')
-    return uploads.start(platform(), size=size, sha256=sha256.lower(), **_owner()), 201
+    body = parse_body(StartUploadBody)
+    return uploads.start(platform(), size=body.size, sha256=body.sha256.lower(), **_owner()), 201
 
 
 @bp.get("/<upload_id>")

@@ -1,5 +1,6 @@
-"""The OpenAPI document at /api/openapi.json: it describes every /api route, and the API answers
-as it says (schemathesis fuzzes every operation in-process, with real data to find)."""
+"""The OpenAPI document at /api/openapi.json, generated from the typed contract (arena/api/contract):
+it describes every /api route, and the API answers as it says (schemathesis fuzzes every operation
+in-process, with real data to find)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def test_the_document_describes_every_api_route_and_no_other(api_app):
     spec = response.json
     documented = {(path, method) for path, item in spec["paths"].items() for method in item if method in HTTP_METHODS}
     routes = _api_routes(api_app)
-    assert sorted(routes - documented) == [], "routes missing from arena/api/openapi.py"
+    assert sorted(routes - documented) == [], "routes missing from the contract (arena/api/contract/)"
     assert sorted(documented - routes) == [], "documented operations that no route serves"
     for path, item in spec["paths"].items():
         for method, op in item.items():

@@ -1,0 +1,86 @@
+"""Operations on rounds and their payout reports."""
+
+from arena.api.contract._model import Answer, Body, Operation
+from arena.api.schemas.params import RoundQuery, SlugPath, SlugTeamPath
+from arena.api.schemas.rounds import (
+    AddRoundsBody,
+    CloseRoundBody,
+    Readmitted,
+    Round,
+    RoundList,
+    RoundsAdded,
+    SignedRoundReport,
+)
+
+OPERATIONS = [
+    Operation(
+        "get",
+        "/api/challenges/{slug}/rounds",
+        "listRounds",
+        tag="rounds",
+        summary="The rounds, their state and pools, and the rules",
+        ok={200: Answer("the schedule", RoundList)},
+        errors=(404,),
+        path_params=SlugPath,
+    ),
+    Operation(
+        "post",
+        "/api/challenges/{slug}/rounds",
+        "addRounds",
+        tag="rounds",
+        summary="Append rounds (and, for them only, a KPI and reward rules) to a running challenge",
+        roles=("organiser", "administrator"),
+        ok={201: Answer("the schedule, the rounds added and the signed log entry", RoundsAdded)},
+        errors=(400, 401, 403, 404, 429),
+        path_params=SlugPath,
+        body=Body(
+            media={"application/json": AddRoundsBody},
+            description="as in challenge.yaml; kpi and rewards left out: those in force go on",
+        ),
+    ),
+    Operation(
+        "post",
+        "/api/challenges/{slug}/rounds/close",
+        "closeRound",
+        tag="rounds",
+        summary="Close the current round (early only when asked); it closes once its runs have finished",
+        roles=("organiser", "administrator"),
+        ok={200: Answer("the round, closing or closed", Round)},
+        errors=(400, 401, 403, 404, 409, 429),
+        path_params=SlugPath,
+        body=Body(media={"application/json": CloseRoundBody}, required=False),
+    ),
+    Operation(
+        "get",
+        "/api/challenges/{slug}/rewards",
+        "getRewards",
+        tag="rounds",
+        summary="A closed round's signed payout report",
+        ok={200: Answer("the report and its log entry", SignedRoundReport)},
+        errors=(400, 404),
+        path_params=SlugPath,
+        query=RoundQuery,
+    ),
+    Operation(
+        "get",
+        "/api/challenges/{slug}/rewards.csv",
+        "getRewardsCsv",
+        tag="rounds",
+        summary="A closed round's payout, a line per team and factory",
+        ok={200: Answer("CSV", media={"text/csv": {"type": "string"}})},
+        errors=(400, 404),
+        path_params=SlugPath,
+        query=RoundQuery,
+    ),
+    Operation(
+        "post",
+        "/api/challenges/{slug}/teams/{team}/readmit",
+        "readmitTeam",
+        tag="rounds",
+        summary="Let an eliminated team take part again",
+        roles=("organiser", "administrator"),
+        ok={200: Answer("re-admitted", Readmitted)},
+        errors=(400, 401, 403, 404, 409, 429),
+        path_params=SlugTeamPath,
+    ),
+]
