@@ -169,8 +169,6 @@ KNOWN_DEFERRED_CYCLES = [
     {"arena.services.environments", "arena.services.evaluation", "arena.services.scoring"},
     # client_cmds registers `arena log`, `witness` and `audit`, which borrow its helpers
     {"arena.cli.audit", "arena.cli.client_cmds", "arena.cli.log_cmds", "arena.cli.witness"},
-    # server_cmds registers `arena site-agent`, which borrows its logging set-up
-    {"arena.cli.server_cmds", "arena.cli.site_cmds"},
 ]
 
 
