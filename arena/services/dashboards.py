@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from arena.models import Challenge, HiddenSet, Job, LogEntry, Registration, Submission, Team
 from arena.platform import Platform
-from arena.services import rounds, sites, tenancy
+from arena.services import principals, rounds, sites, tenancy
 from arena.services.submissions import counts_against_quota
 from arena.timeutil import iso, next_utc_midnight, utcnow
 
@@ -75,7 +75,7 @@ def console(platform: Platform, *, who) -> dict:
     with platform.sessions() as session:
         mine = session.scalars(
             select(Challenge)
-            .where(Challenge.id.in_(tenancy.challenges_run_by(session, who)))
+            .where(Challenge.id.in_(principals.challenges_run_by(session, who)))
             .order_by(Challenge.created_at.desc())
         ).all()
         ids = [c.id for c in mine]
