@@ -1,6 +1,6 @@
 """The interactive protocol (v2) inside the evaluation pipeline, at the runner seam: the example
 chat model's own server code serves the job's socket in-process, the trusted driver sends it every
-item, and the answers are scored. The real-engine runs are in tests/test_interactive_end_to_end.py."""
+item, and the answers are scored. The real-engine runs are in tests/end_to_end/test_interactive_end_to_end.py."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from arena.services.submissions import create_submission
 from arena.worker import Worker
 from sandbox import RunOutcome, SessionFailure
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "challenges" / "chat-basics"
-SERVE = Path(__file__).resolve().parents[2] / "examples" / "models" / "chat" / "serve.py"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "challenges" / "chat-basics"
+SERVE = Path(__file__).resolve().parents[3] / "examples" / "models" / "chat" / "serve.py"
 
 
 def example_model(mode: str = "good"):

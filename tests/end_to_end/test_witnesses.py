@@ -22,7 +22,7 @@ from arena.platform import build_platform
 from arena.services import publiclog
 from arena.signing import loads
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def _witness_key(folder: Path, number: int) -> tuple[str, list[str]]:

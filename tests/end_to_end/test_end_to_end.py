@@ -13,7 +13,7 @@ from helpers import arena, free_port, serve_arena
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "examples" / "challenges" / "gpu-faults"
 
 

@@ -15,7 +15,7 @@ from helpers import arena, serve_arena
 from sandbox import build_image
 
 pytestmark = pytest.mark.docker
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "challenges"
 
 

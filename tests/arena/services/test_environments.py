@@ -22,7 +22,7 @@ from arena.services.images import receive_image
 from arena.services.submissions import create_submission
 from sandbox import RunOutcome, SandboxError, check_agent_input
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples/challenges/repo-repair"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples/challenges/repo-repair"
 
 
 def bundle_with(tmp_path: Path, change) -> Path:

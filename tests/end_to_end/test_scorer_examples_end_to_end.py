@@ -19,7 +19,7 @@ from arena.timeutil import iso, utcnow
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "challenges"
 
 

@@ -11,7 +11,7 @@ from helpers import arena, serve_arena
 
 pytestmark = [pytest.mark.docker, pytest.mark.postgres]
 
-BUNDLE = Path(__file__).resolve().parent.parent / "examples" / "challenges" / "gpu-faults"
+BUNDLE = Path(__file__).resolve().parents[2] / "examples" / "challenges" / "gpu-faults"
 
 
 def test_gunicorn_postgresql_and_separate_workers(docker_engine, postgres_database, tmp_path):

@@ -36,10 +36,10 @@ PAGES: dict[tuple[str, str], dict | str] = {
         "/log/tile/<rest>",
     ): "public binary tiles: tests/arena/test_publiclog.py::test_checkpoint_tiles_and_proofs_routes",
     ("GET", "/metrics"): "Prometheus text, public unless ARENA_METRICS_TOKEN is set: "
-    "tests/arena/test_prometheus_metrics.py::test_with_a_metrics_token_a_scrape_must_send_it",
+    "tests/arena/services/test_prometheus_metrics.py::test_with_a_metrics_token_a_scrape_must_send_it",
     ("GET", "/sign-in"): PUBLIC,
-    ("POST", "/sign-in"): "signing in: tests/arena/test_web.py",
-    ("POST", "/sign-out"): "signing out: tests/arena/test_web.py",
+    ("POST", "/sign-in"): "signing in: tests/arena/web/test_web.py",
+    ("POST", "/sign-out"): "signing out: tests/arena/web/test_web.py",
     ("GET", "/console"): page(owner=200, other_organiser=200, administrator=200),
     ("GET", "/console/challenges/new"): page(owner=200, other_organiser=200),
     ("POST", "/console/challenges/new"): page(owner=400, other_organiser=400),  # an empty form

@@ -17,7 +17,7 @@ from helpers import arena, serve_arena
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 BUNDLE = ROOT / "examples" / "challenges" / "gpu-faults"
 AXE = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = os.environ.get("ARENA_CHROMIUM", "/usr/bin/chromium")

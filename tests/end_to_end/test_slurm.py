@@ -18,7 +18,7 @@ from helpers import arena, serve_arena
 
 pytestmark = [pytest.mark.docker, pytest.mark.slurm]
 
-BUNDLE = Path(__file__).resolve().parent.parent / "examples" / "challenges" / "gpu-faults"
+BUNDLE = Path(__file__).resolve().parents[2] / "examples" / "challenges" / "gpu-faults"
 GOOD = (BUNDLE.parent.parent / "models" / "good" / "predict.py").read_text()
 
 

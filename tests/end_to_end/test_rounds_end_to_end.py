@@ -18,7 +18,7 @@ from arena.timeutil import iso, utcnow
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "examples" / "challenges" / "gpu-faults"
 
 

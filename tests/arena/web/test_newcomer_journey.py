@@ -25,7 +25,7 @@ from arena.timeutil import iso, utcnow
 from sandbox import build_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
-QUICKSTART = Path(__file__).resolve().parent.parent.parent / "examples" / "challenges" / "quickstart"
+QUICKSTART = Path(__file__).resolve().parents[3] / "examples" / "challenges" / "quickstart"
 SLUG = "my-first-challenge"
 
 

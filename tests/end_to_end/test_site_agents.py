@@ -21,7 +21,7 @@ from helpers import ARENA, arena, free_port, serve_arena
 
 pytestmark = [pytest.mark.docker, pytest.mark.slurm, pytest.mark.podman]
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BUNDLE = EXAMPLES / "challenges" / "gpu-faults"
 GOOD = (EXAMPLES / "models" / "good" / "predict.py").read_text()
 PARTITION = {"name": "arena", "cpus_per_node": 2, "memory_mb_per_node": 8192}

@@ -25,7 +25,7 @@ from arena.config import load_settings
 pytestmark = pytest.mark.docker
 ROUNDS = 20
 PER_ROUND = 2
-BUNDLE = Path(__file__).resolve().parent.parent / "examples" / "challenges" / "gpu-faults"
+BUNDLE = Path(__file__).resolve().parents[2] / "examples" / "challenges" / "gpu-faults"
 
 
 def start(env: dict, log) -> subprocess.Popen:

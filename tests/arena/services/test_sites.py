@@ -1,5 +1,5 @@
 """Sites: credentials, capabilities, routing of claims by what a job needs, waiting reasons, and the
-agent's calls through the API (no Slurm needed: the agent itself is tested in tests/test_site_agents.py)."""
+agent's calls through the API (no Slurm needed: the agent itself is tested in tests/end_to_end/test_site_agents.py)."""
 
 from __future__ import annotations
 
