@@ -24,7 +24,8 @@ from sandbox._base import (
 )
 from sandbox._fake import FakeRunner
 from sandbox._gpus import Gpu, GpuAllocator, detect_amd, parse_gpu_setting
-from sandbox._interactive import SessionFailure, SessionLimits, check_agent_input, check_item_input, drive
+from sandbox._interactive_driver import SessionFailure, SessionLimits, drive
+from sandbox._interactive_items import check_agent_input, check_item_input
 from sandbox._interactive_run import SOCKET_NAME, STATE_NAME, run_agent, run_interactive, score_final_states
 from sandbox._jobfolder import JobFolder, sweep_job_folders
 from sandbox._scoring import (

@@ -1,7 +1,7 @@
 """Agents in environments: one organiser's environment container per item, tools that act in it,
 per-item limits, scoring on its final state, and the trajectory of every message and tool call.
 
-The team's container is driven exactly as in protocol v2 (sandbox/_interactive.py); what changes
+The team's container is driven exactly as in protocol v2 (sandbox/_interactive_driver.py); what changes
 is who answers its tool calls: an `ItemEnvironment`, through the runner's `exec_in`. The hidden
 files that score an item (`score_files`) enter the environment only after the agent has finished
 and every process it started there was killed, so no tool call can ever read them. Nothing here

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 from sandbox._agent import EnvironmentConfig, ItemEnvironment, Trajectory, split_agent_input
 from sandbox._base import Runner, RunOutcome, RunSpec, SandboxError
-from sandbox._interactive import SessionFailure, SessionLimits, drive
+from sandbox._interactive_driver import SessionFailure, SessionLimits, drive
 
 SOCKET_NAME = "model.sock"
 EnvironmentFactory = Callable[[int, Any, dict[str, Any]], ItemEnvironment]  # (number, id, input)

@@ -113,7 +113,7 @@ def site_agent(
     predictions) so that nodes reach nothing but this login node. It needs no root, no inbound port
     from outside the site and no database. Stop it with Ctrl-C or SIGTERM; its running jobs are
     re-queued centrally once their leases lapse."""
-    from arena.cli.server_cmds import setup_logging
+    from arena.cli.logging_setup import setup_logging
     from arena.config import log_format
     from arena.siteagent import AgentConfig, AgentError, SiteAgent, SiteClient
     from arena.siterelay import Relay

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -17,17 +16,11 @@ from arena.models import Administrator, Factory, Organiser, Team, TeamFactory, T
 from arena.platform import Platform
 from arena.services import audit, permissions
 from arena.services.names import clean_name, refuse_confusable
+from arena.services.principals import Principal
 from arena.timeutil import iso, utcnow
 
 TOKEN_PREFIX = "arena_"
 NAME_RE = re.compile(r"^[\w][\w .,'&()-]{0,99}$", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class Principal:
-    role: str  # "organiser", "team" or "administrator"
-    id: int
-    name: str
 
 
 def hash_token(token: str) -> str:

@@ -7,6 +7,8 @@ from sqlalchemy import literal, or_, select
 
 from arena.models import AuditEvent, Challenge, Submission, Team, Token
 from arena.platform import Platform
+from arena.services.permissions import may_see_whole_audit
+from arena.services.principals import challenges_run_by
 from arena.timeutil import iso
 
 
@@ -23,8 +25,6 @@ def record(session, *, actor, action: str, target: str | None = None, detail: di
 def _concerning(session, who):
     """Events an organiser may see: its own actions, those on the challenges it runs (and on their
     submissions), and those on the tokens of the teams it created."""
-    from arena.services.tenancy import challenges_run_by
-
     runs = challenges_run_by(session, who)
     slugs = select(literal("challenge:").op("||")(Challenge.slug)).where(Challenge.id.in_(runs))
     subs = select(literal("submission:").op("||")(Submission.id)).where(Submission.challenge_id.in_(runs))
@@ -45,8 +45,6 @@ def _concerning(session, who):
 def list_events(platform: Platform, *, who, limit: int = 200) -> list[dict]:
     """The latest events, newest first: all of them for the administrator (or the server's own
     tools, `who` None); for an organiser, those that concern it (_concerning)."""
-    from arena.services.permissions import may_see_whole_audit
-
     with platform.sessions() as session:
         query = select(AuditEvent)
         if who is not None and not may_see_whole_audit(who):

@@ -143,53 +143,20 @@ def create_challenge(
 ) -> CreatedChallenge:
     """Validate the bundle, encrypt and commit its hidden set, and record it: all, or nothing. The
     organiser `organiser_id` owns it."""
-    if actor is not None and not permissions.may_create_challenge(actor):
-        raise Forbidden("challenges are created by organisers")
-    bundle = load_bundle(bundle_dir)
-    check_schedule(bundle.rules, now=utcnow())
-    if _slug_taken(platform, bundle.slug):
-        raise Conflict(f"a challenge with slug {bundle.slug!r} exists already; choose another slug")
-    with platform.sessions() as session:
-        refuse_confusable(session, Challenge.title, bundle.title, "challenge title")
+    bundle = _new_bundle(platform, bundle_dir=bundle_dir, actor=actor)
     scorer = _pinned_scorer(platform, bundle, organiser_id, scorer_digest)
     set_id = "hs-" + secrets.token_hex(8)
     try:
         data_key, root = _ingest_set(platform, folder=bundle.root, set_id=set_id, asset_names=list(bundle.assets))
         _copy_sample(platform, bundle)
         with platform.transaction() as session:
-            challenge = Challenge(
-                slug=bundle.slug,
-                title=bundle.title,
-                description=bundle.description,
-                metric=bundle.metric,
-                limits=bundle.limits,
-                daily_quota=bundle.daily_quota,
-                max_pending=bundle.max_pending,
-                registration=bundle.registration,
-                count_failures=bundle.count_failures,
-                public_fraction=bundle.public_fraction,
-                organiser_id=organiser_id,
-                rules=bundle.rules,
-                secondary_metrics=bundle.secondary_metrics,
-                protocol=bundle.protocol,
-                scorer=scorer,
-                hardware=bundle.hardware,
-                environment=bundle.environment,
-            )
+            challenge = _challenge_row(bundle, organiser_id=organiser_id, scorer=scorer)
             session.add(challenge)
             session.flush()
             add_rounds(session, challenge=challenge)
-            hidden = _hidden_set_row(
-                set_id=set_id,
-                challenge_id=challenge.id,
-                version=1,
-                n_items=bundle.n_items,
-                data_key=data_key,
-                has_sample=bundle.has_sample,
-                asset_sizes=bundle.assets,
+            _record_first_version(
+                platform, session, bundle, challenge_id=challenge.id, set_id=set_id, data_key=data_key, root=root
             )
-            commitments.sign_commitment(platform, slug=bundle.slug, hidden=hidden, root=root)
-            session.add(hidden)
             audit.record(
                 session,
                 actor=actor,
@@ -197,26 +164,7 @@ def create_challenge(
                 target=f"challenge:{bundle.slug}",
                 detail={"hidden_set": set_id, "root": root, "n_items": bundle.n_items},
             )
-            publiclog.append(
-                platform,
-                session,
-                kind="challenge.open",
-                challenge=bundle.slug,
-                data={
-                    "title": bundle.title,
-                    "metric": bundle.metric,
-                    "hidden_set": set_id,
-                    "version": 1,
-                    "n_items": bundle.n_items,
-                    "root": root,
-                    "higher_is_better": challenge_metric(metric=bundle.metric, scorer=scorer).higher_is_better,
-                    "rules": bundle.rules,
-                    "secondary_metrics": bundle.secondary_metrics,
-                    "protocol": bundle.protocol,
-                    "n_assets": len(bundle.assets),
-                    **(_scorer_entry(scorer) if scorer else {}),
-                },
-            )
+            _log_opening(platform, session, bundle, scorer=scorer, set_id=set_id, root=root)
     except IntegrityError:
         _discard_files(platform, bundle.slug, set_id)
         raise Conflict(f"a challenge with slug {bundle.slug!r} exists already") from None
@@ -225,6 +173,83 @@ def create_challenge(
         raise
     return CreatedChallenge(
         bundle.slug, set_id, bundle.n_items, bundle.n_sample_items, root, len(bundle.assets), len(bundle.sample_assets)
+    )
+
+
+def _new_bundle(platform: Platform, *, bundle_dir, actor) -> Bundle:
+    """The bundle in `bundle_dir`, once `actor` may create challenges and the bundle's schedule,
+    slug and title are free to use."""
+    if actor is not None and not permissions.may_create_challenge(actor):
+        raise Forbidden("challenges are created by organisers")
+    bundle = load_bundle(bundle_dir)
+    check_schedule(bundle.rules, now=utcnow())
+    if _slug_taken(platform, bundle.slug):
+        raise Conflict(f"a challenge with slug {bundle.slug!r} exists already; choose another slug")
+    with platform.sessions() as session:
+        refuse_confusable(session, Challenge.title, bundle.title, "challenge title")
+    return bundle
+
+
+def _challenge_row(bundle: Bundle, *, organiser_id: int, scorer: dict | None) -> Challenge:
+    return Challenge(
+        slug=bundle.slug,
+        title=bundle.title,
+        description=bundle.description,
+        metric=bundle.metric,
+        limits=bundle.limits,
+        daily_quota=bundle.daily_quota,
+        max_pending=bundle.max_pending,
+        registration=bundle.registration,
+        count_failures=bundle.count_failures,
+        public_fraction=bundle.public_fraction,
+        organiser_id=organiser_id,
+        rules=bundle.rules,
+        secondary_metrics=bundle.secondary_metrics,
+        protocol=bundle.protocol,
+        scorer=scorer,
+        hardware=bundle.hardware,
+        environment=bundle.environment,
+    )
+
+
+def _record_first_version(
+    platform: Platform, session, bundle: Bundle, *, challenge_id: int, set_id: str, data_key: DataKey, root: str
+) -> None:
+    """The hidden set's version 1, with its signed commitment."""
+    hidden = _hidden_set_row(
+        set_id=set_id,
+        challenge_id=challenge_id,
+        version=1,
+        n_items=bundle.n_items,
+        data_key=data_key,
+        has_sample=bundle.has_sample,
+        asset_sizes=bundle.assets,
+    )
+    commitments.sign_commitment(platform, slug=bundle.slug, hidden=hidden, root=root)
+    session.add(hidden)
+
+
+def _log_opening(platform: Platform, session, bundle: Bundle, *, scorer: dict | None, set_id: str, root: str) -> None:
+    """The challenge's opening in the public log: its metric, rules and first hidden-set root."""
+    publiclog.append(
+        platform,
+        session,
+        kind="challenge.open",
+        challenge=bundle.slug,
+        data={
+            "title": bundle.title,
+            "metric": bundle.metric,
+            "hidden_set": set_id,
+            "version": 1,
+            "n_items": bundle.n_items,
+            "root": root,
+            "higher_is_better": challenge_metric(metric=bundle.metric, scorer=scorer).higher_is_better,
+            "rules": bundle.rules,
+            "secondary_metrics": bundle.secondary_metrics,
+            "protocol": bundle.protocol,
+            "n_assets": len(bundle.assets),
+            **(_scorer_entry(scorer) if scorer else {}),
+        },
     )
 
 

@@ -4,13 +4,15 @@ list of co-organisers (every change audited)."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import Challenge, ChallengeOrganiser, Organiser
 from arena.platform import Platform
 from arena.services import audit, permissions
 from arena.services.lookups import get_challenge
+from arena.services.principals import Principal
+from arena.services.principals import challenges_run_by as challenges_run_by  # its callers' old name
 from arena.timeutil import iso, utcnow
 
 
@@ -18,8 +20,6 @@ def acting(actor, organiser_id: int | None):
     """Who acts: the principal given, or (for callers that pass only an id) that organiser."""
     if actor is not None:
         return actor
-    from arena.services.accounts import Principal
-
     return Principal(permissions.ORGANISER, organiser_id, "") if organiser_id is not None else None
 
 
@@ -41,16 +41,6 @@ def run_challenge(session, *, who, slug: str, what: str) -> Challenge:
     challenge = get_challenge(session, slug)
     authorize(session, who=who, challenge=challenge, what=what)
     return challenge
-
-
-def challenges_run_by(session, who):
-    """A query of the ids of the challenges `who` runs (every challenge for the administrator)."""
-    if permissions.is_administrator(who):
-        return select(Challenge.id)
-    if who is None or who.role != permissions.ORGANISER:
-        return select(Challenge.id).where(Challenge.id.is_(None))
-    co = select(ChallengeOrganiser.challenge_id).where(ChallengeOrganiser.organiser_id == who.id)
-    return select(Challenge.id).where(or_(Challenge.organiser_id == who.id, Challenge.id.in_(co)))
 
 
 def organisers_view(session, challenge: Challenge) -> dict:

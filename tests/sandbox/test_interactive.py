@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox._interactive import SessionFailure, SessionLimits, check_item_input, drive
+from sandbox import SessionFailure, SessionLimits, check_item_input, drive
 
 SECRET = "SECRET-GARBAGE-7f3a"
 FAST = SessionLimits(startup_s=2.0, request_s=2.0, max_answer_bytes=4096, concurrency=2)

@@ -1,9 +1,8 @@
 """Drive an interactive (protocol v2) model: OpenAI-style chat requests over the job's unix socket.
 
-The container serves HTTP on /run/arena/model.sock, which the host sees as <job>/run/model.sock.
-The container is hostile, so every request is bounded in total time (not idle time) and in size;
-before each connect the socket is opened without following links and checked to be a socket, and
-the connection is made to that very inode through /proc/self/fd. No message raised here quotes
+`drive` waits for the model's GET /health, then drives every item with several worker threads,
+each request bounded in time and size (`sandbox._model_http`), the items checked by
+`sandbox._interactive_items`; the first failure stops every worker. No message raised here quotes
 what the model sent or an item's content. Stdlib only; nothing here knows about the platform.
 """
 
@@ -11,9 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
@@ -21,22 +18,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
-from sandbox._agent import ItemEnvironment, check_files, split_agent_input
+from sandbox._agent import ItemEnvironment, split_agent_input
+from sandbox._interactive_items import check_agent_input, check_item_input, tool_result
+from sandbox._model_http import (
+    CONTAINER_SOCKET,
+    NOT_A_SOCKET,
+    NotACompletion,
+    NotASocket,
+    completion_text,
+    connect,
+    health_status,
+    read_capped,
+    request_bytes,
+    usage_tokens,
+)
 
-CONTAINER_SOCKET = "/run/arena/model.sock"
-MAX_TURNS = 64
-MAX_TOOLS = 32
 MAX_TOOL_ROUNDS = 8  # tool-call rounds in answer to one user turn; past them the item's answer is empty
-MAX_TOOL_CALLS = 16  # tool calls in one answer
-NO_RESULT = "error: this environment has no result for that call"
-ROLES = ("system", "user", "assistant")
 REASONS = frozenset({"not_ready", "timeout", "invalid_answer", "model_stopped"})
 
 _POLL_S = 0.15
 _EXIT_GRACE_S = 0.2
-_HEALTH_BODY_BYTES = 4096
-_PIECE_BYTES = 64 * 1024
-_NOT_A_SOCKET = f"{CONTAINER_SOCKET} is not a unix socket (a link or another kind of file)"
 _DONE = object()
 T = TypeVar("T")
 
@@ -76,258 +77,8 @@ class SessionFailure(Exception):
         return SessionFailure, (self.reason, self.detail)  # so that it survives pickling
 
 
-class _NotASocket(Exception):
-    """The socket path is a link, a FIFO, a file: anything but a unix socket."""
-
-
 class _Stopped(Exception):
     """Another worker failed first; this one stops quietly."""
-
-
-class _NotACompletion(Exception):
-    """The answer is not an OpenAI chat completion; the message says what, in general words."""
-
-
-# -- item inputs ----------------------------------------------------------------------------------
-def check_item_input(value: Any) -> str | None:
-    """The problem with one item's input, as a sentence, or None when it is well formed. Besides
-    'messages' or 'turns' (and 'system'), an item may list the binary assets its conversation
-    speaks of under 'assets' (staged at /input/assets/…; never sent in the requests)."""
-    if not isinstance(value, dict) or ("messages" in value) == ("turns" in value):
-        return "input must hold either 'messages' or 'turns'"
-    allowed = ({"messages"} if "messages" in value else {"turns", "system"}) | {"assets", "tools", "tool_results"}
-    extra = sorted(str(key) for key in set(value) - allowed)
-    if extra:
-        return f"input holds unexpected keys ({', '.join(map(repr, extra[:5]))})"
-    assets = value.get("assets", [])
-    if not isinstance(assets, list) or not all(isinstance(a, str) and a.startswith("assets/") for a in assets):
-        return "assets must be a list of asset paths (strings starting with 'assets/')"
-    problem = _check_tools(value)
-    if problem:
-        return problem
-    if "messages" in value:
-        return _check_messages(value["messages"])
-    return _check_turns(value)
-
-
-def check_agent_input(value: Any) -> str | None:
-    """An agent challenge's item: a conversation ('messages' or 'turns', 'system') as above but
-    without 'tools' (the challenge declares them), and 'files' (staged into the environment's
-    working directory) and 'score_files' (staged at /arena/hidden only for the score command),
-    each {relative path: asset path}."""
-    if not isinstance(value, dict):
-        return "input must hold either 'messages' or 'turns'"
-    if "tools" in value or "tool_results" in value:
-        return "an agent challenge's items take no tools or tool_results: the environment answers tool calls"
-    rest, _files, _score = split_agent_input(value)
-    return (
-        check_files(value.get("files"), "files")
-        or check_files(value.get("score_files"), "score_files")
-        or check_item_input(rest)
-    )
-
-
-def _check_tools(value: dict[str, Any]) -> str | None:
-    """'tools' (OpenAI function specs offered to the model) and 'tool_results' (the item's scripted
-    environment: what each call, by name and arguments, returns)."""
-    if "tool_results" in value and "tools" not in value:
-        return "tool_results needs tools beside it"
-    tools = value.get("tools", [])
-    if not isinstance(tools, list) or len(tools) > MAX_TOOLS or not all(_tool_name(t) for t in tools):
-        return (
-            f"tools must be a list of at most {MAX_TOOLS} function tools "
-            '({"type": "function", "function": {"name": ..., ...}})'
-        )
-    results = value.get("tool_results", [])
-    if not isinstance(results, list) or not all(
-        isinstance(r, dict)
-        and set(r) == {"name", "arguments", "result"}
-        and isinstance(r["name"], str)
-        and isinstance(r["arguments"], dict)
-        and isinstance(r["result"], str)
-        for r in results
-    ):
-        return 'tool_results must be a list of {"name", "arguments" (an object), "result" (a string)}'
-    return None
-
-
-def _tool_name(tool: Any) -> str | None:
-    function = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
-    name = function.get("name") if isinstance(function, dict) else None
-    return name if isinstance(name, str) and name else None
-
-
-def _check_messages(messages: Any) -> str | None:
-    if not isinstance(messages, list) or not messages:
-        return "messages must be a non-empty list of {role, content} objects"
-    if len(messages) > MAX_TURNS:
-        return f"messages must hold at most {MAX_TURNS} messages"
-    for number, message in enumerate(messages, 1):
-        if not isinstance(message, dict) or set(message) != {"role", "content"}:
-            return f"message {number} must be an object with exactly 'role' and 'content'"
-        if not isinstance(message["role"], str) or message["role"] not in ROLES:
-            return f"message {number} must have role 'system', 'user' or 'assistant'"
-        if not isinstance(message["content"], str):
-            return f"message {number} must have a string content"
-    return None
-
-
-def _check_turns(value: dict[str, Any]) -> str | None:
-    turns = value["turns"]
-    if not isinstance(turns, list) or not turns or not all(isinstance(t, str) for t in turns):
-        return "turns must be a non-empty list of strings"
-    if len(turns) > MAX_TURNS:
-        return f"turns must hold at most {MAX_TURNS} turns"
-    if not isinstance(value.get("system", ""), str):
-        return "system must be a string"
-    return None
-
-
-# -- one HTTP exchange ----------------------------------------------------------------------------
-class _TimedSocket(socket.socket):
-    """A unix stream socket whose every operation must end by `until` (a time.monotonic() value),
-    so that a request's total time is bounded, however slowly the peer drips its bytes."""
-
-    until = 0.0
-
-    def _arm(self) -> None:
-        left = self.until - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the request's time is up")
-        self.settimeout(left)
-
-    def connect(self, address: Any) -> None:
-        self._arm()
-        super().connect(address)
-
-    def sendall(self, data: Any, flags: int = 0) -> None:
-        self._arm()
-        super().sendall(data, flags)
-
-    def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        self._arm()
-        return super().recv(bufsize, flags)
-
-    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        self._arm()
-        return super().recv_into(buffer, nbytes, flags)
-
-
-def _connect(socket_path: Path, *, until: float) -> _TimedSocket:
-    """Connect to the socket at `socket_path`, never through a link, and only if it is a socket."""
-    fd = os.open(socket_path, os.O_PATH | os.O_NOFOLLOW)
-    try:
-        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
-            raise _NotASocket
-        sock = _TimedSocket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.until = until
-        try:
-            sock.connect(f"/proc/self/fd/{fd}")  # exactly the inode checked above: no race
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-    finally:
-        os.close(fd)
-
-
-def _request_bytes(method: str, target: str, body: bytes | None) -> bytes:
-    head = [f"{method} {target} HTTP/1.1", "Host: localhost", "Connection: close", "Accept: application/json"]
-    if body is not None:
-        head += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-    return ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + (body or b"")
-
-
-def _read_capped(response: http.client.HTTPResponse, *, cap: int) -> bytes:
-    """At most cap + 1 bytes of the body, so that a longer body shows as longer than the cap."""
-    body = bytearray()
-    while len(body) <= cap:
-        piece = response.read(min(_PIECE_BYTES, cap + 1 - len(body)))
-        if not piece:
-            break
-        body += piece
-    return bytes(body)
-
-
-def _health_status(response: http.client.HTTPResponse) -> int:
-    try:
-        _read_capped(response, cap=_HEALTH_BODY_BYTES)  # the body is ignored
-    except (OSError, http.client.HTTPException):
-        pass
-    return response.status
-
-
-def _usage_tokens(body: bytes) -> int | None:
-    """usage.total_tokens of an answer, when it gives a whole number."""
-    try:
-        usage = json.loads(body.decode("utf-8")).get("usage")
-    except (ValueError, AttributeError, RecursionError):
-        return None
-    tokens = usage.get("total_tokens") if isinstance(usage, dict) else None
-    return tokens if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0 else None
-
-
-def _completion_text(status: int, body: bytes, *, tools: bool = False) -> tuple[str | None, list[dict[str, Any]]]:
-    """The answer's choices[0].message: its content, and the tool calls it asks for (only where
-    the item offers tools: then the content may be null); _NotACompletion says what was wrong."""
-    if status != 200:
-        raise _NotACompletion(f"status {status}")
-    try:
-        document = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
-    except (ValueError, RecursionError):
-        raise _NotACompletion("its body was not JSON") from None
-    choices = document.get("choices") if isinstance(document, dict) else None
-    if not isinstance(choices, list) or not choices:
-        raise _NotACompletion("no non-empty choices list")
-    message = choices[0].get("message") if isinstance(choices[0], dict) else None
-    content = message.get("content") if isinstance(message, dict) else None
-    calls = _tool_calls(message.get("tool_calls")) if tools and isinstance(message, dict) else []
-    if not isinstance(content, str) and not (calls and content is None):
-        raise _NotACompletion("no choices[0].message.content string")
-    return content, calls
-
-
-def _tool_calls(given: Any) -> list[dict[str, Any]]:
-    """The tool calls of an answer, as they will be sent back in the conversation."""
-    if given is None or given == []:
-        return []
-    if not isinstance(given, list) or len(given) > MAX_TOOL_CALLS:
-        raise _NotACompletion(f"tool_calls is not a list of at most {MAX_TOOL_CALLS} calls")
-    calls = []
-    for call in given:
-        function = call.get("function") if isinstance(call, dict) else None
-        if not (
-            isinstance(function, dict)
-            and isinstance(call.get("id"), str)
-            and isinstance(function.get("name"), str)
-            and isinstance(function.get("arguments"), str)
-        ):
-            raise _NotACompletion("a tool call lacks a string id, function.name or function.arguments")
-        calls.append(
-            {
-                "id": call["id"],
-                "type": "function",
-                "function": {"name": function["name"], "arguments": function["arguments"]},
-            }
-        )
-    return calls
-
-
-def tool_result(value: dict[str, Any], call: dict[str, Any]) -> str:
-    """What the item's scripted environment returns for one call (by name and arguments)."""
-    try:
-        arguments = json.loads(call["function"]["arguments"], parse_constant=_no_constant)
-    except (ValueError, RecursionError):
-        return "error: the arguments are not JSON"
-    for scripted in value.get("tool_results", []):
-        if scripted["name"] == call["function"]["name"] and scripted["arguments"] == arguments:
-            result: str = scripted["result"]  # a string: _check_tools refused anything else
-            return result
-    return NO_RESULT
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError("NaN and Infinity are not JSON")
 
 
 def _seconds(value: float) -> str:
@@ -370,10 +121,10 @@ class _Session:
         until: float,
         read: Callable[[http.client.HTTPResponse], T],
     ) -> T:
-        sock = _connect(self._path, until=until)
+        sock = connect(self._path, until=until)
         try:
             self._track(sock)
-            sock.sendall(_request_bytes(method, target, body))
+            sock.sendall(request_bytes(method, target, body))
             response = http.client.HTTPResponse(sock, method=method)
             try:
                 response.begin()
@@ -440,13 +191,13 @@ class _Session:
     def _probe_health(self, *, until: float) -> str:
         """'ready', 'missing' (no socket yet) or 'failed' (anything else: not yet)."""
         try:
-            status = self._exchange("GET", "/health", None, until=until, read=_health_status)
+            status = self._exchange("GET", "/health", None, until=until, read=health_status)
         except FileNotFoundError:
             return "missing"
         except PermissionError:
             return "denied"
-        except _NotASocket:
-            raise SessionFailure("invalid_answer", _NOT_A_SOCKET) from None
+        except NotASocket:
+            raise SessionFailure("invalid_answer", NOT_A_SOCKET) from None
         except (OSError, http.client.HTTPException):
             return "failed"
         return "ready" if status == 200 else "failed"
@@ -546,7 +297,7 @@ class _Session:
             content, calls, _tokens = self._chat(conversation, tools)
             if not calls:
                 conversation.append({"role": "assistant", "content": content})
-                return cast(str, content)  # null only beside tool calls (_completion_text)
+                return cast(str, content)  # null only beside tool calls (completion_text)
             conversation.append({"role": "assistant", "content": content, "tool_calls": calls})
             conversation += [
                 {"role": "tool", "tool_call_id": call["id"], "content": tool_result(value, call)} for call in calls
@@ -561,7 +312,7 @@ class _Session:
             env.trajectory.add(env.item_id, "assistant", content=content, tool_calls=calls)
             env.account(tokens=tokens, messages=len(conversation))
             if not calls:
-                return cast(str, content)  # null only beside tool calls (_completion_text)
+                return cast(str, content)  # null only beside tool calls (completion_text)
             for call in calls:
                 conversation.append({"role": "tool", "tool_call_id": call["id"], "content": env.call(call)})
             env.account(tokens=0, messages=len(conversation))
@@ -601,13 +352,13 @@ class _Session:
                 "/v1/chat/completions",
                 body,
                 until=now + min(self._limits.request_s, left),
-                read=lambda response: (response.status, _read_capped(response, cap=cap)),
+                read=lambda response: (response.status, read_capped(response, cap=cap)),
             )
         except Exception as exc:  # noqa: BLE001 - sorted below, raised outside this block
             failure = self._request_failure(exc, number=number, by_deadline=left < self._limits.request_s)
         else:
             content, calls = self._answer_text(status, data, number=number, tools=bool(tools))
-            tokens = _usage_tokens(data)
+            tokens = usage_tokens(data)
             return content, calls, tokens if tokens is not None else (len(body) + len(data)) // 4
         raise failure  # outside the except block, so the model's bytes are not chained on
 
@@ -620,8 +371,8 @@ class _Session:
                 "invalid_answer", f"the answer to request {number} was larger than the cap of {cap} bytes"
             )
         try:
-            return _completion_text(status, data, tools=tools)
-        except _NotACompletion as exc:
+            return completion_text(status, data, tools=tools)
+        except NotACompletion as exc:
             what = str(exc)
         raise SessionFailure(
             "invalid_answer", f"the answer to request {number} was not an OpenAI chat completion ({what})"
@@ -636,8 +387,8 @@ class _Session:
             return SessionFailure(
                 "timeout", f"the model did not answer request {number} within {_seconds(self._limits.request_s)} s"
             )
-        if isinstance(exc, _NotASocket):
-            return SessionFailure("invalid_answer", _NOT_A_SOCKET)
+        if isinstance(exc, NotASocket):
+            return SessionFailure("invalid_answer", NOT_A_SOCKET)
         if isinstance(exc, (OSError, http.client.IncompleteRead)):
             return self._closed(exc, number=number)
         if isinstance(exc, http.client.HTTPException):
