@@ -164,9 +164,6 @@ def cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
 KNOWN_DEFERRED_CYCLES = [
     # audit asks tenancy whose challenges an organiser runs; tenancy names accounts.Principal
     {"arena.services.accounts", "arena.services.audit", "arena.services.tenancy"},
-    # evaluation calls scoring (scorer containers) and environments (agent environments), which
-    # both use evaluation's parts (issue 15: the evaluation package)
-    {"arena.services.environments", "arena.services.evaluation", "arena.services.scoring"},
     # client_cmds registers `arena log`, `witness` and `audit`, which borrow its helpers
     {"arena.cli.audit", "arena.cli.client_cmds", "arena.cli.log_cmds", "arena.cli.witness"},
     # server_cmds registers `arena site-agent`, which borrows its logging set-up

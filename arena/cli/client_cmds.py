@@ -228,7 +228,7 @@ def challenge_get_sample(challenge_slug: str, folder: Path, labels_file: Path | 
     sample's items reference binary assets. `arena try CHALLENGE IMAGE` does the whole local
     run for you: the same sandbox and limits, Arena's checker and the challenge's metric.
     """
-    from arena.services.evaluation import write_task
+    from sandbox import write_task
 
     client = ArenaClient(token="")
     shown = client.challenge(challenge_slug)
@@ -266,8 +266,8 @@ def _write_chunks(path: Path, chunks) -> None:
 
 
 def _unpack_chunks(folder: Path, chunks) -> None:
-    from arena.services.bundles import ASSET_LIMITS
     from arena.streams import Readable, UnpackError, unpack_assets
+    from sandbox import ASSET_LIMITS
 
     shutil.rmtree(folder / "assets", ignore_errors=True)  # a fresh copy, not a mix with an older one
     try:
