@@ -13,7 +13,7 @@ The worker (arena/worker.py) drives any of them the same way and never asks whic
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from arena.evaluation.executors.local import Capacity
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 EXECUTORS = ("local", "slurm", "sites")
 
 
+@runtime_checkable
 class Executor(Protocol):
     """What a worker asks of whoever runs the jobs."""
 
