@@ -118,11 +118,7 @@ def run_recorded(platform, repo, kind: str, trajectory: bytes) -> str:
     ticket = evaluation.claim_next_job(platform, worker="w")
     assert ticket.environment.tools == ("bash", "python", "read_file", "write_file")
     key = evaluation.open_key(platform, ticket.hidden_set)
-    kept = (
-        trajectory
-        if kind == "sample"
-        else seal(key.key, purpose=f"trajectory/{ticket.job_id}", data=trajectory)
-    )
+    kept = trajectory if kind == "sample" else seal(key.key, purpose=f"trajectory/{ticket.job_id}", data=trajectory)
     verdict = evaluation.JobVerdict(
         "failed", reason="timeout", detail="d", outcome=RunOutcome("exited", None, 1.0), trajectory=kept
     )
