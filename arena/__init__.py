@@ -6,15 +6,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # the team CLI and the node program import arena without Flask
+    from flask import Flask
 
 __all__ = ["create_app"]
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `test_config` overrides settings; its `RUNNER` may be a runner instance."""
+    from flask import Flask
+
     from arena import api, security, web
     from arena.api._auth import ArenaRequest
     from arena.config import load_settings

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 import evaluators
-from arena.services import payout
+from arena.domain import payout
 
 RESAMPLES = 10_000
 

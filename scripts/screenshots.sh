@@ -5,5 +5,5 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ARENA_SETUP_SERVICES=${ARENA_SETUP_SERVICES-browser} bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-ARENA_SCREENSHOTS="$ROOT/docs/screenshots" "$ROOT/.venv/bin/python" -m pytest -q tests/web/test_browser.py "$@"
+ARENA_SCREENSHOTS="$ROOT/docs/screenshots" "$ROOT/.venv/bin/python" -m pytest -q tests/arena/web/test_browser.py "$@"
 echo "screenshots in docs/screenshots/"

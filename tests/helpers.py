@@ -103,29 +103,34 @@ def serve_arena(
     }  # what the CLI keeps (uploads, receipts)
     env.pop("ARENA_TOKEN", None)
     env.update(extra_env or {})
-    log = (home / "serve.log").open("w")
-    process = subprocess.Popen([ARENA, "serve", "--port", str(port), *serve_args], env=env, stdout=log, stderr=log)
-    others = [subprocess.Popen([ARENA, "worker"], env=env, stdout=log, stderr=log) for _ in range(workers)]
-    env["ARENA_TEST_WORKER_PIDS"] = ",".join(str(p.pid) for p in others)
-    try:
-        deadline = time.monotonic() + 90  # a readiness wait: gunicorn boots slowly on a loaded machine
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{env['ARENA_URL']}/api/health", timeout=1).ok:
-                    break
-            except requests.RequestException:  # not listening yet, or its workers still booting
-                time.sleep(0.2)
-        else:
-            pytest.fail("arena serve did not answer: " + (home / "serve.log").read_text())
-        yield env
-    finally:
-        for running in [process, *others]:
-            running.terminate()
-        for running in [process, *others]:
-            running.wait(timeout=30)
-        log.close()
-        shutil.rmtree(env["ARENA_JOB_ROOT"], ignore_errors=True)
-        shutil.rmtree(env["ARENA_SCRATCH_DIR"], ignore_errors=True)
+    started: list[subprocess.Popen] = []
+    with (home / "serve.log").open("w") as log:  # closed however the start or the test ends
+        try:
+            started.append(
+                subprocess.Popen([ARENA, "serve", "--port", str(port), *serve_args], env=env, stdout=log, stderr=log)
+            )
+            started += [subprocess.Popen([ARENA, "worker"], env=env, stdout=log, stderr=log) for _ in range(workers)]
+            env["ARENA_TEST_WORKER_PIDS"] = ",".join(str(p.pid) for p in started[1:])
+            _wait_until_healthy(env["ARENA_URL"], home / "serve.log")
+            yield env
+        finally:
+            for running in started:
+                running.terminate()
+            for running in started:
+                running.wait(timeout=30)
+            shutil.rmtree(env["ARENA_JOB_ROOT"], ignore_errors=True)
+            shutil.rmtree(env["ARENA_SCRATCH_DIR"], ignore_errors=True)
+
+
+def _wait_until_healthy(url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + 90  # a readiness wait: gunicorn boots slowly on a loaded machine
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/api/health", timeout=1).ok:
+                return
+        except requests.RequestException:  # not listening yet, or its workers still booting
+            time.sleep(0.2)
+    pytest.fail("arena serve did not answer: " + log_path.read_text())
 
 
 def arena(env: dict, *args: str, token: str | None = None, check: bool = True) -> subprocess.CompletedProcess:

@@ -1,10 +1,15 @@
-"""The `arena` command: server commands (serve, worker, admin, db) and client commands."""
+"""The `arena` command: client commands (over HTTPS, registered at once) and server-side commands
+(serve, worker, admin, db, keys, node-run, site-agent, rewards grant|check), whose modules reach
+the services and the database and are imported only when one of them is asked for."""
 
 from __future__ import annotations
 
 import click
 
-from arena.cli import agent_cmds, client_cmds, round_cmds, server_cmds, team_cmds, tenancy_cmds, try_cmd  # noqa: F401 - adds commands
+from arena.cli import agent_cmds, client_cmds, round_cmds, team_cmds, tenancy_cmds, try_cmd  # noqa: F401 - adds commands
+
+# The commands `server_cmds.register` adds to `arena` and to `arena rewards`.
+SERVER_COMMANDS = ("serve", "worker", "admin", "db", "keys", "node-run", "site-agent")
 
 HELP = """Arena: secret-benchmark competitions for AI Factories.
 
@@ -56,13 +61,34 @@ Client commands that print results take --json for scripts. Contracts are in doc
 """
 
 
-@click.group(help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Arena(click.Group):
+    """The top-level group, loading the server-side commands when one is named (or listed, for
+    --help): the client commands stay clear of the services (tests/test_layering.py)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SERVER_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SERVER_COMMANDS:
+            load_server_commands()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Arena, help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="arena")
 def main() -> None:
     pass
 
 
-server_cmds.register(main)
+def load_server_commands() -> None:
+    """Add the server-side commands to `arena` (and `rewards grant|check` to `arena rewards`)."""
+    if "serve" not in main.commands:
+        from arena.cli import server_cmds
+
+        server_cmds.register(main)
+
+
+round_cmds.rewards_group.load_server_commands = load_server_commands
 client_cmds.register(main)
 round_cmds.register(main)
 team_cmds.register(main)

@@ -11,6 +11,9 @@ from collections.abc import Callable
 import click
 
 from arena.cli import logcheck
+from arena.cli.common import friendly, trusted_log_key
+from arena.cli.verify import report
+from arena.client import ArenaClient
 from arena.tlog import TILE_WIDTH, NoteError, NoteKey, open_checkpoint, tile_path, unbundle
 from hidden_sets import TreeBuilder, leaf_hash
 
@@ -98,15 +101,11 @@ def audit_command(url: str | None, log_key: str | None, as_json: bool) -> None:
     form, place in the chain, time order and logged roots, and that all of them hash to the
     checkpoint's root. Exits 0 when the log checks out, 1 naming each problem.
     """
-    from arena.cli.client_cmds import friendly
-    from arena.cli.log_cmds import _trusted
-    from arena.cli.verify import report
-    from arena.client import ArenaClient
 
     @friendly
     def run() -> None:
         client = ArenaClient(url=url, token="")
-        key = _trusted(client, log_key)
+        key = trusted_log_key(client, log_key)
         size, problems = audit(lambda path: client.raw(f"/log/{path}"), key)
         report(
             {"ok": not problems, "size": size, "problems": problems},

@@ -8,9 +8,10 @@ import json
 
 import click
 
-from arena.cli.client_cmds import friendly, json_option
+from arena.cli.audit import audit_command
+from arena.cli.common import friendly, json_option, trusted_log_key
 from arena.client import ArenaClient
-from arena.tlog import Checkpoint, NoteError, NoteKey, open_checkpoint, parse_vkey
+from arena.tlog import Checkpoint, NoteError, NoteKey, open_checkpoint
 from hidden_sets import verify_consistency, verify_inclusion
 
 log_key_option = click.option(
@@ -18,13 +19,6 @@ log_key_option = click.option(
     help="The log's verifier key (name+id+base64) you trust; default: the one the server "
     "publishes at /.well-known/arena-keys.json (check it against docs or a source you trust).",
 )
-
-
-def _trusted(client: ArenaClient, vkey: str | None) -> NoteKey:
-    try:
-        return parse_vkey(vkey or client._request("GET", "/.well-known/arena-keys.json")["log"]["vkey"])
-    except NoteError as error:
-        raise click.BadParameter(str(error), param_hint="--log-key") from None
 
 
 def _open(note: str, key: NoteKey) -> Checkpoint:
@@ -42,7 +36,7 @@ def checkpoint(log_key: str | None, as_json: bool) -> None:
     """Anyone: the log's latest signed checkpoint, checked, with its witnesses' cosignatures."""
     client = ArenaClient(token="")
     note = client.text("/log/checkpoint")
-    point = _open(note, _trusted(client, log_key))
+    point = _open(note, trusted_log_key(client, log_key))
     if as_json:
         click.echo(
             json.dumps(
@@ -74,7 +68,7 @@ def inclusion(seq: int, size: int | None, log_key: str | None, as_json: bool) ->
     """Prove that log entry SEQ is in the log's tree (of --size entries), under its signed checkpoint."""
     client = ArenaClient(token="")
     answer = client._request("GET", f"/api/log/proof/inclusion?seq={seq}" + (f"&size={size}" if size else ""))
-    point = _open(answer["checkpoint"], _trusted(client, log_key))
+    point = _open(answer["checkpoint"], trusted_log_key(client, log_key))
     hashes = [bytes.fromhex(h) for h in answer["proof"]]
     if point.size != answer["size"] or not verify_inclusion(
         index=seq, tree_size=point.size, leaf=bytes.fromhex(answer["leaf_hash"]), proof=hashes, root=point.root
@@ -99,7 +93,7 @@ def consistency(old_size: int, new_size: int | None, log_key: str | None, as_jso
     answer = client._request(
         "GET", f"/api/log/proof/consistency?from={old_size}" + (f"&to={new_size}" if new_size is not None else "")
     )
-    key = _trusted(client, log_key)
+    key = trusted_log_key(client, log_key)
     old, new = _open(answer["old_checkpoint"], key), _open(answer["new_checkpoint"], key)
     hashes = [bytes.fromhex(h) for h in answer["proof"]]
     if (old.size, new.size) != (answer["from"], answer["to"]) or not verify_consistency(
@@ -111,8 +105,6 @@ def consistency(old_size: int, new_size: int | None, log_key: str | None, as_jso
 
 
 def add_log_commands(group: click.Group) -> None:
-    from arena.cli.audit import audit_command
-
     group.add_command(checkpoint)
     group.add_command(proof)
     group.add_command(audit_command)

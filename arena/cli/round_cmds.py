@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from arena.cli.client_cmds import _client, _emit, friendly, json_option
+from arena.cli.common import client as _client
+from arena.cli.common import emit as _emit
+from arena.cli.common import friendly, json_option
 from arena.client import ArenaClient, ClientError
-from arena.services.rounds import euros, report_csv
+from arena.domain.tables import euros, report_csv
 from arena.units import gpu_hours, percent
 
 
@@ -160,8 +163,19 @@ class _RewardsGroup(click.Group):
     """`arena rewards CHALLENGE` shows a round's report (the `show` command); `arena rewards grant`
     and `arena rewards check` (on the server machine) turn reports into Slurm accounting limits."""
 
+    SERVER_COMMANDS = ("grant", "check")
+    load_server_commands: Callable[[], None] | None = None  # set by arena/cli/__init__.py
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.SERVER_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.SERVER_COMMANDS and cmd_name not in self.commands and self.load_server_commands:
+            self.load_server_commands()
+        return super().get_command(ctx, cmd_name)
+
     def resolve_command(self, ctx, args):
-        if args and args[0] not in self.commands:
+        if args and args[0] not in self.list_commands(ctx):
             return "show", self.commands["show"], args
         return super().resolve_command(ctx, args)
 

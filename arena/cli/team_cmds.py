@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import click
 
-from arena.cli.client_cmds import _client, _emit, friendly, json_option, score_text, team
+from arena.cli.client_cmds import score_text, team
+from arena.cli.common import client as _client
+from arena.cli.common import emit as _emit
+from arena.cli.common import friendly, json_option
 
 
 def _run_line(run: dict) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from arena.cli.client_cmds import _unpack_chunks, _write_chunks, friendly, json_option, score_text
+from arena.cli.client_cmds import score_text
+from arena.cli.common import friendly, json_option, unpack_chunks, write_chunks
 from arena.client import ArenaClient
 
 
@@ -20,10 +21,10 @@ def _sample(client: ArenaClient, slug: str):
         raise click.ClickException(f"challenge {slug!r} has no public sample set to try your image on")
 
     def write_inputs(path: Path) -> None:
-        client.download_sample(slug, "inputs.jsonl", lambda chunks: _write_chunks(path, chunks))
+        client.download_sample(slug, "inputs.jsonl", lambda chunks: write_chunks(path, chunks))
 
     def unpack(folder: Path) -> None:
-        client.download_sample(slug, "assets.tar", lambda chunks: _unpack_chunks(folder, chunks))
+        client.download_sample(slug, "assets.tar", lambda chunks: unpack_chunks(folder, chunks))
 
     return Sample(
         slug=slug,

@@ -129,7 +129,7 @@ def _print_details(summary: dict) -> None:
 
 
 def _board_problems(document: dict) -> list[str]:
-    from arena.services.leaderboard import BOARD_KEYS, rank_results
+    from arena.domain.ranking import BOARD_KEYS, rank_results
 
     slug = document["challenge"]
     mine = [e for e in document["entries"] if e["body"].get("challenge") == slug]
@@ -189,7 +189,7 @@ def round_reports(document: dict) -> list[dict]:
 def _round_problems(document: dict) -> list[str]:
     """Every round report recomputes: its verdicts and amounts from its evidence and the rules
     logged when the challenge opened, and its submissions from the receipts."""
-    from arena.services import payout
+    from arena.domain import payout
 
     slug = document["challenge"]
     mine = [e["body"] for e in document["entries"] if e["body"].get("challenge") == slug]
@@ -406,37 +406,19 @@ def verify_log(
     log; with --state, that the log extends the one verified last time. Exits 0 when all holds,
     1 naming each thing that broke.
     """
-    witnesses = _witness_keys(witness_values)
-    minimum = len(witnesses) if min_witnesses is None else min_witnesses
-    if minimum > len(witnesses):
-        raise click.BadParameter(f"{minimum} witnesses required, {len(witnesses)} given", param_hint="--min-witnesses")
-    state = _read_state(state_file)
-    try:
-        document = json.loads(export_file.read_text())
-        problems, log = check_log(
-            document,
-            public_key=public_key,
-            witnesses=witnesses,
-            min_witnesses=minimum,
-            state=state,
-            receipts=_kept(receipts_dir),
-        )
-        round_reports(document)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise click.ClickException(f"{export_file} is not an Arena log export") from None
+    witnesses, minimum = _witnesses(witness_values, min_witnesses)
+    kept = _kept(receipts_dir)
+    document, problems, log = _check_export(
+        export_file,
+        public_key=public_key,
+        witnesses=witnesses,
+        minimum=minimum,
+        state=_read_state(state_file),
+        kept=kept,
+    )
     if state_file is not None and not problems:
         _write_state(state_file, log)
-    summary = {
-        "ok": not problems,
-        "challenge": document.get("challenge"),
-        "entries": len(document["entries"]),
-        "round_reports": len(round_reports(document)),
-        "witnessed_size": log.witnessed,
-        "receipts": len(_kept(receipts_dir) or {}),
-        "scorers": scorers(document),
-        "slices": slices(document),
-        "problems": problems,
-    }
+    summary = _summary(document, log, problems, kept)
     if not as_json and not problems:
         _print_details(summary)
     extra = (f"; {minimum} witness(es) cosigned its first {log.witnessed} entries" if minimum else "") + (
@@ -450,3 +432,41 @@ def verify_log(
         f"the {summary['challenge']} leaderboard is exactly what the logged results imply; "
         f"{summary['round_reports']} round report(s) recompute from their evidence and the rules{extra}",
     )
+
+
+def _witnesses(values: tuple[str, ...], min_witnesses: int | None) -> tuple[list, int]:
+    """The witness keys trusted (--witness) and how many of them must have cosigned."""
+    witnesses = _witness_keys(values)
+    minimum = len(witnesses) if min_witnesses is None else min_witnesses
+    if minimum > len(witnesses):
+        raise click.BadParameter(f"{minimum} witnesses required, {len(witnesses)} given", param_hint="--min-witnesses")
+    return witnesses, minimum
+
+
+def _check_export(
+    path: Path, *, public_key: str | None, witnesses: list, minimum: int, state: dict | None, kept: dict | None
+) -> tuple[dict, list[str], logcheck.Log]:
+    """The export read and checked: (document, problems, the log as checked)."""
+    try:
+        document = json.loads(path.read_text())
+        problems, log = check_log(
+            document, public_key=public_key, witnesses=witnesses, min_witnesses=minimum, state=state, receipts=kept
+        )
+        round_reports(document)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise click.ClickException(f"{path} is not an Arena log export") from None
+    return document, problems, log
+
+
+def _summary(document: dict, log: logcheck.Log, problems: list[str], kept: dict | None) -> dict:
+    return {
+        "ok": not problems,
+        "challenge": document.get("challenge"),
+        "entries": len(document["entries"]),
+        "round_reports": len(round_reports(document)),
+        "witnessed_size": log.witnessed,
+        "receipts": len(kept or {}),
+        "scorers": scorers(document),
+        "slices": slices(document),
+        "problems": problems,
+    }

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from arena.cli.client_cmds import friendly
+from arena.cli.common import friendly
 from arena.client import ArenaClient, ClientError
 from arena.signing import Signer, load_or_create_signer
 from arena.tlog import (

@@ -2,8 +2,8 @@
 
 The API, the pages and the services ask these functions; they read the facts (who owns a
 challenge, who created a team) from the database and pass them in. docs/api.md has the same
-rules as a table; tests/arena/test_permissions.py tests them directly, and
-tests/arena/test_authorization_matrix.py checks every route against them.
+rules as a table; tests/arena/services/test_permissions.py tests them directly, and
+tests/arena/api/test_authorization_matrix.py checks every route against them.
 
 | who                   | may                                                                  |
 |-----------------------|----------------------------------------------------------------------|

@@ -9,24 +9,20 @@ the KPI verdicts, the awards and the eliminations (payout.decide), and logs the 
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from datetime import datetime
 from typing import cast
 
-import numpy as np
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-import evaluators
+from arena.domain.rules import parse_time
+from arena.domain.tables import euros, report_csv  # noqa: F401 - the API and pages use them from here
 from arena.errors import BadRequest, Conflict, NotFound
-from arena.models import Challenge, HiddenSet, Registration, Result, Round, Submission, Team
+from arena.models import Challenge, Registration, Round, Submission, Team
 from arena.platform import Platform
-from arena.services import audit, payout, publiclog
+from arena.services import audit, publiclog, round_evidence
 from arena.services.lookups import current_hidden_set, get_challenge
-from arena.services.rules import parse_time
-from arena.services.scorers import metric_of
 from arena.services.tenancy import run_challenge
 from arena.timeutil import iso, utcnow
 
@@ -181,7 +177,7 @@ def preview_close(platform: Platform, *, organiser, slug: str, now: datetime | N
         pending = session.scalar(
             select(func.count(Submission.id)).where(Submission.round_id == item.id, Submission.status.in_(PENDING))
         )
-        report = _report(platform, session, challenge=challenge, item=item, now=now)
+        report = _report(session, challenge=challenge, item=item, now=now)
         session.rollback()  # nothing of the preview is kept
         return {"report": report, "pending": pending, "early": item.status == "scheduled" and stops_at(item) > now}
 
@@ -229,7 +225,7 @@ def _finalize(platform: Platform, *, round_id: int, now: datetime) -> tuple[str,
             item.status = "closing"
             return None
         challenge = session.get_one(Challenge, item.challenge_id)
-        report = _report(platform, session, challenge=challenge, item=item, now=now)
+        report = _report(session, challenge=challenge, item=item, now=now)
         entry = publiclog.append(platform, session, kind="round.report", challenge=challenge.slug, data=report)
         # Closed only if still unclosed: SQLite ignores FOR UPDATE, so two closers (the worker and a
         # request) may both get here; the second finds it closed and rolls back its log entry.
@@ -278,155 +274,17 @@ def _apply_misses(session, *, challenge: Challenge, standings: list[dict]) -> No
             )
 
 
-# --- the evidence ---------------------------------------------------------------------------------
-
-
-def _private(session, submission_id: str) -> Result:
-    """The private split's result of a counted (so scored) submission: every one has it."""
-    return session.scalars(select(Result).where(Result.submission_id == submission_id, Result.split == "private")).one()
-
-
-def _counted_submission(session, *, item: Round, team_id: int) -> Submission | None:
-    """A team's counted submission in a round: of those it selected (or, selecting none, its best
-    on the public split), the one with the best private score; ties go to the earliest."""
-    challenge = session.get(Challenge, item.challenge_id)
-    higher = metric_of(challenge).higher_is_better
-    scored = list(
-        session.scalars(
-            select(Submission)
-            .where(
-                Submission.round_id == item.id,
-                Submission.team_id == team_id,
-                Submission.kind == "hidden",
-                Submission.status == "scored",
-                Submission.hidden_set_id == item.hidden_set_id,
-            )
-            .order_by(Submission.created_at, Submission.id)
-        )
-    )
-    if not scored:
-        return None
-    sign = 1 if higher else -1
-    candidates = [s for s in scored if s.selected]
-    if not candidates:
-        public = {
-            s.id: session.scalar(select(Result.score).where(Result.submission_id == s.id, Result.split == "public"))
-            for s in scored
-        }
-        candidates = [max(scored, key=lambda s: sign * public[s.id])]  # max keeps the earliest of equals
-    return max(candidates, key=lambda s: sign * _private(session, s.id).score)
-
-
-def _losses(row: Result) -> np.ndarray:
-    assert row.item_scores is not None  # a hidden run's result keeps its per-item losses
-    return np.frombuffer(row.item_scores, dtype="<f8")
-
-
-def _teams(session, *, challenge: Challenge, item: Round, baseline_team: str | None) -> list[Team]:
-    """Every team in the round: those with submissions in it, and those registered (approved)
-    before it stopped, who are counted as not having submitted. Not the baseline team."""
-    ids = set(session.scalars(select(Submission.team_id).where(Submission.round_id == item.id)))
-    ids |= set(
-        session.scalars(
-            select(Registration.team_id).where(
-                Registration.challenge_id == challenge.id,
-                Registration.status == "approved",
-                Registration.created_at < stops_at(item),
-            )
-        )
-    )
-    teams = session.scalars(select(Team).where(Team.id.in_(ids))).all()
-    return sorted((t for t in teams if t.name != baseline_team), key=lambda t: t.name)
-
-
-def _baseline(session, *, challenge: Challenge, item: Round, metric) -> tuple[dict | None, np.ndarray | None]:
-    kpi = rules_of(challenge, item)["kpi"]
-    if kpi is None:
-        return None, None
-    if "score" in kpi["baseline"]:
-        return {"score": kpi["baseline"]["score"], "team": None, "submission": None}, None
-    name = kpi["baseline"]["team"]
-    team = session.scalar(select(Team).where(Team.name == name))
-    counted = _counted_submission(session, item=item, team_id=team.id) if team else None
-    if counted is None:
-        return {"score": None, "team": name, "submission": None}, None
-    row = _private(session, counted.id)
-    return {"score": row.score, "team": name, "submission": counted.id}, _losses(row)
-
-
-def _team_evidence(session, *, item: Round, team: Team, baseline: dict | None, base_losses, metric) -> dict:
-    registration = session.get(Registration, (item.challenge_id, team.id))
-    entry = {
-        "team": team.name,
-        "submission": None,
-        "score": None,
-        "ci_low": None,
-        "ci_high": None,
-        "open_source": False,
-        "factories": [[m.factory.name, repr(m.share)] for m in sorted(team.members, key=lambda m: m.factory.name)],
-        "misses_before": registration.kpi_misses if registration else 0,
-        "vs_baseline": None,
-    }
-    counted = _counted_submission(session, item=item, team_id=team.id)
-    if counted is None:
-        return entry
-    row = _private(session, counted.id)
-    entry.update(
-        submission=counted.id,
-        score=row.score,
-        ci_low=row.ci_low,
-        ci_high=row.ci_high,
-        open_source=bool((counted.method_card or {}).get("open_source")),
-    )
-    if row.slices:  # shown in the report; only the primary score decides
-        entry["slices"] = row.slices
-    losses = _losses(row)
-    if baseline is not None and baseline["score"] is not None:
-        reference = (
-            base_losses
-            if base_losses is not None
-            else np.full(len(losses), evaluators.loss_at_score(metric, baseline["score"]))
-        )
-        entry["vs_baseline"] = evaluators.differences(reference - losses).as_dict()
-    entry["_losses"] = losses
-    return entry
-
-
-def _report(platform: Platform, session, *, challenge: Challenge, item: Round, now: datetime) -> dict:
-    metric = metric_of(challenge)
+def _report(session, *, challenge: Challenge, item: Round, now: datetime) -> dict:
     rounds = _rounds(session, challenge.id)
-    hidden = session.get(HiddenSet, item.hidden_set_id) if item.hidden_set_id else None
-    baseline, base_losses = _baseline(session, challenge=challenge, item=item, metric=metric)
-    teams = [
-        _team_evidence(session, item=item, team=t, baseline=baseline, base_losses=base_losses, metric=metric)
-        for t in _teams(session, challenge=challenge, item=item, baseline_team=(baseline or {}).get("team"))
-    ]
-    losses = {t["team"]: t.pop("_losses", None) for t in teams}
-    evidence = {
-        "format": payout.FORMAT,
-        "challenge": challenge.slug,
-        "round": item.number,
-        "name": item.name,
-        "opened_at": iso(opens_at(rounds, rounds.index(item))),
-        "ends_at": iso(item.ends_at),
-        "stopped_at": iso(stops_at(item)),
-        "closed_early": item.stopped_at is not None and item.stopped_at < item.ends_at,
-        "closed_at": iso(now),
-        "metric": metric.name,
-        "higher_is_better": metric.higher_is_better,
-        "hidden_set": hidden.id if hidden else None,
-        "hidden_set_root": hidden.root if hidden else None,
-        "rules": rules_of(challenge, item),
-        "pool": {"cents": item.pool_cents, "gpu_minutes": item.pool_gpu_minutes},
-        "baseline": baseline,
-        "teams": teams,
-        "pairs": [],
-    }
-    evidence["pairs"] = [
-        {"better": a, "worse": b, "differences": evaluators.differences(losses[b] - losses[a]).as_dict()}
-        for a, b in payout.tie_pairs(evidence)
-    ]
-    return {**evidence, **payout.decide(evidence)}
+    return round_evidence.report(
+        session,
+        challenge=challenge,
+        item=item,
+        rules=rules_of(challenge, item),
+        opened_at=opens_at(rounds, rounds.index(item)),
+        stopped_at=stops_at(item),
+        now=now,
+    )
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -523,63 +381,3 @@ def readmit(platform: Platform, *, organiser, slug: str, team: str) -> dict:
             session, actor=organiser, action="registration.readmit", target=f"challenge:{slug}", detail={"team": team}
         )
         return {"challenge": slug, "team": team, "status": row.status}
-
-
-CSV_COLUMNS = (
-    "round",
-    "position",
-    "band",
-    "team",
-    "factory",
-    "factory_share",
-    "submission",
-    "score",
-    "ci_low",
-    "ci_high",
-    "kpi",
-    "p_value",
-    "qualifies",
-    "team_euros",
-    "team_gpu_minutes",
-    "factory_euros",
-    "factory_gpu_minutes",
-    "misses",
-    "eliminated",
-)
-
-
-def euros(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
-def report_csv(report: dict) -> str:
-    """One line per team and factory (an alliance has several): euros to the cent, GPU-minutes."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for s in report["standings"]:
-        for f in s["factories"] or [{"factory": "", "share": "", "cents": 0, "gpu_minutes": 0}]:
-            writer.writerow(
-                [
-                    report["round"],
-                    s["position"],
-                    s["band"],
-                    s["team"],
-                    f["factory"],
-                    f["share"],
-                    s["submission"],
-                    s["score"],
-                    s["ci_low"],
-                    s["ci_high"],
-                    s["kpi"],
-                    s["p_value"],
-                    s["qualifies"],
-                    euros(s["cents"]),
-                    s["gpu_minutes"],
-                    euros(f["cents"]),
-                    f["gpu_minutes"],
-                    s["misses"],
-                    s["eliminated"],
-                ]
-            )
-    return out.getvalue()

@@ -11,9 +11,10 @@ from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select
 
 from arena.cli.verify import round_reports, verify_log_document
+from arena.domain import payout
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import Registration
-from arena.services import accounts, logexport, payout, registrations, rounds
+from arena.services import accounts, logexport, registrations, rounds
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission, select_for_final, set_method_card

@@ -1,5 +1,5 @@
 """The site agent's pass with a fake Slurm and a fake platform (the seams); the real thing runs in
-tests/test_site_agents.py."""
+tests/end_to_end/test_site_agents.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The Slurm executor's bookkeeping with a fake Slurm at the command seam (the real one runs in
-tests/test_slurm.py): dispatch, lease renewal, and what each end of a Slurm job means."""
+tests/end_to_end/test_slurm.py): dispatch, lease renewal, and what each end of a Slurm job means."""
 
 from __future__ import annotations
 
