@@ -72,4 +72,4 @@ def make_executor(platform: Platform, *, name: str, capacity: Capacity | None = 
         from arena.evaluation.executors.local import LocalExecutor
 
         return LocalExecutor(platform, name=name, capacity=capacity)
-    raise ValueError(f"unknown executor {chosen!r}; use one of {', '.join(EXECUTORS)}")
+    raise ValueError(f"ARENA_EXECUTOR={chosen!r} is no executor; use one of {', '.join(EXECUTORS)}")

@@ -46,7 +46,7 @@ def test_the_configuration_chooses_the_executor(platform, monkeypatch, name, kin
 
 
 def test_an_unknown_executor_is_a_clear_error(platform, monkeypatch):
-    with pytest.raises(ValueError, match="unknown executor 'docker'; use one of local, slurm, sites"):
+    with pytest.raises(ValueError, match="ARENA_EXECUTOR='docker' is no executor; use one of local, slurm, sites"):
         make_executor(configured(platform, monkeypatch, "docker"), name="w1")
 
 
