@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from hidden_sets import asset_name_problem
+from sandbox import AssetLimits
 
 BLOCK = 512
 CHUNK = 1 << 20
@@ -128,11 +129,7 @@ class UnpackError(Exception):
     """A tar of assets is unusable; the message says why (safe to show the sender)."""
 
 
-@dataclass(frozen=True)
-class UnpackLimits:
-    max_files: int
-    max_file_bytes: int
-    max_total_bytes: int
+UnpackLimits = AssetLimits  # the limits of one tar of assets (sandbox.ASSET_LIMITS for a hidden set)
 
 
 def unpack_assets(source: Reader, dest: Path, *, limits: UnpackLimits) -> int:

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import evaluators
+from arena import evaluation
 from arena.config import Settings
-from arena.services import evaluation
 from sandbox import JobFolder, Runner, RunOutcome, run_interactive
 
 MAX_PREDICTIONS_BYTES = Settings.max_predictions_bytes  # the platform's default cap

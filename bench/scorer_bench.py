@@ -28,10 +28,11 @@ from pathlib import Path
 import numpy as np
 
 import evaluators
+from arena import evaluation
 from arena.config import load_settings
 from arena.db import upgrade
 from arena.platform import build_platform
-from arena.services import accounts, evaluation, uploads
+from arena.services import accounts, uploads
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission

@@ -24,9 +24,9 @@ from sqlalchemy import select
 
 from arena import create_app
 from arena.db import upgrade
+from arena.evaluation.executors.slurm import SlurmExecutor
 from arena.models import Submission
 from arena.services.submissions import create_submission
-from arena.slurm import SlurmExecutor
 from bench.run import bare_run, prepare
 
 

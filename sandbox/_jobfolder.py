@@ -8,6 +8,7 @@ removes what a crash left.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -116,3 +117,82 @@ def sweep_job_folders(root: Path, *, keep: set[str], only: set[str] | None = Non
             wipe_path(path)
             removed += 1
     return removed
+
+
+# -- what a job folder holds ------------------------------------------------------------------------
+# Binary assets (assets/ in a bundle, referenced from items): the limits of one hidden set, for
+# every tar of assets unpacked (a bundle's, a job's on a node, a sample's).
+MAX_ASSET_FILES = 100_000
+MAX_ASSET_FILE_BYTES = 4 * 1024**3
+MAX_ASSETS_BYTES = 256 * 1024**3
+
+
+@dataclass(frozen=True)
+class AssetLimits:
+    max_files: int
+    max_file_bytes: int
+    max_total_bytes: int
+
+
+ASSET_LIMITS = AssetLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES, MAX_ASSETS_BYTES)
+
+
+def driven(protocol: str) -> bool:
+    """Whether the platform drives the container through its socket (protocol v2, agents too)."""
+    return protocol in ("interactive", "agent")
+
+
+def items_path(folder: JobFolder, protocol: str) -> Path:
+    """Where a job's inputs are staged: /input/inputs.jsonl for a batch container; for a driven
+    one, beside the folders it sees (the driver sends it items one at a time)."""
+    return folder.path / "items.jsonl" if driven(protocol) else folder.input / "inputs.jsonl"
+
+
+def answers_path(folder: JobFolder, protocol: str) -> Path:
+    """Where the predictions are read: the container's /output, or the driver's answers file
+    (outside every folder the container sees)."""
+    return folder.path / "answers.jsonl" if driven(protocol) else folder.output / "predictions.jsonl"
+
+
+def trajectory_path(folder: JobFolder) -> Path:
+    """An agent run's trajectory: every message and tool call, as JSON lines."""
+    return folder.path / "trajectory.jsonl"
+
+
+def environment_files(folder: JobFolder) -> Path:
+    """Where an agent job's assets are decrypted: beside the folders its container sees; from here
+    each item's declared files reach its environment, never the agent's container."""
+    return folder.path / "environment-files"
+
+
+def environments_root(folder: JobFolder) -> Path:
+    """Where an agent job's per-item environment folders are made."""
+    return folder.path / "environments"
+
+
+def states_folder(folder: JobFolder) -> Path:
+    """Where each item's final state is captured (on a node) or received (centrally)."""
+    return folder.path / "final-states"
+
+
+def assets_dir(folder: JobFolder, protocol: str) -> Path:
+    """Where a job's assets are unpacked: /input/assets, or (agent) its environments' files."""
+    if protocol != "agent":
+        return folder.input
+    environment_files(folder).mkdir(mode=0o700, exist_ok=True)
+    return environment_files(folder)
+
+
+def write_task(input_dir: Path, *, challenge: str, metric: str, n_items: int, protocol: str) -> None:
+    """/input/task.json; protocol 1 (batch) or 2 (driven, which gets no inputs.jsonl)."""
+    task = {"protocol": 2 if driven(protocol) else 1, "challenge": challenge, "metric": metric, "n_items": n_items}
+    (input_dir / "task.json").write_text(json.dumps(task))
+    for name in ("inputs.jsonl", "task.json"):
+        if (input_dir / name).exists():
+            os.chmod(input_dir / name, 0o644)
+
+
+def count_items(path: Path) -> int:
+    """The items of a JSON-lines file: its non-blank lines."""
+    with path.open("rb") as staged:
+        return sum(1 for line in staged if line.strip())

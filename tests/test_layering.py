@@ -176,11 +176,7 @@ def cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
 
 # Cycles closed only by imports inside functions. They work, but each is a knot to untie: no new
 # one may appear, and one that is untied leaves this list.
-KNOWN_DEFERRED_CYCLES = [
-    # evaluation calls scoring (scorer containers) and environments (agent environments), which
-    # both use evaluation's parts (issue 15: the evaluation package)
-    {"arena.services.environments", "arena.services.evaluation", "arena.services.scoring"},
-]
+KNOWN_DEFERRED_CYCLES: list[set[str]] = []  # none left (issue 15 untied the last four)
 
 
 def test_no_new_import_cycle_through_imports_inside_functions():
@@ -226,16 +222,11 @@ def server_side(module: str | None) -> bool:
     return module in ("arena.db", "arena.models") or (module or "").startswith("arena.services")
 
 
-GAP = pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="issue 15: the evaluation package and the pure domain package"
-)
-
-
 @pytest.mark.parametrize(
     "entry",
     [
         "arena.client",  # the thin API client
-        pytest.param("arena.cli.node_cmds", marks=GAP),  # the GPU-node program (node-run)
+        "arena.cli.node_cmds",  # the GPU-node program (node-run)
         "arena.cli.client_cmds",  # the team CLI
         "arena.cli.verify",  # arena verify
     ],

@@ -202,7 +202,7 @@ def challenge_get_sample(challenge_slug: str, folder: Path, labels_file: Path | 
     sample's items reference binary assets. `arena try CHALLENGE IMAGE` does the whole local
     run for you: the same sandbox and limits, Arena's checker and the challenge's metric.
     """
-    from arena.services.evaluation import write_task
+    from sandbox import write_task
 
     client = ArenaClient(token="")
     shown = client.challenge(challenge_slug)

@@ -57,8 +57,8 @@ def write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
 
 def unpack_chunks(folder: Path, chunks: Iterable[bytes]) -> None:
     """Unpack a downloaded assets tar into folder/assets, within the limits of a hidden set's."""
-    from arena.services.bundles import ASSET_LIMITS
     from arena.streams import Readable, UnpackError, unpack_assets
+    from sandbox import ASSET_LIMITS
 
     shutil.rmtree(folder / "assets", ignore_errors=True)  # a fresh copy, not a mix with an older one
     try:

@@ -18,14 +18,34 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 import requests
 import urllib3
 
-from arena.services.bundles import ASSET_LIMITS
 from arena.streams import UnpackError, unpack_assets
+from sandbox import (
+    ASSET_LIMITS,
+    AgentLimits,
+    EnvironmentConfig,
+    GpuAllocator,
+    JobFolder,
+    JobRun,
+    JobRunResult,
+    Limits,
+    SessionLimits,
+    answers_path,
+    assets_dir,
+    count_items,
+    detect_amd,
+    items_path,
+    limits_from,
+    make_runner,
+    run_job,
+    states_folder,
+    trajectory_path,
+    write_task,
+)
 
 log = logging.getLogger("arena.node")
 CHUNK = 1024 * 1024
@@ -85,8 +105,6 @@ def _message(response: requests.Response) -> str:
 def _gpus() -> list[str]:
     """The GPUs Slurm gave this job: AMD ones (ROCR_VISIBLE_DEVICES, with their render nodes from
     the KFD topology) or NVIDIA ones (SLURM_JOB_GPUS or CUDA_VISIBLE_DEVICES)."""
-    from sandbox import detect_amd
-
     amd = os.environ.get("ROCR_VISIBLE_DEVICES")
     if amd:
         wanted = {g.strip() for g in amd.split(",") if g.strip()}
@@ -95,47 +113,33 @@ def _gpus() -> list[str]:
     return [g.strip() for g in given.split(",") if g.strip()]
 
 
-def _predictions(folder, path: Path, limit: int) -> tuple[Path | None, bool]:
-    """The predictions file `path` if it is a regular file; whether the container wrote more than
-    `limit` bytes (the platform's cap, as a local run checks it)."""
-    regular = path.is_file() and not path.is_symlink()
-    return (path if regular else None), folder.output_bytes() > limit
-
-
-def _stage(client: NodeClient, spec: dict, folder) -> None:
-    """The job's inputs (to /input, or beside it for an interactive run), its assets (for an agent
-    run, beside the folders the model sees: its environments take their files from there),
-    task.json. An agent job's items come without their score files: those never reach a node."""
-    from arena.services.evaluation import environment_files, items_path, write_task
-
+def _stage(client: NodeClient, spec: dict, folder: JobFolder) -> None:
+    """The job's inputs (to /input, or beside it for a driven run), its assets (for an agent run,
+    beside the folders the model sees: its environments take their files from there), task.json.
+    An agent job's items come without their score files: those never reach a node."""
     target = items_path(folder, spec["protocol"])
     client.download("/inputs", target)
-    with target.open("rb") as staged:
-        n_items = sum(1 for line in staged if line.strip())
     if spec["assets"]:
         try:
             with client.stream("/assets") as raw:
-                unpack_assets(raw, _assets_dir(spec, folder, environment_files), limits=ASSET_LIMITS)
+                unpack_assets(raw, assets_dir(folder, spec["protocol"]), limits=ASSET_LIMITS)
         except (UnpackError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:  # cut short
             raise click.ClickException(f"the job's assets did not arrive whole: {exc}") from None
     write_task(
-        folder.input, challenge=spec["challenge"], metric=spec["metric"], n_items=n_items, protocol=spec["protocol"]
+        folder.input,
+        challenge=spec["challenge"],
+        metric=spec["metric"],
+        n_items=count_items(target),
+        protocol=spec["protocol"],
     )
 
 
-def _assets_dir(spec: dict, folder, environment_files) -> Path:
-    if spec["protocol"] != "agent":
-        return folder.input
-    environment_files(folder).mkdir(mode=0o700, exist_ok=True)
-    return environment_files(folder)
-
-
-def _environment(spec: dict):
+def _environment(spec: dict) -> EnvironmentConfig | None:
     """An agent job's environment, as the platform declared it (no score command: the node never
     scores, it captures each item's final state)."""
-    from sandbox import AgentLimits, EnvironmentConfig, Limits
-
-    given = spec["environment"]
+    given = spec.get("environment")
+    if not given:
+        return None
     return EnvironmentConfig(
         image_id=given["image_id"],
         tools=tuple(given["tools"]),
@@ -146,54 +150,18 @@ def _environment(spec: dict):
     )
 
 
-def states_folder(folder) -> Path:
-    return folder.path / "final-states"
-
-
-def _drive(runner, run, spec: dict, folder, answers: Path) -> tuple:
-    """Drive an interactive or agent container here; (outcome, protocol failure). An agent run's
-    environments run on this node too, each item's final state captured for central scoring."""
-    from arena.services.evaluation import environment_files, items_path, trajectory_path
-    from sandbox import SessionLimits, run_agent, run_interactive
-
-    common: dict[str, Any] = dict(
-        items=items_path(folder, spec["protocol"]),
-        answers=answers,
-        limits=SessionLimits(**spec["session"]),
-        max_answers_bytes=int(spec["max_output_bytes"]),
+def job_run(spec: dict) -> JobRun:
+    """The run the platform asked for, as the sandbox runs it (the same run as a local worker's)."""
+    return JobRun(
+        job_id=spec["job"],
+        image_id=spec["image_id"],
+        protocol=spec["protocol"],
+        limits=limits_from(spec["limits"]),
+        max_output_bytes=int(spec["max_output_bytes"]),
+        session_limits=SessionLimits(**spec["session"]) if spec.get("session") else None,
+        environment=_environment(spec),
+        capture_states=True,  # a node never holds score files: each final state goes back
     )
-    if spec["protocol"] != "agent":
-        return run_interactive(runner, run, **common)
-    states_folder(folder).mkdir(mode=0o700)
-    return run_agent(
-        runner,
-        run,
-        **common,
-        config=_environment(spec),
-        files_root=environment_files(folder),
-        work_root=folder.path / "environments",
-        trajectory=trajectory_path(folder),
-        capture_root=states_folder(folder),
-    )
-
-
-def _run(runner, spec: dict, folder) -> tuple:
-    """Run the container (a batch run, or an interactive one driven here); (outcome, predictions
-    file, protocol failure)."""
-    from arena.services.evaluation import answers_path, driven, limits_from, run_spec
-    from sandbox import RunOutcome
-
-    run = run_spec(spec["job"], spec["image_id"], folder, limits_from(spec["limits"]), spec["protocol"])
-    answers = answers_path(folder, spec["protocol"])
-    if not driven(spec["protocol"]):
-        return runner.run(run), answers, None
-    try:
-        outcome, failure = _drive(runner, run, spec, folder, answers)
-    except OSError:  # the job folder is full: the model's doing if it wrote past the cap (reported so)
-        if folder.output_bytes() <= int(spec["max_output_bytes"]):
-            raise
-        outcome, failure = RunOutcome("exited", None, 0.0), None
-    return outcome, answers, failure
 
 
 def _fetch_image(client: NodeClient, runner, image_id: str, path: str) -> None:
@@ -204,9 +172,8 @@ def _fetch_image(client: NodeClient, runner, image_id: str, path: str) -> None:
             runner.ensure_image(image_id=image_id, tarball=tarball)
 
 
-def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) -> dict:
-    from sandbox import JobFolder
-
+def run_one(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) -> dict:
+    """Fetch, stage, run and send one job; its memory folder is wiped however it ends."""
     spec = client.spec()
     runner = runner_for(spec.get("runtime"))
     log.info("job %s: %s run for %s", spec["job"], spec["kind"], spec["challenge"])
@@ -223,27 +190,12 @@ def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) 
     )
     try:
         _stage(client, spec, folder)
-        outcome, produced, failure = _run(runner, spec, folder)
-        predictions, too_large = _predictions(folder, produced, int(spec["max_output_bytes"]))
-        fields = {
-            "verdict": outcome.verdict,
-            "exit_code": "" if outcome.exit_code is None else str(outcome.exit_code),
-            "duration_s": f"{outcome.duration_s:.3f}",
-            "output_too_large": "true" if too_large else "false",
-        }
-        if failure is not None:
-            fields.update(session_reason=failure.reason, session_detail=failure.detail)
-        with ExitStack() as opened:
-            files = [("log", ("log", outcome.log_tail))]
-            if predictions and not too_large:
-                files.append(("predictions", ("predictions.jsonl", opened.enter_context(predictions.open("rb")))))
-            if spec["protocol"] == "agent":
-                files += _agent_files(folder, opened)
-            answer = client.send(fields, files)
+        ran = run_job(runner, job_run(spec), folder)
+        answer = _send(client, spec, folder, ran)
         log.info(
             "job %s: %s, sent (%s)",
             spec["job"],
-            outcome.verdict,
+            ran.outcome.verdict,
             "recorded" if answer.get("recorded") else "not recorded: the job was taken back",
         )
         return answer
@@ -251,10 +203,31 @@ def run_job(client: NodeClient, *, job_root: Path, runner_for, use_tmpfs: bool) 
         folder.wipe()
 
 
-def _agent_files(folder, opened: ExitStack) -> list:
-    """An agent run's trajectory and each item's captured final state, to be scored centrally."""
-    from arena.services.evaluation import trajectory_path
+def _send(client: NodeClient, spec: dict, folder: JobFolder, ran: JobRunResult) -> dict:
+    """The outcome, the predictions (a regular file, within the cap), the log and an agent run's
+    files, to the platform, which checks and scores them where the labels are."""
+    outcome, failure = ran.outcome, ran.session_failure
+    answers = answers_path(folder, spec["protocol"])
+    too_large = folder.output_bytes() > int(spec["max_output_bytes"])
+    fields = {
+        "verdict": outcome.verdict,
+        "exit_code": "" if outcome.exit_code is None else str(outcome.exit_code),
+        "duration_s": f"{outcome.duration_s:.3f}",
+        "output_too_large": "true" if too_large else "false",
+    }
+    if failure is not None:
+        fields.update(session_reason=failure.reason, session_detail=failure.detail)
+    with ExitStack() as opened:
+        files: list = [("log", ("log", outcome.log_tail))]
+        if answers.is_file() and not answers.is_symlink() and not too_large:
+            files.append(("predictions", ("predictions.jsonl", opened.enter_context(answers.open("rb")))))
+        if spec["protocol"] == "agent":
+            files += _agent_files(folder, opened)
+        return client.send(fields, files)
 
+
+def _agent_files(folder: JobFolder, opened: ExitStack) -> list:
+    """An agent run's trajectory and each item's captured final state, to be scored centrally."""
     files = []
     if trajectory_path(folder).is_file():
         files.append(("trajectory", ("trajectory.jsonl", opened.enter_context(trajectory_path(folder).open("rb")))))
@@ -267,8 +240,6 @@ def _agent_files(folder, opened: ExitStack) -> list:
 def node_run() -> None:
     """On a GPU node, inside a Slurm job: run one Arena evaluation job (started by Arena's batch
     script; reads ARENA_NODE_URL, ARENA_NODE_JOB and ARENA_NODE_TOKEN)."""
-    from sandbox import GpuAllocator, make_runner
-
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     missing = [name for name in ("ARENA_NODE_URL", "ARENA_NODE_JOB", "ARENA_NODE_TOKEN") if not os.environ.get(name)]
     if missing:
@@ -288,4 +259,4 @@ def node_run() -> None:
         options = {"runtime": runtime} if engine == "docker" else {"user": os.environ.get("ARENA_PODMAN_USER") or None}
         return make_runner(engine, instance="node", gpus=GpuAllocator(_gpus()), **options)
 
-    run_job(client, job_root=root, runner_for=runner_for, use_tmpfs=os.geteuid() == 0)
+    run_one(client, job_root=root, runner_for=runner_for, use_tmpfs=os.geteuid() == 0)

@@ -17,21 +17,22 @@ from arena.domain import bundles as checks
 from arena.domain.rules import parse_rules
 from arena.services.scorers import challenge_metric, parse_scorer, primary_name
 from arena.services.slices import MAX_SLICES, slice_problem
-from arena.streams import UnpackError, UnpackLimits, unpack_assets
+from arena.streams import UnpackError, unpack_assets
 from hidden_sets import asset_name_problem, references
-from sandbox import check_agent_input, check_item_input
+from sandbox import (
+    ASSET_LIMITS,
+    MAX_ASSET_FILE_BYTES,
+    MAX_ASSET_FILES,
+    MAX_ASSETS_BYTES,
+    check_agent_input,
+    check_item_input,
+)
 
 MAX_ID_LENGTH = 200
 BUNDLE_FILES = ("challenge.yaml", "inputs.jsonl", "labels.jsonl")
 SAMPLE_FILES = ("sample/inputs.jsonl", "sample/labels.jsonl")
 # Binary assets travel as one uncompressed tar each (of assets/…), unpacked into the bundle folder.
 ASSET_PARTS = {"assets.tar": "", "sample/assets.tar": "sample"}
-
-# Binary assets (assets/ in a bundle, referenced from items): the limits of one hidden set.
-MAX_ASSET_FILES = 100_000
-MAX_ASSET_FILE_BYTES = 4 * 1024**3
-MAX_ASSETS_BYTES = 256 * 1024**3
-ASSET_LIMITS = UnpackLimits(MAX_ASSET_FILES, MAX_ASSET_FILE_BYTES, MAX_ASSETS_BYTES)  # for every tar of assets
 
 
 @dataclass

@@ -262,13 +262,15 @@ def _latest_with_trajectory(session, submission_id: str) -> Job | None:
 
 def _unseal(platform: Platform, submission: Submission, job: Job) -> bytes:
     from arena.models import HiddenSet
-    from arena.services.evaluation import open_key
 
     with platform.sessions() as session:
-        hidden = session.get(HiddenSet, submission.hidden_set_id)
+        hidden = session.get_one(HiddenSet, submission.hidden_set_id)
+    key = platform.hidden_sets.open_data_key(
+        key_id=hidden.data_key_id, master_key_id=hidden.master_key_id, wrapped=hidden.wrapped_key
+    )
     try:
         return unseal(
-            open_key(platform, hidden).key, purpose=f"trajectory/{job.id}", sealed=cast(bytes, job.trajectory)
+            key.key, purpose=f"trajectory/{job.id}", sealed=cast(bytes, job.trajectory)
         )  # checked by the caller
     except HiddenSetError:
         raise Conflict("this trajectory could not be opened with the hidden set's key") from None

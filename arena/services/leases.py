@@ -255,3 +255,34 @@ def recover_expired_jobs(platform: Platform) -> int:
             {"requeued": "re-queued", "failed": "no attempts left", "kept": "its submission needs no re-run"}[done],
         )
     return taken
+
+
+# -- jobs that run elsewhere (Slurm), followed by their executor ------------------------------------
+def running_elsewhere(platform: Platform, *, executor: str) -> dict[str, str | None]:
+    """The running jobs handed to `executor`: {job id: its external id (None until known)}."""
+    with platform.sessions() as session:
+        rows = session.execute(select(Job.id, Job.external_id).where(Job.status == "running", Job.executor == executor))
+        return {job_id: external for job_id, external in rows}
+
+
+def extend(platform: Platform, *, job_id: str, until) -> None:
+    """Renew the lease of a job its executor still sees alive (if it is still running)."""
+    with platform.transaction() as session:
+        job = session.get_one(Job, job_id)
+        if job.status == "running":
+            job.lease_expires_at = until
+
+
+def lapsed_elsewhere(platform: Platform, *, executor: str, since) -> dict[str, str]:
+    """Jobs of `executor` re-queued since `since` because their lease lapsed: {job id: external id}."""
+    with platform.sessions() as session:
+        rows = session.execute(
+            select(Job.id, Job.external_id).where(
+                Job.executor == executor,
+                Job.status == "failed",
+                Job.outcome == "lease_expired",
+                Job.external_id.is_not(None),
+                Job.finished_at >= since,
+            )
+        )
+        return {job_id: external for job_id, external in rows}

@@ -21,10 +21,11 @@ from typing import cast
 
 from sqlalchemy import CursorResult, update
 
+from arena import evaluation
 from arena.errors import BadRequest, NotFound, Unauthorized
 from arena.models import Job, NodeCredential
 from arena.platform import Platform
-from arena.services import assets, evaluation
+from arena.services import assets, leases
 from arena.services.images import image_path
 from arena.streams import tar_chunks, tar_length
 from arena.timeutil import utcnow
@@ -312,3 +313,42 @@ def finish(
     with platform.transaction() as session:
         revoke(session, job_id=ticket.job_id)
     return {"job": ticket.job_id, "recorded": recorded}
+
+
+# -- handing jobs to node executors (central Slurm, site agents) ------------------------------------
+def hand_over(
+    platform: Platform, *, job_id: str, executor: str, lifetime: timedelta, lease_s: float, site_id: int | None = None
+) -> str:
+    """A claimed job handed to a node executor: its one-time credential (returned), its executor
+    noted, its lease set for the executor's polls."""
+    with platform.transaction() as session:
+        token = issue(session, job_id=job_id, lifetime=lifetime)
+        job = session.get_one(Job, job_id)
+        job.executor = executor
+        if site_id is not None:
+            job.site_id = site_id
+        job.lease_expires_at = utcnow() + timedelta(seconds=lease_s)
+    return token
+
+
+def set_external(platform: Platform, *, job_id: str, external_id: str) -> None:
+    """The executor's own id of the job (a Slurm job id)."""
+    with platform.transaction() as session:
+        session.get_one(Job, job_id).external_id = external_id
+
+
+def give_back(platform: Platform, *, job_id: str, reason: str) -> bool:
+    """The platform's failure: revoke the credential, re-queue the job (or fail it after the last
+    attempt, never against the team's quota). False when its result came in meanwhile, or a sweep
+    took it (a conditional update: not at the same time as its result, nor as a lapse's re-queue)."""
+    with platform.transaction() as session:
+        revoke(session, job_id=job_id)
+        if not leases.end_if_running(session, job_id, outcome="infrastructure", error=reason):
+            return False
+        leases.requeue_or_fail(platform, session, session.get_one(Job, job_id))
+    return True
+
+
+def revoke_job(platform: Platform, *, job_id: str) -> None:
+    with platform.transaction() as session:
+        revoke(session, job_id=job_id)

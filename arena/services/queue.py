@@ -17,12 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from arena.db import advisory_lock
 from arena.models import Challenge, HiddenSet, Image, Job, Submission
 from arena.services.assets import folder_mb
+
+if TYPE_CHECKING:
+    from arena.platform import Platform
 
 HEADS = 3  # of each team's queued jobs, the oldest few are considered (if the first does not fit)
 
@@ -140,3 +144,9 @@ def queued_needs(session, submission_ids: list[str]) -> dict[str, dict]:
         sid: needs(limits, folder_mb(assets_bytes=assets, kind=kind), arch, hardware, protocol)
         for sid, limits, kind, assets, arch, hardware, protocol in rows
     }
+
+
+def unfinished(platform: Platform) -> int:
+    """How many jobs are queued or running."""
+    with platform.sessions() as session:
+        return session.scalar(select(func.count(Job.id)).where(Job.status.in_(("queued", "running")))) or 0

@@ -1,6 +1,6 @@
 """A challenge's scorer as declared in challenge.yaml (`scorer:`), and the metric it stands for.
 
-Pure: reads nothing but the values given. Running the scorer is arena/services/scoring.py.
+Pure: reads nothing but the values given. Running the scorer is arena/evaluation/scorer.py.
 """
 
 from __future__ import annotations

@@ -22,10 +22,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from arena import evaluation
 from arena.errors import BadRequest, Conflict, NotFound, Unauthorized
 from arena.models import Job, Site, Submission
 from arena.platform import Platform
-from arena.services import audit, evaluation, leases, nodes, queue
+from arena.services import audit, leases, nodes, queue
 from arena.timeutil import iso, utcnow
 
 TOKEN_PREFIX = "arena_site_"
@@ -221,11 +222,9 @@ def claim(platform: Platform, *, site: Site) -> dict | None:
         return None
     settings = platform.settings
     lifetime = timedelta(seconds=ticket.limits.time_limit_s + settings.slurm_margin_s)
-    with platform.transaction() as session:
-        token = nodes.issue(session, job_id=ticket.job_id, lifetime=lifetime)
-        job = session.get_one(Job, ticket.job_id)
-        job.executor, job.site_id = "site", site.id
-        job.lease_expires_at = utcnow() + timedelta(seconds=settings.lease_s)
+    token = nodes.hand_over(
+        platform, job_id=ticket.job_id, executor="site", lifetime=lifetime, lease_s=settings.lease_s, site_id=site.id
+    )
     limits = ticket.limits
     return {
         "job": ticket.job_id,

@@ -146,7 +146,7 @@ def _scorer_log(platform: Platform, session, submission: Submission, job: Job | 
 
 def sample_predictions(platform: Platform, *, principal: Principal, submission_id: str):
     """The predictions file of a sample run; never kept for runs on hidden data."""
-    from arena.services.evaluation import predictions_copy
+    from arena.evaluation import predictions_copy
 
     with platform.sessions() as session:
         submission = visible(session, principal, submission_id)

@@ -8,9 +8,10 @@ from sqlalchemy import select
 from test_queue import seed
 
 from arena.errors import Unauthorized
+from arena.evaluation.executors.slurm import SlurmExecutor
 from arena.models import Job, NodeCredential, Submission
 from arena.services import nodes
-from arena.slurm import SlurmError, SlurmExecutor
+from arena.slurm import SlurmError
 
 
 class FakeSlurm:

@@ -15,10 +15,10 @@ from conftest import BASE_IMAGE
 from helpers import make_bundle, write_jsonl
 from sqlalchemy import select
 
-from arena import create_app
+from arena import create_app, evaluation
 from arena.db import upgrade
 from arena.models import Image, Job, Submission, Upload
-from arena.services import accounts, evaluation, publiclog, submissions
+from arena.services import accounts, publiclog, submissions
 from arena.services.accounts import Principal
 from arena.services.challenges import create_challenge
 from sandbox import build_image

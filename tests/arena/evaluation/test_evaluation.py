@@ -10,8 +10,9 @@ import pytest
 from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select, update
 
+from arena import evaluation
 from arena.models import Job, Result, Submission
-from arena.services import evaluation, leases
+from arena.services import leases
 from arena.services.accounts import Principal
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
@@ -172,7 +173,7 @@ def test_an_expired_lease_is_requeued_and_the_old_verdict_dropped(platform, subm
         )
     assert leases.recover_expired_jobs(platform) == 1
     assert state(platform, sid).status == "queued"
-    late = evaluation.Verdict("scored", score=0.0)
+    late = evaluation.JobVerdict("scored", score=0.0)
     assert evaluation.record(platform, ticket, late) is False
     run_with(platform, write(GOOD))
     sub = state(platform, sid)

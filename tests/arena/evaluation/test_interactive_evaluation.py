@@ -14,9 +14,10 @@ import pytest
 import yaml
 from helpers import make_bundle, make_image_tarball
 
+from arena import evaluation
 from arena.errors import BadRequest
 from arena.models import Submission
-from arena.services import evaluation, nodes
+from arena.services import nodes
 from arena.services.bundles import load_bundle
 from arena.services.challenges import create_challenge, describe_challenge
 from arena.services.images import receive_image

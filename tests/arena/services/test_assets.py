@@ -17,10 +17,11 @@ from conftest import auth
 from helpers import make_bundle, make_image_tarball, write_jsonl
 from sqlalchemy import select
 
+from arena import evaluation
 from arena.cli.verify import asset_problems, verify_set
 from arena.errors import BadRequest
 from arena.models import HiddenSet, Job, Submission
-from arena.services import assets, evaluation, nodes
+from arena.services import assets, nodes
 from arena.services.bundles import load_bundle
 from arena.services.challenges import create_challenge
 from arena.services.commitments import build_reveal
@@ -414,7 +415,7 @@ def test_a_jobs_staged_assets_count_in_a_workers_memory_and_a_slurm_jobs(
 ):
     from test_slurm_executor import FakeSlurm
 
-    from arena.slurm import SlurmExecutor
+    from arena.evaluation.executors.slurm import SlurmExecutor
     from arena.worker import Capacity
 
     bundle = asset_bundle(tmp_path / "bundle")
@@ -429,7 +430,7 @@ def test_a_jobs_staged_assets_count_in_a_workers_memory_and_a_slurm_jobs(
     )
     ticket = evaluation.claim_next_job(platform, worker="w", fits=Capacity(cpus=4, memory_mb=memory + 4, gpus=0).fits)
     assert ticket.limits.folder_mb == 4
-    evaluation.record(platform, ticket, evaluation.Verdict("retry", reason="infrastructure", detail="test"))
+    evaluation.record(platform, ticket, evaluation.JobVerdict("retry", reason="infrastructure", detail="test"))
     fake = FakeSlurm()
     assert SlurmExecutor(platform, name="d1", cli=fake).dispatch_one()
     assert fake.submitted[0].memory_mb == memory + 512 + 4

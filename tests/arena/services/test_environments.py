@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,15 @@ import yaml
 from helpers import make_image_tarball
 from sqlalchemy import select
 
+from arena import evaluation
 from arena.errors import BadRequest, Forbidden, NotFound
 from arena.models import AuditEvent, Job
-from arena.services import accounts, environments, evaluation
+from arena.services import accounts, environments
 from arena.services.bundles import load_bundle
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
+from hidden_sets import seal
 from sandbox import RunOutcome, SandboxError, check_agent_input
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples/challenges/repo-repair"
@@ -115,12 +118,8 @@ def run_recorded(platform, repo, kind: str, trajectory: bytes) -> str:
     ticket = evaluation.claim_next_job(platform, worker="w")
     assert ticket.environment.tools == ("bash", "python", "read_file", "write_file")
     key = evaluation.open_key(platform, ticket.hidden_set)
-    kept = (
-        trajectory
-        if kind == "sample"
-        else evaluation.seal(key.key, purpose=f"trajectory/{ticket.job_id}", data=trajectory)
-    )
-    verdict = evaluation.Verdict(
+    kept = trajectory if kind == "sample" else seal(key.key, purpose=f"trajectory/{ticket.job_id}", data=trajectory)
+    verdict = evaluation.JobVerdict(
         "failed", reason="timeout", detail="d", outcome=RunOutcome("exited", None, 1.0), trajectory=kept
     )
     assert evaluation.record(platform, ticket, verdict)
@@ -156,7 +155,7 @@ def test_a_sample_runs_trajectory_is_the_teams(platform, repo):
 def test_the_slurm_executor_sends_agent_jobs_to_a_node_with_room_for_their_environments(platform, repo):
     from test_slurm_executor import FakeSlurm
 
-    from arena.slurm import SlurmExecutor
+    from arena.evaluation.executors.slurm import SlurmExecutor
 
     environments.set_image(platform, organiser_id=1, slug="repo-repair", image_digest=repo)
     create_submission(platform, team_id=1, slug="repo-repair", image_digest=repo)
@@ -172,8 +171,8 @@ def test_the_slurm_executor_sends_agent_jobs_to_a_node_with_room_for_their_envir
 
 def test_a_node_gets_the_environment_but_never_an_items_score_files(platform, repo):
     from arena.services import nodes
-    from arena.services.bundles import ASSET_LIMITS
     from arena.streams import unpack_assets
+    from sandbox import ASSET_LIMITS
 
     environments.set_image(platform, organiser_id=1, slug="repo-repair", image_digest=repo)
     create_submission(platform, team_id=1, slug="repo-repair", image_digest=repo)
@@ -199,7 +198,7 @@ def test_a_job_that_is_no_agent_job_has_no_environment_image(platform, repo):
     create_submission(platform, team_id=1, slug="repo-repair", image_digest=repo)
     ticket = evaluation.claim_next_job(platform, worker="slurm:d1")
     with pytest.raises(Missing, match="no environment image"):
-        nodes.environment_image_file(platform, evaluation.replace(ticket, protocol="interactive"))
+        nodes.environment_image_file(platform, replace(ticket, protocol="interactive"))
 
 
 def test_a_node_result_names_its_final_states_plainly():

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import func, select, update
 from test_evaluation import GOOD, ScriptedRunner, state, submit, write  # noqa: F401 - fixtures
 
+from arena import evaluation
 from arena.models import Job, LogEntry, Result
-from arena.services import evaluation, leases
+from arena.services import leases
 from arena.timeutil import utcnow
 from sandbox import FakeRunner
 
@@ -36,7 +37,7 @@ def jobs_of(platform, submission_id: str) -> list[Job]:
         return list(session.scalars(select(Job).where(Job.submission_id == submission_id).order_by(Job.attempt)))
 
 
-def scored_verdict(platform, ticket) -> evaluation.Verdict:
+def scored_verdict(platform, ticket) -> evaluation.JobVerdict:
     """What a real run of the good model would return for `ticket` (scored by the real scorer)."""
     platform.runner = ScriptedRunner(write(GOOD))
     return evaluation.execute(platform, ticket)
@@ -110,7 +111,7 @@ def test_a_second_live_attempt_that_records_after_a_result_is_superseded_not_an_
         )
     with platform.sessions() as session:
         stray = evaluation.ticket_for(session, session.get(Job, "job-stray"), worker="w-b")
-    failed = evaluation.Verdict("failed", reason="crashed", detail="exited 1")
+    failed = evaluation.JobVerdict("failed", reason="crashed", detail="exited 1")
     assert evaluation.record(platform, stray, failed) is True
     assert [(j.status, j.outcome) for j in jobs_of(platform, sid)] == [("done", "scored"), ("done", "superseded")]
     assert state(platform, sid).status == "scored"
@@ -133,7 +134,7 @@ def test_a_platform_failure_after_a_result_neither_requeues_nor_fails_the_submis
         )
     with platform.sessions() as session:
         late = evaluation.ticket_for(session, session.get(Job, "job-late"), worker="w-b")
-    assert evaluation.record(platform, late, evaluation.Verdict("retry", reason="infrastructure")) is True
+    assert evaluation.record(platform, late, evaluation.JobVerdict("retry", reason="infrastructure")) is True
     assert [j.status for j in jobs_of(platform, sid)] == ["done", "failed"]
     assert state(platform, sid).status == "scored"
 

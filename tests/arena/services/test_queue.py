@@ -9,11 +9,11 @@ import pytest
 from helpers import make_bundle, make_image_tarball
 from sqlalchemy import select
 
-from arena import create_app
+from arena import create_app, evaluation
 from arena.cli.verify import verify_log_document
 from arena.db import upgrade
 from arena.models import Job, Submission
-from arena.services import accounts, evaluation, logexport, queue
+from arena.services import accounts, logexport, queue
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image
 from arena.services.submissions import create_submission
