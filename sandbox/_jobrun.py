@@ -14,7 +14,7 @@ from typing import Any
 
 from sandbox._agent import EnvironmentConfig
 from sandbox._base import Limits, Runner, RunOutcome, RunSpec, SandboxError
-from sandbox._interactive import SessionFailure, SessionLimits
+from sandbox._interactive_driver import SessionFailure, SessionLimits
 from sandbox._interactive_run import SOCKET_NAME, run_agent, run_interactive
 from sandbox._jobfolder import (
     JobFolder,
