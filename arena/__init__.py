@@ -22,8 +22,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from arena.api._auth import ArenaRequest
     from arena.config import load_settings
     from arena.http_errors import register_error_handlers
-    from arena.platform import build_platform
     from arena.ratelimit import RateLimiter
+    from arena.runtime import build_platform
 
     overrides = dict(test_config or {})
     runner = overrides.pop("RUNNER", None)

@@ -70,7 +70,7 @@ class Signer:
 
     def derive(self, label: str) -> bytes:
         """A secret for another purpose, derived from this key (kept for keys that have no
-        separate session key file; see arena.platform)."""
+        separate session key file; see arena.runtime)."""
         raw = self.key.private_bytes(
             serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
         )

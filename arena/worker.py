@@ -15,7 +15,7 @@ import time
 
 from arena.evaluation.executors import Executor, make_executor
 from arena.evaluation.executors.local import Capacity, machine_capacity
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import leases, rounds
 
 __all__ = ["Capacity", "SWEEP_EVERY_S", "Worker", "machine_capacity"]

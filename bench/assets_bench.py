@@ -33,7 +33,7 @@ from arena import evaluation
 from arena.config import load_settings
 from arena.db import upgrade
 from arena.models import HiddenSet
-from arena.platform import build_platform
+from arena.runtime import build_platform
 from arena.services import accounts, assets
 from arena.services.challenges import create_challenge
 from bench.hidden_set_bench import _peak_kib, _reset_peak

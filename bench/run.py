@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from arena import evaluation  # noqa: E402
 from arena.config import load_settings  # noqa: E402
 from arena.db import upgrade  # noqa: E402
-from arena.platform import build_platform  # noqa: E402
+from arena.runtime import build_platform  # noqa: E402
 from arena.services import accounts  # noqa: E402
 from arena.services.challenges import create_challenge  # noqa: E402
 from arena.services.images import receive_image  # noqa: E402

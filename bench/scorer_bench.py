@@ -31,7 +31,7 @@ import evaluators
 from arena import evaluation
 from arena.config import load_settings
 from arena.db import upgrade
-from arena.platform import build_platform
+from arena.runtime import build_platform
 from arena.services import accounts, uploads
 from arena.services.challenges import create_challenge
 from arena.services.images import receive_image

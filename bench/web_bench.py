@@ -18,7 +18,7 @@ import requests
 from arena.config import load_settings
 from arena.db import upgrade
 from arena.models import Submission
-from arena.platform import build_platform
+from arena.runtime import build_platform
 from arena.services import accounts, publiclog
 from arena.services.challenges import create_challenge
 from bench.run import write_bundle

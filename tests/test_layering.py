@@ -138,7 +138,7 @@ def test_no_module_imports_another_packages_private_module():
 def test_the_domain_package_imports_neither_services_nor_the_database():
     """arena/domain decides without the database or a service, so that the team CLI and `arena
     verify` can use it offline: its imports anywhere (inside functions too) are checked."""
-    forbidden = ("arena.services", "arena.models", "arena.db", "arena.platform", "arena.cli", "flask", "sqlalchemy")
+    forbidden = ("arena.services", "arena.models", "arena.db", "arena.runtime", "arena.cli", "flask", "sqlalchemy")
     domain = [m for m in MODULES if m.startswith("arena.domain.")]
     assert "arena.domain.ranking" in domain
     found = [
@@ -235,3 +235,17 @@ def test_node_program_and_team_cli_import_neither_services_nor_the_database(entr
     via = module_level_closure(entry)
     ways_in = [_chain(via, m) for m in sorted(via) if server_side(m) and not server_side(via[m])]
     assert not ways_in, f"{entry} imports, at module level:\n" + "\n".join(ways_in)
+
+
+def test_tests_mirror_the_package_layout():
+    """tests/arena/services/ tests arena/services/, and so on; tests/end_to_end/ runs the whole
+    platform and tests/attacks/ the hostile catalogue."""
+    own = {"end_to_end", "attacks"}
+    folders = [
+        path.relative_to(ROOT / "tests")
+        for path in (ROOT / "tests").rglob("*")
+        if path.is_dir() and "__pycache__" not in path.parts and not path.name.startswith(".")
+    ]
+    strays = [f"tests/{f}" for f in folders if f.parts[0] not in own and not (ROOT / f / "__init__.py").exists()]
+    assert not strays, f"test folders that mirror no package: {strays}"
+    assert {Path("arena/services"), Path("arena/evaluation"), Path("arena/domain")} <= set(folders)

@@ -13,8 +13,8 @@ from flask import Request, current_app, g, request
 
 from arena.api.schemas._base import MAX_ID as MAX_ID  # the web pages check ids with it too
 from arena.errors import BadRequest, Forbidden, TooManyRequests
-from arena.platform import Platform
 from arena.ratelimit import retry_after
+from arena.runtime import Platform
 from arena.services.accounts import Principal, authenticate
 
 

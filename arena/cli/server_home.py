@@ -61,7 +61,7 @@ def server_platform(*, init: bool = False, quiet: bool = False):
     """The platform of the server's ARENA_HOME; refuses to make a new one unless `init`."""
     from arena.config import load_settings
     from arena.db import upgrade
-    from arena.platform import build_platform
+    from arena.runtime import build_platform
 
     settings = load_settings()
     missing = missing_parts(settings)

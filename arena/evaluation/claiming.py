@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from arena.evaluation.job import Ticket, ticket_for
 from arena.models import Job, Submission
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import queue
 from arena.timeutil import utcnow
 from sandbox import Limits, limits_from

@@ -14,7 +14,7 @@ import evaluators
 from arena.evaluation import scorer
 from arena.evaluation.job import JobVerdict, SplitScore, Ticket
 from arena.models import Job, Result, Submission
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import leases, publiclog
 from arena.timeutil import utcnow
 

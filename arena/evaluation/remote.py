@@ -11,7 +11,7 @@ from arena.evaluation.job import JobVerdict, Ticket
 from arena.evaluation.running import kept
 from arena.evaluation.scoring import score
 from arena.evaluation.staging import make_folder, open_key, remote_agent_bytes, scorer_bytes, stage_inputs
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services.images import image_path
 from hidden_sets import DataKey, HiddenSetError
 from sandbox import (

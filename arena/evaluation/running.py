@@ -13,7 +13,7 @@ from arena.evaluation.recording import record
 from arena.evaluation.scoring import score
 from arena.evaluation.staging import folder_bytes, make_folder, open_key, stage_inputs
 from arena.files import private_copy, private_folder
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import leases
 from arena.services.images import image_path
 from hidden_sets import DataKey, HiddenSetError, seal

@@ -20,7 +20,7 @@ import numpy as np
 import evaluators
 from arena.evaluation.job import BOOTSTRAP_RESAMPLES, JobVerdict, SplitScore, Ticket, split_picks, split_seed
 from arena.evaluation.staging import sample_file
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import assets
 from arena.services.images import image_path
 from arena.services.slices import slice_scores

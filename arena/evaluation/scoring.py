@@ -17,7 +17,7 @@ import evaluators
 from arena.evaluation import scorer
 from arena.evaluation.job import BOOTSTRAP_RESAMPLES, JobVerdict, SplitScore, Ticket, split_picks, split_seed
 from arena.evaluation.staging import sample_file
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services.scorers import challenge_metric
 from arena.services.slices import slice_scores
 from hidden_sets import DataKey

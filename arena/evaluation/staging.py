@@ -8,7 +8,7 @@ from pathlib import Path
 
 from arena.evaluation.job import Ticket
 from arena.models import HiddenSet
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import assets
 from hidden_sets import DataKey
 from sandbox import JobFolder, assets_dir, count_items, items_path, write_task

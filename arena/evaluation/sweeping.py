@@ -8,7 +8,7 @@ import logging
 from sqlalchemy import select
 
 from arena.models import Job
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import leases
 from arena.services.uploads import sweep_stale
 from arena.timeutil import utcnow

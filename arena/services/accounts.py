@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from arena.db import advisory_lock
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from arena.models import Administrator, Factory, Organiser, Team, TeamFactory, Token
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit, permissions
 from arena.services.names import clean_name, refuse_confusable
 from arena.services.principals import Principal

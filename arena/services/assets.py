@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arena.models import HiddenSet
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.streams import Entry, file_entry
 from hidden_sets import ASSET_ROLE, DataKey, IntegrityError
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import literal, or_, select
 
 from arena.models import AuditEvent, Challenge, Submission, Team, Token
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services.permissions import may_see_whole_audit
 from arena.services.principals import challenges_run_by
 from arena.timeutil import iso

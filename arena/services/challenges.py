@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from arena.errors import BadRequest, Conflict, Forbidden
 from arena.files import private_copy, private_folder
 from arena.models import Challenge, HiddenSet, Registration, Submission
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import assets, audit, commitments, permissions, publiclog, scoring, tenancy
 from arena.services.bundles import Bundle, load_bundle, load_version_files
 from arena.services.environments import public_view

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from arena.errors import BadRequest, Conflict, NotFound
 from arena.files import private_folder, private_open
 from arena.models import HiddenSet
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import assets, audit
 from arena.services.lookups import get_challenge
 from arena.signing import FORMAT

@@ -7,7 +7,7 @@ import json
 from sqlalchemy import func, select
 
 from arena.models import Challenge, HiddenSet, Job, LogEntry, Registration, Submission, Team
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import principals, rounds, sites, tenancy
 from arena.services.submissions import counts_against_quota
 from arena.timeutil import iso, next_utc_midnight, utcnow

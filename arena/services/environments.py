@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import Challenge, Image, Job, Submission
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit
 from hidden_sets import HiddenSetError, unseal
 from sandbox import TOOL_SPECS, AgentLimits, EnvironmentConfig, Limits

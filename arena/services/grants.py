@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from arena.errors import BadRequest, Conflict
 from arena.models import ComputeGrant
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit, rounds
 from arena.services.challenges import get_challenge
 

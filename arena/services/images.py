@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from arena.errors import BadRequest, PayloadTooLarge
 from arena.files import private_folder, private_open
 from arena.models import Image
-from arena.platform import Platform
+from arena.runtime import Platform
 from sandbox import ImageError, inspect_image_tarball
 
 CHUNK = 1 << 20

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from arena.errors import BadRequest, Conflict
 from arena.models import HiddenSet
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit
 from hidden_sets import save_keyring_file
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from arena.domain.ranking import rank_results
 from arena.domain.tables import board_csv as as_csv  # noqa: F401 - the API serves it from here
 from arena.models import LogEntry, Team
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import publiclog
 from arena.services.lookups import get_challenge
 from arena.services.scorers import metric_of

@@ -38,7 +38,7 @@ from arena.models import Job, Result, Submission
 from arena.timeutil import utcnow
 
 if TYPE_CHECKING:
-    from arena.platform import Platform
+    from arena.runtime import Platform
 
 log = logging.getLogger("arena.leases")
 BEATS_PER_LEASE = 4  # renewals per lease length: three may be missed before it lapses

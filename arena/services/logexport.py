@@ -6,7 +6,7 @@ the board (`leaderboard`), so it sits above all four and none of them imports it
 
 from __future__ import annotations
 
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import logtree, publiclog
 from arena.services.commitments import signed_commitments
 from arena.services.leaderboard import leaderboard

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from arena.errors import BadRequest, Forbidden, NotFound
 from arena.models import LogCosignature, LogEntry, LogNode
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services.publiclog import fetch_nodes, size
 from arena.timeutil import iso, utcnow
 from arena.tlog import (

@@ -14,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from sqlalchemy import case, func, select
 
 from arena.models import Challenge, Job, Site, Submission
-from arena.platform import Platform
+from arena.runtime import Platform
 
 BUCKETS = (5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

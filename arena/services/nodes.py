@@ -24,7 +24,7 @@ from sqlalchemy import CursorResult, update
 from arena import evaluation
 from arena.errors import BadRequest, NotFound, Unauthorized
 from arena.models import Job, NodeCredential
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import assets, leases
 from arena.services.images import image_path
 from arena.streams import tar_chunks, tar_length

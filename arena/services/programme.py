@@ -18,7 +18,7 @@ from arena.db import advisory_lock
 from arena.domain.rules import parse_added_rounds, parse_time
 from arena.errors import BadRequest
 from arena.models import Challenge, Round
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit, publiclog, tenancy
 from arena.services.rounds import add_rounds, list_rounds, rules_of, stops_at
 from arena.timeutil import iso, utcnow

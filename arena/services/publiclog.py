@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 
 from arena.db import advisory_lock
 from arena.models import LogEntry, LogNode
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.signing import FORMAT, canonical_bytes, key_statement, loads
 from arena.timeutil import iso, utcnow
 from arena.tlog import completed_nodes, needed

@@ -26,7 +26,7 @@ from arena.models import Challenge, HiddenSet, Image, Job, Submission
 from arena.services.assets import folder_mb
 
 if TYPE_CHECKING:
-    from arena.platform import Platform
+    from arena.runtime import Platform
 
 HEADS = 3  # of each team's queued jobs, the oldest few are considered (if the first does not fit)
 

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from arena.errors import Conflict, Forbidden, NotFound
 from arena.models import Registration, Team
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit, tenancy
 from arena.services.lookups import get_challenge
 from arena.timeutil import iso, utcnow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from arena.models import Challenge, Registration, Team
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import dashboards
 from arena.services.accounts import Principal
 from arena.services.submissions import list_submissions

@@ -20,7 +20,7 @@ from arena.domain.rules import parse_time
 from arena.domain.tables import euros, report_csv  # noqa: F401 - the API and pages use them from here
 from arena.errors import BadRequest, Conflict, NotFound
 from arena.models import Challenge, Registration, Round, Submission, Team
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit, publiclog, round_evidence
 from arena.services.lookups import current_hidden_set, get_challenge
 from arena.services.tenancy import run_challenge

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from arena.errors import BadRequest
 from arena.models import Image, Upload
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit, publiclog, tenancy
 
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")

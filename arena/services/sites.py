@@ -25,7 +25,7 @@ from sqlalchemy import select
 from arena import evaluation
 from arena.errors import BadRequest, Conflict, NotFound, Unauthorized
 from arena.models import Job, Site, Submission
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit, leases, nodes, queue
 from arena.timeutil import iso, utcnow
 

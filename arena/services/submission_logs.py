@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from arena.errors import BadRequest, Forbidden, NotFound
 from arena.models import AuditEvent, HiddenSet, Job, Submission
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit, permissions, tenancy
 from arena.services.accounts import Principal
 from arena.services.submission_views import LOG_READ, log_reads, visible

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from arena.errors import NotFound
 from arena.models import AuditEvent, Job, Result, Site, Submission
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import permissions, publiclog, tenancy
 from arena.services.accounts import Principal
 from arena.services.lookups import get_challenge

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from arena.domain.cards import check_method_card
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded, UserFacingError
 from arena.models import Image, Job, Round, Submission
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit, publiclog
 from arena.services.accounts import Principal
 from arena.services.lookups import current_hidden_set, get_challenge

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from arena.errors import BadRequest, Conflict, Forbidden, NotFound
 from arena.models import Challenge, ChallengeOrganiser, Organiser
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import audit, permissions
 from arena.services.lookups import get_challenge
 from arena.services.principals import Principal

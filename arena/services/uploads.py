@@ -21,7 +21,7 @@ from arena.db import advisory_lock
 from arena.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QuotaExceeded
 from arena.files import FILE_MODE, private_folder
 from arena.models import Image, Submission, Upload
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services.images import CHUNK, image_path, register_tarball
 from arena.timeutil import utcnow
 

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from arena.config import load_settings
 from arena.models import LogEntry, LogNode
-from arena.platform import build_platform
+from arena.runtime import build_platform
 from arena.services import publiclog
 from arena.signing import loads
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from arena.evaluation.executors.local import Capacity
-    from arena.platform import Platform
+    from arena.runtime import Platform
 
 EXECUTORS = ("local", "slurm", "sites")
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from arena import evaluation
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import leases
 from sandbox import Limits
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 from arena.evaluation.sweeping import sweep_books
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import leases
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from arena import evaluation
 from arena.evaluation.sweeping import sweep_books
-from arena.platform import Platform
+from arena.runtime import Platform
 from arena.services import leases, nodes, queue
 from arena.slurm import ALIVE, BatchRequest, SlurmCli, SlurmError
 from arena.timeutil import utcnow

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from arena.cli import SERVER_COMMANDS, main
 
-SERVER_SIDE = ("arena.services", "arena.models", "arena.db", "arena.platform", "sqlalchemy", "flask")
+SERVER_SIDE = ("arena.services", "arena.models", "arena.db", "arena.runtime", "sqlalchemy", "flask")
 
 
 def loaded_after(code: str, prefixes: tuple[str, ...] = SERVER_SIDE) -> list[str]:

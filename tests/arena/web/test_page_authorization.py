@@ -34,7 +34,7 @@ PAGES: dict[tuple[str, str], dict | str] = {
     (
         "GET",
         "/log/tile/<rest>",
-    ): "public binary tiles: tests/arena/test_publiclog.py::test_checkpoint_tiles_and_proofs_routes",
+    ): "public binary tiles: tests/arena/services/test_publiclog.py::test_checkpoint_tiles_and_proofs_routes",
     ("GET", "/metrics"): "Prometheus text, public unless ARENA_METRICS_TOKEN is set: "
     "tests/arena/services/test_prometheus_metrics.py::test_with_a_metrics_token_a_scrape_must_send_it",
     ("GET", "/sign-in"): PUBLIC,

@@ -358,7 +358,7 @@ def test_commitments_have_their_own_key_certified_in_the_log(platform, export, t
     assert certificate["previous"] == platform.signer.public_key  # the log's key signed commitments before
     [commitment] = export["commitments"]
     assert commitment["statement"]["key_id"] == certificate["key_id"] == platform.commitments_signer.key_id
-    script = Path(__file__).parents[2] / "verifiers" / "js" / "verify.mjs"
+    script = Path(__file__).parents[3] / "verifiers" / "js" / "verify.mjs"
     path = tmp_path / "export.json"
     path.write_text(json.dumps(export))
     assert subprocess.run(["node", str(script), str(path)], capture_output=True, timeout=60).returncode == 0

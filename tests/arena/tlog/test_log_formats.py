@@ -33,7 +33,7 @@ from arena.tlog import (
 )
 from hidden_sets import leaf_hash, root_of, verify_consistency, verify_inclusion
 
-VECTORS = json.loads((Path(__file__).parents[2] / "verifiers" / "vectors.json").read_text())
+VECTORS = json.loads((Path(__file__).parents[3] / "verifiers" / "vectors.json").read_text())
 
 
 @pytest.mark.parametrize("vector", VECTORS["vectors"], ids=lambda v: v["name"])
@@ -64,7 +64,7 @@ def test_the_javascript_verifier_agrees_on_the_vectors():
         ["node", "verifiers/js/vectors.test.mjs"],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).parents[2],
+        cwd=Path(__file__).parents[3],
         timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -1,4 +1,4 @@
-"""The platform's collaborators, built once from `Settings` and passed to services.
+"""The running platform's collaborators (`Platform`), built once from `Settings` and passed to services.
 
 Building it opens nothing: the engine connects on first query, the runner on first job.
 """
