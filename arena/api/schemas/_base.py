@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 MAX_ID = 2**31 - 1  # the largest id a database row has (PostgreSQL integer)
@@ -51,11 +51,16 @@ def _digits(value: Any) -> Any:
     return int(value)
 
 
-# A whole number given in a query (`arena.api._query.parse_query`); its schema is plain integer.
-QueryInt = Annotated[int, BeforeValidator(_digits)]
-
-
 class Query(Closed):
-    """One set of query parameters, a field each. `hint` is said after what is wrong."""
+    """One set of query parameters, a field each (`arena.api._query.parse_query`). A field typed
+    `int` takes ASCII digits only; its schema stays a plain integer with its bounds. `hint` is
+    said after what is wrong."""
 
     hint: ClassVar[str] = ""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole_numbers_in_digits(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields[info.field_name] if info.field_name else None
+        annotation = field.annotation if field is not None else None
+        return _digits(value) if annotation is int or int in get_args(annotation) else value

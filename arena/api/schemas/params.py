@@ -6,23 +6,23 @@ from typing import ClassVar, Literal
 
 from pydantic import MISSING, Field
 
-from arena.api.schemas._base import MAX_ID, MAX_SIZE, Closed, Query, QueryInt
+from arena.api.schemas._base import MAX_ID, MAX_SIZE, Closed, Query
 
 
 class ChallengeStartLimitQuery(Query):
     challenge: str | MISSING = MISSING
-    start: QueryInt = Field(default=0, description="the first entry's sequence number", ge=0, le=MAX_ID)
-    limit: QueryInt = Field(default=1000, description="the most entries answered", ge=0, le=1000)
+    start: int = Field(default=0, description="the first entry's sequence number", ge=0, le=MAX_ID)
+    limit: int = Field(default=1000, description="the most entries answered", ge=0, le=1000)
 
 
 class SeqSizeQuery(Query):
-    seq: QueryInt = Field(description="the entry's sequence number", ge=0, le=MAX_SIZE)
-    size: QueryInt | MISSING = Field(default=MISSING, ge=0, le=MAX_SIZE)
+    seq: int = Field(description="the entry's sequence number", ge=0, le=MAX_SIZE)
+    size: int | MISSING = Field(default=MISSING, ge=0, le=MAX_SIZE)
 
 
 class FromToQuery(Query):
-    from_: QueryInt = Field(alias="from", description="the older tree size", ge=0, le=MAX_SIZE)
-    to: QueryInt | MISSING = Field(default=MISSING, ge=0, le=MAX_SIZE)
+    from_: int = Field(alias="from", description="the older tree size", ge=0, le=MAX_SIZE)
+    to: int | MISSING = Field(default=MISSING, ge=0, le=MAX_SIZE)
 
 
 class SlugPath(Closed):
@@ -51,7 +51,7 @@ class KindQuery(Query):
 
 
 class RoundQuery(Query):
-    round: QueryInt | MISSING = Field(
+    round: int | MISSING = Field(
         default=MISSING, description="the round's number; default the latest closed round", ge=1, le=MAX_ID
     )
 
@@ -62,7 +62,7 @@ class SlugTeamPath(Closed):
 
 
 class VersionQuery(Query):
-    version: QueryInt | MISSING = Field(
+    version: int | MISSING = Field(
         default=MISSING, description="the hidden-set version; default the newest revealed", ge=1, le=MAX_ID
     )
 
@@ -111,5 +111,5 @@ class UploadIdPath(Closed):
 
 
 class OffsetQuery(Query):
-    offset: QueryInt = Field(description="the bytes the server has received", ge=0, le=MAX_SIZE)
+    offset: int = Field(description="the bytes the server has received", ge=0, le=MAX_SIZE)
     hint: ClassVar[str] = "give ?offset=N: the number of bytes the server has (GET the upload to see)"
