@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from annotated_types import Ge, Le, MaxLen, MinLen
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from arena.api._auth import json_body
 from arena.errors import BadRequest
@@ -45,9 +46,14 @@ def _place(loc: tuple[Any, ...]) -> str:
     return place
 
 
+def _field(model: type[BaseModel], name: str) -> FieldInfo | None:
+    """The field called `name`, or whose alias is `name` (errors name fields by alias)."""
+    return next((f for key, f in model.model_fields.items() if name in (key, f.alias)), None)
+
+
 def _bounds(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Any, Any]:
     """The declared (low, high) of a top-level field: its value's range or its length's."""
-    field = model.model_fields.get(str(loc[0])) if len(loc) == 1 else None
+    field = _field(model, str(loc[0])) if len(loc) == 1 else None
     low = high = None
     for rule in field.metadata if field is not None else ():
         if isinstance(rule, Ge | MinLen):
@@ -77,14 +83,24 @@ def _sized(what: str, low: Any, high: Any, unit: str) -> str:
     return f"{what} of {span}{unit}"
 
 
-def explain(model: type[BaseModel], error: Any) -> str:
-    """One sentence for pydantic's first error: the field, and what it must be."""
+def _missing(model: type[BaseModel], loc: tuple[Any, ...], query: bool) -> str:
+    """`'days' is missing`; `?seq= (the entry's sequence number) is required`."""
+    if not query:
+        return f"'{_place(loc)}' is missing"
+    field = _field(model, str(loc[0]))
+    what = f" ({field.description})" if field is not None and field.description else ""
+    return f"?{loc[0]}={what} is required"
+
+
+def explain(model: type[BaseModel], error: Any, *, query: bool = False) -> str:
+    """One sentence for pydantic's first error: the field (`'x'` in a body, `?x=` in a query), and
+    what it must be."""
     kind, loc, ctx = error["type"], tuple(error["loc"]), error.get("ctx", {})
-    where = f"'{_place(loc)}'"
+    where = f"?{loc[0]}=" if query and loc else f"'{_place(loc)}'"
     if kind == "value_error":  # a model's own check, worded by it
         return str(ctx.get("error", error["msg"]))
     if kind == "missing":
-        return f"{where} is missing"
+        return _missing(model, loc, query)
     if kind == "extra_forbidden":  # not named: the caller chose that name
         return "the body has a property this does not take"
     if kind == "literal_error":

@@ -9,10 +9,11 @@ from flask import Blueprint, Response, request, send_file
 from arena.api._auth import platform, principal, require, scratch_dir
 from arena.api._body import parse_body
 from arena.api._multipart import receive_parts
-from arena.api.schemas._base import MAX_ID
+from arena.api._query import or_none, parse_query
 from arena.api.schemas.challenges import AddOrganiserBody, DecideRegistrationBody, RevealBody, SetScorerBody
+from arena.api.schemas.params import KindQuery, ScorerDigestQuery, SubmitQuery, VersionQuery
 from arena.api.schemas.submissions import SubmitBody
-from arena.errors import BadRequest, NotFound
+from arena.errors import NotFound
 from arena.services import (
     assets,
     challenges,
@@ -48,6 +49,7 @@ def _save_parts(target: Path, allowed: set[str] = ALLOWED_PARTS) -> None:
 @require("organiser")
 def create():
     request.max_content_length = platform().settings.max_bundle_bytes
+    scorer_digest = or_none(parse_query(ScorerDigestQuery).scorer_digest)  # refused before the upload is read
     folder = Path(tempfile.mkdtemp(prefix="bundle-", dir=scratch_dir()))
     try:
         _save_parts(folder)
@@ -56,7 +58,7 @@ def create():
             organiser_id=principal().id,
             bundle_dir=folder,
             actor=principal(),
-            scorer_digest=request.args.get("scorer_digest"),
+            scorer_digest=scorer_digest,
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -107,9 +109,7 @@ def reveal(slug: str):
 @bp.get("/<slug>/reveal")
 def revealed(slug: str):
     """The published reveal of a hidden-set version (?version=N, default the newest revealed)."""
-    version = request.args.get("version", type=int)
-    if version is not None and not 1 <= version <= MAX_ID:
-        raise BadRequest(f"?version= must be a whole number from 1 to {MAX_ID}")
+    version = or_none(parse_query(VersionQuery).version)
     path = commitments.reveal_file(platform(), slug=slug, version=version)
     return send_file(path, mimetype="application/json")
 
@@ -165,7 +165,7 @@ def submit(slug: str):
     """The body is a `docker save` tarball, or JSON {"image_digest": …} to resubmit an image the
     team uploaded before. An Idempotency-Key header makes a retried request return the first
     submission instead of making a second one."""
-    team, kind = principal(), request.args.get("kind", "hidden")
+    team, kind = principal(), parse_query(SubmitQuery).kind
     key = submissions.check_idempotency_key(request.headers.get("Idempotency-Key"))
     if (earlier := submissions.find_replay(platform(), team_id=team.id, key=key)) is not None:
         return earlier, 200
@@ -187,9 +187,7 @@ def submit(slug: str):
 def can_submit(slug: str):
     """The pre-flight before an upload (?kind=hidden|sample): may this team submit now, and if
     not, the reason the submission would be refused with. Cheap: it reads, and changes nothing."""
-    kind = request.args.get("kind", "hidden")
-    if kind not in submissions.KINDS:
-        raise BadRequest("?kind= must be 'hidden' or 'sample'")
+    kind = parse_query(KindQuery).kind
     return submissions.can_submit(platform(), team_id=principal().id, slug=slug, kind=kind)
 
 

@@ -1,11 +1,11 @@
 """The public log: entries, checkpoints, proofs, witnesses' cosignatures, a challenge's export
 for `arena verify`; and the tree as static C2SP tlog-tiles under /log/."""
 
-import re
-
 from flask import Blueprint, Response, request
 
-from arena.api._auth import MAX_ID, platform
+from arena.api._auth import platform
+from arena.api._query import or_none, parse_query
+from arena.api.schemas.params import ChallengeStartLimitQuery, FromToQuery, SeqSizeQuery
 from arena.errors import BadRequest, NotFound, PayloadTooLarge
 from arena.services import logexport, logtree, publiclog
 from arena.services.challenges import describe_challenge
@@ -14,23 +14,13 @@ from arena.tlog import parse_tile_path
 bp = Blueprint("api_log", __name__, url_prefix="/api")
 tiles = Blueprint("log_tiles", __name__)
 MAX_NOTE_BYTES = 16 * 1024
-MAX_SIZE = 2**53 - 1
-
-
-def _bounded(name: str, default: int | None, high: int) -> int | None:
-    raw = request.args.get(name)
-    # ASCII digits only: str.isdigit() takes '²', which int() refuses (a 500 the review found).
-    value = default if raw is None else (int(raw) if re.fullmatch(r"[0-9]{1,19}", raw) else -1)
-    if value is not None and not 0 <= value <= high:
-        raise BadRequest(f"?{name}= must be a whole number from 0 to {high}")
-    return value
 
 
 @bp.get("/log")
 def entries():
     """Log entries in order (?challenge=, ?start= sequence number, ?limit= at most 1000)."""
-    challenge = request.args.get("challenge") or None
-    start, limit = _bounded("start", 0, MAX_ID), _bounded("limit", 1000, 1000)
+    query = parse_query(ChallengeStartLimitQuery)
+    challenge, start, limit = or_none(query.challenge) or None, query.start, query.limit
     return {
         "size": publiclog.size(platform()),
         "entries": publiclog.entries(platform(), challenge=challenge, start=start, limit=limit),
@@ -46,19 +36,15 @@ def tree_head():
 @bp.get("/log/proof/inclusion")
 def inclusion():
     """RFC 9162 inclusion proof of entry ?seq= in the tree of ?size= (default: now), with its checkpoint."""
-    seq = _bounded("seq", None, MAX_SIZE)
-    if seq is None:
-        raise BadRequest("?seq= (the entry's sequence number) is required")
-    return logtree.inclusion(platform(), seq=seq, tree_size=_bounded("size", None, MAX_SIZE))
+    query = parse_query(SeqSizeQuery)
+    return logtree.inclusion(platform(), seq=query.seq, tree_size=or_none(query.size))
 
 
 @bp.get("/log/proof/consistency")
 def consistency():
     """RFC 9162 consistency proof from the tree of ?from= to the tree of ?to= (default: now)."""
-    old = _bounded("from", None, MAX_SIZE)
-    if old is None:
-        raise BadRequest("?from= (the older tree size) is required")
-    return logtree.consistency(platform(), old=old, new=_bounded("to", None, MAX_SIZE))
+    query = parse_query(FromToQuery)
+    return logtree.consistency(platform(), old=query.from_, new=or_none(query.to))
 
 
 @bp.post("/log/cosignatures")

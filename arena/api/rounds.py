@@ -6,9 +6,9 @@ from flask import Blueprint, Response, request
 
 from arena.api._auth import json_body, platform, principal, require
 from arena.api._body import parse_body
-from arena.api.schemas._base import MAX_ID
+from arena.api._query import or_none, parse_query
+from arena.api.schemas.params import RoundQuery
 from arena.api.schemas.rounds import CloseRoundBody
-from arena.errors import BadRequest
 from arena.services import programme, rounds
 
 bp = Blueprint("api_rounds", __name__, url_prefix="/api/challenges")
@@ -21,12 +21,7 @@ def index(slug: str):
 
 
 def _round_arg() -> int | None:
-    if "round" not in request.args:
-        return None
-    number = request.args.get("round", type=int)
-    if number is None or not 1 <= number <= MAX_ID:
-        raise BadRequest(f"?round= must be a whole number from 1 to {MAX_ID}")
-    return number
+    return or_none(parse_query(RoundQuery).round)
 
 
 @bp.get("/<slug>/rewards")

@@ -1,7 +1,9 @@
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Response, send_file
 
 from arena.api._auth import platform, principal, require
 from arena.api._body import parse_body
+from arena.api._query import or_none, parse_query
+from arena.api.schemas.params import ChallengeQuery
 from arena.api.schemas.submissions import ReadHiddenLogBody, SelectSubmissionBody, SetMethodCardBody
 from arena.services import environments, rosters, submissions
 
@@ -13,7 +15,7 @@ bp = Blueprint("api_submissions", __name__, url_prefix="/api/submissions")
 def index():
     """Submissions, newest first (?challenge=SLUG for one challenge's). A team gets its own, with
     each one's receipt in the public log, and its quota left today."""
-    slug = request.args.get("challenge")
+    slug = or_none(parse_query(ChallengeQuery).challenge)
     if principal().role == "team":
         return rosters.team_submissions(platform(), team=principal(), slug=slug)
     return {"submissions": submissions.list_submissions(platform(), principal=principal(), slug=slug)}

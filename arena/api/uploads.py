@@ -5,8 +5,9 @@ from flask import Blueprint, request
 
 from arena.api._auth import platform, principal, require
 from arena.api._body import parse_body
+from arena.api._query import parse_query
+from arena.api.schemas.params import OffsetQuery
 from arena.api.schemas.submissions import StartUploadBody
-from arena.errors import BadRequest
 from arena.services import uploads
 
 bp = Blueprint("api_uploads", __name__, url_prefix="/api/uploads")
@@ -36,9 +37,7 @@ def status(upload_id: str):
 @require("team", "organiser")
 def part(upload_id: str):
     """The next part, as the raw body, at ?offset= the server's received count."""
-    offset = request.args.get("offset", type=int)
-    if offset is None or offset < 0:
-        raise BadRequest("give ?offset=N: the number of bytes the server has (GET the upload to see)")
+    offset = parse_query(OffsetQuery).offset
     return uploads.append(platform(), upload_id=upload_id, offset=offset, stream=request.stream, **_owner())
 
 

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import MISSING, Field
 
-from arena.api.schemas._base import Closed
+from arena.api.schemas._base import MAX_ID, MAX_SIZE, Closed, Query
 
 
-class ChallengeStartLimitQuery(Closed):
+class ChallengeStartLimitQuery(Query):
     challenge: str | MISSING = MISSING
-    start: int | MISSING = Field(default=MISSING, ge=0, le=2147483647)
-    limit: int | MISSING = Field(default=MISSING, ge=0, le=1000)
+    start: int = Field(default=0, description="the first entry's sequence number", ge=0, le=MAX_ID)
+    limit: int = Field(default=1000, description="the most entries answered", ge=0, le=1000)
 
 
-class SeqSizeQuery(Closed):
-    seq: int = Field(ge=0)
-    size: int | MISSING = Field(default=MISSING, ge=0)
+class SeqSizeQuery(Query):
+    seq: int = Field(description="the entry's sequence number", ge=0, le=MAX_SIZE)
+    size: int | MISSING = Field(default=MISSING, ge=0, le=MAX_SIZE)
 
 
-class FromToQuery(Closed):
-    from_: int = Field(alias="from", ge=0)
-    to: int | MISSING = Field(default=MISSING, ge=0)
+class FromToQuery(Query):
+    from_: int = Field(alias="from", description="the older tree size", ge=0, le=MAX_SIZE)
+    to: int | MISSING = Field(default=MISSING, ge=0, le=MAX_SIZE)
 
 
 class SlugPath(Closed):
@@ -33,7 +33,7 @@ class TokenIdPath(Closed):
     token_id: int = Field(ge=0)
 
 
-class ScorerDigestQuery(Closed):
+class ScorerDigestQuery(Query):
     scorer_digest: str | MISSING = Field(
         default=MISSING,
         description="with a `scorer:` in challenge.yaml: the digest of the scorer image, uploaded first "
@@ -46,13 +46,13 @@ class JobIdPath(Closed):
     job_id: str = Field(description="job- and 16 hex digits")
 
 
-class KindQuery(Closed):
-    kind: Literal["hidden", "sample"] | MISSING = MISSING
+class KindQuery(Query):
+    kind: Literal["hidden", "sample"] = "hidden"
 
 
-class RoundQuery(Closed):
+class RoundQuery(Query):
     round: int | MISSING = Field(
-        default=MISSING, description="the round's number; default the latest closed round", ge=1, le=2147483647
+        default=MISSING, description="the round's number; default the latest closed round", ge=1, le=MAX_ID
     )
 
 
@@ -61,9 +61,9 @@ class SlugTeamPath(Closed):
     team: str = Field(description="the team's name")
 
 
-class VersionQuery(Closed):
+class VersionQuery(Query):
     version: int | MISSING = Field(
-        default=MISSING, description="the hidden-set version; default the newest revealed", ge=1, le=2147483647
+        default=MISSING, description="the hidden-set version; default the newest revealed", ge=1, le=MAX_ID
     )
 
 
@@ -72,7 +72,7 @@ class SlugNamePath(Closed):
     name: Literal["inputs.jsonl", "labels.jsonl", "assets.tar"]
 
 
-class SubmitQuery(Closed):
+class SubmitQuery(Query):
     kind: Literal["hidden", "sample"] = Field(
         description="hidden: scored on the hidden set; sample: a debug run", default="hidden"
     )
@@ -93,7 +93,7 @@ class SlugTeamIdPath(Closed):
     team_id: int = Field(ge=0)
 
 
-class ChallengeQuery(Closed):
+class ChallengeQuery(Query):
     challenge: str | MISSING = Field(default=MISSING, description="only this challenge's")
 
 
@@ -110,5 +110,6 @@ class UploadIdPath(Closed):
     upload_id: str = Field(description="up- and 20 hex digits")
 
 
-class OffsetQuery(Closed):
-    offset: int = Field(description="the bytes the server has received", ge=0)
+class OffsetQuery(Query):
+    offset: int = Field(description="the bytes the server has received", ge=0, le=MAX_SIZE)
+    hint: ClassVar[str] = "give ?offset=N: the number of bytes the server has (GET the upload to see)"

@@ -8,19 +8,34 @@ import importlib
 import inspect
 import json
 import pkgutil
+import re
+from pathlib import Path
 
 import pytest
 from conftest import auth
+from flask import Flask
 from pydantic import BaseModel, ValidationError
 
+import arena.api
 import arena.api.schemas
 from arena.api._body import explain
+from arena.api._query import parse_query
 from arena.api.contract import OPERATIONS, build_spec
-from arena.api.schemas._base import RequestBody
+from arena.api.schemas._base import Query, RequestBody
 from arena.api.schemas.accounts import CreateTeamBody, CreateTokenBody
 from arena.api.schemas.challenges import RevealBody
 from arena.api.schemas.jobs import SiteEndedBody, SiteRenewBody
+from arena.api.schemas.params import (
+    ChallengeStartLimitQuery,
+    FromToQuery,
+    KindQuery,
+    OffsetQuery,
+    RoundQuery,
+    ScorerDigestQuery,
+    SeqSizeQuery,
+)
 from arena.api.schemas.submissions import ReadHiddenLogBody, SetMethodCardBody
+from arena.errors import BadRequest
 
 SECRET = "arena_" + "s3cr3t" * 7
 
@@ -131,3 +146,87 @@ def test_properties_a_view_does_not_read_are_ignored_as_before(client, organiser
     made = client.post("/api/tokens", json={"label": "ci", "colour": "blue"}, headers=auth(organiser_token))
     assert made.status_code == 201 and made.json["label"] == "ci"
     assert json.dumps(made.json).count("colour") == 0
+
+
+ROUND = "?round= must be a whole number from 1 to 2147483647"
+OFFSET_HINT = "; give ?offset=N: the number of bytes the server has (GET the upload to see)"
+
+
+def _query(model, query_string: str):
+    with Flask(__name__).test_request_context("/?" + query_string):
+        return parse_query(model)
+
+
+@pytest.mark.parametrize(
+    ("model", "query_string", "message"),
+    [
+        *((RoundQuery, f"round={raw}", ROUND) for raw in ("%2B5", "%205", "5%20", "5.0", "1_0", "%D9%A5", "%C2%B2")),
+        *((RoundQuery, f"round={raw}", ROUND) for raw in ("", "0", "-1", "2147483648", "9" * 40)),
+        (ChallengeStartLimitQuery, "limit=1001", "?limit= must be a whole number from 0 to 1000"),
+        (ChallengeStartLimitQuery, "start=x", "?start= must be a whole number from 0 to 2147483647"),
+        (SeqSizeQuery, "size=3", "?seq= (the entry's sequence number) is required"),
+        (SeqSizeQuery, "seq=1&size=-2", "?size= must be a whole number from 0 to 9007199254740991"),
+        (FromToQuery, "to=3", "?from= (the older tree size) is required"),
+        (FromToQuery, "from=9007199254740992", "?from= must be a whole number from 0 to 9007199254740991"),
+        (OffsetQuery, "", "?offset= (the bytes the server has received) is required" + OFFSET_HINT),
+        (OffsetQuery, "offset=-1", "?offset= must be a whole number from 0 to 9007199254740991" + OFFSET_HINT),
+        (KindQuery, "kind=both", "?kind= must be 'hidden' or 'sample'"),
+        (ScorerDigestQuery, "scorer_digest=sha256:AB", "?scorer_digest= must match ^sha256:[0-9a-f]{64}$"),
+    ],
+)
+def test_a_query_that_does_not_fit_is_explained_by_its_parameter(model, query_string, message):
+    with pytest.raises(BadRequest) as caught:
+        _query(model, query_string)
+    assert str(caught.value) == message
+
+
+def test_a_query_takes_plain_digits_defaults_and_ignores_what_it_does_not_declare():
+    assert _query(RoundQuery, "round=0007&other=x").round == 7
+    assert _query(FromToQuery, "from=2&from=x").from_ == 2  # the first value, as request.args.get gave
+    listed = _query(ChallengeStartLimitQuery, "")
+    assert (listed.start, listed.limit) == (0, 1000)
+    assert _query(KindQuery, "").kind == "hidden"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/log?start={}",
+        "/api/log?limit={}",
+        "/api/log/proof/inclusion?seq={}",
+        "/api/log/proof/consistency?from=1&to={}",
+        "/api/challenges/nope/reveal?version={}",
+        "/api/challenges/nope/rewards?round={}",
+    ],
+)
+def test_a_query_400_names_the_parameter_but_never_the_value(client, url):
+    answer = client.get(url.format(SECRET))
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "bad_request"
+    assert SECRET not in answer.get_data(as_text=True)
+    name = re.search(r"[?&](\w+)=\{\}", url).group(1)
+    assert answer.json["error"]["message"].startswith(f"?{name}= must be a whole number from ")
+
+
+def test_the_views_check_queries_with_the_models_the_contract_documents():
+    """One source: the query models the views parse are exactly those the operations declare,
+    and no view reads request.args by hand."""
+    documented = {op.query for op in OPERATIONS if op.query is not None}
+    views = [path.read_text() for path in Path(arena.api.__file__).parent.glob("*.py") if path.name != "_query.py"]
+    parsed = {name for text in views for name in re.findall(r"parse_query\((\w+)\)", text)}
+    assert parsed == {model.__name__ for model in documented}
+    assert all(issubclass(model, Query) for model in documented)
+    assert not any("request.args" in text for text in views)
+
+
+def test_query_parameters_are_documented_with_json_schema_bounds():
+    """The digits-only check leaves each parameter's schema a plain integer with minimum/maximum."""
+    parameters = [
+        param
+        for path in build_spec()["paths"].values()
+        for op in path.values()
+        for param in op.get("parameters", [])
+        if param["in"] == "query"
+    ]
+    numbers = [param["schema"] for param in parameters if param["schema"].get("type") == "integer"]
+    assert len(numbers) == 10
+    assert all({"minimum", "maximum"} <= set(schema) and not {"ge", "le"} & set(schema) for schema in numbers)

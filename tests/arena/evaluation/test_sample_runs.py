@@ -86,6 +86,6 @@ def test_bad_kinds_and_missing_samples_are_400(client, platform, organiser_token
     make_image_tarball(tmp_path / "i.tar")
     tarball = (tmp_path / "i.tar").read_bytes()
     odd = client.post("/api/challenges/toy/submissions?kind=both", data=tarball, headers=auth(team_token))
-    assert odd.status_code == 400 and "kind must be" in odd.json["error"]["message"]
+    assert odd.status_code == 400 and "?kind= must be 'hidden' or 'sample'" in odd.json["error"]["message"]
     none = client.post("/api/challenges/toy/submissions?kind=sample", data=tarball, headers=auth(team_token))
     assert none.status_code == 400 and "no public sample set" in none.json["error"]["message"]
