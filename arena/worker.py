@@ -61,7 +61,7 @@ class Worker:
         """Keep starting jobs as the executor allows until `stop` is set; then let this process's
         jobs finish."""
         self.start_up()
-        log.info("worker %s started: %s", self.name, self.executor.describe())
+        log.info("worker %s started (%s)", self.name, self.executor.describe())
         next_sweep = time.monotonic() + SWEEP_EVERY_S
         try:
             while not stop.is_set():
