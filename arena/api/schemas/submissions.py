@@ -177,20 +177,7 @@ class SubmissionLog(Closed):
     id: str
     kind: Literal["hidden", "sample"]
     status: SubmissionStatus
-    failure_reason: (
-        Literal[
-            "timeout",
-            "out_of_memory",
-            "crashed",
-            "invalid_output",
-            "output_too_large",
-            "not_ready",
-            "infrastructure",
-            "scorer_failed",
-        ]
-        | None
-        | MISSING
-    ) = MISSING
+    failure_reason: FailureReason | None | MISSING = MISSING
     failure_detail: str | None | MISSING = MISSING
     log: str | None
     scorer_log: str | None | MISSING = Field(
