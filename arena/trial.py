@@ -21,7 +21,19 @@ from pathlib import Path
 import evaluators
 from arena import evaluation
 from arena.config import Settings
-from sandbox import JobFolder, Runner, RunOutcome, run_interactive
+from sandbox import (
+    JobFolder,
+    JobRun,
+    Runner,
+    RunOutcome,
+    answers_path,
+    driven,
+    items_path,
+    limits_from,
+    run_job,
+    session_limits_from,
+    write_task,
+)
 
 MAX_PREDICTIONS_BYTES = Settings.max_predictions_bytes  # the platform's default cap
 SEED = 0  # the local run's bootstrap seed: any fixed one; the platform seeds by submission
@@ -76,35 +88,29 @@ def _count_items(path: Path) -> int:
 
 
 def _stage(sample: Sample, folder: JobFolder) -> int:
-    target = evaluation.items_path(folder, sample.protocol)
+    target = items_path(folder, sample.protocol)
     sample.write_inputs(target)
     if sample.unpack_assets is not None:
         sample.unpack_assets(folder.input)
     n_items = _count_items(target)
-    evaluation.write_task(
-        folder.input, challenge=sample.slug, metric=sample.metric, n_items=n_items, protocol=sample.protocol
-    )
+    write_task(folder.input, challenge=sample.slug, metric=sample.metric, n_items=n_items, protocol=sample.protocol)
     return n_items
 
 
 def _run(
     runner: Runner, sample: Sample, folder: JobFolder, image_id: str, job_id: str
 ) -> tuple[RunOutcome, dict | None]:
-    """Run the container as the platform would; returns its outcome and its failure, if any."""
-    limits = evaluation.limits_from(sample.limits)
-    spec = evaluation.run_spec(job_id, image_id, folder, limits, sample.protocol)
-    if sample.protocol != "interactive":
-        outcome = runner.run(spec)
-        return outcome, _failure(evaluation.run_failure(outcome, folder, MAX_PREDICTIONS_BYTES))
-    outcome, failure = run_interactive(
-        runner,
-        spec,
-        items=evaluation.items_path(folder, sample.protocol),
-        answers=evaluation.answers_path(folder, sample.protocol),
-        limits=evaluation.session_limits_from(sample.limits),
-        max_answers_bytes=MAX_PREDICTIONS_BYTES,
+    """Run the container as the platform would (`sandbox.run_job`); its outcome and its failure."""
+    job = JobRun(
+        job_id=job_id,
+        image_id=image_id,
+        protocol=sample.protocol,
+        limits=limits_from(sample.limits),
+        max_output_bytes=MAX_PREDICTIONS_BYTES,
+        session_limits=session_limits_from(sample.limits) if driven(sample.protocol) else None,
     )
-    return outcome, _failure(evaluation.session_verdict(failure, outcome, folder, MAX_PREDICTIONS_BYTES))
+    result = run_job(runner, job, folder)
+    return result.outcome, _failure(result.failure)
 
 
 def _failure(verdict) -> dict | None:
@@ -126,7 +132,7 @@ def _score(sample: Sample, folder: JobFolder) -> dict:
     gold = _labels(sample.labels)
     try:
         predictions = evaluators.parse_predictions(
-            _lines(evaluation.answers_path(folder, sample.protocol)), ids=list(gold), metric=metric
+            _lines(answers_path(folder, sample.protocol)), ids=list(gold), metric=metric
         )
     except evaluators.InvalidPredictions as exc:
         return {"status": "failed", "failure_reason": "invalid_output", "failure_detail": str(exc)}

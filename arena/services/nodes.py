@@ -29,7 +29,7 @@ from arena.services import assets, leases
 from arena.services.images import image_path
 from arena.streams import tar_chunks, tar_length
 from arena.timeutil import utcnow
-from sandbox import RunOutcome, SessionFailure
+from sandbox import SESSION_REASONS, RunOutcome, SessionFailure
 
 TOKEN_PREFIX = "arena_node_"
 MAX_QUEUE_WAIT = timedelta(days=7)  # how long a credential may wait for Slurm to start its job
@@ -262,9 +262,9 @@ def session_failure_from(form) -> SessionFailure | None:
     reason, detail = form.get("session_reason") or None, form.get("session_detail") or ""
     if reason is None:
         return None
-    if reason not in evaluation.SESSION_REASONS or not 0 < len(detail) <= MAX_DETAIL:
+    if reason not in SESSION_REASONS or not 0 < len(detail) <= MAX_DETAIL:
         raise BadRequest(
-            f"session_reason must be one of {', '.join(evaluation.SESSION_REASONS)}, with a "
+            f"session_reason must be one of {', '.join(SESSION_REASONS)}, with a "
             f"session_detail of 1 to {MAX_DETAIL} characters"
         )
     return SessionFailure(reason, detail)
