@@ -27,6 +27,7 @@ from sandbox import (
     Runner,
     RunOutcome,
     answers_path,
+    count_items,
     driven,
     items_path,
     limits_from,
@@ -82,17 +83,12 @@ def _labels(raw: bytes) -> dict[str, object]:
     return found
 
 
-def _count_items(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
-
-
 def _stage(sample: Sample, folder: JobFolder) -> int:
     target = items_path(folder, sample.protocol)
     sample.write_inputs(target)
     if sample.unpack_assets is not None:
         sample.unpack_assets(folder.input)
-    n_items = _count_items(target)
+    n_items = count_items(target)
     write_task(folder.input, challenge=sample.slug, metric=sample.metric, n_items=n_items, protocol=sample.protocol)
     return n_items
 
